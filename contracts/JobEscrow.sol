@@ -1,0 +1,787 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IJobEscrow} from "./interfaces/IJobEscrow.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {IVerifierStaking, IDisputeWindowSource} from "./interfaces/IVerifierStaking.sol";
+import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
+import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
+
+/// @title JobEscrow
+/// @notice Escrows inference fees, runs each job through claim, submission and verification, and settles it:
+/// honest work is paid, proven fraud is slashed, and every other ending refunds the requester.
+contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    /// @notice Largest input URI, in bytes.
+    uint256 public constant MAX_URI_BYTES = 2048;
+    /// @notice Largest protocol fee: 10% of the job fee.
+    uint256 public constant MAX_PROTOCOL_FEE_BPS = 1000;
+    /// @notice Largest verifier share: 30% of the job fee.
+    uint256 public constant MAX_VERIFIER_SHARE_BPS = 3000;
+    /// @notice Collateral ratio bounds: 1x to 5x the fee.
+    uint256 public constant MIN_COLLATERAL_RATIO_BPS = 10_000;
+    uint256 public constant MAX_COLLATERAL_RATIO_BPS = 50_000;
+    /// @notice Share of collateral slashed from an abandoned claim: 5% to 100%.
+    uint256 public constant MIN_TIMEOUT_SLASH_BPS = 500;
+    /// @notice Share of every slash or forfeited bond that goes to the treasury and never to participants, so an
+    /// operator who accuses itself through a second identity always loses money.
+    uint256 public constant MIN_TREASURY_SLASH_BPS = 1000;
+    /// @notice Window bounds (submission, challenge, commit, reveal).
+    uint256 public constant MIN_WINDOW = 10 seconds;
+    uint256 public constant MAX_WINDOW = 7 days;
+    /// @notice Bounds of the furthest deadline a request may set.
+    uint256 public constant MIN_JOB_DURATION = 1 minutes;
+    uint256 public constant MAX_JOB_DURATION = 90 days;
+    /// @notice Bound of every token amount parameter (fees, collateral floor, penalty, bond).
+    uint256 public constant MAX_AMOUNT = 1e27;
+    /// @notice Bounds of the input and output size limits, in bytes.
+    uint256 public constant MIN_DATA_BYTES = 256;
+    uint256 public constant MAX_DATA_BYTES = 128 * 1024;
+    /// @notice Largest callback gas limit governance may allow.
+    uint256 public constant MAX_CALLBACK_GAS = 5_000_000;
+
+    uint256 private constant BPS = 10_000;
+    /// @dev Gas kept back for the CALL itself and the work after it, on top of the 1/64 that EIP-150 withholds.
+    uint256 private constant CALLBACK_GAS_OVERHEAD = 10_000;
+
+    IERC20 private immutable TOKEN;
+    IModelRegistry private immutable REGISTRY;
+    IVerifierStaking private immutable STAKING;
+
+    EscrowParams private _params;
+    address private _treasury;
+    IRandomnessSource private _randomness;
+    uint256 private _jobCount;
+    mapping(uint256 jobId => bytes32 jobHash) private _jobHashes;
+    mapping(uint256 jobId => JobState) private _states;
+    mapping(uint256 jobId => bytes32 outputHash) private _outputHashes;
+    mapping(uint256 jobId => mapping(uint256 seat => Seat)) private _seats;
+    mapping(uint256 jobId => mapping(address verifier => bytes32 commitment)) private _commitments;
+    mapping(uint256 jobId => Challenge) private _challenges;
+    mapping(address account => uint256 balance) private _balances;
+
+    /// @param token_ The fee and stake token; must be the staking contract's token.
+    /// @param registry_ The model registry.
+    /// @param staking_ The staking contract; this escrow needs its ESCROW_ROLE to take jobs.
+    /// @param randomness_ The committee randomness source.
+    /// @param treasury_ Where protocol fees and the treasury's share of slashes are credited.
+    /// @param governance The owner: sets parameters, treasury and randomness, and may pause.
+    /// @param initialParams The parameters, checked against their bounds.
+    constructor(
+        IERC20 token_,
+        IModelRegistry registry_,
+        IVerifierStaking staking_,
+        IRandomnessSource randomness_,
+        address treasury_,
+        address governance,
+        EscrowParams memory initialParams
+    ) Ownable(governance) {
+        if (address(token_) == address(0) || address(registry_) == address(0) || address(staking_) == address(0)) {
+            revert JobEscrowZeroAddress();
+        }
+        if (address(staking_.token()) != address(token_)) {
+            revert JobEscrowTokenMismatch(address(token_), address(staking_.token()));
+        }
+        TOKEN = token_;
+        REGISTRY = registry_;
+        STAKING = staking_;
+        _setRandomnessSource(randomness_);
+        _setTreasury(treasury_);
+        _setParams(initialParams);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function requestInference(
+        uint256 modelId,
+        bytes calldata input,
+        uint256 maxFee,
+        uint64 deadline,
+        uint32 callbackGasLimit
+    ) external whenNotPaused nonReentrant returns (uint256 jobId) {
+        if (input.length == 0) revert JobEscrowEmptyInput();
+        uint256 maxInput = _params.maxInputBytes;
+        if (input.length > maxInput) revert JobEscrowInputTooLarge(input.length, maxInput);
+        (Job memory job, IModelRegistry.ModelTerms memory terms) = _openJob(
+            modelId,
+            keccak256(input),
+            maxFee,
+            deadline,
+            callbackGasLimit
+        );
+        jobId = job.id;
+        emit JobRequested(jobId, msg.sender, modelId, job, input, "", terms.relTolerance, terms.absTolerance);
+        _pull(msg.sender, job.fee);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function requestInferenceByUri(
+        uint256 modelId,
+        string calldata inputUri,
+        bytes32 inputHash,
+        uint256 maxFee,
+        uint64 deadline,
+        uint32 callbackGasLimit
+    ) external whenNotPaused nonReentrant returns (uint256 jobId) {
+        uint256 uriLength = bytes(inputUri).length;
+        if (uriLength == 0 || uriLength > MAX_URI_BYTES) revert JobEscrowInvalidInputUri(uriLength, MAX_URI_BYTES);
+        if (inputHash == bytes32(0)) revert JobEscrowZeroInputHash();
+        (Job memory job, IModelRegistry.ModelTerms memory terms) = _openJob(
+            modelId,
+            inputHash,
+            maxFee,
+            deadline,
+            callbackGasLimit
+        );
+        jobId = job.id;
+        emit JobRequested(jobId, msg.sender, modelId, job, "", inputUri, terms.relTolerance, terms.absTolerance);
+        _pull(msg.sender, job.fee);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function claim(Job calldata job) external whenNotPaused nonReentrant {
+        JobState storage state = _stateOf(job);
+        if (state.status != JobStatus.Requested) revert JobEscrowInvalidStatus(job.id, state.status);
+        _claim(job, state);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function submitResult(Job calldata job, bytes calldata output) external nonReentrant {
+        _submit(job, output);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function submitResults(Job[] calldata jobs, bytes[] calldata outputs) external nonReentrant {
+        if (jobs.length == 0 || jobs.length != outputs.length)
+            revert JobEscrowInvalidBatch(jobs.length, outputs.length);
+        for (uint256 i; i < jobs.length; ++i) {
+            _submit(jobs[i], outputs[i]);
+        }
+    }
+
+    /// @inheritdoc IJobEscrow
+    function challenge(Job calldata job) external nonReentrant {
+        JobState storage state = _stateOf(job);
+        if (job.mode != IModelRegistry.VerificationMode.Optimistic) revert JobEscrowNotOptimistic(job.id);
+        if (state.status != JobStatus.Submitted) revert JobEscrowInvalidStatus(job.id, state.status);
+        if (block.timestamp > state.windowEnd) revert JobEscrowChallengeWindowClosed(job.id, state.windowEnd);
+        if (msg.sender == state.worker || msg.sender == job.requester || STAKING.verifierWeightOf(msg.sender) == 0) {
+            revert JobEscrowInvalidChallenger(job.id, msg.sender);
+        }
+        uint256 bond = _params.challengeBond;
+        _challenges[job.id] = Challenge({challenger: msg.sender, bond: uint96(bond)});
+        emit ResultChallenged(job.id, msg.sender, bond);
+        if (!_drawCommittee(job, state, msg.sender)) revert JobEscrowNotEnoughVerifiers(job.id, job.committeeSize);
+        _pull(msg.sender, bond);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function commitVote(uint256 jobId, bytes32 commitment) external nonReentrant {
+        if (commitment == bytes32(0)) revert JobEscrowZeroCommitment();
+        JobState storage state = _votingState(jobId);
+        if (block.timestamp > state.windowEnd) revert JobEscrowCommitWindowClosed(jobId, state.windowEnd);
+        (Seat storage seat, ) = _seatOf(jobId, state.seats, msg.sender);
+        if (seat.vote != VoteState.Drawn) revert JobEscrowInvalidVoteState(jobId, msg.sender, seat.vote);
+        seat.vote = VoteState.Committed;
+        _commitments[jobId][msg.sender] = commitment;
+        emit VoteCommitted(jobId, msg.sender, commitment);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function revealVote(uint256 jobId, bool agree, bytes32 salt) external nonReentrant {
+        JobState storage state = _votingState(jobId);
+        if (block.timestamp > state.revealEnd) revert JobEscrowRevealWindowClosed(jobId, state.revealEnd);
+        (Seat storage seat, bool allCommitted) = _seatOf(jobId, state.seats, msg.sender);
+        if (seat.vote != VoteState.Committed) revert JobEscrowInvalidVoteState(jobId, msg.sender, seat.vote);
+        if (block.timestamp <= state.windowEnd && !allCommitted) revert JobEscrowRevealNotOpen(jobId, state.windowEnd);
+        if (voteCommitment(jobId, msg.sender, agree, salt) != _commitments[jobId][msg.sender]) {
+            revert JobEscrowCommitmentMismatch(jobId, msg.sender);
+        }
+        delete _commitments[jobId][msg.sender];
+        seat.vote = agree ? VoteState.Agreed : VoteState.Disagreed;
+        emit VoteRevealed(jobId, msg.sender, agree);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function settle(Job calldata job, bytes calldata output) external nonReentrant {
+        JobState storage state = _stateOf(job);
+        (bool due, uint256 readyAt) = _due(job, state);
+        if (!due) {
+            if (readyAt == 0) revert JobEscrowInvalidStatus(job.id, state.status);
+            revert JobEscrowNotSettleable(job.id, state.status, readyAt);
+        }
+        _settleDue(job, state, output);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function settleBatch(
+        Job[] calldata jobs,
+        bytes[] calldata outputs
+    ) external nonReentrant returns (uint256 settled) {
+        if (jobs.length == 0 || jobs.length != outputs.length)
+            revert JobEscrowInvalidBatch(jobs.length, outputs.length);
+        for (uint256 i; i < jobs.length; ++i) {
+            JobState storage state = _stateOf(jobs[i]);
+            (bool due, ) = _due(jobs[i], state);
+            if (!due) continue;
+            _settleDue(jobs[i], state, outputs[i]);
+            ++settled;
+        }
+    }
+
+    /// @inheritdoc IJobEscrow
+    function withdraw() external nonReentrant returns (uint256 amount) {
+        amount = _balances[msg.sender];
+        if (amount == 0) revert JobEscrowNothingToWithdraw(msg.sender);
+        _balances[msg.sender] = 0;
+        TOKEN.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function setParams(EscrowParams calldata newParams) external onlyOwner {
+        _setParams(newParams);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function setTreasury(address newTreasury) external onlyOwner {
+        _setTreasury(newTreasury);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function setRandomnessSource(IRandomnessSource newSource) external onlyOwner {
+        _setRandomnessSource(newSource);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function pause() external onlyOwner {
+        _pause();
+    }
+
+    /// @inheritdoc IJobEscrow
+    function unpause() external onlyOwner {
+        _unpause();
+    }
+
+    /// @inheritdoc IJobEscrow
+    function token() external view returns (IERC20) {
+        return TOKEN;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function registry() external view returns (IModelRegistry) {
+        return REGISTRY;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function staking() external view returns (IVerifierStaking) {
+        return STAKING;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function randomnessSource() external view returns (IRandomnessSource) {
+        return _randomness;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function params() external view returns (EscrowParams memory) {
+        return _params;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function jobCount() external view returns (uint256) {
+        return _jobCount;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function jobHash(uint256 jobId) external view returns (bytes32) {
+        return _jobHashes[jobId];
+    }
+
+    /// @inheritdoc IJobEscrow
+    function jobState(uint256 jobId) external view returns (JobState memory) {
+        if (_jobHashes[jobId] == bytes32(0)) revert JobEscrowUnknownJob(jobId);
+        return _states[jobId];
+    }
+
+    /// @inheritdoc IJobEscrow
+    function outputHash(uint256 jobId) external view returns (bytes32) {
+        return _outputHashes[jobId];
+    }
+
+    /// @inheritdoc IJobEscrow
+    function committee(uint256 jobId) external view returns (Seat[] memory seats) {
+        uint256 size = _states[jobId].seats;
+        seats = new Seat[](size);
+        for (uint256 i; i < size; ++i) {
+            seats[i] = _seats[jobId][i];
+        }
+    }
+
+    /// @inheritdoc IJobEscrow
+    function challengeOf(uint256 jobId) external view returns (Challenge memory) {
+        return _challenges[jobId];
+    }
+
+    /// @inheritdoc IJobEscrow
+    function commitmentOf(uint256 jobId, address verifier) external view returns (bytes32) {
+        return _commitments[jobId][verifier];
+    }
+
+    /// @inheritdoc IJobEscrow
+    function balanceOf(address account) external view returns (uint256) {
+        return _balances[account];
+    }
+
+    /// @inheritdoc IJobEscrow
+    function isSettleable(Job calldata job) external view returns (bool due) {
+        (due, ) = _due(job, _stateOf(job));
+    }
+
+    /// @inheritdoc IDisputeWindowSource
+    function maxDisputeWindow() external view returns (uint256) {
+        return _disputeWindow(_params);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function voteCommitment(uint256 jobId, address verifier, bool agree, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encode(jobId, verifier, agree, salt));
+    }
+
+    // ---------------------------------------------------------------- request, claim, submit
+
+    /// @dev Snapshots the model and the fee shares into a new job record and stores its hash.
+    function _openJob(
+        uint256 modelId,
+        bytes32 inputHash,
+        uint256 maxFee,
+        uint64 deadline,
+        uint32 callbackGasLimit
+    ) private returns (Job memory job, IModelRegistry.ModelTerms memory terms) {
+        EscrowParams storage p = _params;
+        uint256 latest = block.timestamp + p.maxJobDuration;
+        if (deadline <= block.timestamp || deadline > latest) revert JobEscrowInvalidDeadline(deadline, latest);
+        if (callbackGasLimit != 0) {
+            if (callbackGasLimit > p.maxCallbackGasLimit) {
+                revert JobEscrowCallbackGasTooHigh(callbackGasLimit, p.maxCallbackGasLimit);
+            }
+            if (msg.sender.code.length == 0) revert JobEscrowCallbackRequiresContract(msg.sender);
+        }
+        IModelRegistry.JobTerms memory snapshot = REGISTRY.jobTerms(modelId);
+        terms = snapshot.terms;
+        uint256 fee = terms.price;
+        if (fee > maxFee) revert JobEscrowFeeAboveMax(modelId, fee, maxFee);
+        if (fee < p.minFee) revert JobEscrowFeeTooLow(modelId, fee, p.minFee);
+
+        job = Job({
+            id: ++_jobCount,
+            requester: msg.sender,
+            modelOwner: snapshot.owner,
+            modelId: modelId,
+            version: snapshot.version,
+            mode: terms.mode,
+            committeeSize: terms.committeeSize,
+            royaltyBps: terms.royaltyBps,
+            protocolFeeBps: p.protocolFeeBps,
+            verifierShareBps: p.verifierShareBps,
+            callbackGasLimit: callbackGasLimit,
+            deadline: deadline,
+            fee: uint96(fee),
+            collateral: Math.max((fee * p.collateralRatioBps) / BPS, p.minCollateral).toUint96(),
+            inputHash: inputHash
+        });
+        _jobHashes[job.id] = keccak256(abi.encode(job));
+    }
+
+    function _claim(Job memory job, JobState storage state) private {
+        if (block.timestamp > job.deadline) revert JobEscrowDeadlinePassed(job.id, job.deadline);
+        uint256 submitBy = Math.min(block.timestamp + _params.submissionWindow, job.deadline);
+        state.status = JobStatus.Claimed;
+        state.worker = msg.sender;
+        state.windowEnd = uint40(submitBy);
+        emit JobClaimed(job.id, msg.sender, job.collateral, uint64(submitBy));
+        STAKING.lock(msg.sender, job.collateral);
+    }
+
+    function _submit(Job memory job, bytes calldata output) private {
+        JobState storage state = _stateOf(job);
+        JobStatus status = state.status;
+        if (status == JobStatus.Requested) {
+            _requireNotPaused();
+            _claim(job, state);
+        } else if (status != JobStatus.Claimed) {
+            revert JobEscrowInvalidStatus(job.id, status);
+        } else {
+            if (msg.sender != state.worker) revert JobEscrowNotWorker(job.id, msg.sender);
+            if (block.timestamp > state.windowEnd) revert JobEscrowSubmissionWindowClosed(job.id, state.windowEnd);
+        }
+        if (output.length == 0) revert JobEscrowEmptyOutput(job.id);
+        uint256 maxOutput = _params.maxOutputBytes;
+        if (output.length > maxOutput) revert JobEscrowOutputTooLarge(job.id, output.length, maxOutput);
+
+        bytes32 hash = keccak256(output);
+        _outputHashes[job.id] = hash;
+        if (job.mode == IModelRegistry.VerificationMode.None) {
+            emit ResultSubmitted(job.id, msg.sender, hash, output, 0);
+            _settleAccepted(job, state, output, new Seat[](0), 0);
+        } else if (job.mode == IModelRegistry.VerificationMode.Optimistic) {
+            uint256 windowEnd = block.timestamp + _params.challengeWindow;
+            state.status = JobStatus.Submitted;
+            state.windowEnd = uint40(windowEnd);
+            emit ResultSubmitted(job.id, msg.sender, hash, output, uint64(windowEnd));
+        } else {
+            state.status = JobStatus.Submitted;
+            emit ResultSubmitted(job.id, msg.sender, hash, output, 0);
+            if (!_drawCommittee(job, state, address(0))) _settleInconclusive(job, state, new Seat[](0));
+        }
+    }
+
+    /// @dev Draws the committee for `job`, excluding its worker, its requester and any challenger, and opens
+    /// the commit window. Returns false when too few verifiers are eligible; any other failure reverts.
+    function _drawCommittee(Job memory job, JobState storage state, address challenger) private returns (bool) {
+        address[] memory excluded = new address[](challenger == address(0) ? 2 : 3);
+        excluded[0] = state.worker;
+        excluded[1] = job.requester;
+        if (challenger != address(0)) excluded[2] = challenger;
+        uint256 seed = _randomness.randomSeed(job.id);
+        address[] memory members;
+        try STAKING.drawCommittee(seed, job.committeeSize, excluded) returns (address[] memory drawn) {
+            members = drawn;
+        } catch (bytes memory reason) {
+            // Only a shortage of verifiers is an outcome; anything else (such as running out of gas) must not
+            // let a submitter skip verification.
+            if (bytes4(reason) == IVerifierStaking.VerifierStakingInsufficientVerifiers.selector) return false;
+            assembly ("memory-safe") {
+                revert(add(reason, 0x20), mload(reason))
+            }
+        }
+        EscrowParams storage p = _params;
+        uint256 commitEnd = block.timestamp + p.commitWindow;
+        uint256 revealEnd = commitEnd + p.revealWindow;
+        state.status = JobStatus.Voting;
+        state.windowEnd = uint40(commitEnd);
+        state.revealEnd = uint40(revealEnd);
+        state.seats = uint8(members.length);
+        for (uint256 i; i < members.length; ++i) {
+            _seats[job.id][i] = Seat({verifier: members[i], vote: VoteState.Drawn});
+        }
+        emit CommitteeDrawn(job.id, members, uint64(commitEnd), uint64(revealEnd));
+        return true;
+    }
+
+    // ---------------------------------------------------------------- settlement
+
+    /// @dev Whether the job can be brought to a terminal state now, and if not, from when (0: never, it is
+    /// already terminal).
+    function _due(Job memory job, JobState storage state) private view returns (bool, uint256 readyAt) {
+        JobStatus status = state.status;
+        if (status == JobStatus.Requested) {
+            readyAt = uint256(job.deadline) + 1;
+        } else if (status == JobStatus.Claimed || status == JobStatus.Submitted) {
+            readyAt = uint256(state.windowEnd) + 1;
+        } else if (status == JobStatus.Voting) {
+            readyAt = uint256(state.revealEnd) + 1;
+            if (block.timestamp < readyAt && _allRevealed(job.id, state.seats)) return (true, readyAt);
+        } else {
+            return (false, 0);
+        }
+        return (block.timestamp >= readyAt, readyAt);
+    }
+
+    function _settleDue(Job memory job, JobState storage state, bytes calldata output) private {
+        if (output.length != 0 && keccak256(output) != _outputHashes[job.id]) revert JobEscrowOutputMismatch(job.id);
+        JobStatus status = state.status;
+        if (status == JobStatus.Requested) {
+            state.status = JobStatus.Refunded;
+            Settlement memory settlement;
+            settlement.requesterRefund = job.fee;
+            _credit(job.requester, job.fee);
+            _finish(job, JobOutcome.Expired, settlement, "");
+        } else if (status == JobStatus.Claimed) {
+            _settleAbandoned(job, state);
+        } else if (status == JobStatus.Submitted) {
+            _settleAccepted(job, state, output, new Seat[](0), 0);
+        } else {
+            _tally(job, state, output);
+        }
+    }
+
+    /// @dev A claim that was never submitted: part of the collateral is slashed, the requester refunded and
+    /// compensated from it.
+    function _settleAbandoned(Job memory job, JobState storage state) private {
+        state.status = JobStatus.Refunded;
+        Settlement memory settlement;
+        settlement.slashed = STAKING.slash(
+            state.worker,
+            job.collateral,
+            (uint256(job.collateral) * _params.timeoutSlashBps) / BPS,
+            address(this)
+        );
+        uint256 compensation = (settlement.slashed * _params.compensationBps) / BPS;
+        settlement.requesterRefund = job.fee + compensation;
+        settlement.treasuryPayment = settlement.slashed - compensation;
+        _credit(job.requester, settlement.requesterRefund);
+        _credit(_treasury, settlement.treasuryPayment);
+        _finish(job, JobOutcome.Abandoned, settlement, "");
+    }
+
+    /// @dev Counts the revealed votes and settles by majority of the committee's size.
+    function _tally(Job memory job, JobState storage state, bytes calldata output) private {
+        uint256 size = state.seats;
+        Seat[] memory seats = new Seat[](size);
+        uint256 agreed;
+        uint256 disagreed;
+        for (uint256 i; i < size; ++i) {
+            seats[i] = _seats[job.id][i];
+            if (seats[i].vote == VoteState.Agreed) ++agreed;
+            else if (seats[i].vote == VoteState.Disagreed) ++disagreed;
+        }
+        uint256 majority = size / 2 + 1;
+        if (agreed >= majority) _settleAccepted(job, state, output, seats, agreed);
+        else if (disagreed >= majority) _settleRejected(job, state, seats, disagreed);
+        else _settleInconclusive(job, state, seats);
+    }
+
+    /// @dev The output stands: the worker is paid and its collateral released; when a committee voted, the
+    /// agreeing verifiers share the verifier share of the fee and any forfeited challenge bond.
+    function _settleAccepted(
+        Job memory job,
+        JobState storage state,
+        bytes calldata output,
+        Seat[] memory seats,
+        uint256 agreed
+    ) private {
+        if (job.callbackGasLimit != 0 && output.length == 0) revert JobEscrowOutputRequired(job.id);
+        state.status = JobStatus.Settled;
+        address worker = state.worker;
+        Settlement memory settlement;
+        uint256 fee = job.fee;
+        settlement.royalty = (fee * job.royaltyBps) / BPS;
+        settlement.treasuryPayment = (fee * job.protocolFeeBps) / BPS;
+        if (agreed != 0) {
+            uint256 pool = (fee * job.verifierShareBps) / BPS;
+            settlement.workerPayment = fee - settlement.royalty - settlement.treasuryPayment - pool;
+            Challenge memory lost = _challenges[job.id];
+            if (lost.bond != 0) {
+                uint256 toWorker = (uint256(lost.bond) * _params.compensationBps) / BPS;
+                uint256 toVerifiers = (uint256(lost.bond) * _params.verifierRewardBps) / BPS;
+                settlement.workerPayment += toWorker;
+                settlement.treasuryPayment += lost.bond - toWorker - toVerifiers;
+                pool += toVerifiers;
+            }
+            settlement.verifierReward = pool / agreed;
+            settlement.rewardedVerifiers = agreed;
+            settlement.treasuryPayment += pool - settlement.verifierReward * agreed;
+            _rewardVoters(seats, VoteState.Agreed, settlement.verifierReward);
+        } else {
+            settlement.workerPayment = fee - settlement.royalty - settlement.treasuryPayment;
+        }
+        _credit(worker, settlement.workerPayment);
+        _credit(job.modelOwner, settlement.royalty);
+        STAKING.unlock(worker, job.collateral);
+        _penalize(job.id, seats, VoteState.Agreed, true);
+        _credit(_treasury, settlement.treasuryPayment);
+        _finish(job, JobOutcome.Accepted, settlement, output);
+    }
+
+    /// @dev The committee found the output wrong: the whole collateral is slashed; the requester gets the fee back
+    /// and the compensation share; the disagreeing verifiers (and a challenger) share the verifier reward.
+    function _settleRejected(Job memory job, JobState storage state, Seat[] memory seats, uint256 disagreed) private {
+        state.status = JobStatus.Rejected;
+        EscrowParams storage p = _params;
+        Settlement memory settlement;
+        settlement.slashed = STAKING.slash(state.worker, job.collateral, job.collateral, address(this));
+        uint256 compensation = (settlement.slashed * p.compensationBps) / BPS;
+        uint256 pool = (settlement.slashed * p.verifierRewardBps) / BPS;
+        Challenge memory won = _challenges[job.id];
+        uint256 shares = won.challenger == address(0) ? disagreed : disagreed + 1;
+        settlement.verifierReward = pool / shares;
+        settlement.rewardedVerifiers = disagreed;
+        settlement.requesterRefund = job.fee + compensation;
+        settlement.treasuryPayment = settlement.slashed - compensation - settlement.verifierReward * shares;
+        if (won.challenger != address(0)) {
+            settlement.challengerPayment = won.bond + settlement.verifierReward;
+            _credit(won.challenger, settlement.challengerPayment);
+        }
+        _credit(job.requester, settlement.requesterRefund);
+        _rewardVoters(seats, VoteState.Disagreed, settlement.verifierReward);
+        _penalize(job.id, seats, VoteState.Disagreed, true);
+        _credit(_treasury, settlement.treasuryPayment);
+        _finish(job, JobOutcome.Rejected, settlement, "");
+    }
+
+    /// @dev Neither side won (or no committee could be drawn): the requester is refunded, the collateral
+    /// released and a challenger's bond returned; only seats that never revealed are penalised.
+    function _settleInconclusive(Job memory job, JobState storage state, Seat[] memory seats) private {
+        state.status = JobStatus.Refunded;
+        Settlement memory settlement;
+        settlement.requesterRefund = job.fee;
+        _credit(job.requester, job.fee);
+        Challenge memory challenged = _challenges[job.id];
+        if (challenged.challenger != address(0)) {
+            settlement.challengerPayment = challenged.bond;
+            _credit(challenged.challenger, challenged.bond);
+        }
+        STAKING.unlock(state.worker, job.collateral);
+        _penalize(job.id, seats, VoteState.Drawn, false);
+        _finish(job, JobOutcome.Inconclusive, settlement, "");
+    }
+
+    /// @dev Credits `reward` to every seat whose revealed vote is `majority`.
+    function _rewardVoters(Seat[] memory seats, VoteState majority, uint256 reward) private {
+        if (reward == 0) return;
+        for (uint256 i; i < seats.length; ++i) {
+            if (seats[i].vote == majority) _credit(seats[i].verifier, reward);
+        }
+    }
+
+    /// @dev Slashes the vote penalty from every seat that never revealed and, when there is a majority, from
+    /// every seat that revealed the other vote; credits it to the treasury.
+    function _penalize(uint256 jobId, Seat[] memory seats, VoteState majority, bool hasMajority) private {
+        uint256 penalty = _params.votePenalty;
+        if (penalty == 0) return;
+        for (uint256 i; i < seats.length; ++i) {
+            VoteState vote = seats[i].vote;
+            bool revealed = vote == VoteState.Agreed || vote == VoteState.Disagreed;
+            if (revealed && (!hasMajority || vote == majority)) continue;
+            uint256 slashed = STAKING.slash(seats[i].verifier, 0, penalty, address(this));
+            _credit(_treasury, slashed);
+            emit VerifierPenalized(jobId, seats[i].verifier, slashed, revealed);
+        }
+    }
+
+    /// @dev Emits the settlement and, last of all, runs the consumer callback with exactly its gas limit.
+    function _finish(Job memory job, JobOutcome outcome, Settlement memory settlement, bytes memory output) private {
+        emit JobSettled(job.id, outcome, settlement);
+        uint256 gasLimit = job.callbackGasLimit;
+        if (gasLimit == 0) return;
+        bytes memory data = abi.encodeCall(IInferenceConsumer.onInferenceResult, (job.id, outcome, output));
+        // EIP-150 forwards at most 63/64 of the gas left; make sure that is still the whole limit, so a settler
+        // cannot starve the callback into failing.
+        uint256 needed = gasLimit + gasLimit / 63 + CALLBACK_GAS_OVERHEAD;
+        if (gasleft() < needed) revert JobEscrowInsufficientGasForCallback(job.id, gasleft(), needed);
+        address consumer = job.requester;
+        bool success;
+        // A plain call that copies no return data: a reverting, gas-burning or return-bombing consumer
+        // costs at most its own gas limit and never reverts settlement (try/catch would copy the return data).
+        assembly ("memory-safe") {
+            success := call(gasLimit, consumer, 0, add(data, 0x20), mload(data), 0, 0)
+        }
+        emit CallbackDelivered(job.id, consumer, success);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// @dev The state of the job `job` describes, after checking `job` against the stored hash.
+    function _stateOf(Job memory job) private view returns (JobState storage) {
+        bytes32 stored = _jobHashes[job.id];
+        if (stored == bytes32(0)) revert JobEscrowUnknownJob(job.id);
+        if (stored != keccak256(abi.encode(job))) revert JobEscrowJobMismatch(job.id);
+        return _states[job.id];
+    }
+
+    function _votingState(uint256 jobId) private view returns (JobState storage state) {
+        state = _states[jobId];
+        if (state.status != JobStatus.Voting) {
+            if (_jobHashes[jobId] == bytes32(0)) revert JobEscrowUnknownJob(jobId);
+            revert JobEscrowInvalidStatus(jobId, state.status);
+        }
+    }
+
+    /// @dev The verifier's seat, and whether every seat has committed.
+    function _seatOf(
+        uint256 jobId,
+        uint256 seats,
+        address verifier
+    ) private view returns (Seat storage mine, bool allCommitted) {
+        uint256 index = type(uint256).max;
+        allCommitted = true;
+        for (uint256 i; i < seats; ++i) {
+            Seat storage seat = _seats[jobId][i];
+            if (seat.vote == VoteState.Drawn) allCommitted = false;
+            if (seat.verifier == verifier) index = i;
+        }
+        if (index == type(uint256).max) revert JobEscrowNotCommitteeMember(jobId, verifier);
+        mine = _seats[jobId][index];
+    }
+
+    function _allRevealed(uint256 jobId, uint256 seats) private view returns (bool) {
+        for (uint256 i; i < seats; ++i) {
+            VoteState vote = _seats[jobId][i].vote;
+            if (vote != VoteState.Agreed && vote != VoteState.Disagreed) return false;
+        }
+        return true;
+    }
+
+    function _credit(address account, uint256 amount) private {
+        if (amount != 0) _balances[account] += amount;
+    }
+
+    /// @dev Pulls `amount` from `from`, refusing tokens that deliver less than was sent.
+    function _pull(address from, uint256 amount) private {
+        uint256 before = TOKEN.balanceOf(address(this));
+        TOKEN.safeTransferFrom(from, address(this), amount);
+        uint256 received = TOKEN.balanceOf(address(this)) - before;
+        if (received != amount) revert JobEscrowTransferShortfall(amount, received);
+    }
+
+    function _disputeWindow(EscrowParams memory p) private pure returns (uint256) {
+        return uint256(p.submissionWindow) + p.challengeWindow + p.commitWindow + p.revealWindow;
+    }
+
+    function _setParams(EscrowParams memory p) private {
+        _checkRange("protocolFeeBps", p.protocolFeeBps, 0, MAX_PROTOCOL_FEE_BPS);
+        _checkRange("verifierShareBps", p.verifierShareBps, 0, MAX_VERIFIER_SHARE_BPS);
+        _checkRange("collateralRatioBps", p.collateralRatioBps, MIN_COLLATERAL_RATIO_BPS, MAX_COLLATERAL_RATIO_BPS);
+        _checkRange("timeoutSlashBps", p.timeoutSlashBps, MIN_TIMEOUT_SLASH_BPS, BPS);
+        _checkRange("compensationBps", p.compensationBps, 0, BPS - MIN_TREASURY_SLASH_BPS);
+        _checkRange("verifierRewardBps", p.verifierRewardBps, 0, BPS - MIN_TREASURY_SLASH_BPS - p.compensationBps);
+        _checkRange("submissionWindow", p.submissionWindow, MIN_WINDOW, MAX_WINDOW);
+        _checkRange("challengeWindow", p.challengeWindow, MIN_WINDOW, MAX_WINDOW);
+        _checkRange("commitWindow", p.commitWindow, MIN_WINDOW, MAX_WINDOW);
+        _checkRange("revealWindow", p.revealWindow, MIN_WINDOW, MAX_WINDOW);
+        _checkRange("maxJobDuration", p.maxJobDuration, MIN_JOB_DURATION, MAX_JOB_DURATION);
+        _checkRange("minFee", p.minFee, 0, MAX_AMOUNT);
+        _checkRange("minCollateral", p.minCollateral, 0, MAX_AMOUNT);
+        _checkRange("maxInputBytes", p.maxInputBytes, MIN_DATA_BYTES, MAX_DATA_BYTES);
+        _checkRange("maxOutputBytes", p.maxOutputBytes, MIN_DATA_BYTES, MAX_DATA_BYTES);
+        _checkRange("votePenalty", p.votePenalty, 0, MAX_AMOUNT);
+        _checkRange("challengeBond", p.challengeBond, 1, MAX_AMOUNT);
+        _checkRange("maxCallbackGasLimit", p.maxCallbackGasLimit, 0, MAX_CALLBACK_GAS);
+        uint256 window = _disputeWindow(p);
+        uint256 unbonding = STAKING.unbondingPeriod();
+        if (window > unbonding) revert JobEscrowDisputeWindowExceedsUnbonding(window, unbonding);
+        _params = p;
+        emit ParamsUpdated(p);
+    }
+
+    function _setTreasury(address newTreasury) private {
+        if (newTreasury == address(0)) revert JobEscrowZeroAddress();
+        emit TreasuryUpdated(_treasury, newTreasury);
+        _treasury = newTreasury;
+    }
+
+    function _setRandomnessSource(IRandomnessSource newSource) private {
+        if (address(newSource).code.length == 0) revert JobEscrowZeroAddress();
+        emit RandomnessSourceUpdated(address(_randomness), address(newSource));
+        _randomness = newSource;
+    }
+
+    function _checkRange(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {
+        if (value < min || value > max) revert JobEscrowInvalidParam(name, value, min, max);
+    }
+}

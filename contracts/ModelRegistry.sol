@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+
+/// @title ModelRegistry
+/// @notice Permissionless registry of ONNX models by content hash, with immutable versions and per-model terms.
+contract ModelRegistry is IModelRegistry {
+    /// @notice Largest model URI, in bytes.
+    uint256 public constant MAX_URI_BYTES = 2048;
+    /// @notice Largest committee a model may ask for.
+    uint256 public constant MAX_COMMITTEE_SIZE = 15;
+    /// @notice Largest owner royalty: 20% of the fee.
+    uint256 public constant MAX_ROYALTY_BPS = 2000;
+    /// @notice Largest tolerance: 1.0, in parts per billion.
+    uint256 public constant MAX_TOLERANCE = 1e9;
+
+    uint256 private _modelCount;
+    mapping(uint256 modelId => Model) private _models;
+    mapping(uint256 modelId => mapping(uint256 version => ModelVersion)) private _versions;
+    /// @dev Where each content hash was published, packed as (modelId << 32 | version); zero when unpublished.
+    mapping(bytes32 contentHash => uint256 location) private _publishedAt;
+
+    modifier onlyModelOwner(uint256 modelId) {
+        address owner = _existing(modelId).owner;
+        if (msg.sender != owner) revert ModelRegistryNotModelOwner(modelId, msg.sender);
+        _;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function registerModel(
+        bytes32 contentHash,
+        string calldata uri,
+        ModelTerms calldata terms
+    ) external returns (uint256 modelId) {
+        _checkTerms(terms);
+        modelId = ++_modelCount;
+        Model storage model = _models[modelId];
+        model.owner = msg.sender;
+        model.terms = terms;
+        emit ModelRegistered(modelId, msg.sender, contentHash, uri, terms);
+        _publish(modelId, model, contentHash, uri);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function publishVersion(
+        uint256 modelId,
+        bytes32 contentHash,
+        string calldata uri
+    ) external onlyModelOwner(modelId) returns (uint256 version) {
+        Model storage model = _models[modelId];
+        if (model.deprecated) revert ModelRegistryDeprecated(modelId);
+        version = _publish(modelId, model, contentHash, uri);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function setTerms(uint256 modelId, ModelTerms calldata terms) external onlyModelOwner(modelId) {
+        _checkTerms(terms);
+        _models[modelId].terms = terms;
+        emit TermsUpdated(modelId, terms);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function deprecate(uint256 modelId) external onlyModelOwner(modelId) {
+        Model storage model = _models[modelId];
+        if (model.deprecated) revert ModelRegistryDeprecated(modelId);
+        model.deprecated = true;
+        emit ModelDeprecated(modelId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function transferModelOwnership(uint256 modelId, address newOwner) external onlyModelOwner(modelId) {
+        _models[modelId].pendingOwner = newOwner;
+        emit ModelOwnershipTransferStarted(modelId, msg.sender, newOwner);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function acceptModelOwnership(uint256 modelId) external {
+        Model storage model = _existing(modelId);
+        if (msg.sender != model.pendingOwner) revert ModelRegistryNotPendingOwner(modelId, msg.sender);
+        address previousOwner = model.owner;
+        model.owner = msg.sender;
+        model.pendingOwner = address(0);
+        emit ModelOwnershipTransferred(modelId, previousOwner, msg.sender);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function jobTerms(uint256 modelId) external view returns (JobTerms memory snapshot) {
+        Model storage model = _existing(modelId);
+        if (model.deprecated) revert ModelRegistryDeprecated(modelId);
+        uint256 version = model.versionCount;
+        snapshot = JobTerms({
+            owner: model.owner,
+            version: version,
+            contentHash: _versions[modelId][version].contentHash,
+            terms: model.terms
+        });
+    }
+
+    /// @inheritdoc IModelRegistry
+    function modelCount() external view returns (uint256) {
+        return _modelCount;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function getModel(uint256 modelId) external view returns (Model memory) {
+        return _existing(modelId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function getModels(uint256 fromId, uint256 count) external view returns (Model[] memory models) {
+        uint256 total = _modelCount;
+        if (fromId == 0) fromId = 1;
+        uint256 available = fromId > total ? 0 : total - fromId + 1;
+        if (count > available) count = available;
+        models = new Model[](count);
+        for (uint256 i; i < count; ++i) {
+            models[i] = _models[fromId + i];
+        }
+    }
+
+    /// @inheritdoc IModelRegistry
+    function getVersion(uint256 modelId, uint256 version) external view returns (ModelVersion memory) {
+        Model storage model = _existing(modelId);
+        if (version == 0 || version > model.versionCount) revert ModelRegistryUnknownVersion(modelId, version);
+        return _versions[modelId][version];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function findContentHash(bytes32 contentHash) external view returns (uint256 modelId, uint256 version) {
+        uint256 location = _publishedAt[contentHash];
+        return (location >> 32, uint32(location));
+    }
+
+    function _publish(
+        uint256 modelId,
+        Model storage model,
+        bytes32 contentHash,
+        string calldata uri
+    ) private returns (uint256 version) {
+        if (contentHash == bytes32(0)) revert ModelRegistryZeroContentHash();
+        uint256 location = _publishedAt[contentHash];
+        if (location != 0) revert ModelRegistryContentHashTaken(contentHash, location >> 32, uint32(location));
+        if (bytes(uri).length == 0 || bytes(uri).length > MAX_URI_BYTES) {
+            revert ModelRegistryInvalidUri(bytes(uri).length, MAX_URI_BYTES);
+        }
+        version = model.versionCount + 1;
+        model.versionCount = uint32(version);
+        _versions[modelId][version] = ModelVersion({
+            contentHash: contentHash,
+            publishedAt: uint64(block.timestamp),
+            uri: uri
+        });
+        _publishedAt[contentHash] = (modelId << 32) | version;
+        emit VersionPublished(modelId, version, contentHash, uri);
+    }
+
+    function _existing(uint256 modelId) private view returns (Model storage model) {
+        model = _models[modelId];
+        if (model.owner == address(0)) revert ModelRegistryUnknownModel(modelId);
+    }
+
+    function _checkTerms(ModelTerms calldata terms) private pure {
+        uint256 size = terms.committeeSize;
+        if (size == 0 || size > MAX_COMMITTEE_SIZE || size % 2 == 0) revert ModelRegistryInvalidCommitteeSize(size);
+        if (terms.royaltyBps > MAX_ROYALTY_BPS) revert ModelRegistryRoyaltyTooHigh(terms.royaltyBps, MAX_ROYALTY_BPS);
+        if (terms.relTolerance > MAX_TOLERANCE) revert ModelRegistryToleranceTooHigh(terms.relTolerance, MAX_TOLERANCE);
+        if (terms.absTolerance > MAX_TOLERANCE) revert ModelRegistryToleranceTooHigh(terms.absTolerance, MAX_TOLERANCE);
+    }
+}

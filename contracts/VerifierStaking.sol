@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessControlEnumerable} from "@openzeppelin/contracts/access/extensions/AccessControlEnumerable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IVerifierStaking, IDisputeWindowSource} from "./interfaces/IVerifierStaking.sol";
+import {SortitionSumTree} from "./libraries/SortitionSumTree.sol";
+
+/// @title VerifierStaking
+/// @notice Stake of workers and verifiers, collateral locks and slashes on behalf of the escrow, and the
+/// stake-weighted verifier committee draw.
+contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+    using SortitionSumTree for SortitionSumTree.Tree;
+
+    /// @notice May lock, unlock and slash stake.
+    bytes32 public constant ESCROW_ROLE = keccak256("ESCROW_ROLE");
+    /// @notice Shortest unbonding period governance may set.
+    uint256 public constant MIN_UNBONDING_PERIOD = 1 hours;
+    /// @notice Longest unbonding period governance may set.
+    uint256 public constant MAX_UNBONDING_PERIOD = 90 days;
+    /// @notice Unbonding period at deployment.
+    uint256 public constant DEFAULT_UNBONDING_PERIOD = 7 days;
+    /// @notice Largest stake governance may require of verifiers.
+    uint256 public constant MAX_MIN_VERIFIER_STAKE = 1e27;
+    /// @notice Largest committee that can be drawn.
+    uint256 public constant MAX_COMMITTEE_SIZE = 15;
+
+    IERC20 private immutable TOKEN;
+
+    uint256 private _unbondingPeriod;
+    uint256 private _minVerifierStake;
+    mapping(address account => Account) private _accounts;
+    SortitionSumTree.Tree private _verifiers;
+
+    /// @param stakeToken The ERC-20 staked (the escrow's fee token).
+    /// @param admin Governance: DEFAULT_ADMIN_ROLE, which grants ESCROW_ROLE and sets parameters.
+    /// @param minStake Active stake needed to opt in as a verifier.
+    constructor(IERC20 stakeToken, address admin, uint256 minStake) {
+        if (address(stakeToken) == address(0) || admin == address(0)) revert VerifierStakingZeroAddress();
+        TOKEN = stakeToken;
+        _unbondingPeriod = DEFAULT_UNBONDING_PERIOD;
+        _setMinVerifierStake(minStake);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function stake(uint256 amount) external nonReentrant {
+        if (amount == 0) revert VerifierStakingZeroAmount();
+        uint256 before = TOKEN.balanceOf(address(this));
+        TOKEN.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = TOKEN.balanceOf(address(this)) - before;
+        if (received != amount) revert VerifierStakingTransferShortfall(amount, received);
+
+        Account storage account = _accounts[msg.sender];
+        account.active += amount.toUint128();
+        _syncWeight(msg.sender, account);
+        emit Staked(msg.sender, amount);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function requestUnstake(uint256 amount) external {
+        if (amount == 0) revert VerifierStakingZeroAmount();
+        Account storage account = _accounts[msg.sender];
+        uint256 free = account.active - account.locked;
+        if (amount > free) revert VerifierStakingInsufficientStake(msg.sender, free, amount);
+        // amount <= free <= active < 2^128, and unbonding + amount is at most the token's supply held here.
+        account.active -= uint128(amount);
+        account.unbonding += uint128(amount);
+        uint64 unbondingEnd = (block.timestamp + _unbondingPeriod).toUint64();
+        account.unbondingEnd = unbondingEnd;
+        _syncWeight(msg.sender, account);
+        emit UnstakeRequested(msg.sender, amount, unbondingEnd);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function withdraw() external nonReentrant returns (uint256 amount) {
+        Account storage account = _accounts[msg.sender];
+        amount = account.unbonding;
+        if (amount == 0) revert VerifierStakingNothingToWithdraw(msg.sender);
+        if (block.timestamp < account.unbondingEnd) {
+            revert VerifierStakingStillUnbonding(msg.sender, account.unbondingEnd);
+        }
+        account.unbonding = 0;
+        account.unbondingEnd = 0;
+        TOKEN.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function setVerifier(bool verifier) external {
+        Account storage account = _accounts[msg.sender];
+        if (account.verifier == verifier) revert VerifierStakingVerifierStatusUnchanged(msg.sender, verifier);
+        if (verifier && account.active < _minVerifierStake) {
+            revert VerifierStakingInsufficientStake(msg.sender, account.active, _minVerifierStake);
+        }
+        account.verifier = verifier;
+        _verifiers.set(msg.sender, verifier ? account.active - account.locked : 0);
+        emit VerifierStatusChanged(msg.sender, verifier);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function lock(address account, uint256 amount) external onlyRole(ESCROW_ROLE) {
+        Account storage stakeAccount = _accounts[account];
+        uint256 free = stakeAccount.active - stakeAccount.locked;
+        if (amount > free) revert VerifierStakingInsufficientStake(account, free, amount);
+        // amount <= free, so locked + amount <= active < 2^128.
+        stakeAccount.locked += uint128(amount);
+        _syncWeight(account, stakeAccount);
+        emit StakeLocked(account, amount);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function unlock(address account, uint256 amount) external onlyRole(ESCROW_ROLE) {
+        Account storage stakeAccount = _accounts[account];
+        uint256 released = _release(stakeAccount, amount);
+        _syncWeight(account, stakeAccount);
+        emit StakeUnlocked(account, released);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function slash(
+        address account,
+        uint256 unlockAmount,
+        uint256 amount,
+        address recipient
+    ) external onlyRole(ESCROW_ROLE) nonReentrant returns (uint256 slashed) {
+        if (recipient == address(0)) revert VerifierStakingZeroAddress();
+        Account storage stakeAccount = _accounts[account];
+        if (unlockAmount != 0) emit StakeUnlocked(account, _release(stakeAccount, unlockAmount));
+
+        // Free stake first, then unbonding stake, then stake locked for other jobs.
+        uint256 active = stakeAccount.active;
+        uint256 locked = stakeAccount.locked;
+        uint256 fromFree = Math.min(amount, active - locked);
+        uint256 fromUnbonding = Math.min(amount - fromFree, stakeAccount.unbonding);
+        uint256 fromLocked = Math.min(amount - fromFree - fromUnbonding, locked);
+        slashed = fromFree + fromUnbonding + fromLocked;
+        // Each part is bounded by the field it is taken from, so none of these underflows.
+        stakeAccount.active = uint128(active - fromFree - fromLocked);
+        stakeAccount.locked = uint128(locked - fromLocked);
+        if (fromUnbonding != 0) stakeAccount.unbonding -= uint128(fromUnbonding);
+        _syncWeight(account, stakeAccount);
+
+        if (slashed != 0) {
+            TOKEN.safeTransfer(recipient, slashed);
+            emit StakeSlashed(account, recipient, slashed);
+        }
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function setUnbondingPeriod(uint256 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (period < MIN_UNBONDING_PERIOD || period > MAX_UNBONDING_PERIOD) {
+            revert VerifierStakingInvalidParam("unbondingPeriod", period, MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD);
+        }
+        uint256 escrows = getRoleMemberCount(ESCROW_ROLE);
+        for (uint256 i; i < escrows; ++i) {
+            uint256 window = _disputeWindowOf(getRoleMember(ESCROW_ROLE, i));
+            if (window > period) revert VerifierStakingUnbondingShorterThanDisputeWindow(period, window);
+        }
+        emit UnbondingPeriodUpdated(_unbondingPeriod, period);
+        _unbondingPeriod = period;
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function setMinVerifierStake(uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setMinVerifierStake(amount);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function token() external view returns (IERC20) {
+        return TOKEN;
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function drawCommittee(
+        uint256 seed,
+        uint256 size,
+        address[] calldata excluded
+    ) external view returns (address[] memory committee) {
+        if (size == 0 || size > MAX_COMMITTEE_SIZE) revert VerifierStakingInvalidCommitteeSize(size);
+        uint256 eligible;
+        (committee, eligible) = _verifiers.draw(seed, size, excluded);
+        if (eligible < size) revert VerifierStakingInsufficientVerifiers(eligible, size);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function accountOf(address account) external view returns (Account memory) {
+        return _accounts[account];
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function freeStakeOf(address account) external view returns (uint256) {
+        Account storage stakeAccount = _accounts[account];
+        return stakeAccount.active - stakeAccount.locked;
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function verifierWeightOf(address account) external view returns (uint256) {
+        return _verifiers.weightOf(account);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function totalVerifierWeight() external view returns (uint256) {
+        return _verifiers.total();
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function eligibleVerifierCount() external view returns (uint256) {
+        return _verifiers.nonZeroLeaves;
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function unbondingPeriod() external view returns (uint256) {
+        return _unbondingPeriod;
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function minVerifierStake() external view returns (uint256) {
+        return _minVerifierStake;
+    }
+
+    /// @dev Granting ESCROW_ROLE to an escrow whose dispute window outlasts the unbonding period would let a
+    /// staker withdraw before a dispute over its work ends.
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if (role == ESCROW_ROLE) {
+            uint256 window = _disputeWindowOf(account);
+            if (window > _unbondingPeriod) {
+                revert VerifierStakingUnbondingShorterThanDisputeWindow(_unbondingPeriod, window);
+            }
+        }
+        return super._grantRole(role, account);
+    }
+
+    function _setMinVerifierStake(uint256 amount) private {
+        if (amount > MAX_MIN_VERIFIER_STAKE) {
+            revert VerifierStakingInvalidParam("minVerifierStake", amount, 0, MAX_MIN_VERIFIER_STAKE);
+        }
+        emit MinVerifierStakeUpdated(_minVerifierStake, amount);
+        _minVerifierStake = amount;
+    }
+
+    /// @dev Releases up to `amount` of locked stake; a slash may already have taken part of it.
+    function _release(Account storage account, uint256 amount) private returns (uint256 released) {
+        uint256 locked = account.locked;
+        released = Math.min(amount, locked);
+        // released <= locked.
+        account.locked = uint128(locked - released);
+    }
+
+    /// @dev Keeps a verifier's draw weight equal to its free stake.
+    function _syncWeight(address account, Account storage stakeAccount) private {
+        if (stakeAccount.verifier) _verifiers.set(account, stakeAccount.active - stakeAccount.locked);
+    }
+
+    /// @dev The dispute window an escrow reports; zero for an account that does not report one (an EOA
+    /// operated by governance in tests or emergencies).
+    function _disputeWindowOf(address escrow) private view returns (uint256) {
+        (bool ok, bytes memory data) = escrow.staticcall(abi.encodeCall(IDisputeWindowSource.maxDisputeWindow, ()));
+        return ok && data.length == 32 ? abi.decode(data, (uint256)) : 0;
+    }
+}

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IModelRegistry} from "./IModelRegistry.sol";
+import {IVerifierStaking, IDisputeWindowSource} from "./IVerifierStaking.sol";
+import {IRandomnessSource} from "./IRandomnessSource.sol";
+
+/// @title IJobEscrow
+/// @notice The life of an inference job: request (fee into escrow), claim (worker collateral locked), submit,
+/// verification (none, optimistic challenge, or committee commit-reveal), and settlement that pays honest work
+/// and slashes proven fraud.
+/// @dev Storage keeps one hash per job (`jobHash`), the job's mutable state, and the output hash. The job's
+/// fixed fields travel as a `Job` struct: emitted in full by `JobRequested`, and passed back by whoever claims,
+/// submits, challenges or settles; the escrow checks it against the stored hash (JobEscrowJobMismatch).
+/// Inputs and outputs live in calldata and events only; storage keeps their keccak256.
+///
+/// Payouts are credited to balances in the escrow and paid by `withdraw` (pull payments). Every terminal
+/// transition, including refunds of expired jobs and reclaims of abandoned ones, goes through `settle`, which
+/// anyone may call once the relevant window has closed.
+interface IJobEscrow is IDisputeWindowSource {
+    /// @notice Where a job is. Settled, Rejected and Refunded are terminal.
+    enum JobStatus {
+        Requested, // fee escrowed, waiting for a worker
+        Claimed, // a worker locked collateral and must submit by `windowEnd`
+        Submitted, // output posted; an optimistic job waits out its challenge window
+        Voting, // a committee was drawn: commit until `windowEnd`, reveal until `revealEnd`
+        Settled, // accepted: the worker was paid
+        Rejected, // the committee found the output wrong: the worker was slashed, the requester refunded
+        Refunded // expired, abandoned or inconclusive: the requester got the fee back
+    }
+
+    /// @notice Why a job ended.
+    enum JobOutcome {
+        Accepted, // the output stands
+        Rejected, // a committee majority found the output wrong
+        Inconclusive, // no majority either way, or no committee could be drawn
+        Expired, // nobody claimed it before its deadline
+        Abandoned // claimed but not submitted within the submission window
+    }
+
+    /// @notice A committee seat's vote. Agreed and Disagreed are revealed votes.
+    enum VoteState {
+        Drawn,
+        Committed,
+        Agreed,
+        Disagreed
+    }
+
+    /// @notice The fixed fields of a job, snapshotted when it is requested. Its keccak256(abi.encode(job)) is stored.
+    struct Job {
+        uint256 id;
+        address requester; // pays the fee; receives refunds and, if `callbackGasLimit` > 0, the callback
+        address modelOwner; // receives the royalty
+        uint256 modelId;
+        uint256 version;
+        IModelRegistry.VerificationMode mode;
+        uint8 committeeSize;
+        uint16 royaltyBps;
+        uint16 protocolFeeBps;
+        uint16 verifierShareBps;
+        uint32 callbackGasLimit; // 0: no callback
+        uint64 deadline; // last second at which the job can be claimed or submitted
+        uint96 fee;
+        uint96 collateral; // stake the worker locks on claim
+        bytes32 inputHash; // keccak256 of the canonical input bytes
+    }
+
+    /// @notice The mutable part of a job.
+    struct JobState {
+        JobStatus status;
+        address worker;
+        uint40 windowEnd; // Claimed: submit by; Submitted: challenge until; Voting: commit until
+        uint40 revealEnd; // Voting: reveal until
+        uint8 seats; // committee size once a committee is drawn
+    }
+
+    /// @notice A committee seat.
+    struct Seat {
+        address verifier;
+        VoteState vote;
+    }
+
+    /// @notice An optimistic job's challenge.
+    struct Challenge {
+        address challenger;
+        uint96 bond;
+    }
+
+    /// @notice What a settlement paid, as credited to balances in the escrow.
+    struct Settlement {
+        uint256 workerPayment; // to the worker: fee share, plus its share of a forfeited challenge bond
+        uint256 royalty; // to the model owner
+        uint256 treasuryPayment; // to the treasury: protocol fee and the treasury's share of slashes and bonds
+        uint256 verifierReward; // to each rewarded verifier (and to a winning challenger)
+        uint256 rewardedVerifiers; // how many were rewarded
+        uint256 requesterRefund; // to the requester: fee refund and compensation
+        uint256 challengerPayment; // to the challenger: its bond back, plus its reward when it won
+        uint256 slashed; // taken from the worker's stake
+    }
+
+    /// @notice Governance parameters. Each has hard bounds checked by `setParams`.
+    /// @dev Packed in three storage words in this order.
+    struct EscrowParams {
+        uint16 protocolFeeBps; // share of every accepted fee to the treasury, <= 1000
+        uint16 verifierShareBps; // share of the fee to agreeing verifiers when a committee voted, <= 3000
+        uint16 collateralRatioBps; // collateral = fee * ratio, at least minCollateral; 10000..50000
+        uint16 timeoutSlashBps; // share of collateral slashed when a claim is abandoned; 500..10000
+        uint16 compensationBps; // share of a slash (or forfeited bond) paid to the wronged party
+        uint16 verifierRewardBps; // share of a slash (or forfeited bond) paid to the majority verifiers
+        uint32 submissionWindow; // seconds a worker has from claim to submission
+        uint32 challengeWindow; // seconds an optimistic result can be challenged
+        uint32 commitWindow; // seconds committee members have to commit
+        uint32 revealWindow; // seconds they then have to reveal
+        uint32 maxJobDuration; // furthest deadline from the request, in seconds
+        uint96 minFee; // smallest fee a job may have (against dust jobs)
+        uint96 minCollateral; // collateral floor
+        uint32 maxInputBytes; // largest inline input
+        uint32 maxOutputBytes; // largest output
+        uint96 votePenalty; // slashed from a verifier who does not reveal or votes against the majority
+        uint96 challengeBond; // posted by a challenger, > 0
+        uint32 maxCallbackGasLimit; // largest callback gas a request may ask for
+    }
+
+    /// @notice Emitted when a job is requested: its full fixed record, its input (inline, or a URI with
+    /// `job.inputHash`), and the model's tolerance snapshot for verifiers.
+    event JobRequested(
+        uint256 indexed jobId,
+        address indexed requester,
+        uint256 indexed modelId,
+        Job job,
+        bytes input,
+        string inputUri,
+        uint32 relTolerance,
+        uint32 absTolerance
+    );
+    /// @notice Emitted when a worker claims a job and locks `collateral`; it must submit by `submitBy`.
+    event JobClaimed(uint256 indexed jobId, address indexed worker, uint256 collateral, uint64 submitBy);
+    /// @notice Emitted when a worker posts a job's output (canonical tensor bytes).
+    /// @param windowEnd End of the challenge window (Optimistic), 0 otherwise.
+    event ResultSubmitted(
+        uint256 indexed jobId,
+        address indexed worker,
+        bytes32 outputHash,
+        bytes output,
+        uint64 windowEnd
+    );
+    /// @notice Emitted when a verifier challenges an optimistic result.
+    event ResultChallenged(uint256 indexed jobId, address indexed challenger, uint256 bond);
+    /// @notice Emitted when a committee is drawn: commit until `commitEnd`, reveal until `revealEnd`.
+    event CommitteeDrawn(uint256 indexed jobId, address[] committee, uint64 commitEnd, uint64 revealEnd);
+    /// @notice Emitted when a committee member commits a hidden vote.
+    event VoteCommitted(uint256 indexed jobId, address indexed verifier, bytes32 commitment);
+    /// @notice Emitted when a committee member reveals its vote.
+    event VoteRevealed(uint256 indexed jobId, address indexed verifier, bool agree);
+    /// @notice Emitted when a committee member loses `amount` of stake for not revealing or voting against the
+    /// majority (`revealed` false means it never revealed).
+    event VerifierPenalized(uint256 indexed jobId, address indexed verifier, uint256 amount, bool revealed);
+    /// @notice Emitted when a job reaches its terminal state, with every amount credited.
+    event JobSettled(uint256 indexed jobId, JobOutcome indexed outcome, Settlement settlement);
+    /// @notice Emitted after the consumer callback, whether it succeeded or not.
+    event CallbackDelivered(uint256 indexed jobId, address indexed consumer, bool success);
+    /// @notice Emitted when an account withdraws its credited balance.
+    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice Emitted when governance changes the parameters.
+    event ParamsUpdated(EscrowParams params);
+    /// @notice Emitted when governance changes the treasury.
+    event TreasuryUpdated(address indexed previousTreasury, address indexed newTreasury);
+    /// @notice Emitted when governance changes the randomness source.
+    event RandomnessSourceUpdated(address indexed previousSource, address indexed newSource);
+
+    /// @notice No job has this id.
+    error JobEscrowUnknownJob(uint256 jobId);
+    /// @notice The `Job` passed does not hash to the job's stored record.
+    error JobEscrowJobMismatch(uint256 jobId);
+    /// @notice The job is not in a status that allows this.
+    error JobEscrowInvalidStatus(uint256 jobId, JobStatus current);
+    /// @notice The model's price is above what the requester would pay.
+    error JobEscrowFeeAboveMax(uint256 modelId, uint256 price, uint256 maxFee);
+    /// @notice The model's price is below the protocol's minimum fee.
+    error JobEscrowFeeTooLow(uint256 modelId, uint256 price, uint256 minFee);
+    /// @notice The deadline is not in (now, now + maxJobDuration].
+    error JobEscrowInvalidDeadline(uint256 deadline, uint256 latest);
+    /// @notice The inline input is empty.
+    error JobEscrowEmptyInput();
+    /// @notice The inline input is larger than `maxInputBytes`.
+    error JobEscrowInputTooLarge(uint256 size, uint256 maxSize);
+    /// @notice The input URI is empty or longer than MAX_URI_BYTES.
+    error JobEscrowInvalidInputUri(uint256 length, uint256 maxLength);
+    /// @notice A URI input needs the keccak256 of its canonical bytes.
+    error JobEscrowZeroInputHash();
+    /// @notice The requested callback gas is above `maxCallbackGasLimit`.
+    error JobEscrowCallbackGasTooHigh(uint256 callbackGasLimit, uint256 maxCallbackGasLimit);
+    /// @notice A callback was asked for, but the requester has no code to call.
+    error JobEscrowCallbackRequiresContract(address requester);
+    /// @notice The token delivered less than was sent (fee-on-transfer tokens are not supported).
+    error JobEscrowTransferShortfall(uint256 expected, uint256 received);
+    /// @notice The job's deadline has passed.
+    error JobEscrowDeadlinePassed(uint256 jobId, uint256 deadline);
+    /// @notice The worker's submission window has closed.
+    error JobEscrowSubmissionWindowClosed(uint256 jobId, uint256 windowEnd);
+    /// @notice Only the job's worker may do this.
+    error JobEscrowNotWorker(uint256 jobId, address account);
+    /// @notice The output is empty.
+    error JobEscrowEmptyOutput(uint256 jobId);
+    /// @notice The output is larger than `maxOutputBytes`.
+    error JobEscrowOutputTooLarge(uint256 jobId, uint256 size, uint256 maxSize);
+    /// @notice Only jobs on Optimistic models can be challenged.
+    error JobEscrowNotOptimistic(uint256 jobId);
+    /// @notice The challenge window has closed.
+    error JobEscrowChallengeWindowClosed(uint256 jobId, uint256 windowEnd);
+    /// @notice Challengers must be staked verifiers and neither the job's worker nor its requester.
+    error JobEscrowInvalidChallenger(uint256 jobId, address account);
+    /// @notice The account holds no seat on the job's committee.
+    error JobEscrowNotCommitteeMember(uint256 jobId, address account);
+    /// @notice The seat's vote is not in the state this step needs.
+    error JobEscrowInvalidVoteState(uint256 jobId, address verifier, VoteState current);
+    /// @notice A commitment of zero.
+    error JobEscrowZeroCommitment();
+    /// @notice The commit window has closed.
+    error JobEscrowCommitWindowClosed(uint256 jobId, uint256 commitEnd);
+    /// @notice Reveals start when the commit window closes or every member has committed.
+    error JobEscrowRevealNotOpen(uint256 jobId, uint256 commitEnd);
+    /// @notice The reveal window has closed.
+    error JobEscrowRevealWindowClosed(uint256 jobId, uint256 revealEnd);
+    /// @notice The revealed vote and salt do not match the commitment.
+    error JobEscrowCommitmentMismatch(uint256 jobId, address verifier);
+    /// @notice The job cannot be settled yet; `readyAt` is the earliest time it can.
+    error JobEscrowNotSettleable(uint256 jobId, JobStatus current, uint256 readyAt);
+    /// @notice The job has a callback and was accepted: settle must be given its output.
+    error JobEscrowOutputRequired(uint256 jobId);
+    /// @notice The output given does not hash to the job's posted output.
+    error JobEscrowOutputMismatch(uint256 jobId);
+    /// @notice Not enough gas left to give the consumer callback exactly its gas limit.
+    error JobEscrowInsufficientGasForCallback(uint256 jobId, uint256 gasLeft, uint256 needed);
+    /// @notice The account has no credited balance.
+    error JobEscrowNothingToWithdraw(address account);
+    /// @notice A governance parameter outside its bounds.
+    error JobEscrowInvalidParam(bytes32 name, uint256 value, uint256 min, uint256 max);
+    /// @notice The dispute window would outlast the staking contract's unbonding period.
+    error JobEscrowDisputeWindowExceedsUnbonding(uint256 disputeWindow, uint256 unbondingPeriod);
+    /// @notice A zero address where an address is needed.
+    error JobEscrowZeroAddress();
+    /// @notice The staking contract stakes a different token.
+    error JobEscrowTokenMismatch(address token, address stakingToken);
+    /// @notice Too few eligible verifiers to draw the committee a challenge needs.
+    error JobEscrowNotEnoughVerifiers(uint256 jobId, uint256 needed);
+    /// @notice Two arrays of a batch call differ in length, or the batch is empty.
+    error JobEscrowInvalidBatch(uint256 jobs, uint256 outputs);
+
+    /// @notice Requests an inference on the latest version of `modelId`, with the input inline.
+    /// @dev Pulls the model's current price (at most `maxFee`) from the caller. The job snapshots version,
+    /// terms, royalty and fee shares, so later changes never affect it.
+    /// Requirements: not paused; model exists and is not deprecated; minFee <= price <= `maxFee`;
+    /// 0 < input length <= maxInputBytes; now < `deadline` <= now + maxJobDuration;
+    /// `callbackGasLimit` <= maxCallbackGasLimit, and if > 0 the caller is a contract implementing
+    /// IInferenceConsumer; allowance given; the token delivers the full amount.
+    /// @param input Canonical tensor bytes (see the TypeScript codec).
+    /// @return jobId The new job's id (from 1).
+    function requestInference(
+        uint256 modelId,
+        bytes calldata input,
+        uint256 maxFee,
+        uint64 deadline,
+        uint32 callbackGasLimit
+    ) external returns (uint256 jobId);
+
+    /// @notice Requests an inference whose input is too large for calldata: it is fetched from `inputUri` and
+    /// must hash (keccak256 of the canonical bytes) to `inputHash`.
+    /// @dev As `requestInference`, with 0 < URI length <= MAX_URI_BYTES and `inputHash` non-zero instead of the
+    /// input size limit.
+    function requestInferenceByUri(
+        uint256 modelId,
+        string calldata inputUri,
+        bytes32 inputHash,
+        uint256 maxFee,
+        uint64 deadline,
+        uint32 callbackGasLimit
+    ) external returns (uint256 jobId);
+
+    /// @notice Claims a requested job, locking `job.collateral` of the caller's free stake.
+    /// @dev Requirements: not paused; `job` matches; status Requested; now <= deadline; enough free stake.
+    /// The worker must submit by min(now + submissionWindow, deadline).
+    function claim(Job calldata job) external;
+
+    /// @notice Posts a job's output. A job still Requested is claimed in the same transaction.
+    /// @dev None mode settles at once (and runs the callback); Optimistic opens the challenge window;
+    /// Committee draws the committee (an Inconclusive refund if too few verifiers can be drawn).
+    /// Requirements: `job` matches; either the caller's claim with its window open, or (not paused) an open
+    /// job before its deadline; 0 < output length <= maxOutputBytes.
+    function submitResult(Job calldata job, bytes calldata output) external;
+
+    /// @notice `submitResult` for several jobs in one transaction; all or nothing.
+    /// @dev Requirements: arrays of equal, non-zero length; each item as in `submitResult`.
+    function submitResults(Job[] calldata jobs, bytes[] calldata outputs) external;
+
+    /// @notice Challenges an optimistic result, posting `challengeBond` and escalating to a committee vote.
+    /// @dev Requirements: `job` matches; Optimistic; status Submitted; challenge window open; caller is an
+    /// opted-in verifier with stake, neither the worker nor the requester; allowance for the bond; enough
+    /// verifiers to draw a committee (excluding worker, requester and challenger).
+    function challenge(Job calldata job) external;
+
+    /// @notice Commits a hidden vote: `commitment` = `voteCommitment(jobId, msg.sender, agree, salt)`.
+    /// @dev Requirements: status Voting; caller holds a seat that has not committed; commit window open.
+    function commitVote(uint256 jobId, bytes32 commitment) external;
+
+    /// @notice Reveals a committed vote. `agree` says whether the verifier's own re-execution matched the
+    /// posted output within the model's tolerance.
+    /// @dev Requirements: status Voting; caller's seat has committed; the commit window has closed or every
+    /// seat has committed; the reveal window is open; `agree` and `salt` match the commitment.
+    function revealVote(uint256 jobId, bool agree, bytes32 salt) external;
+
+    /// @notice Brings a job to its terminal state once it is due; anyone may call.
+    /// @dev Due when: Requested past its deadline (Expired: full refund); Claimed past its submission window
+    /// (Abandoned: requester refunded and compensated from the partly slashed collateral); Submitted past its
+    /// challenge window (Accepted); Voting after the reveal window or once every seat revealed (tally).
+    /// Requirements: `job` matches; the job is due (JobEscrowNotSettleable otherwise); when it has a
+    /// callback and is accepted, `output` is the posted output (else `output` may be empty, and if given must
+    /// match); enough gas for the callback's exact gas limit.
+    function settle(Job calldata job, bytes calldata output) external;
+
+    /// @notice Settles every due job of a batch and skips the others (terminal, or windows still open).
+    /// @dev Requirements: arrays of equal, non-zero length; each `jobs[i]` matches its record.
+    /// @return settled How many jobs reached a terminal state.
+    function settleBatch(Job[] calldata jobs, bytes[] calldata outputs) external returns (uint256 settled);
+
+    /// @notice Pays the caller everything credited to it.
+    /// @dev Requirements: a non-zero balance.
+    function withdraw() external returns (uint256 amount);
+
+    /// @notice Replaces the governance parameters.
+    /// @dev Requirements: caller is the owner; every field within its bounds; the dispute window
+    /// (submission + challenge + commit + reveal) no longer than the staking contract's unbonding period.
+    function setParams(EscrowParams calldata newParams) external;
+
+    /// @notice Sets where protocol fees and the treasury's share of slashes are credited.
+    /// @dev Requirements: caller is the owner; non-zero.
+    function setTreasury(address newTreasury) external;
+
+    /// @notice Sets the committee randomness source.
+    /// @dev Requirements: caller is the owner; a contract.
+    function setRandomnessSource(IRandomnessSource newSource) external;
+
+    /// @notice Stops new requests and claims; refunds, submissions of claimed jobs, verification, settlement
+    /// and withdrawals go on. Requirements: caller is the owner.
+    function pause() external;
+
+    /// @notice Lifts a pause. Requirements: caller is the owner.
+    function unpause() external;
+
+    /// @notice The fee and stake token.
+    function token() external view returns (IERC20);
+
+    /// @notice The model registry.
+    function registry() external view returns (IModelRegistry);
+
+    /// @notice The staking contract.
+    function staking() external view returns (IVerifierStaking);
+
+    /// @notice The committee randomness source.
+    function randomnessSource() external view returns (IRandomnessSource);
+
+    /// @notice Where protocol fees are credited.
+    function treasury() external view returns (address);
+
+    /// @notice The governance parameters in force.
+    function params() external view returns (EscrowParams memory);
+
+    /// @notice Number of jobs requested; ids run from 1 to this number.
+    function jobCount() external view returns (uint256);
+
+    /// @notice keccak256(abi.encode(job)) of a job's fixed record; zero for an unknown id.
+    function jobHash(uint256 jobId) external view returns (bytes32);
+
+    /// @notice A job's mutable state. Reverts with JobEscrowUnknownJob for an unknown id.
+    function jobState(uint256 jobId) external view returns (JobState memory);
+
+    /// @notice keccak256 of a job's posted output; zero before submission.
+    function outputHash(uint256 jobId) external view returns (bytes32);
+
+    /// @notice A job's committee seats and votes; empty when no committee was drawn.
+    function committee(uint256 jobId) external view returns (Seat[] memory seats);
+
+    /// @notice A job's challenge; zero when it was not challenged.
+    function challengeOf(uint256 jobId) external view returns (Challenge memory);
+
+    /// @notice A committee member's commitment; zero before it commits and after it reveals.
+    function commitmentOf(uint256 jobId, address verifier) external view returns (bytes32);
+
+    /// @notice What `account` can withdraw.
+    function balanceOf(address account) external view returns (uint256);
+
+    /// @notice Whether `settle(job, …)` would bring the job to a terminal state now.
+    function isSettleable(Job calldata job) external view returns (bool);
+
+    /// @notice The commitment a verifier posts for a vote: binds job, verifier, vote and a secret salt.
+    function voteCommitment(uint256 jobId, address verifier, bool agree, bytes32 salt) external pure returns (bytes32);
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title IModelRegistry
+/// @notice Publishes ONNX models by the sha256 of their bytes, with ordered immutable versions, per-model terms
+/// (price, verification mode, committee size, numeric tolerance, royalty) and a two-step owner transfer.
+/// @dev Registration is permissionless. Model ids start at 1 and are sequential, so `modelCount()` and
+/// `getModel(id)` list every model without an indexer. Versions are numbered from 1; a version never changes
+/// once published. A content hash can be published once across the whole registry.
+interface IModelRegistry {
+    /// @notice How results of a model's jobs are checked before the worker is paid.
+    /// @dev None: the result settles on submission, the worker's collateral is the only guarantee.
+    /// Optimistic: a challenge window; a staked verifier may challenge with a bond, which escalates to a
+    /// committee vote. Committee: a committee is drawn on submission and votes by commit-reveal.
+    enum VerificationMode {
+        None,
+        Optimistic,
+        Committee
+    }
+
+    /// @notice What a job on a model costs and how it is verified.
+    /// @dev Tolerances are in parts per billion (1e-9): two floats `a` (posted) and `b` (re-executed) agree when
+    /// `|a - b| <= max(absTolerance * 1e-9, relTolerance * 1e-9 * |b|)`. Integers always compare exactly.
+    struct ModelTerms {
+        uint96 price; // token units paid by the requester for one job
+        VerificationMode mode;
+        uint8 committeeSize; // odd, 1..15; used by Committee mode and by escalated Optimistic challenges
+        uint16 royaltyBps; // share of the fee paid to the model owner, at most MAX_ROYALTY_BPS
+        uint32 relTolerance; // parts per billion, at most MAX_TOLERANCE
+        uint32 absTolerance; // parts per billion, at most MAX_TOLERANCE
+    }
+
+    /// @notice A model as stored: its owner, the pending owner of a two-step transfer, its terms.
+    struct Model {
+        address owner;
+        uint32 versionCount;
+        bool deprecated;
+        address pendingOwner;
+        ModelTerms terms;
+    }
+
+    /// @notice One published version of a model: the sha256 of the ONNX file and where to fetch it.
+    struct ModelVersion {
+        bytes32 contentHash;
+        uint64 publishedAt;
+        string uri;
+    }
+
+    /// @notice The snapshot a job takes of a model when it is requested.
+    struct JobTerms {
+        address owner;
+        uint256 version;
+        bytes32 contentHash;
+        ModelTerms terms;
+    }
+
+    /// @notice Emitted when a model is registered; `VersionPublished` for version 1 follows.
+    event ModelRegistered(
+        uint256 indexed modelId,
+        address indexed owner,
+        bytes32 indexed contentHash,
+        string uri,
+        ModelTerms terms
+    );
+    /// @notice Emitted for every published version, including version 1 at registration.
+    event VersionPublished(uint256 indexed modelId, uint256 indexed version, bytes32 indexed contentHash, string uri);
+    /// @notice Emitted when the owner changes the terms; jobs already requested keep their snapshot.
+    event TermsUpdated(uint256 indexed modelId, ModelTerms terms);
+    /// @notice Emitted when the owner deprecates a model; no new job can be requested on it.
+    event ModelDeprecated(uint256 indexed modelId);
+    /// @notice Emitted when the owner offers the model to `newOwner` (zero cancels a pending offer).
+    event ModelOwnershipTransferStarted(uint256 indexed modelId, address indexed owner, address indexed newOwner);
+    /// @notice Emitted when the pending owner accepts the model.
+    event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
+
+    /// @notice No model has this id.
+    error ModelRegistryUnknownModel(uint256 modelId);
+    /// @notice The model has no version with this number (versions start at 1).
+    error ModelRegistryUnknownVersion(uint256 modelId, uint256 version);
+    /// @notice Only the model's owner may do this.
+    error ModelRegistryNotModelOwner(uint256 modelId, address account);
+    /// @notice Only the pending owner may accept the model.
+    error ModelRegistryNotPendingOwner(uint256 modelId, address account);
+    /// @notice This content hash is already published, as `version` of `modelId`.
+    error ModelRegistryContentHashTaken(bytes32 contentHash, uint256 modelId, uint256 version);
+    /// @notice A content hash of zero is not a sha256 of any model file.
+    error ModelRegistryZeroContentHash();
+    /// @notice The URI is empty or longer than MAX_URI_BYTES.
+    error ModelRegistryInvalidUri(uint256 length, uint256 maxLength);
+    /// @notice The committee size is not odd or not within 1..MAX_COMMITTEE_SIZE.
+    error ModelRegistryInvalidCommitteeSize(uint256 committeeSize);
+    /// @notice The royalty exceeds MAX_ROYALTY_BPS.
+    error ModelRegistryRoyaltyTooHigh(uint256 royaltyBps, uint256 maxRoyaltyBps);
+    /// @notice A tolerance exceeds MAX_TOLERANCE parts per billion.
+    error ModelRegistryToleranceTooHigh(uint256 tolerance, uint256 maxTolerance);
+    /// @notice The model is deprecated: no new job or version.
+    error ModelRegistryDeprecated(uint256 modelId);
+
+    /// @notice Registers a model by the sha256 of its ONNX file; the caller becomes its owner.
+    /// @dev Requirements:
+    /// - `contentHash` is non-zero and not yet published anywhere in the registry;
+    /// - `uri` is 1..MAX_URI_BYTES bytes (`ipfs://`, `https://` or `file://` by convention);
+    /// - `terms` pass the bounds of `setTerms`.
+    /// @return modelId The new model's id; its first version is 1.
+    function registerModel(
+        bytes32 contentHash,
+        string calldata uri,
+        ModelTerms calldata terms
+    ) external returns (uint256 modelId);
+
+    /// @notice Publishes a new version of a model; new jobs run on the latest version.
+    /// @dev Requirements: caller is the owner; the model is not deprecated; hash and URI as in `registerModel`.
+    /// @return version The new version's number.
+    function publishVersion(
+        uint256 modelId,
+        bytes32 contentHash,
+        string calldata uri
+    ) external returns (uint256 version);
+
+    /// @notice Replaces the terms for jobs requested from now on.
+    /// @dev Requirements: caller is the owner; `committeeSize` odd in 1..MAX_COMMITTEE_SIZE;
+    /// `royaltyBps` <= MAX_ROYALTY_BPS; each tolerance <= MAX_TOLERANCE.
+    function setTerms(uint256 modelId, ModelTerms calldata terms) external;
+
+    /// @notice Stops new jobs on the model for good; jobs in flight are not affected.
+    /// @dev Requirements: caller is the owner; the model is not already deprecated.
+    function deprecate(uint256 modelId) external;
+
+    /// @notice Offers the model to `newOwner`, who must accept; zero cancels a pending offer.
+    /// @dev Requirements: caller is the owner.
+    function transferModelOwnership(uint256 modelId, address newOwner) external;
+
+    /// @notice Accepts a model offered to the caller.
+    /// @dev Requirements: caller is the pending owner.
+    function acceptModelOwnership(uint256 modelId) external;
+
+    /// @notice The snapshot a new job takes: owner, latest version, its content hash, and the terms.
+    /// @dev Reverts with ModelRegistryUnknownModel or ModelRegistryDeprecated, so a caller cannot start a
+    /// job on a model that does not take jobs.
+    function jobTerms(uint256 modelId) external view returns (JobTerms memory);
+
+    /// @notice Number of registered models; ids run from 1 to this number.
+    function modelCount() external view returns (uint256);
+
+    /// @notice A model's owner, pending owner, version count, deprecation and terms.
+    function getModel(uint256 modelId) external view returns (Model memory);
+
+    /// @notice Up to `count` models starting at id `fromId` (inclusive), for paging through the registry.
+    function getModels(uint256 fromId, uint256 count) external view returns (Model[] memory models);
+
+    /// @notice One version of a model.
+    function getVersion(uint256 modelId, uint256 version) external view returns (ModelVersion memory);
+
+    /// @notice The model and version that published `contentHash`, or (0, 0) when it was never published.
+    function findContentHash(bytes32 contentHash) external view returns (uint256 modelId, uint256 version);
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+/// @title IVerifierStaking
+/// @notice The stake of workers and verifiers: stake, unbond, withdraw; collateral locked by the escrow for jobs;
+/// slashes; and the stake-weighted draw of verifier committees.
+/// @dev An account's stake is `active` (which includes `locked`) plus `unbonding`. Free stake is
+/// `active - locked`. Unbonding stake stays slashable until it is withdrawn, and the unbonding period is never
+/// shorter than the longest dispute window of any escrow holding ESCROW_ROLE. Only ESCROW_ROLE may lock, unlock
+/// and slash. Verifiers opt in; their weight in the committee draw is their free stake.
+interface IVerifierStaking {
+    /// @notice One account's stake.
+    struct Account {
+        uint128 active; // staked and not unbonding; includes `locked`
+        uint128 locked; // collateral held for jobs; cannot be unstaked
+        uint128 unbonding; // requested for withdrawal, withdrawable from `unbondingEnd`, slashable until then
+        uint64 unbondingEnd;
+        bool verifier; // opted in to be drawn for committees
+    }
+
+    /// @notice Emitted when `account` adds `amount` to its active stake.
+    event Staked(address indexed account, uint256 amount);
+    /// @notice Emitted when `amount` moves from active to unbonding; all unbonding stake unlocks at `unbondingEnd`.
+    event UnstakeRequested(address indexed account, uint256 amount, uint64 unbondingEnd);
+    /// @notice Emitted when unbonded stake is paid out.
+    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice Emitted when the escrow locks `amount` of the account's free stake.
+    event StakeLocked(address indexed account, uint256 amount);
+    /// @notice Emitted when the escrow releases `amount` of the account's locked stake.
+    event StakeUnlocked(address indexed account, uint256 amount);
+    /// @notice Emitted when `amount` of the account's stake is taken and sent to `recipient`.
+    event StakeSlashed(address indexed account, address indexed recipient, uint256 amount);
+    /// @notice Emitted when an account opts in to, or out of, verifier committees.
+    event VerifierStatusChanged(address indexed account, bool verifier);
+    /// @notice Emitted when governance changes the unbonding period.
+    event UnbondingPeriodUpdated(uint256 previousPeriod, uint256 newPeriod);
+    /// @notice Emitted when governance changes the stake needed to opt in as a verifier.
+    event MinVerifierStakeUpdated(uint256 previousAmount, uint256 newAmount);
+
+    /// @notice An amount of zero was given.
+    error VerifierStakingZeroAmount();
+    /// @notice The token delivered less than was sent (fee-on-transfer tokens are not supported).
+    error VerifierStakingTransferShortfall(uint256 expected, uint256 received);
+    /// @notice The account's free stake is smaller than what the operation needs.
+    error VerifierStakingInsufficientStake(address account, uint256 freeStake, uint256 needed);
+    /// @notice The account has nothing unbonding.
+    error VerifierStakingNothingToWithdraw(address account);
+    /// @notice The unbonding period of the account has not ended.
+    error VerifierStakingStillUnbonding(address account, uint256 unbondingEnd);
+    /// @notice The account already has the verifier status it asked for.
+    error VerifierStakingVerifierStatusUnchanged(address account, bool verifier);
+    /// @notice Fewer eligible verifiers (staked, opted in, not excluded) than the committee needs.
+    error VerifierStakingInsufficientVerifiers(uint256 available, uint256 needed);
+    /// @notice A committee size of zero or above MAX_COMMITTEE_SIZE.
+    error VerifierStakingInvalidCommitteeSize(uint256 size);
+    /// @notice A governance parameter outside its bounds.
+    error VerifierStakingInvalidParam(bytes32 name, uint256 value, uint256 min, uint256 max);
+    /// @notice The unbonding period would be shorter than an escrow's longest dispute window.
+    error VerifierStakingUnbondingShorterThanDisputeWindow(uint256 unbondingPeriod, uint256 disputeWindow);
+    /// @notice A zero address where an account or contract is needed.
+    error VerifierStakingZeroAddress();
+
+    /// @notice The ERC-20 token staked, fixed at deployment.
+    function token() external view returns (IERC20);
+
+    /// @notice Adds `amount` (pulled from the caller) to the caller's active stake.
+    /// @dev Requirements: `amount` > 0; allowance given; the token delivers the full amount.
+    function stake(uint256 amount) external;
+
+    /// @notice Moves `amount` of free stake into unbonding; it can be withdrawn after the unbonding period.
+    /// @dev The unbonding end of all the caller's unbonding stake restarts at now + `unbondingPeriod()`.
+    /// Requirements: 0 < `amount` <= free stake.
+    function requestUnstake(uint256 amount) external;
+
+    /// @notice Pays the caller's unbonded stake.
+    /// @dev Requirements: something unbonding; the unbonding period has ended.
+    function withdraw() external returns (uint256 amount);
+
+    /// @notice Opts the caller in (true) or out (false) of verifier committees.
+    /// @dev Requirements: the status changes; to opt in, active stake >= `minVerifierStake()`.
+    function setVerifier(bool verifier) external;
+
+    /// @notice Locks `amount` of the account's free stake as collateral.
+    /// @dev Requirements: caller has ESCROW_ROLE; `amount` <= free stake.
+    function lock(address account, uint256 amount) external;
+
+    /// @notice Releases `amount` of the account's locked stake.
+    /// @dev Requirements: caller has ESCROW_ROLE. Releases at most what is locked (a slash may have taken
+    /// locked stake of a misbehaving account).
+    function unlock(address account, uint256 amount) external;
+
+    /// @notice Releases `unlockAmount` of the account's locked stake, then takes up to `amount` of its stake and
+    /// sends it to `recipient`.
+    /// @dev Taken from active stake first (including stake locked for other jobs, if that is all there is), then
+    /// from unbonding stake. Never takes more than the account holds.
+    /// Requirements: caller has ESCROW_ROLE; `recipient` non-zero.
+    /// @return slashed What was actually taken.
+    function slash(
+        address account,
+        uint256 unlockAmount,
+        uint256 amount,
+        address recipient
+    ) external returns (uint256 slashed);
+
+    /// @notice Sets the unbonding period.
+    /// @dev Requirements: caller has DEFAULT_ADMIN_ROLE; within [MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD];
+    /// not shorter than the longest dispute window of any ESCROW_ROLE holder.
+    function setUnbondingPeriod(uint256 period) external;
+
+    /// @notice Sets the active stake needed to opt in as a verifier.
+    /// @dev Requirements: caller has DEFAULT_ADMIN_ROLE; at most MAX_MIN_VERIFIER_STAKE.
+    function setMinVerifierStake(uint256 amount) external;
+
+    /// @notice Draws `size` distinct verifiers weighted by free stake, skipping every address in `excluded`.
+    /// @dev O(size * log n) storage reads for n verifiers ever opted in. Deterministic in `seed` and state.
+    /// Reverts with VerifierStakingInsufficientVerifiers when fewer than `size` eligible verifiers have stake.
+    function drawCommittee(
+        uint256 seed,
+        uint256 size,
+        address[] calldata excluded
+    ) external view returns (address[] memory committee);
+
+    /// @notice An account's stake.
+    function accountOf(address account) external view returns (Account memory);
+
+    /// @notice An account's free stake (active minus locked).
+    function freeStakeOf(address account) external view returns (uint256);
+
+    /// @notice The account's weight in committee draws: its free stake if it is a verifier, else zero.
+    function verifierWeightOf(address account) external view returns (uint256);
+
+    /// @notice Sum of all verifiers' weights.
+    function totalVerifierWeight() external view returns (uint256);
+
+    /// @notice Number of verifiers with a non-zero weight.
+    function eligibleVerifierCount() external view returns (uint256);
+
+    /// @notice Current unbonding period in seconds.
+    function unbondingPeriod() external view returns (uint256);
+
+    /// @notice Active stake needed to opt in as a verifier.
+    function minVerifierStake() external view returns (uint256);
+}
+
+/// @title IDisputeWindowSource
+/// @notice Implemented by escrows so the staking contract can keep its unbonding period longer than any dispute.
+interface IDisputeWindowSource {
+    /// @notice Longest time, in seconds, from a claim until its job can no longer be disputed
+    /// (submission + challenge + commit + reveal windows).
+    function maxDisputeWindow() external view returns (uint256);
+}

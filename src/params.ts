@@ -1,0 +1,73 @@
+/**
+ * The protocol's default governance parameters, shared by deploy scripts, tests and tools.
+ * Each value is checked on chain against the bounds in JobEscrow (see IJobEscrow.EscrowParams).
+ */
+import { parseEther } from "ethers";
+
+export interface EscrowParams {
+  protocolFeeBps: number;
+  verifierShareBps: number;
+  collateralRatioBps: number;
+  timeoutSlashBps: number;
+  compensationBps: number;
+  verifierRewardBps: number;
+  submissionWindow: number;
+  challengeWindow: number;
+  commitWindow: number;
+  revealWindow: number;
+  maxJobDuration: number;
+  minFee: bigint;
+  minCollateral: bigint;
+  maxInputBytes: number;
+  maxOutputBytes: number;
+  votePenalty: bigint;
+  challengeBond: bigint;
+  maxCallbackGasLimit: number;
+}
+
+const HOUR = 3600;
+
+/** Production defaults: windows long enough for operators on public networks. */
+export const DEFAULT_ESCROW_PARAMS: EscrowParams = {
+  protocolFeeBps: 200,
+  verifierShareBps: 1000,
+  collateralRatioBps: 15_000,
+  timeoutSlashBps: 2000,
+  compensationBps: 5000,
+  verifierRewardBps: 3000,
+  submissionWindow: HOUR,
+  challengeWindow: HOUR,
+  commitWindow: HOUR / 2,
+  revealWindow: HOUR / 2,
+  maxJobDuration: 7 * 24 * HOUR,
+  minFee: parseEther("0.01"),
+  minCollateral: parseEther("1"),
+  maxInputBytes: 16 * 1024,
+  maxOutputBytes: 16 * 1024,
+  votePenalty: parseEther("1"),
+  challengeBond: parseEther("10"),
+  maxCallbackGasLimit: 1_000_000,
+};
+
+/** Stake needed to opt in as a verifier, by default. */
+export const DEFAULT_MIN_VERIFIER_STAKE = parseEther("10");
+
+/** Verification modes as numbered by IModelRegistry.VerificationMode. */
+export const VerificationMode = { None: 0, Optimistic: 1, Committee: 2 } as const;
+
+/** Job statuses as numbered by IJobEscrow.JobStatus. */
+export const JobStatus = {
+  Requested: 0,
+  Claimed: 1,
+  Submitted: 2,
+  Voting: 3,
+  Settled: 4,
+  Rejected: 5,
+  Refunded: 6,
+} as const;
+
+/** Job outcomes as numbered by IJobEscrow.JobOutcome. */
+export const JobOutcome = { Accepted: 0, Rejected: 1, Inconclusive: 2, Expired: 3, Abandoned: 4 } as const;
+
+/** Committee vote states as numbered by IJobEscrow.VoteState. */
+export const VoteState = { Drawn: 0, Committed: 1, Agreed: 2, Disagreed: 3 } as const;
