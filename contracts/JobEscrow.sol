@@ -14,6 +14,7 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IVerifierStaking, IDisputeWindowSource} from "./interfaces/IVerifierStaking.sol";
 import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
+import {EscrowParamsLib} from "./libraries/EscrowParamsLib.sol";
 
 /// @title JobEscrow
 /// @notice Escrows inference fees, runs each job through claim, submission and verification, and settles it:
@@ -24,48 +25,36 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @notice Largest input URI, in bytes.
     uint256 public constant MAX_URI_BYTES = 2048;
-    /// @notice Largest protocol fee: 10% of the job fee.
-    uint256 public constant MAX_PROTOCOL_FEE_BPS = 1000;
-    /// @notice Largest verifier share: 30% of the job fee.
-    uint256 public constant MAX_VERIFIER_SHARE_BPS = 3000;
-    /// @notice Collateral ratio bounds: 1x to 5x the fee.
-    uint256 public constant MIN_COLLATERAL_RATIO_BPS = 10_000;
-    uint256 public constant MAX_COLLATERAL_RATIO_BPS = 50_000;
-    /// @notice Share of collateral slashed from an abandoned claim: 5% to 100%.
-    uint256 public constant MIN_TIMEOUT_SLASH_BPS = 500;
-    /// @notice Share of every slash or forfeited bond that goes to the treasury and never to participants, so an
-    /// operator who accuses itself through a second identity always loses money.
-    uint256 public constant MIN_TREASURY_SLASH_BPS = 1000;
-    /// @notice Window bounds (submission, challenge, commit, reveal).
-    uint256 public constant MIN_WINDOW = 10 seconds;
-    uint256 public constant MAX_WINDOW = 7 days;
-    /// @notice Bounds of the furthest deadline a request may set.
-    uint256 public constant MIN_JOB_DURATION = 1 minutes;
-    uint256 public constant MAX_JOB_DURATION = 90 days;
-    /// @notice Bound of every token amount parameter (fees, collateral floor, penalty, bond).
-    uint256 public constant MAX_AMOUNT = 1e27;
-    /// @notice Bounds of the input and output size limits, in bytes.
-    uint256 public constant MIN_DATA_BYTES = 256;
-    uint256 public constant MAX_DATA_BYTES = 128 * 1024;
-    /// @notice Largest callback gas limit governance may allow.
-    uint256 public constant MAX_CALLBACK_GAS = 5_000_000;
+    /// @notice Share of every slash or forfeited bond that always goes to the treasury (see EscrowParamsLib).
+    uint256 public constant MIN_TREASURY_SLASH_BPS = EscrowParamsLib.MIN_TREASURY_SLASH_BPS;
 
     uint256 private constant BPS = 10_000;
     /// @dev Gas kept back for the CALL itself and the work after it, on top of the 1/64 that EIP-150 withholds.
     uint256 private constant CALLBACK_GAS_OVERHEAD = 10_000;
+    /// @dev Vote states of a packed committee occupy the low 32 bits of its last word.
+    uint256 private constant VOTE_BITS = 0xffffffff;
 
     IERC20 private immutable TOKEN;
     IModelRegistry private immutable REGISTRY;
     IVerifierStaking private immutable STAKING;
 
+    /// @dev Declared first so that it shares a storage word with Pausable's flag: a request reads both at once.
+    /// 2^64 jobs cannot be requested.
+    uint64 private _jobCount;
     EscrowParams private _params;
     address private _treasury;
+    /// @dev Treasury income not yet moved to `_balances`, in the treasury's own storage word: a settlement reads
+    /// the treasury's address anyway, so crediting it here saves a cold read of a balance slot.
+    uint96 private _treasuryAccrued;
     IRandomnessSource private _randomness;
-    uint256 private _jobCount;
     mapping(uint256 jobId => bytes32 jobHash) private _jobHashes;
     mapping(uint256 jobId => JobState) private _states;
     mapping(uint256 jobId => bytes32 outputHash) private _outputHashes;
-    mapping(uint256 jobId => mapping(uint256 seat => Seat)) private _seats;
+    /// @dev A committee, packed: the seats' addresses, 20 bytes each, back to back from the start of word 0, and
+    /// the seats' vote states (VoteState, 2 bits each, seat i at bits 2i..2i+1) in the low 32 bits of the last
+    /// word. For every odd size up to 15, 20 * size mod 32 is at most 28, so those 4 bytes are always free.
+    /// A committee of 3 takes 2 words instead of 3, and a vote updates one word already read.
+    mapping(uint256 jobId => mapping(uint256 word => uint256 packed)) private _committees;
     mapping(uint256 jobId => mapping(address verifier => bytes32 commitment)) private _commitments;
     mapping(uint256 jobId => Challenge) private _challenges;
     mapping(address account => uint256 balance) private _balances;
@@ -186,29 +175,36 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IJobEscrow
     function commitVote(uint256 jobId, bytes32 commitment) external nonReentrant {
-        if (commitment == bytes32(0)) revert JobEscrowZeroCommitment();
-        JobState storage state = _votingState(jobId);
-        if (block.timestamp > state.windowEnd) revert JobEscrowCommitWindowClosed(jobId, state.windowEnd);
-        (Seat storage seat, ) = _seatOf(jobId, state.seats, msg.sender);
-        if (seat.vote != VoteState.Drawn) revert JobEscrowInvalidVoteState(jobId, msg.sender, seat.vote);
-        seat.vote = VoteState.Committed;
-        _commitments[jobId][msg.sender] = commitment;
-        emit VoteCommitted(jobId, msg.sender, commitment);
+        _commitVote(jobId, commitment);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function commitVotes(uint256[] calldata jobIds, bytes32[] calldata commitments) external nonReentrant {
+        if (jobIds.length == 0 || jobIds.length != commitments.length) {
+            revert JobEscrowInvalidBatch(jobIds.length, commitments.length);
+        }
+        for (uint256 i; i < jobIds.length; ++i) {
+            _commitVote(jobIds[i], commitments[i]);
+        }
     }
 
     /// @inheritdoc IJobEscrow
     function revealVote(uint256 jobId, bool agree, bytes32 salt) external nonReentrant {
-        JobState storage state = _votingState(jobId);
-        if (block.timestamp > state.revealEnd) revert JobEscrowRevealWindowClosed(jobId, state.revealEnd);
-        (Seat storage seat, bool allCommitted) = _seatOf(jobId, state.seats, msg.sender);
-        if (seat.vote != VoteState.Committed) revert JobEscrowInvalidVoteState(jobId, msg.sender, seat.vote);
-        if (block.timestamp <= state.windowEnd && !allCommitted) revert JobEscrowRevealNotOpen(jobId, state.windowEnd);
-        if (voteCommitment(jobId, msg.sender, agree, salt) != _commitments[jobId][msg.sender]) {
-            revert JobEscrowCommitmentMismatch(jobId, msg.sender);
+        _revealVote(jobId, agree, salt);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function revealVotes(
+        uint256[] calldata jobIds,
+        bool[] calldata agrees,
+        bytes32[] calldata salts
+    ) external nonReentrant {
+        uint256 count = jobIds.length;
+        if (count == 0 || agrees.length != count) revert JobEscrowInvalidBatch(count, agrees.length);
+        if (salts.length != count) revert JobEscrowInvalidBatch(count, salts.length);
+        for (uint256 i; i < count; ++i) {
+            _revealVote(jobIds[i], agrees[i], salts[i]);
         }
-        delete _commitments[jobId][msg.sender];
-        seat.vote = agree ? VoteState.Agreed : VoteState.Disagreed;
-        emit VoteRevealed(jobId, msg.sender, agree);
     }
 
     /// @inheritdoc IJobEscrow
@@ -241,6 +237,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @inheritdoc IJobEscrow
     function withdraw() external nonReentrant returns (uint256 amount) {
         amount = _balances[msg.sender];
+        if (msg.sender == _treasury) {
+            amount += _treasuryAccrued;
+            _treasuryAccrued = 0;
+        }
         if (amount == 0) revert JobEscrowNothingToWithdraw(msg.sender);
         _balances[msg.sender] = 0;
         TOKEN.safeTransfer(msg.sender, amount);
@@ -325,11 +325,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IJobEscrow
     function committee(uint256 jobId) external view returns (Seat[] memory seats) {
-        uint256 size = _states[jobId].seats;
-        seats = new Seat[](size);
-        for (uint256 i; i < size; ++i) {
-            seats[i] = _seats[jobId][i];
-        }
+        return _committeeSeats(jobId, _states[jobId].seats);
     }
 
     /// @inheritdoc IJobEscrow
@@ -344,7 +340,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IJobEscrow
     function balanceOf(address account) external view returns (uint256) {
-        return _balances[account];
+        return _balances[account] + (account == _treasury ? _treasuryAccrued : 0);
     }
 
     /// @inheritdoc IJobEscrow
@@ -354,7 +350,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IDisputeWindowSource
     function maxDisputeWindow() external view returns (uint256) {
-        return _disputeWindow(_params);
+        return EscrowParamsLib.disputeWindow(_params);
     }
 
     /// @inheritdoc IJobEscrow
@@ -476,9 +472,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         state.windowEnd = uint40(commitEnd);
         state.revealEnd = uint40(revealEnd);
         state.seats = uint8(members.length);
-        for (uint256 i; i < members.length; ++i) {
-            _seats[job.id][i] = Seat({verifier: members[i], vote: VoteState.Drawn});
-        }
+        _storeCommittee(job.id, members);
         emit CommitteeDrawn(job.id, members, uint64(commitEnd), uint64(revealEnd));
         return true;
     }
@@ -495,7 +489,9 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             readyAt = uint256(state.windowEnd) + 1;
         } else if (status == JobStatus.Voting) {
             readyAt = uint256(state.revealEnd) + 1;
-            if (block.timestamp < readyAt && _allRevealed(job.id, state.seats)) return (true, readyAt);
+            if (block.timestamp < readyAt && _allRevealed(_votesOf(job.id, state.seats), state.seats)) {
+                return (true, readyAt);
+            }
         } else {
             return (false, 0);
         }
@@ -535,18 +531,17 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         settlement.requesterRefund = job.fee + compensation;
         settlement.treasuryPayment = settlement.slashed - compensation;
         _credit(job.requester, settlement.requesterRefund);
-        _credit(_treasury, settlement.treasuryPayment);
+        _creditTreasury(settlement.treasuryPayment);
         _finish(job, JobOutcome.Abandoned, settlement, "");
     }
 
     /// @dev Counts the revealed votes and settles by majority of the committee's size.
     function _tally(Job memory job, JobState storage state, bytes calldata output) private {
         uint256 size = state.seats;
-        Seat[] memory seats = new Seat[](size);
+        Seat[] memory seats = _committeeSeats(job.id, size);
         uint256 agreed;
         uint256 disagreed;
         for (uint256 i; i < size; ++i) {
-            seats[i] = _seats[job.id][i];
             if (seats[i].vote == VoteState.Agreed) ++agreed;
             else if (seats[i].vote == VoteState.Disagreed) ++disagreed;
         }
@@ -575,7 +570,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (agreed != 0) {
             uint256 pool = (fee * job.verifierShareBps) / BPS;
             settlement.workerPayment = fee - settlement.royalty - settlement.treasuryPayment - pool;
-            Challenge memory lost = _challenges[job.id];
+            Challenge memory lost = _challengeIfAny(job);
             if (lost.bond != 0) {
                 uint256 toWorker = (uint256(lost.bond) * _params.compensationBps) / BPS;
                 uint256 toVerifiers = (uint256(lost.bond) * _params.verifierRewardBps) / BPS;
@@ -594,7 +589,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _credit(job.modelOwner, settlement.royalty);
         STAKING.unlock(worker, job.collateral);
         _penalize(job.id, seats, VoteState.Agreed, true);
-        _credit(_treasury, settlement.treasuryPayment);
+        _creditTreasury(settlement.treasuryPayment);
         _finish(job, JobOutcome.Accepted, settlement, output);
     }
 
@@ -607,7 +602,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         settlement.slashed = STAKING.slash(state.worker, job.collateral, job.collateral, address(this));
         uint256 compensation = (settlement.slashed * p.compensationBps) / BPS;
         uint256 pool = (settlement.slashed * p.verifierRewardBps) / BPS;
-        Challenge memory won = _challenges[job.id];
+        Challenge memory won = _challengeIfAny(job);
         uint256 shares = won.challenger == address(0) ? disagreed : disagreed + 1;
         settlement.verifierReward = pool / shares;
         settlement.rewardedVerifiers = disagreed;
@@ -620,7 +615,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _credit(job.requester, settlement.requesterRefund);
         _rewardVoters(seats, VoteState.Disagreed, settlement.verifierReward);
         _penalize(job.id, seats, VoteState.Disagreed, true);
-        _credit(_treasury, settlement.treasuryPayment);
+        _creditTreasury(settlement.treasuryPayment);
         _finish(job, JobOutcome.Rejected, settlement, "");
     }
 
@@ -631,7 +626,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         Settlement memory settlement;
         settlement.requesterRefund = job.fee;
         _credit(job.requester, job.fee);
-        Challenge memory challenged = _challenges[job.id];
+        Challenge memory challenged = _challengeIfAny(job);
         if (challenged.challenger != address(0)) {
             settlement.challengerPayment = challenged.bond;
             _credit(challenged.challenger, challenged.bond);
@@ -652,14 +647,15 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @dev Slashes the vote penalty from every seat that never revealed and, when there is a majority, from
     /// every seat that revealed the other vote; credits it to the treasury.
     function _penalize(uint256 jobId, Seat[] memory seats, VoteState majority, bool hasMajority) private {
-        uint256 penalty = _params.votePenalty;
-        if (penalty == 0) return;
+        uint256 penalty = type(uint256).max; // read from storage only when some seat is penalised
         for (uint256 i; i < seats.length; ++i) {
             VoteState vote = seats[i].vote;
             bool revealed = vote == VoteState.Agreed || vote == VoteState.Disagreed;
             if (revealed && (!hasMajority || vote == majority)) continue;
+            if (penalty == type(uint256).max) penalty = _params.votePenalty;
+            if (penalty == 0) return;
             uint256 slashed = STAKING.slash(seats[i].verifier, 0, penalty, address(this));
-            _credit(_treasury, slashed);
+            _creditTreasury(slashed);
             emit VerifierPenalized(jobId, seats[i].verifier, slashed, revealed);
         }
     }
@@ -702,33 +698,164 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         }
     }
 
-    /// @dev The verifier's seat, and whether every seat has committed.
-    function _seatOf(
-        uint256 jobId,
-        uint256 seats,
-        address verifier
-    ) private view returns (Seat storage mine, bool allCommitted) {
-        uint256 index = type(uint256).max;
-        allCommitted = true;
-        for (uint256 i; i < seats; ++i) {
-            Seat storage seat = _seats[jobId][i];
-            if (seat.vote == VoteState.Drawn) allCommitted = false;
-            if (seat.verifier == verifier) index = i;
-        }
-        if (index == type(uint256).max) revert JobEscrowNotCommitteeMember(jobId, verifier);
-        mine = _seats[jobId][index];
+    /// @dev Only an optimistic job can have been challenged; the other modes skip the storage read.
+    function _challengeIfAny(Job memory job) private view returns (Challenge memory challenged) {
+        if (job.mode == IModelRegistry.VerificationMode.Optimistic) challenged = _challenges[job.id];
     }
 
-    function _allRevealed(uint256 jobId, uint256 seats) private view returns (bool) {
-        for (uint256 i; i < seats; ++i) {
-            VoteState vote = _seats[jobId][i].vote;
-            if (vote != VoteState.Agreed && vote != VoteState.Disagreed) return false;
+    // ---------------------------------------------------------------- committee storage and votes
+
+    function _commitVote(uint256 jobId, bytes32 commitment) private {
+        if (commitment == bytes32(0)) revert JobEscrowZeroCommitment();
+        JobState storage state = _votingState(jobId);
+        uint256 commitEnd = state.windowEnd;
+        if (block.timestamp > commitEnd) revert JobEscrowCommitWindowClosed(jobId, commitEnd);
+        uint256 size = state.seats;
+        (bytes memory packed, uint256 lastWord) = _loadCommittee(jobId, size);
+        uint256 seat = _seatIndex(jobId, packed, size, msg.sender);
+        VoteState vote = _voteAt(lastWord, seat);
+        if (vote != VoteState.Drawn) revert JobEscrowInvalidVoteState(jobId, msg.sender, vote);
+        _committees[jobId][_lastWordIndex(size)] = _withVote(lastWord, seat, VoteState.Committed);
+        _commitments[jobId][msg.sender] = commitment;
+        emit VoteCommitted(jobId, msg.sender, commitment);
+    }
+
+    function _revealVote(uint256 jobId, bool agree, bytes32 salt) private {
+        JobState storage state = _votingState(jobId);
+        uint256 revealEnd = state.revealEnd;
+        if (block.timestamp > revealEnd) revert JobEscrowRevealWindowClosed(jobId, revealEnd);
+        uint256 size = state.seats;
+        (bytes memory packed, uint256 lastWord) = _loadCommittee(jobId, size);
+        uint256 seat = _seatIndex(jobId, packed, size, msg.sender);
+        VoteState vote = _voteAt(lastWord, seat);
+        if (vote != VoteState.Committed) revert JobEscrowInvalidVoteState(jobId, msg.sender, vote);
+        uint256 commitEnd = state.windowEnd;
+        if (block.timestamp <= commitEnd && !_allCommitted(lastWord & VOTE_BITS, size)) {
+            revert JobEscrowRevealNotOpen(jobId, commitEnd);
         }
-        return true;
+        if (voteCommitment(jobId, msg.sender, agree, salt) != _commitments[jobId][msg.sender]) {
+            revert JobEscrowCommitmentMismatch(jobId, msg.sender);
+        }
+        delete _commitments[jobId][msg.sender];
+        _committees[jobId][_lastWordIndex(size)] = _withVote(
+            lastWord,
+            seat,
+            agree ? VoteState.Agreed : VoteState.Disagreed
+        );
+        emit VoteRevealed(jobId, msg.sender, agree);
+    }
+
+    /// @dev Writes a freshly drawn committee: addresses packed, every vote Drawn (zero bits).
+    function _storeCommittee(uint256 jobId, address[] memory members) private {
+        uint256 words = _lastWordIndex(members.length) + 1;
+        // One spare word: each address is written as a whole word whose low 12 bytes the next address overwrites.
+        bytes memory packed = new bytes((words + 1) * 32);
+        for (uint256 i; i < members.length; ++i) {
+            address member = members[i];
+            assembly ("memory-safe") {
+                mstore(add(add(packed, 0x20), mul(i, 20)), shl(96, member))
+            }
+        }
+        mapping(uint256 => uint256) storage store = _committees[jobId];
+        for (uint256 w; w < words; ++w) {
+            uint256 word;
+            assembly ("memory-safe") {
+                word := mload(add(add(packed, 0x20), shl(5, w)))
+            }
+            store[w] = word;
+        }
+    }
+
+    /// @dev A committee's words copied to memory, and its last word (which holds the vote states).
+    function _loadCommittee(uint256 jobId, uint256 size) private view returns (bytes memory packed, uint256 lastWord) {
+        uint256 words = _lastWordIndex(size) + 1;
+        packed = new bytes((words + 1) * 32);
+        mapping(uint256 => uint256) storage store = _committees[jobId];
+        for (uint256 w; w < words; ++w) {
+            lastWord = store[w];
+            assembly ("memory-safe") {
+                mstore(add(add(packed, 0x20), shl(5, w)), lastWord)
+            }
+        }
+    }
+
+    /// @dev The committee as seats with their votes, for views and settlement.
+    function _committeeSeats(uint256 jobId, uint256 size) private view returns (Seat[] memory seats) {
+        seats = new Seat[](size);
+        if (size == 0) return seats;
+        (bytes memory packed, uint256 lastWord) = _loadCommittee(jobId, size);
+        for (uint256 i; i < size; ++i) {
+            seats[i] = Seat({verifier: _memberAt(packed, i), vote: _voteAt(lastWord, i)});
+        }
+    }
+
+    /// @dev The vote states alone, from the committee's last word.
+    function _votesOf(uint256 jobId, uint256 size) private view returns (uint256) {
+        return _committees[jobId][_lastWordIndex(size)] & VOTE_BITS;
+    }
+
+    /// @dev The seat `verifier` holds on the committee; reverts for a non-member.
+    function _seatIndex(
+        uint256 jobId,
+        bytes memory packed,
+        uint256 size,
+        address verifier
+    ) private pure returns (uint256) {
+        for (uint256 i; i < size; ++i) {
+            if (_memberAt(packed, i) == verifier) return i;
+        }
+        revert JobEscrowNotCommitteeMember(jobId, verifier);
+    }
+
+    function _memberAt(bytes memory packed, uint256 seat) private pure returns (address member) {
+        assembly ("memory-safe") {
+            member := shr(96, mload(add(add(packed, 0x20), mul(seat, 20))))
+        }
+    }
+
+    function _lastWordIndex(uint256 size) private pure returns (uint256) {
+        return (size * 20 - 1) >> 5;
+    }
+
+    function _voteAt(uint256 lastWord, uint256 seat) private pure returns (VoteState) {
+        return VoteState((lastWord >> (2 * seat)) & 3);
+    }
+
+    function _withVote(uint256 lastWord, uint256 seat, VoteState vote) private pure returns (uint256) {
+        uint256 shift = 2 * seat;
+        return (lastWord & ~(uint256(3) << shift)) | (uint256(vote) << shift);
+    }
+
+    /// @dev Whether every one of `size` seats has left Drawn: each 2-bit state is non-zero.
+    function _allCommitted(uint256 votes, uint256 size) private pure returns (bool) {
+        uint256 lowBits = _lowBits(size);
+        return ((votes | (votes >> 1)) & lowBits) == lowBits;
+    }
+
+    /// @dev Whether every one of `size` seats has revealed: each 2-bit state is Agreed (2) or Disagreed (3).
+    function _allRevealed(uint256 votes, uint256 size) private pure returns (bool) {
+        uint256 lowBits = _lowBits(size);
+        return ((votes >> 1) & lowBits) == lowBits;
+    }
+
+    /// @dev 0b0101…01 with `size` ones: the low bit of each seat's 2-bit state.
+    function _lowBits(uint256 size) private pure returns (uint256) {
+        return ((uint256(1) << (2 * size)) - 1) / 3;
     }
 
     function _credit(address account, uint256 amount) private {
         if (amount != 0) _balances[account] += amount;
+    }
+
+    function _creditTreasury(uint256 amount) private {
+        if (amount == 0) return;
+        uint256 accrued = _treasuryAccrued + amount;
+        if (accrued > type(uint96).max) {
+            _balances[_treasury] += accrued;
+            accrued = 0;
+        }
+        // accrued <= type(uint96).max here.
+        _treasuryAccrued = uint96(accrued);
     }
 
     /// @dev Pulls `amount` from `from`, refusing tokens that deliver less than was sent.
@@ -739,49 +866,25 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (received != amount) revert JobEscrowTransferShortfall(amount, received);
     }
 
-    function _disputeWindow(EscrowParams memory p) private pure returns (uint256) {
-        return uint256(p.submissionWindow) + p.challengeWindow + p.commitWindow + p.revealWindow;
-    }
-
     function _setParams(EscrowParams memory p) private {
-        _checkRange("protocolFeeBps", p.protocolFeeBps, 0, MAX_PROTOCOL_FEE_BPS);
-        _checkRange("verifierShareBps", p.verifierShareBps, 0, MAX_VERIFIER_SHARE_BPS);
-        _checkRange("collateralRatioBps", p.collateralRatioBps, MIN_COLLATERAL_RATIO_BPS, MAX_COLLATERAL_RATIO_BPS);
-        _checkRange("timeoutSlashBps", p.timeoutSlashBps, MIN_TIMEOUT_SLASH_BPS, BPS);
-        _checkRange("compensationBps", p.compensationBps, 0, BPS - MIN_TREASURY_SLASH_BPS);
-        _checkRange("verifierRewardBps", p.verifierRewardBps, 0, BPS - MIN_TREASURY_SLASH_BPS - p.compensationBps);
-        _checkRange("submissionWindow", p.submissionWindow, MIN_WINDOW, MAX_WINDOW);
-        _checkRange("challengeWindow", p.challengeWindow, MIN_WINDOW, MAX_WINDOW);
-        _checkRange("commitWindow", p.commitWindow, MIN_WINDOW, MAX_WINDOW);
-        _checkRange("revealWindow", p.revealWindow, MIN_WINDOW, MAX_WINDOW);
-        _checkRange("maxJobDuration", p.maxJobDuration, MIN_JOB_DURATION, MAX_JOB_DURATION);
-        _checkRange("minFee", p.minFee, 0, MAX_AMOUNT);
-        _checkRange("minCollateral", p.minCollateral, 0, MAX_AMOUNT);
-        _checkRange("maxInputBytes", p.maxInputBytes, MIN_DATA_BYTES, MAX_DATA_BYTES);
-        _checkRange("maxOutputBytes", p.maxOutputBytes, MIN_DATA_BYTES, MAX_DATA_BYTES);
-        _checkRange("votePenalty", p.votePenalty, 0, MAX_AMOUNT);
-        _checkRange("challengeBond", p.challengeBond, 1, MAX_AMOUNT);
-        _checkRange("maxCallbackGasLimit", p.maxCallbackGasLimit, 0, MAX_CALLBACK_GAS);
-        uint256 window = _disputeWindow(p);
-        uint256 unbonding = STAKING.unbondingPeriod();
-        if (window > unbonding) revert JobEscrowDisputeWindowExceedsUnbonding(window, unbonding);
+        EscrowParamsLib.check(p, STAKING.unbondingPeriod());
         _params = p;
         emit ParamsUpdated(p);
     }
 
     function _setTreasury(address newTreasury) private {
         if (newTreasury == address(0)) revert JobEscrowZeroAddress();
-        emit TreasuryUpdated(_treasury, newTreasury);
+        address previous = _treasury;
+        // Income accrued so far belongs to the treasury that earned it.
+        _credit(previous, _treasuryAccrued);
+        _treasuryAccrued = 0;
         _treasury = newTreasury;
+        emit TreasuryUpdated(previous, newTreasury);
     }
 
     function _setRandomnessSource(IRandomnessSource newSource) private {
         if (address(newSource).code.length == 0) revert JobEscrowZeroAddress();
         emit RandomnessSourceUpdated(address(_randomness), address(newSource));
         _randomness = newSource;
-    }
-
-    function _checkRange(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {
-        if (value < min || value > max) revert JobEscrowInvalidParam(name, value, min, max);
     }
 }

@@ -58,7 +58,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         if (received != amount) revert VerifierStakingTransferShortfall(amount, received);
 
         Account storage account = _accounts[msg.sender];
-        account.active += amount.toUint128();
+        account.active = (account.active + amount).toUint96();
         _syncWeight(msg.sender, account);
         emit Staked(msg.sender, amount);
     }
@@ -69,11 +69,11 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         Account storage account = _accounts[msg.sender];
         uint256 free = account.active - account.locked;
         if (amount > free) revert VerifierStakingInsufficientStake(msg.sender, free, amount);
-        // amount <= free <= active < 2^128, and unbonding + amount is at most the token's supply held here.
-        account.active -= uint128(amount);
-        account.unbonding += uint128(amount);
-        uint64 unbondingEnd = (block.timestamp + _unbondingPeriod).toUint64();
-        account.unbondingEnd = unbondingEnd;
+        // amount <= free <= active, so the subtraction cannot underflow and `amount` fits in uint96.
+        account.active -= uint96(amount);
+        account.unbonding = (account.unbonding + amount).toUint96();
+        uint256 unbondingEnd = block.timestamp + _unbondingPeriod;
+        account.unbondingEnd = unbondingEnd.toUint56();
         _syncWeight(msg.sender, account);
         emit UnstakeRequested(msg.sender, amount, unbondingEnd);
     }
@@ -109,8 +109,8 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         Account storage stakeAccount = _accounts[account];
         uint256 free = stakeAccount.active - stakeAccount.locked;
         if (amount > free) revert VerifierStakingInsufficientStake(account, free, amount);
-        // amount <= free, so locked + amount <= active < 2^128.
-        stakeAccount.locked += uint128(amount);
+        // amount <= free, so locked + amount <= active < 2^96.
+        stakeAccount.locked += uint96(amount);
         _syncWeight(account, stakeAccount);
         emit StakeLocked(account, amount);
     }
@@ -138,13 +138,14 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         uint256 active = stakeAccount.active;
         uint256 locked = stakeAccount.locked;
         uint256 fromFree = Math.min(amount, active - locked);
-        uint256 fromUnbonding = Math.min(amount - fromFree, stakeAccount.unbonding);
+        // The unbonding word is read only when free stake does not cover the slash.
+        uint256 fromUnbonding = amount == fromFree ? 0 : Math.min(amount - fromFree, stakeAccount.unbonding);
         uint256 fromLocked = Math.min(amount - fromFree - fromUnbonding, locked);
         slashed = fromFree + fromUnbonding + fromLocked;
         // Each part is bounded by the field it is taken from, so none of these underflows.
-        stakeAccount.active = uint128(active - fromFree - fromLocked);
-        stakeAccount.locked = uint128(locked - fromLocked);
-        if (fromUnbonding != 0) stakeAccount.unbonding -= uint128(fromUnbonding);
+        stakeAccount.active = uint96(active - fromFree - fromLocked);
+        stakeAccount.locked = uint96(locked - fromLocked);
+        if (fromUnbonding != 0) stakeAccount.unbonding -= uint96(fromUnbonding);
         _syncWeight(account, stakeAccount);
 
         if (slashed != 0) {
@@ -250,7 +251,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         uint256 locked = account.locked;
         released = Math.min(amount, locked);
         // released <= locked.
-        account.locked = uint128(locked - released);
+        account.locked = uint96(locked - released);
     }
 
     /// @dev Keeps a verifier's draw weight equal to its free stake.

@@ -245,8 +245,8 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowTokenMismatch(address token, address stakingToken);
     /// @notice Too few eligible verifiers to draw the committee a challenge needs.
     error JobEscrowNotEnoughVerifiers(uint256 jobId, uint256 needed);
-    /// @notice Two arrays of a batch call differ in length, or the batch is empty.
-    error JobEscrowInvalidBatch(uint256 jobs, uint256 outputs);
+    /// @notice Two arrays of a batch call differ in length (`jobs` items against `items`), or the batch is empty.
+    error JobEscrowInvalidBatch(uint256 jobs, uint256 items);
 
     /// @notice Requests an inference on the latest version of `modelId`, with the input inline.
     /// @dev Pulls the model's current price (at most `maxFee`) from the caller. The job snapshots version,
@@ -304,11 +304,20 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @dev Requirements: status Voting; caller holds a seat that has not committed; commit window open.
     function commitVote(uint256 jobId, bytes32 commitment) external;
 
+    /// @notice `commitVote` for several jobs in one transaction (a verifier sitting on several committees
+    /// saves the 21k base cost of each further transaction); all or nothing.
+    /// @dev Requirements: arrays of equal, non-zero length; each item as in `commitVote`.
+    function commitVotes(uint256[] calldata jobIds, bytes32[] calldata commitments) external;
+
     /// @notice Reveals a committed vote. `agree` says whether the verifier's own re-execution matched the
     /// posted output within the model's tolerance.
     /// @dev Requirements: status Voting; caller's seat has committed; the commit window has closed or every
     /// seat has committed; the reveal window is open; `agree` and `salt` match the commitment.
     function revealVote(uint256 jobId, bool agree, bytes32 salt) external;
+
+    /// @notice `revealVote` for several jobs in one transaction; all or nothing.
+    /// @dev Requirements: arrays of equal, non-zero length; each item as in `revealVote`.
+    function revealVotes(uint256[] calldata jobIds, bool[] calldata agrees, bytes32[] calldata salts) external;
 
     /// @notice Brings a job to its terminal state once it is due; anyone may call.
     /// @dev Due when: Requested past its deadline (Expired: full refund); Claimed past its submission window

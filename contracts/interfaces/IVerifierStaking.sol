@@ -12,18 +12,20 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// and slash. Verifiers opt in; their weight in the committee draw is their free stake.
 interface IVerifierStaking {
     /// @notice One account's stake.
+    /// @dev Packed so that locking, unlocking and the verifier check touch one storage word; amounts are
+    /// bounded by uint96 (7.9e28 base units), far above any realistic token supply held here.
     struct Account {
-        uint128 active; // staked and not unbonding; includes `locked`
-        uint128 locked; // collateral held for jobs; cannot be unstaked
-        uint128 unbonding; // requested for withdrawal, withdrawable from `unbondingEnd`, slashable until then
-        uint64 unbondingEnd;
+        uint96 active; // staked and not unbonding; includes `locked`
+        uint96 locked; // collateral held for jobs; cannot be unstaked
+        uint56 unbondingEnd; // when `unbonding` becomes withdrawable
         bool verifier; // opted in to be drawn for committees
+        uint96 unbonding; // requested for withdrawal, withdrawable from `unbondingEnd`, slashable until then
     }
 
     /// @notice Emitted when `account` adds `amount` to its active stake.
     event Staked(address indexed account, uint256 amount);
     /// @notice Emitted when `amount` moves from active to unbonding; all unbonding stake unlocks at `unbondingEnd`.
-    event UnstakeRequested(address indexed account, uint256 amount, uint64 unbondingEnd);
+    event UnstakeRequested(address indexed account, uint256 amount, uint256 unbondingEnd);
     /// @notice Emitted when unbonded stake is paid out.
     event Withdrawn(address indexed account, uint256 amount);
     /// @notice Emitted when the escrow locks `amount` of the account's free stake.

@@ -13,9 +13,10 @@ pragma solidity 0.8.28;
 /// their weights subtracted from every node read on the way down, so a draw is a pure view.
 library SortitionSumTree {
     struct Tree {
-        uint256 leafCount;
-        uint256 height;
-        uint256 nonZeroLeaves;
+        // The three counters share one storage word: a draw reads them with one SLOAD.
+        uint64 leafCount;
+        uint64 height;
+        uint64 nonZeroLeaves;
         mapping(uint256 node => uint256 sum) sums;
         mapping(address account => uint256 leafPlusOne) leafOf;
         mapping(uint256 leaf => address account) accountOf;
@@ -38,6 +39,7 @@ library SortitionSumTree {
         uint256 leaf;
         if (leafPlusOne == 0) {
             if (weight == 0) return;
+            // Leaves are allocated one per account; 2^64 accounts cannot exist.
             leaf = tree.leafCount++;
             tree.leafOf[account] = leaf + 1;
             tree.accountOf[leaf] = account;
@@ -45,7 +47,7 @@ library SortitionSumTree {
             if (leaf == 1 << height) {
                 // The tree is full: the old root becomes the left child of a new root one level up.
                 tree.sums[_node(height + 1, 0)] = tree.sums[_node(height, 0)];
-                tree.height = height + 1;
+                tree.height = uint64(height + 1);
             }
         } else {
             leaf = leafPlusOne - 1;
@@ -100,9 +102,10 @@ library SortitionSumTree {
         if (eligible < count) return (new address[](0), eligible);
 
         drawn = new address[](count);
+        uint256 height = tree.height;
         for (uint256 i; i < count; ++i) {
-            uint256 leaf = _descend(tree, uint256(keccak256(abi.encode(seed, i))) % remaining, removed);
-            uint256 weight = tree.sums[_node(0, leaf)];
+            uint256 target = uint256(keccak256(abi.encode(seed, i))) % remaining;
+            (uint256 leaf, uint256 weight) = _descend(tree, height, target, remaining, removed);
             drawn[i] = tree.accountOf[leaf];
             _remove(removed, leaf, weight);
             remaining -= weight;
@@ -116,19 +119,30 @@ library SortitionSumTree {
         uint256 length;
     }
 
-    /// @dev Walks from the root to the leaf holding `target` (a point in [0, remaining weight)), reading one
-    /// left child per level; the right child's sum is implied by its parent's.
-    function _descend(Tree storage tree, uint256 target, Removed memory removed) private view returns (uint256 index) {
-        for (uint256 level = tree.height; level > 0; --level) {
+    /// @dev Walks from the root (whose remaining weight is `sum`) to the leaf holding `target`, a point in
+    /// [0, sum), reading one left child per level: the right child's sum is implied by its parent's, and so is
+    /// the weight of the leaf reached, which is returned with it.
+    function _descend(
+        Tree storage tree,
+        uint256 height,
+        uint256 target,
+        uint256 sum,
+        Removed memory removed
+    ) private view returns (uint256 index, uint256 weight) {
+        for (uint256 level = height; level > 0; --level) {
             uint256 left = index << 1;
             uint256 leftSum = tree.sums[_node(level - 1, left)] - _removedBelow(removed, level - 1, left);
             if (target < leftSum) {
                 index = left;
+                sum = leftSum;
             } else {
+                // target < sum, so the right child holds what is left of it.
                 target -= leftSum;
+                sum -= leftSum;
                 index = left | 1;
             }
         }
+        weight = sum;
     }
 
     function _remove(Removed memory removed, uint256 leaf, uint256 weight) private pure {
