@@ -1,0 +1,1140 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { IModelRegistry, ModelRegistry } from "../typechain-types";
+import { VerificationMode } from "../src/params";
+import {
+  HASH_OTHER,
+  HASH_UNPUBLISHED,
+  HASH_V1,
+  HASH_V2,
+  HASH_V3,
+  MAX_COMMITTEE_SIZE,
+  MAX_ROYALTY_BPS,
+  MAX_TOLERANCE,
+  MAX_URI_BYTES,
+  NEW_TERMS,
+  TERMS,
+  URI_OTHER,
+  URI_V1,
+  URI_V2,
+  URI_V3,
+  contentHash,
+  deployRegistryFixture,
+  deprecatedModelFixture,
+  pendingTransferFixture,
+  registeredModelFixture,
+  registryEvents,
+  termsTuple,
+  termsWith,
+  threeModelsFixture,
+  toTerms,
+  transferredModelFixture,
+  twoModelsFixture,
+  twoVersionsFixture,
+  uriOfLength,
+  type Terms,
+} from "./fixtures/registry";
+
+const ZERO_HASH = ethers.ZeroHash;
+
+/** Asserts every field of a stored model. */
+function expectModel(
+  model: IModelRegistry.ModelStructOutput,
+  expected: { owner: string; versionCount: number; deprecated: boolean; pendingOwner: string; terms: Terms },
+): void {
+  expect(model.owner).to.equal(expected.owner);
+  expect(model.versionCount).to.equal(expected.versionCount);
+  expect(model.deprecated).to.equal(expected.deprecated);
+  expect(model.pendingOwner).to.equal(expected.pendingOwner);
+  expect(toTerms(model.terms)).to.deep.equal(expected.terms);
+}
+
+/** Asserts every field of a stored version. */
+function expectVersion(
+  version: IModelRegistry.ModelVersionStructOutput,
+  expected: { contentHash: string; publishedAt: number; uri: string },
+): void {
+  expect(version.contentHash).to.equal(expected.contentHash);
+  expect(version.publishedAt).to.equal(expected.publishedAt);
+  expect(version.uri).to.equal(expected.uri);
+}
+
+/** Asserts every field of a job snapshot. */
+function expectJobTerms(
+  snapshot: IModelRegistry.JobTermsStructOutput,
+  expected: { owner: string; version: number; contentHash: string; terms: Terms },
+): void {
+  expect(snapshot.owner).to.equal(expected.owner);
+  expect(snapshot.version).to.equal(expected.version);
+  expect(snapshot.contentHash).to.equal(expected.contentHash);
+  expect(toTerms(snapshot.terms)).to.deep.equal(expected.terms);
+}
+
+/** Terms that break one bound each, with the error and arguments `registerModel` and `setTerms` must revert with. */
+const INVALID_TERMS: { when: string; terms: Terms; error: string; args: (number | bigint)[] }[] = [
+  {
+    when: "the committee size is 0",
+    terms: termsWith({ committeeSize: 0 }),
+    error: "ModelRegistryInvalidCommitteeSize",
+    args: [0],
+  },
+  {
+    when: "the committee size is even (2)",
+    terms: termsWith({ committeeSize: 2 }),
+    error: "ModelRegistryInvalidCommitteeSize",
+    args: [2],
+  },
+  {
+    when: "the committee size is even (14)",
+    terms: termsWith({ committeeSize: 14 }),
+    error: "ModelRegistryInvalidCommitteeSize",
+    args: [14],
+  },
+  {
+    when: "the committee size is 16",
+    terms: termsWith({ committeeSize: 16 }),
+    error: "ModelRegistryInvalidCommitteeSize",
+    args: [16],
+  },
+  {
+    when: "the committee size is 17 (odd but above the maximum)",
+    terms: termsWith({ committeeSize: 17 }),
+    error: "ModelRegistryInvalidCommitteeSize",
+    args: [17],
+  },
+  {
+    when: "the royalty is 2001 bps",
+    terms: termsWith({ royaltyBps: MAX_ROYALTY_BPS + 1 }),
+    error: "ModelRegistryRoyaltyTooHigh",
+    args: [MAX_ROYALTY_BPS + 1, MAX_ROYALTY_BPS],
+  },
+  {
+    when: "the relative tolerance is 1e9 + 1",
+    terms: termsWith({ relTolerance: MAX_TOLERANCE + 1 }),
+    error: "ModelRegistryToleranceTooHigh",
+    args: [MAX_TOLERANCE + 1, MAX_TOLERANCE],
+  },
+  {
+    when: "the absolute tolerance is 1e9 + 1",
+    terms: termsWith({ absTolerance: MAX_TOLERANCE + 1 }),
+    error: "ModelRegistryToleranceTooHigh",
+    args: [MAX_TOLERANCE + 1, MAX_TOLERANCE],
+  },
+];
+
+/** Terms at the edge of each bound, all of which must be accepted. */
+const BOUNDARY_TERMS: { when: string; terms: Terms }[] = [
+  { when: "the committee size is 1", terms: termsWith({ committeeSize: 1 }) },
+  { when: "the committee size is 15", terms: termsWith({ committeeSize: MAX_COMMITTEE_SIZE }) },
+  { when: "the royalty is 2000 bps", terms: termsWith({ royaltyBps: MAX_ROYALTY_BPS }) },
+  { when: "the royalty is 0 bps", terms: termsWith({ royaltyBps: 0 }) },
+  { when: "the relative tolerance is 1e9", terms: termsWith({ relTolerance: MAX_TOLERANCE }) },
+  { when: "the absolute tolerance is 1e9", terms: termsWith({ absTolerance: MAX_TOLERANCE }) },
+  { when: "both tolerances are 0", terms: termsWith({ relTolerance: 0, absTolerance: 0 }) },
+  { when: "the price is 0", terms: termsWith({ price: 0n }) },
+  { when: "the price is the largest uint96", terms: termsWith({ price: 2n ** 96n - 1n }) },
+  { when: "the mode is None", terms: termsWith({ mode: VerificationMode.None }) },
+  { when: "the mode is Optimistic", terms: termsWith({ mode: VerificationMode.Optimistic }) },
+];
+
+describe("ModelRegistry", function () {
+  describe("constants", function () {
+    it("exposes the bounds the registry enforces", async function () {
+      const { registry } = await loadFixture(deployRegistryFixture);
+      expect(await registry.MAX_URI_BYTES()).to.equal(MAX_URI_BYTES);
+      expect(await registry.MAX_COMMITTEE_SIZE()).to.equal(MAX_COMMITTEE_SIZE);
+      expect(await registry.MAX_ROYALTY_BPS()).to.equal(MAX_ROYALTY_BPS);
+      expect(await registry.MAX_TOLERANCE()).to.equal(MAX_TOLERANCE);
+    });
+  });
+
+  describe("#registerModel", function () {
+    describe("when the hash, URI and terms are valid", function () {
+      it("returns the new model's id", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        expect(await registry.connect(owner).registerModel.staticCall(HASH_V1, URI_V1, TERMS)).to.equal(1n);
+      });
+
+      it("numbers models sequentially from 1", async function () {
+        const { registry, owner, other } = await loadFixture(deployRegistryFixture);
+        for (let id = 1; id <= 3; id++) {
+          const hash = contentHash(`model ${id}`);
+          const account = id === 2 ? other : owner;
+          expect(await registry.connect(account).registerModel.staticCall(hash, URI_V1, TERMS)).to.equal(id);
+          await expect(registry.connect(account).registerModel(hash, URI_V1, TERMS))
+            .to.emit(registry, "ModelRegistered")
+            .withArgs(id, account.address, hash, URI_V1, termsTuple(TERMS));
+          expect(await registry.modelCount()).to.equal(id);
+          expect((await registry.getModel(id)).owner).to.equal(account.address);
+          expect(await registry.findContentHash(hash)).to.deep.equal([BigInt(id), 1n]);
+        }
+      });
+
+      it("makes the caller the owner, with version 1, no pending owner and the given terms", async function () {
+        const { registry, owner } = await loadFixture(registeredModelFixture);
+        expectModel(await registry.getModel(1), {
+          owner: owner.address,
+          versionCount: 1,
+          deprecated: false,
+          pendingOwner: ethers.ZeroAddress,
+          terms: TERMS,
+        });
+      });
+
+      it("lets any account register (the caller, not the deployer, owns the model)", async function () {
+        const { registry, other } = await loadFixture(deployRegistryFixture);
+        await registry.connect(other).registerModel(HASH_V1, URI_V1, TERMS);
+        expect((await registry.getModel(1)).owner).to.equal(other.address);
+      });
+
+      it("stores version 1 with the content hash, the URI and the block timestamp", async function () {
+        const { registry, publishedAt } = await loadFixture(registeredModelFixture);
+        expectVersion(await registry.getVersion(1, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
+      });
+
+      it("records the content hash as version 1 of the model", async function () {
+        const { registry } = await loadFixture(registeredModelFixture);
+        const [modelId, version] = await registry.findContentHash(HASH_V1);
+        expect(modelId).to.equal(1n);
+        expect(version).to.equal(1n);
+      });
+
+      it("counts the model", async function () {
+        const { registry } = await loadFixture(registeredModelFixture);
+        expect(await registry.modelCount()).to.equal(1n);
+      });
+
+      it("emits ModelRegistered then VersionPublished for version 1", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS);
+        await expect(tx)
+          .to.emit(registry, "ModelRegistered")
+          .withArgs(1, owner.address, HASH_V1, URI_V1, termsTuple(TERMS));
+        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1);
+
+        const { events } = await registryEvents(registry, tx);
+        expect(events.map((e) => e.name)).to.deep.equal(["ModelRegistered", "VersionPublished"]);
+        const registered = events[0].args as unknown as {
+          modelId: bigint;
+          owner: string;
+          contentHash: string;
+          uri: string;
+          terms: IModelRegistry.ModelTermsStructOutput;
+        };
+        expect(registered.modelId).to.equal(1n);
+        expect(registered.owner).to.equal(owner.address);
+        expect(registered.contentHash).to.equal(HASH_V1);
+        expect(registered.uri).to.equal(URI_V1);
+        expect(toTerms(registered.terms)).to.deep.equal(TERMS);
+      });
+
+      it("stores a URI of exactly 2048 bytes", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        const uri = uriOfLength(MAX_URI_BYTES);
+        expect(ethers.toUtf8Bytes(uri).length).to.equal(2048);
+        await expect(registry.connect(owner).registerModel(HASH_V1, uri, TERMS))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(1, 1, HASH_V1, uri);
+        expect((await registry.getVersion(1, 1)).uri).to.equal(uri);
+      });
+
+      it("stores a URI of 1 byte", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        await registry.connect(owner).registerModel(HASH_V1, "x", TERMS);
+        expect((await registry.getVersion(1, 1)).uri).to.equal("x");
+      });
+
+      for (const { when, terms } of BOUNDARY_TERMS) {
+        describe(`when ${when}`, function () {
+          it("registers the model with those terms", async function () {
+            const { registry, owner } = await loadFixture(deployRegistryFixture);
+            await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms))
+              .to.emit(registry, "ModelRegistered")
+              .withArgs(1, owner.address, HASH_V1, URI_V1, termsTuple(terms));
+            expect(toTerms((await registry.getModel(1)).terms)).to.deep.equal(terms);
+          });
+        });
+      }
+    });
+
+    describe("when the content hash is zero", function () {
+      it("reverts with ModelRegistryZeroContentHash", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        await expect(registry.connect(owner).registerModel(ZERO_HASH, URI_V1, TERMS)).to.be.revertedWithCustomError(
+          registry,
+          "ModelRegistryZeroContentHash",
+        );
+      });
+    });
+
+    describe("when the content hash is taken", function () {
+      describe("by version 1 of another model", function () {
+        it("reverts with ModelRegistryContentHashTaken", async function () {
+          const { registry, owner, other } = await loadFixture(registeredModelFixture);
+          for (const account of [owner, other]) {
+            await expect(registry.connect(account).registerModel(HASH_V1, URI_OTHER, TERMS))
+              .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+              .withArgs(HASH_V1, 1, 1);
+          }
+          expect(await registry.modelCount()).to.equal(1n);
+        });
+      });
+
+      describe("by a later version of another model", function () {
+        it("reverts with ModelRegistryContentHashTaken naming that version", async function () {
+          const { registry, other } = await loadFixture(twoVersionsFixture);
+          await expect(registry.connect(other).registerModel(HASH_V2, URI_OTHER, TERMS))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_V2, 1, 2);
+        });
+      });
+
+      describe("by a model registered after model 1", function () {
+        it("reverts with ModelRegistryContentHashTaken naming that model", async function () {
+          const { registry, owner } = await loadFixture(twoModelsFixture);
+          await expect(registry.connect(owner).registerModel(HASH_OTHER, URI_V1, TERMS))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_OTHER, 2, 1);
+        });
+      });
+
+      describe("by a deprecated model", function () {
+        it("reverts with ModelRegistryContentHashTaken", async function () {
+          const { registry, other } = await loadFixture(deprecatedModelFixture);
+          await expect(registry.connect(other).registerModel(HASH_V1, URI_V1, TERMS))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_V1, 1, 1);
+        });
+      });
+    });
+
+    describe("when the URI is empty", function () {
+      it("reverts with ModelRegistryInvalidUri", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        await expect(registry.connect(owner).registerModel(HASH_V1, "", TERMS))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
+          .withArgs(0, MAX_URI_BYTES);
+      });
+    });
+
+    describe("when the URI is 2049 bytes", function () {
+      it("reverts with ModelRegistryInvalidUri", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        await expect(registry.connect(owner).registerModel(HASH_V1, uriOfLength(MAX_URI_BYTES + 1), TERMS))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
+          .withArgs(MAX_URI_BYTES + 1, MAX_URI_BYTES);
+      });
+    });
+
+    describe("when the URI length is counted in bytes, not characters", function () {
+      it("reverts with ModelRegistryInvalidUri for 1025 two-byte characters", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        const uri = "é".repeat(1025);
+        await expect(registry.connect(owner).registerModel(HASH_V1, uri, TERMS))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
+          .withArgs(2050, MAX_URI_BYTES);
+      });
+    });
+
+    for (const { when, terms, error, args } of INVALID_TERMS) {
+      describe(`when ${when}`, function () {
+        it(`reverts with ${error}`, async function () {
+          const { registry, owner } = await loadFixture(deployRegistryFixture);
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms))
+            .to.be.revertedWithCustomError(registry, error)
+            .withArgs(...args);
+          expect(await registry.modelCount()).to.equal(0n);
+          expect(await registry.findContentHash(HASH_V1)).to.deep.equal([0n, 0n]);
+        });
+      });
+    }
+  });
+
+  describe("#publishVersion", function () {
+    describe("when the owner publishes a new hash", function () {
+      it("returns the next version number", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        expect(await registry.connect(owner).publishVersion.staticCall(modelId, HASH_V2, URI_V2)).to.equal(2n);
+      });
+
+      it("emits VersionPublished only", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        const tx = await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2);
+        await expect(tx).to.emit(registry, "VersionPublished").withArgs(modelId, 2, HASH_V2, URI_V2);
+        const { events } = await registryEvents(registry, tx);
+        expect(events.map((e) => e.name)).to.deep.equal(["VersionPublished"]);
+      });
+
+      it("stores the version and counts it", async function () {
+        const { registry, owner, modelId, publishedAtV2 } = await loadFixture(twoVersionsFixture);
+        expectVersion(await registry.getVersion(modelId, 2), {
+          contentHash: HASH_V2,
+          publishedAt: publishedAtV2,
+          uri: URI_V2,
+        });
+        expectModel(await registry.getModel(modelId), {
+          owner: owner.address,
+          versionCount: 2,
+          deprecated: false,
+          pendingOwner: ethers.ZeroAddress,
+          terms: TERMS,
+        });
+      });
+
+      it("records the new hash and keeps the old one", async function () {
+        const { registry } = await loadFixture(twoVersionsFixture);
+        expect(await registry.findContentHash(HASH_V2)).to.deep.equal([1n, 2n]);
+        expect(await registry.findContentHash(HASH_V1)).to.deep.equal([1n, 1n]);
+      });
+
+      it("leaves earlier versions unchanged", async function () {
+        const { registry, owner, modelId, publishedAt } = await loadFixture(twoVersionsFixture);
+        await registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3);
+        expectVersion(await registry.getVersion(modelId, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
+        expect((await registry.getVersion(modelId, 2)).contentHash).to.equal(HASH_V2);
+        expect((await registry.getVersion(modelId, 2)).uri).to.equal(URI_V2);
+      });
+
+      it("numbers versions in order", async function () {
+        const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 3, HASH_V3, URI_V3);
+        expect((await registry.getModel(modelId)).versionCount).to.equal(3n);
+        expect(await registry.findContentHash(HASH_V3)).to.deep.equal([1n, 3n]);
+      });
+
+      it("numbers each model's versions on their own", async function () {
+        const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2);
+        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V3, URI_V3))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(otherModelId, 2, HASH_V3, URI_V3);
+        expect(await registry.findContentHash(HASH_V3)).to.deep.equal([2n, 2n]);
+        expect((await registry.getVersion(modelId, 2)).contentHash).to.equal(HASH_V2);
+        expect((await registry.getVersion(otherModelId, 2)).contentHash).to.equal(HASH_V3);
+      });
+
+      it("makes new jobs run on the new version", async function () {
+        const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
+        expectJobTerms(await registry.jobTerms(modelId), {
+          owner: owner.address,
+          version: 2,
+          contentHash: HASH_V2,
+          terms: TERMS,
+        });
+      });
+
+      it("accepts a URI of exactly 2048 bytes", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        const uri = uriOfLength(MAX_URI_BYTES);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, uri);
+        expect((await registry.getVersion(modelId, 2)).uri).to.equal(uri);
+      });
+
+      it("accepts the URI of an earlier version (only hashes are unique)", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V1);
+        expect((await registry.getVersion(modelId, 2)).uri).to.equal(URI_V1);
+      });
+    });
+
+    describe("when the caller is not the owner", function () {
+      it("reverts with ModelRegistryNotModelOwner", async function () {
+        const { registry, other, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(other).publishVersion(modelId, HASH_V2, URI_V2))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
+          .withArgs(modelId, other.address);
+      });
+    });
+
+    describe("when the caller owns another model", function () {
+      it("reverts with ModelRegistryNotModelOwner", async function () {
+        const { registry, other, modelId } = await loadFixture(twoModelsFixture);
+        await expect(registry.connect(other).publishVersion(modelId, HASH_V2, URI_V2))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
+          .withArgs(modelId, other.address);
+      });
+    });
+
+    describe("when the model is deprecated", function () {
+      it("reverts with ModelRegistryDeprecated", async function () {
+        const { registry, owner, modelId } = await loadFixture(deprecatedModelFixture);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
+          .withArgs(modelId);
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry, owner } = await loadFixture(registeredModelFixture);
+        for (const id of [0, 2, 99]) {
+          await expect(registry.connect(owner).publishVersion(id, HASH_V2, URI_V2))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+            .withArgs(id);
+        }
+      });
+    });
+
+    describe("when the content hash is zero", function () {
+      it("reverts with ModelRegistryZeroContentHash", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(owner).publishVersion(modelId, ZERO_HASH, URI_V2)).to.be.revertedWithCustomError(
+          registry,
+          "ModelRegistryZeroContentHash",
+        );
+      });
+    });
+
+    describe("when the content hash is taken", function () {
+      describe("by an earlier version of the same model", function () {
+        it("reverts with ModelRegistryContentHashTaken", async function () {
+          const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V1, URI_V3))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_V1, modelId, 1);
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V3))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_V2, modelId, 2);
+          expect((await registry.getModel(modelId)).versionCount).to.equal(2n);
+        });
+      });
+
+      describe("by another model", function () {
+        it("reverts with ModelRegistryContentHashTaken", async function () {
+          const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_OTHER, URI_V2))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_OTHER, otherModelId, 1);
+          await expect(registry.connect(other).publishVersion(otherModelId, HASH_V1, URI_V2))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_V1, modelId, 1);
+        });
+      });
+    });
+
+    describe("when the URI is empty", function () {
+      it("reverts with ModelRegistryInvalidUri", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, ""))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
+          .withArgs(0, MAX_URI_BYTES);
+      });
+    });
+
+    describe("when the URI is 2049 bytes", function () {
+      it("reverts with ModelRegistryInvalidUri", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, uriOfLength(MAX_URI_BYTES + 1)))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
+          .withArgs(MAX_URI_BYTES + 1, MAX_URI_BYTES);
+      });
+    });
+  });
+
+  describe("#setTerms", function () {
+    describe("when the owner sets valid terms", function () {
+      it("replaces the stored terms", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await registry.connect(owner).setTerms(modelId, NEW_TERMS);
+        expectModel(await registry.getModel(modelId), {
+          owner: owner.address,
+          versionCount: 1,
+          deprecated: false,
+          pendingOwner: ethers.ZeroAddress,
+          terms: NEW_TERMS,
+        });
+      });
+
+      it("emits TermsUpdated with the new terms", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        const tx = await registry.connect(owner).setTerms(modelId, NEW_TERMS);
+        await expect(tx).to.emit(registry, "TermsUpdated").withArgs(modelId, termsTuple(NEW_TERMS));
+        const { events } = await registryEvents(registry, tx);
+        expect(events.map((e) => e.name)).to.deep.equal(["TermsUpdated"]);
+        expect(events[0].args.modelId).to.equal(modelId);
+        expect(toTerms(events[0].args.terms as IModelRegistry.ModelTermsStructOutput)).to.deep.equal(NEW_TERMS);
+      });
+
+      it("changes the terms of jobs snapshotted afterwards only", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        const before = await registry.jobTerms(modelId);
+        await registry.connect(owner).setTerms(modelId, NEW_TERMS);
+        const after = await registry.jobTerms(modelId);
+        expectJobTerms(before, { owner: owner.address, version: 1, contentHash: HASH_V1, terms: TERMS });
+        expectJobTerms(after, { owner: owner.address, version: 1, contentHash: HASH_V1, terms: NEW_TERMS });
+      });
+
+      it("leaves the versions and other models alone", async function () {
+        const { registry, owner, modelId, otherModelId, publishedAt } = await loadFixture(twoModelsFixture);
+        await registry.connect(owner).setTerms(modelId, termsWith({ price: 1n }));
+        expectVersion(await registry.getVersion(modelId, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
+        expect(toTerms((await registry.getModel(otherModelId)).terms)).to.deep.equal(NEW_TERMS);
+      });
+
+      for (const { when, terms } of BOUNDARY_TERMS) {
+        it(`accepts terms where ${when}`, async function () {
+          const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+          await expect(registry.connect(owner).setTerms(modelId, terms))
+            .to.emit(registry, "TermsUpdated")
+            .withArgs(modelId, termsTuple(terms));
+          expect(toTerms((await registry.getModel(modelId)).terms)).to.deep.equal(terms);
+        });
+      }
+    });
+
+    for (const { when, terms, error, args } of INVALID_TERMS) {
+      describe(`when ${when}`, function () {
+        it(`reverts with ${error}`, async function () {
+          const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+          await expect(registry.connect(owner).setTerms(modelId, terms))
+            .to.be.revertedWithCustomError(registry, error)
+            .withArgs(...args);
+        });
+      });
+    }
+
+    describe("when the caller is not the owner", function () {
+      it("reverts with ModelRegistryNotModelOwner", async function () {
+        const { registry, other, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(other).setTerms(modelId, NEW_TERMS))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
+          .withArgs(modelId, other.address);
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry, owner } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(owner).setTerms(42, NEW_TERMS))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+          .withArgs(42);
+      });
+    });
+
+    describe("when the model is deprecated", function () {
+      it("still lets the owner update the terms (only owner is required)", async function () {
+        const { registry, owner, modelId } = await loadFixture(deprecatedModelFixture);
+        await expect(registry.connect(owner).setTerms(modelId, NEW_TERMS))
+          .to.emit(registry, "TermsUpdated")
+          .withArgs(modelId, termsTuple(NEW_TERMS));
+        expect(toTerms((await registry.getModel(modelId)).terms)).to.deep.equal(NEW_TERMS);
+      });
+    });
+  });
+
+  describe("#deprecate", function () {
+    describe("when the owner deprecates", function () {
+      it("emits ModelDeprecated", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(owner).deprecate(modelId)).to.emit(registry, "ModelDeprecated").withArgs(modelId);
+      });
+
+      it("marks the model deprecated and keeps the rest of it", async function () {
+        const { registry, owner, modelId, publishedAt } = await loadFixture(deprecatedModelFixture);
+        expectModel(await registry.getModel(modelId), {
+          owner: owner.address,
+          versionCount: 1,
+          deprecated: true,
+          pendingOwner: ethers.ZeroAddress,
+          terms: TERMS,
+        });
+        expectVersion(await registry.getVersion(modelId, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
+        expect(await registry.findContentHash(HASH_V1)).to.deep.equal([1n, 1n]);
+      });
+
+      it("makes jobTerms revert with ModelRegistryDeprecated", async function () {
+        const { registry, modelId } = await loadFixture(deprecatedModelFixture);
+        await expect(registry.jobTerms(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
+          .withArgs(modelId);
+      });
+
+      it("does not affect other models", async function () {
+        const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
+        await registry.connect(owner).deprecate(modelId);
+        expect((await registry.getModel(otherModelId)).deprecated).to.equal(false);
+        expectJobTerms(await registry.jobTerms(otherModelId), {
+          owner: other.address,
+          version: 1,
+          contentHash: HASH_OTHER,
+          terms: NEW_TERMS,
+        });
+      });
+    });
+
+    describe("when the model is already deprecated", function () {
+      it("reverts with ModelRegistryDeprecated", async function () {
+        const { registry, owner, modelId } = await loadFixture(deprecatedModelFixture);
+        await expect(registry.connect(owner).deprecate(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
+          .withArgs(modelId);
+      });
+    });
+
+    describe("when the caller is not the owner", function () {
+      it("reverts with ModelRegistryNotModelOwner", async function () {
+        const { registry, other, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(other).deprecate(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
+          .withArgs(modelId, other.address);
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry, owner } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(owner).deprecate(2))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+          .withArgs(2);
+      });
+    });
+  });
+
+  describe("#transferModelOwnership", function () {
+    describe("when the owner offers the model", function () {
+      it("emits ModelOwnershipTransferStarted", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(owner).transferModelOwnership(modelId, newOwner.address))
+          .to.emit(registry, "ModelOwnershipTransferStarted")
+          .withArgs(modelId, owner.address, newOwner.address);
+      });
+
+      it("records the pending owner and keeps the current owner", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(pendingTransferFixture);
+        expectModel(await registry.getModel(modelId), {
+          owner: owner.address,
+          versionCount: 1,
+          deprecated: false,
+          pendingOwner: newOwner.address,
+          terms: TERMS,
+        });
+        expect((await registry.jobTerms(modelId)).owner).to.equal(owner.address);
+      });
+
+      it("leaves the owner's rights with the owner until the offer is accepted", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(pendingTransferFixture);
+        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V2, URI_V2))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
+          .withArgs(modelId, newOwner.address);
+        await expect(registry.connect(newOwner).transferModelOwnership(modelId, newOwner.address))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
+          .withArgs(modelId, newOwner.address);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2);
+        expect((await registry.getModel(modelId)).versionCount).to.equal(2n);
+      });
+
+      it("replaces an earlier offer", async function () {
+        const { registry, owner, newOwner, other, modelId } = await loadFixture(pendingTransferFixture);
+        await expect(registry.connect(owner).transferModelOwnership(modelId, other.address))
+          .to.emit(registry, "ModelOwnershipTransferStarted")
+          .withArgs(modelId, owner.address, other.address);
+        expect((await registry.getModel(modelId)).pendingOwner).to.equal(other.address);
+        await expect(registry.connect(newOwner).acceptModelOwnership(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotPendingOwner")
+          .withArgs(modelId, newOwner.address);
+      });
+
+      it("can offer a deprecated model", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(deprecatedModelFixture);
+        await registry.connect(owner).transferModelOwnership(modelId, newOwner.address);
+        await registry.connect(newOwner).acceptModelOwnership(modelId);
+        expect((await registry.getModel(modelId)).owner).to.equal(newOwner.address);
+      });
+    });
+
+    describe("when the owner offers to the zero address", function () {
+      it("cancels the pending offer", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(pendingTransferFixture);
+        await expect(registry.connect(owner).transferModelOwnership(modelId, ethers.ZeroAddress))
+          .to.emit(registry, "ModelOwnershipTransferStarted")
+          .withArgs(modelId, owner.address, ethers.ZeroAddress);
+        expect((await registry.getModel(modelId)).pendingOwner).to.equal(ethers.ZeroAddress);
+        expect((await registry.getModel(modelId)).owner).to.equal(owner.address);
+        await expect(registry.connect(newOwner).acceptModelOwnership(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotPendingOwner")
+          .withArgs(modelId, newOwner.address);
+      });
+    });
+
+    describe("when the caller is not the owner", function () {
+      it("reverts with ModelRegistryNotModelOwner", async function () {
+        const { registry, other, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(other).transferModelOwnership(modelId, other.address))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
+          .withArgs(modelId, other.address);
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry, owner, newOwner } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(owner).transferModelOwnership(3, newOwner.address))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+          .withArgs(3);
+      });
+    });
+  });
+
+  describe("#acceptModelOwnership", function () {
+    describe("when the pending owner accepts", function () {
+      it("emits ModelOwnershipTransferred", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(pendingTransferFixture);
+        await expect(registry.connect(newOwner).acceptModelOwnership(modelId))
+          .to.emit(registry, "ModelOwnershipTransferred")
+          .withArgs(modelId, owner.address, newOwner.address);
+      });
+
+      it("makes the pending owner the owner and clears the offer", async function () {
+        const { registry, newOwner, modelId } = await loadFixture(transferredModelFixture);
+        expectModel(await registry.getModel(modelId), {
+          owner: newOwner.address,
+          versionCount: 1,
+          deprecated: false,
+          pendingOwner: ethers.ZeroAddress,
+          terms: TERMS,
+        });
+        expect((await registry.jobTerms(modelId)).owner).to.equal(newOwner.address);
+      });
+
+      it("cannot be accepted twice", async function () {
+        const { registry, newOwner, modelId } = await loadFixture(transferredModelFixture);
+        await expect(registry.connect(newOwner).acceptModelOwnership(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotPendingOwner")
+          .withArgs(modelId, newOwner.address);
+      });
+
+      it("takes the owner's rights from the old owner", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
+        const calls = [
+          () => registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2),
+          () => registry.connect(owner).setTerms(modelId, NEW_TERMS),
+          () => registry.connect(owner).deprecate(modelId),
+          () => registry.connect(owner).transferModelOwnership(modelId, owner.address),
+          () => registry.connect(owner).transferModelOwnership(modelId, newOwner.address),
+        ];
+        for (const call of calls) {
+          await expect(call())
+            .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
+            .withArgs(modelId, owner.address);
+        }
+      });
+
+      it("gives the owner's rights to the new owner", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
+        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V2, URI_V2))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 2, HASH_V2, URI_V2);
+        await expect(registry.connect(newOwner).setTerms(modelId, NEW_TERMS))
+          .to.emit(registry, "TermsUpdated")
+          .withArgs(modelId, termsTuple(NEW_TERMS));
+        await expect(registry.connect(newOwner).transferModelOwnership(modelId, owner.address))
+          .to.emit(registry, "ModelOwnershipTransferStarted")
+          .withArgs(modelId, newOwner.address, owner.address);
+        await expect(registry.connect(newOwner).deprecate(modelId))
+          .to.emit(registry, "ModelDeprecated")
+          .withArgs(modelId);
+      });
+
+      it("lets the model be handed back", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
+        await registry.connect(newOwner).transferModelOwnership(modelId, owner.address);
+        await expect(registry.connect(owner).acceptModelOwnership(modelId))
+          .to.emit(registry, "ModelOwnershipTransferred")
+          .withArgs(modelId, newOwner.address, owner.address);
+        expect((await registry.getModel(modelId)).owner).to.equal(owner.address);
+      });
+    });
+
+    describe("when the caller is not the pending owner", function () {
+      it("reverts with ModelRegistryNotPendingOwner", async function () {
+        const { registry, owner, other, modelId } = await loadFixture(pendingTransferFixture);
+        for (const account of [other, owner]) {
+          await expect(registry.connect(account).acceptModelOwnership(modelId))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryNotPendingOwner")
+            .withArgs(modelId, account.address);
+        }
+      });
+    });
+
+    describe("when no transfer is pending", function () {
+      it("reverts with ModelRegistryNotPendingOwner", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(registeredModelFixture);
+        for (const account of [newOwner, owner]) {
+          await expect(registry.connect(account).acceptModelOwnership(modelId))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryNotPendingOwner")
+            .withArgs(modelId, account.address);
+        }
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry, newOwner } = await loadFixture(pendingTransferFixture);
+        await expect(registry.connect(newOwner).acceptModelOwnership(7))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+          .withArgs(7);
+      });
+    });
+  });
+
+  describe("#jobTerms", function () {
+    describe("when the model takes jobs", function () {
+      it("returns the owner, version 1, its hash and the terms", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        expectJobTerms(await registry.jobTerms(modelId), {
+          owner: owner.address,
+          version: 1,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+      });
+
+      it("returns the latest version and its hash", async function () {
+        const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
+        await registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3);
+        expectJobTerms(await registry.jobTerms(modelId), {
+          owner: owner.address,
+          version: 3,
+          contentHash: HASH_V3,
+          terms: TERMS,
+        });
+      });
+
+      it("returns each model's own snapshot", async function () {
+        const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
+        expectJobTerms(await registry.jobTerms(modelId), {
+          owner: owner.address,
+          version: 1,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+        expectJobTerms(await registry.jobTerms(otherModelId), {
+          owner: other.address,
+          version: 1,
+          contentHash: HASH_OTHER,
+          terms: NEW_TERMS,
+        });
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry } = await loadFixture(registeredModelFixture);
+        for (const id of [0, 2]) {
+          await expect(registry.jobTerms(id))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+            .withArgs(id);
+        }
+      });
+    });
+
+    describe("when the model is deprecated", function () {
+      it("reverts with ModelRegistryDeprecated", async function () {
+        const { registry, modelId } = await loadFixture(deprecatedModelFixture);
+        await expect(registry.jobTerms(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
+          .withArgs(modelId);
+      });
+    });
+  });
+
+  describe("#modelCount", function () {
+    it("is 0 for an empty registry", async function () {
+      const { registry } = await loadFixture(deployRegistryFixture);
+      expect(await registry.modelCount()).to.equal(0n);
+    });
+
+    it("counts registered models", async function () {
+      const { registry } = await loadFixture(threeModelsFixture);
+      expect(await registry.modelCount()).to.equal(3n);
+    });
+
+    it("does not count versions", async function () {
+      const { registry } = await loadFixture(twoVersionsFixture);
+      expect(await registry.modelCount()).to.equal(1n);
+    });
+  });
+
+  describe("#getModel", function () {
+    describe("when the model exists", function () {
+      it("returns the stored model", async function () {
+        const { registry, other, otherModelId } = await loadFixture(twoModelsFixture);
+        expectModel(await registry.getModel(otherModelId), {
+          owner: other.address,
+          versionCount: 1,
+          deprecated: false,
+          pendingOwner: ethers.ZeroAddress,
+          terms: NEW_TERMS,
+        });
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry } = await loadFixture(registeredModelFixture);
+        for (const id of [0n, 2n, ethers.MaxUint256]) {
+          await expect(registry.getModel(id))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+            .withArgs(id);
+        }
+      });
+    });
+
+    describe("when the registry is empty", function () {
+      it("reverts with ModelRegistryUnknownModel for id 1", async function () {
+        const { registry } = await loadFixture(deployRegistryFixture);
+        await expect(registry.getModel(1))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+          .withArgs(1);
+      });
+    });
+  });
+
+  describe("#getModels", function () {
+    /** The owners of the models a page returns, which tell the fixture's models apart. */
+    async function ownersOf(registry: ModelRegistry, fromId: bigint | number, count: bigint | number) {
+      return (await registry.getModels(fromId, count)).map((model) => model.owner);
+    }
+    const addresses = (signers: HardhatEthersSigner[]) => signers.map((s) => s.address);
+
+    it("returns the models of a page in id order, as getModel does", async function () {
+      const { registry } = await loadFixture(threeModelsFixture);
+      const page = await registry.getModels(1, 3);
+      expect(page.length).to.equal(3);
+      for (const [i, model] of page.entries()) {
+        const stored = await registry.getModel(i + 1);
+        expectModel(model, {
+          owner: stored.owner,
+          versionCount: Number(stored.versionCount),
+          deprecated: stored.deprecated,
+          pendingOwner: stored.pendingOwner,
+          terms: toTerms(stored.terms),
+        });
+      }
+      expect(page.map((m) => m.deprecated)).to.deep.equal([false, true, false]);
+    });
+
+    it("returns the owners of models 1..3 for (1, 3)", async function () {
+      const { registry, modelOwners } = await loadFixture(threeModelsFixture);
+      expect(await ownersOf(registry, 1, 3)).to.deep.equal(addresses(modelOwners));
+    });
+
+    it("starts a page at fromId", async function () {
+      const { registry, modelOwners } = await loadFixture(threeModelsFixture);
+      expect(await ownersOf(registry, 2, 1)).to.deep.equal([modelOwners[1].address]);
+      expect(await ownersOf(registry, 3, 1)).to.deep.equal([modelOwners[2].address]);
+    });
+
+    it("treats fromId 0 as 1", async function () {
+      const { registry, modelOwners } = await loadFixture(threeModelsFixture);
+      expect(await ownersOf(registry, 0, 2)).to.deep.equal(addresses(modelOwners.slice(0, 2)));
+      expect(await ownersOf(registry, 0, 3)).to.deep.equal(addresses(modelOwners));
+    });
+
+    it("clips count to the models left", async function () {
+      const { registry, modelOwners } = await loadFixture(threeModelsFixture);
+      expect(await ownersOf(registry, 2, 10)).to.deep.equal(addresses(modelOwners.slice(1)));
+      expect(await ownersOf(registry, 3, 2)).to.deep.equal([modelOwners[2].address]);
+      expect(await ownersOf(registry, 0, ethers.MaxUint256)).to.deep.equal(addresses(modelOwners));
+    });
+
+    it("returns an empty page past the end", async function () {
+      const { registry } = await loadFixture(threeModelsFixture);
+      expect(await registry.getModels(4, 1)).to.deep.equal([]);
+      expect(await registry.getModels(100, 5)).to.deep.equal([]);
+      expect(await registry.getModels(ethers.MaxUint256, ethers.MaxUint256)).to.deep.equal([]);
+    });
+
+    it("returns an empty page for count 0", async function () {
+      const { registry } = await loadFixture(threeModelsFixture);
+      expect(await registry.getModels(1, 0)).to.deep.equal([]);
+    });
+
+    it("returns an empty page for an empty registry", async function () {
+      const { registry } = await loadFixture(deployRegistryFixture);
+      expect(await registry.getModels(0, 10)).to.deep.equal([]);
+      expect(await registry.getModels(1, 10)).to.deep.equal([]);
+    });
+
+    it("reports pending owners", async function () {
+      const { registry, other } = await loadFixture(threeModelsFixture);
+      const page = await registry.getModels(1, 3);
+      expect(page.map((m) => m.pendingOwner)).to.deep.equal([ethers.ZeroAddress, ethers.ZeroAddress, other.address]);
+    });
+  });
+
+  describe("#getVersion", function () {
+    describe("when the version exists", function () {
+      it("returns each version as published", async function () {
+        const { registry, modelId, publishedAt, publishedAtV2 } = await loadFixture(twoVersionsFixture);
+        expectVersion(await registry.getVersion(modelId, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
+        expectVersion(await registry.getVersion(modelId, 2), {
+          contentHash: HASH_V2,
+          publishedAt: publishedAtV2,
+          uri: URI_V2,
+        });
+      });
+    });
+
+    describe("when the version is 0", function () {
+      it("reverts with ModelRegistryUnknownVersion", async function () {
+        const { registry, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.getVersion(modelId, 0))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownVersion")
+          .withArgs(modelId, 0);
+      });
+    });
+
+    describe("when the version is past the latest", function () {
+      it("reverts with ModelRegistryUnknownVersion", async function () {
+        const { registry, modelId } = await loadFixture(twoVersionsFixture);
+        for (const version of [3n, 1000n, ethers.MaxUint256]) {
+          await expect(registry.getVersion(modelId, version))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownVersion")
+            .withArgs(modelId, version);
+        }
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry } = await loadFixture(registeredModelFixture);
+        await expect(registry.getVersion(5, 1))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+          .withArgs(5);
+      });
+    });
+  });
+
+  describe("#findContentHash", function () {
+    describe("when the hash was published", function () {
+      it("returns the model and version that published it", async function () {
+        const { registry, other, otherModelId } = await loadFixture(twoModelsFixture);
+        await registry.connect(other).publishVersion(otherModelId, HASH_V2, URI_V2);
+        expect(await registry.findContentHash(HASH_V1)).to.deep.equal([1n, 1n]);
+        expect(await registry.findContentHash(HASH_OTHER)).to.deep.equal([2n, 1n]);
+        expect(await registry.findContentHash(HASH_V2)).to.deep.equal([2n, 2n]);
+      });
+    });
+
+    describe("when the hash was never published", function () {
+      it("returns (0, 0)", async function () {
+        const { registry } = await loadFixture(registeredModelFixture);
+        expect(await registry.findContentHash(HASH_UNPUBLISHED)).to.deep.equal([0n, 0n]);
+        expect(await registry.findContentHash(ZERO_HASH)).to.deep.equal([0n, 0n]);
+      });
+    });
+
+    describe("when a publication reverted", function () {
+      it("returns (0, 0)", async function () {
+        const { registry, owner, modelId } = await loadFixture(deprecatedModelFixture);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2)).to.be.reverted;
+        expect(await registry.findContentHash(HASH_V2)).to.deep.equal([0n, 0n]);
+      });
+    });
+  });
+});
