@@ -1,0 +1,36 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { measureGasFigures, type Figures } from "./gas/scenarios";
+import { FIGURES_FILE, checkLimits, compare, comparisonTable, limitsTable, readFigures } from "./gas/figures";
+
+// Measures every named figure once (test/gas/scenarios.ts, some 10 s) and compares it with the committed
+// gas/figures.json. After a deliberate gas change, run `npm run gas` and commit the file.
+describe("gas figures", function () {
+  let measured: Figures;
+
+  before(async function () {
+    // Instrumented bytecode costs far more gas: the figures mean nothing under solidity-coverage.
+    if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
+    this.timeout(300_000);
+    measured = await measureGasFigures();
+  });
+
+  it(`every figure is within 2% of ${FIGURES_FILE}, none missing, none stale`, function () {
+    const committed = readFigures();
+    expect(committed, `${FIGURES_FILE} does not exist: run npm run gas`).to.not.equal(undefined);
+    const offenders = compare(committed, measured).filter((row) => row.problem !== undefined);
+    expect(offenders.length).to.equal(
+      0,
+      `${offenders.length} gas figure(s) differ from ${FIGURES_FILE}; if the change is intended, run ` +
+        `\`npm run gas\` and commit the file:\n\n${comparisonTable(offenders)}\n`,
+    );
+  });
+
+  it("job totals are under their limits (None job 250,000; committee-of-3 job 650,000)", function () {
+    const checks = checkLimits(measured);
+    expect(
+      checks.every((c) => c.ok),
+      `a job total is over its limit:\n\n${limitsTable(checks)}\n`,
+    ).to.equal(true);
+  });
+});

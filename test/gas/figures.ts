@@ -1,0 +1,114 @@
+/**
+ * gas/figures.json: reading, writing, comparing and printing the named gas figures.
+ * Shared by scripts/gas.ts (`npm run gas`) and test/gas.test.ts; the figures themselves come from scenarios.ts.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { LIMITS, TOLERANCE, type Figures } from "./scenarios";
+
+export const FIGURES_PATH = path.join(__dirname, "..", "..", "gas", "figures.json");
+export const FIGURES_FILE = "gas/figures.json";
+
+const NOTE =
+  "Gas of named operations, measured by test/gas/scenarios.ts (steady state; see its header). " +
+  "Regenerate with `npm run gas`; test/gas.test.ts fails when a figure moves more than 2% from this file.";
+
+/** The committed figures, without the `_note`; undefined when the file does not exist. */
+export function readFigures(): Figures | undefined {
+  if (!fs.existsSync(FIGURES_PATH)) return undefined;
+  const raw = JSON.parse(fs.readFileSync(FIGURES_PATH, "utf8")) as Record<string, unknown>;
+  const figures: Figures = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (name.startsWith("_")) continue;
+    if (typeof value !== "number") throw new Error(`${FIGURES_FILE}: "${name}" is not a number`);
+    figures[name] = value;
+  }
+  return figures;
+}
+
+/** Writes the figures in the order given, after a `_note`. */
+export function writeFigures(figures: Figures): void {
+  fs.mkdirSync(path.dirname(FIGURES_PATH), { recursive: true });
+  fs.writeFileSync(FIGURES_PATH, JSON.stringify({ _note: NOTE, ...figures }, null, 2) + "\n");
+}
+
+export interface Row {
+  name: string;
+  committed?: number;
+  measured?: number;
+  /** measured / committed - 1; undefined when either is missing. */
+  change?: number;
+  /** Why this row fails the 2% check, if it does. */
+  problem?: string;
+}
+
+/** One row per name measured (in measured order), then one per stale name of the file. */
+export function compare(committed: Figures | undefined, measured: Figures): Row[] {
+  const rows: Row[] = [];
+  for (const [name, gas] of Object.entries(measured)) {
+    const before = committed?.[name];
+    if (before === undefined) {
+      rows.push({ name, measured: gas, problem: `missing from ${FIGURES_FILE}` });
+      continue;
+    }
+    const change = before === 0 ? (gas === 0 ? 0 : Infinity) : gas / before - 1;
+    const problem = Math.abs(change) > TOLERANCE ? `moved more than ${TOLERANCE * 100}%` : undefined;
+    rows.push({ name, committed: before, measured: gas, change, problem });
+  }
+  for (const [name, gas] of Object.entries(committed ?? {})) {
+    if (!(name in measured)) rows.push({ name, committed: gas, problem: "stale: no longer measured" });
+  }
+  return rows;
+}
+
+const number = (n: number | undefined) => (n === undefined ? "-" : n.toLocaleString("en-US"));
+const percent = (change: number | undefined) =>
+  change === undefined ? "-" : `${change >= 0 ? "+" : ""}${(change * 100).toFixed(2)}%`;
+
+/** A plain-text table; the first and last columns are left-aligned, the numbers between right-aligned. */
+export function table(header: string[], lines: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const format = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join("  ")
+      .trimEnd();
+  const rule = widths.map((w) => "-".repeat(w)).join("  ");
+  return [format(header), rule.trimEnd(), ...lines.map(format)].join("\n");
+}
+
+/** The comparison table: name, committed (or `baseline` label), measured, change, and a note or problem. */
+export function comparisonTable(rows: Row[], baseline = "committed"): string {
+  return table(
+    ["name", baseline, "measured", "change", ""],
+    rows.map((r) => [r.name, number(r.committed), number(r.measured), percent(r.change), r.problem ?? ""]),
+  );
+}
+
+export interface LimitCheck {
+  name: string;
+  gas: number | undefined;
+  limit: number;
+  ok: boolean;
+}
+
+/** Each job total against its limit (a missing total fails). */
+export function checkLimits(measured: Figures): LimitCheck[] {
+  return Object.entries(LIMITS).map(([name, limit]) => {
+    const gas = measured[name];
+    return { name, gas, limit, ok: gas !== undefined && gas <= limit };
+  });
+}
+
+export function limitsTable(checks: LimitCheck[]): string {
+  return table(
+    ["total", "gas", "limit", "headroom", "result"],
+    checks.map((c) => [
+      c.name,
+      number(c.gas),
+      number(c.limit),
+      c.gas === undefined ? "-" : number(c.limit - c.gas),
+      c.ok ? "PASS" : "OVER",
+    ]),
+  );
+}

@@ -1,0 +1,409 @@
+/**
+ * The named gas figures of TrustML, measured on Hardhat's in-process network.
+ *
+ * Used by `npm run gas` (scripts/gas.ts, which rewrites gas/figures.json) and by test/gas.test.ts (which fails
+ * when a figure moves more than 2% from that file). Both call `measureGasFigures()` below, so they measure
+ * exactly the same thing.
+ *
+ * Determinism. The measurement runs in an `evm_snapshot` that is reverted at the end, so it neither sees nor
+ * leaves state of other tests. Every account is a fixed address derived from a label and impersonated, so
+ * contract addresses (deployer nonce 0) and every calldata byte are the same on every run whatever ran before.
+ * The chain clock is moved to T0 and every job has the same fixed deadline, so no timestamp reaches calldata.
+ * Committees come from MockRandomness with a fixed seed. The transactions run in one fixed sequence.
+ *
+ * Steady state. Before anything is measured, a warm-up runs one job of each kind (None claimed then submitted,
+ * None claimed in the submission, Optimistic settled after its window and one challenged, Committee of 3
+ * rejected) and committee-of-3 jobs accepted until every verifier has been credited, then the worker
+ * withdraws once and works again. So the escrow's token balance, its job counter and the escrow balances of
+ * worker, requester, model owner, treasury and every verifier are already non-zero: the figures are what the
+ * n-th job costs, not the first (no zero-to-non-zero storage writes except the ones every new job makes).
+ *
+ * What a figure is: the `gasUsed` of the transaction's receipt (intrinsic 21,000 and calldata included,
+ * refunds deducted), except:
+ * - "drawCommittee (N verifiers)": the gas a contract spends on one external call
+ *   `staking.drawCommittee(seed, 3, [])` (cold staking address, the draw, decoding the committee), measured
+ *   by contracts/mocks/DrawGasProbe.sol as the `gasleft()` difference around the call, through eth_call.
+ *   No intrinsic or calldata gas. The N verifiers hold equal stakes. The 10-verifier figure is taken on the
+ *   set every job figure runs with; 90 and then 900 verifiers are added afterwards.
+ * - "job total: ...": the sum of the receipts of the transactions named in brackets, of one job measured
+ *   here (every commit and reveal counted, not three times the first).
+ * Job figures run on a verifier set of 10 (tree height 4), inputs of 64 bytes, outputs of 64 bytes, no
+ * callback, the default escrow parameters of src/params.ts. A None job has no settle of its own: its
+ * submission settles it. Figures that draw a committee depend on which verifiers are drawn (tree nodes shared
+ * by two drawn paths are read warm), by about 1% between seeds; with the fixed seed they are exact.
+ */
+import { ethers, network } from "hardhat";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { ContractTransactionResponse } from "ethers";
+import {
+  DrawGasProbe__factory,
+  JobEscrow__factory,
+  MockRandomness__factory,
+  ModelRegistry__factory,
+  TestToken__factory,
+  VerifierStaking__factory,
+  type IJobEscrow,
+  type JobEscrow,
+} from "../../typechain-types";
+import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, VerificationMode } from "../../src/params";
+
+export type Figures = Record<string, number>;
+
+/** Names of the job totals, and the most gas each may use (the issue's budget). */
+export const TOTAL_NONE = "job total: None (request + claim + submit)";
+export const TOTAL_NONE_SAME_TX = "job total: None (request + submit claiming in same tx)";
+export const TOTAL_COMMITTEE = "job total: Committee of 3 (request + submit + 3 commits + 3 reveals + settle)";
+export const LIMITS: Record<string, number> = {
+  [TOTAL_NONE]: 250_000,
+  [TOTAL_NONE_SAME_TX]: 250_000,
+  [TOTAL_COMMITTEE]: 650_000,
+};
+
+/** How far a figure may move from gas/figures.json before test/gas.test.ts fails. */
+export const TOLERANCE = 0.02;
+
+/** Verifier set sizes the committee draw is measured on. */
+export const DRAW_SIZES = [10, 100, 1000] as const;
+
+const T0 = 4_000_000_000; // chain time during the measurement (2096-10-02)
+const DEADLINE = T0 + 6 * 24 * 3600; // every job's deadline, within maxJobDuration (7 days) of T0
+const SEED = ethers.id("trustml gas seed");
+const PRICE = ethers.parseEther("2");
+const FUNDS = ethers.parseEther("1000000");
+const VERIFIER_STAKE = ethers.parseEther("100");
+const WORKER_STAKE = ethers.parseEther("10000");
+const INPUT = "0x" + "a5".repeat(64);
+const OUTPUT = "0x" + "5a".repeat(64);
+const WRONG_OUTPUT = "0x" + "3c".repeat(64);
+const MODEL_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+const ETH = ethers.toQuantity(ethers.parseEther("1000000"));
+const BATCH = 10;
+
+/** A fixed address for `label`, the same on every run. */
+function addressOf(label: string): string {
+  return ethers.getAddress(ethers.dataSlice(ethers.id(`trustml.gas.${label}`), 12));
+}
+
+async function rpc(method: string, params: unknown[] = []): Promise<unknown> {
+  return network.provider.request({ method, params });
+}
+
+async function actor(label: string): Promise<HardhatEthersSigner> {
+  const address = addressOf(label);
+  await rpc("hardhat_setBalance", [address, ETH]);
+  return ethers.getImpersonatedSigner(address);
+}
+
+async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
+  const receipt = await (await tx).wait();
+  if (receipt === null || receipt.status !== 1) throw new Error("gas scenario: transaction failed");
+  return Number(receipt.gasUsed);
+}
+
+function toJob(r: IJobEscrow.JobStructOutput): IJobEscrow.JobStruct {
+  return {
+    id: r.id,
+    requester: r.requester,
+    modelOwner: r.modelOwner,
+    modelId: r.modelId,
+    version: r.version,
+    mode: r.mode,
+    committeeSize: r.committeeSize,
+    royaltyBps: r.royaltyBps,
+    protocolFeeBps: r.protocolFeeBps,
+    verifierShareBps: r.verifierShareBps,
+    callbackGasLimit: r.callbackGasLimit,
+    deadline: r.deadline,
+    fee: r.fee,
+    collateral: r.collateral,
+    inputHash: r.inputHash,
+  };
+}
+
+/**
+ * Deploys a fresh protocol inside a snapshot, runs the fixed sequence and returns every named figure in the
+ * order measured. Takes about 10 seconds, some 4 of them adding 990 verifiers for the draw figures.
+ */
+export async function measureGasFigures(): Promise<Figures> {
+  const snapshot = await rpc("evm_snapshot");
+  try {
+    return await run();
+  } finally {
+    await rpc("evm_revert", [snapshot]);
+  }
+}
+
+async function run(): Promise<Figures> {
+  const figures: Figures = {};
+  const record = (name: string, gas: number): number => {
+    if (name in figures) throw new Error(`gas scenario: figure "${name}" measured twice`);
+    figures[name] = gas;
+    return gas;
+  };
+
+  // ------------------------------------------------------------------ deployment (not measured)
+  const governance = await actor("governance");
+  const treasury = await actor("treasury");
+  const modelOwner = await actor("modelOwner");
+  const requester = await actor("requester");
+  const worker = await actor("worker");
+  const verifiers: HardhatEthersSigner[] = [];
+  for (let i = 0; i < DRAW_SIZES[0]; i++) verifiers.push(await actor(`verifier.${i}`));
+  const challenger = verifiers[DRAW_SIZES[0] - 1];
+
+  const token = await new TestToken__factory(governance).deploy(governance.address);
+  const registry = await new ModelRegistry__factory(governance).deploy();
+  const staking = await new VerifierStaking__factory(governance).deploy(
+    token,
+    governance.address,
+    DEFAULT_MIN_VERIFIER_STAKE,
+  );
+  const randomness = await new MockRandomness__factory(governance).deploy();
+  await (await randomness.setSeed(SEED)).wait();
+  const escrow = await new JobEscrow__factory(governance).deploy(
+    token,
+    registry,
+    staking,
+    randomness,
+    treasury.address,
+    governance.address,
+    DEFAULT_ESCROW_PARAMS,
+  );
+  const probe = await new DrawGasProbe__factory(governance).deploy();
+  await (await staking.grantRole(await staking.ESCROW_ROLE(), escrow)).wait();
+
+  for (const account of [requester, worker, ...verifiers]) {
+    await (await token.mint(account.address, FUNDS)).wait();
+    await (await token.connect(account).approve(escrow, ethers.MaxUint256)).wait();
+    await (await token.connect(account).approve(staking, ethers.MaxUint256)).wait();
+  }
+  await (await staking.connect(worker).stake(WORKER_STAKE)).wait();
+  for (const verifier of verifiers) {
+    await (await staking.connect(verifier).stake(VERIFIER_STAKE)).wait();
+    await (await staking.connect(verifier).setVerifier(true)).wait();
+  }
+
+  const terms = (mode: number) => ({
+    price: PRICE,
+    mode,
+    committeeSize: 3,
+    royaltyBps: 500,
+    relTolerance: 10_000,
+    absTolerance: 1000,
+  });
+  let models = 0;
+  const register = (mode: number) =>
+    registry
+      .connect(modelOwner)
+      .registerModel(ethers.sha256(ethers.toUtf8Bytes(`model ${++models}`)), MODEL_URI, terms(mode));
+  await (await register(VerificationMode.None)).wait();
+  await (await register(VerificationMode.Optimistic)).wait();
+  await (await register(VerificationMode.Committee)).wait();
+  const NONE = 1n;
+  const OPTIMISTIC = 2n;
+  const COMMITTEE = 3n;
+
+  const latest = (await ethers.provider.getBlock("latest"))!.timestamp;
+  if (latest >= T0) throw new Error(`gas scenario: chain time ${latest} is past T0 ${T0}`);
+  await rpc("evm_setNextBlockTimestamp", [T0]);
+  await rpc("evm_mine");
+
+  // ------------------------------------------------------------------ job helpers
+  const bySigner = new Map(verifiers.map((v) => [v.address, v]));
+  type Step = { job: IJobEscrow.JobStruct; gas: number };
+
+  const request = async (modelId: bigint): Promise<Step> => {
+    const receipt = await (await escrow.connect(requester).requestInference(modelId, INPUT, PRICE, DEADLINE, 0)).wait();
+    if (receipt === null || receipt.status !== 1) throw new Error("gas scenario: request failed");
+    for (const log of receipt.logs) {
+      const parsed = escrow.interface.parseLog(log);
+      if (parsed?.name === "JobRequested") return { job: toJob(parsed.args.job), gas: Number(receipt.gasUsed) };
+    }
+    throw new Error("gas scenario: no JobRequested");
+  };
+  const requestMany = async (modelId: bigint, n: number): Promise<IJobEscrow.JobStruct[]> => {
+    const jobs: IJobEscrow.JobStruct[] = [];
+    for (let i = 0; i < n; i++) jobs.push((await request(modelId)).job);
+    return jobs;
+  };
+  const advancePast = async (seconds: number) => {
+    await rpc("evm_increaseTime", [seconds + 1]);
+    await rpc("evm_mine");
+  };
+  /** Every seat commits, then every seat reveals `agree`; returns the gas of each, in seat order. */
+  const vote = async (job: IJobEscrow.JobStruct, agree: boolean) => {
+    const seats = await escrow.committee(job.id);
+    const commits: number[] = [];
+    const reveals: number[] = [];
+    for (const seat of seats) {
+      const verifier = bySigner.get(seat.verifier)!;
+      const salt = ethers.id(`salt ${job.id} ${seat.verifier}`);
+      const commitment = await escrow.voteCommitment(job.id, seat.verifier, agree, salt);
+      commits.push(await gasOf(escrow.connect(verifier).commitVote(job.id, commitment)));
+    }
+    for (const seat of seats) {
+      const salt = ethers.id(`salt ${job.id} ${seat.verifier}`);
+      reveals.push(await gasOf(escrow.connect(bySigner.get(seat.verifier)!).revealVote(job.id, agree, salt)));
+    }
+    return { commits, reveals };
+  };
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const settle = (job: IJobEscrow.JobStruct) => escrow.connect(requester).settle(job, "0x");
+
+  // ------------------------------------------------------------------ warm-up (not measured)
+  {
+    const none = (await request(NONE)).job;
+    await gasOf(escrow.connect(worker).claim(none));
+    await gasOf(escrow.connect(worker).submitResult(none, OUTPUT));
+    await gasOf(escrow.connect(worker).withdraw());
+    await gasOf(escrow.connect(worker).submitResult((await request(NONE)).job, OUTPUT));
+
+    const optimistic = (await request(OPTIMISTIC)).job;
+    await gasOf(escrow.connect(worker).claim(optimistic));
+    await gasOf(escrow.connect(worker).submitResult(optimistic, OUTPUT));
+    const challenged = (await request(OPTIMISTIC)).job;
+    await gasOf(escrow.connect(worker).submitResult(challenged, OUTPUT));
+    await gasOf(escrow.connect(challenger).challenge(challenged));
+    await advancePast(DEFAULT_ESCROW_PARAMS.challengeWindow);
+    await gasOf(settle(optimistic));
+
+    const rejected = (await request(COMMITTEE)).job;
+    await gasOf(escrow.connect(worker).submitResult(rejected, WRONG_OUTPUT));
+    await vote(rejected, false);
+    await gasOf(settle(rejected));
+
+    for (let round = 0; ; round++) {
+      const balances = await Promise.all(verifiers.map((v) => escrow.balanceOf(v.address)));
+      if (balances.every((b) => b > 0n)) break;
+      if (round === 30) throw new Error("gas scenario: warm-up did not credit every verifier");
+      const accepted = (await request(COMMITTEE)).job;
+      await gasOf(escrow.connect(worker).submitResult(accepted, OUTPUT));
+      await vote(accepted, true);
+      await gasOf(settle(accepted));
+    }
+  }
+
+  // ------------------------------------------------------------------ measured
+  record("registerModel", await gasOf(register(VerificationMode.Committee)));
+  record("stake (verifier adds to its stake)", await gasOf(staking.connect(verifiers[0]).stake(VERIFIER_STAKE)));
+
+  // None: request, claim, submit (settles in the submission).
+  const none = await request(NONE);
+  record("requestInference", none.gas);
+  const claimGas = record("claim", await gasOf(escrow.connect(worker).claim(none.job)));
+  const noneSubmit = record(
+    "submitResult (None, settles)",
+    await gasOf(escrow.connect(worker).submitResult(none.job, OUTPUT)),
+  );
+
+  // None, claimed in the submission.
+  const noneSameTx = await request(NONE);
+  const noneSameTxSubmit = record(
+    "submitResult (claims in same tx, None)",
+    await gasOf(escrow.connect(worker).submitResult(noneSameTx.job, OUTPUT)),
+  );
+  const batchNone = await requestMany(NONE, BATCH);
+  record(
+    `submitResults (batch of ${BATCH}, None, claims in same tx)`,
+    await gasOf(
+      escrow.connect(worker).submitResults(
+        batchNone,
+        batchNone.map(() => OUTPUT),
+      ),
+    ),
+  );
+
+  // Optimistic: submit, challenge, then settle one and a batch after the challenge window.
+  const optimistic = (await request(OPTIMISTIC)).job;
+  await gasOf(escrow.connect(worker).claim(optimistic));
+  record("submitResult (Optimistic)", await gasOf(escrow.connect(worker).submitResult(optimistic, OUTPUT)));
+  const challenged = (await request(OPTIMISTIC)).job;
+  await gasOf(escrow.connect(worker).submitResult(challenged, OUTPUT));
+  record("challenge (draws committee of 3)", await gasOf(escrow.connect(challenger).challenge(challenged)));
+  const batchOptimistic = await requestMany(OPTIMISTIC, BATCH);
+  await gasOf(
+    escrow.connect(worker).submitResults(
+      batchOptimistic,
+      batchOptimistic.map(() => OUTPUT),
+    ),
+  );
+  await advancePast(DEFAULT_ESCROW_PARAMS.challengeWindow);
+  record("settle (Optimistic, unchallenged)", await gasOf(settle(optimistic)));
+  record(
+    `settleBatch (${BATCH} Optimistic)`,
+    await gasOf(
+      escrow.connect(requester).settleBatch(
+        batchOptimistic,
+        batchOptimistic.map(() => "0x"),
+      ),
+    ),
+  );
+
+  // Committee of 3, accepted: submit (claims and draws), 3 commits, 3 reveals, settle.
+  const committee = await request(COMMITTEE);
+  const committeeSubmit = record(
+    "submitResult (Committee of 3, claims in same tx, draws)",
+    await gasOf(escrow.connect(worker).submitResult(committee.job, OUTPUT)),
+  );
+  const votes = await vote(committee.job, true);
+  record("commitVote", votes.commits[0]);
+  record("revealVote", votes.reveals[0]);
+  const committeeSettle = record("settle (Committee of 3, accepted)", await gasOf(settle(committee.job)));
+
+  // Committee of 3, rejected.
+  const rejected = (await request(COMMITTEE)).job;
+  await gasOf(escrow.connect(worker).submitResult(rejected, WRONG_OUTPUT));
+  await vote(rejected, false);
+  record("settle (Committee of 3, rejected)", await gasOf(settle(rejected)));
+
+  // TODO(batched votes): when JobEscrow has `commitVotes(uint256[] jobIds, bytes32[] commitments)` and
+  // `revealVotes(uint256[] jobIds, bool[] agrees, bytes32[] salts)`, measure here, on BATCH committee jobs
+  // in which one verifier holds a seat on every job:
+  //   record(`commitVotes (batch of ${BATCH})`, ...);
+  //   record(`revealVotes (batch of ${BATCH})`, ...);
+  // then run `npm run gas` to add them to gas/figures.json.
+
+  record("withdraw (escrow balance)", await gasOf(escrow.connect(worker).withdraw()));
+
+  // Totals.
+  record(TOTAL_NONE, none.gas + claimGas + noneSubmit);
+  record(TOTAL_NONE_SAME_TX, noneSameTx.gas + noneSameTxSubmit);
+  record(TOTAL_COMMITTEE, committee.gas + committeeSubmit + sum(votes.commits) + sum(votes.reveals) + committeeSettle);
+
+  // ------------------------------------------------------------------ committee draw, 10 / 100 / 1000 verifiers
+  const drawSeed = ethers.id("trustml gas draw seed");
+  let staked = verifiers.length;
+  for (const size of DRAW_SIZES) {
+    await addVerifiers(staked, size);
+    staked = size;
+    if ((await staking.eligibleVerifierCount()) !== BigInt(size)) {
+      throw new Error(`gas scenario: expected ${size} eligible verifiers`);
+    }
+    const [gasUsed, drawn] = await probe.measure(staking, drawSeed, 3, []);
+    if (drawn !== 3n) throw new Error("gas scenario: draw returned no committee");
+    record(`drawCommittee (${size} verifiers)`, Number(gasUsed));
+  }
+
+  return figures;
+
+  /** Stakes and opts in verifiers number `from` to `to - 1` (raw transactions: some 4 ms each). */
+  async function addVerifiers(from: number, to: number) {
+    const tokenAddress = await token.getAddress();
+    const stakingAddress = await staking.getAddress();
+    const send = async (sender: string, target: string, data: string) => {
+      const tx = { from: sender, to: target, data, gas: ethers.toQuantity(1_000_000) };
+      const hash = await rpc("eth_sendTransaction", [tx]);
+      const receipt = await ethers.provider.getTransactionReceipt(hash as string);
+      if (receipt === null || receipt.status !== 1) throw new Error("gas scenario: adding a verifier failed");
+    };
+    for (let i = from; i < to; i++) {
+      const address = addressOf(`verifier.${i}`);
+      await rpc("hardhat_impersonateAccount", [address]);
+      await rpc("hardhat_setBalance", [address, ETH]);
+      await send(governance.address, tokenAddress, token.interface.encodeFunctionData("mint", [address, FUNDS]));
+      await send(address, tokenAddress, token.interface.encodeFunctionData("approve", [stakingAddress, FUNDS]));
+      await send(address, stakingAddress, staking.interface.encodeFunctionData("stake", [VERIFIER_STAKE]));
+      await send(address, stakingAddress, staking.interface.encodeFunctionData("setVerifier", [true]));
+    }
+  }
+}
