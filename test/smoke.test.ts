@@ -2,42 +2,36 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployProtocolFixture, OUTPUT, WRONG_OUTPUT } from "./fixtures/protocol";
-import { JobStatus } from "../src/params";
+import { DEFAULT_ESCROW_PARAMS, JobStatus } from "../src/params";
 
-describe("smoke", function () {
-  it("runs a job in each mode", async function () {
+// One job through each verification mode, end to end; the per-function suites cover every branch.
+describe("a job in each verification mode", function () {
+  it("None settles on submission, Committee rejects a wrong output, Optimistic settles after its window", async function () {
     const p = await loadFixture(deployProtocolFixture);
-    const j1 = await p.request(p.models.none);
-    let tx = await (await p.escrow.connect(p.worker).claim(j1)).wait();
-    console.log("claim", tx!.gasUsed);
-    tx = await (await p.escrow.connect(p.worker).submitResult(j1, OUTPUT)).wait();
-    console.log("submit none", tx!.gasUsed);
-    expect((await p.escrow.jobState(j1.id)).status).to.equal(JobStatus.Settled);
+    const none = await p.request(p.models.none);
+    await p.escrow.connect(p.worker).claim(none);
+    await p.escrow.connect(p.worker).submitResult(none, OUTPUT);
+    expect((await p.escrow.jobState(none.id)).status).to.equal(JobStatus.Settled);
+    expect(await p.escrow.outputHash(none.id)).to.equal(ethers.keccak256(OUTPUT));
 
-    const j2 = await p.request(p.models.committee);
-    tx = await (await p.escrow.connect(p.worker).submitResult(j2, WRONG_OUTPUT)).wait();
-    console.log("submit committee", tx!.gasUsed);
-    const seats = await p.escrow.committee(j2.id);
+    const committee = await p.request(p.models.committee);
+    await p.escrow.connect(p.worker).submitResult(committee, WRONG_OUTPUT);
     const salt = ethers.id("salt");
-    for (const seat of seats) {
-      const v = p.verifiers.find((s) => s.address === seat.verifier)!;
-      const c = await p.escrow.voteCommitment(j2.id, v.address, false, salt);
-      const r = await (await p.escrow.connect(v).commitVote(j2.id, c)).wait();
-      console.log("commit", r!.gasUsed);
+    const members = (await p.escrow.committee(committee.id)).map((seat) =>
+      p.verifiers.find((v) => v.address === seat.verifier)!,
+    );
+    for (const member of members) {
+      const commitment = await p.escrow.voteCommitment(committee.id, member.address, false, salt);
+      await p.escrow.connect(member).commitVote(committee.id, commitment);
     }
-    for (const seat of seats) {
-      const v = p.verifiers.find((s) => s.address === seat.verifier)!;
-      const r = await (await p.escrow.connect(v).revealVote(j2.id, false, salt)).wait();
-      console.log("reveal", r!.gasUsed);
-    }
-    tx = await (await p.escrow.settle(j2, "0x")).wait();
-    console.log("settle", tx!.gasUsed);
-    expect((await p.escrow.jobState(j2.id)).status).to.equal(JobStatus.Rejected);
+    for (const member of members) await p.escrow.connect(member).revealVote(committee.id, false, salt);
+    await p.escrow.settle(committee, "0x");
+    expect((await p.escrow.jobState(committee.id)).status).to.equal(JobStatus.Rejected);
 
-    const j3 = await p.request(p.models.optimistic);
-    await p.escrow.connect(p.worker).submitResult(j3, OUTPUT);
-    await time.increase(3601);
-    await p.escrow.settle(j3, "0x");
-    expect((await p.escrow.jobState(j3.id)).status).to.equal(JobStatus.Settled);
+    const optimistic = await p.request(p.models.optimistic);
+    await p.escrow.connect(p.worker).submitResult(optimistic, OUTPUT);
+    await time.increase(DEFAULT_ESCROW_PARAMS.challengeWindow + 1);
+    await p.escrow.settle(optimistic, "0x");
+    expect((await p.escrow.jobState(optimistic.id)).status).to.equal(JobStatus.Settled);
   });
 });
