@@ -1,0 +1,1432 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { ContractTransactionResponse } from "ethers";
+import { OUTPUT, STAKE, type Job } from "./fixtures/protocol";
+import {
+  acceptedSettlement,
+  activeOf,
+  commitAll,
+  commitmentOf,
+  committeeVotingFixture,
+  creditsOf,
+  expectConservation,
+  inconclusiveSettlement,
+  membersOf,
+  optimisticChallengedFixture,
+  optimisticSubmittedFixture,
+  predictCommittee,
+  rejectedSettlement,
+  revealAll,
+  saltOf,
+  settlementArgs,
+  sharedVerifierFixture,
+  timestampOf,
+  verificationFixture,
+  voteAll,
+  votingJob,
+  type Verification,
+} from "./fixtures/verification";
+import { JobOutcome, JobStatus, VoteState } from "../src/params";
+
+/** The seats of a job's committee as [verifier, vote] pairs. */
+async function seatsOf(v: Verification, jobId: bigint | number): Promise<[string, number][]> {
+  return (await v.escrow.committee(jobId)).map((seat) => [seat.verifier, Number(seat.vote)]);
+}
+
+/** The escrow events named `name` that `tx` emitted, decoded. */
+async function escrowEvents(v: Verification, tx: ContractTransactionResponse, name: string) {
+  const receipt = await tx.wait();
+  return receipt!.logs
+    .map((log) => {
+      try {
+        return v.escrow.interface.parseLog(log);
+      } catch {
+        return null;
+      }
+    })
+    .filter((parsed) => parsed?.name === name)
+    .map((parsed) => parsed!.args);
+}
+
+function idOf(job: Job): bigint {
+  return BigInt(job.id);
+}
+
+function addressesOf(signers: HardhatEthersSigner[]): string[] {
+  return signers.map((s) => s.address);
+}
+
+describe("JobEscrow verification", function () {
+  // ================================================================ Optimistic
+  describe("Optimistic mode", function () {
+    describe("#submitResult", function () {
+      describe("when the job is optimistic", function () {
+        it("moves the job to Submitted with the challenge window open for challengeWindow seconds", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          const at = await timestampOf(s.submitTx);
+          const state = await s.escrow.jobState(s.job.id);
+          expect(state.status).to.equal(JobStatus.Submitted);
+          expect(state.worker).to.equal(s.worker.address);
+          expect(state.windowEnd).to.equal(at + s.params.challengeWindow);
+          expect(state.seats).to.equal(0);
+          expect(await s.escrow.outputHash(s.job.id)).to.equal(ethers.keccak256(OUTPUT));
+          expect(await s.escrow.committee(s.job.id)).to.have.lengthOf(0);
+        });
+
+        it("emits ResultSubmitted with windowEnd = now + challengeWindow", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          const at = await timestampOf(s.submitTx);
+          await expect(s.submitTx)
+            .to.emit(s.escrow, "ResultSubmitted")
+            .withArgs(s.job.id, s.worker.address, ethers.keccak256(OUTPUT), OUTPUT, at + s.params.challengeWindow);
+          await expect(s.submitTx).not.to.emit(s.escrow, "JobSettled");
+        });
+
+        it("keeps the worker's collateral locked and credits nobody", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          expect((await s.staking.accountOf(s.worker.address)).locked).to.equal(s.job.collateral);
+          expect(await s.escrow.balanceOf(s.worker.address)).to.equal(0);
+          await expectConservation(s);
+        });
+      });
+    });
+
+    describe("#settle", function () {
+      describe("when the challenge window is still open", function () {
+        it("reverts with JobEscrowNotSettleable", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await time.increaseTo(s.windowEnd - 1n); // the settle runs at windowEnd, still inside the window
+          expect(await s.escrow.isSettleable(s.job)).to.equal(false);
+          await expect(s.escrow.settle(s.job, "0x"))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotSettleable")
+            .withArgs(s.job.id, JobStatus.Submitted, s.windowEnd + 1n);
+        });
+      });
+
+      describe("when the challenge window has closed without a challenge", function () {
+        it("accepts the result and pays the fee less royalty and protocol fee, with no verifier share", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await time.increaseTo(s.windowEnd + 1n); // views run at the latest block's timestamp
+          expect(await s.escrow.isSettleable(s.job)).to.equal(true);
+          const expected = acceptedSettlement(s.job, s.params, 0n);
+          expect(expected.workerPayment + expected.royalty + expected.treasuryPayment).to.equal(s.job.fee);
+
+          const tx = await s.escrow.connect(s.other).settle(s.job, "0x");
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(s.job.id, JobOutcome.Accepted, settlementArgs(expected));
+          expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Settled);
+          expect(await creditsOf(s, [s.worker, s.modelOwner, s.treasury, s.requester, ...s.verifiers])).to.deep.equal([
+            expected.workerPayment,
+            expected.royalty,
+            expected.treasuryPayment,
+            0n,
+            ...s.verifiers.map(() => 0n),
+          ]);
+          await expectConservation(s);
+        });
+
+        it("unlocks the worker's collateral without slashing it", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await time.increaseTo(s.windowEnd);
+          const before = await s.staking.accountOf(s.worker.address);
+          await expect(s.escrow.settle(s.job, "0x"))
+            .to.emit(s.staking, "StakeUnlocked")
+            .withArgs(s.worker.address, s.job.collateral);
+          const after = await s.staking.accountOf(s.worker.address);
+          expect(after.active).to.equal(before.active);
+          expect(after.locked).to.equal(0);
+          expect(await s.staking.freeStakeOf(s.worker.address)).to.equal(STAKE);
+        });
+      });
+    });
+
+    describe("#challenge", function () {
+      describe("when the job is not optimistic", function () {
+        it("reverts with JobEscrowNotOptimistic for a committee job", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const outsider = s.verifiers.find((x) => !s.members.includes(x))!;
+          await expect(s.escrow.connect(outsider).challenge(s.job))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotOptimistic")
+            .withArgs(s.job.id);
+        });
+
+        it("reverts with JobEscrowNotOptimistic for a None job", async function () {
+          const v = await loadFixture(verificationFixture);
+          const job = await v.request(v.models.none);
+          await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          await expect(v.escrow.connect(v.verifiers[0]).challenge(job))
+            .to.be.revertedWithCustomError(v.escrow, "JobEscrowNotOptimistic")
+            .withArgs(job.id);
+        });
+      });
+
+      describe("when the result has not been submitted", function () {
+        it("reverts with JobEscrowInvalidStatus for a requested job", async function () {
+          const v = await loadFixture(verificationFixture);
+          const job = await v.request(v.models.optimistic);
+          await expect(v.escrow.connect(v.verifiers[0]).challenge(job))
+            .to.be.revertedWithCustomError(v.escrow, "JobEscrowInvalidStatus")
+            .withArgs(job.id, JobStatus.Requested);
+        });
+
+        it("reverts with JobEscrowInvalidStatus for a claimed job", async function () {
+          const v = await loadFixture(verificationFixture);
+          const job = await v.request(v.models.optimistic);
+          await v.escrow.connect(v.worker).claim(job);
+          await expect(v.escrow.connect(v.verifiers[0]).challenge(job))
+            .to.be.revertedWithCustomError(v.escrow, "JobEscrowInvalidStatus")
+            .withArgs(job.id, JobStatus.Claimed);
+        });
+      });
+
+      describe("when the result was already challenged", function () {
+        it("reverts with JobEscrowInvalidStatus", async function () {
+          const s = await loadFixture(optimisticChallengedFixture);
+          const second = s.verifiers.find((x) => x !== s.challenger && !s.members.includes(x))!;
+          await expect(s.escrow.connect(second).challenge(s.job))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidStatus")
+            .withArgs(s.job.id, JobStatus.Voting);
+        });
+      });
+
+      describe("when the job was settled", function () {
+        it("reverts with JobEscrowInvalidStatus", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await time.increaseTo(s.windowEnd);
+          await s.escrow.settle(s.job, "0x");
+          await expect(s.escrow.connect(s.verifiers[0]).challenge(s.job))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidStatus")
+            .withArgs(s.job.id, JobStatus.Settled);
+        });
+      });
+
+      describe("when the challenge window has closed", function () {
+        it("reverts with JobEscrowChallengeWindowClosed", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await time.increaseTo(s.windowEnd); // the challenge runs at windowEnd + 1
+          await expect(s.escrow.connect(s.verifiers[0]).challenge(s.job))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowChallengeWindowClosed")
+            .withArgs(s.job.id, s.windowEnd);
+        });
+      });
+
+      describe("when the challenge comes in the window's last second", function () {
+        it("accepts the challenge", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await time.increaseTo(s.windowEnd - 1n); // the challenge runs at windowEnd
+          await expect(s.escrow.connect(s.verifiers[0]).challenge(s.job)).to.emit(s.escrow, "ResultChallenged");
+        });
+      });
+
+      describe("when the caller is the worker", function () {
+        it("reverts with JobEscrowInvalidChallenger even though the worker is a staked verifier", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await s.staking.connect(s.worker).setVerifier(true);
+          expect(await s.staking.verifierWeightOf(s.worker.address)).to.be.greaterThan(0);
+          await expect(s.escrow.connect(s.worker).challenge(s.job))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidChallenger")
+            .withArgs(s.job.id, s.worker.address);
+        });
+      });
+
+      describe("when the caller is the requester", function () {
+        it("reverts with JobEscrowInvalidChallenger even though the requester is a staked verifier", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await s.staking.connect(s.requester).stake(STAKE);
+          await s.staking.connect(s.requester).setVerifier(true);
+          expect(await s.staking.verifierWeightOf(s.requester.address)).to.be.greaterThan(0);
+          await expect(s.escrow.connect(s.requester).challenge(s.job))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidChallenger")
+            .withArgs(s.job.id, s.requester.address);
+        });
+      });
+
+      describe("when the caller is not a verifier", function () {
+        it("reverts with JobEscrowInvalidChallenger for an account without stake", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await expect(s.escrow.connect(s.other).challenge(s.job))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidChallenger")
+            .withArgs(s.job.id, s.other.address);
+        });
+
+        it("reverts with JobEscrowInvalidChallenger for a staker that opted out", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await s.staking.connect(s.verifiers[0]).setVerifier(false);
+          await expect(s.escrow.connect(s.verifiers[0]).challenge(s.job))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidChallenger")
+            .withArgs(s.job.id, s.verifiers[0].address);
+        });
+      });
+
+      describe("when the job record does not match", function () {
+        it("reverts with JobEscrowJobMismatch", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          const forged = { ...s.job, fee: BigInt(s.job.fee) + 1n };
+          await expect(s.escrow.connect(s.verifiers[0]).challenge(forged))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowJobMismatch")
+            .withArgs(s.job.id);
+        });
+
+        it("reverts with JobEscrowUnknownJob for an id never requested", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await expect(s.escrow.connect(s.verifiers[0]).challenge({ ...s.job, id: 99n }))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowUnknownJob")
+            .withArgs(99n);
+        });
+      });
+
+      describe("when fewer than a committee of verifiers remain besides the challenger", function () {
+        it("reverts with JobEscrowNotEnoughVerifiers and leaves the job Submitted", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await s.staking.connect(s.verifiers[3]).setVerifier(false);
+          await s.staking.connect(s.verifiers[4]).setVerifier(false);
+          // Three verifiers are left; excluding the challenger leaves two.
+          expect(await s.staking.eligibleVerifierCount()).to.equal(3);
+          await expect(s.escrow.connect(s.verifiers[0]).challenge(s.job))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotEnoughVerifiers")
+            .withArgs(s.job.id, s.job.committeeSize);
+          expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Submitted);
+          expect((await s.escrow.challengeOf(s.job.id)).challenger).to.equal(ethers.ZeroAddress);
+        });
+      });
+
+      describe("when exactly a committee of verifiers remains besides the challenger", function () {
+        it("draws exactly those verifiers", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await s.staking.connect(s.verifiers[4]).setVerifier(false);
+          await s.escrow.connect(s.verifiers[0]).challenge(s.job);
+          expect(addressesOf(await membersOf(s, idOf(s.job)))).to.have.members(addressesOf(s.verifiers.slice(1, 4)));
+        });
+      });
+
+      describe("when a staked verifier challenges in time", function () {
+        it("emits ResultChallenged with the challenger and the bond", async function () {
+          const s = await loadFixture(optimisticChallengedFixture);
+          await expect(s.challengeTx)
+            .to.emit(s.escrow, "ResultChallenged")
+            .withArgs(s.job.id, s.challenger.address, s.params.challengeBond);
+        });
+
+        it("pulls the challenge bond into the escrow", async function () {
+          const s = await loadFixture(optimisticChallengedFixture);
+          const bond = s.params.challengeBond;
+          await expect(s.challengeTx).to.changeTokenBalances(s.token, [s.challenger, s.escrow], [-bond, bond]);
+          expect(await s.escrow.challengeOf(s.job.id)).to.deep.equal([s.challenger.address, bond]);
+          await expectConservation(s);
+        });
+
+        it("emits CommitteeDrawn with the drawn committee, commitEnd and revealEnd", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          const challenger = s.verifiers[2];
+          const predicted = await predictCommittee(s, s.job, [
+            s.worker.address,
+            s.requester.address,
+            challenger.address,
+          ]);
+          const tx = await s.escrow.connect(challenger).challenge(s.job);
+          const commitEnd = (await timestampOf(tx)) + s.params.commitWindow;
+          await expect(tx)
+            .to.emit(s.escrow, "CommitteeDrawn")
+            .withArgs(s.job.id, predicted, commitEnd, commitEnd + s.params.revealWindow);
+          expect((await seatsOf(s, idOf(s.job))).map(([a]) => a)).to.deep.equal(predicted);
+        });
+
+        it("moves the job to Voting with the committee's windows, every seat Drawn", async function () {
+          const s = await loadFixture(optimisticChallengedFixture);
+          const at = await timestampOf(s.challengeTx);
+          const state = await s.escrow.jobState(s.job.id);
+          expect(state.status).to.equal(JobStatus.Voting);
+          expect(state.windowEnd).to.equal(at + s.params.commitWindow);
+          expect(state.revealEnd).to.equal(at + s.params.commitWindow + s.params.revealWindow);
+          expect(state.seats).to.equal(s.job.committeeSize);
+          const seats = await seatsOf(s, idOf(s.job));
+          expect(seats).to.have.lengthOf(Number(s.job.committeeSize));
+          expect(seats.map(([, vote]) => vote)).to.deep.equal([VoteState.Drawn, VoteState.Drawn, VoteState.Drawn]);
+          expect(new Set(seats.map(([a]) => a)).size).to.equal(seats.length);
+          expect(seats.map(([a]) => a)).not.to.include(s.challenger.address);
+        });
+      });
+
+      describe("when the worker, the requester and the challenger are all verifiers", function () {
+        it("draws the committee from everyone else", async function () {
+          const v = await loadFixture(verificationFixture);
+          await v.staking.connect(v.other).stake(STAKE);
+          await v.staking.connect(v.other).setVerifier(true);
+          const [requester, worker, challenger] = v.verifiers;
+          const job = await v.request(v.models.optimistic, { from: requester });
+          await v.escrow.connect(worker).submitResult(job, OUTPUT);
+          await v.escrow.connect(challenger).challenge(job);
+          expect(addressesOf(await membersOf(v, idOf(job)))).to.have.members([
+            v.verifiers[3].address,
+            v.verifiers[4].address,
+            v.other.address,
+          ]);
+        });
+      });
+    });
+
+    describe("#settle after a challenge", function () {
+      describe("when the reveal window is open and votes are missing", function () {
+        it("reverts with JobEscrowNotSettleable until revealEnd has passed", async function () {
+          const s = await loadFixture(optimisticChallengedFixture);
+          await expect(s.escrow.settle(s.job, "0x"))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotSettleable")
+            .withArgs(s.job.id, JobStatus.Voting, s.revealEnd + 1n);
+        });
+      });
+
+      describe("when the committee disagrees with the result (the challenger wins)", function () {
+        it("rejects the job, slashes the whole collateral, refunds and compensates the requester, rewards challenger and verifiers", async function () {
+          const s = await loadFixture(optimisticChallengedFixture);
+          const bond = s.params.challengeBond;
+          const collateral = BigInt(s.job.collateral);
+          const accounts = [s.requester, s.challenger, ...s.members, s.treasury, s.worker, s.modelOwner];
+          const creditsBefore = await creditsOf(s, accounts);
+          const workerBefore = await s.staking.accountOf(s.worker.address);
+          const expected = rejectedSettlement(s.job, s.params, 3n, collateral, bond);
+
+          await voteAll(s, idOf(s.job), s.members, [false, false, false]);
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(s.job.id, JobOutcome.Rejected, settlementArgs(expected));
+          await expect(tx)
+            .to.emit(s.staking, "StakeSlashed")
+            .withArgs(s.worker.address, await s.escrow.getAddress(), collateral);
+          await expect(tx).not.to.emit(s.escrow, "VerifierPenalized");
+          expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Rejected);
+
+          const creditsAfter = await creditsOf(s, accounts);
+          expect(creditsAfter.map((c, i) => c - creditsBefore[i])).to.deep.equal([
+            BigInt(s.job.fee) + (collateral * s.params.compensationBps) / 10_000n,
+            bond + expected.verifierReward,
+            expected.verifierReward,
+            expected.verifierReward,
+            expected.verifierReward,
+            expected.treasuryPayment,
+            0n,
+            0n,
+          ]);
+          const workerAfter = await s.staking.accountOf(s.worker.address);
+          expect(workerAfter.active).to.equal(workerBefore.active - collateral);
+          expect(workerAfter.locked).to.equal(workerBefore.locked - collateral);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when the committee agrees with the result (the challenger loses)", function () {
+        it("accepts the job and splits the forfeited bond between the worker, the agreeing verifiers and the treasury", async function () {
+          const s = await loadFixture(optimisticChallengedFixture);
+          const bond = s.params.challengeBond;
+          const accounts = [s.worker, s.challenger, ...s.members, s.treasury, s.modelOwner, s.requester];
+          const creditsBefore = await creditsOf(s, accounts);
+          const expected = acceptedSettlement(s.job, s.params, 3n, bond);
+          const fee = BigInt(s.job.fee);
+          // The worker gets its fee share plus the compensation share of the bond.
+          expect(expected.workerPayment).to.equal(
+            fee -
+              (fee * BigInt(s.job.royaltyBps)) / 10_000n -
+              (fee * BigInt(s.job.protocolFeeBps)) / 10_000n -
+              (fee * BigInt(s.job.verifierShareBps)) / 10_000n +
+              (bond * s.params.compensationBps) / 10_000n,
+          );
+
+          await voteAll(s, idOf(s.job), s.members, [true, true, true]);
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(s.job.id, JobOutcome.Accepted, settlementArgs(expected));
+          await expect(tx).not.to.emit(s.staking, "StakeSlashed");
+          expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Settled);
+          const creditsAfter = await creditsOf(s, accounts);
+          expect(creditsAfter.map((c, i) => c - creditsBefore[i])).to.deep.equal([
+            expected.workerPayment,
+            0n,
+            expected.verifierReward,
+            expected.verifierReward,
+            expected.verifierReward,
+            expected.treasuryPayment,
+            expected.royalty,
+            0n,
+          ]);
+          expect(await s.staking.freeStakeOf(s.worker.address)).to.equal(STAKE);
+          // Nothing is created or lost: fee and bond are fully distributed.
+          expect(
+            expected.workerPayment + expected.royalty + expected.treasuryPayment + 3n * expected.verifierReward,
+          ).to.equal(fee + bond);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when nobody on the committee reveals", function () {
+        it("refunds the requester, returns the bond, leaves the worker unslashed and penalises every member", async function () {
+          const s = await loadFixture(optimisticChallengedFixture);
+          const bond = s.params.challengeBond;
+          const penalty = s.params.votePenalty;
+          const accounts = [s.requester, s.challenger, s.worker, s.treasury, ...s.members];
+          const creditsBefore = await creditsOf(s, accounts);
+          const membersBefore = await activeOf(s, s.members);
+          const workerBefore = await s.staking.accountOf(s.worker.address);
+
+          await time.increaseTo(s.revealEnd);
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(s.job.id, JobOutcome.Inconclusive, settlementArgs(inconclusiveSettlement(s.job, bond)));
+          for (const member of s.members) {
+            await expect(tx).to.emit(s.escrow, "VerifierPenalized").withArgs(s.job.id, member.address, penalty, false);
+          }
+          expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Refunded);
+          const creditsAfter = await creditsOf(s, accounts);
+          expect(creditsAfter.map((c, i) => c - creditsBefore[i])).to.deep.equal([
+            BigInt(s.job.fee),
+            bond,
+            0n,
+            3n * penalty,
+            0n,
+            0n,
+            0n,
+          ]);
+          expect(await activeOf(s, s.members)).to.deep.equal(membersBefore.map((a) => a - penalty));
+          const workerAfter = await s.staking.accountOf(s.worker.address);
+          expect(workerAfter.active).to.equal(workerBefore.active);
+          expect(workerAfter.locked).to.equal(0);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when the committee splits without a majority", function () {
+        it("refunds the requester, returns the bond and penalises only the member that never revealed", async function () {
+          const s = await loadFixture(optimisticChallengedFixture);
+          const [agreeing, disagreeing, silent] = s.members;
+          const penalty = s.params.votePenalty;
+          const creditsBefore = await creditsOf(s, [s.requester, s.challenger, s.treasury]);
+          const activeBefore = await activeOf(s, s.members);
+
+          await commitAll(s, idOf(s.job), [agreeing, disagreeing], [true, false]);
+          await time.increaseTo(s.commitEnd);
+          await revealAll(s, idOf(s.job), [agreeing, disagreeing], [true, false]);
+          await time.increaseTo(s.revealEnd);
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(
+              s.job.id,
+              JobOutcome.Inconclusive,
+              settlementArgs(inconclusiveSettlement(s.job, s.params.challengeBond)),
+            );
+          const penalized = await escrowEvents(s, tx, "VerifierPenalized");
+          expect(penalized.map((e) => [e.verifier, e.amount, e.revealed])).to.deep.equal([
+            [silent.address, penalty, false],
+          ]);
+          expect(await activeOf(s, s.members)).to.deep.equal([
+            activeBefore[0],
+            activeBefore[1],
+            activeBefore[2] - penalty,
+          ]);
+          const creditsAfter = await creditsOf(s, [s.requester, s.challenger, s.treasury]);
+          expect(creditsAfter.map((c, i) => c - creditsBefore[i])).to.deep.equal([
+            BigInt(s.job.fee),
+            s.params.challengeBond,
+            penalty,
+          ]);
+          expect((await s.staking.accountOf(s.worker.address)).locked).to.equal(0);
+          await expectConservation(s);
+        });
+      });
+    });
+  });
+
+  // ================================================================ Committee
+  describe("Committee mode", function () {
+    describe("#submitResult", function () {
+      describe("when enough verifiers are eligible", function () {
+        it("emits CommitteeDrawn with the drawn committee, commitEnd and revealEnd", async function () {
+          const v = await loadFixture(verificationFixture);
+          const job = await v.request(v.models.committee);
+          const predicted = await predictCommittee(v, job, [v.worker.address, v.requester.address]);
+          const tx = await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          const commitEnd = (await timestampOf(tx)) + v.params.commitWindow;
+          await expect(tx)
+            .to.emit(v.escrow, "ResultSubmitted")
+            .withArgs(job.id, v.worker.address, ethers.keccak256(OUTPUT), OUTPUT, 0);
+          await expect(tx)
+            .to.emit(v.escrow, "CommitteeDrawn")
+            .withArgs(job.id, predicted, commitEnd, commitEnd + v.params.revealWindow);
+          await expect(tx).not.to.emit(v.escrow, "JobSettled");
+        });
+
+        it("opens voting: status Voting, commit and reveal windows, three seats all Drawn", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const at = await timestampOf(s.submitTx);
+          const state = await s.escrow.jobState(s.job.id);
+          expect(state.status).to.equal(JobStatus.Voting);
+          expect(state.windowEnd).to.equal(at + s.params.commitWindow);
+          expect(state.revealEnd).to.equal(at + s.params.commitWindow + s.params.revealWindow);
+          expect(state.seats).to.equal(3);
+          const seats = await seatsOf(s, idOf(s.job));
+          expect(seats).to.have.lengthOf(3);
+          expect(seats.map(([, vote]) => vote)).to.deep.equal([VoteState.Drawn, VoteState.Drawn, VoteState.Drawn]);
+          expect(new Set(seats.map(([a]) => a)).size).to.equal(3);
+          expect(addressesOf(s.verifiers)).to.include.members(seats.map(([a]) => a));
+          expect((await s.staking.accountOf(s.worker.address)).locked).to.equal(s.job.collateral);
+        });
+
+        it("draws three distinct verifiers, never the worker or the requester, whatever the seed", async function () {
+          const v = await loadFixture(verificationFixture);
+          await v.staking.connect(v.other).stake(STAKE);
+          await v.staking.connect(v.other).setVerifier(true);
+          const [requester, worker] = v.verifiers;
+          for (let seed = 1; seed <= 10; ++seed) {
+            await v.randomness.setSeed(seed);
+            const job = await v.request(v.models.committee, { from: requester });
+            await v.escrow.connect(worker).submitResult(job, OUTPUT);
+            const drawn = (await seatsOf(v, idOf(job))).map(([a]) => a);
+            expect(drawn).to.have.lengthOf(3);
+            expect(new Set(drawn).size).to.equal(3);
+            expect(drawn).not.to.include(requester.address);
+            expect(drawn).not.to.include(worker.address);
+          }
+        });
+      });
+
+      describe("when fewer verifiers than the committee size are eligible", function () {
+        it("refunds the job at submission as Inconclusive and unlocks the collateral", async function () {
+          const v = await loadFixture(verificationFixture);
+          for (const verifier of v.verifiers.slice(2)) await v.staking.connect(verifier).setVerifier(false);
+          const job = await v.request(v.models.committee);
+          const tx = await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+
+          await expect(tx)
+            .to.emit(v.escrow, "JobSettled")
+            .withArgs(job.id, JobOutcome.Inconclusive, settlementArgs(inconclusiveSettlement(job)));
+          await expect(tx).not.to.emit(v.escrow, "CommitteeDrawn");
+          await expect(tx).not.to.emit(v.escrow, "VerifierPenalized");
+          await expect(tx).to.emit(v.staking, "StakeUnlocked").withArgs(v.worker.address, job.collateral);
+          expect((await v.escrow.jobState(job.id)).status).to.equal(JobStatus.Refunded);
+          expect(await v.escrow.committee(job.id)).to.have.lengthOf(0);
+          expect(await v.escrow.balanceOf(v.requester.address)).to.equal(job.fee);
+          expect(await v.escrow.balanceOf(v.worker.address)).to.equal(0);
+          expect(await v.staking.freeStakeOf(v.worker.address)).to.equal(STAKE);
+          await expectConservation(v);
+        });
+      });
+
+      describe("when exactly the committee size of verifiers is eligible", function () {
+        it("draws all of them", async function () {
+          const v = await loadFixture(verificationFixture);
+          for (const verifier of v.verifiers.slice(3)) await v.staking.connect(verifier).setVerifier(false);
+          const job = await v.request(v.models.committee);
+          await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          expect((await v.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
+          expect(addressesOf(await membersOf(v, idOf(job)))).to.have.members(addressesOf(v.verifiers.slice(0, 3)));
+        });
+      });
+    });
+
+    describe("#commitVote", function () {
+      describe("when the commitment is zero", function () {
+        it("reverts with JobEscrowZeroCommitment", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await expect(
+            s.escrow.connect(s.members[0]).commitVote(s.job.id, ethers.ZeroHash),
+          ).to.be.revertedWithCustomError(s.escrow, "JobEscrowZeroCommitment");
+        });
+      });
+
+      describe("when the job does not exist", function () {
+        it("reverts with JobEscrowUnknownJob", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await expect(s.escrow.connect(s.members[0]).commitVote(99n, ethers.id("c")))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowUnknownJob")
+            .withArgs(99n);
+        });
+      });
+
+      describe("when the job is not being voted on", function () {
+        it("reverts with JobEscrowInvalidStatus for a requested committee job", async function () {
+          const v = await loadFixture(verificationFixture);
+          const job = await v.request(v.models.committee);
+          await expect(v.escrow.connect(v.verifiers[0]).commitVote(job.id, ethers.id("c")))
+            .to.be.revertedWithCustomError(v.escrow, "JobEscrowInvalidStatus")
+            .withArgs(job.id, JobStatus.Requested);
+        });
+
+        it("reverts with JobEscrowInvalidStatus for an unchallenged optimistic job", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await expect(s.escrow.connect(s.verifiers[0]).commitVote(s.job.id, ethers.id("c")))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidStatus")
+            .withArgs(s.job.id, JobStatus.Submitted);
+        });
+
+        it("reverts with JobEscrowInvalidStatus for a settled job", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await time.increaseTo(s.revealEnd);
+          await s.escrow.settle(s.job, "0x");
+          await expect(s.escrow.connect(s.members[0]).commitVote(s.job.id, ethers.id("c")))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidStatus")
+            .withArgs(s.job.id, JobStatus.Refunded);
+        });
+      });
+
+      describe("when the commit window has closed", function () {
+        it("reverts with JobEscrowCommitWindowClosed", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await time.increaseTo(s.commitEnd); // the commit runs at commitEnd + 1
+          const c = await commitmentOf(s, idOf(s.job), s.members[0].address, true);
+          await expect(s.escrow.connect(s.members[0]).commitVote(s.job.id, c))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitWindowClosed")
+            .withArgs(s.job.id, s.commitEnd);
+        });
+
+        it("still accepts a commit in the window's last second", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await time.increaseTo(s.commitEnd - 1n);
+          const c = await commitmentOf(s, idOf(s.job), s.members[0].address, true);
+          await expect(s.escrow.connect(s.members[0]).commitVote(s.job.id, c)).to.emit(s.escrow, "VoteCommitted");
+        });
+      });
+
+      describe("when the caller holds no seat", function () {
+        it("reverts with JobEscrowNotCommitteeMember for a verifier left out of the draw", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const outsider = s.verifiers.find((x) => !s.members.includes(x))!;
+          await expect(s.escrow.connect(outsider).commitVote(s.job.id, ethers.id("c")))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
+            .withArgs(s.job.id, outsider.address);
+        });
+
+        it("reverts with JobEscrowNotCommitteeMember for the worker", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await expect(s.escrow.connect(s.worker).commitVote(s.job.id, ethers.id("c")))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
+            .withArgs(s.job.id, s.worker.address);
+        });
+      });
+
+      describe("when the seat has already committed", function () {
+        it("reverts with JobEscrowInvalidVoteState", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const member = s.members[1];
+          await commitAll(s, idOf(s.job), [member], [true]);
+          const other = await commitmentOf(s, idOf(s.job), member.address, false);
+          await expect(s.escrow.connect(member).commitVote(s.job.id, other))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidVoteState")
+            .withArgs(s.job.id, member.address, VoteState.Committed);
+        });
+
+        it("reverts with JobEscrowInvalidVoteState after the seat revealed", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          await revealAll(s, idOf(s.job), [s.members[0]], [true]);
+          const c = await commitmentOf(s, idOf(s.job), s.members[0].address, false);
+          await expect(s.escrow.connect(s.members[0]).commitVote(s.job.id, c))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidVoteState")
+            .withArgs(s.job.id, s.members[0].address, VoteState.Agreed);
+        });
+      });
+
+      describe("when a member commits in time", function () {
+        it("emits VoteCommitted and records the commitment", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const member = s.members[0];
+          const c = await commitmentOf(s, idOf(s.job), member.address, true);
+          await expect(s.escrow.connect(member).commitVote(s.job.id, c))
+            .to.emit(s.escrow, "VoteCommitted")
+            .withArgs(s.job.id, member.address, c);
+          expect(await s.escrow.commitmentOf(s.job.id, member.address)).to.equal(c);
+          expect(await s.escrow.commitmentOf(s.job.id, s.members[1].address)).to.equal(ethers.ZeroHash);
+        });
+
+        it("marks only that seat Committed, for every seat position", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const addresses = addressesOf(s.members);
+          const expected: number[] = [VoteState.Drawn, VoteState.Drawn, VoteState.Drawn];
+          for (const i of [2, 0, 1]) {
+            await commitAll(s, idOf(s.job), [s.members[i]], [i !== 1]);
+            expected[i] = VoteState.Committed;
+            expect(await seatsOf(s, idOf(s.job))).to.deep.equal(addresses.map((a, k) => [a, expected[k]]));
+          }
+        });
+      });
+    });
+
+    describe("#revealVote", function () {
+      describe("when the commit window is open and a seat has not committed", function () {
+        it("reverts with JobEscrowRevealNotOpen", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
+          await expect(
+            s.escrow.connect(s.members[0]).revealVote(s.job.id, true, saltOf(idOf(s.job), s.members[0].address)),
+          )
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowRevealNotOpen")
+            .withArgs(s.job.id, s.commitEnd);
+        });
+      });
+
+      describe("when the commit window has closed", function () {
+        it("accepts a reveal although a seat never committed", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
+          await time.increaseTo(s.commitEnd);
+          await expect(
+            s.escrow.connect(s.members[0]).revealVote(s.job.id, true, saltOf(idOf(s.job), s.members[0].address)),
+          )
+            .to.emit(s.escrow, "VoteRevealed")
+            .withArgs(s.job.id, s.members[0].address, true);
+        });
+      });
+
+      describe("when every seat has committed before the commit window closes", function () {
+        it("opens reveals early", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, false, true]);
+          const tx = await s.escrow
+            .connect(s.members[1])
+            .revealVote(s.job.id, false, saltOf(idOf(s.job), s.members[1].address));
+          expect(await timestampOf(tx)).to.be.lessThanOrEqual(s.commitEnd);
+          await expect(tx).to.emit(s.escrow, "VoteRevealed").withArgs(s.job.id, s.members[1].address, false);
+        });
+      });
+
+      describe("when the reveal does not match the commitment", function () {
+        it("reverts with JobEscrowCommitmentMismatch for a wrong salt", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          await expect(s.escrow.connect(s.members[0]).revealVote(s.job.id, true, ethers.id("wrong salt")))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+            .withArgs(s.job.id, s.members[0].address);
+        });
+
+        it("reverts with JobEscrowCommitmentMismatch for a flipped vote", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          await expect(
+            s.escrow.connect(s.members[0]).revealVote(s.job.id, false, saltOf(idOf(s.job), s.members[0].address)),
+          )
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+            .withArgs(s.job.id, s.members[0].address);
+        });
+
+        it("reverts with JobEscrowCommitmentMismatch when a member replays another member's commitment", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const [copier, original, third] = s.members;
+          await commitAll(s, idOf(s.job), [original, third], [true, true]);
+          const copied = await s.escrow.commitmentOf(s.job.id, original.address);
+          await s.escrow.connect(copier).commitVote(s.job.id, copied);
+          // The copier learns the original's vote and salt, yet the commitment binds the original's address.
+          await expect(s.escrow.connect(copier).revealVote(s.job.id, true, saltOf(idOf(s.job), original.address)))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+            .withArgs(s.job.id, copier.address);
+        });
+
+        it("reverts with JobEscrowCommitmentMismatch when a commitment from another job is replayed", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const [a, b] = s.jobs;
+          const salt = saltOf(idOf(a.job), s.shared.address);
+          const fromJobA = await commitmentOf(s, idOf(a.job), s.shared.address, true, salt);
+          await s.escrow.connect(s.shared).commitVote(b.job.id, fromJobA);
+          const others = b.members.filter((m) => m !== s.shared);
+          await commitAll(s, idOf(b.job), others, [true, true]);
+          await expect(s.escrow.connect(s.shared).revealVote(b.job.id, true, salt))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+            .withArgs(b.job.id, s.shared.address);
+        });
+      });
+
+      describe("when the reveal window has closed", function () {
+        it("reverts with JobEscrowRevealWindowClosed", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          await time.increaseTo(s.revealEnd); // the reveal runs at revealEnd + 1
+          await expect(
+            s.escrow.connect(s.members[0]).revealVote(s.job.id, true, saltOf(idOf(s.job), s.members[0].address)),
+          )
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowRevealWindowClosed")
+            .withArgs(s.job.id, s.revealEnd);
+        });
+
+        it("still accepts a reveal in the window's last second", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          await time.increaseTo(s.revealEnd - 1n);
+          await expect(
+            s.escrow.connect(s.members[0]).revealVote(s.job.id, true, saltOf(idOf(s.job), s.members[0].address)),
+          ).to.emit(s.escrow, "VoteRevealed");
+        });
+      });
+
+      describe("when the seat never committed", function () {
+        it("reverts with JobEscrowInvalidVoteState", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
+          await time.increaseTo(s.commitEnd);
+          const silent = s.members[2];
+          await expect(s.escrow.connect(silent).revealVote(s.job.id, true, saltOf(idOf(s.job), silent.address)))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidVoteState")
+            .withArgs(s.job.id, silent.address, VoteState.Drawn);
+        });
+      });
+
+      describe("when the seat already revealed", function () {
+        it("reverts with JobEscrowInvalidVoteState", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, false, true]);
+          await revealAll(s, idOf(s.job), [s.members[1]], [false]);
+          await expect(
+            s.escrow.connect(s.members[1]).revealVote(s.job.id, false, saltOf(idOf(s.job), s.members[1].address)),
+          )
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidVoteState")
+            .withArgs(s.job.id, s.members[1].address, VoteState.Disagreed);
+        });
+      });
+
+      describe("when the caller holds no seat", function () {
+        it("reverts with JobEscrowNotCommitteeMember", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          const outsider = s.verifiers.find((x) => !s.members.includes(x))!;
+          await expect(s.escrow.connect(outsider).revealVote(s.job.id, true, ethers.id("salt")))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
+            .withArgs(s.job.id, outsider.address);
+        });
+      });
+
+      describe("when a member reveals what it committed", function () {
+        it("emits VoteRevealed, clears the commitment and records the vote", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const addresses = addressesOf(s.members);
+          await commitAll(s, idOf(s.job), s.members, [true, false, true]);
+          expect(await seatsOf(s, idOf(s.job))).to.deep.equal(addresses.map((a) => [a, VoteState.Committed]));
+
+          await expect(
+            s.escrow.connect(s.members[0]).revealVote(s.job.id, true, saltOf(idOf(s.job), s.members[0].address)),
+          )
+            .to.emit(s.escrow, "VoteRevealed")
+            .withArgs(s.job.id, s.members[0].address, true);
+          await expect(
+            s.escrow.connect(s.members[1]).revealVote(s.job.id, false, saltOf(idOf(s.job), s.members[1].address)),
+          )
+            .to.emit(s.escrow, "VoteRevealed")
+            .withArgs(s.job.id, s.members[1].address, false);
+
+          expect(await s.escrow.commitmentOf(s.job.id, s.members[0].address)).to.equal(ethers.ZeroHash);
+          expect(await s.escrow.commitmentOf(s.job.id, s.members[1].address)).to.equal(ethers.ZeroHash);
+          expect(await s.escrow.commitmentOf(s.job.id, s.members[2].address)).to.equal(
+            await commitmentOf(s, idOf(s.job), s.members[2].address, true),
+          );
+          expect(await seatsOf(s, idOf(s.job))).to.deep.equal([
+            [addresses[0], VoteState.Agreed],
+            [addresses[1], VoteState.Disagreed],
+            [addresses[2], VoteState.Committed],
+          ]);
+        });
+
+        it("shows Agreed, Disagreed and Drawn side by side once the commit window closed", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const addresses = addressesOf(s.members);
+          await commitAll(s, idOf(s.job), [s.members[2], s.members[0]], [false, true]);
+          await time.increaseTo(s.commitEnd);
+          await revealAll(s, idOf(s.job), [s.members[2], s.members[0]], [false, true]);
+          expect(await seatsOf(s, idOf(s.job))).to.deep.equal([
+            [addresses[0], VoteState.Agreed],
+            [addresses[1], VoteState.Drawn],
+            [addresses[2], VoteState.Disagreed],
+          ]);
+        });
+      });
+    });
+
+    describe("#commitVotes", function () {
+      describe("when the arrays are empty", function () {
+        it("reverts with JobEscrowInvalidBatch", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          await expect(s.escrow.connect(s.shared).commitVotes([], []))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
+            .withArgs(0, 0);
+        });
+      });
+
+      describe("when the arrays differ in length", function () {
+        it("reverts with JobEscrowInvalidBatch", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const c = await commitmentOf(s, idOf(s.jobs[0].job), s.shared.address, true);
+          await expect(s.escrow.connect(s.shared).commitVotes([s.jobs[0].job.id, s.jobs[1].job.id], [c]))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
+            .withArgs(2, 1);
+        });
+      });
+
+      describe("when one item is invalid", function () {
+        it("reverts the whole batch", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const ids = s.jobs.map((j) => idOf(j.job));
+          const commitments = await Promise.all(ids.map((id) => commitmentOf(s, id, s.shared.address, true)));
+          commitments[2] = ethers.ZeroHash;
+          await expect(s.escrow.connect(s.shared).commitVotes(ids, commitments)).to.be.revertedWithCustomError(
+            s.escrow,
+            "JobEscrowZeroCommitment",
+          );
+          for (const id of ids) {
+            expect(await s.escrow.commitmentOf(id, s.shared.address)).to.equal(ethers.ZeroHash);
+            const seat = (await seatsOf(s, id)).find(([a]) => a === s.shared.address)!;
+            expect(seat[1]).to.equal(VoteState.Drawn);
+          }
+        });
+      });
+
+      describe("when a verifier commits on every committee it sits on", function () {
+        it("commits each vote and emits VoteCommitted for each job", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const ids = s.jobs.map((j) => idOf(j.job));
+          const agrees = [true, false, true];
+          const commitments = await Promise.all(ids.map((id, i) => commitmentOf(s, id, s.shared.address, agrees[i])));
+          const tx = await s.escrow.connect(s.shared).commitVotes(ids, commitments);
+          for (let i = 0; i < ids.length; ++i) {
+            await expect(tx).to.emit(s.escrow, "VoteCommitted").withArgs(ids[i], s.shared.address, commitments[i]);
+            expect(await s.escrow.commitmentOf(ids[i], s.shared.address)).to.equal(commitments[i]);
+            const seat = (await seatsOf(s, ids[i])).find(([a]) => a === s.shared.address)!;
+            expect(seat[1]).to.equal(VoteState.Committed);
+          }
+        });
+      });
+    });
+
+    describe("#revealVotes", function () {
+      /** Every seat of every job commits; `shared` commits `agrees[i]` on job i, the others agree. */
+      async function commitEverywhere(s: Awaited<ReturnType<typeof sharedVerifierFixture>>, agrees: boolean[]) {
+        for (let i = 0; i < s.jobs.length; ++i) {
+          const { job, members } = s.jobs[i];
+          await commitAll(
+            s,
+            idOf(job),
+            members,
+            members.map((m) => (m === s.shared ? agrees[i] : true)),
+          );
+        }
+      }
+
+      describe("when the arrays are empty", function () {
+        it("reverts with JobEscrowInvalidBatch", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          await expect(s.escrow.connect(s.shared).revealVotes([], [], []))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
+            .withArgs(0, 0);
+        });
+      });
+
+      describe("when the arrays differ in length", function () {
+        it("reverts with JobEscrowInvalidBatch for too few votes", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const ids = s.jobs.map((j) => idOf(j.job));
+          const salts = ids.map((id) => saltOf(id, s.shared.address));
+          await expect(s.escrow.connect(s.shared).revealVotes(ids, [true, true], salts))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
+            .withArgs(3, 2);
+        });
+
+        it("reverts with JobEscrowInvalidBatch for too few salts", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const ids = s.jobs.map((j) => idOf(j.job));
+          const salts = ids.map((id) => saltOf(id, s.shared.address));
+          await expect(s.escrow.connect(s.shared).revealVotes(ids, [true, true, true], salts.slice(1)))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
+            .withArgs(3, 2);
+        });
+      });
+
+      describe("when one item is invalid", function () {
+        it("reverts the whole batch", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const agrees = [true, false, true];
+          await commitEverywhere(s, agrees);
+          const ids = s.jobs.map((j) => idOf(j.job));
+          const salts = ids.map((id) => saltOf(id, s.shared.address));
+          salts[2] = ethers.id("wrong salt");
+          await expect(s.escrow.connect(s.shared).revealVotes(ids, agrees, salts))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+            .withArgs(ids[2], s.shared.address);
+          for (const id of ids) {
+            expect(await s.escrow.commitmentOf(id, s.shared.address)).to.not.equal(ethers.ZeroHash);
+            const seat = (await seatsOf(s, id)).find(([a]) => a === s.shared.address)!;
+            expect(seat[1]).to.equal(VoteState.Committed);
+          }
+        });
+      });
+
+      describe("when a verifier reveals on every committee it sits on", function () {
+        it("reveals each vote and emits VoteRevealed for each job", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const agrees = [true, false, true];
+          await commitEverywhere(s, agrees);
+          const ids = s.jobs.map((j) => idOf(j.job));
+          const salts = ids.map((id) => saltOf(id, s.shared.address));
+          const tx = await s.escrow.connect(s.shared).revealVotes(ids, agrees, salts);
+          for (let i = 0; i < ids.length; ++i) {
+            await expect(tx).to.emit(s.escrow, "VoteRevealed").withArgs(ids[i], s.shared.address, agrees[i]);
+            const seat = (await seatsOf(s, ids[i])).find(([a]) => a === s.shared.address)!;
+            expect(seat[1]).to.equal(agrees[i] ? VoteState.Agreed : VoteState.Disagreed);
+            expect(await s.escrow.commitmentOf(ids[i], s.shared.address)).to.equal(ethers.ZeroHash);
+          }
+        });
+      });
+    });
+
+    describe("#settle", function () {
+      describe("when all three members agree", function () {
+        it("accepts: the worker gets fee less royalty, protocol fee and verifier pool; each member a third of the pool", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const expected = acceptedSettlement(s.job, s.params, 3n);
+          const fee = BigInt(s.job.fee);
+          const pool = (fee * BigInt(s.job.verifierShareBps)) / 10_000n;
+          expect(expected.verifierReward).to.equal(pool / 3n);
+          // The pool does not divide by three: the dust goes to the treasury with the protocol fee.
+          expect(expected.treasuryPayment).to.equal(
+            (fee * BigInt(s.job.protocolFeeBps)) / 10_000n + pool - 3n * (pool / 3n),
+          );
+          const accounts = [s.worker, s.modelOwner, s.treasury, s.requester, ...s.members];
+          const activeBefore = await activeOf(s, s.members);
+
+          await voteAll(s, idOf(s.job), s.members, [true, true, true]);
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(s.job.id, JobOutcome.Accepted, settlementArgs(expected));
+          await expect(tx).not.to.emit(s.escrow, "VerifierPenalized");
+          await expect(tx).to.emit(s.staking, "StakeUnlocked").withArgs(s.worker.address, s.job.collateral);
+          expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Settled);
+          expect(await creditsOf(s, accounts)).to.deep.equal([
+            expected.workerPayment,
+            expected.royalty,
+            expected.treasuryPayment,
+            0n,
+            expected.verifierReward,
+            expected.verifierReward,
+            expected.verifierReward,
+          ]);
+          expect(await activeOf(s, s.members)).to.deep.equal(activeBefore);
+          expect(await s.staking.freeStakeOf(s.worker.address)).to.equal(STAKE);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when all three members disagree", function () {
+        it("rejects: slashes the whole collateral, refunds and compensates the requester, rewards the members", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const collateral = BigInt(s.job.collateral);
+          const expected = rejectedSettlement(s.job, s.params, 3n, collateral);
+          const accounts = [s.requester, s.worker, s.modelOwner, s.treasury, ...s.members];
+
+          await voteAll(s, idOf(s.job), s.members, [false, false, false]);
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(s.job.id, JobOutcome.Rejected, settlementArgs(expected));
+          await expect(tx)
+            .to.emit(s.staking, "StakeSlashed")
+            .withArgs(s.worker.address, await s.escrow.getAddress(), collateral);
+          expect(expected.challengerPayment).to.equal(0);
+          expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Rejected);
+          expect(await creditsOf(s, accounts)).to.deep.equal([
+            BigInt(s.job.fee) + (collateral * s.params.compensationBps) / 10_000n,
+            0n,
+            0n,
+            expected.treasuryPayment,
+            expected.verifierReward,
+            expected.verifierReward,
+            expected.verifierReward,
+          ]);
+          const worker = await s.staking.accountOf(s.worker.address);
+          expect(worker.active).to.equal(STAKE - collateral);
+          expect(worker.locked).to.equal(0);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when two agree and one disagrees", function () {
+        it("accepts, rewards the two and penalises the dissenter votePenalty as a revealed vote", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const penalty = s.params.votePenalty;
+          const [a, b, dissenter] = s.members;
+          const expected = acceptedSettlement(s.job, s.params, 2n);
+          const activeBefore = await activeOf(s, s.members);
+
+          await voteAll(s, idOf(s.job), s.members, [true, true, false]);
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(s.job.id, JobOutcome.Accepted, settlementArgs(expected));
+          await expect(tx).to.emit(s.escrow, "VerifierPenalized").withArgs(s.job.id, dissenter.address, penalty, true);
+          await expect(tx)
+            .to.emit(s.staking, "StakeSlashed")
+            .withArgs(dissenter.address, await s.escrow.getAddress(), penalty);
+          expect(await escrowEvents(s, tx, "VerifierPenalized")).to.have.lengthOf(1);
+          expect(await creditsOf(s, [a, b, dissenter, s.treasury])).to.deep.equal([
+            expected.verifierReward,
+            expected.verifierReward,
+            0n,
+            expected.treasuryPayment + penalty,
+          ]);
+          expect(await activeOf(s, s.members)).to.deep.equal([
+            activeBefore[0],
+            activeBefore[1],
+            activeBefore[2] - penalty,
+          ]);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when two disagree and one agrees", function () {
+        it("rejects, rewards the two and penalises the member that agreed", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const penalty = s.params.votePenalty;
+          const [dissenter, a, b] = s.members;
+          const expected = rejectedSettlement(s.job, s.params, 2n, BigInt(s.job.collateral));
+
+          await voteAll(s, idOf(s.job), s.members, [true, false, false]);
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(s.job.id, JobOutcome.Rejected, settlementArgs(expected));
+          await expect(tx).to.emit(s.escrow, "VerifierPenalized").withArgs(s.job.id, dissenter.address, penalty, true);
+          expect(await creditsOf(s, [a, b, dissenter, s.treasury])).to.deep.equal([
+            expected.verifierReward,
+            expected.verifierReward,
+            0n,
+            expected.treasuryPayment + penalty,
+          ]);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when a member never reveals", function () {
+        it("is not settleable before revealEnd and reverts with JobEscrowNotSettleable", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          await revealAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
+          expect(await s.escrow.isSettleable(s.job)).to.equal(false);
+          await time.increaseTo(s.revealEnd - 1n); // the settle runs at revealEnd
+          await expect(s.escrow.settle(s.job, "0x"))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotSettleable")
+            .withArgs(s.job.id, JobStatus.Voting, s.revealEnd + 1n);
+        });
+
+        it("settles by the revealed majority after revealEnd and penalises it as unrevealed", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const penalty = s.params.votePenalty;
+          const silent = s.members[2];
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          await revealAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
+          await time.increaseTo(s.revealEnd + 1n); // views run at the latest block's timestamp
+          expect(await s.escrow.isSettleable(s.job)).to.equal(true);
+          const before = (await s.staking.accountOf(silent.address)).active;
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          const expected = acceptedSettlement(s.job, s.params, 2n);
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(s.job.id, JobOutcome.Accepted, settlementArgs(expected));
+          await expect(tx).to.emit(s.escrow, "VerifierPenalized").withArgs(s.job.id, silent.address, penalty, false);
+          expect(await escrowEvents(s, tx, "VerifierPenalized")).to.have.lengthOf(1);
+          expect((await s.staking.accountOf(silent.address)).active).to.equal(before - penalty);
+          expect(await s.escrow.balanceOf(silent.address)).to.equal(0);
+          expect(await s.escrow.balanceOf(s.treasury.address)).to.equal(expected.treasuryPayment + penalty);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when a member never commits", function () {
+        it("penalises it as unrevealed", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const silent = s.members[0];
+          const voters = s.members.slice(1);
+          await commitAll(s, idOf(s.job), voters, [false, false]);
+          await time.increaseTo(s.commitEnd);
+          await revealAll(s, idOf(s.job), voters, [false, false]);
+          await time.increaseTo(s.revealEnd);
+          const tx = await s.escrow.settle(s.job, "0x");
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(
+              s.job.id,
+              JobOutcome.Rejected,
+              settlementArgs(rejectedSettlement(s.job, s.params, 2n, BigInt(s.job.collateral))),
+            );
+          await expect(tx)
+            .to.emit(s.escrow, "VerifierPenalized")
+            .withArgs(s.job.id, silent.address, s.params.votePenalty, false);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when nobody reveals", function () {
+        it("refunds the requester as Inconclusive and penalises all three members", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const penalty = s.params.votePenalty;
+          await commitAll(s, idOf(s.job), s.members.slice(0, 2), [true, false]);
+          const activeBefore = await activeOf(s, s.members);
+          const workerBefore = await s.staking.accountOf(s.worker.address);
+          await time.increaseTo(s.revealEnd);
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(s.job.id, JobOutcome.Inconclusive, settlementArgs(inconclusiveSettlement(s.job)));
+          const penalized = await escrowEvents(s, tx, "VerifierPenalized");
+          expect(penalized.map((e) => [e.verifier, e.amount, e.revealed])).to.deep.equal(
+            s.members.map((m) => [m.address, penalty, false]),
+          );
+          expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Refunded);
+          expect(await activeOf(s, s.members)).to.deep.equal(activeBefore.map((a) => a - penalty));
+          expect(await creditsOf(s, [s.requester, s.worker, s.treasury, ...s.members])).to.deep.equal([
+            BigInt(s.job.fee),
+            0n,
+            3n * penalty,
+            0n,
+            0n,
+            0n,
+          ]);
+          const workerAfter = await s.staking.accountOf(s.worker.address);
+          expect(workerAfter.active).to.equal(workerBefore.active);
+          expect(workerAfter.locked).to.equal(0);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when every member has revealed", function () {
+        it("is settleable before revealEnd", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          await revealAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
+          expect(await s.escrow.isSettleable(s.job)).to.equal(false);
+          await revealAll(s, idOf(s.job), s.members.slice(2), [true]);
+          expect(await s.escrow.isSettleable(s.job)).to.equal(true);
+          const tx = await s.escrow.settle(s.job, "0x");
+          expect(await timestampOf(tx)).to.be.lessThan(s.revealEnd);
+          await expect(tx).to.emit(s.escrow, "JobSettled");
+        });
+      });
+
+      describe("when the job is already settled", function () {
+        it("reverts with JobEscrowInvalidStatus and is not settleable", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await voteAll(s, idOf(s.job), s.members, [true, true, true]);
+          await s.escrow.settle(s.job, "0x");
+          expect(await s.escrow.isSettleable(s.job)).to.equal(false);
+          await expect(s.escrow.settle(s.job, "0x"))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidStatus")
+            .withArgs(s.job.id, JobStatus.Settled);
+        });
+      });
+    });
+
+    describe("#settleBatch", function () {
+      describe("when some committee jobs are due and one is still voting", function () {
+        it("settles the due jobs by their votes and skips the other", async function () {
+          const v = await loadFixture(verificationFixture);
+          const jobs = [];
+          for (let i = 0; i < 3; ++i) {
+            const job = await v.request(v.models.committee);
+            await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+            jobs.push(await votingJob(v, job));
+          }
+          const [accepted, rejected, pending] = jobs;
+          await voteAll(v, idOf(accepted.job), accepted.members, [true, true, true]);
+          await voteAll(v, idOf(rejected.job), rejected.members, [false, false, false]);
+          await commitAll(v, idOf(pending.job), pending.members, [true, true, true]);
+
+          const all = jobs.map((j) => j.job);
+          const outputs = all.map(() => "0x");
+          expect(await v.escrow.settleBatch.staticCall(all, outputs)).to.equal(2);
+          const tx = await v.escrow.settleBatch(all, outputs);
+          await expect(tx)
+            .to.emit(v.escrow, "JobSettled")
+            .withArgs(
+              accepted.job.id,
+              JobOutcome.Accepted,
+              settlementArgs(acceptedSettlement(accepted.job, v.params, 3n)),
+            );
+          await expect(tx)
+            .to.emit(v.escrow, "JobSettled")
+            .withArgs(
+              rejected.job.id,
+              JobOutcome.Rejected,
+              settlementArgs(rejectedSettlement(rejected.job, v.params, 3n, BigInt(rejected.job.collateral))),
+            );
+          expect(await escrowEvents(v, tx, "JobSettled")).to.have.lengthOf(2);
+          expect((await v.escrow.jobState(accepted.job.id)).status).to.equal(JobStatus.Settled);
+          expect((await v.escrow.jobState(rejected.job.id)).status).to.equal(JobStatus.Rejected);
+          expect((await v.escrow.jobState(pending.job.id)).status).to.equal(JobStatus.Voting);
+          await expectConservation(v);
+        });
+      });
+    });
+
+    describe("vote penalties", function () {
+      describe("when the penalised member has moved all its stake to unbonding", function () {
+        it("still slashes the penalty from the unbonding stake", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const penalty = s.params.votePenalty;
+          const runaway = s.members[2];
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          await s.staking.connect(runaway).requestUnstake(STAKE);
+          expect((await s.staking.accountOf(runaway.address)).active).to.equal(0);
+          await revealAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
+          await time.increaseTo(s.revealEnd);
+          const tx = await s.escrow.settle(s.job, "0x");
+
+          await expect(tx).to.emit(s.escrow, "VerifierPenalized").withArgs(s.job.id, runaway.address, penalty, false);
+          const account = await s.staking.accountOf(runaway.address);
+          expect(account.active).to.equal(0);
+          expect(account.unbonding).to.equal(STAKE - penalty);
+          await expectConservation(s);
+        });
+      });
+
+      describe("when the penalised member holds less than the penalty", function () {
+        it("takes only what it has", async function () {
+          const v = await loadFixture(verificationFixture);
+          const penalty = v.params.votePenalty;
+          const poor = v.verifiers[2];
+          const left = penalty / 2n;
+          for (const verifier of v.verifiers.slice(3)) await v.staking.connect(verifier).setVerifier(false);
+          await v.staking.connect(poor).requestUnstake(STAKE - left);
+          await time.increase(await v.staking.unbondingPeriod());
+          await v.staking.connect(poor).withdraw();
+          expect(await v.staking.verifierWeightOf(poor.address)).to.equal(left);
+
+          const job = await v.request(v.models.committee);
+          await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          const { members, commitEnd, revealEnd } = await votingJob(v, job);
+          expect(addressesOf(members)).to.include(poor.address);
+          const voters = members.filter((m) => m !== poor);
+          await commitAll(v, idOf(job), voters, [true, true]);
+          await time.increaseTo(commitEnd);
+          await revealAll(v, idOf(job), voters, [true, true]);
+          await time.increaseTo(revealEnd);
+          const treasuryBefore = await v.escrow.balanceOf(v.treasury.address);
+          const tx = await v.escrow.settle(job, "0x");
+
+          await expect(tx).to.emit(v.escrow, "VerifierPenalized").withArgs(job.id, poor.address, left, false);
+          const account = await v.staking.accountOf(poor.address);
+          expect(account.active + account.unbonding).to.equal(0);
+          expect((await v.escrow.balanceOf(v.treasury.address)) - treasuryBefore).to.equal(
+            acceptedSettlement(job, v.params, 2n).treasuryPayment + left,
+          );
+          await expectConservation(v);
+        });
+      });
+    });
+  });
+});
