@@ -1157,4 +1157,634 @@ describe("JobEscrow (core)", function () {
       });
     });
   });
+
+  describe("#setParams", function () {
+    const MAX_AMOUNT = 10n ** 27n;
+    const WEEK = 7 * 86_400;
+    const MAX_DURATION = 90 * 86_400;
+    const MAX_DATA = 128 * 1024;
+    // field, value out of bounds, min, max (verifierRewardBps: max = 10000 - 1000 - compensationBps(5000))
+    const outOfBounds: Array<[keyof EscrowParams, bigint | number, bigint | number, bigint | number]> = [
+      ["protocolFeeBps", 1001, 0, 1000],
+      ["verifierShareBps", 3001, 0, 3000],
+      ["collateralRatioBps", 9999, 10_000, 50_000],
+      ["collateralRatioBps", 50_001, 10_000, 50_000],
+      ["timeoutSlashBps", 499, 500, 10_000],
+      ["timeoutSlashBps", 10_001, 500, 10_000],
+      ["compensationBps", 9001, 0, 9000],
+      ["verifierRewardBps", 4001, 0, 4000],
+      ["submissionWindow", 9, 10, WEEK],
+      ["submissionWindow", WEEK + 1, 10, WEEK],
+      ["challengeWindow", 9, 10, WEEK],
+      ["challengeWindow", WEEK + 1, 10, WEEK],
+      ["commitWindow", 9, 10, WEEK],
+      ["commitWindow", WEEK + 1, 10, WEEK],
+      ["revealWindow", 9, 10, WEEK],
+      ["revealWindow", WEEK + 1, 10, WEEK],
+      ["maxJobDuration", 59, 60, MAX_DURATION],
+      ["maxJobDuration", MAX_DURATION + 1, 60, MAX_DURATION],
+      ["minFee", MAX_AMOUNT + 1n, 0, MAX_AMOUNT],
+      ["minCollateral", MAX_AMOUNT + 1n, 0, MAX_AMOUNT],
+      ["maxInputBytes", 255, 256, MAX_DATA],
+      ["maxInputBytes", MAX_DATA + 1, 256, MAX_DATA],
+      ["maxOutputBytes", 255, 256, MAX_DATA],
+      ["maxOutputBytes", MAX_DATA + 1, 256, MAX_DATA],
+      ["votePenalty", MAX_AMOUNT + 1n, 0, MAX_AMOUNT],
+      ["challengeBond", 0, 1, MAX_AMOUNT],
+      ["challengeBond", MAX_AMOUNT + 1n, 1, MAX_AMOUNT],
+      ["maxCallbackGasLimit", 5_000_001, 0, 5_000_000],
+    ];
+
+    it("the bounds table covers all 18 fields", function () {
+      expect(new Set(outOfBounds.map(([field]) => field))).to.deep.equal(new Set(Object.keys(TEST_PARAMS)));
+      expect(Object.keys(TEST_PARAMS).length).to.equal(18);
+    });
+
+    for (const [field, value, min, max] of outOfBounds) {
+      describe(`when ${field} is ${value}`, function () {
+        it(`reverts with JobEscrowInvalidParam("${field}", ${value}, ${min}, ${max})`, async function () {
+          const p = await loadFixture(deployProtocolFixture);
+          await expect(p.escrow.connect(p.governance).setParams({ ...TEST_PARAMS, [field]: value }))
+            .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidParam")
+            .withArgs(b32(field), value, min, max);
+        });
+      });
+    }
+
+    describe("when every field is at a bound", function () {
+      // Each field at its min, then at its max; windows at 7 days need a longer unbonding period.
+      const atBounds: Array<[keyof EscrowParams, bigint | number, Partial<EscrowParams>?]> = [];
+      for (const [field, , min, max] of outOfBounds) {
+        const extra = field === "compensationBps" ? { verifierRewardBps: 0 } : undefined;
+        atBounds.push([field, min, extra], [field, max, extra]);
+      }
+      it("accepts each bound value", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await p.staking.connect(p.governance).setUnbondingPeriod(90 * 86_400);
+        for (const [field, value, extra] of atBounds) {
+          const next = { ...TEST_PARAMS, ...extra, [field]: value };
+          await expect(p.escrow.connect(p.governance).setParams(next), `${field}=${value}`).not.to.be.reverted;
+          expect((await p.escrow.params())[field], field).to.equal(value);
+        }
+      });
+    });
+
+    describe("when verifierRewardBps exceeds what compensationBps leaves", function () {
+      it("bounds verifierRewardBps by 10000 - 1000 - compensationBps", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        const e = p.escrow.connect(p.governance);
+        await expect(e.setParams({ ...TEST_PARAMS, compensationBps: 0, verifierRewardBps: 9000 })).not.to.be.reverted;
+        await expect(e.setParams({ ...TEST_PARAMS, compensationBps: 0, verifierRewardBps: 9001 }))
+          .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidParam")
+          .withArgs(b32("verifierRewardBps"), 9001, 0, 9000);
+        await expect(e.setParams({ ...TEST_PARAMS, compensationBps: 9000, verifierRewardBps: 1 }))
+          .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidParam")
+          .withArgs(b32("verifierRewardBps"), 1, 0, 0);
+        await expect(e.setParams({ ...TEST_PARAMS, compensationBps: 2000, verifierRewardBps: 7000 })).not.to.be
+          .reverted;
+      });
+    });
+
+    describe("when the dispute window outlasts the staking unbonding period", function () {
+      it("reverts with JobEscrowDisputeWindowExceedsUnbonding(window, unbonding)", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        const day = 86_400;
+        const windows = { submissionWindow: 2 * day, challengeWindow: 2 * day, commitWindow: 2 * day };
+        await expect(p.escrow.connect(p.governance).setParams({ ...TEST_PARAMS, ...windows, revealWindow: day + 1 }))
+          .to.be.revertedWithCustomError(p.escrow, "JobEscrowDisputeWindowExceedsUnbonding")
+          .withArgs(7 * day + 1, 7 * day);
+        await p.escrow.connect(p.governance).setParams({ ...TEST_PARAMS, ...windows, revealWindow: day });
+        expect(await p.escrow.maxDisputeWindow()).to.equal(7 * day);
+      });
+    });
+
+    describe("when the caller is the owner and the parameters are valid", function () {
+      it("stores them and emits ParamsUpdated", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        const next: EscrowParams = {
+          protocolFeeBps: 100,
+          verifierShareBps: 2000,
+          collateralRatioBps: 20_000,
+          timeoutSlashBps: 5000,
+          compensationBps: 4000,
+          verifierRewardBps: 2000,
+          submissionWindow: 600,
+          challengeWindow: 1200,
+          commitWindow: 300,
+          revealWindow: 400,
+          maxJobDuration: 3 * 86_400,
+          minFee: parseEther("0.5"),
+          minCollateral: parseEther("2"),
+          maxInputBytes: 1024,
+          maxOutputBytes: 2048,
+          votePenalty: parseEther("3"),
+          challengeBond: parseEther("7"),
+          maxCallbackGasLimit: 123_456,
+        };
+        const tuple = Object.keys(TEST_PARAMS).map((k) => next[k as keyof EscrowParams]);
+        await expect(p.escrow.connect(p.governance).setParams(next)).to.emit(p.escrow, "ParamsUpdated").withArgs(tuple);
+        const stored = await p.escrow.params();
+        for (const [k, v] of Object.entries(next)) expect(stored[k as keyof EscrowParams], k).to.equal(v);
+        expect(await p.escrow.maxDisputeWindow()).to.equal(600 + 1200 + 300 + 400);
+      });
+
+      it("applies the new submission window to later claims only", async function () {
+        const f = await loadFixture(jobClaimedFixture);
+        await f.escrow.connect(f.governance).setParams({ ...TEST_PARAMS, submissionWindow: 60 });
+        expect((await f.escrow.jobState(f.job.id)).windowEnd).to.equal(f.windowEnd);
+        const job = await f.request(f.models.none);
+        const at = BigInt(await time.latest()) + 5n;
+        await time.setNextBlockTimestamp(at);
+        await expect(f.escrow.connect(f.worker).claim(job))
+          .to.emit(f.escrow, "JobClaimed")
+          .withArgs(job.id, f.worker.address, COLLATERAL, at + 60n);
+      });
+    });
+
+    describe("when the caller is not the owner", function () {
+      it("reverts with OwnableUnauthorizedAccount", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await expect(p.escrow.connect(p.other).setParams(TEST_PARAMS))
+          .to.be.revertedWithCustomError(p.escrow, "OwnableUnauthorizedAccount")
+          .withArgs(p.other.address);
+      });
+    });
+  });
+
+  describe("#setTreasury", function () {
+    describe("when the new treasury is the zero address", function () {
+      it("reverts with JobEscrowZeroAddress", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await expect(p.escrow.connect(p.governance).setTreasury(ZeroAddress)).to.be.revertedWithCustomError(
+          p.escrow,
+          "JobEscrowZeroAddress",
+        );
+      });
+    });
+
+    describe("when the caller is not the owner", function () {
+      it("reverts with OwnableUnauthorizedAccount", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await expect(p.escrow.connect(p.other).setTreasury(p.other.address))
+          .to.be.revertedWithCustomError(p.escrow, "OwnableUnauthorizedAccount")
+          .withArgs(p.other.address);
+      });
+    });
+
+    describe("when income has accrued to the old treasury", function () {
+      it("emits TreasuryUpdated, leaves the income with the old treasury and credits new income to the new one", async function () {
+        const f = await loadFixture(jobClaimedFixture);
+        await f.escrow.connect(f.worker).submitResult(f.job, OUTPUT);
+        const fee = acceptedSplit(f.job).treasuryPayment;
+        const newTreasury = f.verifiers[0];
+        await expect(f.escrow.connect(f.governance).setTreasury(newTreasury.address))
+          .to.emit(f.escrow, "TreasuryUpdated")
+          .withArgs(f.treasury.address, newTreasury.address);
+        expect(await f.escrow.treasury()).to.equal(newTreasury.address);
+        expect(await f.escrow.balanceOf(f.treasury)).to.equal(fee);
+        expect(await f.escrow.balanceOf(newTreasury)).to.equal(0n);
+        await expectConservation(f);
+
+        const job = await f.request(f.models.none);
+        await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
+        expect(await f.escrow.balanceOf(newTreasury)).to.equal(fee);
+        expect(await f.escrow.balanceOf(f.treasury)).to.equal(fee);
+        await expectConservation(f);
+
+        await expect(f.escrow.connect(f.treasury).withdraw()).to.changeTokenBalances(
+          f.token,
+          [f.escrow, f.treasury],
+          [-fee, fee],
+        );
+        await expect(f.escrow.connect(newTreasury).withdraw()).to.changeTokenBalances(
+          f.token,
+          [f.escrow, newTreasury],
+          [-fee, fee],
+        );
+        await expectConservation(f);
+      });
+    });
+  });
+
+  describe("#setRandomnessSource", function () {
+    describe("when the source is not a contract", function () {
+      it("reverts with JobEscrowZeroAddress for an EOA and for zero", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await expect(p.escrow.connect(p.governance).setRandomnessSource(p.other.address)).to.be.revertedWithCustomError(
+          p.escrow,
+          "JobEscrowZeroAddress",
+        );
+        await expect(p.escrow.connect(p.governance).setRandomnessSource(ZeroAddress)).to.be.revertedWithCustomError(
+          p.escrow,
+          "JobEscrowZeroAddress",
+        );
+      });
+    });
+
+    describe("when the source is a contract", function () {
+      it("emits RandomnessSourceUpdated and switches the source", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        const next = await ethers.deployContract("MockRandomness");
+        await expect(p.escrow.connect(p.governance).setRandomnessSource(next))
+          .to.emit(p.escrow, "RandomnessSourceUpdated")
+          .withArgs(await p.randomness.getAddress(), await next.getAddress());
+        expect(await p.escrow.randomnessSource()).to.equal(await next.getAddress());
+      });
+    });
+
+    describe("when the caller is not the owner", function () {
+      it("reverts with OwnableUnauthorizedAccount", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await expect(p.escrow.connect(p.other).setRandomnessSource(p.randomness))
+          .to.be.revertedWithCustomError(p.escrow, "OwnableUnauthorizedAccount")
+          .withArgs(p.other.address);
+      });
+    });
+  });
+
+  describe("#pause / #unpause", function () {
+    describe("when the caller is not the owner", function () {
+      it("reverts with OwnableUnauthorizedAccount", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await expect(p.escrow.connect(p.other).pause())
+          .to.be.revertedWithCustomError(p.escrow, "OwnableUnauthorizedAccount")
+          .withArgs(p.other.address);
+        await p.escrow.connect(p.governance).pause();
+        await expect(p.escrow.connect(p.other).unpause())
+          .to.be.revertedWithCustomError(p.escrow, "OwnableUnauthorizedAccount")
+          .withArgs(p.other.address);
+      });
+    });
+
+    describe("when the owner pauses and unpauses", function () {
+      it("emits Paused / Unpaused and reopens requests", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await expect(p.escrow.connect(p.governance).pause()).to.emit(p.escrow, "Paused").withArgs(p.governance.address);
+        expect(await p.escrow.paused()).to.equal(true);
+        await expect(p.escrow.connect(p.governance).pause()).to.be.revertedWithCustomError(p.escrow, "EnforcedPause");
+        await expect(p.escrow.connect(p.governance).unpause())
+          .to.emit(p.escrow, "Unpaused")
+          .withArgs(p.governance.address);
+        await expect(p.escrow.connect(p.governance).unpause()).to.be.revertedWithCustomError(p.escrow, "ExpectedPause");
+        expect((await p.request(p.models.none)).id).to.equal(1n);
+      });
+    });
+
+    describe("while paused", function () {
+      it("still refunds an expired job", async function () {
+        const f = await loadFixture(jobRequestedFixture);
+        await f.escrow.connect(f.governance).pause();
+        await time.increaseTo(BigInt(f.job.deadline) + 1n);
+        await expect(f.escrow.settle(f.job, "0x"))
+          .to.emit(f.escrow, "JobSettled")
+          .withArgs(f.job.id, JobOutcome.Expired, settlement({ requesterRefund: PRICE }));
+        await expectConservation(f);
+      });
+
+      it("still settles an abandoned claim", async function () {
+        const f = await loadFixture(jobClaimedFixture);
+        await f.escrow.connect(f.governance).pause();
+        await time.increaseTo(f.windowEnd + 1n);
+        await expect(f.escrow.settle(f.job, "0x"))
+          .to.emit(f.escrow, "JobSettled")
+          .withArgs(f.job.id, JobOutcome.Abandoned, anyValue);
+        expect(await statusOf(f, f.job.id)).to.equal(JobStatus.Refunded);
+        await expectConservation(f);
+      });
+
+      it("still settles an optimistic job after its challenge window", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        const job = await p.request(p.models.optimistic);
+        await p.escrow.connect(p.worker).submitResult(job, OUTPUT);
+        await p.escrow.connect(p.governance).pause();
+        await time.increase(TEST_PARAMS.challengeWindow + 1);
+        await expect(p.escrow.settle(job, "0x"))
+          .to.emit(p.escrow, "JobSettled")
+          .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSplit(job)));
+        await expectConservation(p);
+      });
+
+      it("still pays withdrawals", async function () {
+        const f = await loadFixture(jobClaimedFixture);
+        await f.escrow.connect(f.worker).submitResult(f.job, OUTPUT);
+        await f.escrow.connect(f.governance).pause();
+        const { workerPayment } = acceptedSplit(f.job);
+        await expect(f.escrow.connect(f.worker).withdraw()).to.changeTokenBalances(
+          f.token,
+          [f.escrow, f.worker],
+          [-workerPayment, workerPayment],
+        );
+        await expectConservation(f);
+      });
+    });
+  });
+
+  describe("governance transfer (Ownable2Step)", function () {
+    it("moves governance only once the new owner accepts", async function () {
+      const p = await loadFixture(deployProtocolFixture);
+      await expect(p.escrow.connect(p.governance).transferOwnership(p.other.address))
+        .to.emit(p.escrow, "OwnershipTransferStarted")
+        .withArgs(p.governance.address, p.other.address);
+      expect(await p.escrow.owner()).to.equal(p.governance.address);
+      expect(await p.escrow.pendingOwner()).to.equal(p.other.address);
+      await expect(p.escrow.connect(p.other).pause())
+        .to.be.revertedWithCustomError(p.escrow, "OwnableUnauthorizedAccount")
+        .withArgs(p.other.address);
+      await expect(p.escrow.connect(p.requester).acceptOwnership())
+        .to.be.revertedWithCustomError(p.escrow, "OwnableUnauthorizedAccount")
+        .withArgs(p.requester.address);
+      await expect(p.escrow.connect(p.other).acceptOwnership())
+        .to.emit(p.escrow, "OwnershipTransferred")
+        .withArgs(p.governance.address, p.other.address);
+      expect(await p.escrow.owner()).to.equal(p.other.address);
+      await expect(p.escrow.connect(p.other).pause()).to.emit(p.escrow, "Paused");
+      await expect(p.escrow.connect(p.governance).unpause())
+        .to.be.revertedWithCustomError(p.escrow, "OwnableUnauthorizedAccount")
+        .withArgs(p.governance.address);
+    });
+  });
+
+  describe("callbacks", function () {
+    const CALLBACK_GAS = 500_000;
+
+    describe("when an ExampleConsumer requests an optimistic job that is accepted", function () {
+      it("delivers the output through onInferenceResult at settlement", async function () {
+        const f = await loadFixture(consumerFixture);
+        const deadline = await deadlineIn(DAY);
+        const request = f.consumer
+          .connect(f.requester)
+          .requestInference(f.models.optimistic, INPUT, PRICE * 2n, deadline, 200_000);
+        await expect(request).to.changeTokenBalances(f.token, [f.requester, f.consumer, f.escrow], [-PRICE, 0, PRICE]);
+        const job = await f.jobFrom(await request);
+        await expect(request).to.emit(f.consumer, "InferenceRequested").withArgs(job.id, f.requester.address);
+        expect(job.requester).to.equal(await f.consumer.getAddress());
+        expect(job.callbackGasLimit).to.equal(200_000n);
+
+        await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
+        expect((await f.consumer.requestOf(job.id)).done).to.equal(false);
+        await time.increase(TEST_PARAMS.challengeWindow + 1);
+        const tx = f.escrow.connect(f.other).settle(job, OUTPUT);
+        const split = acceptedSplit(job);
+        await expect(tx).to.emit(f.escrow, "JobSettled").withArgs(job.id, JobOutcome.Accepted, settlement(split));
+        await expect(tx)
+          .to.emit(f.escrow, "CallbackDelivered")
+          .withArgs(job.id, await f.consumer.getAddress(), true);
+        await expect(tx).to.emit(f.consumer, "InferenceReceived").withArgs(job.id, JobOutcome.Accepted, OUTPUT);
+        const stored = await f.consumer.requestOf(job.id);
+        expect(stored.requestedBy).to.equal(f.requester.address);
+        expect(stored.done).to.equal(true);
+        expect(stored.outcome).to.equal(JobOutcome.Accepted);
+        expect(stored.output).to.equal(OUTPUT);
+        expect(await f.escrow.balanceOf(f.worker)).to.equal(split.workerPayment);
+        await expectConservation(f, [f.consumer, f.hostile]);
+      });
+    });
+
+    describe("when an ExampleConsumer requests a None-mode job", function () {
+      it("delivers the output in the submitting transaction", async function () {
+        const f = await loadFixture(consumerFixture);
+        const job = await f.jobFrom(
+          await f.consumer
+            .connect(f.requester)
+            .requestInference(f.models.none, INPUT, PRICE, await deadlineIn(DAY), 200_000),
+        );
+        const tx = f.escrow.connect(f.worker).submitResult(job, OUTPUT);
+        await expect(tx)
+          .to.emit(f.escrow, "CallbackDelivered")
+          .withArgs(job.id, await f.consumer.getAddress(), true);
+        await expect(tx).to.emit(f.consumer, "InferenceReceived").withArgs(job.id, JobOutcome.Accepted, OUTPUT);
+        expect((await f.consumer.requestOf(job.id)).output).to.equal(OUTPUT);
+        await expectConservation(f, [f.consumer, f.hostile]);
+      });
+    });
+
+    describe("when a callback job is settled without or with the wrong output", function () {
+      async function submittedCallbackJob() {
+        const f = await loadFixture(consumerFixture);
+        const job = await f.jobFrom(
+          await f.consumer
+            .connect(f.requester)
+            .requestInference(f.models.optimistic, INPUT, PRICE, await deadlineIn(DAY), 200_000),
+        );
+        await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
+        await time.increase(TEST_PARAMS.challengeWindow + 1);
+        return { f, job };
+      }
+
+      it("reverts with JobEscrowOutputRequired when the output is omitted", async function () {
+        const { f, job } = await submittedCallbackJob();
+        await expect(f.escrow.settle(job, "0x"))
+          .to.be.revertedWithCustomError(f.escrow, "JobEscrowOutputRequired")
+          .withArgs(job.id);
+      });
+
+      it("reverts with JobEscrowOutputMismatch for other bytes", async function () {
+        const { f, job } = await submittedCallbackJob();
+        await expect(f.escrow.settle(job, WRONG_OUTPUT))
+          .to.be.revertedWithCustomError(f.escrow, "JobEscrowOutputMismatch")
+          .withArgs(job.id);
+      });
+    });
+
+    describe("when a job without callback is settled", function () {
+      it("accepts an empty output but rejects wrong bytes with JobEscrowOutputMismatch", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        const job = await p.request(p.models.optimistic);
+        await p.escrow.connect(p.worker).submitResult(job, OUTPUT);
+        await time.increase(TEST_PARAMS.challengeWindow + 1);
+        await expect(p.escrow.settle(job, WRONG_OUTPUT))
+          .to.be.revertedWithCustomError(p.escrow, "JobEscrowOutputMismatch")
+          .withArgs(job.id);
+        const tx = p.escrow.settle(job, "0x");
+        await expect(tx)
+          .to.emit(p.escrow, "JobSettled")
+          .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSplit(job)));
+        await expect(tx).not.to.emit(p.escrow, "CallbackDelivered");
+      });
+    });
+
+    describe("when the consumer accepts the callback", function () {
+      it("emits CallbackDelivered(true) and the consumer records the result", async function () {
+        const f = await loadFixture(consumerFixture);
+        const job = await f.jobFrom(
+          await f.hostile.request(f.models.none, INPUT, PRICE, await deadlineIn(DAY), CALLBACK_GAS),
+        );
+        await expect(f.escrow.connect(f.worker).submitResult(job, OUTPUT))
+          .to.emit(f.escrow, "CallbackDelivered")
+          .withArgs(job.id, await f.hostile.getAddress(), true);
+        expect(await f.hostile.calls()).to.equal(1n);
+        expect(await f.hostile.lastJobId()).to.equal(job.id);
+        expect(await f.hostile.lastOutcome()).to.equal(JobOutcome.Accepted);
+        expect(await f.hostile.lastOutput()).to.equal(OUTPUT);
+      });
+    });
+
+    for (const name of ["Revert", "BurnGas", "ReturnBomb", "Reenter"] as const) {
+      describe(`when the consumer's callback misbehaves (${name})`, function () {
+        it("completes the settlement, pays the worker and emits CallbackDelivered(false)", async function () {
+          const f = await loadFixture(consumerFixture);
+          const hostile = await f.hostile.getAddress();
+          // Give the consumer a credited refund first, so a re-entrant withdraw would have something to take.
+          const refunded = await f.jobFrom(
+            await f.hostile.request(f.models.none, INPUT, PRICE, await deadlineIn(60n), 0),
+          );
+          await time.increase(61);
+          await f.escrow.settle(refunded, "0x");
+          expect(await f.escrow.balanceOf(hostile)).to.equal(PRICE);
+
+          await f.hostile.setBehaviour(Behaviour[name]);
+          const job = await f.jobFrom(
+            await f.hostile.request(f.models.optimistic, INPUT, PRICE, await deadlineIn(DAY), CALLBACK_GAS),
+          );
+          await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
+          await time.increase(TEST_PARAMS.challengeWindow + 1);
+          const split = acceptedSplit(job);
+          const tx = f.escrow.connect(f.other).settle(job, OUTPUT);
+          await expect(tx).to.emit(f.escrow, "JobSettled").withArgs(job.id, JobOutcome.Accepted, settlement(split));
+          await expect(tx).to.emit(f.escrow, "CallbackDelivered").withArgs(job.id, hostile, false);
+          await expect(tx).to.changeTokenBalances(f.token, [f.escrow, hostile], [0, 0]);
+          const receipt = await (await tx).wait();
+          expect(receipt!.gasUsed).to.be.lessThan(BigInt(CALLBACK_GAS) + 200_000n);
+
+          expect(await statusOf(f, job.id)).to.equal(JobStatus.Settled);
+          expect(await f.escrow.balanceOf(f.worker)).to.equal(split.workerPayment);
+          expect(await f.escrow.balanceOf(hostile)).to.equal(PRICE);
+          expect(await f.hostile.calls()).to.equal(0n);
+          expect(await f.staking.freeStakeOf(f.worker)).to.equal(STAKE);
+          await expectConservation(f, [f.consumer, f.hostile]);
+        });
+      });
+    }
+
+    describe("when settle is sent with too little gas for the callback", function () {
+      it("reverts with JobEscrowInsufficientGasForCallback, and succeeds with enough gas", async function () {
+        const f = await loadFixture(consumerFixture);
+        const job = await f.jobFrom(
+          await f.hostile.request(f.models.none, INPUT, PRICE, await deadlineIn(600n), CALLBACK_GAS),
+        );
+        await time.increase(601);
+        const needed = CALLBACK_GAS + Math.floor(CALLBACK_GAS / 63) + 10_000;
+        await expect(f.escrow.connect(f.other).settle(job, "0x", { gasLimit: 300_000 }))
+          .to.be.revertedWithCustomError(f.escrow, "JobEscrowInsufficientGasForCallback")
+          .withArgs(job.id, anyValue, needed);
+        expect(await statusOf(f, job.id)).to.equal(JobStatus.Requested);
+
+        const tx = f.escrow.connect(f.other).settle(job, "0x", { gasLimit: 700_000 });
+        await expect(tx)
+          .to.emit(f.escrow, "JobSettled")
+          .withArgs(job.id, JobOutcome.Expired, settlement({ requesterRefund: PRICE }));
+        await expect(tx)
+          .to.emit(f.escrow, "CallbackDelivered")
+          .withArgs(job.id, await f.hostile.getAddress(), true);
+        // The Expired refund calls back with outcome Expired and no output.
+        expect(await f.hostile.calls()).to.equal(1n);
+        expect(await f.hostile.lastOutcome()).to.equal(JobOutcome.Expired);
+        expect(await f.hostile.lastOutput()).to.equal("0x");
+        expect(await f.escrow.balanceOf(f.hostile)).to.equal(PRICE);
+        await expectConservation(f, [f.consumer, f.hostile]);
+      });
+    });
+
+    describe("when a consumer's job expires or is abandoned", function () {
+      it("calls back with outcome Expired and credits the refund to the consumer", async function () {
+        const f = await loadFixture(consumerFixture);
+        const job = await f.jobFrom(
+          await f.consumer
+            .connect(f.requester)
+            .requestInference(f.models.none, INPUT, PRICE, await deadlineIn(600n), 200_000),
+        );
+        await time.increase(601);
+        await expect(f.escrow.settle(job, "0x"))
+          .to.emit(f.consumer, "InferenceReceived")
+          .withArgs(job.id, JobOutcome.Expired, "0x");
+        const stored = await f.consumer.requestOf(job.id);
+        expect(stored.done).to.equal(true);
+        expect(stored.outcome).to.equal(JobOutcome.Expired);
+        expect(await f.escrow.balanceOf(f.consumer)).to.equal(PRICE);
+        await expectConservation(f, [f.consumer, f.hostile]);
+      });
+
+      it("calls back with outcome Abandoned and credits refund and compensation to the consumer", async function () {
+        const f = await loadFixture(consumerFixture);
+        const job = await f.jobFrom(
+          await f.consumer
+            .connect(f.requester)
+            .requestInference(f.models.none, INPUT, PRICE, await deadlineIn(DAY), 200_000),
+        );
+        await f.escrow.connect(f.worker).claim(job);
+        await time.increase(TEST_PARAMS.submissionWindow + 1);
+        const slashed = (COLLATERAL * BigInt(TEST_PARAMS.timeoutSlashBps)) / BPS;
+        const compensation = (slashed * BigInt(TEST_PARAMS.compensationBps)) / BPS;
+        const tx = f.escrow.settle(job, "0x");
+        await expect(tx).to.emit(f.consumer, "InferenceReceived").withArgs(job.id, JobOutcome.Abandoned, "0x");
+        await expect(tx)
+          .to.emit(f.escrow, "CallbackDelivered")
+          .withArgs(job.id, await f.consumer.getAddress(), true);
+        expect(await f.escrow.balanceOf(f.consumer)).to.equal(PRICE + compensation);
+        await expectConservation(f, [f.consumer, f.hostile]);
+      });
+    });
+
+    describe("when an ExampleConsumer's callback runs out of gas", function () {
+      async function failedCallback() {
+        const f = await loadFixture(consumerFixture);
+        const job = await f.jobFrom(
+          await f.consumer
+            .connect(f.requester)
+            .requestInference(f.models.none, INPUT, PRICE, await deadlineIn(DAY), 5000),
+        );
+        await expect(f.escrow.connect(f.worker).submitResult(job, OUTPUT))
+          .to.emit(f.escrow, "CallbackDelivered")
+          .withArgs(job.id, await f.consumer.getAddress(), false);
+        expect((await f.consumer.requestOf(job.id)).done).to.equal(false);
+        expect(await statusOf(f, job.id)).to.equal(JobStatus.Settled);
+        return { f, job };
+      }
+
+      it("lets anyone accept the posted output later", async function () {
+        const { f, job } = await failedCallback();
+        await expect(f.consumer.connect(f.other).acceptOutput(job.id, OUTPUT))
+          .to.emit(f.consumer, "InferenceReceived")
+          .withArgs(job.id, JobOutcome.Accepted, OUTPUT);
+        const stored = await f.consumer.requestOf(job.id);
+        expect(stored.done).to.equal(true);
+        expect(stored.outcome).to.equal(JobOutcome.Accepted);
+        expect(stored.output).to.equal(OUTPUT);
+        await expect(f.consumer.connect(f.other).acceptOutput(job.id, OUTPUT))
+          .to.be.revertedWithCustomError(f.consumer, "ExampleConsumerAlreadyDone")
+          .withArgs(job.id);
+      });
+
+      it("reverts with ExampleConsumerOutputMismatch for other bytes", async function () {
+        const { f, job } = await failedCallback();
+        await expect(f.consumer.connect(f.other).acceptOutput(job.id, WRONG_OUTPUT))
+          .to.be.revertedWithCustomError(f.consumer, "ExampleConsumerOutputMismatch")
+          .withArgs(job.id);
+      });
+    });
+
+    describe("when acceptOutput is called before settlement", function () {
+      it("reverts with ExampleConsumerNotSettled", async function () {
+        const f = await loadFixture(consumerFixture);
+        const job = await f.jobFrom(
+          await f.consumer
+            .connect(f.requester)
+            .requestInference(f.models.optimistic, INPUT, PRICE, await deadlineIn(DAY), 200_000),
+        );
+        await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
+        await expect(f.consumer.acceptOutput(job.id, OUTPUT))
+          .to.be.revertedWithCustomError(f.consumer, "ExampleConsumerNotSettled")
+          .withArgs(job.id, JobStatus.Submitted);
+      });
+    });
+
+    describe("when someone other than the escrow calls onInferenceResult", function () {
+      it("reverts with ExampleConsumerNotEscrow", async function () {
+        const f = await loadFixture(consumerFixture);
+        await expect(f.consumer.connect(f.other).onInferenceResult(1, JobOutcome.Accepted, OUTPUT))
+          .to.be.revertedWithCustomError(f.consumer, "ExampleConsumerNotEscrow")
+          .withArgs(f.other.address);
+      });
+    });
+  });
 });
