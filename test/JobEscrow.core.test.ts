@@ -228,6 +228,19 @@ describe("JobEscrow (core)", function () {
         await expectConservation(p);
       });
 
+      it("returns the new job id", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await p.request(p.models.none);
+        const deadline = await deadlineIn(DAY);
+        const call = p.escrow.connect(p.requester).requestInference;
+        expect(await call.staticCall(p.models.none, INPUT, PRICE, deadline, 0)).to.equal(2n);
+        expect(
+          await p.escrow
+            .connect(p.requester)
+            .requestInferenceByUri.staticCall(p.models.none, "ipfs://x", ethers.id("x"), PRICE, deadline, 0),
+        ).to.equal(2n);
+      });
+
       it("numbers jobs from 1 upwards", async function () {
         const p = await loadFixture(deployProtocolFixture);
         expect((await p.request(p.models.none)).id).to.equal(1n);
@@ -1155,6 +1168,28 @@ describe("JobEscrow (core)", function () {
           .withArgs(await f.token.getAddress());
         expect(await f.escrow.balanceOf(requester)).to.equal(PRICE);
       });
+    });
+  });
+
+  describe("views", function () {
+    it("jobState reverts with JobEscrowUnknownJob and jobHash is zero for an unknown id", async function () {
+      const f = await loadFixture(jobRequestedFixture);
+      await expect(f.escrow.jobState(2)).to.be.revertedWithCustomError(f.escrow, "JobEscrowUnknownJob").withArgs(2);
+      await expect(f.escrow.jobState(0)).to.be.revertedWithCustomError(f.escrow, "JobEscrowUnknownJob").withArgs(0);
+      expect(await f.escrow.jobHash(2)).to.equal(ZeroHash);
+      expect(await f.escrow.jobHash(f.job.id)).not.to.equal(ZeroHash);
+    });
+
+    it("exposes MAX_URI_BYTES, MIN_TREASURY_SLASH_BPS and the dispute window", async function () {
+      const p = await loadFixture(deployProtocolFixture);
+      expect(await p.escrow.MAX_URI_BYTES()).to.equal(2048n);
+      expect(await p.escrow.MIN_TREASURY_SLASH_BPS()).to.equal(1000n);
+      expect(await p.escrow.maxDisputeWindow()).to.equal(
+        TEST_PARAMS.submissionWindow +
+          TEST_PARAMS.challengeWindow +
+          TEST_PARAMS.commitWindow +
+          TEST_PARAMS.revealWindow,
+      );
     });
   });
 
