@@ -41,7 +41,12 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @dev Declared first so that it shares a storage word with Pausable's flag: a request reads both at once.
     /// 2^64 jobs cannot be requested.
     uint64 private _jobCount;
-    EscrowParams private _params;
+    /// @dev The parameters in force: the id of their last version (shares the word above; 2^24 changes).
+    uint24 private _paramsId;
+    /// @dev Every version of the parameters; a job runs under the version in force when it was requested.
+    mapping(uint256 paramsId => EscrowParams) private _paramsById;
+    /// @dev The longest dispute window of any version: a job under an older version may still be disputed.
+    uint256 private _maxDisputeWindow;
     address private _treasury;
     /// @dev Treasury income not yet moved to `_balances`, in the treasury's own storage word: a settlement reads
     /// the treasury's address anyway, so crediting it here saves a cold read of a balance slot.
@@ -98,18 +103,9 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint32 callbackGasLimit
     ) external whenNotPaused nonReentrant returns (uint256 jobId) {
         if (input.length == 0) revert JobEscrowEmptyInput();
-        uint256 maxInput = _params.maxInputBytes;
+        uint256 maxInput = _paramsById[_paramsId].maxInputBytes;
         if (input.length > maxInput) revert JobEscrowInputTooLarge(input.length, maxInput);
-        (Job memory job, IModelRegistry.ModelTerms memory terms) = _openJob(
-            modelId,
-            keccak256(input),
-            maxFee,
-            deadline,
-            callbackGasLimit
-        );
-        jobId = job.id;
-        emit JobRequested(jobId, msg.sender, modelId, job, input, "", terms.relTolerance, terms.absTolerance);
-        _pull(msg.sender, job.fee);
+        jobId = _request(modelId, keccak256(input), maxFee, deadline, callbackGasLimit, input, "");
     }
 
     /// @inheritdoc IJobEscrow
@@ -124,16 +120,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint256 uriLength = bytes(inputUri).length;
         if (uriLength == 0 || uriLength > MAX_URI_BYTES) revert JobEscrowInvalidInputUri(uriLength, MAX_URI_BYTES);
         if (inputHash == bytes32(0)) revert JobEscrowZeroInputHash();
-        (Job memory job, IModelRegistry.ModelTerms memory terms) = _openJob(
-            modelId,
-            inputHash,
-            maxFee,
-            deadline,
-            callbackGasLimit
-        );
-        jobId = job.id;
-        emit JobRequested(jobId, msg.sender, modelId, job, "", inputUri, terms.relTolerance, terms.absTolerance);
-        _pull(msg.sender, job.fee);
+        jobId = _request(modelId, inputHash, maxFee, deadline, callbackGasLimit, "", inputUri);
     }
 
     /// @inheritdoc IJobEscrow
@@ -166,7 +153,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (msg.sender == state.worker || msg.sender == job.requester || STAKING.verifierWeightOf(msg.sender) == 0) {
             revert JobEscrowInvalidChallenger(job.id, msg.sender);
         }
-        uint256 bond = _params.challengeBond;
+        uint256 bond = _paramsById[job.paramsId].challengeBond;
         _challenges[job.id] = Challenge({challenger: msg.sender, bond: uint96(bond)});
         emit ResultChallenged(job.id, msg.sender, bond);
         if (!_drawCommittee(job, state, msg.sender)) revert JobEscrowNotEnoughVerifiers(job.id, job.committeeSize);
@@ -299,7 +286,12 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IJobEscrow
     function params() external view returns (EscrowParams memory) {
-        return _params;
+        return paramsOf(_paramsId);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function paramsId() external view returns (uint256) {
+        return _paramsId;
     }
 
     /// @inheritdoc IJobEscrow
@@ -350,7 +342,13 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IDisputeWindowSource
     function maxDisputeWindow() external view returns (uint256) {
-        return EscrowParamsLib.disputeWindow(_params);
+        return _maxDisputeWindow;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function paramsOf(uint256 id) public view returns (EscrowParams memory) {
+        if (id == 0 || id > _paramsId) revert JobEscrowUnknownParams(id);
+        return _paramsById[id];
     }
 
     /// @inheritdoc IJobEscrow
@@ -360,7 +358,30 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     // ---------------------------------------------------------------- request, claim, submit
 
-    /// @dev Snapshots the model and the fee shares into a new job record and stores its hash.
+    /// @dev Opens a job, announces it with its input (inline, or a URI) and pulls the fee.
+    function _request(
+        uint256 modelId,
+        bytes32 inputHash,
+        uint256 maxFee,
+        uint64 deadline,
+        uint32 callbackGasLimit,
+        bytes memory input,
+        string memory inputUri
+    ) private returns (uint256) {
+        (Job memory job, IModelRegistry.ModelTerms memory terms) = _openJob(
+            modelId,
+            inputHash,
+            maxFee,
+            deadline,
+            callbackGasLimit
+        );
+        emit JobRequested(job.id, msg.sender, modelId, job, input, inputUri, terms.relTolerance, terms.absTolerance);
+        _pull(msg.sender, job.fee);
+        return job.id;
+    }
+
+    /// @dev Snapshots the model, the fee shares and the parameters' version into a new job record and stores
+    /// its hash.
     function _openJob(
         uint256 modelId,
         bytes32 inputHash,
@@ -368,7 +389,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint64 deadline,
         uint32 callbackGasLimit
     ) private returns (Job memory job, IModelRegistry.ModelTerms memory terms) {
-        EscrowParams storage p = _params;
+        uint256 id = _paramsId;
+        EscrowParams storage p = _paramsById[id];
         uint256 latest = block.timestamp + p.maxJobDuration;
         if (deadline <= block.timestamp || deadline > latest) revert JobEscrowInvalidDeadline(deadline, latest);
         if (callbackGasLimit != 0) {
@@ -394,6 +416,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             royaltyBps: terms.royaltyBps,
             protocolFeeBps: p.protocolFeeBps,
             verifierShareBps: p.verifierShareBps,
+            paramsId: uint32(id),
             callbackGasLimit: callbackGasLimit,
             deadline: deadline,
             fee: uint96(fee),
@@ -405,7 +428,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     function _claim(Job memory job, JobState storage state) private {
         if (block.timestamp > job.deadline) revert JobEscrowDeadlinePassed(job.id, job.deadline);
-        uint256 submitBy = Math.min(block.timestamp + _params.submissionWindow, job.deadline);
+        uint256 submitBy = Math.min(block.timestamp + _paramsById[job.paramsId].submissionWindow, job.deadline);
         state.status = JobStatus.Claimed;
         state.worker = msg.sender;
         state.windowEnd = uint40(submitBy);
@@ -426,7 +449,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             if (block.timestamp > state.windowEnd) revert JobEscrowSubmissionWindowClosed(job.id, state.windowEnd);
         }
         if (output.length == 0) revert JobEscrowEmptyOutput(job.id);
-        uint256 maxOutput = _params.maxOutputBytes;
+        EscrowParams storage p = _paramsById[job.paramsId];
+        uint256 maxOutput = p.maxOutputBytes;
         if (output.length > maxOutput) revert JobEscrowOutputTooLarge(job.id, output.length, maxOutput);
 
         bytes32 hash = keccak256(output);
@@ -435,7 +459,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             emit ResultSubmitted(job.id, msg.sender, hash, output, 0);
             _settleAccepted(job, state, output, new Seat[](0), 0);
         } else if (job.mode == IModelRegistry.VerificationMode.Optimistic) {
-            uint256 windowEnd = block.timestamp + _params.challengeWindow;
+            uint256 windowEnd = block.timestamp + p.challengeWindow;
             state.status = JobStatus.Submitted;
             state.windowEnd = uint40(windowEnd);
             emit ResultSubmitted(job.id, msg.sender, hash, output, uint64(windowEnd));
@@ -465,7 +489,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
                 revert(add(reason, 0x20), mload(reason))
             }
         }
-        EscrowParams storage p = _params;
+        EscrowParams storage p = _paramsById[job.paramsId];
         uint256 commitEnd = block.timestamp + p.commitWindow;
         uint256 revealEnd = commitEnd + p.revealWindow;
         state.status = JobStatus.Voting;
@@ -524,10 +548,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         settlement.slashed = STAKING.slash(
             state.worker,
             job.collateral,
-            (uint256(job.collateral) * _params.timeoutSlashBps) / BPS,
+            (uint256(job.collateral) * _paramsById[job.paramsId].timeoutSlashBps) / BPS,
             address(this)
         );
-        uint256 compensation = (settlement.slashed * _params.compensationBps) / BPS;
+        uint256 compensation = (settlement.slashed * _paramsById[job.paramsId].compensationBps) / BPS;
         settlement.requesterRefund = job.fee + compensation;
         settlement.treasuryPayment = settlement.slashed - compensation;
         _credit(job.requester, settlement.requesterRefund);
@@ -572,8 +596,9 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             settlement.workerPayment = fee - settlement.royalty - settlement.treasuryPayment - pool;
             Challenge memory lost = _challengeIfAny(job);
             if (lost.bond != 0) {
-                uint256 toWorker = (uint256(lost.bond) * _params.compensationBps) / BPS;
-                uint256 toVerifiers = (uint256(lost.bond) * _params.verifierRewardBps) / BPS;
+                EscrowParams storage p = _paramsById[job.paramsId];
+                uint256 toWorker = (uint256(lost.bond) * p.compensationBps) / BPS;
+                uint256 toVerifiers = (uint256(lost.bond) * p.verifierRewardBps) / BPS;
                 settlement.workerPayment += toWorker;
                 settlement.treasuryPayment += lost.bond - toWorker - toVerifiers;
                 pool += toVerifiers;
@@ -588,7 +613,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _credit(worker, settlement.workerPayment);
         _credit(job.modelOwner, settlement.royalty);
         STAKING.unlock(worker, job.collateral);
-        _penalize(job.id, seats, VoteState.Agreed, true);
+        _penalize(job, seats, VoteState.Agreed, true);
         _creditTreasury(settlement.treasuryPayment);
         _finish(job, JobOutcome.Accepted, settlement, output);
     }
@@ -597,7 +622,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// and the compensation share; the disagreeing verifiers (and a challenger) share the verifier reward.
     function _settleRejected(Job memory job, JobState storage state, Seat[] memory seats, uint256 disagreed) private {
         state.status = JobStatus.Rejected;
-        EscrowParams storage p = _params;
+        EscrowParams storage p = _paramsById[job.paramsId];
         Settlement memory settlement;
         settlement.slashed = STAKING.slash(state.worker, job.collateral, job.collateral, address(this));
         uint256 compensation = (settlement.slashed * p.compensationBps) / BPS;
@@ -614,7 +639,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         }
         _credit(job.requester, settlement.requesterRefund);
         _rewardVoters(seats, VoteState.Disagreed, settlement.verifierReward);
-        _penalize(job.id, seats, VoteState.Disagreed, true);
+        _penalize(job, seats, VoteState.Disagreed, true);
         _creditTreasury(settlement.treasuryPayment);
         _finish(job, JobOutcome.Rejected, settlement, "");
     }
@@ -632,7 +657,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             _credit(challenged.challenger, challenged.bond);
         }
         STAKING.unlock(state.worker, job.collateral);
-        _penalize(job.id, seats, VoteState.Drawn, false);
+        _penalize(job, seats, VoteState.Drawn, false);
         _finish(job, JobOutcome.Inconclusive, settlement, "");
     }
 
@@ -646,17 +671,17 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @dev Slashes the vote penalty from every seat that never revealed and, when there is a majority, from
     /// every seat that revealed the other vote; credits it to the treasury.
-    function _penalize(uint256 jobId, Seat[] memory seats, VoteState majority, bool hasMajority) private {
+    function _penalize(Job memory job, Seat[] memory seats, VoteState majority, bool hasMajority) private {
         uint256 penalty = type(uint256).max; // read from storage only when some seat is penalised
         for (uint256 i; i < seats.length; ++i) {
             VoteState vote = seats[i].vote;
             bool revealed = vote == VoteState.Agreed || vote == VoteState.Disagreed;
             if (revealed && (!hasMajority || vote == majority)) continue;
-            if (penalty == type(uint256).max) penalty = _params.votePenalty;
+            if (penalty == type(uint256).max) penalty = _paramsById[job.paramsId].votePenalty;
             if (penalty == 0) return;
             uint256 slashed = STAKING.slash(seats[i].verifier, 0, penalty, address(this));
             _creditTreasury(slashed);
-            emit VerifierPenalized(jobId, seats[i].verifier, slashed, revealed);
+            emit VerifierPenalized(job.id, seats[i].verifier, slashed, revealed);
         }
     }
 
@@ -868,8 +893,12 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     function _setParams(EscrowParams memory p) private {
         EscrowParamsLib.check(p, STAKING.unbondingPeriod());
-        _params = p;
-        emit ParamsUpdated(p);
+        uint256 id = uint256(_paramsId) + 1;
+        _paramsId = id.toUint24();
+        _paramsById[id] = p;
+        uint256 window = EscrowParamsLib.disputeWindow(p);
+        if (window > _maxDisputeWindow) _maxDisputeWindow = window;
+        emit ParamsUpdated(id, p);
     }
 
     function _setTreasury(address newTreasury) private {

@@ -191,6 +191,7 @@ describe("JobEscrow (core)", function () {
           royaltyBps: BigInt(terms.royaltyBps),
           protocolFeeBps: BigInt(TEST_PARAMS.protocolFeeBps),
           verifierShareBps: BigInt(TEST_PARAMS.verifierShareBps),
+          paramsId: 1n,
           callbackGasLimit: 0n,
           deadline,
           fee: PRICE,
@@ -1317,10 +1318,45 @@ describe("JobEscrow (core)", function () {
           maxCallbackGasLimit: 123_456,
         };
         const tuple = Object.keys(TEST_PARAMS).map((k) => next[k as keyof EscrowParams]);
-        await expect(p.escrow.connect(p.governance).setParams(next)).to.emit(p.escrow, "ParamsUpdated").withArgs(tuple);
+        await expect(p.escrow.connect(p.governance).setParams(next))
+          .to.emit(p.escrow, "ParamsUpdated")
+          .withArgs(2n, tuple);
+        expect(await p.escrow.paramsId()).to.equal(2n);
         const stored = await p.escrow.params();
         for (const [k, v] of Object.entries(next)) expect(stored[k as keyof EscrowParams], k).to.equal(v);
-        expect(await p.escrow.maxDisputeWindow()).to.equal(600 + 1200 + 300 + 400);
+        const version2 = await p.escrow.paramsOf(2);
+        for (const [k, v] of Object.entries(next)) expect(version2[k as keyof EscrowParams], k).to.equal(v);
+        const version1 = await p.escrow.paramsOf(1);
+        for (const [k, v] of Object.entries(TEST_PARAMS)) expect(version1[k as keyof EscrowParams], k).to.equal(v);
+        // Jobs under version 1 may still be disputed for its longer window.
+        const initialWindow =
+          TEST_PARAMS.submissionWindow +
+          TEST_PARAMS.challengeWindow +
+          TEST_PARAMS.commitWindow +
+          TEST_PARAMS.revealWindow;
+        expect(await p.escrow.maxDisputeWindow()).to.equal(initialWindow);
+      });
+
+      it("numbers versions from 1 and refuses unknown ones with JobEscrowUnknownParams", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        expect(await p.escrow.paramsId()).to.equal(1n);
+        await expect(p.escrow.paramsOf(0))
+          .to.be.revertedWithCustomError(p.escrow, "JobEscrowUnknownParams")
+          .withArgs(0);
+        await expect(p.escrow.paramsOf(2))
+          .to.be.revertedWithCustomError(p.escrow, "JobEscrowUnknownParams")
+          .withArgs(2);
+      });
+
+      it("leaves a claimed job under the version it was requested with: the abandonment slash does not change", async function () {
+        const f = await loadFixture(jobClaimedFixture);
+        await f.escrow.connect(f.governance).setParams({ ...TEST_PARAMS, timeoutSlashBps: 10_000, compensationBps: 0 });
+        const state = await f.escrow.jobState(f.job.id);
+        await time.increaseTo(state.windowEnd + 1n);
+        const slashed = (BigInt(f.job.collateral) * BigInt(TEST_PARAMS.timeoutSlashBps)) / 10_000n;
+        const compensation = (slashed * BigInt(TEST_PARAMS.compensationBps)) / 10_000n;
+        await expect(f.escrow.settle(f.job, "0x")).to.changeTokenBalance(f.token, f.escrow, slashed);
+        expect(await f.escrow.balanceOf(f.requester.address)).to.equal(BigInt(f.job.fee) + compensation);
       });
 
       it("applies the new submission window to later claims only", async function () {

@@ -57,8 +57,9 @@ interface IJobEscrow is IDisputeWindowSource {
         IModelRegistry.VerificationMode mode;
         uint8 committeeSize;
         uint16 royaltyBps;
-        uint16 protocolFeeBps;
-        uint16 verifierShareBps;
+        uint16 protocolFeeBps; // copied from the job's parameters, so that settling reads no storage for them
+        uint16 verifierShareBps; // likewise
+        uint32 paramsId; // the governance parameters the job runs under (`paramsOf`): windows, slashes, bonds
         uint32 callbackGasLimit; // 0: no callback
         uint64 deadline; // last second at which the job can be claimed or submitted
         uint96 fee;
@@ -162,13 +163,16 @@ interface IJobEscrow is IDisputeWindowSource {
     event CallbackDelivered(uint256 indexed jobId, address indexed consumer, bool success);
     /// @notice Emitted when an account withdraws its credited balance.
     event Withdrawn(address indexed account, uint256 amount);
-    /// @notice Emitted when governance changes the parameters.
-    event ParamsUpdated(EscrowParams params);
+    /// @notice Emitted when governance sets new parameters, version `paramsId`: jobs requested from now on run
+    /// under them; jobs already requested keep the version they were requested under.
+    event ParamsUpdated(uint256 indexed paramsId, EscrowParams params);
     /// @notice Emitted when governance changes the treasury.
     event TreasuryUpdated(address indexed previousTreasury, address indexed newTreasury);
     /// @notice Emitted when governance changes the randomness source.
     event RandomnessSourceUpdated(address indexed previousSource, address indexed newSource);
 
+    /// @notice No version of the parameters has this id (they are numbered from 1).
+    error JobEscrowUnknownParams(uint256 paramsId);
     /// @notice No job has this id.
     error JobEscrowUnknownJob(uint256 jobId);
     /// @notice The `Job` passed does not hash to the job's stored record.
@@ -337,8 +341,10 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @dev Requirements: a non-zero balance.
     function withdraw() external returns (uint256 amount);
 
-    /// @notice Replaces the governance parameters.
-    /// @dev Requirements: caller is the owner; every field within its bounds; the dispute window
+    /// @notice Sets new governance parameters for jobs requested from now on, as a new version (`paramsId`).
+    /// @dev Jobs already requested keep the version they were requested under, so no change of windows, slash
+    /// shares, penalty or bond reaches a job in flight. `maxDisputeWindow` is the longest window of any version.
+    /// Requirements: caller is the owner; every field within its bounds (EscrowParamsLib); the dispute window
     /// (submission + challenge + commit + reveal) no longer than the staking contract's unbonding period.
     function setParams(EscrowParams calldata newParams) external;
 
@@ -372,8 +378,14 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Where protocol fees are credited.
     function treasury() external view returns (address);
 
-    /// @notice The governance parameters in force.
+    /// @notice The governance parameters in force: new jobs run under them.
     function params() external view returns (EscrowParams memory);
+
+    /// @notice The id of the parameters in force (versions are numbered from 1, one per `setParams`).
+    function paramsId() external view returns (uint256);
+
+    /// @notice A version of the parameters; `job.paramsId` names the one a job runs under.
+    function paramsOf(uint256 paramsId) external view returns (EscrowParams memory);
 
     /// @notice Number of jobs requested; ids run from 1 to this number.
     function jobCount() external view returns (uint256);

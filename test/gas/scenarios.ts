@@ -121,6 +121,7 @@ function toJob(r: IJobEscrow.JobStructOutput): IJobEscrow.JobStruct {
     royaltyBps: r.royaltyBps,
     protocolFeeBps: r.protocolFeeBps,
     verifierShareBps: r.verifierShareBps,
+    paramsId: r.paramsId,
     callbackGasLimit: r.callbackGasLimit,
     deadline: r.deadline,
     fee: r.fee,
