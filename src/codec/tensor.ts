@@ -244,6 +244,13 @@ function checkList(tensors: readonly Tensor[]): Checked[] {
   return checked;
 }
 
+/**
+ * Checks a tensor list against encodeTensors's rules without encoding it; throws the same CodecError.
+ */
+export function validateTensors(tensors: NamedTensors): void {
+  checkList(tensors);
+}
+
 /** Copies elements of `size` bytes between little-endian bytes and host order (a no-op copy on LE hosts). */
 function copyLittleEndian(source: Uint8Array, target: Uint8Array, offset: number, size: number): void {
   if (HOST_LITTLE_ENDIAN || size === 1) {
