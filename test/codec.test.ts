@@ -249,6 +249,11 @@ describe("tensor codec", function () {
 
     it("empty or malformed names", function () {
       expectCodecError(() => encodeTensors([f32("", [1], [1])]), /tensor #0: name must be a non-empty string/);
+      const nameless = { name: undefined, type: "float16", shape: [1], data: new Uint8Array(2) } as unknown as Tensor;
+      expectCodecError(
+        () => encodeTensors([nameless]),
+        /^tensor #0: name must be a non-empty string, got "undefined"$/,
+      );
       expectCodecError(
         () => encodeTensors([f32("ok", [], [1]), { ...f32("", [], [1]), name: undefined as unknown as string }]),
         /tensor #1: name must be a non-empty string/,

@@ -181,10 +181,11 @@ function nameBytes(name: string, index: number): Uint8Array {
   return bytes;
 }
 
-/** Checks one tensor against the format's rules; returns its type info. */
-function checkTensor(tensor: Tensor, index: number): TypeInfo {
+/** Checks one tensor against the format's rules (its name first); returns its type info and name bytes. */
+function checkTensor(tensor: Tensor, index: number): { info: TypeInfo; nameBytes: Uint8Array } {
   if (typeof tensor !== "object" || tensor === null) throw new CodecError(`tensor #${index} is not an object`);
   const { name, type, shape, data } = tensor;
+  const utf8 = nameBytes(name, index);
   const label = `tensor ${quote(name)}`;
   if (!isElementType(type)) {
     throw new CodecError(`${label}: unknown element type ${quote(String(type))}`, name);
@@ -217,7 +218,7 @@ function checkTensor(tensor: Tensor, index: number): TypeInfo {
       if (bytes[i] > 1) throw new CodecError(`${label}: bool element ${i} is ${bytes[i]}, must be 0 or 1`, name);
     }
   }
-  return info;
+  return { info, nameBytes: utf8 };
 }
 
 interface Checked {
@@ -230,10 +231,7 @@ interface Checked {
 function checkList(tensors: readonly Tensor[]): Checked[] {
   if (!Array.isArray(tensors)) throw new CodecError("tensors must be an array");
   if (tensors.length > MAX_COUNT) throw new CodecError(`${tensors.length} tensors, at most ${MAX_COUNT}`);
-  const checked = tensors.map((tensor, i) => {
-    const info = checkTensor(tensor, i);
-    return { tensor, info, nameBytes: nameBytes(tensor.name, i) };
-  });
+  const checked = tensors.map((tensor, i) => ({ tensor, ...checkTensor(tensor, i) }));
   checked.sort((a, b) => compareBytes(a.nameBytes, b.nameBytes));
   for (let i = 1; i < checked.length; i++) {
     if (compareBytes(checked[i - 1].nameBytes, checked[i].nameBytes) === 0) {
