@@ -1,0 +1,67 @@
+/**
+ * The record of a deployment, written by scripts/deploy.ts to `deployments/<network>.json` and read by the
+ * worker, the tasks, the demo and the tests. One schema, validated on read, so a stale or hand-edited file
+ * fails with a message naming the bad field instead of a call to a wrong address.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address (0x + 40 hex digits)");
+const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a transaction hash (0x + 64 hex digits)");
+
+/** One deployed contract: where it is and how it got there. */
+export const DeployedContractSchema = z.object({
+  address,
+  transactionHash: hash.optional(), // absent for a token the deployment was given rather than deployed
+  block: z.number().int().nonnegative().optional(),
+});
+
+export const DeploymentSchema = z.object({
+  network: z.string().min(1),
+  chainId: z.number().int().positive(),
+  compiler: z.string().min(1), // solc long version, e.g. 0.8.28+commit.7893614a
+  deployer: address,
+  governance: address,
+  treasury: address,
+  /** First block of the deployment: where followers start reading events. */
+  startBlock: z.number().int().nonnegative(),
+  /** Whether the token is the protocol's TestToken (local and test networks) or an existing token. */
+  testToken: z.boolean(),
+  contracts: z.object({
+    token: DeployedContractSchema,
+    registry: DeployedContractSchema,
+    staking: DeployedContractSchema,
+    escrow: DeployedContractSchema,
+    escrowParamsLib: DeployedContractSchema,
+    randomness: DeployedContractSchema,
+  }),
+  /** Escrow parameters at deployment (amounts as decimal strings of base units). */
+  params: z.record(z.string(), z.union([z.number(), z.string()])),
+  minVerifierStake: z.string().regex(/^[0-9]+$/),
+  unbondingPeriod: z.number().int().positive(),
+  deployedAt: z.string().min(1), // ISO 8601
+});
+
+export type Deployment = z.infer<typeof DeploymentSchema>;
+
+/** `deployments/<network>.json` under the project root. */
+export function deploymentPath(network: string, root = path.join(__dirname, "..")): string {
+  return path.join(root, "deployments", `${network}.json`);
+}
+
+/** Reads and validates a deployment record; throws naming the file and the first bad field. */
+export function loadDeployment(file: string): Deployment {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (cause) {
+    throw new Error(`cannot read deployment record ${file}: ${(cause as Error).message}`, { cause });
+  }
+  const parsed = DeploymentSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`deployment record ${file}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
