@@ -1,0 +1,1125 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { AddressLike } from "ethers";
+import type { VerifierStaking } from "../typechain-types";
+import {
+  DAY,
+  DEFAULT_UNBONDING_PERIOD,
+  HOUR,
+  MAX_COMMITTEE_SIZE,
+  MAX_MIN_VERIFIER_STAKE,
+  MAX_UNBONDING_PERIOD,
+  MIN_STAKE,
+  MIN_UNBONDING_PERIOD,
+  STAKE,
+  STUB_WINDOW,
+  deployStakingFixture,
+  falseReturningFixture,
+  feeOnTransferFixture,
+  reentrantTokenFixture,
+  stakedFixture,
+  tokens,
+  verifiersStakedFixture,
+} from "./fixtures/staking";
+
+const UNBONDING_PERIOD_NAME = ethers.encodeBytes32String("unbondingPeriod");
+const MIN_VERIFIER_STAKE_NAME = ethers.encodeBytes32String("minVerifierStake");
+
+interface ExpectedAccount {
+  active: bigint;
+  locked: bigint;
+  unbonding: bigint;
+  unbondingEnd?: bigint;
+  verifier?: boolean;
+}
+
+/** Checks an account's stake field by field, by name (the struct's layout is not part of the interface). */
+async function expectAccount(staking: VerifierStaking, account: AddressLike, expected: ExpectedAccount): Promise<void> {
+  const address = await ethers.resolveAddress(account);
+  const actual = await staking.accountOf(address);
+  expect(actual.active, "active").to.equal(expected.active);
+  expect(actual.locked, "locked").to.equal(expected.locked);
+  expect(actual.unbonding, "unbonding").to.equal(expected.unbonding);
+  if (expected.unbondingEnd !== undefined) expect(actual.unbondingEnd, "unbondingEnd").to.equal(expected.unbondingEnd);
+  if (expected.verifier !== undefined) expect(actual.verifier, "verifier").to.equal(expected.verifier);
+  expect(await staking.freeStakeOf(address), "freeStakeOf").to.equal(expected.active - expected.locked);
+}
+
+/** Sets the timestamp of the next transaction and returns it. */
+async function nextTimestamp(delta = 10n): Promise<bigint> {
+  const t = BigInt(await time.latest()) + delta;
+  await time.setNextBlockTimestamp(t);
+  return t;
+}
+
+describe("VerifierStaking", function () {
+  describe("#constructor", function () {
+    describe("when the token is the zero address", function () {
+      it("reverts with VerifierStakingZeroAddress", async function () {
+        const [admin] = await ethers.getSigners();
+        const factory = await ethers.getContractFactory("VerifierStaking");
+        await expect(factory.deploy(ethers.ZeroAddress, admin.address, MIN_STAKE)).to.be.revertedWithCustomError(
+          factory,
+          "VerifierStakingZeroAddress",
+        );
+      });
+    });
+
+    describe("when the admin is the zero address", function () {
+      it("reverts with VerifierStakingZeroAddress", async function () {
+        const { token } = await loadFixture(deployStakingFixture);
+        const factory = await ethers.getContractFactory("VerifierStaking");
+        await expect(factory.deploy(token, ethers.ZeroAddress, MIN_STAKE)).to.be.revertedWithCustomError(
+          factory,
+          "VerifierStakingZeroAddress",
+        );
+      });
+    });
+
+    describe("when the minimum verifier stake is above MAX_MIN_VERIFIER_STAKE", function () {
+      it("reverts with VerifierStakingInvalidParam", async function () {
+        const { token, admin } = await loadFixture(deployStakingFixture);
+        const factory = await ethers.getContractFactory("VerifierStaking");
+        await expect(factory.deploy(token, admin.address, MAX_MIN_VERIFIER_STAKE + 1n))
+          .to.be.revertedWithCustomError(factory, "VerifierStakingInvalidParam")
+          .withArgs(MIN_VERIFIER_STAKE_NAME, MAX_MIN_VERIFIER_STAKE + 1n, 0, MAX_MIN_VERIFIER_STAKE);
+      });
+    });
+
+    describe("when the arguments are valid", function () {
+      it("sets the token, the parameters and the admin (not the deployer), and emits MinVerifierStakeUpdated", async function () {
+        const { token, admin, other } = await loadFixture(deployStakingFixture);
+        const staking = await ethers.deployContract("VerifierStaking", [token, admin.address, tokens(5)], other);
+        await expect(staking.deploymentTransaction())
+          .to.emit(staking, "MinVerifierStakeUpdated")
+          .withArgs(0, tokens(5));
+        expect(await staking.token()).to.equal(await token.getAddress());
+        expect(await staking.minVerifierStake()).to.equal(tokens(5));
+        expect(await staking.unbondingPeriod()).to.equal(DEFAULT_UNBONDING_PERIOD);
+        const adminRole = await staking.DEFAULT_ADMIN_ROLE();
+        expect(await staking.hasRole(adminRole, admin.address)).to.equal(true);
+        expect(await staking.hasRole(adminRole, other.address)).to.equal(false);
+        expect(await staking.getRoleMemberCount(await staking.ESCROW_ROLE())).to.equal(0);
+        expect(await staking.totalVerifierWeight()).to.equal(0);
+        expect(await staking.eligibleVerifierCount()).to.equal(0);
+      });
+
+      it("exposes the documented constants", async function () {
+        const { staking } = await loadFixture(deployStakingFixture);
+        expect(await staking.ESCROW_ROLE()).to.equal(ethers.id("ESCROW_ROLE"));
+        expect(await staking.MIN_UNBONDING_PERIOD()).to.equal(MIN_UNBONDING_PERIOD);
+        expect(await staking.MAX_UNBONDING_PERIOD()).to.equal(MAX_UNBONDING_PERIOD);
+        expect(await staking.DEFAULT_UNBONDING_PERIOD()).to.equal(DEFAULT_UNBONDING_PERIOD);
+        expect(await staking.MAX_MIN_VERIFIER_STAKE()).to.equal(MAX_MIN_VERIFIER_STAKE);
+        expect(await staking.MAX_COMMITTEE_SIZE()).to.equal(MAX_COMMITTEE_SIZE);
+      });
+    });
+  });
+
+  describe("#stake", function () {
+    describe("when the amount is zero", function () {
+      it("reverts with VerifierStakingZeroAmount", async function () {
+        const { staking, alice } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(alice).stake(0)).to.be.revertedWithCustomError(
+          staking,
+          "VerifierStakingZeroAmount",
+        );
+      });
+    });
+
+    describe("when the token takes a fee on transfer", function () {
+      it("reverts with VerifierStakingTransferShortfall(expected, received)", async function () {
+        const { staking, alice } = await loadFixture(feeOnTransferFixture);
+        const amount = tokens(100);
+        await expect(staking.connect(alice).stake(amount))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingTransferShortfall")
+          .withArgs(amount, amount - amount / 100n);
+      });
+    });
+
+    describe("when the token returns false", function () {
+      it("reverts with SafeERC20FailedOperation(token)", async function () {
+        const { staking, token, alice } = await loadFixture(falseReturningFixture);
+        await token.setFailing(true);
+        await expect(staking.connect(alice).stake(tokens(1)))
+          .to.be.revertedWithCustomError(staking, "SafeERC20FailedOperation")
+          .withArgs(await token.getAddress());
+      });
+
+      it("stakes normally while the token behaves", async function () {
+        const { staking, token, alice } = await loadFixture(falseReturningFixture);
+        await expect(staking.connect(alice).stake(tokens(1))).to.changeTokenBalances(
+          token,
+          [alice, staking],
+          [-tokens(1), tokens(1)],
+        );
+      });
+    });
+
+    describe("when the staker has not approved the staking contract", function () {
+      it("reverts with the token's ERC20InsufficientAllowance", async function () {
+        const { staking, token, alice } = await loadFixture(deployStakingFixture);
+        await token.connect(alice).approve(staking, 0);
+        await expect(staking.connect(alice).stake(1))
+          .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
+          .withArgs(await staking.getAddress(), 0, 1);
+      });
+    });
+
+    describe("when the amount is valid", function () {
+      it("pulls the tokens from the staker", async function () {
+        const { staking, token, alice } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(alice).stake(STAKE)).to.changeTokenBalances(
+          token,
+          [alice, staking],
+          [-STAKE, STAKE],
+        );
+      });
+
+      it("emits Staked(account, amount)", async function () {
+        const { staking, alice } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(alice).stake(STAKE)).to.emit(staking, "Staked").withArgs(alice.address, STAKE);
+      });
+
+      it("adds to the active stake, cumulatively", async function () {
+        const { staking, alice } = await loadFixture(deployStakingFixture);
+        await staking.connect(alice).stake(STAKE);
+        await staking.connect(alice).stake(7n);
+        await expectAccount(staking, alice, {
+          active: STAKE + 7n,
+          locked: 0n,
+          unbonding: 0n,
+          unbondingEnd: 0n,
+          verifier: false,
+        });
+      });
+
+      it("gives no draw weight to an account that is not a verifier", async function () {
+        const { staking, alice } = await loadFixture(deployStakingFixture);
+        await staking.connect(alice).stake(STAKE);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
+        expect(await staking.totalVerifierWeight()).to.equal(0);
+        expect(await staking.eligibleVerifierCount()).to.equal(0);
+      });
+    });
+
+    describe("when the staker is a verifier", function () {
+      it("raises its weight and the total weight by the amount", async function () {
+        const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).stake(tokens(5));
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(STAKE + tokens(5));
+        expect(await staking.totalVerifierWeight()).to.equal(3n * STAKE + tokens(5));
+        expect(await staking.eligibleVerifierCount()).to.equal(3);
+      });
+
+      it("makes a verifier whose stake was all locked eligible again", async function () {
+        const { staking, escrow, alice } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(escrow).lock(alice.address, STAKE);
+        expect(await staking.eligibleVerifierCount()).to.equal(2);
+        await staking.connect(alice).stake(1n);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(1n);
+        expect(await staking.eligibleVerifierCount()).to.equal(3);
+      });
+    });
+  });
+
+  describe("#requestUnstake", function () {
+    describe("when the amount is zero", function () {
+      it("reverts with VerifierStakingZeroAmount", async function () {
+        const { staking, alice } = await loadFixture(stakedFixture);
+        await expect(staking.connect(alice).requestUnstake(0)).to.be.revertedWithCustomError(
+          staking,
+          "VerifierStakingZeroAmount",
+        );
+      });
+    });
+
+    describe("when the account has no stake", function () {
+      it("reverts with VerifierStakingInsufficientStake(account, 0, amount)", async function () {
+        const { staking, other } = await loadFixture(stakedFixture);
+        await expect(staking.connect(other).requestUnstake(1))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
+          .withArgs(other.address, 0, 1);
+      });
+    });
+
+    describe("when the amount exceeds the active stake", function () {
+      it("reverts with VerifierStakingInsufficientStake(account, free, amount)", async function () {
+        const { staking, alice } = await loadFixture(stakedFixture);
+        await expect(staking.connect(alice).requestUnstake(STAKE + 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
+          .withArgs(alice.address, STAKE, STAKE + 1n);
+      });
+    });
+
+    describe("when the amount exceeds the free stake because part is locked", function () {
+      it("reverts with VerifierStakingInsufficientStake(account, free, amount)", async function () {
+        const { staking, escrow, alice } = await loadFixture(stakedFixture);
+        await staking.connect(escrow).lock(alice.address, tokens(40));
+        await expect(staking.connect(alice).requestUnstake(tokens(60) + 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
+          .withArgs(alice.address, tokens(60), tokens(60) + 1n);
+      });
+
+      it("allows exactly the free stake", async function () {
+        const { staking, escrow, alice } = await loadFixture(stakedFixture);
+        await staking.connect(escrow).lock(alice.address, tokens(40));
+        await staking.connect(alice).requestUnstake(tokens(60));
+        await expectAccount(staking, alice, { active: tokens(40), locked: tokens(40), unbonding: tokens(60) });
+      });
+    });
+
+    describe("when the amount is within the free stake", function () {
+      it("emits UnstakeRequested(account, amount, now + unbondingPeriod)", async function () {
+        const { staking, alice } = await loadFixture(stakedFixture);
+        const t = await nextTimestamp();
+        await expect(staking.connect(alice).requestUnstake(tokens(30)))
+          .to.emit(staking, "UnstakeRequested")
+          .withArgs(alice.address, tokens(30), t + DEFAULT_UNBONDING_PERIOD);
+      });
+
+      it("moves the amount from active to unbonding and moves no tokens", async function () {
+        const { staking, token, alice } = await loadFixture(stakedFixture);
+        const t = await nextTimestamp();
+        await expect(staking.connect(alice).requestUnstake(tokens(30))).to.changeTokenBalances(
+          token,
+          [alice, staking],
+          [0, 0],
+        );
+        await expectAccount(staking, alice, {
+          active: tokens(70),
+          locked: 0n,
+          unbonding: tokens(30),
+          unbondingEnd: t + DEFAULT_UNBONDING_PERIOD,
+        });
+      });
+
+      it("restarts the unbonding end of all the unbonding stake", async function () {
+        const { staking, alice } = await loadFixture(stakedFixture);
+        await staking.connect(alice).requestUnstake(tokens(30));
+        await time.increase(3n * DAY);
+        const t = await nextTimestamp();
+        await expect(staking.connect(alice).requestUnstake(tokens(20)))
+          .to.emit(staking, "UnstakeRequested")
+          .withArgs(alice.address, tokens(20), t + DEFAULT_UNBONDING_PERIOD);
+        await expectAccount(staking, alice, {
+          active: tokens(50),
+          locked: 0n,
+          unbonding: tokens(50),
+          unbondingEnd: t + DEFAULT_UNBONDING_PERIOD,
+        });
+      });
+
+      it("uses the current unbonding period", async function () {
+        const { staking, admin, alice } = await loadFixture(stakedFixture);
+        await staking.connect(admin).setUnbondingPeriod(30n * DAY);
+        const t = await nextTimestamp();
+        await staking.connect(alice).requestUnstake(1n);
+        expect((await staking.accountOf(alice.address)).unbondingEnd).to.equal(t + 30n * DAY);
+      });
+    });
+
+    describe("when the account is a verifier", function () {
+      it("lowers its weight and the total weight by the amount", async function () {
+        const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).requestUnstake(tokens(30));
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(tokens(70));
+        expect(await staking.totalVerifierWeight()).to.equal(3n * STAKE - tokens(30));
+        expect(await staking.eligibleVerifierCount()).to.equal(3);
+      });
+
+      it("makes it ineligible when it unstakes everything, but keeps its verifier status", async function () {
+        const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).requestUnstake(STAKE);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
+        expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE);
+        expect(await staking.eligibleVerifierCount()).to.equal(2);
+        expect((await staking.accountOf(alice.address)).verifier).to.equal(true);
+      });
+    });
+  });
+
+  describe("#withdraw", function () {
+    describe("when nothing is unbonding", function () {
+      it("reverts with VerifierStakingNothingToWithdraw(account) for an account without stake", async function () {
+        const { staking, other } = await loadFixture(stakedFixture);
+        await expect(staking.connect(other).withdraw())
+          .to.be.revertedWithCustomError(staking, "VerifierStakingNothingToWithdraw")
+          .withArgs(other.address);
+      });
+
+      it("reverts with VerifierStakingNothingToWithdraw(account) for active stake", async function () {
+        const { staking, alice } = await loadFixture(stakedFixture);
+        await expect(staking.connect(alice).withdraw())
+          .to.be.revertedWithCustomError(staking, "VerifierStakingNothingToWithdraw")
+          .withArgs(alice.address);
+      });
+    });
+
+    describe("when the unbonding period has not ended", function () {
+      it("reverts with VerifierStakingStillUnbonding(account, unbondingEnd) one second before the end", async function () {
+        const { staking, alice } = await loadFixture(stakedFixture);
+        const t = await nextTimestamp();
+        await staking.connect(alice).requestUnstake(tokens(30));
+        const end = t + DEFAULT_UNBONDING_PERIOD;
+        await time.setNextBlockTimestamp(end - 1n);
+        await expect(staking.connect(alice).withdraw())
+          .to.be.revertedWithCustomError(staking, "VerifierStakingStillUnbonding")
+          .withArgs(alice.address, end);
+      });
+
+      it("reverts with the restarted end after a second request", async function () {
+        const { staking, alice } = await loadFixture(stakedFixture);
+        await staking.connect(alice).requestUnstake(tokens(30));
+        await time.increase(DEFAULT_UNBONDING_PERIOD - DAY);
+        const t = await nextTimestamp();
+        await staking.connect(alice).requestUnstake(tokens(1));
+        await time.increase(2n * DAY);
+        await expect(staking.connect(alice).withdraw())
+          .to.be.revertedWithCustomError(staking, "VerifierStakingStillUnbonding")
+          .withArgs(alice.address, t + DEFAULT_UNBONDING_PERIOD);
+      });
+    });
+
+    describe("when the unbonding period has ended", function () {
+      async function unbondedFixture() {
+        const s = await stakedFixture();
+        const t = await nextTimestamp();
+        await s.staking.connect(s.alice).requestUnstake(tokens(30));
+        return { ...s, end: t + DEFAULT_UNBONDING_PERIOD };
+      }
+
+      it("pays the unbonding stake to the account at exactly the unbonding end", async function () {
+        const { staking, token, alice, end } = await loadFixture(unbondedFixture);
+        await time.setNextBlockTimestamp(end);
+        await expect(staking.connect(alice).withdraw()).to.changeTokenBalances(
+          token,
+          [alice, staking],
+          [tokens(30), -tokens(30)],
+        );
+      });
+
+      it("emits Withdrawn(account, amount) and returns the amount", async function () {
+        const { staking, alice, end } = await loadFixture(unbondedFixture);
+        await time.increaseTo(end);
+        expect(await staking.connect(alice).withdraw.staticCall()).to.equal(tokens(30));
+        await expect(staking.connect(alice).withdraw())
+          .to.emit(staking, "Withdrawn")
+          .withArgs(alice.address, tokens(30));
+      });
+
+      it("clears the unbonding stake and end, keeps the active stake, and cannot be repeated", async function () {
+        const { staking, alice, end } = await loadFixture(unbondedFixture);
+        await time.increaseTo(end);
+        await staking.connect(alice).withdraw();
+        await expectAccount(staking, alice, { active: tokens(70), locked: 0n, unbonding: 0n, unbondingEnd: 0n });
+        await expect(staking.connect(alice).withdraw())
+          .to.be.revertedWithCustomError(staking, "VerifierStakingNothingToWithdraw")
+          .withArgs(alice.address);
+      });
+
+      it("pays only what a slash left of the unbonding stake", async function () {
+        const { staking, token, escrow, recipient, alice } = await loadFixture(unbondedFixture);
+        await staking.connect(alice).requestUnstake(tokens(70));
+        await staking.connect(escrow).slash(alice.address, 0, tokens(80), recipient.address);
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        await expect(staking.connect(alice).withdraw()).to.changeTokenBalances(
+          token,
+          [alice, staking],
+          [tokens(20), -tokens(20)],
+        );
+      });
+    });
+  });
+
+  describe("#setVerifier", function () {
+    describe("when the account is already a verifier", function () {
+      it("reverts with VerifierStakingVerifierStatusUnchanged(account, true)", async function () {
+        const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await expect(staking.connect(alice).setVerifier(true))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingVerifierStatusUnchanged")
+          .withArgs(alice.address, true);
+      });
+    });
+
+    describe("when the account is not a verifier and opts out", function () {
+      it("reverts with VerifierStakingVerifierStatusUnchanged(account, false)", async function () {
+        const { staking, alice } = await loadFixture(stakedFixture);
+        await expect(staking.connect(alice).setVerifier(false))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingVerifierStatusUnchanged")
+          .withArgs(alice.address, false);
+      });
+    });
+
+    describe("when the active stake is below minVerifierStake", function () {
+      it("reverts with VerifierStakingInsufficientStake(account, active, minVerifierStake)", async function () {
+        const { staking, alice } = await loadFixture(deployStakingFixture);
+        await staking.connect(alice).stake(MIN_STAKE - 1n);
+        await expect(staking.connect(alice).setVerifier(true))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
+          .withArgs(alice.address, MIN_STAKE - 1n, MIN_STAKE);
+      });
+
+      it("does not count unbonding stake", async function () {
+        const { staking, alice } = await loadFixture(stakedFixture);
+        await staking.connect(alice).requestUnstake(STAKE - MIN_STAKE + 1n);
+        await expect(staking.connect(alice).setVerifier(true))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
+          .withArgs(alice.address, MIN_STAKE - 1n, MIN_STAKE);
+      });
+    });
+
+    describe("when the account opts in with enough stake", function () {
+      it("accepts an active stake of exactly minVerifierStake", async function () {
+        const { staking, alice } = await loadFixture(deployStakingFixture);
+        await staking.connect(alice).stake(MIN_STAKE);
+        await staking.connect(alice).setVerifier(true);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(MIN_STAKE);
+      });
+
+      it("emits VerifierStatusChanged(account, true)", async function () {
+        const { staking, alice } = await loadFixture(stakedFixture);
+        await expect(staking.connect(alice).setVerifier(true))
+          .to.emit(staking, "VerifierStatusChanged")
+          .withArgs(alice.address, true);
+      });
+
+      it("adds its free stake to the draw weights", async function () {
+        const { staking, alice, bob } = await loadFixture(stakedFixture);
+        await staking.connect(alice).setVerifier(true);
+        expect((await staking.accountOf(alice.address)).verifier).to.equal(true);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(STAKE);
+        expect(await staking.totalVerifierWeight()).to.equal(STAKE);
+        expect(await staking.eligibleVerifierCount()).to.equal(1);
+        await staking.connect(bob).setVerifier(true);
+        expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE);
+        expect(await staking.eligibleVerifierCount()).to.equal(2);
+      });
+
+      it("counts locked stake toward the minimum but weighs only the free stake", async function () {
+        const { staking, escrow, alice } = await loadFixture(stakedFixture);
+        await staking.connect(escrow).lock(alice.address, STAKE - tokens(1));
+        await staking.connect(alice).setVerifier(true);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(tokens(1));
+        expect(await staking.totalVerifierWeight()).to.equal(tokens(1));
+      });
+
+      it("is not eligible when all its stake is locked", async function () {
+        const { staking, escrow, alice } = await loadFixture(stakedFixture);
+        await staking.connect(escrow).lock(alice.address, STAKE);
+        await staking.connect(alice).setVerifier(true);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
+        expect(await staking.totalVerifierWeight()).to.equal(0);
+        expect(await staking.eligibleVerifierCount()).to.equal(0);
+      });
+    });
+
+    describe("when a verifier opts out", function () {
+      it("emits VerifierStatusChanged(account, false)", async function () {
+        const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await expect(staking.connect(alice).setVerifier(false))
+          .to.emit(staking, "VerifierStatusChanged")
+          .withArgs(alice.address, false);
+      });
+
+      it("removes its weight but keeps its stake", async function () {
+        const { staking, token, alice } = await loadFixture(verifiersStakedFixture);
+        await expect(staking.connect(alice).setVerifier(false)).to.changeTokenBalances(token, [alice, staking], [0, 0]);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
+        expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE);
+        expect(await staking.eligibleVerifierCount()).to.equal(2);
+        await expectAccount(staking, alice, { active: STAKE, locked: 0n, unbonding: 0n, verifier: false });
+      });
+
+      it("gets no weight from later stake changes, and its free stake back when it opts in again", async function () {
+        const { staking, escrow, alice } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).setVerifier(false);
+        await staking.connect(alice).stake(tokens(10));
+        await staking.connect(escrow).lock(alice.address, tokens(30));
+        await staking.connect(escrow).unlock(alice.address, tokens(5));
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
+        expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE);
+        await staking.connect(alice).setVerifier(true);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(tokens(85));
+        expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE + tokens(85));
+        expect(await staking.eligibleVerifierCount()).to.equal(3);
+      });
+    });
+  });
+
+  describe("#lock", function () {
+    describe("when the caller lacks ESCROW_ROLE", function () {
+      it("reverts with AccessControlUnauthorizedAccount(caller, ESCROW_ROLE)", async function () {
+        const { staking, admin, alice, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        for (const caller of [alice, admin]) {
+          await expect(staking.connect(caller).lock(alice.address, 1))
+            .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+            .withArgs(caller.address, ESCROW_ROLE);
+        }
+      });
+    });
+
+    describe("when the amount exceeds the free stake", function () {
+      it("reverts with VerifierStakingInsufficientStake(account, free, amount)", async function () {
+        const { staking, escrow, alice } = await loadFixture(stakedFixture);
+        await expect(staking.connect(escrow).lock(alice.address, STAKE + 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
+          .withArgs(alice.address, STAKE, STAKE + 1n);
+      });
+
+      it("counts stake already locked and stake unbonding as not free", async function () {
+        const { staking, escrow, alice } = await loadFixture(stakedFixture);
+        await staking.connect(escrow).lock(alice.address, tokens(40));
+        await staking.connect(alice).requestUnstake(tokens(10));
+        await expect(staking.connect(escrow).lock(alice.address, tokens(50) + 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
+          .withArgs(alice.address, tokens(50), tokens(50) + 1n);
+      });
+    });
+
+    describe("when the amount is within the free stake", function () {
+      it("emits StakeLocked(account, amount) and moves no tokens", async function () {
+        const { staking, token, escrow, alice } = await loadFixture(stakedFixture);
+        const tx = staking.connect(escrow).lock(alice.address, tokens(40));
+        await expect(tx).to.emit(staking, "StakeLocked").withArgs(alice.address, tokens(40));
+        await expect(tx).to.changeTokenBalances(token, [alice, staking], [0, 0]);
+      });
+
+      it("adds to the locked stake, cumulatively up to all of the active stake", async function () {
+        const { staking, escrow, alice } = await loadFixture(stakedFixture);
+        await staking.connect(escrow).lock(alice.address, tokens(40));
+        await expectAccount(staking, alice, { active: STAKE, locked: tokens(40), unbonding: 0n });
+        await staking.connect(escrow).lock(alice.address, tokens(60));
+        await expectAccount(staking, alice, { active: STAKE, locked: STAKE, unbonding: 0n });
+      });
+
+      it("works when called through an escrow contract", async function () {
+        const { staking, escrowStub, alice } = await loadFixture(stakedFixture);
+        await expect(escrowStub.lock(alice.address, tokens(40)))
+          .to.emit(staking, "StakeLocked")
+          .withArgs(alice.address, tokens(40));
+        await expectAccount(staking, alice, { active: STAKE, locked: tokens(40), unbonding: 0n });
+      });
+    });
+
+    describe("when the account is a verifier", function () {
+      it("lowers its weight by the amount, and to zero when all is locked", async function () {
+        const { staking, escrow, alice } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(escrow).lock(alice.address, tokens(40));
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(tokens(60));
+        expect(await staking.totalVerifierWeight()).to.equal(3n * STAKE - tokens(40));
+        expect(await staking.eligibleVerifierCount()).to.equal(3);
+        await staking.connect(escrow).lock(alice.address, tokens(60));
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
+        expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE);
+        expect(await staking.eligibleVerifierCount()).to.equal(2);
+      });
+    });
+  });
+
+  describe("#unlock", function () {
+    async function lockedFixture() {
+      const s = await verifiersStakedFixture();
+      await s.staking.connect(s.escrow).lock(s.alice.address, tokens(40));
+      return s;
+    }
+
+    describe("when the caller lacks ESCROW_ROLE", function () {
+      it("reverts with AccessControlUnauthorizedAccount(caller, ESCROW_ROLE)", async function () {
+        const { staking, alice, ESCROW_ROLE } = await loadFixture(lockedFixture);
+        await expect(staking.connect(alice).unlock(alice.address, 1))
+          .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+          .withArgs(alice.address, ESCROW_ROLE);
+      });
+    });
+
+    describe("when the amount is within the locked stake", function () {
+      it("emits StakeUnlocked(account, amount) and moves no tokens", async function () {
+        const { staking, token, escrow, alice } = await loadFixture(lockedFixture);
+        const tx = staking.connect(escrow).unlock(alice.address, tokens(30));
+        await expect(tx).to.emit(staking, "StakeUnlocked").withArgs(alice.address, tokens(30));
+        await expect(tx).to.changeTokenBalances(token, [alice, staking], [0, 0]);
+      });
+
+      it("releases the amount and restores the verifier's weight", async function () {
+        const { staking, escrow, alice } = await loadFixture(lockedFixture);
+        await staking.connect(escrow).unlock(alice.address, tokens(30));
+        await expectAccount(staking, alice, { active: STAKE, locked: tokens(10), unbonding: 0n });
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(tokens(90));
+        expect(await staking.totalVerifierWeight()).to.equal(3n * STAKE - tokens(10));
+      });
+
+      it("works when called through an escrow contract", async function () {
+        const { staking, escrowStub, alice } = await loadFixture(lockedFixture);
+        await expect(escrowStub.unlock(alice.address, tokens(40)))
+          .to.emit(staking, "StakeUnlocked")
+          .withArgs(alice.address, tokens(40));
+        await expectAccount(staking, alice, { active: STAKE, locked: 0n, unbonding: 0n });
+      });
+    });
+
+    describe("when the amount exceeds the locked stake", function () {
+      it("releases only what is locked and emits that amount", async function () {
+        const { staking, escrow, alice } = await loadFixture(lockedFixture);
+        await expect(staking.connect(escrow).unlock(alice.address, STAKE))
+          .to.emit(staking, "StakeUnlocked")
+          .withArgs(alice.address, tokens(40));
+        await expectAccount(staking, alice, { active: STAKE, locked: 0n, unbonding: 0n });
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(STAKE);
+      });
+
+      it("releases nothing, and emits zero, when nothing is locked", async function () {
+        const { staking, escrow, bob } = await loadFixture(lockedFixture);
+        await expect(staking.connect(escrow).unlock(bob.address, tokens(1)))
+          .to.emit(staking, "StakeUnlocked")
+          .withArgs(bob.address, 0);
+        await expectAccount(staking, bob, { active: STAKE, locked: 0n, unbonding: 0n });
+      });
+    });
+  });
+
+  describe("#slash", function () {
+    /** alice: active 100 of which 40 locked, plus 30 unbonding (free 30). */
+    async function mixedFixture() {
+      const s = await stakedFixture();
+      await s.staking.connect(s.alice).stake(tokens(30));
+      await s.staking.connect(s.alice).requestUnstake(tokens(30));
+      await s.staking.connect(s.escrow).lock(s.alice.address, tokens(70));
+      // active 100, locked 70, free 30, unbonding 30
+      return s;
+    }
+
+    describe("when the caller lacks ESCROW_ROLE", function () {
+      it("reverts with AccessControlUnauthorizedAccount(caller, ESCROW_ROLE)", async function () {
+        const { staking, admin, alice, recipient, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        await expect(staking.connect(admin).slash(alice.address, 0, 1, recipient.address))
+          .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+          .withArgs(admin.address, ESCROW_ROLE);
+      });
+    });
+
+    describe("when the recipient is the zero address", function () {
+      it("reverts with VerifierStakingZeroAddress", async function () {
+        const { staking, escrow, alice } = await loadFixture(stakedFixture);
+        await expect(
+          staking.connect(escrow).slash(alice.address, 0, 1, ethers.ZeroAddress),
+        ).to.be.revertedWithCustomError(staking, "VerifierStakingZeroAddress");
+      });
+    });
+
+    describe("when the account has free stake", function () {
+      it("sends the amount to the recipient", async function () {
+        const { staking, token, escrow, alice, recipient } = await loadFixture(stakedFixture);
+        await expect(
+          staking.connect(escrow).slash(alice.address, 0, tokens(30), recipient.address),
+        ).to.changeTokenBalances(token, [staking, recipient, alice], [-tokens(30), tokens(30), 0]);
+      });
+
+      it("emits StakeSlashed(account, recipient, amount), no StakeUnlocked, and returns the amount", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(stakedFixture);
+        expect(
+          await staking.connect(escrow).slash.staticCall(alice.address, 0, tokens(30), recipient.address),
+        ).to.equal(tokens(30));
+        const tx = staking.connect(escrow).slash(alice.address, 0, tokens(30), recipient.address);
+        await expect(tx).to.emit(staking, "StakeSlashed").withArgs(alice.address, recipient.address, tokens(30));
+        await expect(tx).not.to.emit(staking, "StakeUnlocked");
+      });
+
+      it("takes it from the active stake and lowers a verifier's weight", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(escrow).slash(alice.address, 0, tokens(30), recipient.address);
+        await expectAccount(staking, alice, { active: tokens(70), locked: 0n, unbonding: 0n });
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(tokens(70));
+        expect(await staking.totalVerifierWeight()).to.equal(3n * STAKE - tokens(30));
+      });
+
+      it("works when called through an escrow contract, which gets the return value", async function () {
+        const { staking, token, escrowStub, alice, recipient } = await loadFixture(stakedFixture);
+        expect(await escrowStub.slash.staticCall(alice.address, 0, tokens(30), recipient.address)).to.equal(tokens(30));
+        const tx = escrowStub.slash(alice.address, 0, tokens(30), recipient.address);
+        await expect(tx).to.emit(staking, "StakeSlashed").withArgs(alice.address, recipient.address, tokens(30));
+        await expect(tx).to.changeTokenBalances(token, [staking, recipient], [-tokens(30), tokens(30)]);
+      });
+    });
+
+    describe("when the account has free, unbonding and locked stake", function () {
+      it("takes free stake first", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(mixedFixture);
+        await staking.connect(escrow).slash(alice.address, 0, tokens(20), recipient.address);
+        await expectAccount(staking, alice, { active: tokens(80), locked: tokens(70), unbonding: tokens(30) });
+      });
+
+      it("then unbonding stake", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(mixedFixture);
+        await staking.connect(escrow).slash(alice.address, 0, tokens(50), recipient.address);
+        await expectAccount(staking, alice, { active: tokens(70), locked: tokens(70), unbonding: tokens(10) });
+      });
+
+      it("then locked stake", async function () {
+        const { staking, token, escrow, alice, recipient } = await loadFixture(mixedFixture);
+        const tx = staking.connect(escrow).slash(alice.address, 0, tokens(100), recipient.address);
+        await expect(tx).to.emit(staking, "StakeSlashed").withArgs(alice.address, recipient.address, tokens(100));
+        await expect(tx).to.changeTokenBalances(token, [staking, recipient], [-tokens(100), tokens(100)]);
+        await expectAccount(staking, alice, { active: tokens(30), locked: tokens(30), unbonding: 0n });
+      });
+
+      it("never takes more than the account holds, and returns what it took", async function () {
+        const { staking, token, escrow, alice, recipient } = await loadFixture(mixedFixture);
+        const held = tokens(130);
+        expect(
+          await staking.connect(escrow).slash.staticCall(alice.address, 0, tokens(1000), recipient.address),
+        ).to.equal(held);
+        const tx = staking.connect(escrow).slash(alice.address, 0, tokens(1000), recipient.address);
+        await expect(tx).to.emit(staking, "StakeSlashed").withArgs(alice.address, recipient.address, held);
+        await expect(tx).to.changeTokenBalances(token, [staking, recipient], [-held, held]);
+        await expectAccount(staking, alice, { active: 0n, locked: 0n, unbonding: 0n });
+      });
+    });
+
+    describe("when the stake is unbonding (nobody escapes a slash by unbonding)", function () {
+      it("takes it from the unbonding stake, and only the rest can be withdrawn", async function () {
+        const { staking, token, escrow, alice, recipient } = await loadFixture(stakedFixture);
+        const t = await nextTimestamp();
+        await staking.connect(alice).requestUnstake(STAKE);
+        await expect(
+          staking.connect(escrow).slash(alice.address, 0, tokens(40), recipient.address),
+        ).to.changeTokenBalances(token, [staking, recipient], [-tokens(40), tokens(40)]);
+        await expectAccount(staking, alice, {
+          active: 0n,
+          locked: 0n,
+          unbonding: tokens(60),
+          unbondingEnd: t + DEFAULT_UNBONDING_PERIOD,
+        });
+        await time.increaseTo(t + DEFAULT_UNBONDING_PERIOD);
+        await expect(staking.connect(alice).withdraw())
+          .to.emit(staking, "Withdrawn")
+          .withArgs(alice.address, tokens(60));
+      });
+
+      it("leaves nothing to withdraw when all of it is slashed", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(stakedFixture);
+        await staking.connect(alice).requestUnstake(STAKE);
+        await staking.connect(escrow).slash(alice.address, 0, STAKE, recipient.address);
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        await expect(staking.connect(alice).withdraw())
+          .to.be.revertedWithCustomError(staking, "VerifierStakingNothingToWithdraw")
+          .withArgs(alice.address);
+      });
+    });
+
+    describe("when the account holds nothing", function () {
+      it("takes nothing, returns zero, emits no StakeSlashed and moves no tokens", async function () {
+        const { staking, token, escrow, other, recipient } = await loadFixture(stakedFixture);
+        expect(await staking.connect(escrow).slash.staticCall(other.address, 0, tokens(1), recipient.address)).to.equal(
+          0,
+        );
+        const tx = staking.connect(escrow).slash(other.address, 0, tokens(1), recipient.address);
+        await expect(tx).not.to.emit(staking, "StakeSlashed");
+        await expect(tx).to.changeTokenBalances(token, [staking, recipient], [0, 0]);
+      });
+    });
+
+    describe("when an unlock amount is given", function () {
+      it("emits StakeUnlocked(account, released) before StakeSlashed", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(mixedFixture);
+        const tx = staking.connect(escrow).slash(alice.address, tokens(40), tokens(50), recipient.address);
+        await expect(tx).to.emit(staking, "StakeUnlocked").withArgs(alice.address, tokens(40));
+        await expect(tx).to.emit(staking, "StakeSlashed").withArgs(alice.address, recipient.address, tokens(50));
+        const receipt = await (await tx).wait();
+        const stakingAddress = await staking.getAddress();
+        const names = receipt!.logs
+          .filter((log) => log.address === stakingAddress)
+          .map((log) => staking.interface.parseLog(log)?.name);
+        expect(names).to.deep.equal(["StakeUnlocked", "StakeSlashed"]);
+      });
+
+      it("releases the lock first, so the released stake is slashed as free stake before unbonding stake", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(mixedFixture);
+        // free 30 + released 40 = 70 free; the slash of 50 takes only free stake.
+        await staking.connect(escrow).slash(alice.address, tokens(40), tokens(50), recipient.address);
+        await expectAccount(staking, alice, { active: tokens(50), locked: tokens(30), unbonding: tokens(30) });
+      });
+
+      it("releases at most what is locked", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(mixedFixture);
+        await expect(staking.connect(escrow).slash(alice.address, tokens(500), tokens(10), recipient.address))
+          .to.emit(staking, "StakeUnlocked")
+          .withArgs(alice.address, tokens(70));
+        await expectAccount(staking, alice, { active: tokens(90), locked: 0n, unbonding: tokens(30) });
+      });
+
+      it("only unlocks when the slash amount is zero", async function () {
+        const { staking, token, escrow, alice, recipient } = await loadFixture(mixedFixture);
+        expect(
+          await staking.connect(escrow).slash.staticCall(alice.address, tokens(40), 0, recipient.address),
+        ).to.equal(0);
+        const tx = staking.connect(escrow).slash(alice.address, tokens(40), 0, recipient.address);
+        await expect(tx).to.emit(staking, "StakeUnlocked").withArgs(alice.address, tokens(40));
+        await expect(tx).not.to.emit(staking, "StakeSlashed");
+        await expect(tx).to.changeTokenBalances(token, [staking, recipient], [0, 0]);
+        await expectAccount(staking, alice, { active: STAKE, locked: tokens(30), unbonding: tokens(30) });
+      });
+
+      it("emits StakeUnlocked(account, 0) for an unlock of 1 wei when nothing is locked", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(stakedFixture);
+        await expect(staking.connect(escrow).slash(alice.address, 1, tokens(1), recipient.address))
+          .to.emit(staking, "StakeUnlocked")
+          .withArgs(alice.address, 0);
+      });
+
+      it("gives a verifier the weight of its free stake after the unlock and the slash", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(escrow).lock(alice.address, tokens(60));
+        await staking.connect(escrow).slash(alice.address, tokens(60), tokens(25), recipient.address);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(tokens(75));
+        expect(await staking.totalVerifierWeight()).to.equal(3n * STAKE - tokens(25));
+      });
+    });
+  });
+
+  describe("#setUnbondingPeriod", function () {
+    describe("when the caller lacks DEFAULT_ADMIN_ROLE", function () {
+      it("reverts with AccessControlUnauthorizedAccount(caller, DEFAULT_ADMIN_ROLE)", async function () {
+        const { staking, escrow, alice, DEFAULT_ADMIN_ROLE } = await loadFixture(deployStakingFixture);
+        for (const caller of [alice, escrow]) {
+          await expect(staking.connect(caller).setUnbondingPeriod(10n * DAY))
+            .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+            .withArgs(caller.address, DEFAULT_ADMIN_ROLE);
+        }
+      });
+    });
+
+    describe("when the period is out of bounds", function () {
+      it("reverts with VerifierStakingInvalidParam below MIN_UNBONDING_PERIOD", async function () {
+        const { staking, admin } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(admin).setUnbondingPeriod(HOUR - 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInvalidParam")
+          .withArgs(UNBONDING_PERIOD_NAME, HOUR - 1n, MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD);
+      });
+
+      it("reverts with VerifierStakingInvalidParam above MAX_UNBONDING_PERIOD", async function () {
+        const { staking, admin } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(admin).setUnbondingPeriod(90n * DAY + 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInvalidParam")
+          .withArgs(UNBONDING_PERIOD_NAME, 90n * DAY + 1n, MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD);
+      });
+    });
+
+    describe("when the period is shorter than an escrow's dispute window", function () {
+      it("reverts with VerifierStakingUnbondingShorterThanDisputeWindow(period, window)", async function () {
+        const { staking, admin } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(admin).setUnbondingPeriod(STUB_WINDOW - 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingUnbondingShorterThanDisputeWindow")
+          .withArgs(STUB_WINDOW - 1n, STUB_WINDOW);
+      });
+
+      it("reads the escrow's window when the period is set, not when the role was granted", async function () {
+        const { staking, admin, escrowStub } = await loadFixture(deployStakingFixture);
+        await escrowStub.setMaxDisputeWindow(10n * DAY);
+        await expect(staking.connect(admin).setUnbondingPeriod(8n * DAY))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingUnbondingShorterThanDisputeWindow")
+          .withArgs(8n * DAY, 10n * DAY);
+      });
+
+      it("checks every ESCROW_ROLE holder", async function () {
+        const { staking, admin, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
+        const second = await ethers.deployContract("EscrowStub", [staking, 3n * DAY]);
+        await staking.connect(admin).grantRole(ESCROW_ROLE, second);
+        expect(await staking.getRoleMemberCount(ESCROW_ROLE)).to.equal(3);
+        await expect(staking.connect(admin).setUnbondingPeriod(3n * DAY - 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingUnbondingShorterThanDisputeWindow")
+          .withArgs(3n * DAY - 1n, 3n * DAY);
+      });
+    });
+
+    describe("when the period is valid", function () {
+      it("emits UnbondingPeriodUpdated(previous, new) and sets it", async function () {
+        const { staking, admin } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(admin).setUnbondingPeriod(14n * DAY))
+          .to.emit(staking, "UnbondingPeriodUpdated")
+          .withArgs(DEFAULT_UNBONDING_PERIOD, 14n * DAY);
+        expect(await staking.unbondingPeriod()).to.equal(14n * DAY);
+        await expect(staking.connect(admin).setUnbondingPeriod(STUB_WINDOW))
+          .to.emit(staking, "UnbondingPeriodUpdated")
+          .withArgs(14n * DAY, STUB_WINDOW);
+      });
+
+      it("accepts a period equal to the longest dispute window", async function () {
+        const { staking, admin } = await loadFixture(deployStakingFixture);
+        await staking.connect(admin).setUnbondingPeriod(STUB_WINDOW);
+        expect(await staking.unbondingPeriod()).to.equal(STUB_WINDOW);
+      });
+
+      it("accepts MAX_UNBONDING_PERIOD", async function () {
+        const { staking, admin } = await loadFixture(deployStakingFixture);
+        await staking.connect(admin).setUnbondingPeriod(MAX_UNBONDING_PERIOD);
+        expect(await staking.unbondingPeriod()).to.equal(MAX_UNBONDING_PERIOD);
+      });
+
+      it("accepts MIN_UNBONDING_PERIOD once no escrow's window is longer (EOAs and contracts without a window count as zero)", async function () {
+        const { staking, admin, token, escrowStub, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(admin).setUnbondingPeriod(MIN_UNBONDING_PERIOD)).to.be.revertedWithCustomError(
+          staking,
+          "VerifierStakingUnbondingShorterThanDisputeWindow",
+        );
+        await staking.connect(admin).revokeRole(ESCROW_ROLE, escrowStub);
+        // A contract that does not implement maxDisputeWindow (its call reverts).
+        await staking.connect(admin).grantRole(ESCROW_ROLE, token);
+        await staking.connect(admin).setUnbondingPeriod(MIN_UNBONDING_PERIOD);
+        expect(await staking.unbondingPeriod()).to.equal(MIN_UNBONDING_PERIOD);
+      });
+    });
+  });
+
+  describe("#grantRole", function () {
+    describe("when ESCROW_ROLE goes to an escrow whose dispute window exceeds the unbonding period", function () {
+      it("reverts with VerifierStakingUnbondingShorterThanDisputeWindow(period, window)", async function () {
+        const { staking, admin, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
+        const stub = await ethers.deployContract("EscrowStub", [staking, DEFAULT_UNBONDING_PERIOD + 1n]);
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, stub))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingUnbondingShorterThanDisputeWindow")
+          .withArgs(DEFAULT_UNBONDING_PERIOD, DEFAULT_UNBONDING_PERIOD + 1n);
+      });
+    });
+
+    describe("when ESCROW_ROLE goes to an escrow whose window fits", function () {
+      it("grants it at a window equal to the unbonding period and emits RoleGranted", async function () {
+        const { staking, admin, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
+        const stub = await ethers.deployContract("EscrowStub", [staking, DEFAULT_UNBONDING_PERIOD]);
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, stub))
+          .to.emit(staking, "RoleGranted")
+          .withArgs(ESCROW_ROLE, await stub.getAddress(), admin.address);
+        expect(await staking.hasRole(ESCROW_ROLE, stub)).to.equal(true);
+      });
+
+      it("grants it to an EOA", async function () {
+        const { staking, admin, other, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
+        await staking.connect(admin).grantRole(ESCROW_ROLE, other.address);
+        expect(await staking.hasRole(ESCROW_ROLE, other.address)).to.equal(true);
+      });
+    });
+
+    describe("when another role goes to a contract with a long window", function () {
+      it("grants it without checking the window", async function () {
+        const { staking, admin, DEFAULT_ADMIN_ROLE } = await loadFixture(deployStakingFixture);
+        const stub = await ethers.deployContract("EscrowStub", [staking, 365n * DAY]);
+        await staking.connect(admin).grantRole(DEFAULT_ADMIN_ROLE, stub);
+        expect(await staking.hasRole(DEFAULT_ADMIN_ROLE, stub)).to.equal(true);
+      });
+    });
+
+    describe("when the caller lacks DEFAULT_ADMIN_ROLE", function () {
+      it("reverts with AccessControlUnauthorizedAccount(caller, DEFAULT_ADMIN_ROLE)", async function () {
+        const { staking, alice, ESCROW_ROLE, DEFAULT_ADMIN_ROLE } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(alice).grantRole(ESCROW_ROLE, alice.address))
+          .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+          .withArgs(alice.address, DEFAULT_ADMIN_ROLE);
+      });
+    });
+  });
+
+  describe("#setMinVerifierStake", function () {
+    describe("when the caller lacks DEFAULT_ADMIN_ROLE", function () {
+      it("reverts with AccessControlUnauthorizedAccount(caller, DEFAULT_ADMIN_ROLE)", async function () {
+        const { staking, alice, DEFAULT_ADMIN_ROLE } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(alice).setMinVerifierStake(1))
+          .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+          .withArgs(alice.address, DEFAULT_ADMIN_ROLE);
+      });
+    });
+
+    describe("when the amount is above MAX_MIN_VERIFIER_STAKE", function () {
+      it("reverts with VerifierStakingInvalidParam", async function () {
+        const { staking, admin } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(admin).setMinVerifierStake(MAX_MIN_VERIFIER_STAKE + 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInvalidParam")
+          .withArgs(MIN_VERIFIER_STAKE_NAME, MAX_MIN_VERIFIER_STAKE + 1n, 0, MAX_MIN_VERIFIER_STAKE);
+      });
+    });
+
+    describe("when the amount is within bounds", function () {
+      it("emits MinVerifierStakeUpdated(previous, new) and sets it, up to MAX_MIN_VERIFIER_STAKE", async function () {
+        const { staking, admin } = await loadFixture(deployStakingFixture);
+        await expect(staking.connect(admin).setMinVerifierStake(MAX_MIN_VERIFIER_STAKE))
+          .to.emit(staking, "MinVerifierStakeUpdated")
+          .withArgs(MIN_STAKE, MAX_MIN_VERIFIER_STAKE);
+        expect(await staking.minVerifierStake()).to.equal(MAX_MIN_VERIFIER_STAKE);
+        await expect(staking.connect(admin).setMinVerifierStake(0))
+          .to.emit(staking, "MinVerifierStakeUpdated")
+          .withArgs(MAX_MIN_VERIFIER_STAKE, 0);
+        expect(await staking.minVerifierStake()).to.equal(0);
+      });
+
+      it("applies to later opt-ins", async function () {
+        const { staking, admin, alice } = await loadFixture(stakedFixture);
+        await staking.connect(admin).setMinVerifierStake(STAKE + 1n);
+        await expect(staking.connect(alice).setVerifier(true))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
+          .withArgs(alice.address, STAKE, STAKE + 1n);
+        await staking.connect(admin).setMinVerifierStake(STAKE);
+        await expect(staking.connect(alice).setVerifier(true))
+          .to.emit(staking, "VerifierStatusChanged")
+          .withArgs(alice.address, true);
+      });
+    });
+  });
+
+  describe("reentrancy", function () {
+    describe("when the token calls back into #stake during a stake", function () {
+      it("reverts with ReentrancyGuardReentrantCall", async function () {
+        const { staking, token, alice } = await loadFixture(reentrantTokenFixture);
+        await token.setHook(staking, staking.interface.encodeFunctionData("stake", [1]));
+        await expect(staking.connect(alice).stake(tokens(1))).to.be.revertedWithCustomError(
+          staking,
+          "ReentrancyGuardReentrantCall",
+        );
+      });
+    });
+
+    describe("when the token calls back into #withdraw during a withdrawal", function () {
+      it("reverts with ReentrancyGuardReentrantCall", async function () {
+        const { staking, token, alice } = await loadFixture(reentrantTokenFixture);
+        await staking.connect(alice).requestUnstake(tokens(10));
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        await token.setHook(staking, staking.interface.encodeFunctionData("withdraw"));
+        await expect(staking.connect(alice).withdraw()).to.be.revertedWithCustomError(
+          staking,
+          "ReentrancyGuardReentrantCall",
+        );
+      });
+    });
+
+    describe("when the token calls back into #slash during a slash", function () {
+      it("reverts with ReentrancyGuardReentrantCall", async function () {
+        const { staking, token, escrow, alice, recipient } = await loadFixture(reentrantTokenFixture);
+        const reenter = staking.interface.encodeFunctionData("slash", [alice.address, 0, 1, recipient.address]);
+        await token.setHook(staking, reenter);
+        await expect(
+          staking.connect(escrow).slash(alice.address, 0, tokens(1), recipient.address),
+        ).to.be.revertedWithCustomError(staking, "ReentrancyGuardReentrantCall");
+      });
+
+      it("slashes normally when the hook is not armed", async function () {
+        const { staking, token, escrow, alice, recipient } = await loadFixture(reentrantTokenFixture);
+        await expect(
+          staking.connect(escrow).slash(alice.address, 0, tokens(1), recipient.address),
+        ).to.changeTokenBalances(token, [staking, recipient], [-tokens(1), tokens(1)]);
+      });
+    });
+  });
+
+  describe("views", function () {
+    it("report zeros for an account that never staked", async function () {
+      const { staking, other } = await loadFixture(verifiersStakedFixture);
+      await expectAccount(staking, other, {
+        active: 0n,
+        locked: 0n,
+        unbonding: 0n,
+        unbondingEnd: 0n,
+        verifier: false,
+      });
+      expect(await staking.verifierWeightOf(other.address)).to.equal(0);
+    });
+  });
+});
