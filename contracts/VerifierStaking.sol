@@ -96,11 +96,12 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     function setVerifier(bool verifier) external {
         Account storage account = _accounts[msg.sender];
         if (account.verifier == verifier) revert VerifierStakingVerifierStatusUnchanged(msg.sender, verifier);
-        if (verifier && account.active < _minVerifierStake) {
-            revert VerifierStakingInsufficientStake(msg.sender, account.active, _minVerifierStake);
+        uint256 free = account.active - account.locked;
+        if (verifier && free < _minVerifierStake) {
+            revert VerifierStakingInsufficientStake(msg.sender, free, _minVerifierStake);
         }
         account.verifier = verifier;
-        _verifiers.set(msg.sender, verifier ? account.active - account.locked : 0);
+        _verifiers.set(msg.sender, verifier ? free : 0);
         emit VerifierStatusChanged(msg.sender, verifier);
     }
 
@@ -254,9 +255,12 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         account.locked = uint96(locked - released);
     }
 
-    /// @dev Keeps a verifier's draw weight equal to its free stake.
+    /// @dev Keeps a verifier's draw weight equal to its free stake while that is at least the verifier minimum,
+    /// and zero below it: a verifier cannot stay drawable after unstaking down to dust it could lose.
     function _syncWeight(address account, Account storage stakeAccount) private {
-        if (stakeAccount.verifier) _verifiers.set(account, stakeAccount.active - stakeAccount.locked);
+        if (!stakeAccount.verifier) return;
+        uint256 free = stakeAccount.active - stakeAccount.locked;
+        _verifiers.set(account, free < _minVerifierStake ? 0 : free);
     }
 
     /// @dev The dispute window an escrow reports; zero for an account that does not report one (an EOA

@@ -149,8 +149,14 @@ class StakingModel {
     this.weights.set(address, weight);
   }
 
+  /** A verifier weighs its free stake while that is at least the verifier minimum, and nothing below it. */
+  eligibleWeight(address: string): bigint {
+    const free = this.free(address);
+    return free < MIN_STAKE ? 0n : free;
+  }
+
   sync(address: string): void {
-    if (this.get(address).verifier) this.setWeight(address, this.free(address));
+    if (this.get(address).verifier) this.setWeight(address, this.eligibleWeight(address));
   }
 
   setVerifier(address: string, verifier: boolean): void {
@@ -219,7 +225,8 @@ async function expectMatchesModel(staking: VerifierStaking, model: StakingModel,
     expect(account.unbonding, `unbonding of ${address}`).to.equal(expected.unbonding);
     expect(account.verifier, `verifier of ${address}`).to.equal(expected.verifier);
     expect(await staking.verifierWeightOf(address), `weight of ${address}`).to.equal(model.weightOf(address));
-    if (account.verifier) sumOfFreeStakeOfVerifiers += await staking.freeStakeOf(address);
+    const free = await staking.freeStakeOf(address);
+    if (account.verifier && free >= MIN_STAKE) sumOfFreeStakeOfVerifiers += free;
   }
   expect(await staking.totalVerifierWeight(), "totalVerifierWeight").to.equal(sumOfFreeStakeOfVerifiers);
   expect(await staking.totalVerifierWeight(), "totalVerifierWeight (model)").to.equal(model.total());
@@ -476,14 +483,19 @@ describe("VerifierStaking committee draw", function () {
       );
     });
 
-    it("never draws a verifier whose stake is all locked, and draws it again once unlocked", async function () {
+    it("never draws a verifier whose free stake is below the minimum, and draws it again once it has enough", async function () {
       const { staking, escrow, verifiers } = await loadFixture(weightedVerifiersFixture);
       const heaviest = verifiers[4].address;
       await staking.connect(escrow).lock(heaviest, tokens(100));
       for (const size of [1, 2, 4]) {
         for (const c of await drawMany(staking, 200, size)) expect(c).not.to.include(heaviest);
       }
+      // One token free is below the verifier minimum: still never drawn.
       await staking.connect(escrow).unlock(heaviest, tokens(1));
+      expect(await staking.verifierWeightOf(heaviest)).to.equal(0n);
+      for (const c of await drawMany(staking, 200, 1)) expect(c).not.to.include(heaviest);
+      await staking.connect(escrow).unlock(heaviest, MIN_STAKE - tokens(1));
+      expect(await staking.verifierWeightOf(heaviest)).to.equal(MIN_STAKE);
       const counts = countSeats(
         await drawMany(staking, 200, 1),
         verifiers.map((v) => v.address),
@@ -585,13 +597,13 @@ describe("VerifierStaking committee draw", function () {
           if (a.verifier) {
             await staking.connect(account).setVerifier(false);
             model.setVerifier(address, false);
-          } else if (a.active >= MIN_STAKE) {
+          } else if (model.free(address) >= MIN_STAKE) {
             await staking.connect(account).setVerifier(true);
             model.setVerifier(address, true);
           } else {
             await expect(staking.connect(account).setVerifier(true))
               .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
-              .withArgs(address, a.active, MIN_STAKE);
+              .withArgs(address, model.free(address), MIN_STAKE);
           }
         } else {
           // A newcomer's first weight allocates a fresh leaf late in the sequence.
@@ -611,7 +623,7 @@ describe("VerifierStaking committee draw", function () {
       return { ...s, checks };
     }
 
-    it("keeps totalVerifierWeight equal to the free stake of opted-in accounts through 180 random operations", async function () {
+    it("keeps totalVerifierWeight equal to the free stake of opted-in accounts holding the minimum, through 180 random operations", async function () {
       const { staking, addresses, model, checks } = await loadFixture(randomOperationsFixture);
       expect(checks).to.have.length(9);
       // The sequence must have produced zero-weight verifiers, opted-out accounts and locks to be meaningful.
@@ -653,7 +665,8 @@ describe("VerifierStaking committee draw", function () {
     });
 
     it("accepts MAX_COMMITTEE_SIZE (15) and still rejects 16 with enough verifiers", async function () {
-      const { staking } = await loadFixture(randomOperationsFixture);
+      const { staking, accounts } = await loadFixture(manyVerifiersFixture);
+      for (const account of accounts) await staking.connect(account).setVerifier(true);
       expect(await staking.eligibleVerifierCount()).to.be.greaterThan(16);
       for (const c of await drawMany(staking, 20, 15)) expect(new Set(c).size).to.equal(15);
       await expect(staking.drawCommittee(1, 16, []))

@@ -213,12 +213,15 @@ describe("VerifierStaking", function () {
         expect(await staking.eligibleVerifierCount()).to.equal(3);
       });
 
-      it("makes a verifier whose stake was all locked eligible again", async function () {
+      it("makes a verifier whose stake was all locked eligible again once its free stake reaches the minimum", async function () {
         const { staking, escrow, alice } = await loadFixture(verifiersStakedFixture);
         await staking.connect(escrow).lock(alice.address, STAKE);
         expect(await staking.eligibleVerifierCount()).to.equal(2);
+        await staking.connect(alice).stake(MIN_STAKE - 1n);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(0n);
+        expect(await staking.eligibleVerifierCount()).to.equal(2);
         await staking.connect(alice).stake(1n);
-        expect(await staking.verifierWeightOf(alice.address)).to.equal(1n);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(MIN_STAKE);
         expect(await staking.eligibleVerifierCount()).to.equal(3);
       });
     });
@@ -497,21 +500,34 @@ describe("VerifierStaking", function () {
         expect(await staking.eligibleVerifierCount()).to.equal(2);
       });
 
-      it("counts locked stake toward the minimum but weighs only the free stake", async function () {
+      it("weighs only the free stake", async function () {
+        const { staking, escrow, alice } = await loadFixture(stakedFixture);
+        await staking.connect(escrow).lock(alice.address, STAKE - MIN_STAKE);
+        await staking.connect(alice).setVerifier(true);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(MIN_STAKE);
+        expect(await staking.totalVerifierWeight()).to.equal(MIN_STAKE);
+      });
+    });
+
+    describe("when its locked stake leaves less than the minimum free", function () {
+      it("reverts with VerifierStakingInsufficientStake naming the free stake", async function () {
         const { staking, escrow, alice } = await loadFixture(stakedFixture);
         await staking.connect(escrow).lock(alice.address, STAKE - tokens(1));
-        await staking.connect(alice).setVerifier(true);
-        expect(await staking.verifierWeightOf(alice.address)).to.equal(tokens(1));
-        expect(await staking.totalVerifierWeight()).to.equal(tokens(1));
+        await expect(staking.connect(alice).setVerifier(true))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
+          .withArgs(alice.address, tokens(1), MIN_STAKE);
       });
+    });
 
-      it("is not eligible when all its stake is locked", async function () {
-        const { staking, escrow, alice } = await loadFixture(stakedFixture);
-        await staking.connect(escrow).lock(alice.address, STAKE);
-        await staking.connect(alice).setVerifier(true);
-        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
-        expect(await staking.totalVerifierWeight()).to.equal(0);
-        expect(await staking.eligibleVerifierCount()).to.equal(0);
+    describe("when an opted-in verifier's free stake falls below the minimum", function () {
+      it("keeps it opted in with zero weight until it has enough again", async function () {
+        const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).requestUnstake(STAKE - MIN_STAKE + 1n);
+        expect((await staking.accountOf(alice.address)).verifier).to.equal(true);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(0n);
+        expect(await staking.eligibleVerifierCount()).to.equal(2);
+        await staking.connect(alice).stake(1n);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(MIN_STAKE);
       });
     });
 

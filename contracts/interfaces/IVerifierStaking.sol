@@ -9,7 +9,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// @dev An account's stake is `active` (which includes `locked`) plus `unbonding`. Free stake is
 /// `active - locked`. Unbonding stake stays slashable until it is withdrawn, and the unbonding period is never
 /// shorter than the longest dispute window of any escrow holding ESCROW_ROLE. Only ESCROW_ROLE may lock, unlock
-/// and slash. Verifiers opt in; their weight in the committee draw is their free stake.
+/// and slash. Verifiers opt in with at least `minVerifierStake()` of free stake; their weight in the committee
+/// draw is their free stake while it is at least that minimum, and zero below it (they stay opted in and count
+/// again once they have enough). A change of the minimum applies to each account at its next stake change.
 interface IVerifierStaking {
     /// @notice One account's stake.
     /// @dev Packed so that locking, unlocking and the verifier check touch one storage word; amounts are
@@ -81,7 +83,7 @@ interface IVerifierStaking {
     function withdraw() external returns (uint256 amount);
 
     /// @notice Opts the caller in (true) or out (false) of verifier committees.
-    /// @dev Requirements: the status changes; to opt in, active stake >= `minVerifierStake()`.
+    /// @dev Requirements: the status changes; to opt in, free stake >= `minVerifierStake()`.
     function setVerifier(bool verifier) external;
 
     /// @notice Locks `amount` of the account's free stake as collateral.
@@ -95,8 +97,8 @@ interface IVerifierStaking {
 
     /// @notice Releases `unlockAmount` of the account's locked stake, then takes up to `amount` of its stake and
     /// sends it to `recipient`.
-    /// @dev Taken from active stake first (including stake locked for other jobs, if that is all there is), then
-    /// from unbonding stake. Never takes more than the account holds.
+    /// @dev Taken from free stake first, then from unbonding stake, then from stake locked for other jobs (only
+    /// when that is all there is). Never takes more than the account holds.
     /// Requirements: caller has ESCROW_ROLE; `recipient` non-zero.
     /// @return slashed What was actually taken.
     function slash(
@@ -130,7 +132,8 @@ interface IVerifierStaking {
     /// @notice An account's free stake (active minus locked).
     function freeStakeOf(address account) external view returns (uint256);
 
-    /// @notice The account's weight in committee draws: its free stake if it is a verifier, else zero.
+    /// @notice The account's weight in committee draws: its free stake if it is a verifier holding at least
+    /// `minVerifierStake()` of it, else zero.
     function verifierWeightOf(address account) external view returns (uint256);
 
     /// @notice Sum of all verifiers' weights.
