@@ -26,7 +26,7 @@ const bool = z
 
 /** The schema; keys are the config fields, each documented by its environment variable in ENV_NAMES. */
 export const ConfigSchema = z.object({
-  rpcUrl: z.string().regex(/^(https?|wss?):\/\/\S+$/, "must be an http(s):// or ws(s):// URL"),
+  rpcUrl: z.string().regex(/^https?:\/\/\S+$/, "must be an http(s):// URL"),
   privateKey: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, "must be a 32-byte hex private key"),
   deployment: z.string().min(1, "must be the path of a deployments/<network>.json file"),
   role: z.enum(ROLES, { error: `must be one of ${ROLES.join(", ")}` }),
