@@ -214,8 +214,12 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
     const view: TickView = { now: await withRetry(() => chainTime(provider), retry), states: new Map() };
     for (const [id, rec] of [...cursor.jobs]) {
       const state = await withRetry(() => contracts.escrow.jobState(rec.job.id), retry);
-      if (TERMINAL.has(Number(state.status))) {
-        cursor.jobs.delete(id); // settled; its JobSettled event may be below the confirmation depth
+      const expired =
+        Number(state.status) === JobStatus.Requested && view.now > Number(rec.job.deadline) && !ctx.settleAll;
+      if (TERMINAL.has(Number(state.status)) || expired) {
+        // Settled (its JobSettled event may be below the confirmation depth), or expired unclaimed: nothing
+        // left for this account to do (the requester's refund path applies).
+        cursor.jobs.delete(id);
         salts.delete(id);
       } else view.states.set(id, state);
     }

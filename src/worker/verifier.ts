@@ -45,33 +45,33 @@ export class VerifierRole {
   /** Re-executes the job and compares with its posted output; null when it cannot judge. */
   async judge(rec: JobRecord): Promise<Judgment | null> {
     const jobId = rec.job.id;
-    if (this.judged.has(jobId)) return this.judged.get(jobId)!;
+    const known = this.judged.get(jobId);
+    if (known !== undefined) return known;
     if (!rec.output) return null; // the ResultSubmitted event is not read yet
-    let judgment: Judgment | null;
-    let posted: Tensor[] | undefined;
+    const judgment = await this.compare(rec, rec.output);
+    this.judged.set(jobId, judgment);
+    if (judgment) this.ctx.log.info({ jobId, agree: judgment.agree, why: judgment.reason }, "re-executed");
+    return judgment;
+  }
+
+  private async compare(rec: JobRecord, output: string): Promise<Judgment | null> {
+    let posted: Tensor[];
     try {
-      posted = decodeTensors(getBytes(rec.output));
+      posted = decodeTensors(getBytes(output));
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
-      judgment = { agree: false, reason: `the posted output is not a valid tensor encoding: ${e.message}` };
+      return { agree: false, reason: `the posted output is not a valid tensor encoding: ${e.message}` };
     }
-    if (posted) {
-      try {
-        const mine = await runJob(this.ctx, rec, "verify");
-        const c = compareOutputs(posted, mine, { relTolerance: rec.relTolerance, absTolerance: rec.absTolerance });
-        judgment = { agree: c.agree, reason: c.reason ?? `agrees within tolerance (max |diff| ${c.maxAbsDiff})` };
-      } catch (e) {
-        if (!(e instanceof JobFailure)) throw e;
-        if (e.inputFault) judgment = { agree: false, reason: `the input cannot run on the model: ${e.message}` };
-        else {
-          this.ctx.log.warn({ jobId, reason: e.reason, detail: e.message }, "cannot judge the job: model unusable");
-          judgment = null;
-        }
-      }
+    try {
+      const mine = await runJob(this.ctx, rec, "verify");
+      const c = compareOutputs(posted, mine, { relTolerance: rec.relTolerance, absTolerance: rec.absTolerance });
+      return { agree: c.agree, reason: c.reason ?? `agrees within tolerance (max |diff| ${c.maxAbsDiff})` };
+    } catch (e) {
+      if (!(e instanceof JobFailure)) throw e;
+      if (e.inputFault) return { agree: false, reason: `the input cannot run on the model: ${e.message}` };
+      this.ctx.log.warn({ jobId: rec.job.id, reason: e.reason, detail: e.message }, "cannot judge: model unusable");
+      return null;
     }
-    this.judged.set(jobId, judgment!);
-    if (judgment!) this.ctx.log.info({ jobId, agree: judgment.agree, why: judgment.reason }, "re-executed");
-    return judgment!;
   }
 
   async tick(view: TickView): Promise<void> {
