@@ -1,0 +1,152 @@
+/**
+ * The chain side: typed contracts, the job record as persisted, and an event reader that fetches the escrow's
+ * logs in bounded block ranges up to the head minus the confirmations.
+ */
+import type { ContractRunner, Log, LogDescription, Provider } from "ethers";
+import {
+  JobEscrow__factory,
+  ModelRegistry__factory,
+  VerifierStaking__factory,
+  type IJobEscrow,
+  type JobEscrow,
+  type ModelRegistry,
+  type VerifierStaking,
+} from "../../typechain-types";
+import type { Deployment } from "../deployment";
+import { withRetry, type RetryOptions } from "./sender";
+
+export interface ProtocolAddresses {
+  escrow: string;
+  registry: string;
+  staking: string;
+  /** First block with protocol events. */
+  startBlock: number;
+}
+
+export function addressesOf(d: Deployment): ProtocolAddresses {
+  return {
+    escrow: d.contracts.escrow.address,
+    registry: d.contracts.registry.address,
+    staking: d.contracts.staking.address,
+    startBlock: d.startBlock,
+  };
+}
+
+export interface Contracts {
+  escrow: JobEscrow;
+  registry: ModelRegistry;
+  staking: VerifierStaking;
+}
+
+export function connect(addresses: ProtocolAddresses, runner: ContractRunner): Contracts {
+  return {
+    escrow: JobEscrow__factory.connect(addresses.escrow, runner),
+    registry: ModelRegistry__factory.connect(addresses.registry, runner),
+    staking: VerifierStaking__factory.connect(addresses.staking, runner),
+  };
+}
+
+/** A job's fixed record in JSON form (numbers as decimal strings), as passed back to the escrow. */
+export type JobJson = { [K in keyof IJobEscrow.JobStruct]: string };
+
+const JOB_FIELDS = [
+  "id",
+  "requester",
+  "modelOwner",
+  "modelId",
+  "version",
+  "mode",
+  "committeeSize",
+  "royaltyBps",
+  "protocolFeeBps",
+  "verifierShareBps",
+  "paramsId",
+  "callbackGasLimit",
+  "deadline",
+  "fee",
+  "collateral",
+  "inputHash",
+] as const satisfies readonly (keyof IJobEscrow.JobStruct)[];
+
+/** The decoded `Job` of an event (an ethers Result) as JSON. */
+export function jobToJson(job: IJobEscrow.JobStructOutput | IJobEscrow.JobStruct): JobJson {
+  const out = {} as JobJson;
+  for (const f of JOB_FIELDS) out[f] = String((job as Record<string, unknown>)[f]);
+  return out;
+}
+
+/** What the service remembers of an open job, from its events. */
+export interface JobRecord {
+  job: JobJson;
+  /** Inline input (hex), "0x" when given by URI. */
+  input: string;
+  inputUri: string;
+  relTolerance: number;
+  absTolerance: number;
+  /** Block of the request. */
+  block: number;
+  worker?: string;
+  /** Posted output (hex). */
+  output?: string;
+  committee?: string[];
+  challenger?: string;
+  /** Why this service's worker left the job (bad model or input). */
+  skipped?: string;
+}
+
+/** The escrow's events in [fromBlock, toBlock], decoded, in chain order. */
+export interface ProtocolEvent {
+  name: string;
+  args: LogDescription["args"];
+  log: Log;
+}
+
+export class EventReader {
+  constructor(
+    private readonly provider: Provider,
+    private readonly escrow: JobEscrow,
+    private readonly address: string,
+    private readonly maxBlockRange: number,
+    private readonly retry: RetryOptions,
+  ) {}
+
+  /** Block ranges covering [from, to], each at most maxBlockRange blocks. */
+  ranges(from: number, to: number): [number, number][] {
+    const out: [number, number][] = [];
+    for (let a = from; a <= to; a += this.maxBlockRange) out.push([a, Math.min(to, a + this.maxBlockRange - 1)]);
+    return out;
+  }
+
+  async read(fromBlock: number, toBlock: number, topics?: (string | null)[]): Promise<ProtocolEvent[]> {
+    const logs = await withRetry(
+      () => this.provider.getLogs({ address: this.address, fromBlock, toBlock, topics }),
+      this.retry,
+    );
+    const events: ProtocolEvent[] = [];
+    for (const log of logs) {
+      let parsed: LogDescription | null = null;
+      try {
+        parsed = this.escrow.interface.parseLog(log);
+      } catch {
+        parsed = null;
+      }
+      if (parsed) events.push({ name: parsed.name, args: parsed.args, log });
+    }
+    events.sort((a, b) => a.log.blockNumber - b.log.blockNumber || a.log.index - b.log.index);
+    return events;
+  }
+
+  /** Every matching event from `fromBlock` to `toBlock`, in bounded ranges. */
+  async readAll(fromBlock: number, toBlock: number, topics?: (string | null)[]): Promise<ProtocolEvent[]> {
+    const out: ProtocolEvent[] = [];
+    for (const [a, b] of this.ranges(fromBlock, toBlock)) out.push(...(await this.read(a, b, topics)));
+    return out;
+  }
+}
+
+/** The latest block's timestamp: the chain's clock, which decides every window. */
+export async function chainTime(provider: Provider): Promise<number> {
+  const block = await provider.getBlock("latest");
+  if (!block) throw new Error("the node returned no latest block");
+  return block.timestamp;
+}

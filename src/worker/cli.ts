@@ -1,0 +1,126 @@
+/**
+ * The worker's command line.
+ *
+ *   npm run worker -- --role worker|verifier|both [--fault wrong-output] [options]
+ *   npm run verify-job -- <jobId> [--json]
+ *
+ * Configuration comes from TRUSTML_* environment variables (see .env.example), overridden by flags. A bad
+ * configuration exits with status 2 and one line naming the problem.
+ */
+import { Command, Option } from "commander";
+import { JsonRpcProvider } from "ethers";
+import { loadDeployment } from "../deployment";
+import { addressesOf } from "./chain";
+import { ConfigError, FAULTS, LOG_LEVELS, parseConfig, ROLES, type ConfigInput } from "./config";
+import { ModelStore } from "./models";
+import { startServiceFromConfig } from "./service";
+import { formatVerdict, verifyJob } from "./verify";
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function config(flags: ConfigInput, needKey = true) {
+  try {
+    const env = needKey ? process.env : { TRUSTML_PRIVATE_KEY: "0x" + "11".repeat(32), ...process.env };
+    return parseConfig(env, flags);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message, 2);
+    throw e;
+  }
+}
+
+const program = new Command("trustml-worker").description("TrustML off-chain worker and verifier");
+
+program
+  .command("run")
+  .description("follow the escrow and work, verify, or both")
+  .addOption(new Option("--role <role>", "what this process does").choices(ROLES))
+  .addOption(
+    new Option("--fault <fault>", "FAULT INJECTION for demos and tests: make this worker dishonest").choices(FAULTS),
+  )
+  .option("--rpc-url <url>", "JSON-RPC endpoint (TRUSTML_RPC_URL)")
+  .option("--deployment <file>", "deployments/<network>.json (TRUSTML_DEPLOYMENT)")
+  .option("--cache-dir <dir>", "model cache (TRUSTML_CACHE_DIR)")
+  .option("--state-dir <dir>", "cursor and salts (TRUSTML_STATE_DIR)")
+  .option("--confirmations <n>", "blocks behind the head to read events (TRUSTML_CONFIRMATIONS)")
+  .option("--concurrency <n>", "inferences at once (TRUSTML_CONCURRENCY)")
+  .option("--poll-ms <ms>", "loop interval (TRUSTML_POLL_MS)")
+  .option("--port <port>", "/healthz and /metrics port, -1 to disable (TRUSTML_PORT)")
+  .option("--ipfs-gateway <url>", "gateway for ipfs:// URIs (TRUSTML_IPFS_GATEWAY)")
+  .option("--withdraw-at <amount>", "withdraw the escrow balance from this many base units (TRUSTML_WITHDRAW_AT)")
+  .option("--settle-all", "also settle due jobs of others, as a keeper (TRUSTML_SETTLE_ALL)")
+  .addOption(new Option("--log-level <level>", "pino level (TRUSTML_LOG_LEVEL)").choices(LOG_LEVELS))
+  .action(async (opts: Record<string, unknown>) => {
+    const cfg = config({
+      role: opts.role,
+      fault: opts.fault,
+      rpcUrl: opts.rpcUrl,
+      deployment: opts.deployment,
+      cacheDir: opts.cacheDir,
+      stateDir: opts.stateDir,
+      confirmations: opts.confirmations,
+      concurrency: opts.concurrency,
+      pollMs: opts.pollMs,
+      port: opts.port,
+      ipfsGateway: opts.ipfsGateway,
+      withdrawAt: opts.withdrawAt,
+      settleAll: opts.settleAll,
+      logLevel: opts.logLevel,
+    });
+    let handle;
+    try {
+      handle = await startServiceFromConfig(cfg, { progress: process.stderr.isTTY === true });
+    } catch (e) {
+      fail(`cannot start: ${(e as Error).message}`);
+    }
+    let signals = 0;
+    const shutdown = (signal: string) => {
+      if (++signals > 1) fail(`${signal} again: exiting at once`, 130);
+      process.stderr.write(`\n${signal}: finishing the current job, then exiting\n`);
+      handle.stop().then(
+        () => process.exit(0),
+        (e: Error) => fail(`error while stopping: ${e.message}`),
+      );
+    };
+    process.on("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+  });
+
+program
+  .command("verify-job")
+  .description("re-check a past job from chain data alone")
+  .argument("<jobId>", "the job id")
+  .option("--rpc-url <url>", "JSON-RPC endpoint (TRUSTML_RPC_URL)")
+  .option("--deployment <file>", "deployments/<network>.json (TRUSTML_DEPLOYMENT)")
+  .option("--cache-dir <dir>", "model cache (TRUSTML_CACHE_DIR)")
+  .option("--ipfs-gateway <url>", "gateway for ipfs:// URIs (TRUSTML_IPFS_GATEWAY)")
+  .option("--json", "print the verdict as JSON")
+  .action(async (jobId: string, opts: Record<string, unknown>) => {
+    if (!/^[0-9]+$/.test(jobId)) fail(`invalid job id ${JSON.stringify(jobId)}: expected a decimal number`, 2);
+    const cfg = config(
+      { rpcUrl: opts.rpcUrl, deployment: opts.deployment, cacheDir: opts.cacheDir, ipfsGateway: opts.ipfsGateway },
+      false,
+    );
+    let deployment;
+    try {
+      deployment = loadDeployment(cfg.deployment);
+    } catch (e) {
+      fail((e as Error).message, 2);
+    }
+    const provider = new JsonRpcProvider(cfg.rpcUrl, undefined, { staticNetwork: true });
+    const fetch = { ipfsGateway: cfg.ipfsGateway, timeoutMs: cfg.fetchTimeoutMs, maxBytes: cfg.maxModelBytes };
+    const models = new ModelStore({ cacheDir: cfg.cacheDir, ...fetch });
+    try {
+      const verdict = await verifyJob(jobId, { provider, addresses: addressesOf(deployment), models, fetch });
+      process.stdout.write(opts.json ? JSON.stringify(verdict, null, 2) + "\n" : formatVerdict(verdict) + "\n");
+      await models.close();
+      provider.destroy();
+      process.exit(verdict.verdict === "correct" || verdict.verdict === "no-output" ? 0 : 3);
+    } catch (e) {
+      fail(`verify-job ${jobId}: ${(e as Error).message}`);
+    }
+  });
+
+program.parseAsync(process.argv).catch((e: Error) => fail(e.message));

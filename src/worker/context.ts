@@ -1,0 +1,77 @@
+/**
+ * What the roles share within one service: contracts, sender, model store, metrics, logger, the cursor's open
+ * jobs, and this tick's view of the chain (time and each open job's state).
+ */
+import type { Provider } from "ethers";
+import type { Logger } from "pino";
+import type { IJobEscrow } from "../../typechain-types";
+import type { Tensor } from "../codec";
+import type { Contracts, JobRecord } from "./chain";
+import type { Fault } from "./config";
+import type { Cursor } from "./cursor";
+import { JobFailure, executeJob, type ExecuteDeps } from "./execute";
+import type { Metrics } from "./metrics";
+import type { SaltStore } from "./salts";
+import type { TxSender } from "./sender";
+
+export interface RoleContext {
+  provider: Provider;
+  address: string;
+  contracts: Contracts;
+  sender: TxSender;
+  deps: ExecuteDeps;
+  metrics: Metrics;
+  log: Logger;
+  cursor: Cursor<JobRecord>;
+  salts: SaltStore;
+  fault: Fault;
+  settleAll: boolean;
+  withdrawAt?: bigint;
+  signal: AbortSignal;
+  /** Runs `fn` under the service's concurrency limit. */
+  limit<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** This tick's view: the chain's time and the state of every open job (terminal ones already dropped). */
+export interface TickView {
+  now: number;
+  states: Map<string, IJobEscrow.JobStateStructOutput>;
+}
+
+export const same = (a: string | undefined, b: string | undefined): boolean =>
+  !!a && !!b && a.toLowerCase() === b.toLowerCase();
+
+/** Runs a job's inference with metrics and logs; a JobFailure is counted by reason and rethrown. */
+export async function runJob(ctx: RoleContext, rec: JobRecord, purpose: string): Promise<Tensor[]> {
+  return ctx.limit(async () => {
+    const started = performance.now();
+    try {
+      const outputs = await executeJob(ctx.deps, rec);
+      ctx.metrics.inferenceSeconds.observe((performance.now() - started) / 1000);
+      ctx.metrics.jobsComputed.inc();
+      ctx.log.debug({ jobId: rec.job.id, purpose }, "inference done");
+      return outputs;
+    } catch (e) {
+      if (e instanceof JobFailure) ctx.metrics.jobsFailed.inc({ reason: e.reason });
+      throw e;
+    }
+  });
+}
+
+/** A simple concurrency limiter. */
+export function limiter(concurrency: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    // A released slot passes straight to the next waiter, so at most `concurrency` run at once.
+    if (active < concurrency) active++;
+    else await new Promise<void>((resolve) => queue.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}

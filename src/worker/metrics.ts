@@ -1,0 +1,84 @@
+/**
+ * Prometheus metrics of one service, in a registry of its own (several services can share a process).
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly jobsSeen: Counter;
+  readonly jobsComputed: Counter;
+  readonly jobsSubmitted: Counter;
+  readonly jobsFailed: Counter<"reason">;
+  readonly votes: Counter<"phase">;
+  readonly challenges: Counter;
+  readonly settled: Counter;
+  readonly inferenceSeconds: Histogram;
+  readonly submitSeconds: Histogram<"tx">;
+  readonly cursorBlock: Gauge;
+  readonly openJobs: Gauge;
+
+  constructor(labels: Record<string, string> = {}) {
+    this.registry.setDefaultLabels(labels);
+    const registers = [this.registry];
+    this.jobsSeen = new Counter({
+      name: "trustml_jobs_seen_total",
+      help: "Jobs requested (JobRequested events read)",
+      registers,
+    });
+    this.jobsComputed = new Counter({
+      name: "trustml_jobs_computed_total",
+      help: "Inferences run (worker and verifier)",
+      registers,
+    });
+    this.jobsSubmitted = new Counter({
+      name: "trustml_jobs_submitted_total",
+      help: "Results submitted on chain",
+      registers,
+    });
+    this.jobsFailed = new Counter({
+      name: "trustml_jobs_failed_total",
+      help: "Jobs this service could not do, by reason",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.votes = new Counter({
+      name: "trustml_votes_total",
+      help: "Committee votes sent, by phase",
+      labelNames: ["phase"],
+      registers,
+    });
+    this.challenges = new Counter({
+      name: "trustml_challenges_total",
+      help: "Optimistic results challenged",
+      registers,
+    });
+    this.settled = new Counter({ name: "trustml_jobs_settled_total", help: "Jobs settled by this service", registers });
+    this.inferenceSeconds = new Histogram({
+      name: "trustml_inference_seconds",
+      help: "Time to run one inference",
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+    this.submitSeconds = new Histogram({
+      name: "trustml_submit_seconds",
+      help: "Time from simulating a transaction to its receipt",
+      labelNames: ["tx"],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+      registers,
+    });
+    this.cursorBlock = new Gauge({
+      name: "trustml_cursor_block",
+      help: "Last block whose events were applied",
+      registers,
+    });
+    this.openJobs = new Gauge({ name: "trustml_open_jobs", help: "Open jobs followed", registers });
+  }
+
+  /** The current value of a counter (for tests and the progress line). */
+  async value(counter: Counter<string>, labels?: Record<string, string>): Promise<number> {
+    const data = await counter.get();
+    return data.values
+      .filter((v) => !labels || Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+      .reduce((s, v) => s + v.value, 0);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Models by content hash: fetched from their registry URI (`file://`, `http(s)://`, `ipfs://` through a
+ * gateway), checked against the registry's sha256, cached on disk by hash, and loaded into ONNX Runtime once
+ * per hash (the session is reused). Inputs given by URI are fetched the same way and checked by keccak256.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { keccak256 } from "ethers";
+import { loadModel, type LoadedModel } from "./onnx";
+
+/** The model or input could not be fetched from its URI. */
+export class FetchError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "FetchError";
+  }
+}
+
+/** The bytes fetched do not hash to what the chain says. */
+export class HashMismatchError extends Error {
+  constructor(
+    message: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(message);
+    this.name = "HashMismatchError";
+  }
+}
+
+export const sha256Hex = (bytes: Uint8Array): string => "0x" + createHash("sha256").update(bytes).digest("hex");
+
+export interface FetchOptions {
+  ipfsGateway: string;
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+/** The http(s) URL an `ipfs://` URI is fetched from. */
+export function ipfsUrl(uri: string, gateway: string): string {
+  const rest = uri.slice("ipfs://".length).replace(/^ipfs\//, "");
+  return `${gateway.replace(/\/+$/, "")}/ipfs/${rest}`;
+}
+
+/** Fetches the bytes at `uri`. Throws FetchError naming the URI on any failure. */
+export async function fetchUri(uri: string, opts: FetchOptions): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    if (uri.startsWith("file://")) {
+      bytes = new Uint8Array(await readFile(fileURLToPath(uri)));
+    } else if (/^https?:\/\//.test(uri) || uri.startsWith("ipfs://")) {
+      const url = uri.startsWith("ipfs://") ? ipfsUrl(uri, opts.ipfsGateway) : uri;
+      const res = await fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs), redirect: "follow" });
+      if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText} from ${url}`);
+      const length = Number(res.headers.get("content-length") ?? "0");
+      if (length > opts.maxBytes) throw new Error(`${length} bytes, more than the limit of ${opts.maxBytes}`);
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } else {
+      throw new Error("unsupported URI scheme (file://, http://, https:// and ipfs:// are)");
+    }
+  } catch (cause) {
+    throw new FetchError(`cannot fetch ${uri}: ${(cause as Error).message}`, { cause });
+  }
+  if (bytes.length > opts.maxBytes) {
+    throw new FetchError(`cannot fetch ${uri}: ${bytes.length} bytes, more than the limit of ${opts.maxBytes}`);
+  }
+  return bytes;
+}
+
+export interface ModelRef {
+  modelId: bigint;
+  version: bigint;
+  contentHash: string; // sha256, 0x-prefixed
+  uri: string;
+}
+
+export interface ModelStoreOptions extends FetchOptions {
+  cacheDir: string;
+}
+
+/** Where the bytes of a model come from: the disk cache, or a fetch. */
+export type ModelSource = "cache" | "fetch";
+
+export class ModelStore {
+  private readonly sessions = new Map<string, Promise<LoadedModel>>();
+  /** Fetches so far (cache misses), for tests and metrics. */
+  fetches = 0;
+
+  constructor(private readonly opts: ModelStoreOptions) {}
+
+  private cacheFile(contentHash: string): string {
+    return path.join(this.opts.cacheDir, `${contentHash.toLowerCase().replace(/^0x/, "")}.onnx`);
+  }
+
+  /**
+   * The model's bytes, checked against `contentHash` (sha256). From the cache when present and intact, else
+   * fetched and then cached. Throws FetchError or HashMismatchError (naming both hashes).
+   */
+  async bytes(ref: ModelRef): Promise<{ bytes: Uint8Array; source: ModelSource }> {
+    const want = ref.contentHash.toLowerCase();
+    const file = this.cacheFile(want);
+    if (existsSync(file)) {
+      const cached = new Uint8Array(readFileSync(file));
+      if (sha256Hex(cached) === want) return { bytes: cached, source: "cache" };
+    }
+    this.fetches++;
+    const bytes = await fetchUri(ref.uri, this.opts);
+    const got = sha256Hex(bytes);
+    if (got !== want) {
+      throw new HashMismatchError(
+        `model ${ref.modelId} version ${ref.version}: sha256 of ${ref.uri} is ${got}, the registry says ${want}`,
+        want,
+        got,
+      );
+    }
+    await mkdir(this.opts.cacheDir, { recursive: true });
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, file);
+    return { bytes, source: "fetch" };
+  }
+
+  /**
+   * The loaded model (one ONNX Runtime session per content hash, reused). Throws FetchError,
+   * HashMismatchError or ModelLoadError; a failure is not cached, so a later call tries again.
+   */
+  load(ref: ModelRef): Promise<LoadedModel> {
+    const key = ref.contentHash.toLowerCase();
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = this.bytes(ref).then(({ bytes }) => loadModel(bytes));
+      this.sessions.set(key, session);
+      session.catch(() => this.sessions.delete(key));
+    }
+    return session;
+  }
+
+  /** Releases every session. */
+  async close(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of all) {
+      try {
+        await (await s).session.release();
+      } catch {
+        // a failed load has nothing to release
+      }
+    }
+  }
+}
+
+/** An input given by URI: fetched and checked against the job's keccak256 input hash. */
+export async function fetchInput(uri: string, inputHash: string, opts: FetchOptions): Promise<Uint8Array> {
+  const bytes = await fetchUri(uri, opts);
+  const got = keccak256(bytes);
+  if (got.toLowerCase() !== inputHash.toLowerCase()) {
+    throw new HashMismatchError(`input ${uri}: keccak256 is ${got}, the job says ${inputHash}`, inputHash, got);
+  }
+  return bytes;
+}

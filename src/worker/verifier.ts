@@ -1,0 +1,192 @@
+/**
+ * The verifier role. Committee seats: re-execute the job, compare the posted output with the re-execution
+ * within the model's tolerance (the job's JobRequested snapshot), commit the vote with a fresh salt kept on disk
+ * first, and reveal once reveals open, before the windows close. Optimistic results: re-execute and challenge
+ * a wrong one within the challenge window.
+ *
+ * A verifier never guesses: when the input cannot be decoded or does not fit the model, no output can be the
+ * model's output on it, so the vote is "disagree"; when the model itself cannot be fetched, checked or loaded,
+ * the verifier cannot judge and does not vote (logged, counted by reason).
+ */
+import { AbiCoder, getBytes, keccak256, type Signer } from "ethers";
+import { IERC20__factory, type IJobEscrow } from "../../typechain-types";
+import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../codec";
+import { JobStatus, VerificationMode, VoteState } from "../params";
+import type { JobRecord } from "./chain";
+import { runJob, same, type RoleContext, type TickView } from "./context";
+import { JobFailure } from "./execute";
+import { txCall } from "./sender";
+
+export interface Judgment {
+  agree: boolean;
+  reason: string;
+}
+
+/** The commitment `voteCommitment(jobId, verifier, agree, salt)` computes on chain. */
+export function voteCommitment(jobId: bigint | string, verifier: string, agree: boolean, salt: string): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(["uint256", "address", "bool", "bytes32"], [jobId, verifier, agree, salt]),
+  );
+}
+
+interface Vote {
+  jobId: string;
+  agree: boolean;
+  salt: string;
+}
+
+export class VerifierRole {
+  /** Judgments so far, so a job is re-executed once per process. */
+  private readonly judged = new Map<string, Judgment | null>();
+  private readonly challenged = new Set<string>();
+
+  constructor(private readonly ctx: RoleContext) {}
+
+  /** Re-executes the job and compares with its posted output; null when it cannot judge. */
+  async judge(rec: JobRecord): Promise<Judgment | null> {
+    const jobId = rec.job.id;
+    const known = this.judged.get(jobId);
+    if (known !== undefined) return known;
+    if (!rec.output) return null; // the ResultSubmitted event is not read yet
+    const judgment = await this.compare(rec, rec.output);
+    this.judged.set(jobId, judgment);
+    if (judgment) this.ctx.log.info({ jobId, agree: judgment.agree, why: judgment.reason }, "re-executed");
+    return judgment;
+  }
+
+  private async compare(rec: JobRecord, output: string): Promise<Judgment | null> {
+    let posted: Tensor[];
+    try {
+      posted = decodeTensors(getBytes(output));
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      return { agree: false, reason: `the posted output is not a valid tensor encoding: ${e.message}` };
+    }
+    try {
+      const mine = await runJob(this.ctx, rec, "verify");
+      const c = compareOutputs(posted, mine, { relTolerance: rec.relTolerance, absTolerance: rec.absTolerance });
+      return { agree: c.agree, reason: c.reason ?? `agrees within tolerance (max |diff| ${c.maxAbsDiff})` };
+    } catch (e) {
+      if (!(e instanceof JobFailure)) throw e;
+      if (e.inputFault) return { agree: false, reason: `the input cannot run on the model: ${e.message}` };
+      this.ctx.log.warn({ jobId: rec.job.id, reason: e.reason, detail: e.message }, "cannot judge: model unusable");
+      return null;
+    }
+  }
+
+  async tick(view: TickView): Promise<void> {
+    await this.votes(view);
+    await this.challenges(view);
+  }
+
+  private async votes(view: TickView): Promise<void> {
+    const { ctx } = this;
+    const commits: Vote[] = [];
+    const reveals: Vote[] = [];
+    for (const rec of ctx.cursor.jobs.values()) {
+      const jobId = rec.job.id;
+      const state = view.states.get(jobId);
+      if (!state || Number(state.status) !== JobStatus.Voting) continue;
+      if (rec.committee && !rec.committee.some((a) => same(a, ctx.address))) continue;
+      const seats = await ctx.contracts.escrow.committee(jobId);
+      const seat = seats.find((s) => same(s.verifier, ctx.address));
+      if (!seat) continue;
+      const vote = Number(seat.vote);
+      if (vote === VoteState.Drawn && view.now <= Number(state.windowEnd)) {
+        let stored = ctx.salts.get(jobId);
+        if (!stored) {
+          const j = await this.judge(rec);
+          if (!j) continue;
+          stored = ctx.salts.prepare(jobId, j.agree, j.reason); // on disk before the commitment is sent
+        }
+        commits.push({ jobId, agree: stored.agree, salt: stored.salt });
+      } else if (vote === VoteState.Committed && view.now <= Number(state.revealEnd)) {
+        const allCommitted = seats.every((s) => Number(s.vote) !== VoteState.Drawn);
+        if (view.now <= Number(state.windowEnd) && !allCommitted) continue; // reveals not open yet
+        const stored = ctx.salts.get(jobId);
+        if (!stored) {
+          ctx.metrics.jobsFailed.inc({ reason: "salt-lost" });
+          ctx.log.error({ jobId }, "committed but the salt is not on disk: cannot reveal");
+          continue;
+        }
+        reveals.push({ jobId, agree: stored.agree, salt: stored.salt });
+      }
+    }
+    const { escrow } = ctx.contracts;
+    await this.batch(
+      "commit",
+      commits,
+      (vs) =>
+        txCall(
+          escrow.commitVotes,
+          vs.map((v) => v.jobId),
+          vs.map((v) => voteCommitment(v.jobId, ctx.address, v.agree, v.salt)),
+        ),
+      (v) => txCall(escrow.commitVote, v.jobId, voteCommitment(v.jobId, ctx.address, v.agree, v.salt)),
+    );
+    await this.batch(
+      "reveal",
+      reveals,
+      (vs) =>
+        txCall(
+          escrow.revealVotes,
+          vs.map((v) => v.jobId),
+          vs.map((v) => v.agree),
+          vs.map((v) => v.salt),
+        ),
+      (v) => txCall(escrow.revealVote, v.jobId, v.agree, v.salt),
+    );
+  }
+
+  /** Sends votes in one batch, or one by one when there is one or the batch would revert. */
+  private async batch(
+    phase: "commit" | "reveal",
+    votes: Vote[],
+    many: (vs: Vote[]) => ReturnType<typeof txCall>,
+    one: (v: Vote) => ReturnType<typeof txCall>,
+  ): Promise<void> {
+    const { ctx } = this;
+    if (votes.length === 0) return;
+    if (votes.length > 1) {
+      const jobIds = votes.map((v) => v.jobId);
+      const outcome = await ctx.sender.send(`${phase}Votes`, many(votes), { jobIds });
+      if (outcome.ok) {
+        ctx.metrics.votes.inc({ phase }, votes.length);
+        return;
+      }
+    }
+    for (const v of votes) {
+      const outcome = await ctx.sender.send(`${phase}Vote`, one(v), { jobId: v.jobId, agree: v.agree });
+      if (outcome.ok) ctx.metrics.votes.inc({ phase });
+    }
+  }
+
+  private async challenges(view: TickView): Promise<void> {
+    const { ctx } = this;
+    const { escrow } = ctx.contracts;
+    for (const rec of ctx.cursor.jobs.values()) {
+      const jobId = rec.job.id;
+      const state = view.states.get(jobId);
+      if (!state || Number(state.status) !== JobStatus.Submitted) continue;
+      if (Number(rec.job.mode) !== VerificationMode.Optimistic || view.now > Number(state.windowEnd)) continue;
+      if (same(state.worker, ctx.address) || same(rec.job.requester, ctx.address)) continue;
+      if (rec.challenger || this.challenged.has(jobId)) continue;
+      const j = await this.judge(rec);
+      if (!j || j.agree) continue;
+      this.challenged.add(jobId);
+      const bond = (await escrow.paramsOf(rec.job.paramsId)).challengeBond;
+      const token = IERC20__factory.connect(await escrow.token(), escrow.runner as Signer);
+      if ((await token.allowance(ctx.address, escrow)) < bond) {
+        await ctx.sender.send("approve", txCall(token.approve, escrow, bond), { jobId });
+      }
+      const outcome = await ctx.sender.send("challenge", txCall(escrow.challenge, rec.job as IJobEscrow.JobStruct), {
+        jobId,
+        why: j.reason,
+      });
+      if (outcome.ok) {
+        ctx.metrics.challenges.inc();
+        ctx.log.warn({ jobId, txHash: outcome.hash, why: j.reason }, "challenged a wrong optimistic result");
+      }
+    }
+  }
+}

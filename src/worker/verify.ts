@@ -1,0 +1,177 @@
+/**
+ * `verify-job`: re-checks a past job from chain data alone. Reads the job's events (request with input and
+ * tolerance, submission with output, committee, votes, settlement), fetches the model from the registry's URI
+ * and checks its sha256, re-runs the input, compares with the posted output within the job's tolerance, and
+ * gives a verdict next to the committee's votes and the chain's outcome.
+ */
+import { getBytes, keccak256, toBeHex, zeroPadValue, type Provider } from "ethers";
+import { compareOutputs, CodecError, decodeTensors } from "../codec";
+import { JobOutcome, JobStatus, VoteState } from "../params";
+import { connect, EventReader, jobToJson, type JobRecord, type ProtocolAddresses } from "./chain";
+import { JobFailure, jobInput, loadJobModel, type ExecuteDeps } from "./execute";
+import type { FetchOptions, ModelStore } from "./models";
+import { runModel } from "./onnx";
+import type { RetryOptions } from "./sender";
+
+const name = <T extends Record<string, number>>(table: T, value: number): string =>
+  Object.keys(table).find((k) => table[k] === value) ?? String(value);
+
+export type Verdict = "correct" | "wrong" | "no-output" | "unverifiable";
+
+export interface JobVerdict {
+  jobId: string;
+  status: string;
+  outcome?: string;
+  mode: string;
+  requester: string;
+  model: { modelId: string; version: string; contentHash?: string; uri?: string; hashOk: boolean; error?: string };
+  input: { source: "inline" | "uri"; bytes?: number; error?: string };
+  output?: { worker: string; hash: string; bytes: number; hashOnChain: boolean };
+  rerun?: { agree: boolean; reason?: string; maxAbsDiff?: number };
+  tolerance: { relTolerance: number; absTolerance: number };
+  challenger?: string;
+  committee: { verifier: string; vote: string }[];
+  verdict: Verdict;
+  summary: string;
+}
+
+export interface VerifyDeps {
+  provider: Provider;
+  addresses: ProtocolAddresses;
+  models: ModelStore;
+  fetch: FetchOptions;
+  maxBlockRange?: number;
+  retry?: RetryOptions;
+}
+
+export async function verifyJob(jobIdArg: bigint | string | number, deps: VerifyDeps): Promise<JobVerdict> {
+  const jobId = BigInt(jobIdArg);
+  const contracts = connect(deps.addresses, deps.provider);
+  const { escrow } = contracts;
+  const reader = new EventReader(
+    deps.provider,
+    escrow,
+    deps.addresses.escrow,
+    deps.maxBlockRange ?? 10_000,
+    deps.retry ?? { retries: 3, baseDelayMs: 300 },
+  );
+  const head = await deps.provider.getBlockNumber();
+  // Every job event indexes the job id first; other events sharing the topic are dropped by name below.
+  const events = await reader.readAll(deps.addresses.startBlock, head, [null, zeroPadValue(toBeHex(jobId), 32)]);
+  const requested = events.find((e) => e.name === "JobRequested");
+  if (!requested) throw new Error(`job ${jobId}: no JobRequested event from block ${deps.addresses.startBlock}`);
+  const a = requested.args;
+  const rec: JobRecord = {
+    job: jobToJson(a.job),
+    input: String(a.input),
+    inputUri: String(a.inputUri),
+    relTolerance: Number(a.relTolerance),
+    absTolerance: Number(a.absTolerance),
+    block: requested.log.blockNumber,
+  };
+  const submitted = events.find((e) => e.name === "ResultSubmitted");
+  const settled = events.find((e) => e.name === "JobSettled");
+  const challenged = events.find((e) => e.name === "ResultChallenged");
+  const state = await escrow.jobState(jobId);
+  const seats = await escrow.committee(jobId);
+
+  const verdict: JobVerdict = {
+    jobId: jobId.toString(),
+    status: name(JobStatus, Number(state.status)),
+    outcome: settled ? name(JobOutcome, Number(settled.args.outcome)) : undefined,
+    mode: ["None", "Optimistic", "Committee"][Number(rec.job.mode)] ?? rec.job.mode,
+    requester: rec.job.requester,
+    model: { modelId: rec.job.modelId, version: rec.job.version, hashOk: false },
+    input: { source: rec.inputUri ? "uri" : "inline" },
+    tolerance: { relTolerance: rec.relTolerance, absTolerance: rec.absTolerance },
+    challenger: challenged ? String(challenged.args.challenger) : undefined,
+    committee: seats.map((s) => ({ verifier: s.verifier, vote: name(VoteState, Number(s.vote)) })),
+    verdict: "unverifiable",
+    summary: "",
+  };
+  if (submitted) {
+    const output = String(submitted.args.output);
+    const hash = keccak256(output);
+    verdict.output = {
+      worker: String(submitted.args.worker),
+      hash,
+      bytes: getBytes(output).length,
+      hashOnChain: hash === (await escrow.outputHash(jobId)),
+    };
+    rec.output = output;
+  }
+
+  const execDeps: ExecuteDeps = { registry: contracts.registry, models: deps.models, fetch: deps.fetch };
+  try {
+    const { model, ref } = await loadJobModel(execDeps, rec);
+    Object.assign(verdict.model, { contentHash: ref.contentHash, uri: ref.uri, hashOk: true });
+    const input = await jobInput(execDeps, rec);
+    verdict.input.bytes = rec.inputUri ? undefined : getBytes(rec.input).length;
+    if (!rec.output) {
+      verdict.verdict = "no-output";
+      verdict.summary = "no output was posted";
+      return verdict;
+    }
+    let posted;
+    try {
+      posted = decodeTensors(getBytes(rec.output));
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      verdict.rerun = { agree: false, reason: `posted output is not a valid tensor encoding: ${e.message}` };
+      verdict.verdict = "wrong";
+      verdict.summary = verdict.rerun.reason!;
+      return verdict;
+    }
+    let mine;
+    try {
+      mine = await runModel(model, input);
+    } catch (e) {
+      throw new JobFailure("input-mismatch", (e as Error).message, { cause: e });
+    }
+    const c = compareOutputs(posted, mine, verdict.tolerance);
+    verdict.rerun = { agree: c.agree, reason: c.reason, maxAbsDiff: c.maxAbsDiff };
+    verdict.verdict = c.agree ? "correct" : "wrong";
+    verdict.summary = c.agree
+      ? `the posted output matches a re-execution within tolerance (max |diff| ${c.maxAbsDiff})`
+      : `the posted output is wrong: ${c.reason}`;
+  } catch (e) {
+    if (!(e instanceof JobFailure)) throw e;
+    if (e.reason.startsWith("model")) {
+      if (e.reason !== "model-hash-mismatch" && e.reason !== "model-unfetchable" && e.reason !== "model-unknown") {
+        verdict.model.hashOk = true; // fetched and checked, then failed to load
+      }
+      verdict.model.error = `${e.reason}: ${e.message}`;
+      verdict.verdict = rec.output ? "unverifiable" : "no-output";
+      verdict.summary = `cannot re-execute: ${e.message}`;
+    } else {
+      verdict.input.error = `${e.reason}: ${e.message}`;
+      verdict.verdict = rec.output ? "wrong" : "no-output";
+      verdict.summary = `the input does not run on the model (${e.message}), so no output can be right`;
+    }
+  }
+  return verdict;
+}
+
+/** A human-readable report of a verdict. */
+export function formatVerdict(v: JobVerdict): string {
+  const lines = [
+    `job ${v.jobId} (${v.mode}) — status ${v.status}${v.outcome ? `, outcome ${v.outcome}` : ""}`,
+    `  requester  ${v.requester}`,
+    `  model      ${v.model.modelId} v${v.model.version} ${v.model.uri ?? ""}`,
+    `  sha256     ${v.model.contentHash ?? "?"} ${v.model.hashOk ? "ok" : `NOT OK${v.model.error ? ` (${v.model.error})` : ""}`}`,
+    `  input      ${v.input.source}${v.input.bytes !== undefined ? `, ${v.input.bytes} bytes` : ""}${v.input.error ? ` — ${v.input.error}` : ""}`,
+    v.output
+      ? `  output     ${v.output.bytes} bytes by ${v.output.worker}, keccak256 ${v.output.hash}${v.output.hashOnChain ? "" : " (NOT the hash on chain)"}`
+      : "  output     none",
+    `  tolerance  rel ${v.tolerance.relTolerance} ppb, abs ${v.tolerance.absTolerance} ppb`,
+  ];
+  if (v.rerun)
+    lines.push(`  re-run     ${v.rerun.agree ? "agrees" : "DISAGREES"}${v.rerun.reason ? `: ${v.rerun.reason}` : ""}`);
+  if (v.challenger) lines.push(`  challenger ${v.challenger}`);
+  if (v.committee.length > 0) {
+    lines.push("  committee");
+    for (const s of v.committee) lines.push(`    ${s.verifier}  ${s.vote}`);
+  }
+  lines.push(`verdict: ${v.verdict.toUpperCase()} — ${v.summary}`);
+  return lines.join("\n");
+}

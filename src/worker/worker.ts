@@ -1,0 +1,128 @@
+/**
+ * The worker role: run every open job this account can take, submit the outputs (several at once with
+ * `submitResults`), settle its jobs once they are due so it gets paid, and optionally withdraw.
+ *
+ * A job is taken only when its status on chain allows it: Requested before its deadline, or Claimed by this
+ * account with its submission window open (a claim made before a restart). `submitResult` claims a Requested
+ * job in the same transaction, so a job is never claimed before its output exists: a bad model or input leaves
+ * the job unclaimed, with the reason logged, and the requester's refund path applies.
+ */
+import { hexlify } from "ethers";
+import type { IJobEscrow } from "../../typechain-types";
+import { encodeTensors } from "../codec";
+import { JobStatus } from "../params";
+import type { JobRecord } from "./chain";
+import { runJob, same, type RoleContext, type TickView } from "./context";
+import { JobFailure, corruptOutput } from "./execute";
+import { txCall } from "./sender";
+
+interface Ready {
+  rec: JobRecord;
+  output: string;
+}
+
+/** Whether this worker should run the job now. */
+function takeable(ctx: RoleContext, rec: JobRecord, view: TickView): boolean {
+  const state = view.states.get(rec.job.id);
+  if (!state || rec.skipped) return false;
+  const status = Number(state.status);
+  if (status === JobStatus.Requested) return view.now <= Number(rec.job.deadline);
+  if (status === JobStatus.Claimed) return same(state.worker, ctx.address) && view.now <= Number(state.windowEnd);
+  return false;
+}
+
+export async function workerTick(ctx: RoleContext, view: TickView): Promise<void> {
+  const candidates = [...ctx.cursor.jobs.values()].filter((rec) => takeable(ctx, rec, view));
+  const ready: Ready[] = [];
+  await Promise.all(
+    candidates.map(async (rec) => {
+      const jobId = rec.job.id;
+      try {
+        const outputs = await runJob(ctx, rec, "work");
+        const bytes = ctx.fault === "wrong-output" ? corruptOutput(outputs) : encodeTensors(outputs);
+        if (ctx.fault === "wrong-output") ctx.log.warn({ jobId }, "FAULT INJECTION: posting a wrong output");
+        ready.push({ rec, output: hexlify(bytes) });
+      } catch (e) {
+        if (!(e instanceof JobFailure)) throw e;
+        rec.skipped = `${e.reason}: ${e.message}`;
+        ctx.log.warn({ jobId, reason: e.reason, detail: e.message }, "job left unclaimed: cannot run it");
+      }
+    }),
+  );
+  if (ready.length === 0) return;
+  ready.sort((a, b) => Number(BigInt(a.rec.job.id) - BigInt(b.rec.job.id)));
+  await submit(ctx, ready);
+}
+
+/** Submits in one batch; if the batch would revert (one job taken by someone else), one by one. */
+async function submit(ctx: RoleContext, ready: Ready[]): Promise<void> {
+  const { escrow } = ctx.contracts;
+  if (ready.length > 1) {
+    const jobs = ready.map((r) => r.rec.job as IJobEscrow.JobStruct);
+    const outputs = ready.map((r) => r.output);
+    const jobIds = ready.map((r) => r.rec.job.id);
+    const outcome = await ctx.sender.send("submitResults", txCall(escrow.submitResults, jobs, outputs), { jobIds });
+    if (outcome.ok) {
+      ctx.metrics.jobsSubmitted.inc(ready.length);
+      ctx.log.info({ jobIds, txHash: outcome.hash }, `submitted ${ready.length} results`);
+      return;
+    }
+  }
+  for (const r of ready) {
+    const jobId = r.rec.job.id;
+    const outcome = await ctx.sender.send("submitResult", txCall(escrow.submitResult, r.rec.job, r.output), {
+      jobId,
+    });
+    if (outcome.ok) {
+      ctx.metrics.jobsSubmitted.inc();
+      ctx.log.info({ jobId, txHash: outcome.hash }, "result submitted");
+    } else if (outcome.error.kind === "already-done" || outcome.error.kind === "too-late") {
+      ctx.log.info({ jobId, why: outcome.error.name }, "job taken by another worker or closed");
+    } else {
+      ctx.metrics.jobsFailed.inc({ reason: "submit-failed" });
+    }
+  }
+}
+
+/**
+ * Settles due jobs this account has a stake in: as their worker at once, as committee member or challenger
+ * once the reveal or challenge window is well past (the worker normally settles first); all due jobs with
+ * `settleAll`. Then withdraws when the balance reaches `withdrawAt`.
+ */
+export async function settleTick(ctx: RoleContext, view: TickView): Promise<void> {
+  const { escrow } = ctx.contracts;
+  const due: JobRecord[] = [];
+  for (const rec of ctx.cursor.jobs.values()) {
+    const state = view.states.get(rec.job.id);
+    if (!state) continue;
+    const status = Number(state.status);
+    const mine = same(state.worker, ctx.address);
+    const voter = rec.committee?.some((a) => same(a, ctx.address)) || same(rec.challenger, ctx.address);
+    let candidate = false;
+    if (status === JobStatus.Requested) candidate = ctx.settleAll && view.now > Number(rec.job.deadline);
+    else if (status === JobStatus.Claimed || status === JobStatus.Submitted) {
+      candidate = (mine || ctx.settleAll) && view.now > Number(state.windowEnd);
+    } else if (status === JobStatus.Voting) {
+      candidate = mine || ctx.settleAll || (voter && view.now > Number(state.revealEnd));
+    }
+    if (candidate && (await escrow.isSettleable(rec.job))) due.push(rec);
+  }
+  if (due.length > 0) {
+    const jobs = due.map((r) => r.job as IJobEscrow.JobStruct);
+    // The output is needed only for an accepted job with a callback.
+    const outputs = due.map((r) => (Number(r.job.callbackGasLimit) > 0 && r.output ? r.output : "0x"));
+    const jobIds = due.map((r) => r.job.id);
+    const outcome = await ctx.sender.send("settleBatch", txCall(escrow.settleBatch, jobs, outputs), { jobIds });
+    if (outcome.ok) {
+      ctx.metrics.settled.inc(Number(outcome.result ?? 0));
+      ctx.log.info({ jobIds, txHash: outcome.hash }, `settled ${String(outcome.result)} jobs`);
+    }
+  }
+  if (ctx.withdrawAt !== undefined) {
+    const balance = await escrow.balanceOf(ctx.address);
+    if (balance > 0n && balance >= ctx.withdrawAt) {
+      const outcome = await ctx.sender.send("withdraw", txCall(escrow.withdraw));
+      if (outcome.ok) ctx.log.info({ amount: balance.toString(), txHash: outcome.hash }, "withdrew the balance");
+    }
+  }
+}

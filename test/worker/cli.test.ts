@@ -1,0 +1,192 @@
+import { expect } from "chai";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { ethers, network } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { Wallet } from "ethers";
+import { encodeTensors } from "../../src/codec";
+import type { Deployment } from "../../src/deployment";
+import { buildMlpClassifier } from "../../src/models/build";
+import { JobStatus, VerificationMode } from "../../src/params";
+import { ConfigError, parseConfig } from "../../src/worker/config";
+import { sha256Hex } from "../../src/worker/models";
+import { deployProtocolFixture, STAKE } from "../fixtures/protocol";
+
+const ROOT = path.join(__dirname, "..", "..");
+const CLI = path.join(ROOT, "src", "worker", "cli.ts");
+const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
+const KEY = "0x" + "11".repeat(32);
+
+describe("worker configuration and command line", function () {
+  this.timeout(60_000);
+
+  it("validates the configuration, naming the variable or flag at fault", function () {
+    const env = { TRUSTML_RPC_URL: "http://127.0.0.1:8545", TRUSTML_PRIVATE_KEY: KEY, TRUSTML_DEPLOYMENT: "d.json" };
+    const cfg = parseConfig(env, { role: "both", pollMs: "250" });
+    expect(cfg).to.include({ role: "both", pollMs: 250, confirmations: 1, fault: "none", port: 9464 });
+    expect(cfg.withdrawAt).to.equal(undefined);
+    expect(parseConfig({ ...env, TRUSTML_WITHDRAW_AT: "5" }).withdrawAt).to.equal(5n);
+    const bad = (e: Record<string, string>, o = {}) => {
+      try {
+        parseConfig({ ...env, ...e }, o);
+      } catch (err) {
+        expect(err).to.be.instanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error("expected a ConfigError");
+    };
+    expect(bad({ TRUSTML_RPC_URL: "" })).to.equal("invalid configuration: TRUSTML_RPC_URL is required");
+    expect(bad({ TRUSTML_PRIVATE_KEY: "0x1234" })).to.match(/^invalid configuration: TRUSTML_PRIVATE_KEY must be/);
+    expect(bad({ TRUSTML_PRIVATE_KEY: "0x1234" })).to.not.include("1234");
+    expect(bad({ TRUSTML_CONFIRMATIONS: "-1" })).to.match(/TRUSTML_CONFIRMATIONS must be at least 0/);
+    expect(bad({}, { role: "miner" })).to.match(/^invalid configuration: --role must be one of worker, verifier, both/);
+    expect(bad({ TRUSTML_FAULT: "evil" })).to.match(/TRUSTML_FAULT must be one of none, wrong-output/);
+  });
+
+  it("a bad configuration exits non-zero with one line", function () {
+    const r = spawnSync(TS_NODE, [CLI, "run", "--role", "both"], {
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1", TRUSTML_RPC_URL: "not a url" },
+      encoding: "utf8",
+    });
+    expect(r.status).to.equal(2);
+    expect(r.stderr.trim().split("\n")).to.deep.equal([
+      "invalid configuration: TRUSTML_RPC_URL must be an http(s):// URL",
+    ]);
+  });
+
+  describe("as a child process against a JSON-RPC node", function () {
+    let server: Server;
+    let dir: string;
+    let child: ChildProcess | undefined;
+
+    before(async function () {
+      // A JSON-RPC endpoint in front of the in-process Hardhat network.
+      server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", async () => {
+          const one = async (m: { id: unknown; method: string; params?: unknown[] }) => {
+            try {
+              return { jsonrpc: "2.0", id: m.id, result: await network.provider.request(m) };
+            } catch (e) {
+              const err = e as { code?: number; message: string; data?: unknown };
+              return {
+                jsonrpc: "2.0",
+                id: m.id,
+                error: { code: err.code ?? -32603, message: err.message, data: err.data },
+              };
+            }
+          };
+          const msg = JSON.parse(body);
+          const out = Array.isArray(msg) ? await Promise.all(msg.map(one)) : await one(msg);
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out));
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      dir = mkdtempSync(path.join(os.tmpdir(), "trustml-cli-"));
+    });
+
+    after(async function () {
+      child?.kill("SIGKILL");
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("works a job, then exits cleanly on SIGTERM", async function () {
+      const p = await deployProtocolFixture();
+      const mlp = buildMlpClassifier();
+      const file = path.join(dir, "mlp.onnx");
+      writeFileSync(file, mlp);
+      await p.registry.connect(p.modelOwner).registerModel(sha256Hex(mlp), pathToFileURL(file).href, {
+        price: ethers.parseEther("2"),
+        mode: VerificationMode.None,
+        committeeSize: 1,
+        royaltyBps: 0,
+        relTolerance: 0,
+        absTolerance: 0,
+      });
+      const modelId = await p.registry.modelCount();
+      const wallet = Wallet.createRandom();
+      await network.provider.send("hardhat_setBalance", [wallet.address, "0x56BC75E2D63100000"]);
+      await p.token.connect(p.governance).mint(wallet.address, STAKE);
+      const signer = wallet.connect(ethers.provider);
+      await p.token.connect(signer).approve(p.staking, STAKE);
+      await p.staking.connect(signer).stake(STAKE);
+
+      const chainId = Number((await ethers.provider.getNetwork()).chainId);
+      const c = async (x: { getAddress(): Promise<string> }) => ({ address: await x.getAddress() });
+      const deployment: Deployment = {
+        network: "hardhat",
+        chainId,
+        compiler: "0.8.28",
+        deployer: p.governance.address,
+        governance: p.governance.address,
+        treasury: p.treasury.address,
+        startBlock: (await ethers.provider.getBlockNumber()) - 5,
+        testToken: true,
+        contracts: {
+          token: await c(p.token),
+          registry: await c(p.registry),
+          staking: await c(p.staking),
+          escrow: await c(p.escrow),
+          escrowParamsLib: await c(p.escrow),
+          randomness: await c(p.randomness),
+        },
+        params: {},
+        minVerifierStake: "0",
+        unbondingPeriod: 1,
+        deployedAt: new Date().toISOString(),
+      };
+      const deploymentFile = path.join(dir, "hardhat.json");
+      writeFileSync(deploymentFile, JSON.stringify(deployment));
+
+      const input = encodeTensors([
+        { name: "features", type: "float32", shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) },
+      ]);
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const tx = await p.escrow.connect(p.requester).requestInference(modelId, input, ethers.MaxUint256, deadline, 0);
+      await tx.wait();
+      const jobId = await p.escrow.jobCount();
+
+      let stderr = "";
+      let stdout = "";
+      child = spawn(TS_NODE, [CLI, "run", "--role", "worker", "--port", "-1"], {
+        env: {
+          ...process.env,
+          TS_NODE_TRANSPILE_ONLY: "1",
+          TRUSTML_RPC_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          TRUSTML_PRIVATE_KEY: wallet.privateKey,
+          TRUSTML_DEPLOYMENT: deploymentFile,
+          TRUSTML_STATE_DIR: path.join(dir, "state"),
+          TRUSTML_CACHE_DIR: path.join(dir, "cache"),
+          TRUSTML_CONFIRMATIONS: "0",
+          TRUSTML_POLL_MS: "100",
+        },
+      });
+      child.stderr!.on("data", (d) => (stderr += d));
+      child.stdout!.on("data", (d) => (stdout += d));
+      const exited = new Promise<number | null>((r) => child!.on("exit", (code) => r(code)));
+      const end = Date.now() + 30_000;
+      while (Number((await p.escrow.jobState(jobId)).status) !== JobStatus.Settled) {
+        if (Date.now() > end) throw new Error(`the child did not settle the job:\n${stderr}\n${stdout}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill("SIGTERM");
+      expect(await exited).to.equal(0, stderr);
+      child = undefined;
+      const lines = stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      const submitted = lines.find((l) => l.msg === "result submitted");
+      expect(submitted).to.include({ jobId: String(jobId) });
+      expect(submitted.txHash).to.match(/^0x[0-9a-f]{64}$/);
+      expect(lines.at(-1).msg).to.equal("service stopped");
+    });
+  });
+});

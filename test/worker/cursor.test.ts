@@ -1,0 +1,73 @@
+import { expect } from "chai";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Cursor, eventKey, readJson, writeJsonAtomic } from "../../src/worker/cursor";
+import { SaltStore } from "../../src/worker/salts";
+
+describe("worker cursor and salts", function () {
+  let dir: string;
+  const ESCROW = "0x" + "ab".repeat(20);
+  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), "trustml-cursor-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("starts before the start block, persists block, keys and jobs, and resumes from them", function () {
+    const file = path.join(dir, "cursor.json");
+    const c = Cursor.open<{ n: number }>(file, 31337n, ESCROW, 100);
+    expect(c.block).to.equal(99);
+    c.markProcessed(eventKey({ transactionHash: "0xAA", index: 3 }));
+    c.jobs.set("7", { n: 1 });
+    c.save();
+    const r = Cursor.open<{ n: number }>(file, 31337n, ESCROW, 100);
+    expect(r.block).to.equal(99);
+    expect(r.seen("0xaa:3", 120)).to.equal(true, "key kept across the restart");
+    expect(r.seen("0xaa:4", 120)).to.equal(false);
+    expect(r.jobs.get("7")).to.deep.equal({ n: 1 });
+    r.advance(120);
+    r.save();
+    const s = Cursor.open<{ n: number }>(file, 31337n, ESCROW, 100);
+    expect(s.block).to.equal(120);
+    expect(s.seen("0xbb:0", 120)).to.equal(true, "every event up to the block is applied");
+    expect(s.seen("0xaa:3", 121)).to.equal(false, "keys are dropped once the block covers them");
+  });
+
+  it("dedupes event keys by transaction hash (any case) and log index", function () {
+    const c = Cursor.open(path.join(dir, "c.json"), 1n, ESCROW, 0);
+    const key = eventKey({ transactionHash: "0xABCDEF", index: 1 });
+    expect(key).to.equal("0xabcdef:1");
+    expect(c.seen(key, 5)).to.equal(false);
+    c.markProcessed(key);
+    expect(c.seen(eventKey({ transactionHash: "0xabcdef", index: 1 }), 5)).to.equal(true);
+  });
+
+  it("refuses a state file of another chain or escrow", function () {
+    const file = path.join(dir, "c.json");
+    Cursor.open(file, 1n, ESCROW, 0).save();
+    expect(() => Cursor.open(file, 2n, ESCROW, 0)).to.throw(/belongs to escrow .* on chain 1/);
+    expect(() => Cursor.open(file, 1n, "0x" + "cd".repeat(20), 0)).to.throw(/belongs to escrow/);
+  });
+
+  it("writes atomically: no temporary file is left and a reader never sees a partial file", function () {
+    const file = path.join(dir, "sub", "state.json");
+    writeJsonAtomic(file, { a: 1 });
+    writeJsonAtomic(file, { a: 2, big: "x".repeat(100_000) });
+    expect(readJson<{ a: number }>(file)!.a).to.equal(2);
+    expect(readdirSync(path.dirname(file))).to.deep.equal(["state.json"]);
+    expect(readJson(path.join(dir, "absent.json"))).to.equal(undefined);
+    writeFileSync(file, '{"a": 1'); // what a non-atomic writer could leave behind
+    expect(() => readJson(file)).to.throw(/corrupt state file/);
+  });
+
+  it("keeps a vote's salt on disk before it is used, and reuses it after a restart", function () {
+    const store = SaltStore.forAccount(dir, "0xABC");
+    const vote = store.prepare(5n, true, "agrees");
+    expect(vote.salt).to.match(/^0x[0-9a-f]{64}$/);
+    const onDisk = JSON.parse(readFileSync(store.file, "utf8"));
+    expect(onDisk["5"]).to.deep.equal(vote);
+    const again = SaltStore.forAccount(dir, "0xabc");
+    expect(again.get(5n)).to.deep.equal(vote);
+    expect(again.prepare(5n, false).agree).to.equal(true, "a stored vote is never replaced");
+    again.delete(5n);
+    expect(SaltStore.forAccount(dir, "0xabc").get(5n)).to.equal(undefined);
+  });
+});

@@ -1,0 +1,118 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { buildIdentityModel, buildMlpClassifier } from "../../src/models/build";
+import { FetchError, HashMismatchError, ModelStore, ipfsUrl, sha256Hex } from "../../src/worker/models";
+import { ModelLoadError, runModel } from "../../src/worker/onnx";
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("worker model store", function () {
+  let dir: string;
+  let server: Server;
+  let base: string;
+  const requests: string[] = [];
+  const mlp = buildMlpClassifier();
+
+  before(async function () {
+    dir = mkdtempSync(path.join(os.tmpdir(), "trustml-models-"));
+    server = createServer((req, res) => {
+      requests.push(req.url!);
+      if (req.url === "/mlp.onnx" || req.url === "/ipfs/bafyMLP/model.onnx") res.writeHead(200).end(Buffer.from(mlp));
+      else res.writeHead(404).end("not here");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async function () {
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const store = (name: string) =>
+    new ModelStore({ cacheDir: path.join(dir, name), ipfsGateway: base, timeoutMs: 5000, maxBytes: 1 << 24 });
+  const ref = (uri: string, contentHash = sha256Hex(mlp)) => ({ modelId: 1n, version: 1n, contentHash, uri });
+
+  it("fetches a file:// model, checks its sha256 and loads it", async function () {
+    const file = path.join(dir, "mlp.onnx");
+    writeFileSync(file, mlp);
+    const s = store("file");
+    const got = await s.bytes(ref(pathToFileURL(file).href));
+    expect(got.source).to.equal("fetch");
+    expect(Buffer.from(got.bytes).equals(Buffer.from(mlp))).to.equal(true);
+    const model = await s.load(ref(pathToFileURL(file).href));
+    expect(model.inputs.map((i) => i.name)).to.deep.equal(["features"]);
+    const out = await runModel(model, [
+      { name: "features", type: "float32", shape: [1, 4], data: new Float32Array(4) },
+    ]);
+    expect(out.map((t) => t.name)).to.deep.equal(["probabilities", "label"]);
+    await s.close();
+  });
+
+  it("rejects a hash mismatch, naming both hashes", async function () {
+    const file = path.join(dir, "mlp2.onnx");
+    writeFileSync(file, mlp);
+    const wrong = sha256Hex(Buffer.from("something else"));
+    const e = await rejection(store("mismatch").bytes(ref(pathToFileURL(file).href, wrong)));
+    expect(e).to.be.instanceOf(HashMismatchError);
+    expect(e.message).to.include(wrong).and.include(sha256Hex(mlp));
+  });
+
+  it("reports a file that is not ONNX as ModelLoadError, and an unfetchable URI as FetchError", async function () {
+    const junk = Buffer.from("not a model at all");
+    const file = path.join(dir, "junk.onnx");
+    writeFileSync(file, junk);
+    const s = store("junk");
+    const e = await rejection(s.load(ref(pathToFileURL(file).href, sha256Hex(junk))));
+    expect(e).to.be.instanceOf(ModelLoadError);
+    const missing = await rejection(s.bytes(ref(pathToFileURL(path.join(dir, "absent.onnx")).href)));
+    expect(missing).to.be.instanceOf(FetchError);
+    expect(missing.message).to.include("absent.onnx");
+    const scheme = await rejection(s.bytes(ref("ftp://example.com/m.onnx")));
+    expect(scheme).to.be.instanceOf(FetchError);
+    const http404 = await rejection(s.bytes(ref(`${base}/nope.onnx`)));
+    expect(http404.message).to.include("HTTP 404");
+  });
+
+  it("fetches over http:// and ipfs:// (through the gateway), and a cache hit does not fetch again", async function () {
+    const s = store("http");
+    requests.length = 0;
+    expect((await s.bytes(ref(`${base}/mlp.onnx`))).source).to.equal("fetch");
+    expect(requests).to.deep.equal(["/mlp.onnx"]);
+    expect((await s.bytes(ref(`${base}/mlp.onnx`))).source).to.equal("cache");
+    const again = store("http"); // a new process with the same cache directory
+    expect((await again.bytes(ref(`${base}/mlp.onnx`))).source).to.equal("cache");
+    expect(requests).to.have.length(1);
+    const [a, b] = await Promise.all([again.load(ref(`${base}/mlp.onnx`)), again.load(ref(`${base}/mlp.onnx`))]);
+    expect(a).to.equal(b, "one session per content hash");
+    await again.close();
+
+    expect(ipfsUrl("ipfs://bafyMLP/model.onnx", base + "/")).to.equal(`${base}/ipfs/bafyMLP/model.onnx`);
+    const ipfs = store("ipfs");
+    expect((await ipfs.bytes(ref("ipfs://bafyMLP/model.onnx"))).source).to.equal("fetch");
+    expect(requests).to.include("/ipfs/bafyMLP/model.onnx");
+  });
+
+  it("refetches when the cached file is corrupt", async function () {
+    const s = store("corrupt");
+    const id = buildIdentityModel("float32");
+    const file = path.join(dir, "id.onnx");
+    writeFileSync(file, id);
+    const r = ref(pathToFileURL(file).href, sha256Hex(id));
+    await s.bytes(r);
+    writeFileSync(path.join(dir, "corrupt", `${sha256Hex(id).slice(2)}.onnx`), "garbage");
+    expect((await s.bytes(r)).source).to.equal("fetch");
+    expect(s.fetches).to.equal(2);
+  });
+});

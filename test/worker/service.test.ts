@@ -1,0 +1,335 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { hexlify, parseEther, type ContractTransactionResponse } from "ethers";
+import pino from "pino";
+import type { JobEscrow, ModelRegistry, VerifierStaking } from "../../typechain-types";
+import { encodeTensors, type Tensor } from "../../src/codec";
+import { buildIdentityModel, buildMlpClassifier, buildTwoInputModel } from "../../src/models/build";
+import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, JobOutcome, JobStatus, VoteState } from "../../src/params";
+import { jobToJson, type ProtocolAddresses } from "../../src/worker/chain";
+import { ModelStore, sha256Hex } from "../../src/worker/models";
+import { loadModel, runModel } from "../../src/worker/onnx";
+import { startService, type ServiceHandle } from "../../src/worker/service";
+import { verifyJob } from "../../src/worker/verify";
+
+const PRICE = parseEther("2");
+const STAKE = parseEther("100");
+const FUNDS = parseEther("10000");
+
+const features = (rows: number[][]): Tensor => ({
+  name: "features",
+  type: "float32",
+  shape: [rows.length, rows[0].length],
+  data: new Float32Array(rows.flat()),
+});
+
+async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("worker service (in-process)", function () {
+  this.timeout(60_000);
+
+  let tmp: string;
+  let escrow: JobEscrow;
+  let registry: ModelRegistry;
+  let staking: VerifierStaking;
+  let addresses: ProtocolAddresses;
+  let requester: HardhatEthersSigner;
+  let worker: HardhatEthersSigner;
+  let faulty: HardhatEthersSigner;
+  let verifiers: HardhatEthersSigner[];
+  const models = { mlp: 0n, two: 0n, identity: 0n, badHash: 0n, notOnnx: 0n };
+  const logs: Record<string, string[]> = {};
+  const running = new Map<string, ServiceHandle>();
+  const jobs: Record<string, bigint> = {};
+
+  const logger = (label: string) => {
+    logs[label] ??= [];
+    return pino({ level: "info" }, { write: (s: string) => void logs[label].push(s) });
+  };
+
+  async function start(label: string, signer: HardhatEthersSigner, role: "worker" | "verifier", extra = {}) {
+    const handle = await startService({
+      provider: ethers.provider,
+      signer,
+      addresses,
+      role,
+      stateDir: path.join(tmp, "state", label),
+      cacheDir: path.join(tmp, "cache", label),
+      confirmations: 0,
+      pollMs: 25,
+      retries: 2,
+      retryBaseMs: 10,
+      logger: logger(label),
+      ...extra,
+    });
+    running.set(label, handle);
+    return handle;
+  }
+
+  async function stop(label: string) {
+    await running.get(label)?.stop();
+    running.delete(label);
+  }
+
+  async function jobFrom(tx: ContractTransactionResponse) {
+    const receipt = await tx.wait();
+    for (const log of receipt!.logs) {
+      const parsed = escrow.interface.parseLog(log);
+      if (parsed?.name === "JobRequested") return parsed.args.jobId as bigint;
+    }
+    throw new Error("no JobRequested");
+  }
+
+  async function request(modelId: bigint, input: Tensor[], deadlineIn = 86_400): Promise<bigint> {
+    const deadline = BigInt(await time.latest()) + BigInt(deadlineIn);
+    return jobFrom(
+      await escrow.connect(requester).requestInference(modelId, encodeTensors(input), ethers.MaxUint256, deadline, 0),
+    );
+  }
+
+  const status = async (id: bigint) => Number((await escrow.jobState(id)).status);
+  const outputOf = async (id: bigint) => {
+    const [ev] = await escrow.queryFilter(escrow.filters.ResultSubmitted(id));
+    return ev?.args.output as string | undefined;
+  };
+  const outcomeOf = async (id: bigint) => {
+    const [ev] = await escrow.queryFilter(escrow.filters.JobSettled(id));
+    return ev ? Number(ev.args.outcome) : undefined;
+  };
+
+  before(async function () {
+    tmp = mkdtempSync(path.join(os.tmpdir(), "trustml-service-"));
+    const signers = await ethers.getSigners();
+    const [governance, treasury, modelOwner] = signers;
+    requester = signers[3];
+    worker = signers[4];
+    faulty = signers[5];
+    verifiers = signers.slice(6, 9);
+
+    const token = await ethers.deployContract("TestToken", [governance.address]);
+    registry = await ethers.deployContract("ModelRegistry");
+    staking = await ethers.deployContract("VerifierStaking", [token, governance.address, DEFAULT_MIN_VERIFIER_STAKE]);
+    const randomness = await ethers.deployContract("MockRandomness");
+    const lib = await ethers.deployContract("EscrowParamsLib");
+    escrow = await ethers.deployContract(
+      "JobEscrow",
+      [token, registry, staking, randomness, treasury.address, governance.address, DEFAULT_ESCROW_PARAMS],
+      { libraries: { EscrowParamsLib: await lib.getAddress() } },
+    );
+    await staking.connect(governance).grantRole(await staking.ESCROW_ROLE(), escrow);
+    for (const a of [requester, worker, faulty, ...verifiers]) {
+      await token.connect(governance).mint(a.address, FUNDS);
+      await token.connect(a).approve(escrow, ethers.MaxUint256);
+      await token.connect(a).approve(staking, ethers.MaxUint256);
+    }
+    await staking.connect(worker).stake(STAKE);
+    await staking.connect(faulty).stake(STAKE);
+    for (const v of verifiers) {
+      await staking.connect(v).stake(STAKE);
+      await staking.connect(v).setVerifier(true);
+    }
+
+    const register = async (file: string, bytes: Uint8Array, mode: number, committeeSize: number, hash?: string) => {
+      const full = path.join(tmp, file);
+      writeFileSync(full, bytes);
+      await registry.connect(modelOwner).registerModel(hash ?? sha256Hex(bytes), pathToFileURL(full).href, {
+        price: PRICE,
+        mode,
+        committeeSize,
+        royaltyBps: 500,
+        relTolerance: 10_000,
+        absTolerance: 1000,
+      });
+      return registry.modelCount();
+    };
+    models.mlp = await register("mlp.onnx", buildMlpClassifier(), 2, 3);
+    models.two = await register("two.onnx", buildTwoInputModel(), 0, 1);
+    models.identity = await register("identity.onnx", buildIdentityModel("float32", ["N"]), 1, 1);
+    models.badHash = await register("mlp-copy.onnx", buildMlpClassifier(), 0, 1, sha256Hex(Buffer.from("other")));
+    models.notOnnx = await register("garbage.onnx", Buffer.from("this is not an onnx file"), 0, 1);
+
+    addresses = {
+      escrow: await escrow.getAddress(),
+      registry: await registry.getAddress(),
+      staking: await staking.getAddress(),
+      startBlock: (await ethers.provider.getBlockNumber()) - 30,
+    };
+    await start("worker", worker, "worker", { port: 0 });
+    for (let i = 0; i < 3; i++) await start(`v${i}`, verifiers[i], "verifier");
+  });
+
+  after(async function () {
+    for (const label of [...running.keys()]) await stop(label);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("None mode: posts exactly what ONNX Runtime computes, and serves /healthz and /metrics", async function () {
+    const input: Tensor[] = [
+      { name: "x", type: "float32", shape: [2, 3], data: new Float32Array([1, -2, 3, -4, 5, 0.5]) },
+      { name: "scale", type: "int64", shape: [1], data: new BigInt64Array([3n]) },
+    ];
+    const id = await request(models.two, input);
+    await waitFor("the None job settled", async () => (await status(id)) === JobStatus.Settled);
+    const expected = encodeTensors(await runModel(await loadModel(buildTwoInputModel()), input));
+    expect(await outputOf(id)).to.equal(hexlify(expected));
+    jobs.none = id;
+
+    const port = running.get("worker")!.port!;
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).to.equal(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).to.match(/trustml_jobs_submitted_total\{[^}]*\} 1/);
+    expect(metrics).to.include("trustml_inference_seconds_bucket");
+  });
+
+  it("Committee mode: the three verifiers agree and the job settles Accepted", async function () {
+    const input = [features([[5.1, 3.5, 1.4, 0.2]])];
+    const id = await request(models.mlp, input);
+    await waitFor("the committee job settled", async () => (await status(id)) === JobStatus.Settled);
+    expect(await outcomeOf(id)).to.equal(JobOutcome.Accepted);
+    const votes = await escrow.committee(id);
+    expect(votes.map((s) => Number(s.vote))).to.deep.equal([VoteState.Agreed, VoteState.Agreed, VoteState.Agreed]);
+    const expected = encodeTensors(await runModel(await loadModel(buildMlpClassifier()), input));
+    expect(await outputOf(id)).to.equal(hexlify(expected));
+    jobs.accepted = id;
+  });
+
+  it("Optimistic mode: a right result is not challenged and settles after the window", async function () {
+    const input: Tensor[] = [{ name: "x", type: "float32", shape: [3], data: new Float32Array([1, 2, 3]) }];
+    const id = await request(models.identity, input);
+    await waitFor("the optimistic result", async () => (await status(id)) === JobStatus.Submitted);
+    await new Promise((r) => setTimeout(r, 200)); // verifiers look at it
+    await time.increase(DEFAULT_ESCROW_PARAMS.challengeWindow + 1);
+    await waitFor("the optimistic job settled", async () => (await status(id)) === JobStatus.Settled);
+    expect((await escrow.challengeOf(id)).challenger).to.equal(ethers.ZeroAddress);
+  });
+
+  it("leaves jobs with a bad model or input unclaimed, logs why, and they expire refunded", async function () {
+    const good = [features([[1, 2, 3, 4]])];
+    const badHash = await request(models.badHash, good, 600);
+    const notOnnx = await request(models.notOnnx, good, 600);
+    const badInput = await request(models.mlp, [features([[1, 2, 3, 4, 5]])], 600);
+    const reasons = () => logs.worker.map((l) => JSON.parse(l)).filter((l) => l.msg?.startsWith("job left unclaimed"));
+    await waitFor("three logged reasons", () => reasons().length >= 3);
+    const byJob = new Map(reasons().map((l) => [l.jobId, l]));
+    expect(byJob.get(String(badHash)).reason).to.equal("model-hash-mismatch");
+    expect(byJob.get(String(badHash)).detail).to.include(sha256Hex(Buffer.from("other")));
+    expect(byJob.get(String(notOnnx)).reason).to.equal("model-not-onnx");
+    expect(byJob.get(String(badInput)).reason).to.equal("input-mismatch");
+    for (const id of [badHash, notOnnx, badInput]) expect(await status(id)).to.equal(JobStatus.Requested);
+    const m = running.get("worker")!.metrics;
+    expect(await m.value(m.jobsFailed, { reason: "model-hash-mismatch" })).to.equal(1);
+
+    await time.increase(601);
+    for (const id of [badHash, notOnnx, badInput]) {
+      const job = (await escrow.queryFilter(escrow.filters.JobRequested(id)))[0].args.job;
+      await escrow.connect(requester).settle(jobToJson(job), "0x");
+      expect(await status(id)).to.equal(JobStatus.Refunded);
+      expect(await outcomeOf(id)).to.equal(JobOutcome.Expired);
+    }
+  });
+
+  it("a --fault wrong-output worker is rejected and slashed (committee), and challenged (optimistic)", async function () {
+    await stop("worker");
+    const before = (await staking.accountOf(faulty.address)).active;
+    await start("faulty", faulty, "worker", { fault: "wrong-output" });
+    const id = await request(models.mlp, [features([[6.7, 3.1, 4.4, 1.4]])]);
+    await waitFor("the wrong committee job rejected", async () => (await status(id)) === JobStatus.Rejected);
+    const votes = await escrow.committee(id);
+    expect(votes.every((s) => Number(s.vote) === VoteState.Disagreed)).to.equal(true);
+    const collateral = (await escrow.queryFilter(escrow.filters.JobClaimed(id)))[0].args.collateral;
+    expect((await staking.accountOf(faulty.address)).active).to.equal(before - collateral);
+    jobs.rejected = id;
+
+    const opt = await request(models.identity, [
+      { name: "x", type: "float32", shape: [2], data: new Float32Array([1, 2]) },
+    ]);
+    await waitFor("the wrong optimistic job rejected", async () => (await status(opt)) === JobStatus.Rejected);
+    expect((await escrow.challengeOf(opt)).challenger).to.not.equal(ethers.ZeroAddress);
+    await stop("faulty");
+  });
+
+  it("a restarted worker resumes from its cursor, batches, and never submits twice", async function () {
+    const input = (v: number): Tensor[] => [
+      { name: "x", type: "float32", shape: [1, 3], data: new Float32Array([v, v, v]) },
+      { name: "scale", type: "int64", shape: [1], data: new BigInt64Array([2n]) },
+    ];
+    const a = await request(models.two, input(1));
+    const b = await request(models.two, input(2));
+    const handle = await start("worker", worker, "worker"); // same state directory as before
+    await waitFor("both jobs settled", async () => (await status(a)) === 4 && (await status(b)) === 4);
+    const subs = await escrow.queryFilter(escrow.filters.ResultSubmitted());
+    expect(subs.filter((e) => e.args.jobId === a)).to.have.length(1);
+    expect(subs.filter((e) => e.args.jobId === b)).to.have.length(1);
+    const [ea, eb] = [a, b].map((id) => subs.find((e) => e.args.jobId === id)!);
+    expect(ea.transactionHash).to.equal(eb.transactionHash, "one submitResults for both");
+    await waitFor("a few more ticks", () => handle.ticks > 5);
+    expect(await handle.metrics.value(handle.metrics.jobsSubmitted)).to.equal(2);
+    expect(await handle.metrics.value(handle.metrics.jobsFailed)).to.equal(0);
+  });
+
+  it("a verifier restarted between commit and reveal still reveals (salt on disk)", async function () {
+    await stop("v2");
+    const id = await request(models.mlp, [features([[5.9, 3.0, 5.1, 1.8]])]);
+    const committed = async (who: HardhatEthersSigner) =>
+      (await escrow.committee(id)).find((s) => s.verifier === who.address)?.vote === BigInt(VoteState.Committed);
+    await waitFor(
+      "v0 and v1 committed",
+      async () => (await committed(verifiers[0])) && (await committed(verifiers[1])),
+    );
+    await stop("v0");
+    await start("v2", verifiers[2], "verifier");
+    const revealed = async (who: HardhatEthersSigner) =>
+      (await escrow.committee(id)).find((s) => s.verifier === who.address)?.vote === BigInt(VoteState.Agreed);
+    await waitFor("v1 and v2 revealed", async () => (await revealed(verifiers[1])) && (await revealed(verifiers[2])));
+    expect(await committed(verifiers[0])).to.equal(true);
+    await start("v0", verifiers[0], "verifier");
+    await waitFor("the job settled", async () => (await status(id)) === JobStatus.Settled);
+    expect(await outcomeOf(id)).to.equal(JobOutcome.Accepted);
+    expect(await revealed(verifiers[0])).to.equal(true);
+  });
+
+  it("verify-job re-checks an accepted and a rejected job from chain data", async function () {
+    const store = new ModelStore({
+      cacheDir: path.join(tmp, "verify-cache"),
+      ipfsGateway: "http://127.0.0.1:1",
+      timeoutMs: 5000,
+      maxBytes: 1 << 24,
+    });
+    const deps = { provider: ethers.provider, addresses, models: store, fetch: store["opts"] };
+    const ok = await verifyJob(jobs.accepted, deps);
+    expect(ok.verdict).to.equal("correct");
+    expect(ok.model.hashOk).to.equal(true);
+    expect(ok.outcome).to.equal("Accepted");
+    expect(ok.committee.map((s) => s.vote)).to.deep.equal(["Agreed", "Agreed", "Agreed"]);
+    const bad = await verifyJob(jobs.rejected, deps);
+    expect(bad.verdict).to.equal("wrong");
+    expect(bad.outcome).to.equal("Rejected");
+    expect(bad.rerun?.reason).to.match(/tensor "label" element 0|tensor "probabilities"/);
+    expect(bad.committee.every((s) => s.vote === "Disagreed")).to.equal(true);
+    await store.close();
+  });
+
+  it("no service loop failed along the way", function () {
+    const failures = Object.entries(logs).flatMap(([label, lines]) =>
+      lines
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.level >= 50)
+        .map((l) => `${label}: ${l.msg} ${l.err ?? ""}`),
+    );
+    expect(failures).to.deep.equal([]);
+  });
+});
