@@ -1,0 +1,101 @@
+import { expect } from "chai";
+import { ethers, network } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { deployProtocolFixture, OUTPUT, TEST_PARAMS, termsFor, toJob } from "./fixtures/protocol";
+import { escrowFactory, expectConservation } from "./fixtures/escrow";
+import { JobStatus, VerificationMode } from "../src/params";
+
+const MAX_UINT96 = 2n ** 96n - 1n;
+
+describe("JobEscrow edges", function () {
+  describe("#submitResult on a Committee job sent with too little gas for the draw", function () {
+    // A worker who could make the draw fail by starving it of gas would turn a checked job into an
+    // "inconclusive" refund and skip verification. Only a shortage of verifiers may end a job that way.
+    it("never ends the job Refunded: below the gas the draw needs, the whole submission reverts", async function () {
+      const p = await loadFixture(deployProtocolFixture);
+      const job = await p.request(p.models.committee);
+      const needed = await p.escrow.connect(p.worker).submitResult.estimateGas(job, OUTPUT);
+      let reverted = 0;
+      let voting = 0;
+      for (let gasLimit = needed; gasLimit > needed - 120_000n; gasLimit -= 3_000n) {
+        const snapshot = await network.provider.send("evm_snapshot");
+        try {
+          await (await p.escrow.connect(p.worker).submitResult(job, OUTPUT, { gasLimit })).wait();
+        } catch {
+          reverted++;
+        }
+        const status = Number((await p.escrow.jobState(job.id)).status);
+        expect([JobStatus.Requested, JobStatus.Voting], `status with gas limit ${gasLimit}`).to.include(status);
+        if (status === JobStatus.Voting) voting++;
+        await network.provider.send("evm_revert", [snapshot]);
+      }
+      // Both outcomes occurred, so the range straddled the draw's cost.
+      expect(voting).to.be.greaterThan(0);
+      expect(reverted).to.be.greaterThan(0);
+    });
+  });
+
+  describe("treasury income beyond the treasury word's 96 bits", function () {
+    it("moves the accrued income to the treasury's balance instead of overflowing, losing nothing", async function () {
+      const p = await loadFixture(deployProtocolFixture);
+      // Collateral 1x the fee, so a worker can hold a job of the largest price the registry takes.
+      await p.escrow
+        .connect(p.governance)
+        .setParams({ ...TEST_PARAMS, protocolFeeBps: 1000, collateralRatioBps: 10_000 });
+      const price = MAX_UINT96;
+      await p.registry
+        .connect(p.modelOwner)
+        .registerModel(ethers.sha256(ethers.toUtf8Bytes("large price")), "file:///large.onnx", {
+          ...termsFor(VerificationMode.None),
+          price,
+        });
+      const modelId = await p.registry.modelCount();
+      await p.token.connect(p.governance).mint(p.worker.address, price);
+      await p.staking.connect(p.worker).stake(price - (await p.staking.freeStakeOf(p.worker.address)));
+      const fee = price / 10n; // protocol fee per job
+      let expected = 0n;
+      for (let i = 0; i < 11; i++) {
+        await p.token.connect(p.governance).mint(p.requester.address, price);
+        const job = await p.request(modelId);
+        await p.escrow.connect(p.worker).submitResult(job, OUTPUT);
+        expected += fee;
+        expect(await p.escrow.balanceOf(p.treasury.address), `treasury after job ${i + 1}`).to.equal(expected);
+      }
+      expect(expected).to.be.greaterThan(MAX_UINT96);
+      await expect(p.escrow.connect(p.treasury).withdraw()).to.changeTokenBalances(
+        p.token,
+        [p.treasury, p.escrow],
+        [expected, -expected],
+      );
+      await expectConservation(p);
+    });
+  });
+
+  describe("PrevrandaoRandomness", function () {
+    it("gives each job its own seed from the block's prevrandao and draws committees for a real escrow", async function () {
+      const p = await loadFixture(deployProtocolFixture);
+      const randomness = await ethers.deployContract("PrevrandaoRandomness");
+      const block = await ethers.provider.getBlock("latest");
+      const at = { blockTag: block!.number };
+      const seed1 = await randomness.randomSeed(1, at);
+      expect(await randomness.randomSeed(1, at)).to.equal(seed1);
+      expect(await randomness.randomSeed(2, at)).to.not.equal(seed1);
+
+      const escrow = await (
+        await escrowFactory()
+      ).deploy(p.token, p.registry, p.staking, randomness, p.treasury.address, p.governance.address, TEST_PARAMS);
+      await p.staking.connect(p.governance).grantRole(await p.staking.ESCROW_ROLE(), escrow);
+      await p.token.connect(p.requester).approve(escrow, ethers.MaxUint256);
+      const deadline = BigInt(block!.timestamp) + 86_400n;
+      const tx = await escrow
+        .connect(p.requester)
+        .requestInference(p.models.committee, OUTPUT, ethers.MaxUint256, deadline, 0);
+      const receipt = await tx.wait();
+      const parsed = receipt!.logs.map((log) => escrow.interface.parseLog(log)).find((e) => e?.name === "JobRequested");
+      const job = toJob(parsed!.args.job);
+      await escrow.connect(p.worker).submitResult(job, OUTPUT);
+      expect((await escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
+      expect(new Set((await escrow.committee(job.id)).map((seat) => seat.verifier)).size).to.equal(3);
+    });
+  });
+});
