@@ -3,9 +3,10 @@
  *   [--treasury <address>] [--verify] [--reset] [--deployment <file>]`
  * (also `npm run deploy -- ...`). See src/deploy/deploy.ts.
  */
-import { task, types } from "hardhat/config";
+import { subtask, task, types } from "hardhat/config";
 import type { Deployment } from "../src/deployment";
 import type { DeployOptions } from "../src/deploy/deploy";
+import { canonicalSolcVersion } from "../src/deploy/options";
 import { DEPLOYMENT_ENV, deploymentFileFor, fail, say } from "./common";
 
 interface DeployArgs {
@@ -58,3 +59,13 @@ task("deploy-protocol", "Deploys and wires the TrustML contracts with Ignition, 
     if (result.verification?.some((v) => !v.ok)) process.exitCode = 1;
     return deployment;
   });
+
+/**
+ * The compiler is solc-js (hardhat.config.ts), whose long version carries a platform suffix
+ * ("0.8.28+commit.7893614a.Emscripten.clang"); block explorers list compilers by release and commit only, and
+ * the bytecode is the same. hardhat-verify sends the version from this subtask, so drop the suffix there.
+ */
+subtask("verify:get-contract-information").setAction(async (args, _hre, runSuper) => {
+  const info = (await runSuper(args)) as { solcLongVersion: string };
+  return { ...info, solcLongVersion: canonicalSolcVersion(info.solcLongVersion) };
+});

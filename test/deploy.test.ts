@@ -73,7 +73,7 @@ describe("deployProtocol", function () {
     expect(d.deployer).to.equal(deployer.address);
     expect(d.governance).to.equal(deployer.address);
     expect(d.treasury).to.equal(deployer.address);
-    expect(d.compiler).to.match(/^0\.8\.28\+commit\.[0-9a-f]{8}/);
+    expect(d.compiler).to.match(/^0\.8\.28\+commit\.[0-9a-f]{8}$/);
     expect(d.minVerifierStake).to.equal(DEFAULT_MIN_VERIFIER_STAKE.toString());
     expect(d.unbondingPeriod).to.equal(Number(await staking.unbondingPeriod()));
     expect(d.params).to.deep.equal(
@@ -96,6 +96,19 @@ describe("deployProtocol", function () {
     // Written where asked, and read back identical.
     expect(loadDeployment(where.deploymentFile)).to.deep.equal(d);
     expect(JSON.parse(readFileSync(where.deploymentFile, "utf8")).chainId).to.equal(31337);
+  });
+
+  it("hands hardhat-verify the compiler version block explorers know (no solc-js platform suffix)", async function () {
+    const { Bytecode } = await import("@nomicfoundation/hardhat-verify/internal/solc/bytecode");
+    const address = first.deployment.contracts.escrow.address;
+    const info = await hre.run("verify:get-contract-information", {
+      contractFQN: "contracts/JobEscrow.sol:JobEscrow",
+      deployedBytecode: await Bytecode.getDeployedContractBytecode(address, hre.network.provider, "hardhat"),
+      matchingCompilerVersions: ["0.8.28"],
+      libraries: { EscrowParamsLib: first.deployment.contracts.escrowParamsLib.address },
+    });
+    expect(info.solcLongVersion).to.equal(first.deployment.compiler);
+    expect(info.libraries).to.have.property("contracts/libraries/EscrowParamsLib.sol");
   });
 
   it("resumes from the Ignition journal: the same record, nothing sent", async function () {

@@ -30,7 +30,13 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { MODULE_ID, trustMLModule } from "../../ignition/modules/TrustML";
 import { type Deployment, deploymentPath, writeDeployment } from "../deployment";
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, type EscrowParams } from "../params";
-import { isLocalNetwork, resolveDeployOptions, type ResolvedDeployOptions } from "./options";
+import {
+  canonicalSolcVersion,
+  checkTokenGiven,
+  isLocalNetwork,
+  resolveDeployOptions,
+  type ResolvedDeployOptions,
+} from "./options";
 import { verifyProtocol, type VerifyResult, type VerifyTarget } from "./verify";
 
 export interface DeployOptions {
@@ -106,6 +112,7 @@ export async function deployProtocolDetailed(
   const log = options.log ?? (() => {});
   const network = hre.network.name;
   const provider = hre.network.provider;
+  checkTokenGiven(network, hre.network.config.chainId, options.token);
   const chainId = Number(await provider.request({ method: "eth_chainId" }));
   const accounts = (await provider.request({ method: "eth_accounts" })) as string[];
   const resolved = resolveDeployOptions({
@@ -330,10 +337,13 @@ function verifyTargets(
   }));
 }
 
-/** The solc long version JobEscrow was compiled with (e.g. 0.8.28+commit.7893614a). */
+/**
+ * The solc long version JobEscrow was compiled with, without the platform suffix solc-js adds
+ * (".Emscripten.clang"): 0.8.28+commit.7893614a, the release and commit block explorers know.
+ */
 export async function compilerVersion(hre: HardhatRuntimeEnvironment): Promise<string> {
   const buildInfo = await hre.artifacts.getBuildInfo("contracts/JobEscrow.sol:JobEscrow");
-  if (buildInfo !== undefined) return buildInfo.solcLongVersion;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require("solc") as { version(): string }).version().replace(/\.Emscripten\.clang$/, "");
+  const longVersion = buildInfo?.solcLongVersion ?? (require("solc") as { version(): string }).version();
+  return canonicalSolcVersion(longVersion);
 }

@@ -42,6 +42,17 @@ function checkAddress(flag: string, value: string): string {
   return getAddress(value);
 }
 
+/** Outside local networks a token must be chosen: throws a message saying how. Needs no chain access. */
+export function checkTokenGiven(network: string, chainId: number | undefined, token: string | undefined): void {
+  if ((token === undefined || token === "") && !isLocalNetwork(network)) {
+    throw new Error(
+      `--token <address> is required on network "${network}"${chainId === undefined ? "" : ` (chain ${chainId})`}: ` +
+        `a TestToken is deployed by default only on local networks (${LOCAL_NETWORKS.join(", ")}). Pass the ` +
+        `ERC-20 to use, or --token ${TEST_TOKEN} to deploy a TestToken anyway.`,
+    );
+  }
+}
+
 /** Resolves the options or throws a message that says which flag to give. */
 export function resolveDeployOptions(input: DeployOptionsInput): ResolvedDeployOptions {
   const { network, chainId, accounts } = input;
@@ -50,18 +61,10 @@ export function resolveDeployOptions(input: DeployOptionsInput): ResolvedDeployO
   }
   const deployer = getAddress(accounts[0]);
 
+  checkTokenGiven(network, chainId, input.token);
   let testToken: boolean;
   let token: string | undefined;
-  if (input.token === undefined || input.token === "") {
-    if (!isLocalNetwork(network)) {
-      throw new Error(
-        `--token <address> is required on network "${network}" (chain ${chainId}): a TestToken is deployed ` +
-          `by default only on local networks (${LOCAL_NETWORKS.join(", ")}). Pass the ERC-20 to use, or ` +
-          `--token ${TEST_TOKEN} to deploy a TestToken anyway.`,
-      );
-    }
-    testToken = true;
-  } else if (input.token.toLowerCase() === TEST_TOKEN) {
+  if (input.token === undefined || input.token === "" || input.token.toLowerCase() === TEST_TOKEN) {
     testToken = true;
   } else {
     testToken = false;
@@ -78,4 +81,9 @@ export function resolveDeployOptions(input: DeployOptionsInput): ResolvedDeployO
   }
   const treasury = input.treasury ? checkAddress("--treasury", input.treasury) : governance;
   return { deployer, governance, treasury, testToken, token };
+}
+
+/** A solc long version without the platform suffix of solc-js builds (".Emscripten.clang"). */
+export function canonicalSolcVersion(longVersion: string): string {
+  return longVersion.replace(/\.Emscripten\.clang$/, "");
 }
