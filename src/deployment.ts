@@ -3,7 +3,7 @@
  * worker, the tasks, the demo and the tests. One schema, validated on read, so a stale or hand-edited file
  * fails with a message naming the bad field instead of a call to a wrong address.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
@@ -36,6 +36,16 @@ export const DeploymentSchema = z.object({
     escrowParamsLib: DeployedContractSchema,
     randomness: DeployedContractSchema,
   }),
+  /**
+   * Transactions that wired the contracts together after deploying them. Optional: records written before this
+   * field existed lack it, and readers need nothing from it.
+   */
+  wiring: z
+    .object({
+      /** VerifierStaking.grantRole(ESCROW_ROLE, escrow), sent by governance. */
+      grantEscrowRole: z.object({ transactionHash: hash, block: z.number().int().nonnegative() }),
+    })
+    .optional(),
   /** Escrow parameters at deployment (amounts as decimal strings of base units). */
   params: z.record(z.string(), z.union([z.number(), z.string()])),
   minVerifierStake: z.string().regex(/^[0-9]+$/),
@@ -48,6 +58,19 @@ export type Deployment = z.infer<typeof DeploymentSchema>;
 /** `deployments/<network>.json` under the project root. */
 export function deploymentPath(network: string, root = path.join(__dirname, "..")): string {
   return path.join(root, "deployments", `${network}.json`);
+}
+
+/** Validates a deployment record and writes it (pretty JSON), creating the directory; throws on a bad field. */
+export function writeDeployment(file: string, deployment: Deployment): void {
+  const parsed = DeploymentSchema.safeParse(deployment);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      `refusing to write deployment record ${file}: ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    );
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(parsed.data, null, 2) + "\n");
 }
 
 /** Reads and validates a deployment record; throws naming the file and the first bad field. */

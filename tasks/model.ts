@@ -1,0 +1,214 @@
+/**
+ * Model owners: `model:publish`, `model:version`, `model:list`.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { sha256 } from "ethers";
+import { task, types } from "hardhat/config";
+import { VerificationMode } from "../src/params";
+import {
+  DEPLOYMENT_HELP,
+  FROM_HELP,
+  connect,
+  fail,
+  formatAmount,
+  parseAmount,
+  parseId,
+  read,
+  requireSigner,
+  say,
+  send,
+  type Protocol,
+} from "./common";
+
+export const MODE_NAMES = ["none", "optimistic", "committee"] as const;
+export type ModeName = (typeof MODE_NAMES)[number];
+
+export interface ModelTermsView {
+  price: bigint;
+  mode: ModeName;
+  committeeSize: number;
+  royaltyBps: number;
+  relTolerance: number;
+  absTolerance: number;
+}
+
+export interface PublishedModel {
+  modelId: bigint;
+  version: bigint;
+  contentHash: string;
+  uri: string;
+  transactionHash: string;
+}
+
+export interface ModelView {
+  modelId: bigint;
+  owner: string;
+  versionCount: number;
+  deprecated: boolean;
+  terms: ModelTermsView;
+  latest: { version: number; contentHash: string; uri: string; publishedAt: number };
+}
+
+/** The model file's bytes, its sha256 and its URI (default file://<absolute path>). */
+function modelFile(file: string, uri?: string): { contentHash: string; uri: string } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    fail(`--file ${file}: ${(err as Error).message}`);
+  }
+  if (bytes.length === 0) fail(`--file ${file} is empty`);
+  return { contentHash: sha256(bytes), uri: uri || pathToFileURL(path.resolve(file)).href };
+}
+
+async function checkUnpublished(p: Protocol, contentHash: string): Promise<void> {
+  const [modelId, version] = await p.registry.findContentHash(contentHash);
+  if (modelId !== 0n)
+    fail(`this file (sha256 ${contentHash}) is already published as model ${modelId} version ${version}`);
+}
+
+function parseMode(mode: string): number {
+  const index = MODE_NAMES.indexOf(mode.toLowerCase() as ModeName);
+  if (index < 0) fail(`--mode ${mode}: expected one of ${MODE_NAMES.join(", ")}`);
+  return [VerificationMode.None, VerificationMode.Optimistic, VerificationMode.Committee][index];
+}
+
+interface PublishArgs {
+  file: string;
+  uri?: string;
+  price: string;
+  mode: string;
+  committee: number;
+  royaltyBps: number;
+  relTol: number;
+  absTol: number;
+  from?: string;
+  deployment?: string;
+}
+
+task("model:publish", "Registers an ONNX model: sha256 of the file, its URI and its terms")
+  .addParam("file", "the ONNX model file", undefined, types.inputFile)
+  .addOptionalParam(
+    "uri",
+    "where workers fetch the file: ipfs://, https:// or file:// (default: file://<absolute path>)",
+  )
+  .addParam("price", "fee per job, in tokens (e.g. 1.5)")
+  .addOptionalParam("mode", `verification: ${MODE_NAMES.join(" | ")}`, "none")
+  .addOptionalParam("committee", "committee size, odd, 1..15 (committee mode and optimistic challenges)", 3, types.int)
+  .addOptionalParam("royaltyBps", "share of each fee to the model owner, in basis points (max 2000)", 500, types.int)
+  .addOptionalParam("relTol", "relative float tolerance, parts per billion", 10_000, types.int)
+  .addOptionalParam("absTol", "absolute float tolerance, parts per billion", 1000, types.int)
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: PublishArgs, hre): Promise<PublishedModel> => {
+    const p = await connect(hre, args);
+    requireSigner(p);
+    const { contentHash, uri } = modelFile(args.file, args.uri);
+    await checkUnpublished(p, contentHash);
+    const terms = {
+      price: parseAmount(p, args.price, "--price"),
+      mode: parseMode(args.mode),
+      committeeSize: args.committee,
+      royaltyBps: args.royaltyBps,
+      relTolerance: args.relTol,
+      absTolerance: args.absTol,
+    };
+    const receipt = await send(p, "registerModel", () => p.registry.registerModel(contentHash, uri, terms));
+    const event = receipt.logs
+      .map((log) => p.registry.interface.parseLog(log))
+      .find((parsed) => parsed?.name === "ModelRegistered");
+    if (!event) fail(`registerModel ${receipt.hash} emitted no ModelRegistered`);
+    const modelId = event.args.modelId as bigint;
+    say(`Model ${modelId} published (version 1)`);
+    say(`  sha256 ${contentHash}`);
+    say(`  uri    ${uri}`);
+    say(`  price  ${formatAmount(p, terms.price)}, mode ${args.mode}, tx ${receipt.hash}`);
+    return { modelId, version: 1n, contentHash, uri, transactionHash: receipt.hash };
+  });
+
+interface VersionArgs {
+  model: string;
+  file: string;
+  uri?: string;
+  from?: string;
+  deployment?: string;
+}
+
+task("model:version", "Publishes a new version of a model you own; new jobs run on it")
+  .addParam("model", "model id")
+  .addParam("file", "the new ONNX file", undefined, types.inputFile)
+  .addOptionalParam("uri", "where workers fetch it (default: file://<absolute path>)")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: VersionArgs, hre): Promise<PublishedModel> => {
+    const p = await connect(hre, args);
+    requireSigner(p);
+    const modelId = parseId(args.model, "--model");
+    const { contentHash, uri } = modelFile(args.file, args.uri);
+    await checkUnpublished(p, contentHash);
+    const receipt = await send(p, "publishVersion", () => p.registry.publishVersion(modelId, contentHash, uri));
+    const event = receipt.logs
+      .map((log) => p.registry.interface.parseLog(log))
+      .find((parsed) => parsed?.name === "VersionPublished");
+    if (!event) fail(`publishVersion ${receipt.hash} emitted no VersionPublished`);
+    const version = event.args.version as bigint;
+    say(`Model ${modelId} version ${version} published`);
+    say(`  sha256 ${contentHash}`);
+    say(`  uri    ${uri}, tx ${receipt.hash}`);
+    return { modelId, version, contentHash, uri, transactionHash: receipt.hash };
+  });
+
+/** Every model with its terms and latest version. */
+export async function listModels(p: Protocol): Promise<ModelView[]> {
+  const count = await p.registry.modelCount();
+  const models: ModelView[] = [];
+  const PAGE = 50n;
+  for (let from = 1n; from <= count; from += PAGE) {
+    const page = await read(p, "getModels", () => p.registry.getModels(from, PAGE));
+    for (const [i, m] of page.entries()) {
+      const modelId = from + BigInt(i);
+      const v = await p.registry.getVersion(modelId, m.versionCount);
+      models.push({
+        modelId,
+        owner: m.owner,
+        versionCount: Number(m.versionCount),
+        deprecated: m.deprecated,
+        terms: {
+          price: m.terms.price,
+          mode: MODE_NAMES[Number(m.terms.mode)],
+          committeeSize: Number(m.terms.committeeSize),
+          royaltyBps: Number(m.terms.royaltyBps),
+          relTolerance: Number(m.terms.relTolerance),
+          absTolerance: Number(m.terms.absTolerance),
+        },
+        latest: {
+          version: Number(m.versionCount),
+          contentHash: v.contentHash,
+          uri: v.uri,
+          publishedAt: Number(v.publishedAt),
+        },
+      });
+    }
+  }
+  return models;
+}
+
+task("model:list", "Lists the registered models: owner, terms, latest version")
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: { deployment?: string }, hre): Promise<ModelView[]> => {
+    const p = await connect(hre, args);
+    const models = await listModels(p);
+    if (models.length === 0) say("No models registered.");
+    for (const m of models) {
+      const t = m.terms;
+      say(
+        `Model ${m.modelId}${m.deprecated ? " (deprecated)" : ""}: owner ${m.owner}, ${formatAmount(p, t.price)}, ` +
+          `${t.mode}${t.mode === "none" ? "" : ` (committee ${t.committeeSize})`}, royalty ${t.royaltyBps} bps, ` +
+          `tolerance rel ${t.relTolerance} abs ${t.absTolerance} ppb`,
+      );
+      say(`  v${m.latest.version} sha256 ${m.latest.contentHash} ${m.latest.uri}`);
+    }
+    return models;
+  });

@@ -1,0 +1,175 @@
+/**
+ * Workers and verifiers: `stake:add`, `stake:unstake`, `stake:withdraw`, `stake:verifier`, `stake:show`; payouts:
+ * `escrow:withdraw`; test tokens: `token:faucet`.
+ */
+import { isAddress } from "ethers";
+import { task } from "hardhat/config";
+import {
+  DEPLOYMENT_HELP,
+  FROM_HELP,
+  connect,
+  ensureAllowance,
+  fail,
+  formatAmount,
+  parseAmount,
+  requireSigner,
+  say,
+  send,
+  type Protocol,
+} from "./common";
+
+export interface StakeView {
+  account: string;
+  active: bigint;
+  locked: bigint;
+  free: bigint;
+  unbonding: bigint;
+  /** Unix seconds when `unbonding` becomes withdrawable (0 when nothing unbonds). */
+  unbondingEnd: number;
+  verifier: boolean;
+  verifierWeight: bigint;
+  minVerifierStake: bigint;
+  unbondingPeriod: number;
+  /** Token balance in the wallet. */
+  balance: bigint;
+  /** Payouts credited in the escrow, withdrawable with escrow:withdraw. */
+  escrowBalance: bigint;
+}
+
+interface CommonArgs {
+  from?: string;
+  deployment?: string;
+}
+
+export async function stakeOf(p: Protocol, account: string): Promise<StakeView> {
+  const a = await p.staking.accountOf(account);
+  return {
+    account,
+    active: a.active,
+    locked: a.locked,
+    free: a.active - a.locked,
+    unbonding: a.unbonding,
+    unbondingEnd: Number(a.unbondingEnd),
+    verifier: a.verifier,
+    verifierWeight: await p.staking.verifierWeightOf(account),
+    minVerifierStake: await p.staking.minVerifierStake(),
+    unbondingPeriod: Number(await p.staking.unbondingPeriod()),
+    balance: await p.token.balanceOf(account),
+    escrowBalance: await p.escrow.balanceOf(account),
+  };
+}
+
+function printStake(p: Protocol, s: StakeView): void {
+  say(`Account ${s.account}`);
+  say(`  active ${formatAmount(p, s.active)} (locked ${formatAmount(p, s.locked)}, free ${formatAmount(p, s.free)})`);
+  if (s.unbonding > 0n) {
+    say(
+      `  unbonding ${formatAmount(p, s.unbonding)}, withdrawable from ${new Date(s.unbondingEnd * 1000).toISOString()}`,
+    );
+  }
+  say(
+    `  verifier ${s.verifier ? "yes" : "no"} (weight ${formatAmount(p, s.verifierWeight)}; ` +
+      `opt-in needs ${formatAmount(p, s.minVerifierStake)})`,
+  );
+  say(`  wallet ${formatAmount(p, s.balance)}, escrow payouts ${formatAmount(p, s.escrowBalance)}`);
+}
+
+task("stake:add", "Stakes tokens (approving the staking contract first when needed)")
+  .addParam("amount", "tokens to stake (e.g. 100)")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: CommonArgs & { amount: string }, hre): Promise<StakeView> => {
+    const p = await connect(hre, args);
+    const { address } = requireSigner(p);
+    const amount = parseAmount(p, args.amount, "--amount");
+    await ensureAllowance(p, await p.staking.getAddress(), amount);
+    const receipt = await send(p, "stake", () => p.staking.stake(amount));
+    say(`Staked ${formatAmount(p, amount)} (tx ${receipt.hash})`);
+    const view = await stakeOf(p, address);
+    printStake(p, view);
+    return view;
+  });
+
+task("stake:unstake", "Starts unbonding free stake; withdraw it after the unbonding period")
+  .addParam("amount", "tokens to unbond (e.g. 50)")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: CommonArgs & { amount: string }, hre): Promise<StakeView> => {
+    const p = await connect(hre, args);
+    const { address } = requireSigner(p);
+    const amount = parseAmount(p, args.amount, "--amount");
+    const receipt = await send(p, "requestUnstake", () => p.staking.requestUnstake(amount));
+    const view = await stakeOf(p, address);
+    say(
+      `Unbonding ${formatAmount(p, amount)}; withdrawable from ${new Date(view.unbondingEnd * 1000).toISOString()} ` +
+        `(tx ${receipt.hash})`,
+    );
+    return view;
+  });
+
+task("stake:withdraw", "Withdraws stake whose unbonding period has ended")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: CommonArgs, hre): Promise<{ amount: bigint; transactionHash: string }> => {
+    const p = await connect(hre, args);
+    const { address } = requireSigner(p);
+    const before = await p.token.balanceOf(address);
+    const receipt = await send(p, "withdraw", () => p.staking.withdraw());
+    const amount = (await p.token.balanceOf(address)) - before;
+    say(`Withdrew ${formatAmount(p, amount)} of stake (tx ${receipt.hash})`);
+    return { amount, transactionHash: receipt.hash };
+  });
+
+task("stake:verifier", "Opts in to (--on) or out of (--off) verifier committees")
+  .addFlag("on", "opt in: be drawn for committees (needs the minimum verifier stake)")
+  .addFlag("off", "opt out")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: CommonArgs & { on: boolean; off: boolean }, hre): Promise<StakeView> => {
+    if (args.on === args.off) fail("give exactly one of --on and --off");
+    const p = await connect(hre, args);
+    const { address } = requireSigner(p);
+    const receipt = await send(p, "setVerifier", () => p.staking.setVerifier(args.on));
+    say(`${args.on ? "Opted in as" : "Opted out as"} verifier (tx ${receipt.hash})`);
+    return stakeOf(p, address);
+  });
+
+task("stake:show", "Shows an account's stake, verifier status and balances")
+  .addOptionalParam("account", "the account (default: the first account of the network)")
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: { account?: string; deployment?: string }, hre): Promise<StakeView> => {
+    const p = await connect(hre, args);
+    let account = args.account;
+    if (account !== undefined && !isAddress(account)) fail(`--account ${account} is not an address`);
+    account ??= p.address ?? fail("give --account: the network has no account of its own");
+    const view = await stakeOf(p, account);
+    printStake(p, view);
+    return view;
+  });
+
+task("escrow:withdraw", "Withdraws the payouts credited to you in the escrow (work, royalties, rewards, refunds)")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: CommonArgs, hre): Promise<{ amount: bigint; transactionHash: string }> => {
+    const p = await connect(hre, args);
+    const { address } = requireSigner(p);
+    const amount = await p.escrow.balanceOf(address);
+    const receipt = await send(p, "withdraw", () => p.escrow.withdraw());
+    say(`Withdrew ${formatAmount(p, amount)} of payouts (tx ${receipt.hash})`);
+    return { amount, transactionHash: receipt.hash };
+  });
+
+task("token:faucet", "Mints test tokens to you from the TestToken faucet (TestToken deployments only)")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: CommonArgs, hre): Promise<{ minted: bigint; balance: bigint }> => {
+    const p = await connect(hre, args);
+    const { address } = requireSigner(p);
+    if (!p.deployment.testToken)
+      fail(`the token of this deployment (${p.deployment.contracts.token.address}) is not a TestToken`);
+    const minted = await p.token.FAUCET_AMOUNT();
+    const receipt = await send(p, "faucet", () => p.token.faucet());
+    const balance = await p.token.balanceOf(address);
+    say(`Minted ${formatAmount(p, minted)} to ${address}; balance ${formatAmount(p, balance)} (tx ${receipt.hash})`);
+    return { minted, balance };
+  });

@@ -1,0 +1,310 @@
+import { expect } from "chai";
+import hre, { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { deployProtocol } from "../src/deploy/deploy";
+import type { Deployment } from "../src/deployment";
+import { encodeTensors, type NamedTensors } from "../src/codec";
+import { toJob } from "./fixtures/protocol";
+import { buildIdentityModel, buildMlpClassifier } from "../src/models/build";
+import { JobStatus, VerificationMode } from "../src/params";
+import { TensorJsonError, tensorsFromJson, tensorsToJson } from "../src/tensor-json";
+import { QUIET_ENV } from "../tasks/common";
+import type { RequestedJob, JobSummary, JobView } from "../tasks/job";
+import type { ModelView, PublishedModel } from "../tasks/model";
+import type { StakeView } from "../tasks/stake";
+import type { JobEscrow, TestToken, VerifierStaking, ModelRegistry } from "../typechain-types";
+
+const INPUT_JSON = { tensors: [{ name: "features", type: "float32", shape: [1, 4], data: [[0.5, 1, -2, 3]] }] };
+const OUTPUT: NamedTensors = [
+  { name: "label", type: "int64", shape: [1], data: new BigInt64Array([2n]) },
+  { name: "probabilities", type: "float32", shape: [1, 3], data: new Float32Array([0.25, 0.25, 0.5]) },
+];
+
+describe("operator tasks", function () {
+  let dir: string;
+  let deployment: Deployment;
+  let record: string;
+  let files: { mlp: string; identity: string; input: string; badInput: string };
+  let owner: HardhatEthersSigner, worker: HardhatEthersSigner, verifier: HardhatEthersSigner;
+  let requester: HardhatEthersSigner;
+  let token: TestToken, registry: ModelRegistry, staking: VerifierStaking, escrow: JobEscrow;
+  let quiet: string | undefined;
+
+  /** Runs a task against the test's deployment record. */
+  const run = <T>(name: string, args: Record<string, unknown> = {}): Promise<T> =>
+    hre.run(name, { deployment: record, ...args }) as Promise<T>;
+
+  before(async function () {
+    quiet = process.env[QUIET_ENV];
+    process.env[QUIET_ENV] = "1";
+    dir = mkdtempSync(path.join(os.tmpdir(), "trustml-tasks-test-"));
+    record = path.join(dir, "deployment.json");
+    deployment = await deployProtocol(hre, { deploymentFile: record });
+    files = {
+      mlp: path.join(dir, "mlp.onnx"),
+      identity: path.join(dir, "identity.onnx"),
+      input: path.join(dir, "input.json"),
+      badInput: path.join(dir, "bad.json"),
+    };
+    writeFileSync(files.mlp, buildMlpClassifier());
+    writeFileSync(files.identity, buildIdentityModel("float32"));
+    writeFileSync(files.input, JSON.stringify(INPUT_JSON));
+    writeFileSync(files.badInput, JSON.stringify({ tensors: [{ name: "x", type: "float16", shape: [1], data: [1] }] }));
+    [, , owner, worker, verifier, requester] = await ethers.getSigners();
+    const c = deployment.contracts;
+    token = await ethers.getContractAt("TestToken", c.token.address);
+    registry = await ethers.getContractAt("ModelRegistry", c.registry.address);
+    staking = await ethers.getContractAt("VerifierStaking", c.staking.address);
+    escrow = await ethers.getContractAt("JobEscrow", c.escrow.address);
+  });
+
+  after(function () {
+    if (quiet === undefined) delete process.env[QUIET_ENV];
+    else process.env[QUIET_ENV] = quiet;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("model:publish, model:version and model:list", async function () {
+    const published = await run<PublishedModel>("model:publish", {
+      file: files.mlp,
+      price: "2",
+      mode: "none",
+      from: owner.address,
+    });
+    expect(published.modelId).to.equal(1n);
+    expect(published.version).to.equal(1n);
+    expect(published.contentHash).to.equal(ethers.sha256(buildMlpClassifier()));
+    expect(published.uri).to.equal(`file://${files.mlp}`);
+    const model = await registry.getModel(1);
+    expect(model.owner).to.equal(owner.address);
+    expect(model.terms.price).to.equal(ethers.parseEther("2"));
+    expect(model.terms.mode).to.equal(VerificationMode.None);
+    expect([model.terms.committeeSize, model.terms.royaltyBps, model.terms.relTolerance]).to.deep.equal([
+      3n,
+      500n,
+      10_000n,
+    ]);
+    expect((await registry.getVersion(1, 1)).contentHash).to.equal(published.contentHash);
+
+    await expect(run("model:publish", { file: files.mlp, price: "2", from: owner.address })).to.be.rejectedWith(
+      /already published as model 1 version 1/,
+    );
+    await expect(
+      run("model:publish", { file: files.identity, price: "1", mode: "committee", committee: 4, from: owner.address }),
+    ).to.be.rejectedWith(/registerModel failed: ModelRegistryInvalidCommitteeSize\(committeeSize=4\)/);
+    await expect(run("model:publish", { file: files.identity, price: "x", from: owner.address })).to.be.rejectedWith(
+      /--price x is not an amount of TML/,
+    );
+
+    await expect(
+      run("model:version", { model: "1", file: files.identity, uri: "ipfs://identity", from: worker.address }),
+    ).to.be.rejectedWith(new RegExp(`ModelRegistryNotModelOwner\\(modelId=1, account=${worker.address}\\)`));
+    const version = await run<PublishedModel>("model:version", {
+      model: "1",
+      file: files.identity,
+      uri: "ipfs://identity",
+      from: owner.address,
+    });
+    expect(version.version).to.equal(2n);
+    expect((await registry.getVersion(1, 2)).uri).to.equal("ipfs://identity");
+
+    const models = await run<ModelView[]>("model:list");
+    expect(models).to.have.length(1);
+    expect(models[0]).to.deep.include({ modelId: 1n, owner: owner.address, versionCount: 2, deprecated: false });
+    expect(models[0].terms).to.deep.equal({
+      price: ethers.parseEther("2"),
+      mode: "none",
+      committeeSize: 3,
+      royaltyBps: 500,
+      relTolerance: 10_000,
+      absTolerance: 1000,
+    });
+    expect(models[0].latest).to.deep.include({ version: 2, uri: "ipfs://identity" });
+  });
+
+  it("token:faucet, stake:add, stake:verifier, stake:show, stake:unstake and stake:withdraw", async function () {
+    for (const account of [worker, verifier, requester]) {
+      const { balance } = await run<{ balance: bigint }>("token:faucet", { from: account.address });
+      expect(balance).to.equal(await token.FAUCET_AMOUNT());
+    }
+    const staked = await run<StakeView>("stake:add", { amount: "100", from: worker.address });
+    expect(staked.active).to.equal(ethers.parseEther("100"));
+    expect((await staking.accountOf(worker.address)).active).to.equal(ethers.parseEther("100"));
+
+    await run("stake:add", { amount: "50", from: verifier.address });
+    await expect(run("stake:verifier", { from: verifier.address })).to.be.rejectedWith(/exactly one of --on and --off/);
+    const on = await run<StakeView>("stake:verifier", { on: true, from: verifier.address });
+    expect(on.verifier).to.equal(true);
+    expect(await staking.verifierWeightOf(verifier.address)).to.equal(ethers.parseEther("50"));
+    await expect(run("stake:verifier", { on: true, from: verifier.address })).to.be.rejectedWith(
+      /VerifierStakingVerifierStatusUnchanged\(account=0x[0-9a-fA-F]{40}, verifier=true\)/,
+    );
+    const shown = await run<StakeView>("stake:show", { account: verifier.address });
+    expect(shown).to.deep.include({ verifier: true, active: ethers.parseEther("50"), free: ethers.parseEther("50") });
+
+    const unstaking = await run<StakeView>("stake:unstake", { amount: "10", from: verifier.address });
+    expect(unstaking.unbonding).to.equal(ethers.parseEther("10"));
+    await expect(run("stake:withdraw", { from: verifier.address })).to.be.rejectedWith(
+      /withdraw failed: VerifierStakingStillUnbonding/,
+    );
+    await time.increaseTo(unstaking.unbondingEnd);
+    const withdrawn = await run<{ amount: bigint }>("stake:withdraw", { from: verifier.address });
+    expect(withdrawn.amount).to.equal(ethers.parseEther("10"));
+  });
+
+  it("job:request, job:show and job:list, through a worker's submission and settlement", async function () {
+    await expect(
+      run("job:request", { model: "1", input: files.input, maxFee: "1", from: requester.address }),
+    ).to.be.rejectedWith(
+      "requestInference failed: JobEscrowFeeAboveMax(modelId=1, price=2000000000000000000, maxFee=1000000000000000000)",
+    );
+    await expect(run("job:request", { model: "1", input: files.badInput, from: requester.address })).to.be.rejectedWith(
+      /bad\.json: tensors\[0\] \("x"\)\.type: "float16" is not/,
+    );
+
+    const balance = await token.balanceOf(requester.address);
+    const requested = await run<RequestedJob>("job:request", {
+      model: "1",
+      input: files.input,
+      deadlineIn: 600,
+      from: requester.address,
+    });
+    const input = encodeTensors(tensorsFromJson(INPUT_JSON));
+    expect(requested).to.deep.include({ jobId: 1n, modelId: 1n, version: 2n, fee: ethers.parseEther("2") });
+    expect(requested.inputHash).to.equal(ethers.keccak256(input));
+    expect(await token.balanceOf(requester.address)).to.equal(balance - ethers.parseEther("2"));
+    expect((await escrow.jobState(1)).status).to.equal(JobStatus.Requested);
+
+    let shown = await run<JobView>("job:show", { job: "1" });
+    expect(shown).to.deep.include({ status: "Requested", requester: requester.address, mode: "none", votes: [] });
+    expect(shown.input).to.deep.equal(tensorsToJson(tensorsFromJson(INPUT_JSON)));
+    expect(shown.worker).to.equal(undefined);
+
+    // A worker claims and submits in one transaction; a None job settles at once.
+    const [event] = await escrow.queryFilter(escrow.filters.JobRequested(1n));
+    await escrow.connect(worker).submitResult(toJob(event.args.job), encodeTensors(OUTPUT));
+
+    shown = await run<JobView>("job:show", { job: "1" });
+    expect(shown.status).to.equal("Settled");
+    expect(shown.worker).to.equal(worker.address);
+    expect(shown.outputHash).to.equal(ethers.keccak256(encodeTensors(OUTPUT)));
+    expect(shown.output).to.deep.equal([
+      { name: "label", type: "int64", shape: [1], data: ["2"] },
+      { name: "probabilities", type: "float32", shape: [1, 3], data: [0.25, 0.25, 0.5] },
+    ]);
+    const s = shown.settlement!;
+    expect(s.outcome).to.equal("Accepted");
+    expect(s.royalty).to.equal(ethers.parseEther("0.1"));
+    expect(s.workerPayment + s.royalty + s.treasuryPayment).to.equal(ethers.parseEther("2"));
+    expect(await escrow.balanceOf(worker.address)).to.equal(s.workerPayment);
+
+    await run("job:request", { model: "1", input: files.input, from: requester.address });
+    const jobs = await run<JobSummary[]>("job:list");
+    expect(jobs.map((j) => [j.jobId, j.status, j.requester])).to.deep.equal([
+      [1n, "Settled", requester.address],
+      [2n, "Requested", requester.address],
+    ]);
+    expect(await run<JobSummary[]>("job:list", { requester: worker.address })).to.deep.equal([]);
+    await expect(run("job:show", { job: "3" })).to.be.rejectedWith(/no job 3: jobs run from 1 to 2/);
+
+    const paid = await run<{ amount: bigint }>("escrow:withdraw", { from: worker.address });
+    expect(paid.amount).to.equal(s.workerPayment);
+    expect(await escrow.balanceOf(worker.address)).to.equal(0n);
+  });
+
+  it("job:show lists a committee's seats and revealed votes", async function () {
+    const members = (await ethers.getSigners()).slice(6, 9);
+    for (const member of members) {
+      await token.connect(member).faucet();
+      await token.connect(member).approve(staking, ethers.MaxUint256);
+      await staking.connect(member).stake(ethers.parseEther("20"));
+      await staking.connect(member).setVerifier(true);
+    }
+    const committeeModel = path.join(dir, "identity-int64.onnx");
+    writeFileSync(committeeModel, buildIdentityModel("int64"));
+    const { modelId } = await run<PublishedModel>("model:publish", {
+      file: committeeModel,
+      price: "1",
+      mode: "committee",
+      committee: 3,
+      from: owner.address,
+    });
+    const { jobId } = await run<RequestedJob>("job:request", {
+      model: modelId.toString(),
+      input: files.input,
+      from: requester.address,
+    });
+    const [event] = await escrow.queryFilter(escrow.filters.JobRequested(jobId));
+    await escrow.connect(worker).submitResult(toJob(event.args.job), encodeTensors(OUTPUT));
+
+    let shown = await run<JobView>("job:show", { job: jobId.toString() });
+    expect(shown.status).to.equal("Voting");
+    expect(shown.mode).to.equal("committee");
+    expect(shown.votes.map((v) => v.vote)).to.deep.equal(["Drawn", "Drawn", "Drawn"]);
+    const seated = shown.votes.map((v) => [verifier, ...members].find((m) => m.address === v.verifier)!);
+    const salt = ethers.id("salt");
+    for (const [i, member] of seated.entries()) {
+      await escrow.connect(member).commitVote(jobId, await escrow.voteCommitment(jobId, member.address, i < 2, salt));
+    }
+    for (const [i, member] of seated.entries()) await escrow.connect(member).revealVote(jobId, i < 2, salt);
+
+    shown = await run<JobView>("job:show", { job: jobId.toString() });
+    expect(shown.votes.map((v) => v.vote)).to.deep.equal(["Agreed", "Agreed", "Disagreed"]);
+    expect(shown.settlement).to.equal(undefined);
+  });
+
+  it("fail clearly without a deployment record, or with one for another chain", async function () {
+    await expect(hre.run("model:list", { deployment: path.join(dir, "missing.json") })).to.be.rejectedWith(
+      /cannot read deployment record .*missing\.json[\s\S]*deploy-protocol/,
+    );
+    const other = path.join(dir, "other-chain.json");
+    writeFileSync(other, JSON.stringify({ ...deployment, chainId: 11155111 }));
+    await expect(hre.run("model:list", { deployment: other })).to.be.rejectedWith(
+      /is a deployment on chain 11155111, but network "hardhat" is chain 31337/,
+    );
+  });
+});
+
+describe("tensors as JSON", function () {
+  it("reads every element type, nested data, int64 as strings or numbers, bool as true/false or 0/1", function () {
+    const tensors = tensorsFromJson({
+      tensors: [
+        {
+          name: "f",
+          type: "float64",
+          shape: [2, 2],
+          data: [
+            [1.5, -2],
+            [0, 4],
+          ],
+        },
+        { name: "i", type: "int64", shape: [3], data: ["-9223372036854775808", 7, "9223372036854775807"] },
+        { name: "b", type: "bool", shape: [3], data: [true, 0, 1] },
+        { name: "u", type: "uint8", shape: [1], data: [255] },
+      ],
+    });
+    expect(tensors[1].data).to.deep.equal(new BigInt64Array([-(2n ** 63n), 7n, 2n ** 63n - 1n]));
+    expect(tensors[2].data).to.deep.equal(new Uint8Array([1, 0, 1]));
+    expect(tensorsToJson(tensors)[1].data).to.deep.equal(["-9223372036854775808", "7", "9223372036854775807"]);
+    expect(tensorsToJson(tensors)[2].data).to.deep.equal([true, false, true]);
+    expect(tensorsToJson(tensors)[0]).to.deep.equal({
+      name: "f",
+      type: "float64",
+      shape: [2, 2],
+      data: [1.5, -2, 0, 4],
+    });
+  });
+
+  it("names the bad field", function () {
+    const bad = (tensor: object) => () => tensorsFromJson({ tensors: [tensor] });
+    expect(() => tensorsFromJson({ inputs: [] })).to.throw(TensorJsonError, /expected \{ "tensors"/);
+    expect(bad({ name: "x", type: "int64", shape: [1], data: [1.5] })).to.throw(/tensors\[0\] \("x"\)\.data\[0\]/);
+    expect(bad({ name: "x", type: "uint8", shape: [1], data: [256] })).to.throw(/256 is not a uint8/);
+    expect(bad({ name: "x", type: "bool", shape: [1], data: [2] })).to.throw(/must be true, false, 0 or 1/);
+    expect(bad({ name: "x", type: "float32", shape: [-1], data: [] })).to.throw(/shape: must be an array/);
+  });
+});
