@@ -1,8 +1,16 @@
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployProtocolFixture, OUTPUT, TEST_PARAMS, termsFor, toJob } from "./fixtures/protocol";
-import { escrowFactory, expectConservation } from "./fixtures/escrow";
+import { consumerFixture, escrowFactory, expectConservation } from "./fixtures/escrow";
+import {
+  commitAll,
+  membersOf,
+  revealAll,
+  verificationFixture,
+  voteAll,
+  type Verification,
+} from "./fixtures/verification";
 import { JobStatus, VerificationMode } from "../src/params";
 
 const MAX_UINT96 = 2n ** 96n - 1n;
@@ -97,5 +105,50 @@ describe("JobEscrow edges", function () {
       expect((await escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
       expect(new Set((await escrow.committee(job.id)).map((seat) => seat.verifier)).size).to.equal(3);
     });
+  });
+});
+
+describe("JobEscrow zero shares and penalties", function () {
+  async function committeeJob(v: Verification) {
+    const job = await v.request(v.models.committee);
+    await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+    return { job, members: await membersOf(v, BigInt(job.id)) };
+  }
+
+  it("credits no verifier reward when the verifier share is zero, and pays the worker the rest", async function () {
+    const v = await loadFixture(verificationFixture);
+    await v.escrow.connect(v.governance).setParams({ ...TEST_PARAMS, verifierShareBps: 0 });
+    const { job, members } = await committeeJob(v);
+    await voteAll(v, BigInt(job.id), members, [true, true, true]);
+    const before = await Promise.all(members.map((m) => v.escrow.balanceOf(m.address)));
+    await v.escrow.settle(job, "0x");
+    expect(await Promise.all(members.map((m) => v.escrow.balanceOf(m.address)))).to.deep.equal(before);
+    const fee = BigInt(job.fee);
+    const royalty = (fee * BigInt(job.royaltyBps)) / 10_000n;
+    const protocolFee = (fee * BigInt(job.protocolFeeBps)) / 10_000n;
+    expect(await v.escrow.balanceOf(v.worker.address)).to.equal(fee - royalty - protocolFee);
+  });
+
+  it("penalises nobody when the vote penalty is zero, even a member that never revealed", async function () {
+    const v = await loadFixture(verificationFixture);
+    await v.escrow.connect(v.governance).setParams({ ...TEST_PARAMS, votePenalty: 0 });
+    const { job, members } = await committeeJob(v);
+    await commitAll(v, BigInt(job.id), members, [true, true, true]);
+    await revealAll(v, BigInt(job.id), members.slice(0, 2), [true, true]);
+    const state = await v.escrow.jobState(job.id);
+    await time.increaseTo(state.revealEnd + 1n);
+    const stakes = await Promise.all(members.map((m) => v.staking.accountOf(m.address)));
+    await expect(v.escrow.settle(job, "0x")).to.not.emit(v.escrow, "VerifierPenalized");
+    const after = await Promise.all(members.map((m) => v.staking.accountOf(m.address)));
+    expect(after.map((a) => a.active)).to.deep.equal(stakes.map((a) => a.active));
+  });
+
+  it("ExampleConsumer refuses an output for a job it never requested", async function () {
+    const c = await loadFixture(consumerFixture);
+    const job = await c.request(c.models.none);
+    await c.escrow.connect(c.worker).submitResult(job, OUTPUT);
+    await expect(c.consumer.acceptOutput(job.id, OUTPUT))
+      .to.be.revertedWithCustomError(c.consumer, "ExampleConsumerUnknownJob")
+      .withArgs(job.id);
   });
 });
