@@ -101,7 +101,9 @@ interface Planned {
 async function main(): Promise<void> {
   let net: LocalNetwork | undefined;
   installSignalHandlers(async () => {
-    await net?.stop({ graceMs: 3000 });
+    if (!net) return;
+    await net.stop({ graceMs: 3000 });
+    console.error(`logs: ${net.dir}/logs`);
   });
   const deadline = started + BUDGET_S * 1000;
   // Waits end 5 s before the budget, so that a timeout says what it waited for.

@@ -52,10 +52,28 @@ export function killAllNow(): void {
   for (const p of live) killGroup(p.pid, "SIGKILL");
 }
 
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const defaultHooks = new Map<NodeJS.Signals, () => void>();
+
+/**
+ * Kills the children when the parent exits. `exit` handlers do not run when a signal ends the process, so
+ * each signal also gets a hook that kills them and then lets the signal do what it would have done (the
+ * default, ending the process, when nobody else listens). installSignalHandlers replaces these hooks.
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on("exit", killAllNow);
+  for (const signal of SIGNALS) {
+    const hook = () => {
+      killAllNow();
+      process.removeListener(signal, hook);
+      defaultHooks.delete(signal);
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    defaultHooks.set(signal, hook);
+    process.on(signal, hook);
+  }
 }
 
 /**
@@ -81,7 +99,12 @@ export function installSignalHandlers(cleanup: () => Promise<void>, timeoutMs = 
         process.exit(code);
       });
   };
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => bail(130, signal));
+  for (const signal of SIGNALS) {
+    const hook = defaultHooks.get(signal);
+    if (hook) process.removeListener(signal, hook);
+    defaultHooks.delete(signal);
+    process.on(signal, () => bail(130, signal));
+  }
   process.on("uncaughtException", (e) => bail(1, `uncaught error: ${e.stack ?? e.message}`));
   process.on("unhandledRejection", (e) => bail(1, `unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
 }
