@@ -60,8 +60,19 @@ const config: HardhatUserConfig = {
     },
   },
   networks: {
-    hardhat: { hardfork: "cancun" },
-    localhost: { url: "http://127.0.0.1:8545" },
+    hardhat: {
+      hardfork: "cancun",
+      // For a `hardhat node` serving live processes (the demo, the end-to-end test), a chain whose clock is the
+      // wall clock: a block every second besides one per transaction, so that time moves on when nobody sends
+      // (services read the time from the latest block), and blocks that may share a second, so that a burst of
+      // transactions does not run the chain's clock ahead of real time (by default each block is at least a
+      // second after the previous one).
+      ...(process.env.TRUSTML_WALL_CLOCK_BLOCKS === "1"
+        ? { allowBlocksWithSameTimestamp: true, mining: { auto: true, interval: 1000 } }
+        : {}),
+    },
+    // TRUSTML_LOCAL_RPC_URL: a node on another port (the demo and the end-to-end test pick a free one).
+    localhost: { url: process.env.TRUSTML_LOCAL_RPC_URL || "http://127.0.0.1:8545" },
     ...testnets,
   },
   etherscan: {

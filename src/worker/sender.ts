@@ -168,7 +168,16 @@ export interface SenderSigner {
     wait(confirms?: number): Promise<TransactionReceipt | null>;
   }>;
   provider: { getTransactionCount(address: string, blockTag?: string): Promise<number> } | null;
+  /** When present, the gas limit is its estimate plus GAS_HEADROOM_PERCENT. */
+  estimateGas?(tx: TransactionRequest): Promise<bigint>;
 }
+
+/**
+ * Added to every gas estimate. An estimate is exact for the block it was simulated in, but a transaction that
+ * draws a committee walks the sum tree along a path chosen by the mined block's randomness: an exact estimate
+ * runs out of gas on another path.
+ */
+export const GAS_HEADROOM_PERCENT = 25n;
 
 export type TxOutcome =
   | { ok: true; hash: string; receipt: TransactionReceipt | null; result: unknown }
@@ -224,6 +233,10 @@ export class TxSender {
       this.address ??= await this.signer.getAddress();
       const result = await withRetry(() => call.staticCall(), retry);
       const tx = await withRetry(() => call.populate(), retry);
+      if (tx.gasLimit == null && this.signer.estimateGas) {
+        const estimate = await withRetry(() => this.signer.estimateGas!(tx), retry);
+        tx.gasLimit = (estimate * (100n + GAS_HEADROOM_PERCENT)) / 100n;
+      }
       const response = await withRetry(
         async () => {
           if (this.nextNonce === undefined) {

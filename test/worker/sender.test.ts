@@ -4,6 +4,7 @@ import type { TransactionRequest } from "ethers";
 import { deployProtocolFixture } from "../fixtures/protocol";
 import {
   classifyError,
+  GAS_HEADROOM_PERCENT,
   PROTOCOL_ERRORS,
   TxSender,
   txCall,
@@ -132,6 +133,24 @@ describe("worker sender", function () {
     expect(f.sent.map((s) => s.nonce)).to.deep.equal(Array.from({ length: 12 }, (_, i) => 7 + i));
     expect(f.sent.map((s) => s.label)).to.deep.equal(Array.from({ length: 12 }, (_, i) => `0x0${i}`));
     expect(f.countCalls()).to.equal(1, "the nonce is read once, then counted locally");
+  });
+
+  it("sends with the gas estimate plus GAS_HEADROOM_PERCENT when the signer estimates", async function () {
+    const f = fakeSigner();
+    const limits: unknown[] = [];
+    const send = f.signer.sendTransaction;
+    const signer: SenderSigner = {
+      ...f.signer,
+      estimateGas: async () => 200_000n,
+      sendTransaction: (tx) => {
+        limits.push(tx.gasLimit);
+        return send(tx);
+      },
+    };
+    const outcome = await new TxSender(signer, { retries: 0, ...noSleep }).send("t", call("0x01"));
+    expect(outcome.ok).to.equal(true);
+    expect(limits).to.deep.equal([(200_000n * (100n + GAS_HEADROOM_PERCENT)) / 100n]);
+    expect(GAS_HEADROOM_PERCENT).to.equal(25n);
   });
 
   it("resynchronises the nonce after a nonce error, retries a transient send, and simulates first", async function () {
