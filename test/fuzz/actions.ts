@@ -45,7 +45,8 @@ export type RequestVariant =
   | "unknownModel";
 
 export type Action =
-  | { kind: "request"; who: Actor; model: number; variant: RequestVariant; deadlineIn: number }
+  /** `mode`: prefer a model in this verification mode (when one takes jobs). */
+  | { kind: "request"; who: Actor; model: number; mode: number | null; variant: RequestVariant; deadlineIn: number }
   | { kind: "claim"; who: Actor; job: JobPick; tampered: boolean }
   | { kind: "submit"; who: Actor; job: JobPick; output: "right" | "wrong" | "empty" | "huge"; asWorker: boolean }
   | { kind: "challenge"; who: Actor; job: JobPick }
@@ -59,10 +60,12 @@ export type Action =
   | { kind: "revealVote"; job: JobPick; seat: number; variant: "ok" | "wrongSalt" | "flip" | "nonMember" }
   | { kind: "settle"; who: Actor; job: JobPick; output: "none" | "right" | "wrong"; tampered: boolean }
   | { kind: "settleBatch"; who: Actor; jobs: number[]; mismatch: boolean }
-  | { kind: "withdraw"; who: Actor }
+  /** `who` when `any`, else one of the accounts the escrow owes something (if any). */
+  | { kind: "withdraw"; who: Actor; pick: number; any: boolean }
   | { kind: "stake"; who: Actor; amount: bigint }
   | { kind: "requestUnstake"; who: Actor; amount: "zero" | "one" | "ten" | "free" | "morethanfree" }
-  | { kind: "withdrawStake"; who: Actor }
+  /** `who` when `any`, else one of the accounts with stake unbonding (if any). */
+  | { kind: "withdrawStake"; who: Actor; pick: number; any: boolean }
   | { kind: "setVerifier"; who: Actor; on: boolean }
   | { kind: "setParams"; who: Actor; params: P; invalid: keyof P | null }
   | { kind: "pause"; who: Actor }
@@ -124,7 +127,7 @@ export const paramsArb: fc.Arbitrary<P> = fc
     collateralRatioBps: big(10_000, 50_000),
     timeoutSlashBps: big(500, 10_000),
     compensationBps: big(0, 9000),
-    verifierRewardFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+    verifierRewardPercent: fc.integer({ min: 0, max: 100 }),
     submissionWindow: fc.constantFrom(10n, 600n, 3600n, 7200n),
     challengeWindow: fc.constantFrom(10n, 600n, 3600n, 7200n),
     commitWindow: fc.constantFrom(10n, 900n, 1800n),
@@ -138,9 +141,9 @@ export const paramsArb: fc.Arbitrary<P> = fc
     challengeBond: fc.constantFrom(1n, ether("1"), ether("10")),
     maxCallbackGasLimit: fc.constantFrom(0n, 1_000_000n),
   })
-  .map(({ verifierRewardFraction, ...p }) => ({
+  .map(({ verifierRewardPercent, ...p }) => ({
     ...p,
-    verifierRewardBps: BigInt(Math.floor(Number(9000n - p.compensationBps) * verifierRewardFraction)),
+    verifierRewardBps: ((9000n - p.compensationBps) * BigInt(verifierRewardPercent)) / 100n,
   }))
   .map((p) => ({
     protocolFeeBps: p.protocolFeeBps,
@@ -205,8 +208,9 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     kind: fc.constant("request" as const),
     who: requester,
     model: pickArb,
+    mode: fc.constantFrom<number | null>(null, 1, 2, 2),
     variant: requestVariant,
-    deadlineIn: fc.constantFrom(120, 3600, 86_400, 3 * 86_400),
+    deadlineIn: fc.constantFrom(600, 3600, 86_400, 3 * 86_400),
   }),
   claim: fc.record({
     kind: fc.constant("claim" as const),
@@ -260,7 +264,12 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     jobs: mostly(fc.array(pickArb, { minLength: 1, maxLength: 5 }), fc.constant<number[]>([]), 10),
     mismatch: mostly(fc.constant(false), fc.constant(true), 10),
   }),
-  withdraw: fc.record({ kind: fc.constant("withdraw" as const), who: anyone }),
+  withdraw: fc.record({
+    kind: fc.constant("withdraw" as const),
+    who: anyone,
+    pick: pickArb,
+    any: mostly(fc.constant(false), fc.constant(true), 3),
+  }),
   stake: fc.record({
     kind: fc.constant("stake" as const),
     who: staker,
@@ -278,7 +287,12 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
       "morethanfree",
     ),
   }),
-  withdrawStake: fc.record({ kind: fc.constant("withdrawStake" as const), who: staker }),
+  withdrawStake: fc.record({
+    kind: fc.constant("withdrawStake" as const),
+    who: staker,
+    pick: pickArb,
+    any: mostly(fc.constant(false), fc.constant(true), 3),
+  }),
   setVerifier: fc.record({ kind: fc.constant("setVerifier" as const), who: staker, on: fc.boolean() }),
   setParams: fc.record({
     kind: fc.constant("setParams" as const),
@@ -348,6 +362,8 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     kind: fc.constant("time" as const),
     jump: fc.constantFrom<"small" | "window" | "day" | "unbonding" | "boundary">(
       "small",
+      "small",
+      "small",
       "window",
       "window",
       "boundary",
@@ -363,18 +379,18 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
 
 /** Relative frequency of each kind: the job flow dominates, governance and registry changes are rarer. */
 export const WEIGHTS: Record<ActionKind, number> = {
-  request: 10,
-  claim: 7,
-  submit: 9,
-  challenge: 5,
-  commitVote: 12,
-  revealVote: 10,
-  settle: 7,
+  request: 14,
+  claim: 5,
+  submit: 12,
+  challenge: 6,
+  commitVote: 16,
+  revealVote: 14,
+  settle: 6,
   settleBatch: 3,
   withdraw: 4,
   stake: 3,
   requestUnstake: 3,
-  withdrawStake: 2,
+  withdrawStake: 3,
   setVerifier: 3,
   setParams: 2,
   pause: 1,
@@ -382,15 +398,15 @@ export const WEIGHTS: Record<ActionKind, number> = {
   setTreasury: 1,
   setUnbondingPeriod: 1,
   setMinVerifierStake: 1,
-  registerModel: 1,
+  registerModel: 2,
   setTerms: 2,
   deprecate: 1,
   publishVersion: 1,
-  transferModelOwnership: 1,
-  acceptModelOwnership: 1,
+  transferModelOwnership: 2,
+  acceptModelOwnership: 2,
   reseed: 1,
   mint: 1,
-  time: 12,
+  time: 8,
 };
 
 export const ACTION_KINDS = Object.keys(WEIGHTS) as ActionKind[];

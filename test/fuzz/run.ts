@@ -44,6 +44,7 @@ import {
   Revert,
   isTerminal,
   voteCommitment,
+  type JobModel,
   type JobRecord,
   type P,
   type State,
@@ -304,10 +305,12 @@ function toJobPlaceholder(): Job {
   };
 }
 
-/** The job a pick refers to among those with a status in `fit` (or among all jobs). */
-function jobFor(r: Run, pick: { pick: number; any: boolean }, fit: number[]): { id: bigint; job: Job } {
-  const fitting = r.m.s.jobs.filter((j) => pick.any || fit.includes(j.status));
-  // With no job that fits, any job (the call should revert); with no job at all, an unknown one.
+/**
+ * The job a pick refers to: among the jobs where the action can succeed now (`fit`), or with `any` among all
+ * jobs; with no fitting job, any job (the call should revert); with no job at all, an unknown one.
+ */
+function jobFor(r: Run, pick: { pick: number; any: boolean }, fit: (j: JobModel) => boolean): { id: bigint; job: Job } {
+  const fitting = r.m.s.jobs.filter((j) => pick.any || fit(j));
   const chosen = pickFrom(fitting.length > 0 ? fitting : r.m.s.jobs, pick.pick);
   if (!chosen) {
     const job = unknownJob(r);
@@ -326,8 +329,13 @@ function resolve(r: Run, a: Action): Resolved {
   const as = (who: Actor) => S[who];
   switch (a.kind) {
     case "request": {
+      const preferred = s.models
+        .map((m, i) => ({ m, id: BigInt(i + 1) }))
+        .filter(({ m }) => a.mode !== null && m.terms.mode === a.mode && !m.deprecated);
       const model =
-        a.variant === "unknownModel" ? BigInt(s.models.length + 1) : BigInt((a.model % s.models.length) + 1);
+        a.variant === "unknownModel"
+          ? BigInt(s.models.length + 1)
+          : (pickFrom(preferred, a.model)?.id ?? BigInt((a.model % s.models.length) + 1));
       const deadline =
         a.variant === "deadlinePast"
           ? s.now - 1n
@@ -355,7 +363,7 @@ function resolve(r: Run, a: Action): Resolved {
       };
     }
     case "claim": {
-      const { id, job } = jobFor(r, a.job, [JobStatus.Requested]);
+      const { id, job } = jobFor(r, a.job, (j) => j.status === JobStatus.Requested && s.now <= j.job.deadline);
       const sent = a.tampered ? tamper(job) : job;
       return {
         label: `claim ${a.who} job ${id}${a.tampered ? " tampered" : ""}`,
@@ -364,7 +372,13 @@ function resolve(r: Run, a: Action): Resolved {
       };
     }
     case "submit": {
-      const { id, job } = jobFor(r, a.job, [JobStatus.Requested, JobStatus.Claimed]);
+      const { id, job } = jobFor(
+        r,
+        a.job,
+        (j) =>
+          (j.status === JobStatus.Requested && s.now <= j.job.deadline) ||
+          (j.status === JobStatus.Claimed && s.now <= j.windowEnd),
+      );
       const j = s.jobs[Number(id) - 1];
       const who: Actor =
         a.asWorker && j && j.status === JobStatus.Claimed ? (ACTORS.find((x) => A[x] === j.worker) ?? a.who) : a.who;
@@ -378,7 +392,14 @@ function resolve(r: Run, a: Action): Resolved {
       };
     }
     case "challenge": {
-      const { id, job } = jobFor(r, a.job, [JobStatus.Submitted]);
+      const { id, job } = jobFor(
+        r,
+        a.job,
+        (j) =>
+          j.status === JobStatus.Submitted &&
+          j.job.mode === BigInt(VerificationMode.Optimistic) &&
+          s.now <= j.windowEnd,
+      );
       return {
         label: `challenge ${a.who} job ${id}`,
         predict: (m) => m.challenge(A[a.who], id),
@@ -386,7 +407,11 @@ function resolve(r: Run, a: Action): Resolved {
       };
     }
     case "commitVote": {
-      const { id } = jobFor(r, a.job, [JobStatus.Voting]);
+      const { id } = jobFor(
+        r,
+        a.job,
+        (j) => j.status === JobStatus.Voting && s.now <= j.windowEnd && j.seats.some((x) => x.vote === VoteState.Drawn),
+      );
       const j = s.jobs[Number(id) - 1];
       const seats = j?.seats ?? [];
       const open = seats.filter((x) => x.vote === VoteState.Drawn);
@@ -409,7 +434,15 @@ function resolve(r: Run, a: Action): Resolved {
       };
     }
     case "revealVote": {
-      const { id } = jobFor(r, a.job, [JobStatus.Voting]);
+      const { id } = jobFor(
+        r,
+        a.job,
+        (j) =>
+          j.status === JobStatus.Voting &&
+          s.now <= j.revealEnd &&
+          j.seats.some((x) => x.vote === VoteState.Committed) &&
+          (s.now > j.windowEnd || !j.seats.some((x) => x.vote === VoteState.Drawn)),
+      );
       const seats = s.jobs[Number(id) - 1]?.seats ?? [];
       const committed = seats.filter((x) => x.vote === VoteState.Committed);
       let member = pickFrom(committed.length > 0 ? committed : seats, a.seat)?.verifier;
@@ -430,12 +463,7 @@ function resolve(r: Run, a: Action): Resolved {
       };
     }
     case "settle": {
-      const { id, job } = jobFor(r, a.job, [
-        JobStatus.Requested,
-        JobStatus.Claimed,
-        JobStatus.Submitted,
-        JobStatus.Voting,
-      ]);
+      const { id, job } = jobFor(r, a.job, (j) => r.m.due(j).due);
       const output = a.output === "none" ? "0x" : a.output === "right" ? (r.outputs.get(id) ?? OUTPUT) : FEW_BYTES(3);
       const sent = a.tampered ? tamper(job) : job;
       return {
@@ -459,12 +487,15 @@ function resolve(r: Run, a: Action): Resolved {
         send: () => p.escrow.connect(as(a.who)).settleBatch(jobs, outputs, GAS),
       };
     }
-    case "withdraw":
+    case "withdraw": {
+      const owed = ACTORS.filter((x) => r.m.creditOf(A[x]) > 0n);
+      const who = (a.any ? undefined : pickFrom(owed, a.pick)) ?? a.who;
       return {
-        label: `withdraw ${a.who}`,
-        predict: (m) => m.withdraw(A[a.who]),
-        send: () => p.escrow.connect(as(a.who)).withdraw(GAS),
+        label: `withdraw ${who}`,
+        predict: (m) => m.withdraw(A[who]),
+        send: () => p.escrow.connect(as(who)).withdraw(GAS),
       };
+    }
     case "stake":
       return {
         label: `stake ${a.who} ${ethers.formatEther(a.amount)}`,
@@ -487,12 +518,15 @@ function resolve(r: Run, a: Action): Resolved {
         send: () => p.staking.connect(as(a.who)).requestUnstake(amount, GAS),
       };
     }
-    case "withdrawStake":
+    case "withdrawStake": {
+      const unbonding = ACTORS.filter((x) => r.m.account(A[x]).unbonding > 0n);
+      const who = (a.any ? undefined : pickFrom(unbonding, a.pick)) ?? a.who;
       return {
-        label: `withdrawStake ${a.who}`,
-        predict: (m) => m.withdrawStake(A[a.who]),
-        send: () => p.staking.connect(as(a.who)).withdraw(GAS),
+        label: `withdrawStake ${who}`,
+        predict: (m) => m.withdrawStake(A[who]),
+        send: () => p.staking.connect(as(who)).withdraw(GAS),
       };
+    }
     case "setVerifier":
       return {
         label: `setVerifier ${a.who} ${a.on}`,
