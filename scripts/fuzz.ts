@@ -1,7 +1,7 @@
 /**
  * Runs the invariant fuzzer (test/fuzz) for longer than `npm test` does.
  *
- *   npm run fuzz -- --runs 200 --seed 42 [--steps 60] [--path "3:1:0"] [--shrink] [--verbose]
+ *   npm run fuzz -- --runs 200 --seed 42 [--steps 80] [--path "3:1:0"] [--shrink] [--verbose]
  *
  * `npm run fuzz` runs this file with ts-node, which loads Hardhat in-process (on its built-in network), so that it
  * can take arguments; `hardhat run scripts/fuzz.ts` works too, with the settings in FUZZ_RUNS, FUZZ_SEED,
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   await hre.run("compile", { quiet: true });
   const runs = integer("runs", 50)!;
   const seed = integer("seed");
-  const steps = integer("steps", 40)!;
+  const steps = integer("steps", 80)!;
   const path = option("path");
   const stats = await runFuzz({
     runs,

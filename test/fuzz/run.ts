@@ -445,7 +445,7 @@ function resolve(r: Run, a: Action): Resolved {
       );
       const seats = s.jobs[Number(id) - 1]?.seats ?? [];
       const committed = seats.filter((x) => x.vote === VoteState.Committed);
-      let member = pickFrom(committed.length > 0 ? committed : seats, a.seat)?.verifier;
+      let member = pickFrom(committed.length > 0 && a.variant !== "nonMember" ? committed : seats, a.seat)?.verifier;
       if (a.variant === "nonMember" || member === undefined) {
         member = pickFrom(
           ACTORS.filter((x) => !seats.some((seat) => seat.verifier === A[x])).map((x) => A[x]),
@@ -519,7 +519,10 @@ function resolve(r: Run, a: Action): Resolved {
       };
     }
     case "withdrawStake": {
-      const unbonding = ACTORS.filter((x) => r.m.account(A[x]).unbonding > 0n);
+      const withdrawable = ACTORS.filter(
+        (x) => r.m.account(A[x]).unbonding > 0n && r.m.account(A[x]).unbondingEnd <= s.now,
+      );
+      const unbonding = withdrawable.length > 0 ? withdrawable : ACTORS.filter((x) => r.m.account(A[x]).unbonding > 0n);
       const who = (a.any ? undefined : pickFrom(unbonding, a.pick)) ?? a.who;
       return {
         label: `withdrawStake ${who}`,
@@ -645,8 +648,13 @@ function resolve(r: Run, a: Action): Resolved {
       const cur = r.m.current;
       if (a.jump === "small") target = s.now + BigInt(1 + (a.pick % 600));
       else if (a.jump === "day") target = s.now + 86_400n;
-      else if (a.jump === "unbonding") target = s.now + s.unbondingPeriod + 1n;
-      else if (a.jump === "window") {
+      else if (a.jump === "unbonding") {
+        // To the end of someone's unbonding if any is pending, else one whole unbonding period.
+        const ends = Object.values(s.accounts)
+          .filter((x) => x.unbonding > 0n && x.unbondingEnd > s.now)
+          .map((x) => x.unbondingEnd);
+        target = pickFrom(ends, a.pick) ?? s.now + s.unbondingPeriod + 1n;
+      } else if (a.jump === "window") {
         const windows = [
           cur.submissionWindow,
           cur.challengeWindow,
