@@ -1,0 +1,817 @@
+/**
+ * A TypeScript model of TrustML (ModelRegistry, VerifierStaking, JobEscrow and the token balances they move).
+ *
+ * Every operation mirrors one external call: it either throws `Revert` with the custom error the contracts
+ * should revert with, or mutates the state the way the call should and records what it should emit
+ * (settlements, committee draws, the requested job). Callers run an operation on a clone of the state, send
+ * the transaction, then compare; committee membership is not predicted but read back from `CommitteeDrawn`
+ * and checked against the set of verifiers the model says were eligible.
+ */
+import { AbiCoder, keccak256, ZeroAddress, ZeroHash } from "ethers";
+import {
+  acceptedSettlement,
+  inconclusiveSettlement,
+  rejectedSettlement,
+  BPS,
+  type Params,
+  type Settlement,
+} from "../fixtures/verification";
+import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../../src/params";
+import type { Job } from "../fixtures/protocol";
+
+/** A custom error the model expects the call to revert with. */
+export class Revert extends Error {
+  constructor(readonly error: string) {
+    super(error);
+  }
+}
+
+const revert = (error: string): never => {
+  throw new Revert(error);
+};
+
+/** Governance parameters as bigints (the fields of IJobEscrow.EscrowParams, in order). */
+export interface P {
+  protocolFeeBps: bigint;
+  verifierShareBps: bigint;
+  collateralRatioBps: bigint;
+  timeoutSlashBps: bigint;
+  compensationBps: bigint;
+  verifierRewardBps: bigint;
+  submissionWindow: bigint;
+  challengeWindow: bigint;
+  commitWindow: bigint;
+  revealWindow: bigint;
+  maxJobDuration: bigint;
+  minFee: bigint;
+  minCollateral: bigint;
+  maxInputBytes: bigint;
+  maxOutputBytes: bigint;
+  votePenalty: bigint;
+  challengeBond: bigint;
+  maxCallbackGasLimit: bigint;
+}
+
+export const PARAM_KEYS: (keyof P)[] = [
+  "protocolFeeBps",
+  "verifierShareBps",
+  "collateralRatioBps",
+  "timeoutSlashBps",
+  "compensationBps",
+  "verifierRewardBps",
+  "submissionWindow",
+  "challengeWindow",
+  "commitWindow",
+  "revealWindow",
+  "maxJobDuration",
+  "minFee",
+  "minCollateral",
+  "maxInputBytes",
+  "maxOutputBytes",
+  "votePenalty",
+  "challengeBond",
+  "maxCallbackGasLimit",
+];
+
+export interface Terms {
+  price: bigint;
+  mode: number;
+  committeeSize: number;
+  royaltyBps: number;
+  relTolerance: number;
+  absTolerance: number;
+}
+
+export interface Account {
+  active: bigint;
+  locked: bigint;
+  unbonding: bigint;
+  unbondingEnd: bigint;
+  verifier: boolean;
+  /** The draw weight stored in the sortition tree (synced at each stake change of the account). */
+  weight: bigint;
+}
+
+export interface Seat {
+  verifier: string;
+  vote: number;
+  /** The commitment posted, once committed. */
+  commitment?: string;
+}
+
+/** The fixed record of a job, as the escrow hashes it. */
+export interface JobRecord {
+  id: bigint;
+  requester: string;
+  modelOwner: string;
+  modelId: bigint;
+  version: bigint;
+  mode: bigint;
+  committeeSize: bigint;
+  royaltyBps: bigint;
+  protocolFeeBps: bigint;
+  verifierShareBps: bigint;
+  paramsId: bigint;
+  callbackGasLimit: bigint;
+  deadline: bigint;
+  fee: bigint;
+  collateral: bigint;
+  inputHash: string;
+}
+
+export interface JobModel {
+  job: JobRecord;
+  status: number;
+  worker: string;
+  windowEnd: bigint;
+  revealEnd: bigint;
+  seats: Seat[];
+  outputHash: string;
+  /** Whether the posted output is the right one (what an honest verifier agrees with). */
+  outputRight: boolean;
+  challenger: string;
+  bond: bigint;
+  /** JobSettled events seen for this job. */
+  settledCount: number;
+}
+
+export interface RegisteredModel {
+  owner: string;
+  pendingOwner: string;
+  versionCount: number;
+  deprecated: boolean;
+  terms: Terms;
+}
+
+export interface State {
+  /** Timestamp the next transaction is mined at. */
+  now: bigint;
+  escrow: string;
+  staking: string;
+  paused: boolean;
+  treasury: string;
+  /** Parameter versions; version i is params[i - 1]. */
+  params: P[];
+  maxDisputeWindow: bigint;
+  unbondingPeriod: bigint;
+  minVerifierStake: bigint;
+  accounts: Record<string, Account>;
+  tokens: Record<string, bigint>;
+  totalSupply: bigint;
+  /** What each account is owed by the escrow (escrow.balanceOf). */
+  credits: Record<string, bigint>;
+  models: RegisteredModel[];
+  /** Content hashes published anywhere in the registry. */
+  hashes: string[];
+  jobs: JobModel[];
+}
+
+export interface ExpectedSettlement {
+  jobId: bigint;
+  outcome: number;
+  settlement: Settlement;
+}
+
+export interface ExpectedDraw {
+  jobId: bigint;
+  size: number;
+  /** Accounts the draw may pick from (non-zero weight, not excluded). */
+  eligible: string[];
+}
+
+/** What a transaction should emit, collected while the model runs it. */
+export interface Effects {
+  settlements: ExpectedSettlement[];
+  draws: ExpectedDraw[];
+  requested?: JobRecord;
+}
+
+export const MAX_URI_BYTES = 2048;
+const MAX_COMMITTEE_SIZE = 15;
+const MAX_ROYALTY_BPS = 2000;
+const MAX_TOLERANCE = 1_000_000_000;
+const MIN_UNBONDING = 3600n;
+const MAX_UNBONDING = 90n * 86_400n;
+const MAX_MIN_VERIFIER_STAKE = 10n ** 27n;
+
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+export const isTerminal = (status: number): boolean => status >= JobStatus.Settled;
+
+/** keccak256(abi.encode(jobId, verifier, agree, salt)), as JobEscrow.voteCommitment. */
+export function voteCommitment(jobId: bigint, verifier: string, agree: boolean, salt: string): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(["uint256", "address", "bool", "bytes32"], [jobId, verifier, agree, salt]),
+  );
+}
+
+/** The `Params` shape the settlement formulas of test/fixtures/verification.ts read. */
+function asParams(p: P): Params {
+  return p as unknown as Params;
+}
+
+function asJob(j: JobRecord): Job {
+  return j as unknown as Job;
+}
+
+export class Model {
+  fx: Effects = { settlements: [], draws: [] };
+
+  constructor(public s: State) {}
+
+  /** An independent copy to run a call on. */
+  clone(): Model {
+    return new Model(structuredClone(this.s));
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  paramsOf(id: bigint): P {
+    return this.s.params[Number(id) - 1];
+  }
+
+  get current(): P {
+    return this.s.params[this.s.params.length - 1];
+  }
+
+  account(a: string): Account {
+    this.s.accounts[a] ??= { active: 0n, locked: 0n, unbonding: 0n, unbondingEnd: 0n, verifier: false, weight: 0n };
+    return this.s.accounts[a];
+  }
+
+  tokenOf(a: string): bigint {
+    return this.s.tokens[a] ?? 0n;
+  }
+
+  creditOf(a: string): bigint {
+    return this.s.credits[a] ?? 0n;
+  }
+
+  private move(from: string, to: string, amount: bigint): void {
+    if (this.tokenOf(from) < amount) revert("ERC20InsufficientBalance");
+    this.s.tokens[from] = this.tokenOf(from) - amount;
+    this.s.tokens[to] = this.tokenOf(to) + amount;
+  }
+
+  private credit(a: string, amount: bigint): void {
+    if (amount !== 0n) this.s.credits[a] = this.creditOf(a) + amount;
+  }
+
+  /** What the escrow must hold for open jobs: their fees, and the bond of a challenge under vote. */
+  openHoldings(): bigint {
+    let held = 0n;
+    for (const j of this.s.jobs) {
+      if (isTerminal(j.status)) continue;
+      held += j.job.fee + j.bond;
+    }
+    return held;
+  }
+
+  // ------------------------------------------------------------------ token
+
+  mint(to: string, amount: bigint): void {
+    this.s.tokens[to] = this.tokenOf(to) + amount;
+    this.s.totalSupply += amount;
+  }
+
+  // ------------------------------------------------------------------ staking
+
+  private sync(a: string): void {
+    const acc = this.account(a);
+    if (!acc.verifier) return;
+    const free = acc.active - acc.locked;
+    acc.weight = free < this.s.minVerifierStake ? 0n : free;
+  }
+
+  stake(a: string, amount: bigint): void {
+    if (amount === 0n) revert("VerifierStakingZeroAmount");
+    this.move(a, this.s.staking, amount);
+    this.account(a).active += amount;
+    this.sync(a);
+  }
+
+  requestUnstake(a: string, amount: bigint): void {
+    if (amount === 0n) revert("VerifierStakingZeroAmount");
+    const acc = this.account(a);
+    if (amount > acc.active - acc.locked) revert("VerifierStakingInsufficientStake");
+    acc.active -= amount;
+    acc.unbonding += amount;
+    acc.unbondingEnd = this.s.now + this.s.unbondingPeriod;
+    this.sync(a);
+  }
+
+  withdrawStake(a: string): void {
+    const acc = this.account(a);
+    if (acc.unbonding === 0n) revert("VerifierStakingNothingToWithdraw");
+    if (this.s.now < acc.unbondingEnd) revert("VerifierStakingStillUnbonding");
+    const amount = acc.unbonding;
+    acc.unbonding = 0n;
+    acc.unbondingEnd = 0n;
+    this.move(this.s.staking, a, amount);
+  }
+
+  setVerifier(a: string, on: boolean): void {
+    const acc = this.account(a);
+    if (acc.verifier === on) revert("VerifierStakingVerifierStatusUnchanged");
+    const free = acc.active - acc.locked;
+    if (on && free < this.s.minVerifierStake) revert("VerifierStakingInsufficientStake");
+    acc.verifier = on;
+    acc.weight = on ? free : 0n;
+  }
+
+  setUnbondingPeriod(isAdmin: boolean, period: bigint): void {
+    if (!isAdmin) revert("AccessControlUnauthorizedAccount");
+    if (period < MIN_UNBONDING || period > MAX_UNBONDING) revert("VerifierStakingInvalidParam");
+    if (this.s.maxDisputeWindow > period) revert("VerifierStakingUnbondingShorterThanDisputeWindow");
+    this.s.unbondingPeriod = period;
+  }
+
+  /** Takes effect on each verifier's weight at its next stake change (README, Known limits). */
+  setMinVerifierStake(isAdmin: boolean, amount: bigint): void {
+    if (!isAdmin) revert("AccessControlUnauthorizedAccount");
+    if (amount > MAX_MIN_VERIFIER_STAKE) revert("VerifierStakingInvalidParam");
+    this.s.minVerifierStake = amount;
+  }
+
+  private lock(a: string, amount: bigint): void {
+    const acc = this.account(a);
+    if (amount > acc.active - acc.locked) revert("VerifierStakingInsufficientStake");
+    acc.locked += amount;
+    this.sync(a);
+  }
+
+  private release(a: string, amount: bigint): void {
+    const acc = this.account(a);
+    acc.locked -= min(amount, acc.locked);
+  }
+
+  private unlock(a: string, amount: bigint): void {
+    this.release(a, amount);
+    this.sync(a);
+  }
+
+  /** VerifierStaking.slash to the escrow: free stake first, then unbonding, then locked. */
+  private slash(a: string, unlockAmount: bigint, amount: bigint): bigint {
+    if (unlockAmount !== 0n) this.release(a, unlockAmount);
+    const acc = this.account(a);
+    const fromFree = min(amount, acc.active - acc.locked);
+    const fromUnbonding = amount === fromFree ? 0n : min(amount - fromFree, acc.unbonding);
+    const fromLocked = min(amount - fromFree - fromUnbonding, acc.locked);
+    const slashed = fromFree + fromUnbonding + fromLocked;
+    acc.active -= fromFree + fromLocked;
+    acc.locked -= fromLocked;
+    acc.unbonding -= fromUnbonding;
+    this.sync(a);
+    if (slashed !== 0n) this.move(this.s.staking, this.s.escrow, slashed);
+    return slashed;
+  }
+
+  /** Accounts a committee draw excluding `excluded` may pick. */
+  eligible(excluded: string[]): string[] {
+    return Object.entries(this.s.accounts)
+      .filter(([a, acc]) => acc.weight > 0n && !excluded.some((x) => same(x, a)))
+      .map(([a]) => a);
+  }
+
+  // ------------------------------------------------------------------ registry
+
+  private checkTerms(t: Terms): void {
+    const size = t.committeeSize;
+    if (size === 0 || size > MAX_COMMITTEE_SIZE || size % 2 === 0) revert("ModelRegistryInvalidCommitteeSize");
+    if (t.royaltyBps > MAX_ROYALTY_BPS) revert("ModelRegistryRoyaltyTooHigh");
+    if (t.relTolerance > MAX_TOLERANCE || t.absTolerance > MAX_TOLERANCE) revert("ModelRegistryToleranceTooHigh");
+  }
+
+  private existing(id: bigint): RegisteredModel {
+    const m = id >= 1n && id <= BigInt(this.s.models.length) ? this.s.models[Number(id) - 1] : undefined;
+    return m ?? revert("ModelRegistryUnknownModel");
+  }
+
+  private ownedBy(from: string, id: bigint): RegisteredModel {
+    const m = this.existing(id);
+    if (!same(m.owner, from)) revert("ModelRegistryNotModelOwner");
+    return m;
+  }
+
+  private publish(m: RegisteredModel, hash: string, uri: string): void {
+    if (hash === ZeroHash) revert("ModelRegistryZeroContentHash");
+    if (this.s.hashes.includes(hash)) revert("ModelRegistryContentHashTaken");
+    if (uri.length === 0 || uri.length > MAX_URI_BYTES) revert("ModelRegistryInvalidUri");
+    m.versionCount += 1;
+    this.s.hashes.push(hash);
+  }
+
+  registerModel(from: string, hash: string, uri: string, terms: Terms): void {
+    this.checkTerms(terms);
+    const m: RegisteredModel = { owner: from, pendingOwner: ZeroAddress, versionCount: 0, deprecated: false, terms };
+    this.publish(m, hash, uri);
+    this.s.models.push(m);
+  }
+
+  publishVersion(from: string, id: bigint, hash: string, uri: string): void {
+    const m = this.ownedBy(from, id);
+    if (m.deprecated) revert("ModelRegistryDeprecated");
+    this.publish(m, hash, uri);
+  }
+
+  setTerms(from: string, id: bigint, terms: Terms): void {
+    const m = this.ownedBy(from, id);
+    this.checkTerms(terms);
+    m.terms = terms;
+  }
+
+  deprecate(from: string, id: bigint): void {
+    const m = this.ownedBy(from, id);
+    if (m.deprecated) revert("ModelRegistryDeprecated");
+    m.deprecated = true;
+  }
+
+  transferModelOwnership(from: string, id: bigint, to: string): void {
+    this.ownedBy(from, id).pendingOwner = to;
+  }
+
+  acceptModelOwnership(from: string, id: bigint): void {
+    const m = this.existing(id);
+    if (!same(m.pendingOwner, from)) revert("ModelRegistryNotPendingOwner");
+    m.owner = from;
+    m.pendingOwner = ZeroAddress;
+  }
+
+  // ------------------------------------------------------------------ escrow governance
+
+  setParams(isOwner: boolean, p: P): void {
+    if (!isOwner) revert("OwnableUnauthorizedAccount");
+    const bounds: [keyof P, bigint, bigint][] = [
+      ["protocolFeeBps", 0n, 1000n],
+      ["verifierShareBps", 0n, 3000n],
+      ["collateralRatioBps", 10_000n, 50_000n],
+      ["timeoutSlashBps", 500n, 10_000n],
+      ["compensationBps", 0n, 9000n],
+      ["verifierRewardBps", 0n, 9000n - p.compensationBps],
+      ["submissionWindow", 10n, 7n * 86_400n],
+      ["challengeWindow", 10n, 7n * 86_400n],
+      ["commitWindow", 10n, 7n * 86_400n],
+      ["revealWindow", 10n, 7n * 86_400n],
+      ["maxJobDuration", 60n, 90n * 86_400n],
+      ["minFee", 0n, 10n ** 27n],
+      ["minCollateral", 0n, 10n ** 27n],
+      ["maxInputBytes", 256n, 128n * 1024n],
+      ["maxOutputBytes", 256n, 128n * 1024n],
+      ["votePenalty", 0n, 10n ** 27n],
+      ["challengeBond", 1n, 10n ** 27n],
+      ["maxCallbackGasLimit", 0n, 5_000_000n],
+    ];
+    for (const [key, lo, hi] of bounds) if (p[key] < lo || p[key] > hi) revert("JobEscrowInvalidParam");
+    const window = p.submissionWindow + p.challengeWindow + p.commitWindow + p.revealWindow;
+    if (window > this.s.unbondingPeriod) revert("JobEscrowDisputeWindowExceedsUnbonding");
+    this.s.params.push({ ...p });
+    this.s.maxDisputeWindow = max(this.s.maxDisputeWindow, window);
+  }
+
+  setTreasury(isOwner: boolean, to: string): void {
+    if (!isOwner) revert("OwnableUnauthorizedAccount");
+    if (to === ZeroAddress) revert("JobEscrowZeroAddress");
+    // Income accrued so far stays credited to the treasury that earned it: credits are kept per address.
+    this.s.treasury = to;
+  }
+
+  pause(isOwner: boolean): void {
+    if (!isOwner) revert("OwnableUnauthorizedAccount");
+    if (this.s.paused) revert("EnforcedPause");
+    this.s.paused = true;
+  }
+
+  unpause(isOwner: boolean): void {
+    if (!isOwner) revert("OwnableUnauthorizedAccount");
+    if (!this.s.paused) revert("ExpectedPause");
+    this.s.paused = false;
+  }
+
+  // ------------------------------------------------------------------ escrow: jobs
+
+  /** The job `record` refers to, after the escrow's hash check (`tampered`: a record that does not hash). */
+  private stateOf(id: bigint, tampered: boolean): JobModel {
+    const j = id >= 1n && id <= BigInt(this.s.jobs.length) ? this.s.jobs[Number(id) - 1] : undefined;
+    if (!j) return revert("JobEscrowUnknownJob");
+    if (tampered) revert("JobEscrowJobMismatch");
+    return j;
+  }
+
+  request(
+    from: string,
+    modelId: bigint,
+    input: { inline: string } | { uri: string; hash: string },
+    maxFee: bigint,
+    deadline: bigint,
+    callbackGasLimit: bigint,
+  ): void {
+    if (this.s.paused) revert("EnforcedPause");
+    const p = this.current;
+    let inputHash: string;
+    if ("inline" in input) {
+      const length = BigInt((input.inline.length - 2) / 2);
+      if (length === 0n) revert("JobEscrowEmptyInput");
+      if (length > p.maxInputBytes) revert("JobEscrowInputTooLarge");
+      inputHash = keccak256(input.inline);
+    } else {
+      if (input.uri.length === 0 || input.uri.length > MAX_URI_BYTES) revert("JobEscrowInvalidInputUri");
+      if (input.hash === ZeroHash) revert("JobEscrowZeroInputHash");
+      inputHash = input.hash;
+    }
+    const latest = this.s.now + p.maxJobDuration;
+    if (deadline <= this.s.now || deadline > latest) revert("JobEscrowInvalidDeadline");
+    if (callbackGasLimit !== 0n) {
+      if (callbackGasLimit > p.maxCallbackGasLimit) revert("JobEscrowCallbackGasTooHigh");
+      revert("JobEscrowCallbackRequiresContract"); // every fuzzed requester is an EOA
+    }
+    const m = this.existing(modelId);
+    if (m.deprecated) revert("ModelRegistryDeprecated");
+    const fee = m.terms.price;
+    if (fee > maxFee) revert("JobEscrowFeeAboveMax");
+    if (fee < p.minFee) revert("JobEscrowFeeTooLow");
+    const job: JobRecord = {
+      id: BigInt(this.s.jobs.length + 1),
+      requester: from,
+      modelOwner: m.owner,
+      modelId,
+      version: BigInt(m.versionCount),
+      mode: BigInt(m.terms.mode),
+      committeeSize: BigInt(m.terms.committeeSize),
+      royaltyBps: BigInt(m.terms.royaltyBps),
+      protocolFeeBps: p.protocolFeeBps,
+      verifierShareBps: p.verifierShareBps,
+      paramsId: BigInt(this.s.params.length),
+      callbackGasLimit,
+      deadline,
+      fee,
+      collateral: max((fee * p.collateralRatioBps) / BPS, p.minCollateral),
+      inputHash,
+    };
+    this.s.jobs.push({
+      job,
+      status: JobStatus.Requested,
+      worker: ZeroAddress,
+      windowEnd: 0n,
+      revealEnd: 0n,
+      seats: [],
+      outputHash: ZeroHash,
+      outputRight: false,
+      challenger: ZeroAddress,
+      bond: 0n,
+      settledCount: 0,
+    });
+    this.fx.requested = job;
+    this.move(from, this.s.escrow, fee);
+  }
+
+  claim(from: string, id: bigint, tampered = false): void {
+    if (this.s.paused) revert("EnforcedPause");
+    const j = this.stateOf(id, tampered);
+    if (j.status !== JobStatus.Requested) revert("JobEscrowInvalidStatus");
+    this.doClaim(from, j);
+  }
+
+  private doClaim(from: string, j: JobModel): void {
+    if (this.s.now > j.job.deadline) revert("JobEscrowDeadlinePassed");
+    j.status = JobStatus.Claimed;
+    j.worker = from;
+    j.windowEnd = min(this.s.now + this.paramsOf(j.job.paramsId).submissionWindow, j.job.deadline);
+    this.lock(from, j.job.collateral);
+  }
+
+  submit(from: string, id: bigint, output: string, right: boolean, tampered = false): void {
+    const j = this.stateOf(id, tampered);
+    if (j.status === JobStatus.Requested) {
+      if (this.s.paused) revert("EnforcedPause");
+      this.doClaim(from, j);
+    } else if (j.status !== JobStatus.Claimed) {
+      revert("JobEscrowInvalidStatus");
+    } else {
+      if (!same(from, j.worker)) revert("JobEscrowNotWorker");
+      if (this.s.now > j.windowEnd) revert("JobEscrowSubmissionWindowClosed");
+    }
+    const length = BigInt((output.length - 2) / 2);
+    if (length === 0n) revert("JobEscrowEmptyOutput");
+    const p = this.paramsOf(j.job.paramsId);
+    if (length > p.maxOutputBytes) revert("JobEscrowOutputTooLarge");
+    j.outputHash = keccak256(output);
+    j.outputRight = right;
+    if (j.job.mode === BigInt(VerificationMode.None)) {
+      this.settleAccepted(j, output, 0n);
+    } else if (j.job.mode === BigInt(VerificationMode.Optimistic)) {
+      j.status = JobStatus.Submitted;
+      j.windowEnd = this.s.now + p.challengeWindow;
+    } else {
+      j.status = JobStatus.Submitted;
+      if (!this.draw(j, ZeroAddress)) this.settleInconclusive(j);
+    }
+  }
+
+  /** Opens a committee vote; the members themselves are filled in from CommitteeDrawn (`fillCommittee`). */
+  private draw(j: JobModel, challenger: string): boolean {
+    const excluded = [j.worker, j.job.requester];
+    if (challenger !== ZeroAddress) excluded.push(challenger);
+    const eligible = this.eligible(excluded);
+    const size = Number(j.job.committeeSize);
+    if (eligible.length < size) return false;
+    const p = this.paramsOf(j.job.paramsId);
+    j.status = JobStatus.Voting;
+    j.windowEnd = this.s.now + p.commitWindow;
+    j.revealEnd = j.windowEnd + p.revealWindow;
+    j.seats = [];
+    this.fx.draws.push({ jobId: j.job.id, size, eligible });
+    return true;
+  }
+
+  /** Seats the committee a transaction drew. */
+  fillCommittee(jobId: bigint, members: string[]): void {
+    this.s.jobs[Number(jobId) - 1].seats = members.map((verifier) => ({ verifier, vote: VoteState.Drawn }));
+  }
+
+  challenge(from: string, id: bigint, tampered = false): void {
+    const j = this.stateOf(id, tampered);
+    if (j.job.mode !== BigInt(VerificationMode.Optimistic)) revert("JobEscrowNotOptimistic");
+    if (j.status !== JobStatus.Submitted) revert("JobEscrowInvalidStatus");
+    if (this.s.now > j.windowEnd) revert("JobEscrowChallengeWindowClosed");
+    if (same(from, j.worker) || same(from, j.job.requester) || this.account(from).weight === 0n) {
+      revert("JobEscrowInvalidChallenger");
+    }
+    j.challenger = from;
+    j.bond = this.paramsOf(j.job.paramsId).challengeBond;
+    if (!this.draw(j, from)) revert("JobEscrowNotEnoughVerifiers");
+    this.move(from, this.s.escrow, j.bond);
+  }
+
+  private votingJob(id: bigint): JobModel {
+    const j = id >= 1n && id <= BigInt(this.s.jobs.length) ? this.s.jobs[Number(id) - 1] : undefined;
+    if (!j) return revert("JobEscrowUnknownJob");
+    if (j.status !== JobStatus.Voting) revert("JobEscrowInvalidStatus");
+    return j;
+  }
+
+  private seatOf(j: JobModel, from: string): Seat {
+    return j.seats.find((seat) => same(seat.verifier, from)) ?? revert("JobEscrowNotCommitteeMember");
+  }
+
+  commitVote(from: string, id: bigint, commitment: string): void {
+    if (commitment === ZeroHash) revert("JobEscrowZeroCommitment");
+    const j = this.votingJob(id);
+    if (this.s.now > j.windowEnd) revert("JobEscrowCommitWindowClosed");
+    const seat = this.seatOf(j, from);
+    if (seat.vote !== VoteState.Drawn) revert("JobEscrowInvalidVoteState");
+    seat.vote = VoteState.Committed;
+    seat.commitment = commitment;
+  }
+
+  revealVote(from: string, id: bigint, agree: boolean, salt: string): void {
+    const j = this.votingJob(id);
+    if (this.s.now > j.revealEnd) revert("JobEscrowRevealWindowClosed");
+    const seat = this.seatOf(j, from);
+    if (seat.vote !== VoteState.Committed) revert("JobEscrowInvalidVoteState");
+    if (this.s.now <= j.windowEnd && j.seats.some((x) => x.vote === VoteState.Drawn)) revert("JobEscrowRevealNotOpen");
+    if (voteCommitment(id, from, agree, salt) !== seat.commitment) revert("JobEscrowCommitmentMismatch");
+    seat.vote = agree ? VoteState.Agreed : VoteState.Disagreed;
+    delete seat.commitment;
+  }
+
+  /** JobEscrow._due: whether the job can be settled now, and from when (0: it is terminal). */
+  due(j: JobModel): { due: boolean; readyAt: bigint } {
+    let readyAt: bigint;
+    if (j.status === JobStatus.Requested) readyAt = j.job.deadline + 1n;
+    else if (j.status === JobStatus.Claimed || j.status === JobStatus.Submitted) readyAt = j.windowEnd + 1n;
+    else if (j.status === JobStatus.Voting) {
+      readyAt = j.revealEnd + 1n;
+      const allRevealed = j.seats.every((x) => x.vote === VoteState.Agreed || x.vote === VoteState.Disagreed);
+      if (this.s.now < readyAt && allRevealed) return { due: true, readyAt };
+    } else return { due: false, readyAt: 0n };
+    return { due: this.s.now >= readyAt, readyAt };
+  }
+
+  /** The earliest time every open job is settleable. */
+  allDueAt(): bigint {
+    let at = this.s.now;
+    for (const j of this.s.jobs) {
+      if (!isTerminal(j.status)) at = max(at, this.due(j).readyAt);
+    }
+    return at;
+  }
+
+  settle(id: bigint, output: string, tampered = false): void {
+    const j = this.stateOf(id, tampered);
+    const { due, readyAt } = this.due(j);
+    if (!due) revert(readyAt === 0n ? "JobEscrowInvalidStatus" : "JobEscrowNotSettleable");
+    this.settleDue(j, output);
+  }
+
+  settleBatch(items: { id: bigint; output: string; tampered?: boolean }[], outputsLength: number): void {
+    if (items.length === 0 || items.length !== outputsLength) revert("JobEscrowInvalidBatch");
+    for (const item of items) {
+      const j = this.stateOf(item.id, item.tampered ?? false);
+      if (!this.due(j).due) continue;
+      this.settleDue(j, item.output);
+    }
+  }
+
+  withdraw(from: string): void {
+    const amount = this.creditOf(from);
+    if (amount === 0n) revert("JobEscrowNothingToWithdraw");
+    this.s.credits[from] = 0n;
+    this.move(this.s.escrow, from, amount);
+  }
+
+  // ------------------------------------------------------------------ escrow: settlement
+
+  private settleDue(j: JobModel, output: string): void {
+    if (output !== "0x" && keccak256(output) !== j.outputHash) revert("JobEscrowOutputMismatch");
+    if (j.status === JobStatus.Requested) {
+      j.status = JobStatus.Refunded;
+      this.credit(j.job.requester, j.job.fee);
+      this.finish(j, JobOutcome.Expired, { ...inconclusiveSettlement(asJob(j.job)) });
+    } else if (j.status === JobStatus.Claimed) {
+      this.settleAbandoned(j);
+    } else if (j.status === JobStatus.Submitted) {
+      this.settleAccepted(j, output, 0n);
+    } else {
+      const size = BigInt(j.seats.length);
+      const agreed = BigInt(j.seats.filter((x) => x.vote === VoteState.Agreed).length);
+      const disagreed = BigInt(j.seats.filter((x) => x.vote === VoteState.Disagreed).length);
+      const majority = size / 2n + 1n;
+      if (agreed >= majority) this.settleAccepted(j, output, agreed);
+      else if (disagreed >= majority) this.settleRejected(j, disagreed);
+      else this.settleInconclusive(j);
+    }
+  }
+
+  private settleAbandoned(j: JobModel): void {
+    j.status = JobStatus.Refunded;
+    const p = this.paramsOf(j.job.paramsId);
+    const slashed = this.slash(j.worker, j.job.collateral, (j.job.collateral * p.timeoutSlashBps) / BPS);
+    const compensation = (slashed * p.compensationBps) / BPS;
+    const s = inconclusiveSettlement(asJob(j.job));
+    s.slashed = slashed;
+    s.requesterRefund = j.job.fee + compensation;
+    s.treasuryPayment = slashed - compensation;
+    this.credit(j.job.requester, s.requesterRefund);
+    this.credit(this.s.treasury, s.treasuryPayment);
+    this.finish(j, JobOutcome.Abandoned, s);
+  }
+
+  private settleAccepted(j: JobModel, output: string, agreed: bigint): void {
+    if (j.job.callbackGasLimit !== 0n && output === "0x") revert("JobEscrowOutputRequired");
+    j.status = JobStatus.Settled;
+    const p = this.paramsOf(j.job.paramsId);
+    const s = acceptedSettlement(asJob(j.job), asParams(p), agreed, j.bond);
+    if (agreed !== 0n && s.verifierReward !== 0n) {
+      for (const seat of j.seats) if (seat.vote === VoteState.Agreed) this.credit(seat.verifier, s.verifierReward);
+    }
+    this.credit(j.worker, s.workerPayment);
+    this.credit(j.job.modelOwner, s.royalty);
+    this.unlock(j.worker, j.job.collateral);
+    this.penalize(j, VoteState.Agreed, true);
+    this.credit(this.s.treasury, s.treasuryPayment);
+    this.finish(j, JobOutcome.Accepted, s);
+  }
+
+  private settleRejected(j: JobModel, disagreed: bigint): void {
+    j.status = JobStatus.Rejected;
+    const p = this.paramsOf(j.job.paramsId);
+    const slashed = this.slash(j.worker, j.job.collateral, j.job.collateral);
+    const s = rejectedSettlement(asJob(j.job), asParams(p), disagreed, slashed, j.bond);
+    if (j.challenger !== ZeroAddress) this.credit(j.challenger, s.challengerPayment);
+    this.credit(j.job.requester, s.requesterRefund);
+    if (s.verifierReward !== 0n) {
+      for (const seat of j.seats) if (seat.vote === VoteState.Disagreed) this.credit(seat.verifier, s.verifierReward);
+    }
+    this.penalize(j, VoteState.Disagreed, true);
+    this.credit(this.s.treasury, s.treasuryPayment);
+    this.finish(j, JobOutcome.Rejected, s);
+  }
+
+  private settleInconclusive(j: JobModel): void {
+    j.status = JobStatus.Refunded;
+    const s = inconclusiveSettlement(asJob(j.job), j.bond);
+    this.credit(j.job.requester, j.job.fee);
+    if (j.challenger !== ZeroAddress) this.credit(j.challenger, j.bond);
+    this.unlock(j.worker, j.job.collateral);
+    this.penalize(j, VoteState.Drawn, false);
+    this.finish(j, JobOutcome.Inconclusive, s);
+  }
+
+  /** Slashes the vote penalty from every seat that did not reveal or (with a majority) revealed the other vote. */
+  private penalize(j: JobModel, majority: number, hasMajority: boolean): void {
+    const penalty = this.paramsOf(j.job.paramsId).votePenalty;
+    for (const seat of j.seats) {
+      const revealed = seat.vote === VoteState.Agreed || seat.vote === VoteState.Disagreed;
+      if (revealed && (!hasMajority || seat.vote === majority)) continue;
+      if (penalty === 0n) return;
+      this.credit(this.s.treasury, this.slash(seat.verifier, 0n, penalty));
+    }
+  }
+
+  private finish(j: JobModel, outcome: number, settlement: Settlement): void {
+    j.settledCount += 1;
+    this.fx.settlements.push({ jobId: j.job.id, outcome, settlement });
+  }
+}

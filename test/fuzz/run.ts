@@ -1,0 +1,1076 @@
+/**
+ * The invariant fuzzer: fast-check drives random action sequences against the real contracts on Hardhat's
+ * network and against the TypeScript model, and after every step checks that they agree and that the four
+ * protocol invariants hold. One protocol is deployed per `runFuzz`; each run starts from an EVM snapshot of it.
+ */
+import fc from "fast-check";
+import { ethers, network } from "hardhat";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import {
+  keccak256,
+  toUtf8Bytes,
+  ZeroAddress,
+  ZeroHash,
+  type ContractTransactionResponse,
+  type Interface,
+} from "ethers";
+import {
+  deployProtocolFixture,
+  FUNDS,
+  INPUT,
+  MODEL_URI,
+  OUTPUT,
+  STAKE,
+  WRONG_OUTPUT,
+  toJob,
+  type Job,
+  type Protocol,
+} from "../fixtures/protocol";
+import { saltOf } from "../fixtures/verification";
+import { JobStatus, VerificationMode, VoteState } from "../../src/params";
+import {
+  ACTION_KINDS,
+  ACTORS,
+  NEVER_REVERTS,
+  OUT_OF_BOUNDS,
+  actionsArb,
+  type Action,
+  type Actor,
+  type ActionKind,
+} from "./actions";
+import {
+  Model,
+  PARAM_KEYS,
+  Revert,
+  isTerminal,
+  voteCommitment,
+  type JobModel,
+  type JobRecord,
+  type P,
+  type State,
+  type Terms,
+} from "./model";
+
+export interface FuzzOptions {
+  runs: number;
+  seed?: number;
+  /** fast-check replay path of a counterexample (with its seed). */
+  path?: string;
+  maxSteps?: number;
+  verbose?: boolean;
+  /** Shrink a failing sequence (slow on a real chain); off: report the first failure as found. */
+  shrink?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface KindStats {
+  ok: number;
+  reverted: number;
+  errors: Record<string, number>;
+}
+
+export interface FuzzFailure {
+  seed: number;
+  path: string;
+  error: string;
+  counterexample: Action[];
+}
+
+export interface FuzzStats {
+  seed: number;
+  runs: number;
+  steps: number;
+  ms: number;
+  kinds: Record<string, KindStats>;
+  failure?: FuzzFailure;
+}
+
+const GAS = { gasLimit: 12_000_000 };
+const FEW_BYTES = (n: number): string => ethers.hexlify(new Uint8Array(n).fill(7));
+const HUGE = FEW_BYTES(16_385);
+const json = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+
+/** Content hashes the protocol fixture published. */
+const FIXTURE_HASHES = [
+  "model none",
+  "model optimistic",
+  "model committee",
+  "fuzz committee 5",
+  "fuzz optimistic 5",
+].map((s) => ethers.sha256(toUtf8Bytes(s)));
+
+// ---------------------------------------------------------------- the world
+
+interface World {
+  p: Protocol;
+  signers: Record<Actor, HardhatEthersSigner>;
+  addr: Record<Actor, string>;
+  initial: State;
+  interfaces: Interface[];
+  snapshot: string;
+}
+
+async function deployWorld(): Promise<World> {
+  const p = await deployProtocolFixture();
+  const all = await ethers.getSigners();
+  const signers: Record<Actor, HardhatEthersSigner> = {
+    gov: p.governance,
+    treasury: p.treasury,
+    treasury2: all[15],
+    owner0: p.modelOwner,
+    owner1: all[14],
+    req0: p.requester,
+    req1: all[11],
+    worker0: p.worker,
+    worker1: all[12],
+    ver0: p.verifiers[0],
+    ver1: p.verifiers[1],
+    ver2: p.verifiers[2],
+    ver3: p.verifiers[3],
+    ver4: p.verifiers[4],
+    ver5: all[13],
+    outsider: p.other,
+  };
+  for (const name of ["req1", "worker1", "ver5", "owner1"] as Actor[]) {
+    const s = signers[name];
+    await p.token.connect(p.governance).mint(s.address, FUNDS);
+    await p.token.connect(s).approve(p.escrow, ethers.MaxUint256);
+    await p.token.connect(s).approve(p.staking, ethers.MaxUint256);
+  }
+  await p.staking.connect(signers.worker1).stake(STAKE);
+  await p.staking.connect(signers.ver5).stake(STAKE);
+  await p.staking.connect(signers.ver5).setVerifier(true);
+  const terms5 = (mode: number): Terms => ({
+    price: ethers.parseEther("3"),
+    mode,
+    committeeSize: 5,
+    royaltyBps: 1000,
+    relTolerance: 0,
+    absTolerance: 0,
+  });
+  await p.registry
+    .connect(signers.owner1)
+    .registerModel(FIXTURE_HASHES[3], MODEL_URI, terms5(VerificationMode.Committee));
+  await p.registry
+    .connect(signers.owner1)
+    .registerModel(FIXTURE_HASHES[4], MODEL_URI, terms5(VerificationMode.Optimistic));
+
+  const addr = Object.fromEntries(ACTORS.map((a) => [a, signers[a].address])) as Record<Actor, string>;
+  const initial = await readInitialState(p, addr);
+  const interfaces = [p.escrow.interface, p.staking.interface, p.registry.interface, p.token.interface];
+  return { p, signers, addr, initial, interfaces, snapshot: "" };
+}
+
+function toP(r: object): P {
+  const fields = r as Record<string, bigint>;
+  return Object.fromEntries(PARAM_KEYS.map((k) => [k, BigInt(fields[k])])) as unknown as P;
+}
+
+async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promise<State> {
+  const escrow = await p.escrow.getAddress();
+  const staking = await p.staking.getAddress();
+  const s: State = {
+    now: 0n,
+    escrow,
+    staking,
+    paused: await p.escrow.paused(),
+    treasury: await p.escrow.treasury(),
+    params: [],
+    maxDisputeWindow: await p.escrow.maxDisputeWindow(),
+    unbondingPeriod: await p.staking.unbondingPeriod(),
+    minVerifierStake: await p.staking.minVerifierStake(),
+    accounts: {},
+    tokens: {},
+    totalSupply: await p.token.totalSupply(),
+    credits: {},
+    models: [],
+    hashes: [...FIXTURE_HASHES],
+    jobs: [],
+  };
+  for (let id = 1n; id <= (await p.escrow.paramsId()); id++) s.params.push(toP(await p.escrow.paramsOf(id)));
+  for (const a of [...Object.values(addr), escrow, staking]) s.tokens[a] = await p.token.balanceOf(a);
+  for (const a of Object.values(addr)) {
+    const acc = await p.staking.accountOf(a);
+    s.accounts[a] = {
+      active: acc.active,
+      locked: acc.locked,
+      unbonding: acc.unbonding,
+      unbondingEnd: acc.unbondingEnd,
+      verifier: acc.verifier,
+      weight: await p.staking.verifierWeightOf(a),
+    };
+    s.credits[a] = await p.escrow.balanceOf(a);
+  }
+  for (let id = 1n; id <= (await p.registry.modelCount()); id++) {
+    const m = await p.registry.getModel(id);
+    s.models.push({
+      owner: m.owner,
+      pendingOwner: m.pendingOwner,
+      versionCount: Number(m.versionCount),
+      deprecated: m.deprecated,
+      terms: {
+        price: m.terms.price,
+        mode: Number(m.terms.mode),
+        committeeSize: Number(m.terms.committeeSize),
+        royaltyBps: Number(m.terms.royaltyBps),
+        relTolerance: Number(m.terms.relTolerance),
+        absTolerance: Number(m.terms.absTolerance),
+      },
+    });
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- one run
+
+class Failure extends Error {}
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Failure(message);
+}
+
+function eq(actual: unknown, expected: unknown, what: string): void {
+  if (json(actual) !== json(expected)) throw new Failure(`${what}: chain ${json(actual)} != model ${json(expected)}`);
+}
+
+const STATUS_NAMES = Object.keys(JobStatus);
+
+/** What the runner knows beyond the model: the job records to pass back, outputs, votes committed. */
+interface Run {
+  w: World;
+  m: Model;
+  jobs: Job[];
+  outputs: Map<bigint, string>;
+  votes: Map<string, { agree: boolean; salt: string }>;
+  lastStatus: number[];
+  hashCounter: number;
+  step: number;
+  trace: string[];
+}
+
+/** A resolved action: who sends what, and the model's version of it. */
+interface Resolved {
+  label: string;
+  predict?: (m: Model) => void;
+  send?: () => Promise<ContractTransactionResponse>;
+  /** Runs after a successful transaction (runner-side bookkeeping). */
+  after?: () => void;
+}
+
+function errorName(w: World, e: unknown): string {
+  const err = e as { data?: unknown; error?: { data?: unknown }; message?: string };
+  const data = err?.data ?? err?.error?.data;
+  if (typeof data === "string" && data.length >= 10) {
+    for (const i of w.interfaces) {
+      try {
+        const parsed = i.parseError(data);
+        if (parsed) return parsed.name;
+      } catch {
+        // not this contract's error
+      }
+    }
+    return `unknown(${data.slice(0, 10)})`;
+  }
+  return `exception(${String(err?.message ?? e).slice(0, 200)})`;
+}
+
+function pickFrom<T>(list: T[], pick: number): T | undefined {
+  return list.length === 0 ? undefined : list[pick % list.length];
+}
+
+/** A job record no job hashes to: id one past the last job. */
+function unknownJob(r: Run): Job {
+  const id = BigInt(r.jobs.length + 1);
+  return { ...(r.jobs[0] ?? { ...toJobPlaceholder() }), id };
+}
+
+function toJobPlaceholder(): Job {
+  return {
+    id: 0n,
+    requester: ZeroAddress,
+    modelOwner: ZeroAddress,
+    modelId: 0n,
+    version: 0n,
+    mode: 0n,
+    committeeSize: 0n,
+    royaltyBps: 0n,
+    protocolFeeBps: 0n,
+    verifierShareBps: 0n,
+    paramsId: 0n,
+    callbackGasLimit: 0n,
+    deadline: 0n,
+    fee: 0n,
+    collateral: 0n,
+    inputHash: ZeroHash,
+  };
+}
+
+/**
+ * The job a pick refers to: among the jobs where the action can succeed now (`fit`), or with `any` among all
+ * jobs; with no fitting job, any job (the call should revert); with no job at all, an unknown one.
+ */
+function jobFor(r: Run, pick: { pick: number; any: boolean }, fit: (j: JobModel) => boolean): { id: bigint; job: Job } {
+  const fitting = r.m.s.jobs.filter((j) => pick.any || fit(j));
+  const chosen = pickFrom(fitting.length > 0 ? fitting : r.m.s.jobs, pick.pick);
+  if (!chosen) {
+    const job = unknownJob(r);
+    return { id: BigInt(job.id), job };
+  }
+  return { id: chosen.job.id, job: r.jobs[Number(chosen.job.id) - 1] };
+}
+
+const tamper = (job: Job): Job => ({ ...job, fee: BigInt(job.fee) + 1n });
+
+function resolve(r: Run, a: Action): Resolved {
+  const p = r.w.p;
+  const A = r.w.addr;
+  const S = r.w.signers;
+  const s = r.m.s;
+  const as = (who: Actor) => S[who];
+  switch (a.kind) {
+    case "request": {
+      const preferred = s.models
+        .map((m, i) => ({ m, id: BigInt(i + 1) }))
+        .filter(({ m }) => a.mode !== null && m.terms.mode === a.mode && !m.deprecated);
+      const model =
+        a.variant === "unknownModel"
+          ? BigInt(s.models.length + 1)
+          : (pickFrom(preferred, a.model)?.id ?? BigInt((a.model % s.models.length) + 1));
+      const deadline =
+        a.variant === "deadlinePast"
+          ? s.now - 1n
+          : a.variant === "deadlineFar"
+            ? s.now + r.m.current.maxJobDuration + 1n
+            : s.now + BigInt(a.deadlineIn);
+      const maxFee = a.variant === "maxFeeLow" ? s.models[Number(model) - 1].terms.price - 1n : ethers.MaxUint256;
+      const callback = a.variant === "callback" ? 100_000n : 0n;
+      const label = `request ${a.who} model ${model} ${a.variant}`;
+      if (a.variant === "byUri" || a.variant === "badUri" || a.variant === "zeroHash") {
+        const uri = a.variant === "badUri" ? "" : "ipfs://input";
+        const hash = a.variant === "zeroHash" ? ZeroHash : keccak256(INPUT);
+        return {
+          label,
+          predict: (m) => m.request(A[a.who], model, { uri, hash }, maxFee, deadline, callback),
+          send: () =>
+            p.escrow.connect(as(a.who)).requestInferenceByUri(model, uri, hash, maxFee, deadline, callback, GAS),
+        };
+      }
+      const input = a.variant === "emptyInput" ? "0x" : a.variant === "hugeInput" ? HUGE : INPUT;
+      return {
+        label,
+        predict: (m) => m.request(A[a.who], model, { inline: input }, maxFee, deadline, callback),
+        send: () => p.escrow.connect(as(a.who)).requestInference(model, input, maxFee, deadline, callback, GAS),
+      };
+    }
+    case "claim": {
+      const { id, job } = jobFor(r, a.job, (j) => j.status === JobStatus.Requested && s.now <= j.job.deadline);
+      const sent = a.tampered ? tamper(job) : job;
+      return {
+        label: `claim ${a.who} job ${id}${a.tampered ? " tampered" : ""}`,
+        predict: (m) => m.claim(A[a.who], id, a.tampered),
+        send: () => p.escrow.connect(as(a.who)).claim(sent, GAS),
+      };
+    }
+    case "submit": {
+      const { id, job } = jobFor(
+        r,
+        a.job,
+        (j) =>
+          (j.status === JobStatus.Requested && s.now <= j.job.deadline) ||
+          (j.status === JobStatus.Claimed && s.now <= j.windowEnd),
+      );
+      const j = s.jobs[Number(id) - 1];
+      const who: Actor =
+        a.asWorker && j && j.status === JobStatus.Claimed ? (ACTORS.find((x) => A[x] === j.worker) ?? a.who) : a.who;
+      const output =
+        a.output === "right" ? OUTPUT : a.output === "wrong" ? WRONG_OUTPUT : a.output === "empty" ? "0x" : HUGE;
+      return {
+        label: `submit ${who} job ${id} ${a.output}`,
+        predict: (m) => m.submit(A[who], id, output, a.output === "right"),
+        send: () => p.escrow.connect(as(who)).submitResult(job, output, GAS),
+        after: () => r.outputs.set(id, output),
+      };
+    }
+    case "challenge": {
+      const { id, job } = jobFor(
+        r,
+        a.job,
+        (j) =>
+          j.status === JobStatus.Submitted &&
+          j.job.mode === BigInt(VerificationMode.Optimistic) &&
+          s.now <= j.windowEnd,
+      );
+      return {
+        label: `challenge ${a.who} job ${id}`,
+        predict: (m) => m.challenge(A[a.who], id),
+        send: () => p.escrow.connect(as(a.who)).challenge(job, GAS),
+      };
+    }
+    case "commitVote": {
+      const { id } = jobFor(
+        r,
+        a.job,
+        (j) => j.status === JobStatus.Voting && s.now <= j.windowEnd && j.seats.some((x) => x.vote === VoteState.Drawn),
+      );
+      const j = s.jobs[Number(id) - 1];
+      const seats = j?.seats ?? [];
+      const open = seats.filter((x) => x.vote === VoteState.Drawn);
+      let member = pickFrom(open.length > 0 ? open : seats, a.seat)?.verifier;
+      if (a.variant === "nonMember" || member === undefined) {
+        member = pickFrom(
+          ACTORS.filter((x) => !seats.some((seat) => seat.verifier === A[x])).map((x) => A[x]),
+          a.seat,
+        )!;
+      }
+      const who = ACTORS.find((x) => A[x] === member)!;
+      const agree = a.vote === "honest" ? (j?.outputRight ?? true) : a.vote === "agree";
+      const salt = saltOf(id, member);
+      const commitment = a.variant === "zero" ? ZeroHash : voteCommitment(id, member, agree, salt);
+      return {
+        label: `commitVote ${who} job ${id} ${agree ? "agree" : "disagree"} ${a.variant}`,
+        predict: (m) => m.commitVote(member!, id, commitment),
+        send: () => p.escrow.connect(as(who)).commitVote(id, commitment, GAS),
+        after: () => r.votes.set(`${id}:${member}`, { agree, salt }),
+      };
+    }
+    case "revealVote": {
+      const { id } = jobFor(
+        r,
+        a.job,
+        (j) =>
+          j.status === JobStatus.Voting &&
+          s.now <= j.revealEnd &&
+          j.seats.some((x) => x.vote === VoteState.Committed) &&
+          (s.now > j.windowEnd || !j.seats.some((x) => x.vote === VoteState.Drawn)),
+      );
+      const seats = s.jobs[Number(id) - 1]?.seats ?? [];
+      const committed = seats.filter((x) => x.vote === VoteState.Committed);
+      let member = pickFrom(committed.length > 0 && a.variant !== "nonMember" ? committed : seats, a.seat)?.verifier;
+      if (a.variant === "nonMember" || member === undefined) {
+        member = pickFrom(
+          ACTORS.filter((x) => !seats.some((seat) => seat.verifier === A[x])).map((x) => A[x]),
+          a.seat,
+        )!;
+      }
+      const who = ACTORS.find((x) => A[x] === member)!;
+      const vote = r.votes.get(`${id}:${member}`) ?? { agree: true, salt: saltOf(id, member) };
+      const agree = a.variant === "flip" ? !vote.agree : vote.agree;
+      const salt = a.variant === "wrongSalt" ? keccak256(toUtf8Bytes(`wrong ${id}`)) : vote.salt;
+      return {
+        label: `revealVote ${who} job ${id} ${agree ? "agree" : "disagree"} ${a.variant}`,
+        predict: (m) => m.revealVote(member!, id, agree, salt),
+        send: () => p.escrow.connect(as(who)).revealVote(id, agree, salt, GAS),
+      };
+    }
+    case "settle": {
+      const { id, job } = jobFor(r, a.job, (j) => r.m.due(j).due);
+      const output = a.output === "none" ? "0x" : a.output === "right" ? (r.outputs.get(id) ?? OUTPUT) : FEW_BYTES(3);
+      const sent = a.tampered ? tamper(job) : job;
+      return {
+        label: `settle ${a.who} job ${id} output ${a.output}${a.tampered ? " tampered" : ""}`,
+        predict: (m) => m.settle(id, output, a.tampered),
+        send: () => p.escrow.connect(as(a.who)).settle(sent, output, GAS),
+      };
+    }
+    case "settleBatch": {
+      const ids = s.jobs.length === 0 ? [] : a.jobs.map((x) => BigInt((x % s.jobs.length) + 1));
+      const jobs = ids.map((id) => r.jobs[Number(id) - 1]);
+      const outputs = ids.map(() => "0x");
+      if (a.mismatch) outputs.push("0x");
+      return {
+        label: `settleBatch ${a.who} jobs [${ids.join(",")}]${a.mismatch ? " mismatch" : ""}`,
+        predict: (m) =>
+          m.settleBatch(
+            ids.map((id) => ({ id, output: "0x" })),
+            outputs.length,
+          ),
+        send: () => p.escrow.connect(as(a.who)).settleBatch(jobs, outputs, GAS),
+      };
+    }
+    case "withdraw": {
+      const owed = ACTORS.filter((x) => r.m.creditOf(A[x]) > 0n);
+      const who = (a.any ? undefined : pickFrom(owed, a.pick)) ?? a.who;
+      return {
+        label: `withdraw ${who}`,
+        predict: (m) => m.withdraw(A[who]),
+        send: () => p.escrow.connect(as(who)).withdraw(GAS),
+      };
+    }
+    case "stake":
+      return {
+        label: `stake ${a.who} ${ethers.formatEther(a.amount)}`,
+        predict: (m) => m.stake(A[a.who], a.amount),
+        send: () => p.staking.connect(as(a.who)).stake(a.amount, GAS),
+      };
+    case "requestUnstake": {
+      const acc = r.m.account(A[a.who]);
+      const free = acc.active - acc.locked;
+      const amount = {
+        zero: 0n,
+        one: ethers.parseEther("1"),
+        ten: ethers.parseEther("10"),
+        free,
+        morethanfree: free + 1n,
+      }[a.amount];
+      return {
+        label: `requestUnstake ${a.who} ${ethers.formatEther(amount)}`,
+        predict: (m) => m.requestUnstake(A[a.who], amount),
+        send: () => p.staking.connect(as(a.who)).requestUnstake(amount, GAS),
+      };
+    }
+    case "withdrawStake": {
+      const withdrawable = ACTORS.filter(
+        (x) => r.m.account(A[x]).unbonding > 0n && r.m.account(A[x]).unbondingEnd <= s.now,
+      );
+      const unbonding = withdrawable.length > 0 ? withdrawable : ACTORS.filter((x) => r.m.account(A[x]).unbonding > 0n);
+      const who = (a.any ? undefined : pickFrom(unbonding, a.pick)) ?? a.who;
+      return {
+        label: `withdrawStake ${who}`,
+        predict: (m) => m.withdrawStake(A[who]),
+        send: () => p.staking.connect(as(who)).withdraw(GAS),
+      };
+    }
+    case "setVerifier":
+      return {
+        label: `setVerifier ${a.who} ${a.on}`,
+        predict: (m) => m.setVerifier(A[a.who], a.on),
+        send: () => p.staking.connect(as(a.who)).setVerifier(a.on, GAS),
+      };
+    case "setParams": {
+      const params = a.invalid ? { ...a.params, [a.invalid]: OUT_OF_BOUNDS[a.invalid]! } : a.params;
+      return {
+        label: `setParams ${a.who}${a.invalid ? ` invalid ${a.invalid}` : ""} ${json(params)}`,
+        predict: (m) => m.setParams(a.who === "gov", params),
+        send: () => p.escrow.connect(as(a.who)).setParams(params, GAS),
+      };
+    }
+    case "pause":
+      return {
+        label: `pause ${a.who}`,
+        predict: (m) => m.pause(a.who === "gov"),
+        send: () => p.escrow.connect(as(a.who)).pause(GAS),
+      };
+    case "unpause":
+      return {
+        label: `unpause ${a.who}`,
+        predict: (m) => m.unpause(a.who === "gov"),
+        send: () => p.escrow.connect(as(a.who)).unpause(GAS),
+      };
+    case "setTreasury": {
+      const to = a.to === "zero" ? ZeroAddress : A[a.to];
+      return {
+        label: `setTreasury ${a.who} -> ${a.to}`,
+        predict: (m) => m.setTreasury(a.who === "gov", to),
+        send: () => p.escrow.connect(as(a.who)).setTreasury(to, GAS),
+      };
+    }
+    case "setUnbondingPeriod":
+      return {
+        label: `setUnbondingPeriod ${a.who} ${a.period}`,
+        predict: (m) => m.setUnbondingPeriod(a.who === "gov", a.period),
+        send: () => p.staking.connect(as(a.who)).setUnbondingPeriod(a.period, GAS),
+      };
+    case "setMinVerifierStake":
+      return {
+        label: `setMinVerifierStake ${a.who} ${a.amount}`,
+        predict: (m) => m.setMinVerifierStake(a.who === "gov", a.amount),
+        send: () => p.staking.connect(as(a.who)).setMinVerifierStake(a.amount, GAS),
+      };
+    case "registerModel": {
+      const hash = contentHash(r, a.hash);
+      const uri = a.uri === "ok" ? MODEL_URI : "";
+      return {
+        label: `registerModel ${a.who} ${a.hash} ${a.uri} ${json(a.terms)}`,
+        predict: (m) => m.registerModel(A[a.who], hash, uri, a.terms),
+        send: () => p.registry.connect(as(a.who)).registerModel(hash, uri, a.terms, GAS),
+      };
+    }
+    case "setTerms": {
+      const { id, who } = modelFor(r, a.model, a.asOwner);
+      return {
+        label: `setTerms ${who} model ${id} ${json(a.terms)}`,
+        predict: (m) => m.setTerms(A[who], id, a.terms),
+        send: () => p.registry.connect(as(who)).setTerms(id, a.terms, GAS),
+      };
+    }
+    case "deprecate": {
+      const { id, who } = modelFor(r, a.model, a.asOwner);
+      return {
+        label: `deprecate ${who} model ${id}`,
+        predict: (m) => m.deprecate(A[who], id),
+        send: () => p.registry.connect(as(who)).deprecate(id, GAS),
+      };
+    }
+    case "publishVersion": {
+      const { id, who } = modelFor(r, a.model, a.asOwner);
+      const hash = contentHash(r, a.hash);
+      return {
+        label: `publishVersion ${who} model ${id} ${a.hash}`,
+        predict: (m) => m.publishVersion(A[who], id, hash, MODEL_URI),
+        send: () => p.registry.connect(as(who)).publishVersion(id, hash, MODEL_URI, GAS),
+      };
+    }
+    case "transferModelOwnership": {
+      const { id, who } = modelFor(r, a.model, a.asOwner);
+      return {
+        label: `transferModelOwnership ${who} model ${id} -> ${a.to}`,
+        predict: (m) => m.transferModelOwnership(A[who], id, A[a.to]),
+        send: () => p.registry.connect(as(who)).transferModelOwnership(id, A[a.to], GAS),
+      };
+    }
+    case "acceptModelOwnership": {
+      const pending = s.models.map((m, i) => ({ m, i })).filter(({ m }) => m.pendingOwner !== ZeroAddress);
+      const chosen = pickFrom(pending.length > 0 ? pending : s.models.map((m, i) => ({ m, i })), a.model)!;
+      const id = BigInt(chosen.i + 1);
+      const pendingActor = ACTORS.find((x) => A[x] === chosen.m.pendingOwner);
+      const who: Actor = a.asPending && pendingActor ? pendingActor : "outsider";
+      return {
+        label: `acceptModelOwnership ${who} model ${id}`,
+        predict: (m) => m.acceptModelOwnership(A[who], id),
+        send: () => p.registry.connect(as(who)).acceptModelOwnership(id, GAS),
+      };
+    }
+    case "reseed":
+      return {
+        label: `reseed ${a.seed}`,
+        predict: () => undefined,
+        send: () => p.randomness.connect(as("outsider")).setSeed(a.seed, GAS),
+      };
+    case "mint":
+      return {
+        label: `mint ${a.who} ${ethers.formatEther(a.amount)}`,
+        predict: (m) => m.mint(A[a.who], a.amount),
+        send: () => p.token.connect(as("gov")).mint(A[a.who], a.amount, GAS),
+      };
+    case "time": {
+      const before = s.now;
+      let target = s.now;
+      const cur = r.m.current;
+      if (a.jump === "small") target = s.now + BigInt(1 + (a.pick % 600));
+      else if (a.jump === "day") target = s.now + 86_400n;
+      else if (a.jump === "unbonding") {
+        // To the end of someone's unbonding if any is pending, else one whole unbonding period.
+        const ends = Object.values(s.accounts)
+          .filter((x) => x.unbonding > 0n && x.unbondingEnd > s.now)
+          .map((x) => x.unbondingEnd);
+        target = pickFrom(ends, a.pick) ?? s.now + s.unbondingPeriod + 1n;
+      } else if (a.jump === "window") {
+        const windows = [
+          cur.submissionWindow,
+          cur.challengeWindow,
+          cur.commitWindow,
+          cur.commitWindow + cur.revealWindow,
+        ];
+        target = s.now + windows[a.pick % 4] + 1n;
+      } else {
+        const open = s.jobs.filter((j) => !isTerminal(j.status));
+        const j = pickFrom(open, a.pick);
+        if (j) {
+          const end =
+            j.status === JobStatus.Requested
+              ? j.job.deadline
+              : j.status === JobStatus.Voting && (a.pick >> 1) % 2 === 1
+                ? j.revealEnd
+                : j.windowEnd;
+          target = a.exact ? end : end + 1n;
+        }
+      }
+      if (target > s.now) s.now = target;
+      return {
+        label: `time ${a.jump}${a.jump === "boundary" ? (a.exact ? " exact" : " +1") : ""} +${s.now - before}s`,
+      };
+    }
+  }
+}
+
+function contentHash(r: Run, kind: "new" | "taken" | "zero"): string {
+  if (kind === "zero") return ZeroHash;
+  if (kind === "taken") return r.m.s.hashes[r.hashCounter % r.m.s.hashes.length];
+  r.hashCounter += 1;
+  return ethers.sha256(toUtf8Bytes(`fuzz model ${r.hashCounter} at step ${r.step}`));
+}
+
+function modelFor(r: Run, pick: number, asOwner: boolean): { id: bigint; who: Actor } {
+  const s = r.m.s;
+  const i = pick % s.models.length;
+  const owner = ACTORS.find((x) => r.w.addr[x] === s.models[i].owner) ?? "owner0";
+  return { id: BigInt(i + 1), who: asOwner ? owner : owner === "owner0" ? "owner1" : "owner0" };
+}
+
+// ---------------------------------------------------------------- execution and checks
+
+async function execute(r: Run, label: string, kind: string, res: Resolved, stats: FuzzStats): Promise<void> {
+  const next = r.m.clone();
+  let expected: string | null = null;
+  try {
+    res.predict?.(next);
+  } catch (e) {
+    if (!(e instanceof Revert)) throw e;
+    expected = e.error;
+  }
+  const at = r.m.s.now;
+  await network.provider.send("evm_setNextBlockTimestamp", [Number(at)]);
+  let actual: string | null = null;
+  let logs: readonly { topics: readonly string[]; data: string; address: string }[] = [];
+  try {
+    const tx = await res.send!();
+    const receipt = await tx.wait();
+    logs = receipt!.logs;
+  } catch (e) {
+    actual = errorName(r.w, e);
+  }
+  r.m.s.now = at + 1n;
+  next.s.now = at + 1n;
+  const k = (stats.kinds[kind] ??= { ok: 0, reverted: 0, errors: {} });
+  r.trace.push(`#${r.step} @${at} ${label} -> ${actual ?? "ok"}`);
+  if (expected !== actual) {
+    throw new Failure(`${label}: model expected ${expected ?? "success"}, chain ${actual ?? "succeeded"}`);
+  }
+  if (actual !== null) {
+    k.reverted += 1;
+    k.errors[actual] = (k.errors[actual] ?? 0) + 1;
+    return;
+  }
+  k.ok += 1;
+  checkEvents(r, next, logs, label);
+  r.m = next;
+  res.after?.();
+}
+
+/** The events of a successful transaction against what the model said it should emit. */
+function checkEvents(
+  r: Run,
+  next: Model,
+  logs: readonly { topics: readonly string[]; data: string; address: string }[],
+  label: string,
+): void {
+  const escrowAddress = r.m.s.escrow.toLowerCase();
+  const settled: { jobId: bigint; outcome: number; settlement: bigint[] }[] = [];
+  const drawn = new Map<bigint, { members: string[]; commitEnd: bigint; revealEnd: bigint }>();
+  for (const log of logs) {
+    if (log.address.toLowerCase() !== escrowAddress) continue;
+    const parsed = r.w.p.escrow.interface.parseLog(log);
+    if (!parsed) continue;
+    if (parsed.name === "JobRequested") {
+      const job = toJob(parsed.args.job);
+      eq(job, next.fx.requested, `${label}: JobRequested job`);
+      r.jobs.push(job);
+    } else if (parsed.name === "CommitteeDrawn") {
+      drawn.set(parsed.args.jobId, {
+        members: [...parsed.args.committee],
+        commitEnd: parsed.args.commitEnd,
+        revealEnd: parsed.args.revealEnd,
+      });
+    } else if (parsed.name === "JobSettled") {
+      settled.push({
+        jobId: parsed.args.jobId,
+        outcome: Number(parsed.args.outcome),
+        settlement: [...parsed.args.settlement].map(BigInt),
+      });
+    }
+  }
+  if (next.fx.requested) check(r.jobs.length === next.s.jobs.length, `${label}: JobRequested missing`);
+  eq(
+    settled,
+    next.fx.settlements.map((x) => ({
+      jobId: x.jobId,
+      outcome: x.outcome,
+      settlement: [
+        x.settlement.workerPayment,
+        x.settlement.royalty,
+        x.settlement.treasuryPayment,
+        x.settlement.verifierReward,
+        x.settlement.rewardedVerifiers,
+        x.settlement.requesterRefund,
+        x.settlement.challengerPayment,
+        x.settlement.slashed,
+      ],
+    })),
+    `${label}: JobSettled events`,
+  );
+  eq(
+    [...drawn.keys()],
+    next.fx.draws.map((d) => d.jobId),
+    `${label}: CommitteeDrawn events`,
+  );
+  for (const d of next.fx.draws) {
+    const ev = drawn.get(d.jobId)!;
+    const j = next.s.jobs[Number(d.jobId) - 1];
+    check(ev.members.length === d.size, `${label}: committee of ${ev.members.length}, job needs ${d.size}`);
+    check(new Set(ev.members).size === ev.members.length, `${label}: committee has a repeated member`);
+    for (const member of ev.members) check(d.eligible.includes(member), `${label}: ineligible member ${member} drawn`);
+    eq([ev.commitEnd, ev.revealEnd], [j.windowEnd, j.revealEnd], `${label}: committee windows`);
+    next.fillCommittee(d.jobId, ev.members);
+  }
+  next.fx = { settlements: [], draws: [] };
+}
+
+const rank = (status: number): number => (isTerminal(status) ? 4 : status);
+
+/** Chain state against the model, and the four invariants. */
+async function checkState(r: Run, label: string): Promise<void> {
+  const { token, escrow, staking, registry } = r.w.p;
+  const s = r.m.s;
+  let credited = 0n;
+  let staked = 0n;
+  let held = 0n;
+  let weights = 0n;
+  let eligible = 0n;
+  const holders = [...Object.values(r.w.addr), s.escrow, s.staking];
+  for (const a of holders) {
+    const balance = await token.balanceOf(a);
+    held += balance;
+    eq(balance, s.tokens[a] ?? 0n, `${label}: token balance of ${a}`);
+  }
+  eq(await token.totalSupply(), s.totalSupply, `${label}: total supply`);
+  eq(held, s.totalSupply, `${label}: tokens outside the actors and contracts`);
+  for (const [name, a] of Object.entries(r.w.addr)) {
+    const credit = await escrow.balanceOf(a);
+    eq(credit, r.m.creditOf(a), `${label}: escrow balance of ${name}`);
+    credited += credit;
+    const acc = await staking.accountOf(a);
+    const m = r.m.account(a);
+    eq(
+      [acc.active, acc.locked, acc.unbonding, acc.unbondingEnd, acc.verifier],
+      [m.active, m.locked, m.unbonding, m.unbondingEnd, m.verifier],
+      `${label}: stake of ${name}`,
+    );
+    // Invariant 3: locked stake never exceeds active stake.
+    check(acc.locked <= acc.active, `${label}: ${name} has locked ${acc.locked} > active ${acc.active}`);
+    staked += acc.active + acc.unbonding;
+    const weight = await staking.verifierWeightOf(a);
+    eq(weight, m.weight, `${label}: draw weight of ${name}`);
+    weights += weight;
+    if (weight > 0n) eligible += 1n;
+  }
+  eq(await staking.totalVerifierWeight(), weights, `${label}: total verifier weight`);
+  eq(await staking.eligibleVerifierCount(), eligible, `${label}: eligible verifiers`);
+  eq(
+    [await escrow.paused(), await escrow.treasury(), await escrow.paramsId(), await escrow.jobCount()],
+    [s.paused, s.treasury, BigInt(s.params.length), BigInt(s.jobs.length)],
+    `${label}: escrow pause, treasury, params version, job count`,
+  );
+  eq(
+    [await escrow.maxDisputeWindow(), await staking.unbondingPeriod(), await staking.minVerifierStake()],
+    [s.maxDisputeWindow, s.unbondingPeriod, s.minVerifierStake],
+    `${label}: dispute window, unbonding period, min verifier stake`,
+  );
+
+  let open = 0n;
+  for (const j of s.jobs) {
+    const id = j.job.id;
+    const i = Number(id) - 1;
+    const st = await escrow.jobState(id);
+    const status = Number(st.status);
+    // Invariant 4: statuses only move forward; a terminal status never changes.
+    const last = r.lastStatus[i] ?? JobStatus.Requested;
+    check(
+      rank(status) >= rank(last) && !(isTerminal(last) && status !== last),
+      `${label}: job ${id} went ${STATUS_NAMES[last]} -> ${STATUS_NAMES[status]}`,
+    );
+    check(j.settledCount <= 1, `${label}: job ${id} settled ${j.settledCount} times`);
+    check(isTerminal(status) === (j.settledCount === 1), `${label}: job ${id} terminal without one JobSettled`);
+    const settledBefore = isTerminal(last) && r.lastStatus[i] !== undefined;
+    r.lastStatus[i] = status;
+    eq(
+      [status, st.worker, st.windowEnd, st.revealEnd, Number(st.seats)],
+      [j.status, j.worker, j.windowEnd, j.revealEnd, j.seats.length],
+      `${label}: job ${id} state`,
+    );
+    if (!isTerminal(status)) {
+      open += j.job.fee;
+      if (status === JobStatus.Voting) open += (await escrow.challengeOf(id)).bond;
+    }
+    if (settledBefore) continue; // unchanged since it was checked in full
+    eq(await escrow.outputHash(id), j.outputHash, `${label}: job ${id} output hash`);
+    const ch = await escrow.challengeOf(id);
+    eq([ch.challenger, ch.bond], [j.challenger, j.bond], `${label}: job ${id} challenge`);
+    if (j.seats.length > 0) {
+      const seats = await escrow.committee(id);
+      eq(
+        seats.map((x) => [x.verifier, Number(x.vote)]),
+        j.seats.map((x) => [x.verifier, x.vote]),
+        `${label}: job ${id} committee`,
+      );
+    }
+  }
+  // Invariant 1: conservation.
+  eq(await token.balanceOf(escrow), open + credited, `${label}: escrow balance vs open jobs + credits`);
+  eq(open, r.m.openHoldings(), `${label}: open job holdings`);
+  eq(await token.balanceOf(staking), staked, `${label}: staking balance vs active + unbonding stake`);
+
+  eq(await registry.modelCount(), BigInt(s.models.length), `${label}: model count`);
+}
+
+async function checkRegistry(r: Run, label: string): Promise<void> {
+  const s = r.m.s;
+  for (let i = 0; i < s.models.length; i++) {
+    const m = await r.w.p.registry.getModel(i + 1);
+    eq(
+      [m.owner, m.pendingOwner, Number(m.versionCount), m.deprecated, [...m.terms].map((x) => BigInt(x))],
+      [
+        s.models[i].owner,
+        s.models[i].pendingOwner,
+        s.models[i].versionCount,
+        s.models[i].deprecated,
+        Object.values(s.models[i].terms).map((x) => BigInt(x)),
+      ],
+      `${label}: model ${i + 1}`,
+    );
+  }
+}
+
+/** Invariant 2: after every window, permissionless settles end every job; then everyone withdraws. */
+async function finish(r: Run, stats: FuzzStats): Promise<void> {
+  r.m.s.now = r.m.allDueAt() + 1n;
+  const open = r.m.s.jobs.filter((j) => !isTerminal(j.status)).map((j) => j.job.id);
+  for (let i = 0; i < open.length; i += 25) {
+    const ids = open.slice(i, i + 25);
+    const res: Resolved = {
+      label: `final settleBatch [${ids.join(",")}]`,
+      predict: (m) =>
+        m.settleBatch(
+          ids.map((id) => ({ id, output: "0x" })),
+          ids.length,
+        ),
+      send: () =>
+        r.w.p.escrow.connect(r.w.signers.outsider).settleBatch(
+          ids.map((id) => r.jobs[Number(id) - 1]),
+          ids.map(() => "0x"),
+          { gasLimit: 29_000_000 },
+        ),
+    };
+    await execute(r, res.label, "final settleBatch", res, stats);
+  }
+  for (const j of r.m.s.jobs) check(isTerminal(j.status), `job ${j.job.id} not terminal after the final settles`);
+  for (const name of ACTORS) {
+    if (r.m.creditOf(r.w.addr[name]) === 0n) continue;
+    const res: Resolved = {
+      label: `final withdraw ${name}`,
+      predict: (m) => m.withdraw(r.w.addr[name]),
+      send: () => r.w.p.escrow.connect(r.w.signers[name]).withdraw(GAS),
+    };
+    await execute(r, res.label, "final withdraw", res, stats);
+  }
+  await checkState(r, "end of run");
+  eq(await r.w.p.token.balanceOf(r.w.p.escrow), 0n, "escrow balance once every job ended and everyone withdrew");
+}
+
+async function runOnce(w: World, actions: Action[], stats: FuzzStats, verbose: boolean, log: (l: string) => void) {
+  await network.provider.send("evm_revert", [w.snapshot]);
+  w.snapshot = await network.provider.send("evm_snapshot", []);
+  const latest = await ethers.provider.getBlock("latest");
+  const m = new Model(structuredClone(w.initial));
+  m.s.now = BigInt(latest!.timestamp) + 1n;
+  const r: Run = {
+    w,
+    m,
+    jobs: [],
+    outputs: new Map(),
+    votes: new Map(),
+    lastStatus: [],
+    hashCounter: 0,
+    step: 0,
+    trace: [],
+  };
+  stats.runs += 1;
+  try {
+    for (const a of actions) {
+      r.step += 1;
+      stats.steps += 1;
+      const res = resolve(r, a);
+      if (!res.send) {
+        const k = (stats.kinds[a.kind] ??= { ok: 0, reverted: 0, errors: {} });
+        k.ok += 1;
+        r.trace.push(`#${r.step} ${res.label}`);
+        continue;
+      }
+      await execute(r, res.label, a.kind, res, stats);
+      await checkState(r, `step ${r.step} (${res.label})`);
+      if (
+        [
+          "registerModel",
+          "setTerms",
+          "deprecate",
+          "publishVersion",
+          "transferModelOwnership",
+          "acceptModelOwnership",
+          "request",
+        ].includes(a.kind)
+      ) {
+        await checkRegistry(r, `step ${r.step} (${res.label})`);
+      }
+    }
+    await finish(r, stats);
+    if (verbose) log(r.trace.join("\n"));
+  } catch (e) {
+    if (verbose || !(e instanceof Failure)) log(r.trace.join("\n"));
+    const message = e instanceof Error ? e.message : String(e);
+    throw new Error(`${message}\n  trace (last 15 steps):\n    ${r.trace.slice(-15).join("\n    ")}`);
+  }
+}
+
+let world: World | undefined;
+
+/** Runs `runs` random action sequences; returns what was exercised and, on failure, how to replay it. */
+export async function runFuzz(opts: FuzzOptions): Promise<FuzzStats> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const started = Date.now();
+  if (!world) world = await deployWorld();
+  world.snapshot = await network.provider.send("evm_snapshot", []);
+  const w = world;
+  const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
+  const stats: FuzzStats = { seed, runs: 0, steps: 0, ms: 0, kinds: {} };
+  const details = await fc.check(
+    fc.asyncProperty(actionsArb(opts.maxSteps ?? 40), async (actions) => {
+      await runOnce(w, actions, stats, opts.verbose ?? false, log);
+    }),
+    { numRuns: opts.runs, seed, path: opts.path, endOnFailure: !(opts.shrink ?? false) },
+  );
+  await network.provider.send("evm_revert", [w.snapshot]);
+  stats.ms = Date.now() - started;
+  if (details.failed) {
+    const err = details.errorInstance;
+    stats.failure = {
+      seed: details.seed,
+      path: details.counterexamplePath ?? "",
+      error: err instanceof Error ? err.message : String(err),
+      counterexample: (details.counterexample?.[0] as Action[] | undefined) ?? [],
+    };
+  }
+  return stats;
+}
+
+/** Kinds never seen succeeding, or (for kinds that can fail) never seen reverting as predicted. */
+export function uncovered(stats: FuzzStats): string[] {
+  const missing: string[] = [];
+  for (const kind of ACTION_KINDS) {
+    const k = stats.kinds[kind];
+    if (!k || k.ok === 0) missing.push(`${kind}:ok`);
+    if (!NEVER_REVERTS.includes(kind as ActionKind) && (!k || k.reverted === 0)) missing.push(`${kind}:revert`);
+  }
+  return missing;
+}
+
+/** A table of the actions exercised: successes, predicted reverts and their errors. */
+export function formatStats(stats: FuzzStats): string {
+  const rows = Object.entries(stats.kinds).sort(([a], [b]) => a.localeCompare(b));
+  const lines = rows.map(
+    ([kind, k]) =>
+      `  ${kind.padEnd(24)} ${String(k.ok).padStart(5)} ok ${String(k.reverted).padStart(5)} reverted  ${Object.entries(
+        k.errors,
+      )
+        .sort((a, b) => b[1] - a[1])
+        .map(([e, n]) => `${e.replace(/^(JobEscrow|VerifierStaking|ModelRegistry)/, "")}×${n}`)
+        .join(" ")}`,
+  );
+  return lines.join("\n");
+}
+
+export function summary(stats: FuzzStats): string {
+  const covered = ACTION_KINDS.filter((k) => (stats.kinds[k]?.ok ?? 0) > 0).length;
+  return `fuzz: ${stats.runs} runs, ${stats.steps} steps, ${covered}/${ACTION_KINDS.length} action kinds succeeded, ${uncovered(stats).length} coverage gaps, seed ${stats.seed}, ${(stats.ms / 1000).toFixed(1)} s${stats.failure ? " — FAILED" : ""}`;
+}
+
+export { ACTION_KINDS };
+export type { ActionKind, JobRecord };
