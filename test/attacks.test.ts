@@ -1,0 +1,263 @@
+/**
+ * Hostile actors: each `describe` is an attack, each `it` the defence that makes it fail. Attacks already covered
+ * elsewhere in the suite are not repeated here; docs/THREAT-MODEL.md maps every attack to its test.
+ */
+import { expect } from "chai";
+import { ethers, network } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { parseEther, parseUnits, type AddressLike, type ContractTransactionResponse } from "ethers";
+import type { HookToken, JobEscrow, MockRandomness, ModelRegistry, VerifierStaking } from "../typechain-types";
+import {
+  deployProtocolFixture,
+  FUNDS,
+  INPUT,
+  MODEL_URI,
+  OUTPUT,
+  PRICE,
+  STAKE,
+  TEST_PARAMS,
+  termsFor,
+  toJob,
+  WRONG_OUTPUT,
+  type Job,
+} from "./fixtures/protocol";
+import { acceptedSplit, DAY, escrowFactory, settlement } from "./fixtures/escrow";
+import {
+  BPS,
+  commitAll,
+  commitmentOf,
+  committeeVotingFixture,
+  expectConservation,
+  optimisticSubmittedFixture,
+  revealAll,
+  saltOf,
+  verificationFixture,
+  voteAll,
+  votingJob,
+  type Verification,
+} from "./fixtures/verification";
+import { DEFAULT_MIN_VERIFIER_STAKE, JobOutcome, JobStatus, VerificationMode } from "../src/params";
+
+const COLLATERAL = (PRICE * BigInt(TEST_PARAMS.collateralRatioBps)) / BPS;
+const CALLBACK_GAS = 300_000;
+
+/** The 4-byte selector of an error of the escrow's ABI (its own, or inherited such as ReentrancyGuardReentrantCall). */
+function selectorOf(escrow: JobEscrow, name: string): string {
+  return escrow.interface.getError(name)!.selector;
+}
+
+/** Everything that holds or is owed money: token balances of both contracts, every credit and every stake. */
+async function moneySnapshot(
+  c: { token: { balanceOf(a: AddressLike): Promise<bigint> }; escrow: JobEscrow; staking: VerifierStaking },
+  accounts: AddressLike[],
+): Promise<string[]> {
+  const rows = [
+    `escrow holds ${await c.token.balanceOf(c.escrow)}`,
+    `staking holds ${await c.token.balanceOf(c.staking)}`,
+  ];
+  for (const a of accounts) {
+    const address = await ethers.resolveAddress(a);
+    const s = await c.staking.accountOf(address);
+    rows.push(
+      `${address}: tokens ${await c.token.balanceOf(address)}, credited ${await c.escrow.balanceOf(address)}, ` +
+        `active ${s.active}, locked ${s.locked}, unbonding ${s.unbonding}`,
+    );
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- a protocol whose token has transfer hooks
+
+interface HookProtocol {
+  token: HookToken;
+  registry: ModelRegistry;
+  staking: VerifierStaking;
+  escrow: JobEscrow;
+  randomness: MockRandomness;
+  governance: HardhatEthersSigner;
+  requester: HardhatEthersSigner;
+  worker: HardhatEthersSigner;
+  verifiers: HardhatEthersSigner[];
+  models: { none: bigint; optimistic: bigint };
+  accounts: HardhatEthersSigner[];
+  request(modelId: bigint, deadline?: bigint): Promise<Job>;
+}
+
+/** The protocol deployed on a HookToken: a worker and five verifiers staked, a None and an Optimistic model. */
+async function hookTokenFixture(): Promise<HookProtocol> {
+  const accounts = await ethers.getSigners();
+  const [governance, treasury, modelOwner, requester, worker] = accounts;
+  const verifiers = accounts.slice(6, 11);
+  const token = await ethers.deployContract("HookToken");
+  const registry = await ethers.deployContract("ModelRegistry");
+  const staking = await ethers.deployContract("VerifierStaking", [
+    token,
+    governance.address,
+    DEFAULT_MIN_VERIFIER_STAKE,
+  ]);
+  const randomness = await ethers.deployContract("MockRandomness");
+  const escrow = await (
+    await escrowFactory()
+  ).deploy(token, registry, staking, randomness, treasury.address, governance.address, { ...TEST_PARAMS });
+  await staking.connect(governance).grantRole(await staking.ESCROW_ROLE(), escrow);
+  for (const account of [requester, worker, ...verifiers]) {
+    await token.mint(account.address, FUNDS);
+    await token.connect(account).approve(escrow, ethers.MaxUint256);
+    await token.connect(account).approve(staking, ethers.MaxUint256);
+  }
+  await staking.connect(worker).stake(STAKE);
+  for (const v of verifiers) {
+    await staking.connect(v).stake(STAKE);
+    await staking.connect(v).setVerifier(true);
+  }
+  const register = async (seed: string, mode: number): Promise<bigint> => {
+    await registry
+      .connect(modelOwner)
+      .registerModel(ethers.sha256(ethers.toUtf8Bytes(seed)), MODEL_URI, termsFor(mode));
+    return registry.modelCount();
+  };
+  const models = {
+    none: await register("hook none", VerificationMode.None),
+    optimistic: await register("hook optimistic", VerificationMode.Optimistic),
+  };
+  const request = async (modelId: bigint, deadline?: bigint): Promise<Job> => {
+    const tx = await escrow
+      .connect(requester)
+      .requestInference(modelId, INPUT, ethers.MaxUint256, deadline ?? BigInt(await time.latest()) + DAY, 0);
+    return jobOf(escrow, tx);
+  };
+  return {
+    token,
+    registry,
+    staking,
+    escrow,
+    randomness,
+    governance,
+    requester,
+    worker,
+    verifiers,
+    models,
+    accounts,
+    request,
+  };
+}
+
+/** The job record a request transaction emitted. */
+async function jobOf(escrow: JobEscrow, tx: ContractTransactionResponse): Promise<Job> {
+  const receipt = await tx.wait();
+  for (const log of receipt!.logs) {
+    const parsed = escrow.interface.parseLog(log);
+    if (parsed?.name === "JobRequested") return toJob(parsed.args.job);
+  }
+  throw new Error("no JobRequested");
+}
+
+/** Escrow tokens = open fees + bonds under vote + credits; staking tokens = active + unbonding stake. */
+async function expectHookConservation(h: HookProtocol, extra: AddressLike[] = []): Promise<void> {
+  let held = 0n;
+  for (const ev of await h.escrow.queryFilter(h.escrow.filters.JobRequested())) {
+    const state = await h.escrow.jobState(ev.args.jobId);
+    if (state.status < BigInt(JobStatus.Settled)) held += ev.args.job.fee;
+    if (state.status === BigInt(JobStatus.Voting)) held += (await h.escrow.challengeOf(ev.args.jobId)).bond;
+  }
+  let staked = 0n;
+  for (const a of [...h.accounts, ...extra]) {
+    held += await h.escrow.balanceOf(a);
+    const s = await h.staking.accountOf(a);
+    staked += s.active + s.unbonding;
+  }
+  expect(await h.token.balanceOf(h.escrow), "escrow token balance").to.equal(held);
+  expect(await h.token.balanceOf(h.staking), "staking token balance").to.equal(staked);
+}
+
+describe("Hostile actors", function () {
+  describe("Re-entrancy through a token with transfer hooks (the protocol token calls back during transfers)", function () {
+    it("re-entering requestInference during the fee pull reverts with ReentrancyGuardReentrantCall and opens no job", async function () {
+      const h = await loadFixture(hookTokenFixture);
+      const deadline = BigInt(await time.latest()) + DAY;
+      const inner = h.escrow.interface.encodeFunctionData("requestInference", [
+        h.models.none,
+        INPUT,
+        ethers.MaxUint256,
+        deadline,
+        0,
+      ]);
+      await h.token.setHook(h.escrow, inner, true);
+      const tx = h.escrow.connect(h.requester).requestInference(h.models.none, INPUT, PRICE, deadline, 0);
+      await expect(tx).to.be.revertedWithCustomError(h.escrow, "ReentrancyGuardReentrantCall");
+      expect(await h.escrow.jobCount()).to.equal(0n);
+      expect(await h.token.balanceOf(h.escrow)).to.equal(0n);
+    });
+
+    it("re-entering claim during a request is refused; the request completes and the other job stays open", async function () {
+      const h = await loadFixture(hookTokenFixture);
+      const first = await h.request(h.models.none);
+      await h.token.setHook(h.escrow, h.escrow.interface.encodeFunctionData("claim", [first]), false);
+      const second = await h.request(h.models.none);
+      expect(await h.token.hookCalls()).to.equal(1n);
+      expect(await h.token.lastOk()).to.equal(false);
+      expect(await h.token.lastReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
+      expect((await h.escrow.jobState(first.id)).status).to.equal(JobStatus.Requested);
+      expect((await h.escrow.jobState(second.id)).status).to.equal(JobStatus.Requested);
+      await expectHookConservation(h);
+    });
+
+    it("re-entering settle from the slash transfer is refused: the abandoned job settles once, the other due job later, once", async function () {
+      const h = await loadFixture(hookTokenFixture);
+      const abandoned = await h.request(h.models.none);
+      await h.escrow.connect(h.worker).claim(abandoned);
+      const expiring = await h.request(h.models.none, BigInt(await time.latest()) + 60n);
+      await time.increase(TEST_PARAMS.submissionWindow + 1);
+      // The abandonment slash moves tokens from staking to the escrow: the hook fires inside settle.
+      await h.token.setHook(h.escrow, h.escrow.interface.encodeFunctionData("settle", [expiring, "0x"]), false);
+      await expect(h.escrow.settle(abandoned, "0x"))
+        .to.emit(h.escrow, "JobSettled")
+        .withArgs(abandoned.id, JobOutcome.Abandoned, (s: unknown) => s !== undefined);
+      expect(await h.token.hookCalls()).to.equal(1n);
+      expect(await h.token.lastReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
+      expect((await h.escrow.jobState(expiring.id)).status).to.equal(JobStatus.Requested);
+      await expect(h.escrow.settle(expiring, "0x"))
+        .to.emit(h.escrow, "JobSettled")
+        .withArgs(expiring.id, JobOutcome.Expired, settlement({ requesterRefund: PRICE }));
+      await expect(h.escrow.settle(expiring, "0x")).to.be.revertedWithCustomError(h.escrow, "JobEscrowInvalidStatus");
+      await expectHookConservation(h);
+    });
+
+    it("re-entering withdraw from the payout transfer is refused: the account is paid exactly once", async function () {
+      const h = await loadFixture(hookTokenFixture);
+      const consumer = await ethers.deployContract("ReenteringConsumer", [h.escrow]);
+      await h.token.mint(consumer, FUNDS);
+      const tx = await consumer.request(h.models.none, INPUT, PRICE, BigInt(await time.latest()) + 60n, 0);
+      const job = await jobOf(h.escrow, tx);
+      await time.increase(61);
+      await h.escrow.settle(job, "0x");
+      expect(await h.escrow.balanceOf(consumer)).to.equal(PRICE);
+
+      // While the escrow pays the consumer, the token calls the consumer, which calls withdraw again.
+      await consumer.setReentry(h.escrow.interface.encodeFunctionData("withdraw"));
+      await h.token.setHook(consumer, consumer.interface.encodeFunctionData("reenter"), false);
+      await expect(consumer.withdrawFromEscrow()).to.changeTokenBalances(
+        h.token,
+        [h.escrow, consumer],
+        [-PRICE, PRICE],
+      );
+      expect(await consumer.reentries()).to.equal(1n);
+      expect(await consumer.lastReentryOk()).to.equal(false);
+      expect(await consumer.lastReentryReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
+      expect(await h.escrow.balanceOf(consumer)).to.equal(0n);
+      await expectHookConservation(h, [consumer]);
+    });
+
+    it("re-entering settle from a challenge's bond pull is refused; the challenge goes on and the job goes to a vote", async function () {
+      const h = await loadFixture(hookTokenFixture);
+      const job = await h.request(h.models.optimistic);
+      await h.escrow.connect(h.worker).submitResult(job, OUTPUT);
+      await h.token.setHook(h.escrow, h.escrow.interface.encodeFunctionData("settle", [job, OUTPUT]), false);
+      await expect(h.escrow.connect(h.verifiers[0]).challenge(job)).to.emit(h.escrow, "ResultChallenged");
+      expect(await h.token.lastReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
+      expect((await h.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
+      await expectHookConservation(h);
+    });
+  });
+});
