@@ -47,6 +47,18 @@ function selectorOf(escrow: JobEscrow, name: string): string {
   return escrow.interface.getError(name)!.selector;
 }
 
+/** The custom error a mined, reverted transaction reverted with, as [name, args], read from its trace. */
+async function revertOf(escrow: JobEscrow, tx: ContractTransactionResponse): Promise<[string, unknown[]]> {
+  const trace = await network.provider.send("debug_traceTransaction", [
+    tx.hash,
+    { disableMemory: true, disableStack: true, disableStorage: true },
+  ]);
+  expect(trace.failed, "the transaction reverted").to.equal(true);
+  const data = String(trace.returnValue);
+  const parsed = escrow.interface.parseError(data.startsWith("0x") ? data : `0x${data}`);
+  return [parsed!.name, [...parsed!.args]];
+}
+
 /** Everything that holds or is owed money: token balances of both contracts, every credit and every stake. */
 async function moneySnapshot(
   c: { token: { balanceOf(a: AddressLike): Promise<bigint> }; escrow: JobEscrow; staking: VerifierStaking },
@@ -260,4 +272,172 @@ describe("Hostile actors", function () {
       await expectHookConservation(h);
     });
   });
+
+  describe("Re-entrancy through the consumer callback (ReenteringConsumer re-enters and swallows the revert)", function () {
+    async function reenteringConsumerFixture() {
+      const p = await deployProtocolFixture();
+      const consumer = await ethers.deployContract("ReenteringConsumer", [p.escrow]);
+      await p.token.connect(p.governance).mint(consumer, FUNDS);
+      // A due job of someone else, for the callback to try to settle, and a credit for it to try to withdraw.
+      const due = await p.request(p.models.none, { deadline: BigInt(await time.latest()) + 60n });
+      const refunded = await jobOf(
+        p.escrow,
+        await consumer.request(p.models.none, INPUT, PRICE, BigInt(await time.latest()) + 60n, 0),
+      );
+      await time.increase(61);
+      await p.escrow.settle(refunded, "0x");
+      const open = await p.request(p.models.none);
+      return { ...p, consumer, due, open };
+    }
+    type Fixture = Awaited<ReturnType<typeof reenteringConsumerFixture>>;
+
+    const reentries: Array<[string, (f: Fixture) => Promise<string>]> = [
+      ["settle of another due job", async (f) => f.escrow.interface.encodeFunctionData("settle", [f.due, "0x"])],
+      ["withdraw", async (f) => f.escrow.interface.encodeFunctionData("withdraw")],
+      ["submitResult", async (f) => f.escrow.interface.encodeFunctionData("submitResult", [f.open, OUTPUT])],
+      ["claim", async (f) => f.escrow.interface.encodeFunctionData("claim", [f.open])],
+      [
+        "requestInference",
+        async (f) =>
+          f.escrow.interface.encodeFunctionData("requestInference", [
+            f.models.none,
+            INPUT,
+            PRICE,
+            BigInt(await time.latest()) + DAY,
+            0,
+          ]),
+      ],
+    ];
+
+    for (const [name, data] of reentries) {
+      it(`re-entering ${name} from the callback gets ReentrancyGuardReentrantCall; settlement completes and pays`, async function () {
+        const f = await loadFixture(reenteringConsumerFixture);
+        await f.consumer.setReentry(await data(f));
+        const job = await jobOf(
+          f.escrow,
+          await f.consumer.request(f.models.optimistic, INPUT, PRICE, BigInt(await time.latest()) + DAY, CALLBACK_GAS),
+        );
+        await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
+        await time.increase(TEST_PARAMS.challengeWindow + 1);
+        const jobsBefore = await f.escrow.jobCount();
+        const tx = f.escrow.connect(f.other).settle(job, OUTPUT);
+        await expect(tx)
+          .to.emit(f.escrow, "JobSettled")
+          .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSplit(job)));
+        await expect(tx)
+          .to.emit(f.escrow, "CallbackDelivered")
+          .withArgs(job.id, await f.consumer.getAddress(), true);
+        await expect(tx).to.changeTokenBalances(f.token, [f.escrow, f.consumer], [0, 0]);
+
+        expect(await f.consumer.reentries()).to.equal(1n);
+        expect(await f.consumer.lastReentryOk()).to.equal(false);
+        expect(await f.consumer.lastReentryReturn()).to.equal(selectorOf(f.escrow, "ReentrancyGuardReentrantCall"));
+        // Nothing the re-entry aimed at happened: the consumer's credit, the other jobs and the job count stand.
+        expect(await f.escrow.balanceOf(f.consumer)).to.equal(PRICE);
+        expect((await f.escrow.jobState(f.due.id)).status).to.equal(JobStatus.Requested);
+        expect((await f.escrow.jobState(f.open.id)).status).to.equal(JobStatus.Requested);
+        expect(await f.escrow.jobCount()).to.equal(jobsBefore);
+        expect(await f.escrow.balanceOf(f.worker)).to.equal(acceptedSplit(job).workerPayment);
+        await expectConservation({ ...f, params: await f.escrow.params(), actors: await allSigners(f.consumer) });
+      });
+    }
+  });
+
+  describe("Front-running: a second worker races a claim or a submission in the same block", function () {
+    /** The protocol with `other` staked as a second worker. */
+    async function twoWorkersFixture() {
+      const v = await verificationFixture();
+      await v.staking.connect(v.other).stake(STAKE);
+      return v;
+    }
+    const HONEST = { gasLimit: 1_000_000, maxFeePerGas: parseUnits("100", "gwei"), maxPriorityFeePerGas: 1n };
+    const RACER = {
+      gasLimit: 1_000_000,
+      maxFeePerGas: parseUnits("200", "gwei"),
+      maxPriorityFeePerGas: parseUnits("50", "gwei"),
+    };
+
+    /** Sends both transactions without mining, then mines them in one block; returns their receipts' statuses. */
+    async function inOneBlock(
+      send: () => Promise<[ContractTransactionResponse, ContractTransactionResponse]>,
+    ): Promise<[ContractTransactionResponse, ContractTransactionResponse]> {
+      await network.provider.send("evm_setAutomine", [false]);
+      try {
+        const txs = await send();
+        await network.provider.send("evm_mine");
+        return txs;
+      } finally {
+        await network.provider.send("evm_setAutomine", [true]);
+      }
+    }
+
+    async function expectSameBlockRacerFirst(
+      racer: ContractTransactionResponse,
+      honest: ContractTransactionResponse,
+    ): Promise<void> {
+      const r = await ethers.provider.getTransactionReceipt(racer.hash);
+      const h = await ethers.provider.getTransactionReceipt(honest.hash);
+      expect(r!.blockNumber).to.equal(h!.blockNumber);
+      expect(r!.index).to.be.lessThan(h!.index);
+      expect(r!.status).to.equal(1);
+      expect(h!.status).to.equal(0);
+    }
+
+    it("racing claims: the first mined wins, the second reverts with JobEscrowInvalidStatus(Claimed) and locks nothing", async function () {
+      const v = await loadFixture(twoWorkersFixture);
+      const job = await v.request(v.models.none);
+      const [honest, racer] = await inOneBlock(async () => [
+        await v.escrow.connect(v.worker).claim(job, HONEST),
+        await v.escrow.connect(v.other).claim(job, RACER),
+      ]);
+      await expectSameBlockRacerFirst(racer, honest);
+      expect(await revertOf(v.escrow, honest)).to.deep.equal(["JobEscrowInvalidStatus", [job.id, JobStatus.Claimed]]);
+      expect((await v.escrow.jobState(job.id)).worker).to.equal(v.other.address);
+      // The winner is bound like any worker (collateral locked); the loser lost only gas.
+      expect((await v.staking.accountOf(v.other.address)).locked).to.equal(COLLATERAL);
+      expect((await v.staking.accountOf(v.worker.address)).locked).to.equal(0n);
+    });
+
+    it("racing submissions of an open job: the first mined is paid, the second reverts with JobEscrowInvalidStatus and its stake is untouched", async function () {
+      const v = await loadFixture(twoWorkersFixture);
+      const job = await v.request(v.models.none);
+      const [honest, racer] = await inOneBlock(async () => [
+        await v.escrow.connect(v.worker).submitResult(job, OUTPUT, HONEST),
+        await v.escrow.connect(v.other).submitResult(job, OUTPUT, RACER), // copied from the mempool
+      ]);
+      await expectSameBlockRacerFirst(racer, honest);
+      expect(await revertOf(v.escrow, honest)).to.deep.equal(["JobEscrowInvalidStatus", [job.id, JobStatus.Settled]]);
+      expect(await v.escrow.balanceOf(v.other)).to.equal(acceptedSplit(job).workerPayment);
+      expect(await v.escrow.balanceOf(v.worker)).to.equal(0n);
+      const account = await v.staking.accountOf(v.worker.address);
+      expect([account.active, account.locked, account.unbonding]).to.deep.equal([STAKE, 0n, 0n]);
+      await expectConservation(v);
+    });
+
+    it("a worker that claims first cannot have its output copied: a copier's submission reverts with JobEscrowNotWorker", async function () {
+      const v = await loadFixture(twoWorkersFixture);
+      const job = await v.request(v.models.none);
+      await v.escrow.connect(v.worker).claim(job);
+      const [honest, racer] = await inOneBlock(async () => [
+        await v.escrow.connect(v.worker).submitResult(job, OUTPUT, HONEST),
+        await v.escrow.connect(v.other).submitResult(job, OUTPUT, RACER),
+      ]);
+      const r = await ethers.provider.getTransactionReceipt(racer.hash);
+      const h = await ethers.provider.getTransactionReceipt(honest.hash);
+      expect(r!.index).to.be.lessThan(h!.index);
+      expect([r!.status, h!.status]).to.deep.equal([0, 1]);
+      expect(await revertOf(v.escrow, racer)).to.deep.equal(["JobEscrowNotWorker", [job.id, v.other.address]]);
+      expect(await v.escrow.balanceOf(v.worker)).to.equal(acceptedSplit(job).workerPayment);
+      expect(await v.escrow.balanceOf(v.other)).to.equal(0n);
+      expect((await v.staking.accountOf(v.other.address)).active).to.equal(STAKE);
+      await expectConservation(v);
+    });
+  });
 });
+
+/** Every signer, and `extra` contracts, as `{ address }` actors for the conservation check. */
+async function allSigners(...extra: AddressLike[]): Promise<HardhatEthersSigner[]> {
+  const signers = await ethers.getSigners();
+  const more = await Promise.all(extra.map(async (a) => ({ address: await ethers.resolveAddress(a) })));
+  return [...signers, ...(more as HardhatEthersSigner[])];
+}
