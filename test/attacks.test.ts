@@ -433,6 +433,168 @@ describe("Hostile actors", function () {
       await expectConservation(v);
     });
   });
+
+  describe("Vote copying: a lazy committee member waits for the others' votes", function () {
+    it("a member that committed agree cannot switch to disagree after seeing the others reveal disagree (JobEscrowCommitmentMismatch)", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const [a, b, lazy] = s.members;
+      const id = BigInt(s.job.id);
+      await commitAll(s, id, [a, b, lazy], [false, false, true]); // the lazy one guessed "agree" without running
+      await revealAll(s, id, [a, b], [false, false]);
+      await expect(s.escrow.connect(lazy).revealVote(id, false, saltOf(id, lazy.address)))
+        .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+        .withArgs(id, lazy.address);
+      // Its only choices left are to reveal its guess or not at all: either way it loses the vote penalty.
+      await time.increaseTo(s.revealEnd + 1n);
+      await expect(s.escrow.settle(s.job, "0x"))
+        .to.emit(s.escrow, "VerifierPenalized")
+        .withArgs(id, lazy.address, s.params.votePenalty, false);
+      expect((await s.escrow.jobState(id)).status).to.equal(JobStatus.Rejected);
+      await expectConservation(s);
+    });
+
+    it("a member that waits for the others' reveals before committing finds the commit window closed and is penalised", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const [a, b, lazy] = s.members;
+      const id = BigInt(s.job.id);
+      await commitAll(s, id, [a, b], [true, true]);
+      await time.increaseTo(s.commitEnd + 1n); // reveals open only because the commit window closed
+      await revealAll(s, id, [a, b], [true, true]);
+      await expect(s.escrow.connect(lazy).commitVote(id, await commitmentOf(s, id, lazy.address, true)))
+        .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitWindowClosed")
+        .withArgs(id, s.commitEnd);
+      await time.increaseTo(s.revealEnd + 1n);
+      const tx = s.escrow.settle(s.job, "0x");
+      await expect(tx).to.emit(s.escrow, "VerifierPenalized").withArgs(id, lazy.address, s.params.votePenalty, false);
+      await expect(tx)
+        .to.emit(s.escrow, "JobSettled")
+        .withArgs(id, JobOutcome.Accepted, (x: unknown) => x !== undefined);
+      expect(await s.escrow.balanceOf(lazy)).to.equal(0n);
+      expect(await s.escrow.balanceOf(a)).to.be.greaterThan(0n);
+      await expectConservation(s);
+    });
+
+    it("commitments reveal nothing: two members voting the same way post different commitments", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const [a, b] = s.members;
+      const id = BigInt(s.job.id);
+      await commitAll(s, id, [a, b], [true, true]);
+      const [ca, cb] = [await s.escrow.commitmentOf(id, a.address), await s.escrow.commitmentOf(id, b.address)];
+      expect(ca).to.not.equal(cb);
+      // Without the salt a copier cannot tell agree from disagree: both candidates differ from the commitment.
+      const ZERO_SALT = ethers.ZeroHash;
+      expect(ca).to.not.equal(await s.escrow.voteCommitment(id, a.address, true, ZERO_SALT));
+      expect(ca).to.not.equal(await s.escrow.voteCommitment(id, a.address, false, ZERO_SALT));
+    });
+  });
+
+  describe("Griefing: claim-and-abandon loop", function () {
+    it("each abandoned claim slashes timeoutSlashBps of the collateral and refunds and compensates the requester: after 3 rounds the attacker lost 3 slashes, the requester gained", async function () {
+      const v = await loadFixture(verificationFixture);
+      const attacker = v.worker;
+      const slash = (COLLATERAL * BigInt(TEST_PARAMS.timeoutSlashBps)) / BPS;
+      const compensation = (slash * BigInt(TEST_PARAMS.compensationBps)) / BPS;
+      const requesterTokens = await v.token.balanceOf(v.requester);
+      for (let round = 0; round < 3; ++round) {
+        const job = await v.request(v.models.none);
+        await v.escrow.connect(attacker).claim(job);
+        await time.increase(TEST_PARAMS.submissionWindow + 1);
+        await expect(v.escrow.connect(v.other).settle(job, "0x"))
+          .to.emit(v.escrow, "JobSettled")
+          .withArgs(
+            job.id,
+            JobOutcome.Abandoned,
+            settlement({
+              requesterRefund: PRICE + compensation,
+              treasuryPayment: slash - compensation,
+              slashed: slash,
+            }),
+          );
+      }
+      const account = await v.staking.accountOf(attacker.address);
+      expect([account.active, account.locked]).to.deep.equal([STAKE - 3n * slash, 0n]);
+      await v.escrow.connect(v.requester).withdraw();
+      expect(await v.token.balanceOf(v.requester)).to.equal(requesterTokens + 3n * compensation);
+      await expectConservation(v);
+    });
+
+    it("the loop stops when the attacker's free stake no longer covers a collateral (VerifierStakingInsufficientStake)", async function () {
+      const v = await loadFixture(verificationFixture);
+      // 100 tokens of stake, 3 of collateral per claim: 33 claims at most can be held open at once.
+      const jobs: Job[] = [];
+      for (let i = 0; i < 33; ++i) jobs.push(await v.request(v.models.none));
+      for (const job of jobs) await v.escrow.connect(v.worker).claim(job);
+      // 33 claims locked 99 tokens: the 34th job cannot be taken.
+      const extra = await v.request(v.models.none);
+      await expect(v.escrow.connect(v.worker).claim(extra)).to.be.revertedWithCustomError(
+        v.staking,
+        "VerifierStakingInsufficientStake",
+      );
+    });
+  });
+
+  describe("Griefing: challenge spam on correct results", function () {
+    it("every challenge a committee rejects forfeits its whole bond: two spam challenges cost two bonds, the workers are compensated", async function () {
+      const v = await loadFixture(verificationFixture);
+      const spammer = v.verifiers[0];
+      const bond = v.params.challengeBond;
+      const spammerTokens = await v.token.balanceOf(spammer);
+      let compensated = 0n;
+      for (let i = 0; i < 2; ++i) {
+        const job = await v.request(v.models.optimistic);
+        await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+        await v.escrow.connect(spammer).challenge(job);
+        await expect(v.escrow.connect(spammer).challenge(job))
+          .to.be.revertedWithCustomError(v.escrow, "JobEscrowInvalidStatus")
+          .withArgs(job.id, JobStatus.Voting);
+        const voting = await votingJob(v, job);
+        await voteAll(v, BigInt(job.id), voting.members, [true, true, true]);
+        await v.escrow.settle(job, "0x");
+        compensated += (bond * v.params.compensationBps) / BPS;
+      }
+      expect(await v.token.balanceOf(spammer)).to.equal(spammerTokens - 2n * bond);
+      expect(await v.escrow.balanceOf(spammer)).to.equal(0n);
+      const unchallenged = 2n * acceptedSplit(await v.request(v.models.none)).workerPayment;
+      const pool = 2n * ((PRICE * v.params.verifierShareBps) / BPS);
+      expect(await v.escrow.balanceOf(v.worker)).to.equal(unchallenged - pool + compensated);
+      await expectConservation(v);
+    });
+  });
+
+  describe("Unstaking to dodge a pending slash", function () {
+    it("a worker whose result is under a committee vote cannot unstake its locked collateral, and the rejection slashes all of it", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const id = BigInt(s.job.id);
+      await expect(s.staking.connect(s.worker).requestUnstake(STAKE))
+        .to.be.revertedWithCustomError(s.staking, "VerifierStakingInsufficientStake")
+        .withArgs(s.worker.address, STAKE - COLLATERAL, STAKE);
+      await s.staking.connect(s.worker).requestUnstake(STAKE - COLLATERAL); // everything it may take out
+      await voteAll(s, id, s.members, [false, false, false]);
+      await expect(s.escrow.settle(s.job, "0x"))
+        .to.emit(s.escrow, "JobSettled")
+        .withArgs(id, JobOutcome.Rejected, (x: { slashed: bigint }) => x.slashed === COLLATERAL);
+      const account = await s.staking.accountOf(s.worker.address);
+      expect([account.active, account.locked, account.unbonding]).to.deep.equal([0n, 0n, STAKE - COLLATERAL]);
+      await expectConservation(s);
+    });
+
+    it("a worker that claimed cannot unstake its collateral to dodge the abandonment slash", async function () {
+      const v = await loadFixture(verificationFixture);
+      const job = await v.request(v.models.none);
+      await v.escrow.connect(v.worker).claim(job);
+      await expect(v.staking.connect(v.worker).requestUnstake(STAKE - COLLATERAL + 1n)).to.be.revertedWithCustomError(
+        v.staking,
+        "VerifierStakingInsufficientStake",
+      );
+      await v.staking.connect(v.worker).requestUnstake(STAKE - COLLATERAL);
+      await time.increase(TEST_PARAMS.submissionWindow + 1);
+      const slash = (COLLATERAL * BigInt(TEST_PARAMS.timeoutSlashBps)) / BPS;
+      await expect(v.escrow.settle(job, "0x"))
+        .to.emit(v.escrow, "JobSettled")
+        .withArgs(job.id, JobOutcome.Abandoned, (x: { slashed: bigint }) => x.slashed === slash);
+      await expectConservation(v);
+    });
+  });
 });
 
 /** Every signer, and `extra` contracts, as `{ address }` actors for the conservation check. */
