@@ -595,6 +595,166 @@ describe("Hostile actors", function () {
       await expectConservation(v);
     });
   });
+
+  describe("Governance abuse: no governance function moves escrowed or staked funds", function () {
+    /** Money everywhere: an open fee, a bond under vote, credits, accrued treasury income, locked and unbonding stake. */
+    async function fundsEverywhereFixture() {
+      const v = await verificationFixture();
+      await v.request(v.models.none); // open fee
+      await v.escrow.connect(v.worker).submitResult(await v.request(v.models.none), OUTPUT); // credits, treasury income
+      const challenged = await v.request(v.models.optimistic);
+      await v.escrow.connect(v.worker).submitResult(challenged, OUTPUT); // locked collateral
+      await v.escrow.connect(v.verifiers[0]).challenge(challenged); // a bond under vote
+      await v.staking.connect(v.verifiers[4]).requestUnstake(parseEther("40")); // unbonding stake
+      const stub = await ethers.deployContract("EscrowStub", [v.staking, 0]);
+      const newSource = await ethers.deployContract("MockRandomness");
+      return { ...v, challenged, stub, newSource };
+    }
+    type Fixture = Awaited<ReturnType<typeof fundsEverywhereFixture>>;
+
+    // Every governance function of the three contracts (ModelRegistry has none: its functions belong to each
+    // model's owner, and jobs snapshot their terms), with what it can change and valid arguments.
+    const ESCROW_ROLE = ethers.id("ESCROW_ROLE");
+    const ADMIN = ethers.ZeroHash;
+    const governanceCalls: Array<[string, string, (f: Fixture) => Promise<unknown>]> = [
+      [
+        "JobEscrow.setParams",
+        "fee shares, windows, slashes, bond, limits of jobs requested from now on",
+        async (f) =>
+          f.escrow.connect(f.governance).setParams({
+            ...TEST_PARAMS,
+            protocolFeeBps: 1000,
+            timeoutSlashBps: 10_000,
+            votePenalty: parseEther("1000000"),
+            challengeBond: 1n,
+          }),
+      ],
+      [
+        "JobEscrow.setTreasury",
+        "where future treasury income is credited",
+        async (f) => f.escrow.connect(f.governance).setTreasury(f.governance.address),
+      ],
+      [
+        "JobEscrow.setRandomnessSource",
+        "the seed of future committee draws",
+        async (f) => f.escrow.connect(f.governance).setRandomnessSource(f.newSource),
+      ],
+      ["JobEscrow.pause", "stops new requests and claims", async (f) => f.escrow.connect(f.governance).pause()],
+      ["JobEscrow.unpause", "lifts the pause", async (f) => f.escrow.connect(f.governance).unpause()],
+      [
+        "JobEscrow.transferOwnership + acceptOwnership",
+        "who governs the escrow",
+        async (f) => {
+          await f.escrow.connect(f.governance).transferOwnership(f.other.address);
+          await f.escrow.connect(f.other).acceptOwnership();
+          await f.escrow.connect(f.other).transferOwnership(f.governance.address);
+          return f.escrow.connect(f.governance).acceptOwnership();
+        },
+      ],
+      [
+        "VerifierStaking.setUnbondingPeriod",
+        "how long future unstakes wait",
+        async (f) => f.staking.connect(f.governance).setUnbondingPeriod(90 * 86_400),
+      ],
+      [
+        "VerifierStaking.setMinVerifierStake",
+        "the stake needed to be drawn",
+        async (f) => f.staking.connect(f.governance).setMinVerifierStake(parseEther("1000")),
+      ],
+      [
+        "VerifierStaking.grantRole(ESCROW_ROLE)",
+        "who may lock, unlock and slash (see the skipped test below)",
+        async (f) => f.staking.connect(f.governance).grantRole(ESCROW_ROLE, f.stub),
+      ],
+      [
+        "VerifierStaking.revokeRole(ESCROW_ROLE)",
+        "who may lock, unlock and slash",
+        async (f) => f.staking.connect(f.governance).revokeRole(ESCROW_ROLE, f.stub),
+      ],
+      [
+        "VerifierStaking.grantRole(DEFAULT_ADMIN_ROLE) + renounceRole",
+        "who governs staking",
+        async (f) => {
+          await f.staking.connect(f.governance).grantRole(ADMIN, f.other.address);
+          return f.staking.connect(f.other).renounceRole(ADMIN, f.other.address);
+        },
+      ],
+      [
+        "JobEscrow.renounceOwnership",
+        "ends governance of the escrow",
+        async (f) => f.escrow.connect(f.governance).renounceOwnership(),
+      ],
+      [
+        "VerifierStaking.renounceRole(DEFAULT_ADMIN_ROLE)",
+        "ends governance of staking",
+        async (f) => f.staking.connect(f.governance).renounceRole(ADMIN, f.governance.address),
+      ],
+    ];
+
+    it("calling every governance function in turn leaves every token balance, credit and stake unchanged", async function () {
+      const f = await loadFixture(fundsEverywhereFixture);
+      const accounts = [...f.actors.map((a) => a.address), await f.stub.getAddress()];
+      const before = await moneySnapshot(f, accounts);
+      for (const [name, , call] of governanceCalls) {
+        await call(f);
+        expect(await moneySnapshot(f, accounts), `${name} moved funds`).to.deep.equal(before);
+      }
+      // The job in flight still runs to its end under the terms it was requested with.
+      const voting = await votingJob(f, f.challenged);
+      await voteAll(f, BigInt(f.challenged.id), voting.members, [true, true, true]);
+      await expect(f.escrow.settle(f.challenged, "0x"))
+        .to.emit(f.escrow, "JobSettled")
+        .withArgs(f.challenged.id, JobOutcome.Accepted, (x: unknown) => x !== undefined);
+      await expectConservation(f);
+    });
+
+    // FINDING (not fixed here): DEFAULT_ADMIN_ROLE can grant ESCROW_ROLE to any account it likes, an EOA included
+    // (VerifierStaking._grantRole only checks the dispute window of contracts that report one; an EOA reports 0),
+    // and an ESCROW_ROLE holder can `slash(anyone, 0, everything, itself)`. So two governance calls move any
+    // staked funds, contrary to "No governance path moves escrowed or staked funds" (README, ARCHITECTURE.md).
+    // Sequence: staking.grantRole(ESCROW_ROLE, admin); staking.connect(admin).slash(worker, 0, STAKE, admin).
+    // Fix options: make ESCROW_ROLE grantable once (or only with a timelock longer than the unbonding period),
+    // refuse it to accounts without code, or state the trust assumption plainly. Skipped because it fails.
+    it.skip("governance cannot take staked funds by granting itself ESCROW_ROLE and slashing", async function () {
+      const f = await loadFixture(fundsEverywhereFixture);
+      await f.staking.connect(f.governance).grantRole(ESCROW_ROLE, f.governance.address);
+      await expect(f.staking.connect(f.governance).slash(f.worker.address, 0, STAKE, f.governance.address)).to.be
+        .reverted;
+      expect((await f.staking.accountOf(f.worker.address)).active).to.equal(STAKE);
+    });
+  });
+
+  describe("Governance abuse: pause used to trap funds", function () {
+    it("while the escrow is paused, votes, challenges, settlement, unstaking and both withdrawals go on; only requests and claims stop", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const optimistic = await s.request(s.models.optimistic);
+      await s.escrow.connect(s.worker).submitResult(optimistic, OUTPUT);
+      const open = await s.request(s.models.none);
+      await s.escrow.connect(s.governance).pause();
+
+      await expect(s.request(s.models.none)).to.be.revertedWithCustomError(s.escrow, "EnforcedPause");
+      await expect(s.escrow.connect(s.worker).claim(open)).to.be.revertedWithCustomError(s.escrow, "EnforcedPause");
+
+      await voteAll(s, BigInt(s.job.id), s.members, [true, true, true]);
+      await expect(s.escrow.settle(s.job, "0x"))
+        .to.emit(s.escrow, "JobSettled")
+        .withArgs(s.job.id, JobOutcome.Accepted, (x: unknown) => x !== undefined);
+      const challenger = s.verifiers.find((x) => !s.members.includes(x))!;
+      await expect(s.escrow.connect(challenger).challenge(optimistic)).to.emit(s.escrow, "ResultChallenged");
+      await expect(s.escrow.connect(s.worker).withdraw()).to.emit(s.escrow, "Withdrawn");
+
+      const free = await s.staking.freeStakeOf(s.worker);
+      await s.staking.connect(s.worker).requestUnstake(free);
+      await time.increase(await s.staking.unbondingPeriod());
+      await expect(s.staking.connect(s.worker).withdraw()).to.changeTokenBalances(
+        s.token,
+        [s.staking, s.worker],
+        [-free, free],
+      );
+      expect(await s.escrow.paused()).to.equal(true);
+      await expectConservation(s);
+    });
+  });
 });
 
 /** Every signer, and `extra` contracts, as `{ address }` actors for the conservation check. */
