@@ -1,0 +1,765 @@
+/**
+ * Hostile actors: each `describe` is an attack, each `it` the defence that makes it fail. Attacks already covered
+ * elsewhere in the suite are not repeated here; docs/THREAT-MODEL.md maps every attack to its test.
+ */
+import { expect } from "chai";
+import { ethers, network } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { parseEther, parseUnits, type AddressLike, type ContractTransactionResponse } from "ethers";
+import type { HookToken, JobEscrow, MockRandomness, ModelRegistry, VerifierStaking } from "../typechain-types";
+import {
+  deployProtocolFixture,
+  FUNDS,
+  INPUT,
+  MODEL_URI,
+  OUTPUT,
+  PRICE,
+  STAKE,
+  TEST_PARAMS,
+  termsFor,
+  toJob,
+  WRONG_OUTPUT,
+  type Job,
+} from "./fixtures/protocol";
+import { acceptedSplit, DAY, escrowFactory, settlement } from "./fixtures/escrow";
+import {
+  BPS,
+  commitAll,
+  commitmentOf,
+  committeeVotingFixture,
+  expectConservation,
+  optimisticSubmittedFixture,
+  revealAll,
+  saltOf,
+  verificationFixture,
+  voteAll,
+  votingJob,
+  type Verification,
+} from "./fixtures/verification";
+import { DEFAULT_MIN_VERIFIER_STAKE, JobOutcome, JobStatus, VerificationMode } from "../src/params";
+
+const COLLATERAL = (PRICE * BigInt(TEST_PARAMS.collateralRatioBps)) / BPS;
+const CALLBACK_GAS = 300_000;
+
+/** The 4-byte selector of an error of the escrow's ABI (its own, or inherited such as ReentrancyGuardReentrantCall). */
+function selectorOf(escrow: JobEscrow, name: string): string {
+  return escrow.interface.getError(name)!.selector;
+}
+
+/** The custom error a mined, reverted transaction reverted with, as [name, args], read from its trace. */
+async function revertOf(escrow: JobEscrow, tx: ContractTransactionResponse): Promise<[string, unknown[]]> {
+  const trace = await network.provider.send("debug_traceTransaction", [
+    tx.hash,
+    { disableMemory: true, disableStack: true, disableStorage: true },
+  ]);
+  expect(trace.failed, "the transaction reverted").to.equal(true);
+  const data = String(trace.returnValue);
+  const parsed = escrow.interface.parseError(data.startsWith("0x") ? data : `0x${data}`);
+  return [parsed!.name, [...parsed!.args]];
+}
+
+/** Everything that holds or is owed money: token balances of both contracts, every credit and every stake. */
+async function moneySnapshot(
+  c: { token: { balanceOf(a: AddressLike): Promise<bigint> }; escrow: JobEscrow; staking: VerifierStaking },
+  accounts: AddressLike[],
+): Promise<string[]> {
+  const rows = [
+    `escrow holds ${await c.token.balanceOf(c.escrow)}`,
+    `staking holds ${await c.token.balanceOf(c.staking)}`,
+  ];
+  for (const a of accounts) {
+    const address = await ethers.resolveAddress(a);
+    const s = await c.staking.accountOf(address);
+    rows.push(
+      `${address}: tokens ${await c.token.balanceOf(address)}, credited ${await c.escrow.balanceOf(address)}, ` +
+        `active ${s.active}, locked ${s.locked}, unbonding ${s.unbonding}`,
+    );
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- a protocol whose token has transfer hooks
+
+interface HookProtocol {
+  token: HookToken;
+  registry: ModelRegistry;
+  staking: VerifierStaking;
+  escrow: JobEscrow;
+  randomness: MockRandomness;
+  governance: HardhatEthersSigner;
+  requester: HardhatEthersSigner;
+  worker: HardhatEthersSigner;
+  verifiers: HardhatEthersSigner[];
+  models: { none: bigint; optimistic: bigint };
+  accounts: HardhatEthersSigner[];
+  request(modelId: bigint, deadline?: bigint): Promise<Job>;
+}
+
+/** The protocol deployed on a HookToken: a worker and five verifiers staked, a None and an Optimistic model. */
+async function hookTokenFixture(): Promise<HookProtocol> {
+  const accounts = await ethers.getSigners();
+  const [governance, treasury, modelOwner, requester, worker] = accounts;
+  const verifiers = accounts.slice(6, 11);
+  const token = await ethers.deployContract("HookToken");
+  const registry = await ethers.deployContract("ModelRegistry");
+  const staking = await ethers.deployContract("VerifierStaking", [
+    token,
+    governance.address,
+    DEFAULT_MIN_VERIFIER_STAKE,
+  ]);
+  const randomness = await ethers.deployContract("MockRandomness");
+  const escrow = await (
+    await escrowFactory()
+  ).deploy(token, registry, staking, randomness, treasury.address, governance.address, { ...TEST_PARAMS });
+  await staking.connect(governance).grantRole(await staking.ESCROW_ROLE(), escrow);
+  for (const account of [requester, worker, ...verifiers]) {
+    await token.mint(account.address, FUNDS);
+    await token.connect(account).approve(escrow, ethers.MaxUint256);
+    await token.connect(account).approve(staking, ethers.MaxUint256);
+  }
+  await staking.connect(worker).stake(STAKE);
+  for (const v of verifiers) {
+    await staking.connect(v).stake(STAKE);
+    await staking.connect(v).setVerifier(true);
+  }
+  const register = async (seed: string, mode: number): Promise<bigint> => {
+    await registry
+      .connect(modelOwner)
+      .registerModel(ethers.sha256(ethers.toUtf8Bytes(seed)), MODEL_URI, termsFor(mode));
+    return registry.modelCount();
+  };
+  const models = {
+    none: await register("hook none", VerificationMode.None),
+    optimistic: await register("hook optimistic", VerificationMode.Optimistic),
+  };
+  const request = async (modelId: bigint, deadline?: bigint): Promise<Job> => {
+    const tx = await escrow
+      .connect(requester)
+      .requestInference(modelId, INPUT, ethers.MaxUint256, deadline ?? BigInt(await time.latest()) + DAY, 0);
+    return jobOf(escrow, tx);
+  };
+  return {
+    token,
+    registry,
+    staking,
+    escrow,
+    randomness,
+    governance,
+    requester,
+    worker,
+    verifiers,
+    models,
+    accounts,
+    request,
+  };
+}
+
+/** The job record a request transaction emitted. */
+async function jobOf(escrow: JobEscrow, tx: ContractTransactionResponse): Promise<Job> {
+  const receipt = await tx.wait();
+  for (const log of receipt!.logs) {
+    const parsed = escrow.interface.parseLog(log);
+    if (parsed?.name === "JobRequested") return toJob(parsed.args.job);
+  }
+  throw new Error("no JobRequested");
+}
+
+/** Escrow tokens = open fees + bonds under vote + credits; staking tokens = active + unbonding stake. */
+async function expectHookConservation(h: HookProtocol, extra: AddressLike[] = []): Promise<void> {
+  let held = 0n;
+  for (const ev of await h.escrow.queryFilter(h.escrow.filters.JobRequested())) {
+    const state = await h.escrow.jobState(ev.args.jobId);
+    if (state.status < BigInt(JobStatus.Settled)) held += ev.args.job.fee;
+    if (state.status === BigInt(JobStatus.Voting)) held += (await h.escrow.challengeOf(ev.args.jobId)).bond;
+  }
+  let staked = 0n;
+  for (const a of [...h.accounts, ...extra]) {
+    held += await h.escrow.balanceOf(a);
+    const s = await h.staking.accountOf(a);
+    staked += s.active + s.unbonding;
+  }
+  expect(await h.token.balanceOf(h.escrow), "escrow token balance").to.equal(held);
+  expect(await h.token.balanceOf(h.staking), "staking token balance").to.equal(staked);
+}
+
+describe("Hostile actors", function () {
+  describe("Re-entrancy through a token with transfer hooks (the protocol token calls back during transfers)", function () {
+    it("re-entering requestInference during the fee pull reverts with ReentrancyGuardReentrantCall and opens no job", async function () {
+      const h = await loadFixture(hookTokenFixture);
+      const deadline = BigInt(await time.latest()) + DAY;
+      const inner = h.escrow.interface.encodeFunctionData("requestInference", [
+        h.models.none,
+        INPUT,
+        ethers.MaxUint256,
+        deadline,
+        0,
+      ]);
+      await h.token.setHook(h.escrow, inner, true);
+      const tx = h.escrow.connect(h.requester).requestInference(h.models.none, INPUT, PRICE, deadline, 0);
+      await expect(tx).to.be.revertedWithCustomError(h.escrow, "ReentrancyGuardReentrantCall");
+      expect(await h.escrow.jobCount()).to.equal(0n);
+      expect(await h.token.balanceOf(h.escrow)).to.equal(0n);
+    });
+
+    it("re-entering claim during a request is refused; the request completes and the other job stays open", async function () {
+      const h = await loadFixture(hookTokenFixture);
+      const first = await h.request(h.models.none);
+      await h.token.setHook(h.escrow, h.escrow.interface.encodeFunctionData("claim", [first]), false);
+      const second = await h.request(h.models.none);
+      expect(await h.token.hookCalls()).to.equal(1n);
+      expect(await h.token.lastOk()).to.equal(false);
+      expect(await h.token.lastReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
+      expect((await h.escrow.jobState(first.id)).status).to.equal(JobStatus.Requested);
+      expect((await h.escrow.jobState(second.id)).status).to.equal(JobStatus.Requested);
+      await expectHookConservation(h);
+    });
+
+    it("re-entering settle from the slash transfer is refused: the abandoned job settles once, the other due job later, once", async function () {
+      const h = await loadFixture(hookTokenFixture);
+      const abandoned = await h.request(h.models.none);
+      await h.escrow.connect(h.worker).claim(abandoned);
+      const expiring = await h.request(h.models.none, BigInt(await time.latest()) + 60n);
+      await time.increase(TEST_PARAMS.submissionWindow + 1);
+      // The abandonment slash moves tokens from staking to the escrow: the hook fires inside settle.
+      await h.token.setHook(h.escrow, h.escrow.interface.encodeFunctionData("settle", [expiring, "0x"]), false);
+      await expect(h.escrow.settle(abandoned, "0x"))
+        .to.emit(h.escrow, "JobSettled")
+        .withArgs(abandoned.id, JobOutcome.Abandoned, (s: unknown) => s !== undefined);
+      expect(await h.token.hookCalls()).to.equal(1n);
+      expect(await h.token.lastReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
+      expect((await h.escrow.jobState(expiring.id)).status).to.equal(JobStatus.Requested);
+      await expect(h.escrow.settle(expiring, "0x"))
+        .to.emit(h.escrow, "JobSettled")
+        .withArgs(expiring.id, JobOutcome.Expired, settlement({ requesterRefund: PRICE }));
+      await expect(h.escrow.settle(expiring, "0x")).to.be.revertedWithCustomError(h.escrow, "JobEscrowInvalidStatus");
+      await expectHookConservation(h);
+    });
+
+    it("re-entering withdraw from the payout transfer is refused: the account is paid exactly once", async function () {
+      const h = await loadFixture(hookTokenFixture);
+      const consumer = await ethers.deployContract("ReenteringConsumer", [h.escrow]);
+      await h.token.mint(consumer, FUNDS);
+      const tx = await consumer.request(h.models.none, INPUT, PRICE, BigInt(await time.latest()) + 60n, 0);
+      const job = await jobOf(h.escrow, tx);
+      await time.increase(61);
+      await h.escrow.settle(job, "0x");
+      expect(await h.escrow.balanceOf(consumer)).to.equal(PRICE);
+
+      // While the escrow pays the consumer, the token calls the consumer, which calls withdraw again.
+      await consumer.setReentry(h.escrow.interface.encodeFunctionData("withdraw"));
+      await h.token.setHook(consumer, consumer.interface.encodeFunctionData("reenter"), false);
+      await expect(consumer.withdrawFromEscrow()).to.changeTokenBalances(
+        h.token,
+        [h.escrow, consumer],
+        [-PRICE, PRICE],
+      );
+      expect(await consumer.reentries()).to.equal(1n);
+      expect(await consumer.lastReentryOk()).to.equal(false);
+      expect(await consumer.lastReentryReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
+      expect(await h.escrow.balanceOf(consumer)).to.equal(0n);
+      await expectHookConservation(h, [consumer]);
+    });
+
+    it("re-entering settle from a challenge's bond pull is refused; the challenge goes on and the job goes to a vote", async function () {
+      const h = await loadFixture(hookTokenFixture);
+      const job = await h.request(h.models.optimistic);
+      await h.escrow.connect(h.worker).submitResult(job, OUTPUT);
+      await h.token.setHook(h.escrow, h.escrow.interface.encodeFunctionData("settle", [job, OUTPUT]), false);
+      await expect(h.escrow.connect(h.verifiers[0]).challenge(job)).to.emit(h.escrow, "ResultChallenged");
+      expect(await h.token.lastReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
+      expect((await h.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
+      await expectHookConservation(h);
+    });
+  });
+
+  describe("Re-entrancy through the consumer callback (ReenteringConsumer re-enters and swallows the revert)", function () {
+    async function reenteringConsumerFixture() {
+      const p = await deployProtocolFixture();
+      const consumer = await ethers.deployContract("ReenteringConsumer", [p.escrow]);
+      await p.token.connect(p.governance).mint(consumer, FUNDS);
+      // A due job of someone else, for the callback to try to settle, and a credit for it to try to withdraw.
+      const due = await p.request(p.models.none, { deadline: BigInt(await time.latest()) + 60n });
+      const refunded = await jobOf(
+        p.escrow,
+        await consumer.request(p.models.none, INPUT, PRICE, BigInt(await time.latest()) + 60n, 0),
+      );
+      await time.increase(61);
+      await p.escrow.settle(refunded, "0x");
+      const open = await p.request(p.models.none);
+      return { ...p, consumer, due, open };
+    }
+    type Fixture = Awaited<ReturnType<typeof reenteringConsumerFixture>>;
+
+    const reentries: Array<[string, (f: Fixture) => Promise<string>]> = [
+      ["settle of another due job", async (f) => f.escrow.interface.encodeFunctionData("settle", [f.due, "0x"])],
+      ["withdraw", async (f) => f.escrow.interface.encodeFunctionData("withdraw")],
+      ["submitResult", async (f) => f.escrow.interface.encodeFunctionData("submitResult", [f.open, OUTPUT])],
+      ["claim", async (f) => f.escrow.interface.encodeFunctionData("claim", [f.open])],
+      [
+        "requestInference",
+        async (f) =>
+          f.escrow.interface.encodeFunctionData("requestInference", [
+            f.models.none,
+            INPUT,
+            PRICE,
+            BigInt(await time.latest()) + DAY,
+            0,
+          ]),
+      ],
+    ];
+
+    for (const [name, data] of reentries) {
+      it(`re-entering ${name} from the callback gets ReentrancyGuardReentrantCall; settlement completes and pays`, async function () {
+        const f = await loadFixture(reenteringConsumerFixture);
+        await f.consumer.setReentry(await data(f));
+        const job = await jobOf(
+          f.escrow,
+          await f.consumer.request(f.models.optimistic, INPUT, PRICE, BigInt(await time.latest()) + DAY, CALLBACK_GAS),
+        );
+        await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
+        await time.increase(TEST_PARAMS.challengeWindow + 1);
+        const jobsBefore = await f.escrow.jobCount();
+        const tx = f.escrow.connect(f.other).settle(job, OUTPUT);
+        await expect(tx)
+          .to.emit(f.escrow, "JobSettled")
+          .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSplit(job)));
+        await expect(tx)
+          .to.emit(f.escrow, "CallbackDelivered")
+          .withArgs(job.id, await f.consumer.getAddress(), true);
+        await expect(tx).to.changeTokenBalances(f.token, [f.escrow, f.consumer], [0, 0]);
+
+        expect(await f.consumer.reentries()).to.equal(1n);
+        expect(await f.consumer.lastReentryOk()).to.equal(false);
+        expect(await f.consumer.lastReentryReturn()).to.equal(selectorOf(f.escrow, "ReentrancyGuardReentrantCall"));
+        // Nothing the re-entry aimed at happened: the consumer's credit, the other jobs and the job count stand.
+        expect(await f.escrow.balanceOf(f.consumer)).to.equal(PRICE);
+        expect((await f.escrow.jobState(f.due.id)).status).to.equal(JobStatus.Requested);
+        expect((await f.escrow.jobState(f.open.id)).status).to.equal(JobStatus.Requested);
+        expect(await f.escrow.jobCount()).to.equal(jobsBefore);
+        expect(await f.escrow.balanceOf(f.worker)).to.equal(acceptedSplit(job).workerPayment);
+        await expectConservation({ ...f, params: await f.escrow.params(), actors: await allSigners(f.consumer) });
+      });
+    }
+  });
+
+  describe("Front-running: a second worker races a claim or a submission in the same block", function () {
+    /** The protocol with `other` staked as a second worker. */
+    async function twoWorkersFixture() {
+      const v = await verificationFixture();
+      await v.staking.connect(v.other).stake(STAKE);
+      return v;
+    }
+    const HONEST = { gasLimit: 1_000_000, maxFeePerGas: parseUnits("100", "gwei"), maxPriorityFeePerGas: 1n };
+    const RACER = {
+      gasLimit: 1_000_000,
+      maxFeePerGas: parseUnits("200", "gwei"),
+      maxPriorityFeePerGas: parseUnits("50", "gwei"),
+    };
+
+    /** Sends both transactions without mining, then mines them in one block; returns their receipts' statuses. */
+    async function inOneBlock(
+      send: () => Promise<[ContractTransactionResponse, ContractTransactionResponse]>,
+    ): Promise<[ContractTransactionResponse, ContractTransactionResponse]> {
+      await network.provider.send("evm_setAutomine", [false]);
+      try {
+        const txs = await send();
+        await network.provider.send("evm_mine");
+        return txs;
+      } finally {
+        await network.provider.send("evm_setAutomine", [true]);
+      }
+    }
+
+    async function expectSameBlockRacerFirst(
+      racer: ContractTransactionResponse,
+      honest: ContractTransactionResponse,
+    ): Promise<void> {
+      const r = await ethers.provider.getTransactionReceipt(racer.hash);
+      const h = await ethers.provider.getTransactionReceipt(honest.hash);
+      expect(r!.blockNumber).to.equal(h!.blockNumber);
+      expect(r!.index).to.be.lessThan(h!.index);
+      expect(r!.status).to.equal(1);
+      expect(h!.status).to.equal(0);
+    }
+
+    it("racing claims: the first mined wins, the second reverts with JobEscrowInvalidStatus(Claimed) and locks nothing", async function () {
+      const v = await loadFixture(twoWorkersFixture);
+      const job = await v.request(v.models.none);
+      const [honest, racer] = await inOneBlock(async () => [
+        await v.escrow.connect(v.worker).claim(job, HONEST),
+        await v.escrow.connect(v.other).claim(job, RACER),
+      ]);
+      await expectSameBlockRacerFirst(racer, honest);
+      expect(await revertOf(v.escrow, honest)).to.deep.equal(["JobEscrowInvalidStatus", [job.id, JobStatus.Claimed]]);
+      expect((await v.escrow.jobState(job.id)).worker).to.equal(v.other.address);
+      // The winner is bound like any worker (collateral locked); the loser lost only gas.
+      expect((await v.staking.accountOf(v.other.address)).locked).to.equal(COLLATERAL);
+      expect((await v.staking.accountOf(v.worker.address)).locked).to.equal(0n);
+    });
+
+    it("racing submissions of an open job: the first mined is paid, the second reverts with JobEscrowInvalidStatus and its stake is untouched", async function () {
+      const v = await loadFixture(twoWorkersFixture);
+      const job = await v.request(v.models.none);
+      const [honest, racer] = await inOneBlock(async () => [
+        await v.escrow.connect(v.worker).submitResult(job, OUTPUT, HONEST),
+        await v.escrow.connect(v.other).submitResult(job, OUTPUT, RACER), // copied from the mempool
+      ]);
+      await expectSameBlockRacerFirst(racer, honest);
+      expect(await revertOf(v.escrow, honest)).to.deep.equal(["JobEscrowInvalidStatus", [job.id, JobStatus.Settled]]);
+      expect(await v.escrow.balanceOf(v.other)).to.equal(acceptedSplit(job).workerPayment);
+      expect(await v.escrow.balanceOf(v.worker)).to.equal(0n);
+      const account = await v.staking.accountOf(v.worker.address);
+      expect([account.active, account.locked, account.unbonding]).to.deep.equal([STAKE, 0n, 0n]);
+      await expectConservation(v);
+    });
+
+    it("a worker that claims first cannot have its output copied: a copier's submission reverts with JobEscrowNotWorker", async function () {
+      const v = await loadFixture(twoWorkersFixture);
+      const job = await v.request(v.models.none);
+      await v.escrow.connect(v.worker).claim(job);
+      const [honest, racer] = await inOneBlock(async () => [
+        await v.escrow.connect(v.worker).submitResult(job, OUTPUT, HONEST),
+        await v.escrow.connect(v.other).submitResult(job, OUTPUT, RACER),
+      ]);
+      const r = await ethers.provider.getTransactionReceipt(racer.hash);
+      const h = await ethers.provider.getTransactionReceipt(honest.hash);
+      expect(r!.index).to.be.lessThan(h!.index);
+      expect([r!.status, h!.status]).to.deep.equal([0, 1]);
+      expect(await revertOf(v.escrow, racer)).to.deep.equal(["JobEscrowNotWorker", [job.id, v.other.address]]);
+      expect(await v.escrow.balanceOf(v.worker)).to.equal(acceptedSplit(job).workerPayment);
+      expect(await v.escrow.balanceOf(v.other)).to.equal(0n);
+      expect((await v.staking.accountOf(v.other.address)).active).to.equal(STAKE);
+      await expectConservation(v);
+    });
+  });
+
+  describe("Vote copying: a lazy committee member waits for the others' votes", function () {
+    it("a member that committed agree cannot switch to disagree after seeing the others reveal disagree (JobEscrowCommitmentMismatch)", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const [a, b, lazy] = s.members;
+      const id = BigInt(s.job.id);
+      await commitAll(s, id, [a, b, lazy], [false, false, true]); // the lazy one guessed "agree" without running
+      await revealAll(s, id, [a, b], [false, false]);
+      await expect(s.escrow.connect(lazy).revealVote(id, false, saltOf(id, lazy.address)))
+        .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+        .withArgs(id, lazy.address);
+      // Its only choices left are to reveal its guess or not at all: either way it loses the vote penalty.
+      await time.increaseTo(s.revealEnd + 1n);
+      await expect(s.escrow.settle(s.job, "0x"))
+        .to.emit(s.escrow, "VerifierPenalized")
+        .withArgs(id, lazy.address, s.params.votePenalty, false);
+      expect((await s.escrow.jobState(id)).status).to.equal(JobStatus.Rejected);
+      await expectConservation(s);
+    });
+
+    it("a member that waits for the others' reveals before committing finds the commit window closed and is penalised", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const [a, b, lazy] = s.members;
+      const id = BigInt(s.job.id);
+      await commitAll(s, id, [a, b], [true, true]);
+      await time.increaseTo(s.commitEnd + 1n); // reveals open only because the commit window closed
+      await revealAll(s, id, [a, b], [true, true]);
+      await expect(s.escrow.connect(lazy).commitVote(id, await commitmentOf(s, id, lazy.address, true)))
+        .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitWindowClosed")
+        .withArgs(id, s.commitEnd);
+      await time.increaseTo(s.revealEnd + 1n);
+      const tx = s.escrow.settle(s.job, "0x");
+      await expect(tx).to.emit(s.escrow, "VerifierPenalized").withArgs(id, lazy.address, s.params.votePenalty, false);
+      await expect(tx)
+        .to.emit(s.escrow, "JobSettled")
+        .withArgs(id, JobOutcome.Accepted, (x: unknown) => x !== undefined);
+      expect(await s.escrow.balanceOf(lazy)).to.equal(0n);
+      expect(await s.escrow.balanceOf(a)).to.be.greaterThan(0n);
+      await expectConservation(s);
+    });
+
+    it("commitments reveal nothing: two members voting the same way post different commitments", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const [a, b] = s.members;
+      const id = BigInt(s.job.id);
+      await commitAll(s, id, [a, b], [true, true]);
+      const [ca, cb] = [await s.escrow.commitmentOf(id, a.address), await s.escrow.commitmentOf(id, b.address)];
+      expect(ca).to.not.equal(cb);
+      // Without the salt a copier cannot tell agree from disagree: both candidates differ from the commitment.
+      const ZERO_SALT = ethers.ZeroHash;
+      expect(ca).to.not.equal(await s.escrow.voteCommitment(id, a.address, true, ZERO_SALT));
+      expect(ca).to.not.equal(await s.escrow.voteCommitment(id, a.address, false, ZERO_SALT));
+    });
+  });
+
+  describe("Griefing: claim-and-abandon loop", function () {
+    it("each abandoned claim slashes timeoutSlashBps of the collateral and refunds and compensates the requester: after 3 rounds the attacker lost 3 slashes, the requester gained", async function () {
+      const v = await loadFixture(verificationFixture);
+      const attacker = v.worker;
+      const slash = (COLLATERAL * BigInt(TEST_PARAMS.timeoutSlashBps)) / BPS;
+      const compensation = (slash * BigInt(TEST_PARAMS.compensationBps)) / BPS;
+      const requesterTokens = await v.token.balanceOf(v.requester);
+      for (let round = 0; round < 3; ++round) {
+        const job = await v.request(v.models.none);
+        await v.escrow.connect(attacker).claim(job);
+        await time.increase(TEST_PARAMS.submissionWindow + 1);
+        await expect(v.escrow.connect(v.other).settle(job, "0x"))
+          .to.emit(v.escrow, "JobSettled")
+          .withArgs(
+            job.id,
+            JobOutcome.Abandoned,
+            settlement({
+              requesterRefund: PRICE + compensation,
+              treasuryPayment: slash - compensation,
+              slashed: slash,
+            }),
+          );
+      }
+      const account = await v.staking.accountOf(attacker.address);
+      expect([account.active, account.locked]).to.deep.equal([STAKE - 3n * slash, 0n]);
+      await v.escrow.connect(v.requester).withdraw();
+      expect(await v.token.balanceOf(v.requester)).to.equal(requesterTokens + 3n * compensation);
+      await expectConservation(v);
+    });
+
+    it("the loop stops when the attacker's free stake no longer covers a collateral (VerifierStakingInsufficientStake)", async function () {
+      const v = await loadFixture(verificationFixture);
+      // 100 tokens of stake, 3 of collateral per claim: 33 claims at most can be held open at once.
+      const jobs: Job[] = [];
+      for (let i = 0; i < 33; ++i) jobs.push(await v.request(v.models.none));
+      for (const job of jobs) await v.escrow.connect(v.worker).claim(job);
+      // 33 claims locked 99 tokens: the 34th job cannot be taken.
+      const extra = await v.request(v.models.none);
+      await expect(v.escrow.connect(v.worker).claim(extra)).to.be.revertedWithCustomError(
+        v.staking,
+        "VerifierStakingInsufficientStake",
+      );
+    });
+  });
+
+  describe("Griefing: challenge spam on correct results", function () {
+    it("every challenge a committee rejects forfeits its whole bond: two spam challenges cost two bonds, the workers are compensated", async function () {
+      const v = await loadFixture(verificationFixture);
+      const spammer = v.verifiers[0];
+      const bond = v.params.challengeBond;
+      const spammerTokens = await v.token.balanceOf(spammer);
+      let compensated = 0n;
+      for (let i = 0; i < 2; ++i) {
+        const job = await v.request(v.models.optimistic);
+        await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+        await v.escrow.connect(spammer).challenge(job);
+        await expect(v.escrow.connect(spammer).challenge(job))
+          .to.be.revertedWithCustomError(v.escrow, "JobEscrowInvalidStatus")
+          .withArgs(job.id, JobStatus.Voting);
+        const voting = await votingJob(v, job);
+        await voteAll(v, BigInt(job.id), voting.members, [true, true, true]);
+        await v.escrow.settle(job, "0x");
+        compensated += (bond * v.params.compensationBps) / BPS;
+      }
+      expect(await v.token.balanceOf(spammer)).to.equal(spammerTokens - 2n * bond);
+      expect(await v.escrow.balanceOf(spammer)).to.equal(0n);
+      const unchallenged = 2n * acceptedSplit(await v.request(v.models.none)).workerPayment;
+      const pool = 2n * ((PRICE * v.params.verifierShareBps) / BPS);
+      expect(await v.escrow.balanceOf(v.worker)).to.equal(unchallenged - pool + compensated);
+      await expectConservation(v);
+    });
+  });
+
+  describe("Unstaking to dodge a pending slash", function () {
+    it("a worker whose result is under a committee vote cannot unstake its locked collateral, and the rejection slashes all of it", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const id = BigInt(s.job.id);
+      await expect(s.staking.connect(s.worker).requestUnstake(STAKE))
+        .to.be.revertedWithCustomError(s.staking, "VerifierStakingInsufficientStake")
+        .withArgs(s.worker.address, STAKE - COLLATERAL, STAKE);
+      await s.staking.connect(s.worker).requestUnstake(STAKE - COLLATERAL); // everything it may take out
+      await voteAll(s, id, s.members, [false, false, false]);
+      await expect(s.escrow.settle(s.job, "0x"))
+        .to.emit(s.escrow, "JobSettled")
+        .withArgs(id, JobOutcome.Rejected, (x: { slashed: bigint }) => x.slashed === COLLATERAL);
+      const account = await s.staking.accountOf(s.worker.address);
+      expect([account.active, account.locked, account.unbonding]).to.deep.equal([0n, 0n, STAKE - COLLATERAL]);
+      await expectConservation(s);
+    });
+
+    it("a worker that claimed cannot unstake its collateral to dodge the abandonment slash", async function () {
+      const v = await loadFixture(verificationFixture);
+      const job = await v.request(v.models.none);
+      await v.escrow.connect(v.worker).claim(job);
+      await expect(v.staking.connect(v.worker).requestUnstake(STAKE - COLLATERAL + 1n)).to.be.revertedWithCustomError(
+        v.staking,
+        "VerifierStakingInsufficientStake",
+      );
+      await v.staking.connect(v.worker).requestUnstake(STAKE - COLLATERAL);
+      await time.increase(TEST_PARAMS.submissionWindow + 1);
+      const slash = (COLLATERAL * BigInt(TEST_PARAMS.timeoutSlashBps)) / BPS;
+      await expect(v.escrow.settle(job, "0x"))
+        .to.emit(v.escrow, "JobSettled")
+        .withArgs(job.id, JobOutcome.Abandoned, (x: { slashed: bigint }) => x.slashed === slash);
+      await expectConservation(v);
+    });
+  });
+
+  describe("Governance abuse: no governance function moves escrowed or staked funds", function () {
+    /** Money everywhere: an open fee, a bond under vote, credits, accrued treasury income, locked and unbonding stake. */
+    async function fundsEverywhereFixture() {
+      const v = await verificationFixture();
+      await v.request(v.models.none); // open fee
+      await v.escrow.connect(v.worker).submitResult(await v.request(v.models.none), OUTPUT); // credits, treasury income
+      const challenged = await v.request(v.models.optimistic);
+      await v.escrow.connect(v.worker).submitResult(challenged, OUTPUT); // locked collateral
+      await v.escrow.connect(v.verifiers[0]).challenge(challenged); // a bond under vote
+      await v.staking.connect(v.verifiers[4]).requestUnstake(parseEther("40")); // unbonding stake
+      const stub = await ethers.deployContract("EscrowStub", [v.staking, 0]);
+      const newSource = await ethers.deployContract("MockRandomness");
+      return { ...v, challenged, stub, newSource };
+    }
+    type Fixture = Awaited<ReturnType<typeof fundsEverywhereFixture>>;
+
+    // Every governance function of the three contracts (ModelRegistry has none: its functions belong to each
+    // model's owner, and jobs snapshot their terms), with what it can change and valid arguments.
+    const ESCROW_ROLE = ethers.id("ESCROW_ROLE");
+    const ADMIN = ethers.ZeroHash;
+    const governanceCalls: Array<[string, string, (f: Fixture) => Promise<unknown>]> = [
+      [
+        "JobEscrow.setParams",
+        "fee shares, windows, slashes, bond, limits of jobs requested from now on",
+        async (f) =>
+          f.escrow.connect(f.governance).setParams({
+            ...TEST_PARAMS,
+            protocolFeeBps: 1000,
+            timeoutSlashBps: 10_000,
+            votePenalty: parseEther("1000000"),
+            challengeBond: 1n,
+          }),
+      ],
+      [
+        "JobEscrow.setTreasury",
+        "where future treasury income is credited",
+        async (f) => f.escrow.connect(f.governance).setTreasury(f.governance.address),
+      ],
+      [
+        "JobEscrow.setRandomnessSource",
+        "the seed of future committee draws",
+        async (f) => f.escrow.connect(f.governance).setRandomnessSource(f.newSource),
+      ],
+      ["JobEscrow.pause", "stops new requests and claims", async (f) => f.escrow.connect(f.governance).pause()],
+      ["JobEscrow.unpause", "lifts the pause", async (f) => f.escrow.connect(f.governance).unpause()],
+      [
+        "JobEscrow.transferOwnership + acceptOwnership",
+        "who governs the escrow",
+        async (f) => {
+          await f.escrow.connect(f.governance).transferOwnership(f.other.address);
+          await f.escrow.connect(f.other).acceptOwnership();
+          await f.escrow.connect(f.other).transferOwnership(f.governance.address);
+          return f.escrow.connect(f.governance).acceptOwnership();
+        },
+      ],
+      [
+        "VerifierStaking.setUnbondingPeriod",
+        "how long future unstakes wait",
+        async (f) => f.staking.connect(f.governance).setUnbondingPeriod(90 * 86_400),
+      ],
+      [
+        "VerifierStaking.setMinVerifierStake",
+        "the stake needed to be drawn",
+        async (f) => f.staking.connect(f.governance).setMinVerifierStake(parseEther("1000")),
+      ],
+      [
+        "VerifierStaking.grantRole(ESCROW_ROLE)",
+        "who may lock, unlock and slash (see the skipped test below)",
+        async (f) => f.staking.connect(f.governance).grantRole(ESCROW_ROLE, f.stub),
+      ],
+      [
+        "VerifierStaking.revokeRole(ESCROW_ROLE)",
+        "who may lock, unlock and slash",
+        async (f) => f.staking.connect(f.governance).revokeRole(ESCROW_ROLE, f.stub),
+      ],
+      [
+        "VerifierStaking.grantRole(DEFAULT_ADMIN_ROLE) + renounceRole",
+        "who governs staking",
+        async (f) => {
+          await f.staking.connect(f.governance).grantRole(ADMIN, f.other.address);
+          return f.staking.connect(f.other).renounceRole(ADMIN, f.other.address);
+        },
+      ],
+      [
+        "JobEscrow.renounceOwnership",
+        "ends governance of the escrow",
+        async (f) => f.escrow.connect(f.governance).renounceOwnership(),
+      ],
+      [
+        "VerifierStaking.renounceRole(DEFAULT_ADMIN_ROLE)",
+        "ends governance of staking",
+        async (f) => f.staking.connect(f.governance).renounceRole(ADMIN, f.governance.address),
+      ],
+    ];
+
+    it("calling every governance function in turn leaves every token balance, credit and stake unchanged", async function () {
+      const f = await loadFixture(fundsEverywhereFixture);
+      const accounts = [...f.actors.map((a) => a.address), await f.stub.getAddress()];
+      const before = await moneySnapshot(f, accounts);
+      for (const [name, , call] of governanceCalls) {
+        await call(f);
+        expect(await moneySnapshot(f, accounts), `${name} moved funds`).to.deep.equal(before);
+      }
+      // The job in flight still runs to its end under the terms it was requested with.
+      const voting = await votingJob(f, f.challenged);
+      await voteAll(f, BigInt(f.challenged.id), voting.members, [true, true, true]);
+      await expect(f.escrow.settle(f.challenged, "0x"))
+        .to.emit(f.escrow, "JobSettled")
+        .withArgs(f.challenged.id, JobOutcome.Accepted, (x: unknown) => x !== undefined);
+      await expectConservation(f);
+    });
+
+    // FINDING (not fixed here): DEFAULT_ADMIN_ROLE can grant ESCROW_ROLE to any account it likes, an EOA included
+    // (VerifierStaking._grantRole only checks the dispute window of contracts that report one; an EOA reports 0),
+    // and an ESCROW_ROLE holder can `slash(anyone, 0, everything, itself)`. So two governance calls move any
+    // staked funds, contrary to "No governance path moves escrowed or staked funds" (README, ARCHITECTURE.md).
+    // Sequence: staking.grantRole(ESCROW_ROLE, admin); staking.connect(admin).slash(worker, 0, STAKE, admin).
+    // Fix options: make ESCROW_ROLE grantable once (or only with a timelock longer than the unbonding period),
+    // refuse it to accounts without code, or state the trust assumption plainly. Skipped because it fails.
+    it.skip("governance cannot take staked funds by granting itself ESCROW_ROLE and slashing", async function () {
+      const f = await loadFixture(fundsEverywhereFixture);
+      await f.staking.connect(f.governance).grantRole(ESCROW_ROLE, f.governance.address);
+      await expect(f.staking.connect(f.governance).slash(f.worker.address, 0, STAKE, f.governance.address)).to.be
+        .reverted;
+      expect((await f.staking.accountOf(f.worker.address)).active).to.equal(STAKE);
+    });
+  });
+
+  describe("Governance abuse: pause used to trap funds", function () {
+    it("while the escrow is paused, votes, challenges, settlement, unstaking and both withdrawals go on; only requests and claims stop", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const optimistic = await s.request(s.models.optimistic);
+      await s.escrow.connect(s.worker).submitResult(optimistic, OUTPUT);
+      const open = await s.request(s.models.none);
+      await s.escrow.connect(s.governance).pause();
+
+      await expect(s.request(s.models.none)).to.be.revertedWithCustomError(s.escrow, "EnforcedPause");
+      await expect(s.escrow.connect(s.worker).claim(open)).to.be.revertedWithCustomError(s.escrow, "EnforcedPause");
+
+      await voteAll(s, BigInt(s.job.id), s.members, [true, true, true]);
+      await expect(s.escrow.settle(s.job, "0x"))
+        .to.emit(s.escrow, "JobSettled")
+        .withArgs(s.job.id, JobOutcome.Accepted, (x: unknown) => x !== undefined);
+      const challenger = s.verifiers.find((x) => !s.members.includes(x))!;
+      await expect(s.escrow.connect(challenger).challenge(optimistic)).to.emit(s.escrow, "ResultChallenged");
+      await expect(s.escrow.connect(s.worker).withdraw()).to.emit(s.escrow, "Withdrawn");
+
+      const free = await s.staking.freeStakeOf(s.worker);
+      await s.staking.connect(s.worker).requestUnstake(free);
+      await time.increase(await s.staking.unbondingPeriod());
+      await expect(s.staking.connect(s.worker).withdraw()).to.changeTokenBalances(
+        s.token,
+        [s.staking, s.worker],
+        [-free, free],
+      );
+      expect(await s.escrow.paused()).to.equal(true);
+      await expectConservation(s);
+    });
+  });
+});
+
+/** Every signer, and `extra` contracts, as `{ address }` actors for the conservation check. */
+async function allSigners(...extra: AddressLike[]): Promise<HardhatEthersSigner[]> {
+  const signers = await ethers.getSigners();
+  const more = await Promise.all(extra.map(async (a) => ({ address: await ethers.resolveAddress(a) })));
+  return [...signers, ...(more as HardhatEthersSigner[])];
+}
