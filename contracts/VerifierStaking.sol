@@ -30,12 +30,15 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     uint256 public constant MAX_MIN_VERIFIER_STAKE = 1e27;
     /// @notice Largest committee that can be drawn.
     uint256 public constant MAX_COMMITTEE_SIZE = 15;
+    /// @notice Time on top of the unbonding period between announcing an escrow and granting it ESCROW_ROLE.
+    uint256 public constant ESCROW_NOTICE_MARGIN = 1 days;
 
     IERC20 private immutable TOKEN;
 
     uint256 private _unbondingPeriod;
     uint256 private _minVerifierStake;
     mapping(address account => Account) private _accounts;
+    mapping(address escrow => EscrowNotice) private _escrowNotices;
     SortitionSumTree.Tree private _verifiers;
 
     /// @param stakeToken The ERC-20 staked (the escrow's fee token).
@@ -175,6 +178,17 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     }
 
     /// @inheritdoc IVerifierStaking
+    function announceEscrow(address escrow) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (escrow == address(0)) revert VerifierStakingZeroAddress();
+        uint256 period = _unbondingPeriod;
+        _escrowNotices[escrow] = EscrowNotice({
+            announcedAt: uint64(block.timestamp),
+            unbondingPeriod: uint64(period) // at most MAX_UNBONDING_PERIOD
+        });
+        emit EscrowAnnounced(escrow, block.timestamp + period + ESCROW_NOTICE_MARGIN);
+    }
+
+    /// @inheritdoc IVerifierStaking
     function token() external view returns (IERC20) {
         return TOKEN;
     }
@@ -189,6 +203,13 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         uint256 eligible;
         (committee, eligible) = _verifiers.draw(seed, size, excluded);
         if (eligible < size) revert VerifierStakingInsufficientVerifiers(eligible, size);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function escrowReadyAt(address escrow) public view returns (uint256) {
+        EscrowNotice memory notice = _escrowNotices[escrow];
+        if (notice.announcedAt == 0) return 0;
+        return notice.announcedAt + Math.max(notice.unbondingPeriod, _unbondingPeriod) + ESCROW_NOTICE_MARGIN;
     }
 
     /// @inheritdoc IVerifierStaking
@@ -227,16 +248,31 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         return _minVerifierStake;
     }
 
-    /// @dev Granting ESCROW_ROLE to an escrow whose dispute window outlasts the unbonding period would let a
-    /// staker withdraw before a dispute over its work ends.
+    /// @dev ESCROW_ROLE can slash anyone's stake, so granting it is the one governance act that could reach staked
+    /// funds. While nothing is staked here (at deployment) it is granted at once; after that only to an escrow
+    /// announced at least an unbonding period (plus a margin) earlier, so every staker who distrusts it can
+    /// unbond and withdraw first. Granting it to an escrow whose dispute window outlasts the unbonding period
+    /// would let a staker withdraw before a dispute over its work ends, and is refused too.
     function _grantRole(bytes32 role, address account) internal override returns (bool) {
-        if (role == ESCROW_ROLE) {
+        if (role == ESCROW_ROLE && !hasRole(role, account)) {
+            if (TOKEN.balanceOf(address(this)) != 0) {
+                uint256 readyAt = escrowReadyAt(account);
+                if (readyAt == 0) revert VerifierStakingEscrowNotAnnounced(account);
+                if (block.timestamp < readyAt) revert VerifierStakingEscrowNoticePending(account, readyAt);
+            }
             uint256 window = _disputeWindowOf(account);
             if (window > _unbondingPeriod) {
                 revert VerifierStakingUnbondingShorterThanDisputeWindow(_unbondingPeriod, window);
             }
         }
         return super._grantRole(role, account);
+    }
+
+    /// @dev An escrow keeps ESCROW_ROLE for good: taking it away would strand the stake locked for its jobs and
+    /// stop their settlement.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool) {
+        if (role == ESCROW_ROLE && hasRole(role, account)) revert VerifierStakingEscrowPermanent(account);
+        return super._revokeRole(role, account);
     }
 
     function _setMinVerifierStake(uint256 amount) private {

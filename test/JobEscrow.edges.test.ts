@@ -83,8 +83,7 @@ describe("JobEscrow edges", function () {
     it("gives each job its own seed from the block's prevrandao and draws committees for a real escrow", async function () {
       const p = await loadFixture(deployProtocolFixture);
       const randomness = await ethers.deployContract("PrevrandaoRandomness");
-      const block = await ethers.provider.getBlock("latest");
-      const at = { blockTag: block!.number };
+      const at = { blockTag: (await ethers.provider.getBlock("latest"))!.number };
       const seed1 = await randomness.randomSeed(1, at);
       expect(await randomness.randomSeed(1, at)).to.equal(seed1);
       expect(await randomness.randomSeed(2, at)).to.not.equal(seed1);
@@ -92,9 +91,12 @@ describe("JobEscrow edges", function () {
       const escrow = await (
         await escrowFactory()
       ).deploy(p.token, p.registry, p.staking, randomness, p.treasury.address, p.governance.address, TEST_PARAMS);
+      // A second escrow on a staking contract that holds stake needs its notice period first.
+      await p.staking.connect(p.governance).announceEscrow(escrow);
+      await time.increaseTo(await p.staking.escrowReadyAt(escrow));
       await p.staking.connect(p.governance).grantRole(await p.staking.ESCROW_ROLE(), escrow);
       await p.token.connect(p.requester).approve(escrow, ethers.MaxUint256);
-      const deadline = BigInt(block!.timestamp) + 86_400n;
+      const deadline = BigInt(await time.latest()) + 86_400n;
       const tx = await escrow
         .connect(p.requester)
         .requestInference(p.models.committee, OUTPUT, ethers.MaxUint256, deadline, 0);

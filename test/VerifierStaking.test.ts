@@ -973,18 +973,79 @@ describe("VerifierStaking", function () {
         expect(await staking.unbondingPeriod()).to.equal(MAX_UNBONDING_PERIOD);
       });
 
-      it("accepts MIN_UNBONDING_PERIOD once no escrow's window is longer (EOAs and contracts without a window count as zero)", async function () {
-        const { staking, admin, token, escrowStub, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
+      it("accepts MIN_UNBONDING_PERIOD when no escrow's window is longer (EOAs and contracts without a window count as zero)", async function () {
+        const { staking, admin, token, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
         await expect(staking.connect(admin).setUnbondingPeriod(MIN_UNBONDING_PERIOD)).to.be.revertedWithCustomError(
           staking,
           "VerifierStakingUnbondingShorterThanDisputeWindow",
         );
-        await staking.connect(admin).revokeRole(ESCROW_ROLE, escrowStub);
-        // A contract that does not implement maxDisputeWindow (its call reverts).
-        await staking.connect(admin).grantRole(ESCROW_ROLE, token);
-        await staking.connect(admin).setUnbondingPeriod(MIN_UNBONDING_PERIOD);
-        expect(await staking.unbondingPeriod()).to.equal(MIN_UNBONDING_PERIOD);
+        // A fresh staking contract whose escrows are an EOA and a contract without maxDisputeWindow (it reverts).
+        const fresh = await ethers.deployContract("VerifierStaking", [token, admin.address, MIN_STAKE]);
+        await fresh.connect(admin).grantRole(ESCROW_ROLE, admin.address);
+        await fresh.connect(admin).grantRole(ESCROW_ROLE, token);
+        await fresh.connect(admin).setUnbondingPeriod(MIN_UNBONDING_PERIOD);
+        expect(await fresh.unbondingPeriod()).to.equal(MIN_UNBONDING_PERIOD);
       });
+    });
+  });
+
+  describe("#announceEscrow and granting ESCROW_ROLE once anything is staked", function () {
+    it("refuses an escrow that was not announced with VerifierStakingEscrowNotAnnounced", async function () {
+      const { staking, admin, other, ESCROW_ROLE } = await loadFixture(stakedFixture);
+      await expect(staking.connect(admin).grantRole(ESCROW_ROLE, other.address))
+        .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowNotAnnounced")
+        .withArgs(other.address);
+    });
+
+    it("announces with EscrowAnnounced and refuses the grant until the notice runs out", async function () {
+      const { staking, admin, other, ESCROW_ROLE } = await loadFixture(stakedFixture);
+      const period = await staking.unbondingPeriod();
+      const margin = await staking.ESCROW_NOTICE_MARGIN();
+      const tx = await staking.connect(admin).announceEscrow(other.address);
+      const at = BigInt((await ethers.provider.getBlock(tx.blockNumber!))!.timestamp);
+      await expect(tx)
+        .to.emit(staking, "EscrowAnnounced")
+        .withArgs(other.address, at + period + margin);
+      expect(await staking.escrowReadyAt(other.address)).to.equal(at + period + margin);
+      await time.setNextBlockTimestamp(at + period + margin - 1n);
+      await expect(staking.connect(admin).grantRole(ESCROW_ROLE, other.address))
+        .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowNoticePending")
+        .withArgs(other.address, at + period + margin);
+      await staking.connect(admin).grantRole(ESCROW_ROLE, other.address);
+      expect(await staking.hasRole(ESCROW_ROLE, other.address)).to.equal(true);
+    });
+
+    it("waits the longer unbonding period when governance shortens it after the announcement", async function () {
+      const { staking, admin, other } = await loadFixture(stakedFixture);
+      const margin = await staking.ESCROW_NOTICE_MARGIN();
+      await staking.connect(admin).setUnbondingPeriod(MAX_UNBONDING_PERIOD);
+      const tx = await staking.connect(admin).announceEscrow(other.address);
+      const at = BigInt((await ethers.provider.getBlock(tx.blockNumber!))!.timestamp);
+      await staking.connect(admin).setUnbondingPeriod(7n * DAY);
+      expect(await staking.escrowReadyAt(other.address)).to.equal(at + BigInt(MAX_UNBONDING_PERIOD) + margin);
+    });
+
+    it("is for the admin only and refuses the zero address", async function () {
+      const { staking, admin, alice, other, ESCROW_ROLE } = await loadFixture(stakedFixture);
+      await expect(staking.connect(alice).announceEscrow(other.address))
+        .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+        .withArgs(alice.address, ethers.ZeroHash);
+      await expect(staking.connect(admin).announceEscrow(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        staking,
+        "VerifierStakingZeroAddress",
+      );
+      expect(await staking.escrowReadyAt(other.address)).to.equal(0n);
+      expect(ESCROW_ROLE).to.equal(await staking.ESCROW_ROLE());
+    });
+
+    it("never revokes ESCROW_ROLE, nor lets an escrow renounce it: VerifierStakingEscrowPermanent", async function () {
+      const { staking, admin, escrow, ESCROW_ROLE } = await loadFixture(stakedFixture);
+      await expect(staking.connect(admin).revokeRole(ESCROW_ROLE, escrow.address))
+        .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowPermanent")
+        .withArgs(escrow.address);
+      await expect(staking.connect(escrow).renounceRole(ESCROW_ROLE, escrow.address))
+        .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowPermanent")
+        .withArgs(escrow.address);
     });
   });
 

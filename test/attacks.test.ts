@@ -662,14 +662,9 @@ describe("Hostile actors", function () {
         async (f) => f.staking.connect(f.governance).setMinVerifierStake(parseEther("1000")),
       ],
       [
-        "VerifierStaking.grantRole(ESCROW_ROLE)",
-        "who may lock, unlock and slash (see the skipped test below)",
-        async (f) => f.staking.connect(f.governance).grantRole(ESCROW_ROLE, f.stub),
-      ],
-      [
-        "VerifierStaking.revokeRole(ESCROW_ROLE)",
-        "who may lock, unlock and slash",
-        async (f) => f.staking.connect(f.governance).revokeRole(ESCROW_ROLE, f.stub),
+        "VerifierStaking.announceEscrow",
+        "which escrow may be granted ESCROW_ROLE, after the notice period (see below)",
+        async (f) => f.staking.connect(f.governance).announceEscrow(f.stub),
       ],
       [
         "VerifierStaking.grantRole(DEFAULT_ADMIN_ROLE) + renounceRole",
@@ -708,19 +703,40 @@ describe("Hostile actors", function () {
       await expectConservation(f);
     });
 
-    // FINDING (not fixed here): DEFAULT_ADMIN_ROLE can grant ESCROW_ROLE to any account it likes, an EOA included
-    // (VerifierStaking._grantRole only checks the dispute window of contracts that report one; an EOA reports 0),
-    // and an ESCROW_ROLE holder can `slash(anyone, 0, everything, itself)`. So two governance calls move any
-    // staked funds, contrary to "No governance path moves escrowed or staked funds" (README, ARCHITECTURE.md).
-    // Sequence: staking.grantRole(ESCROW_ROLE, admin); staking.connect(admin).slash(worker, 0, STAKE, admin).
-    // Fix options: make ESCROW_ROLE grantable once (or only with a timelock longer than the unbonding period),
-    // refuse it to accounts without code, or state the trust assumption plainly. Skipped because it fails.
-    it.skip("governance cannot take staked funds by granting itself ESCROW_ROLE and slashing", async function () {
+    // ESCROW_ROLE can slash anyone, so it is the one governance grant that could reach staked funds. Once anything
+    // is staked it goes only to an escrow announced an unbonding period (plus a margin) ahead, and never away.
+    it("governance cannot take staked funds by granting itself ESCROW_ROLE: no grant without notice, and the notice lets stakers leave first", async function () {
       const f = await loadFixture(fundsEverywhereFixture);
-      await f.staking.connect(f.governance).grantRole(ESCROW_ROLE, f.governance.address);
-      await expect(f.staking.connect(f.governance).slash(f.worker.address, 0, STAKE, f.governance.address)).to.be
-        .reverted;
-      expect((await f.staking.accountOf(f.worker.address)).active).to.equal(STAKE);
+      const admin = f.governance;
+      await expect(f.staking.connect(admin).grantRole(ESCROW_ROLE, admin.address))
+        .to.be.revertedWithCustomError(f.staking, "VerifierStakingEscrowNotAnnounced")
+        .withArgs(admin.address);
+
+      await f.staking.connect(admin).announceEscrow(admin.address);
+      const readyAt = await f.staking.escrowReadyAt(admin.address);
+      await expect(f.staking.connect(admin).grantRole(ESCROW_ROLE, admin.address))
+        .to.be.revertedWithCustomError(f.staking, "VerifierStakingEscrowNoticePending")
+        .withArgs(admin.address, readyAt);
+
+      // A verifier that distrusts the announced escrow unbonds at once and has withdrawn before it gets power.
+      const leaver = f.verifiers[1];
+      const free = await f.staking.freeStakeOf(leaver.address);
+      await f.staking.connect(leaver).requestUnstake(free);
+      const { unbondingEnd } = await f.staking.accountOf(leaver.address);
+      expect(unbondingEnd).to.be.lessThan(readyAt);
+      await time.increaseTo(unbondingEnd);
+      await f.staking.connect(leaver).withdraw();
+      await time.increaseTo(readyAt);
+      await f.staking.connect(admin).grantRole(ESCROW_ROLE, admin.address);
+      const left = await f.staking.accountOf(leaver.address);
+      expect(left.active + left.unbonding).to.equal(0n);
+    });
+
+    it("governance cannot cut an escrow off from its locked stake: ESCROW_ROLE is never revoked or renounced", async function () {
+      const f = await loadFixture(fundsEverywhereFixture);
+      await expect(f.staking.connect(f.governance).revokeRole(ESCROW_ROLE, f.escrow))
+        .to.be.revertedWithCustomError(f.staking, "VerifierStakingEscrowPermanent")
+        .withArgs(await f.escrow.getAddress());
     });
   });
 

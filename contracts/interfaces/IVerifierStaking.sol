@@ -9,9 +9,11 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// @dev An account's stake is `active` (which includes `locked`) plus `unbonding`. Free stake is
 /// `active - locked`. Unbonding stake stays slashable until it is withdrawn, and the unbonding period is never
 /// shorter than the longest dispute window of any escrow holding ESCROW_ROLE. Only ESCROW_ROLE may lock, unlock
-/// and slash. Verifiers opt in with at least `minVerifierStake()` of free stake; their weight in the committee
-/// draw is their free stake while it is at least that minimum, and zero below it (they stay opted in and count
-/// again once they have enough). A change of the minimum applies to each account at its next stake change.
+/// and slash; once anything is staked, ESCROW_ROLE goes only to an escrow announced an unbonding period ahead
+/// (`announceEscrow`), and it is never revoked, so governance cannot reach staked funds. Verifiers opt in with
+/// at least `minVerifierStake()` of free stake; their weight in the committee draw is their free stake while it
+/// is at least that minimum, and zero below it (they stay opted in and count again once they have enough). A
+/// change of the minimum applies to each account at its next stake change.
 interface IVerifierStaking {
     /// @notice One account's stake.
     /// @dev Packed so that locking, unlocking and the verifier check touch one storage word; amounts are
@@ -26,6 +28,14 @@ interface IVerifierStaking {
 
     /// @notice Emitted when `account` adds `amount` to its active stake.
     event Staked(address indexed account, uint256 amount);
+    /// @notice When governance announced an escrow, and the unbonding period then in force.
+    struct EscrowNotice {
+        uint64 announcedAt;
+        uint64 unbondingPeriod;
+    }
+
+    /// @notice Emitted when governance announces that `escrow` may be granted ESCROW_ROLE from `readyAt`.
+    event EscrowAnnounced(address indexed escrow, uint256 readyAt);
     /// @notice Emitted when `amount` moves from active to unbonding; all unbonding stake unlocks at `unbondingEnd`.
     event UnstakeRequested(address indexed account, uint256 amount, uint256 unbondingEnd);
     /// @notice Emitted when unbonded stake is paid out.
@@ -65,6 +75,12 @@ interface IVerifierStaking {
     error VerifierStakingUnbondingShorterThanDisputeWindow(uint256 unbondingPeriod, uint256 disputeWindow);
     /// @notice A zero address where an account or contract is needed.
     error VerifierStakingZeroAddress();
+    /// @notice ESCROW_ROLE, once anything is staked, goes only to an escrow announced with `announceEscrow`.
+    error VerifierStakingEscrowNotAnnounced(address escrow);
+    /// @notice The escrow's notice period has not run out; it can be granted ESCROW_ROLE from `readyAt`.
+    error VerifierStakingEscrowNoticePending(address escrow, uint256 readyAt);
+    /// @notice ESCROW_ROLE cannot be revoked or renounced: the escrow's jobs hold stake locked in this contract.
+    error VerifierStakingEscrowPermanent(address escrow);
 
     /// @notice The ERC-20 token staked, fixed at deployment.
     function token() external view returns (IERC20);
@@ -116,6 +132,17 @@ interface IVerifierStaking {
     /// @notice Sets the active stake needed to opt in as a verifier.
     /// @dev Requirements: caller has DEFAULT_ADMIN_ROLE; at most MAX_MIN_VERIFIER_STAKE.
     function setMinVerifierStake(uint256 amount) external;
+
+    /// @notice Announces that `escrow` will be granted ESCROW_ROLE, which lets it lock and slash stake. The grant
+    /// is refused until `escrowReadyAt(escrow)`: the unbonding period (the longer of the one in force now and at
+    /// the grant) plus ESCROW_NOTICE_MARGIN, so that a staker who requests to unstake on the announcement has
+    /// withdrawn before the new escrow has any power. Without an announcement, ESCROW_ROLE is granted only while
+    /// nothing is staked (at deployment). ESCROW_ROLE is never revoked.
+    /// @dev Requirements: caller has DEFAULT_ADMIN_ROLE; `escrow` non-zero. Announcing again restarts the notice.
+    function announceEscrow(address escrow) external;
+
+    /// @notice When `escrow` can be granted ESCROW_ROLE; zero when it was never announced.
+    function escrowReadyAt(address escrow) external view returns (uint256);
 
     /// @notice Draws `size` distinct verifiers weighted by free stake, skipping every address in `excluded`.
     /// @dev O(size * log n) storage reads for n verifiers ever opted in. Deterministic in `seed` and state.
