@@ -1,0 +1,306 @@
+/**
+ * The simulation's chain: the real TrustML contracts deployed on Hardhat's in-process network (as
+ * test/fixtures/protocol.ts deploys them: EscrowParamsLib linked, default parameters), ten verifiers of equal
+ * stake, one worker, one requester, and committee jobs driven in batches: requests mined together, one
+ * `submitResults`, one `commitVotes` and one `revealVotes` per verifier, one `settleBatch`. Reveals open as soon
+ * as every member has committed and a job is due once every member has revealed, so no time has to pass.
+ *
+ * Everything reported is read back from the chain: JobSettled and VerifierPenalized events, credited escrow
+ * balances and active stakes.
+ */
+import { ethers, network } from "hardhat";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { AbiCoder, keccak256, parseEther, type BytesLike, type ContractTransactionResponse, type Log } from "ethers";
+import type {
+  IJobEscrow,
+  JobEscrow,
+  MockRandomness,
+  ModelRegistry,
+  TestToken,
+  VerifierStaking,
+} from "../../typechain-types";
+import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, VerificationMode } from "../params";
+
+export type Job = IJobEscrow.JobStruct;
+
+/** The fee of every simulated model (the test fixture's price). */
+export const SIM_PRICE = parseEther("2");
+/** Tolerances registered for the simulated models (the test fixture's): 1e-5 relative, 1e-6 absolute. */
+export const SIM_TOLERANCE = { relTolerance: 10_000, absTolerance: 1000 };
+/** Each verifier's stake: large against the 1-token vote penalty, so weights (and so collusion shares) stay equal. */
+export const VERIFIER_STAKE = parseEther("10000");
+const WORKER_STAKE = parseEther("1000000");
+const FUNDS = parseEther("10000000");
+const GAS = { request: 400_000, batch: 28_000_000 };
+
+export interface World {
+  token: TestToken;
+  registry: ModelRegistry;
+  staking: VerifierStaking;
+  escrow: JobEscrow;
+  randomness: MockRandomness;
+  governance: HardhatEthersSigner;
+  treasury: HardhatEthersSigner;
+  modelOwner: HardhatEthersSigner;
+  requester: HardhatEthersSigner;
+  worker: HardhatEthersSigner;
+  verifiers: HardhatEthersSigner[];
+  /** Committee-mode model ids by committee size. */
+  models: Map<number, bigint>;
+  params: IJobEscrow.EscrowParamsStructOutput;
+}
+
+/** One job of a batch: its model, input, the output the worker posts and how each drawn member votes. */
+export interface JobSpec {
+  modelId: bigint;
+  input: BytesLike;
+  output: BytesLike;
+  /** Whether `member` (drawn onto this job's committee) votes agree; gets the job's tolerances from JobRequested. */
+  vote(member: string, tolerance: { relTolerance: number; absTolerance: number }): boolean;
+}
+
+/** What the chain says about one settled job. */
+export interface JobResult {
+  id: bigint;
+  committee: string[];
+  outcome: number;
+  workerPayment: bigint;
+  royalty: bigint;
+  verifierReward: bigint;
+  rewardedVerifiers: bigint;
+  requesterRefund: bigint;
+  treasuryPayment: bigint;
+  slashed: bigint;
+  /** Vote penalties of this job: verifier address → amount slashed. */
+  penalties: Map<string, bigint>;
+}
+
+/** Deploys the suite, stakes the worker and `verifierCount` verifiers equally, registers committee models. */
+export async function deployWorld(committeeSizes: number[], verifierCount = 10): Promise<World> {
+  const signers = await ethers.getSigners();
+  if (signers.length < 5 + verifierCount) throw new Error(`need ${5 + verifierCount} accounts`);
+  const [governance, treasury, modelOwner, requester, worker] = signers;
+  const verifiers = signers.slice(5, 5 + verifierCount);
+
+  const token = await ethers.deployContract("TestToken", [governance.address]);
+  const registry = await ethers.deployContract("ModelRegistry");
+  const staking = await ethers.deployContract("VerifierStaking", [
+    token,
+    governance.address,
+    DEFAULT_MIN_VERIFIER_STAKE,
+  ]);
+  const randomness = await ethers.deployContract("MockRandomness");
+  const paramsLib = await ethers.deployContract("EscrowParamsLib");
+  const escrow = await ethers.deployContract(
+    "JobEscrow",
+    [token, registry, staking, randomness, treasury.address, governance.address, DEFAULT_ESCROW_PARAMS],
+    { libraries: { EscrowParamsLib: await paramsLib.getAddress() } },
+  );
+  await staking.connect(governance).grantRole(await staking.ESCROW_ROLE(), escrow);
+
+  for (const account of [requester, worker, ...verifiers]) {
+    await token.connect(governance).mint(account.address, FUNDS);
+    await token.connect(account).approve(escrow, ethers.MaxUint256);
+    await token.connect(account).approve(staking, ethers.MaxUint256);
+  }
+  await staking.connect(worker).stake(WORKER_STAKE);
+  for (const verifier of verifiers) {
+    await staking.connect(verifier).stake(VERIFIER_STAKE);
+    await staking.connect(verifier).setVerifier(true);
+  }
+  const models = new Map<number, bigint>();
+  for (const size of committeeSizes) {
+    await registry
+      .connect(modelOwner)
+      .registerModel(ethers.sha256(ethers.toUtf8Bytes(`sim model, committee ${size}`)), "ipfs://sim", {
+        price: SIM_PRICE,
+        mode: VerificationMode.Committee,
+        committeeSize: size,
+        royaltyBps: 500,
+        ...SIM_TOLERANCE,
+      });
+    models.set(size, await registry.modelCount());
+  }
+  return {
+    token,
+    registry,
+    staking,
+    escrow,
+    randomness,
+    governance,
+    treasury,
+    modelOwner,
+    requester,
+    worker,
+    verifiers,
+    models,
+    params: await escrow.params(),
+  };
+}
+
+/** An EVM snapshot to return to (each row of the sweep starts from the freshly deployed world). */
+export async function snapshot(): Promise<string> {
+  return network.provider.send("evm_snapshot", []);
+}
+
+export async function revert(id: string): Promise<void> {
+  if (!(await network.provider.send("evm_revert", [id]))) throw new Error(`evm_revert ${id} failed`);
+}
+
+/** Credited escrow balance plus active stake of each account: what it owns inside the protocol. */
+export async function holdings(world: World, accounts: string[]): Promise<bigint[]> {
+  return Promise.all(
+    accounts.map(async (a) => (await world.escrow.balanceOf(a)) + (await world.staking.accountOf(a)).active),
+  );
+}
+
+const salt = (jobId: bigint, verifier: string): string =>
+  ethers.solidityPackedKeccak256(["string", "uint256", "address"], ["sim salt", jobId, verifier]);
+
+const coder = AbiCoder.defaultAbiCoder();
+/** JobEscrow.voteCommitment, computed locally (it is pure). */
+const commitment = (jobId: bigint, verifier: string, agree: boolean, s: string): string =>
+  keccak256(coder.encode(["uint256", "address", "bool", "bytes32"], [jobId, verifier, agree, s]));
+
+function toJob(r: IJobEscrow.JobStructOutput): Job {
+  return {
+    id: r.id,
+    requester: r.requester,
+    modelOwner: r.modelOwner,
+    modelId: r.modelId,
+    version: r.version,
+    mode: r.mode,
+    committeeSize: r.committeeSize,
+    royaltyBps: r.royaltyBps,
+    protocolFeeBps: r.protocolFeeBps,
+    verifierShareBps: r.verifierShareBps,
+    paramsId: r.paramsId,
+    callbackGasLimit: r.callbackGasLimit,
+    deadline: r.deadline,
+    fee: r.fee,
+    collateral: r.collateral,
+    inputHash: r.inputHash,
+  };
+}
+
+async function logsOf(tx: ContractTransactionResponse | string): Promise<readonly Log[]> {
+  const hash = typeof tx === "string" ? tx : tx.hash;
+  const receipt = await ethers.provider.getTransactionReceipt(hash);
+  if (!receipt) throw new Error(`no receipt for ${hash}`);
+  if (receipt.status !== 1) throw new Error(`transaction ${hash} reverted`);
+  return receipt.logs;
+}
+
+/**
+ * Runs `specs` as committee jobs through the real escrow: requests (mined in one block), one submitResults,
+ * commitVotes and revealVotes per verifier, one settleBatch. Returns each job's settlement as emitted.
+ */
+export async function runBatch(world: World, specs: JobSpec[]): Promise<JobResult[]> {
+  const { escrow } = world;
+  const deadline = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 86_400n;
+
+  // Requests: sent without mining, then mined together.
+  await network.provider.send("evm_setAutomine", [false]);
+  const hashes: string[] = [];
+  try {
+    for (const spec of specs) {
+      const tx = await escrow
+        .connect(world.requester)
+        .requestInference(spec.modelId, spec.input, ethers.MaxUint256, deadline, 0, { gasLimit: GAS.request });
+      hashes.push(tx.hash);
+    }
+    await network.provider.send("evm_mine", []);
+  } finally {
+    await network.provider.send("evm_setAutomine", [true]);
+  }
+  const jobs: Job[] = [];
+  const tolerances: { relTolerance: number; absTolerance: number }[] = [];
+  for (const hash of hashes) {
+    for (const log of await logsOf(hash)) {
+      const parsed = escrow.interface.parseLog(log);
+      if (parsed?.name !== "JobRequested") continue;
+      jobs.push(toJob(parsed.args.job));
+      tolerances.push({
+        relTolerance: Number(parsed.args.relTolerance),
+        absTolerance: Number(parsed.args.absTolerance),
+      });
+    }
+  }
+  if (jobs.length !== specs.length) throw new Error(`requested ${specs.length} jobs, ${jobs.length} emitted`);
+
+  // Submission draws each committee.
+  const submitted = await escrow.connect(world.worker).submitResults(
+    jobs,
+    specs.map((s) => s.output),
+    { gasLimit: GAS.batch },
+  );
+  const committees = new Map<bigint, string[]>();
+  for (const log of await logsOf(submitted)) {
+    const parsed = escrow.interface.parseLog(log);
+    if (parsed?.name === "CommitteeDrawn") committees.set(parsed.args.jobId, [...parsed.args.committee]);
+  }
+
+  // Each verifier decides, commits its votes in one transaction, then (once all have committed) reveals them.
+  const ballots = new Map<string, { ids: bigint[]; agrees: boolean[]; salts: string[] }>();
+  jobs.forEach((job, i) => {
+    const id = BigInt(job.id);
+    const members = committees.get(id);
+    if (!members) throw new Error(`job ${id}: no committee drawn`);
+    for (const member of members) {
+      const b = ballots.get(member) ?? { ids: [], agrees: [], salts: [] };
+      b.ids.push(id);
+      b.agrees.push(specs[i].vote(member, tolerances[i]));
+      b.salts.push(salt(id, member));
+      ballots.set(member, b);
+    }
+  });
+  const signerOf = (address: string): HardhatEthersSigner => {
+    const s = world.verifiers.find((v) => v.address === address);
+    if (!s) throw new Error(`${address} is not a simulated verifier`);
+    return s;
+  };
+  for (const [member, b] of ballots) {
+    const commitments = b.ids.map((id, k) => commitment(id, member, b.agrees[k], b.salts[k]));
+    await escrow.connect(signerOf(member)).commitVotes(b.ids, commitments, { gasLimit: GAS.batch });
+  }
+  for (const [member, b] of ballots) {
+    await escrow.connect(signerOf(member)).revealVotes(b.ids, b.agrees, b.salts, { gasLimit: GAS.batch });
+  }
+
+  // Every member revealed: every job is due now.
+  const settled = await escrow.connect(world.worker).settleBatch(
+    jobs,
+    jobs.map(() => "0x"),
+    { gasLimit: GAS.batch },
+  );
+  const results = new Map<bigint, JobResult>();
+  const penalties: { id: bigint; verifier: string; amount: bigint }[] = [];
+  for (const log of await logsOf(settled)) {
+    const parsed = escrow.interface.parseLog(log);
+    if (parsed?.name === "JobSettled") {
+      const s = parsed.args.settlement;
+      const id: bigint = parsed.args.jobId;
+      results.set(id, {
+        id,
+        committee: committees.get(id)!,
+        outcome: Number(parsed.args.outcome),
+        workerPayment: s.workerPayment,
+        royalty: s.royalty,
+        verifierReward: s.verifierReward,
+        rewardedVerifiers: s.rewardedVerifiers,
+        requesterRefund: s.requesterRefund,
+        treasuryPayment: s.treasuryPayment,
+        slashed: s.slashed,
+        penalties: new Map(),
+      });
+    } else if (parsed?.name === "VerifierPenalized") {
+      penalties.push({ id: parsed.args.jobId, verifier: parsed.args.verifier, amount: parsed.args.amount });
+    }
+  }
+  for (const p of penalties) results.get(p.id)!.penalties.set(p.verifier, p.amount);
+  return jobs.map((job) => {
+    const r = results.get(BigInt(job.id));
+    if (!r) throw new Error(`job ${job.id} was not settled`);
+    return r;
+  });
+}
