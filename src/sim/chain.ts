@@ -9,6 +9,7 @@
  * balances and active stakes.
  */
 import { ethers, network } from "hardhat";
+import { toJob } from "../job";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { AbiCoder, keccak256, parseEther, type BytesLike, type ContractTransactionResponse, type Log } from "ethers";
 import type {
@@ -161,27 +162,6 @@ const coder = AbiCoder.defaultAbiCoder();
 /** JobEscrow.voteCommitment, computed locally (it is pure). */
 const commitment = (jobId: bigint, verifier: string, agree: boolean, s: string): string =>
   keccak256(coder.encode(["uint256", "address", "bool", "bytes32"], [jobId, verifier, agree, s]));
-
-function toJob(r: IJobEscrow.JobStructOutput): Job {
-  return {
-    id: r.id,
-    requester: r.requester,
-    modelOwner: r.modelOwner,
-    modelId: r.modelId,
-    version: r.version,
-    mode: r.mode,
-    committeeSize: r.committeeSize,
-    royaltyBps: r.royaltyBps,
-    protocolFeeBps: r.protocolFeeBps,
-    verifierShareBps: r.verifierShareBps,
-    paramsId: r.paramsId,
-    callbackGasLimit: r.callbackGasLimit,
-    deadline: r.deadline,
-    fee: r.fee,
-    collateral: r.collateral,
-    inputHash: r.inputHash,
-  };
-}
 
 async function logsOf(tx: ContractTransactionResponse | string): Promise<readonly Log[]> {
   const hash = typeof tx === "string" ? tx : tx.hash;

@@ -33,6 +33,7 @@
  * by two drawn paths are read warm), by about 1% between seeds; with the fixed seed they are exact.
  */
 import { ethers, network } from "hardhat";
+import { toJob } from "../../src/job";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ContractTransactionResponse } from "ethers";
 import {
@@ -107,27 +108,6 @@ async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> 
   const receipt = await (await tx).wait();
   if (receipt === null || receipt.status !== 1) throw new Error("gas scenario: transaction failed");
   return Number(receipt.gasUsed);
-}
-
-function toJob(r: IJobEscrow.JobStructOutput): IJobEscrow.JobStruct {
-  return {
-    id: r.id,
-    requester: r.requester,
-    modelOwner: r.modelOwner,
-    modelId: r.modelId,
-    version: r.version,
-    mode: r.mode,
-    committeeSize: r.committeeSize,
-    royaltyBps: r.royaltyBps,
-    protocolFeeBps: r.protocolFeeBps,
-    verifierShareBps: r.verifierShareBps,
-    paramsId: r.paramsId,
-    callbackGasLimit: r.callbackGasLimit,
-    deadline: r.deadline,
-    fee: r.fee,
-    collateral: r.collateral,
-    inputHash: r.inputHash,
-  };
 }
 
 /**
