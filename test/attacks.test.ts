@@ -1,3 +1,4 @@
+import { deployCore, fundAccounts, stakeAccounts } from "../src/deploy/contracts";
 /**
  * Hostile actors: each `describe` is an attack, each `it` the defence that makes it fail. Attacks already covered
  * elsewhere in the suite are not repeated here; docs/THREAT-MODEL.md maps every attack to its test.
@@ -19,25 +20,22 @@ import {
   TEST_PARAMS,
   termsFor,
   toJob,
-  WRONG_OUTPUT,
   type Job,
 } from "./fixtures/protocol";
-import { acceptedSplit, DAY, escrowFactory, settlement } from "./fixtures/escrow";
+import { acceptedSplit, DAY, settlement } from "./fixtures/escrow";
 import {
   BPS,
   commitAll,
   commitmentOf,
   committeeVotingFixture,
   expectConservation,
-  optimisticSubmittedFixture,
   revealAll,
   saltOf,
   verificationFixture,
   voteAll,
   votingJob,
-  type Verification,
 } from "./fixtures/verification";
-import { DEFAULT_MIN_VERIFIER_STAKE, JobOutcome, JobStatus, VerificationMode } from "../src/params";
+import { JobOutcome, JobStatus, VerificationMode } from "../src/params";
 
 const COLLATERAL = (PRICE * BigInt(TEST_PARAMS.collateralRatioBps)) / BPS;
 const CALLBACK_GAS = 300_000;
@@ -102,27 +100,17 @@ async function hookTokenFixture(): Promise<HookProtocol> {
   const [governance, treasury, modelOwner, requester, worker] = accounts;
   const verifiers = accounts.slice(6, 11);
   const token = await ethers.deployContract("HookToken");
-  const registry = await ethers.deployContract("ModelRegistry");
-  const staking = await ethers.deployContract("VerifierStaking", [
-    token,
-    governance.address,
-    DEFAULT_MIN_VERIFIER_STAKE,
-  ]);
-  const randomness = await ethers.deployContract("MockRandomness");
-  const escrow = await (
-    await escrowFactory()
-  ).deploy(token, registry, staking, randomness, treasury.address, governance.address, { ...TEST_PARAMS });
-  await staking.connect(governance).grantRole(await staking.ESCROW_ROLE(), escrow);
-  for (const account of [requester, worker, ...verifiers]) {
-    await token.mint(account.address, FUNDS);
-    await token.connect(account).approve(escrow, ethers.MaxUint256);
-    await token.connect(account).approve(staking, ethers.MaxUint256);
-  }
-  await staking.connect(worker).stake(STAKE);
-  for (const v of verifiers) {
-    await staking.connect(v).stake(STAKE);
-    await staking.connect(v).setVerifier(true);
-  }
+  const { registry, staking, randomness, escrow } = await deployCore(token, {
+    governance,
+    treasury: treasury.address,
+    params: TEST_PARAMS,
+  });
+  await fundAccounts(token, undefined, { escrow, staking }, [requester, worker, ...verifiers], FUNDS);
+  await stakeAccounts(
+    staking,
+    [{ account: worker, stake: STAKE }],
+    verifiers.map((account) => ({ account, stake: STAKE })),
+  );
   const register = async (seed: string, mode: number): Promise<bigint> => {
     await registry
       .connect(modelOwner)

@@ -9,6 +9,7 @@
  * balances and active stakes.
  */
 import { ethers, network } from "hardhat";
+import { deployCore, fundAccounts, stakeAccounts } from "../deploy/contracts";
 import { toJob } from "../job";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { AbiCoder, keccak256, parseEther, type BytesLike, type ContractTransactionResponse, type Log } from "ethers";
@@ -20,7 +21,7 @@ import type {
   TestToken,
   VerifierStaking,
 } from "../../typechain-types";
-import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, VerificationMode } from "../params";
+import { VerificationMode } from "../params";
 
 export type Job = IJobEscrow.JobStruct;
 
@@ -84,31 +85,16 @@ export async function deployWorld(committeeSizes: number[], verifierCount = 10):
   const verifiers = signers.slice(5, 5 + verifierCount);
 
   const token = await ethers.deployContract("TestToken", [governance.address]);
-  const registry = await ethers.deployContract("ModelRegistry");
-  const staking = await ethers.deployContract("VerifierStaking", [
-    token,
-    governance.address,
-    DEFAULT_MIN_VERIFIER_STAKE,
-  ]);
-  const randomness = await ethers.deployContract("MockRandomness");
-  const paramsLib = await ethers.deployContract("EscrowParamsLib");
-  const escrow = await ethers.deployContract(
-    "JobEscrow",
-    [token, registry, staking, randomness, treasury.address, governance.address, DEFAULT_ESCROW_PARAMS],
-    { libraries: { EscrowParamsLib: await paramsLib.getAddress() } },
+  const { registry, staking, randomness, escrow } = await deployCore(token, {
+    governance,
+    treasury: treasury.address,
+  });
+  await fundAccounts(token, governance, { escrow, staking }, [requester, worker, ...verifiers], FUNDS);
+  await stakeAccounts(
+    staking,
+    [{ account: worker, stake: WORKER_STAKE }],
+    verifiers.map((account) => ({ account, stake: VERIFIER_STAKE })),
   );
-  await staking.connect(governance).grantRole(await staking.ESCROW_ROLE(), escrow);
-
-  for (const account of [requester, worker, ...verifiers]) {
-    await token.connect(governance).mint(account.address, FUNDS);
-    await token.connect(account).approve(escrow, ethers.MaxUint256);
-    await token.connect(account).approve(staking, ethers.MaxUint256);
-  }
-  await staking.connect(worker).stake(WORKER_STAKE);
-  for (const verifier of verifiers) {
-    await staking.connect(verifier).stake(VERIFIER_STAKE);
-    await staking.connect(verifier).setVerifier(true);
-  }
   const models = new Map<number, bigint>();
   for (const size of committeeSizes) {
     await registry
