@@ -27,3 +27,15 @@ export function toJob(r: IJobEscrow.JobStructOutput): Job {
     inputHash: r.inputHash,
   };
 }
+
+/** What a settlement credited (`IJobEscrow.Settlement`, as `JobSettled` carries it), in plain bigints. */
+export interface Settlement {
+  workerPayment: bigint;
+  royalty: bigint;
+  treasuryPayment: bigint;
+  verifierReward: bigint;
+  rewardedVerifiers: bigint;
+  requesterRefund: bigint;
+  challengerPayment: bigint;
+  slashed: bigint;
+}

@@ -3,6 +3,7 @@
  * events and views; nothing is kept off chain.
  */
 import { readFileSync } from "node:fs";
+import type { Settlement } from "../src/job";
 import { getBytes, hexlify } from "ethers";
 import { task, types } from "hardhat/config";
 import { decodeTensors, encodeTensors } from "../src/codec";
@@ -64,18 +65,7 @@ export interface JobView {
   outputHex?: string;
   challenger?: string;
   votes: { verifier: string; vote: string }[];
-  settlement?: {
-    outcome: string;
-    workerPayment: bigint;
-    royalty: bigint;
-    treasuryPayment: bigint;
-    verifierReward: bigint;
-    rewardedVerifiers: bigint;
-    requesterRefund: bigint;
-    challengerPayment: bigint;
-    slashed: bigint;
-    transactionHash: string;
-  };
+  settlement?: Settlement & { outcome: string; transactionHash: string };
 }
 
 export interface JobSummary {

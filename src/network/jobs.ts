@@ -4,6 +4,7 @@
  * conservation check. Used by the demo's table and summary and by the end-to-end test.
  */
 import { getBytes, type Log, type LogDescription, type Provider } from "ethers";
+import type { Settlement } from "../job";
 import type { JobEscrow, VerifierStaking } from "../../typechain-types";
 import { decodeTensors, type Tensor } from "../codec";
 import { JobOutcome, JobStatus, VerificationMode } from "../params";
@@ -22,17 +23,8 @@ const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStat
 
 export const isTerminal = (status: number): boolean => TERMINAL.has(status);
 
-/** What a settlement credited (IJobEscrow.Settlement). */
-export interface Settlement {
-  workerPayment: bigint;
-  royalty: bigint;
-  treasuryPayment: bigint;
-  verifierReward: bigint;
-  rewardedVerifiers: bigint;
-  requesterRefund: bigint;
-  challengerPayment: bigint;
-  slashed: bigint;
-}
+/** What a settlement credited (src/job.ts). */
+export type { Settlement };
 
 export interface JobEvent {
   name: string;
