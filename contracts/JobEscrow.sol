@@ -735,12 +735,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         JobState storage state = _votingState(jobId);
         uint256 commitEnd = state.windowEnd;
         if (block.timestamp > commitEnd) revert JobEscrowCommitWindowClosed(jobId, commitEnd);
-        uint256 size = state.seats;
-        (bytes memory packed, uint256 lastWord) = _loadCommittee(jobId, size);
-        uint256 seat = _seatIndex(jobId, packed, size, msg.sender);
-        VoteState vote = _voteAt(lastWord, seat);
-        if (vote != VoteState.Drawn) revert JobEscrowInvalidVoteState(jobId, msg.sender, vote);
-        _committees[jobId][_lastWordIndex(size)] = _withVote(lastWord, seat, VoteState.Committed);
+        _moveVote(jobId, state.seats, VoteState.Drawn, VoteState.Committed);
         _commitments[jobId][msg.sender] = commitment;
         emit VoteCommitted(jobId, msg.sender, commitment);
     }
@@ -750,24 +745,26 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint256 revealEnd = state.revealEnd;
         if (block.timestamp > revealEnd) revert JobEscrowRevealWindowClosed(jobId, revealEnd);
         uint256 size = state.seats;
-        (bytes memory packed, uint256 lastWord) = _loadCommittee(jobId, size);
-        uint256 seat = _seatIndex(jobId, packed, size, msg.sender);
-        VoteState vote = _voteAt(lastWord, seat);
-        if (vote != VoteState.Committed) revert JobEscrowInvalidVoteState(jobId, msg.sender, vote);
+        uint256 votes = _moveVote(jobId, size, VoteState.Committed, agree ? VoteState.Agreed : VoteState.Disagreed);
         uint256 commitEnd = state.windowEnd;
-        if (block.timestamp <= commitEnd && !_allCommitted(lastWord & VOTE_BITS, size)) {
+        if (block.timestamp <= commitEnd && !_allCommitted(votes, size))
             revert JobEscrowRevealNotOpen(jobId, commitEnd);
-        }
         if (voteCommitment(jobId, msg.sender, agree, salt) != _commitments[jobId][msg.sender]) {
             revert JobEscrowCommitmentMismatch(jobId, msg.sender);
         }
         delete _commitments[jobId][msg.sender];
-        _committees[jobId][_lastWordIndex(size)] = _withVote(
-            lastWord,
-            seat,
-            agree ? VoteState.Agreed : VoteState.Disagreed
-        );
         emit VoteRevealed(jobId, msg.sender, agree);
+    }
+
+    /// @dev Moves the caller's seat on the committee from vote state `from` to `to` (reverting for a non-member or
+    /// a seat in another state) and returns the committee's vote states as they were before the move.
+    function _moveVote(uint256 jobId, uint256 size, VoteState from, VoteState to) private returns (uint256 votes) {
+        (bytes memory packed, uint256 lastWord) = _loadCommittee(jobId, size);
+        uint256 seat = _seatIndex(jobId, packed, size, msg.sender);
+        VoteState vote = _voteAt(lastWord, seat);
+        if (vote != from) revert JobEscrowInvalidVoteState(jobId, msg.sender, vote);
+        _committees[jobId][_lastWordIndex(size)] = _withVote(lastWord, seat, to);
+        return lastWord & VOTE_BITS;
     }
 
     /// @dev Writes a freshly drawn committee: addresses packed, every vote Drawn (zero bits).
