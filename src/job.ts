@@ -2,7 +2,8 @@
  * A job's fixed record (`IJobEscrow.Job`) as the escrow emits it in `JobRequested` and takes back in claim,
  * submit, challenge and settle. One conversion from the decoded event to the plain struct, for every caller.
  */
-import type { IJobEscrow } from "../typechain-types";
+import type { ContractTransactionResponse } from "ethers";
+import type { IJobEscrow, JobEscrow } from "../typechain-types";
 
 export type Job = IJobEscrow.JobStruct;
 
@@ -26,6 +27,16 @@ export function toJob(r: IJobEscrow.JobStructOutput): Job {
     collateral: r.collateral,
     inputHash: r.inputHash,
   };
+}
+
+/** The job record a request transaction emitted (its `JobRequested` event). */
+export async function jobFromTx(escrow: JobEscrow, tx: ContractTransactionResponse): Promise<Job> {
+  const receipt = await tx.wait();
+  for (const log of receipt?.logs ?? []) {
+    const parsed = escrow.interface.parseLog(log);
+    if (parsed?.name === "JobRequested") return toJob(parsed.args.job);
+  }
+  throw new Error(`transaction ${tx.hash} emitted no JobRequested`);
 }
 
 /** What a settlement credited (`IJobEscrow.Settlement`, as `JobSettled` carries it), in plain bigints. */

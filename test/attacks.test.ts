@@ -1,3 +1,4 @@
+import { jobFromTx } from "../src/job";
 import { deployCore, fundAccounts, stakeAccounts } from "../src/deploy/contracts";
 /**
  * Hostile actors: each `describe` is an attack, each `it` the defence that makes it fail. Attacks already covered
@@ -19,7 +20,6 @@ import {
   STAKE,
   TEST_PARAMS,
   termsFor,
-  toJob,
   type Job,
 } from "./fixtures/protocol";
 import { acceptedSplit, DAY, settlement } from "./fixtures/escrow";
@@ -125,7 +125,7 @@ async function hookTokenFixture(): Promise<HookProtocol> {
     const tx = await escrow
       .connect(requester)
       .requestInference(modelId, INPUT, ethers.MaxUint256, deadline ?? BigInt(await time.latest()) + DAY, 0);
-    return jobOf(escrow, tx);
+    return jobFromTx(escrow, tx);
   };
   return {
     token,
@@ -141,16 +141,6 @@ async function hookTokenFixture(): Promise<HookProtocol> {
     accounts,
     request,
   };
-}
-
-/** The job record a request transaction emitted. */
-async function jobOf(escrow: JobEscrow, tx: ContractTransactionResponse): Promise<Job> {
-  const receipt = await tx.wait();
-  for (const log of receipt!.logs) {
-    const parsed = escrow.interface.parseLog(log);
-    if (parsed?.name === "JobRequested") return toJob(parsed.args.job);
-  }
-  throw new Error("no JobRequested");
 }
 
 /** Escrow tokens = open fees + bonds under vote + credits; staking tokens = active + unbonding stake. */
@@ -229,7 +219,7 @@ describe("Hostile actors", function () {
       const consumer = await ethers.deployContract("ReenteringConsumer", [h.escrow]);
       await h.token.mint(consumer, FUNDS);
       const tx = await consumer.request(h.models.none, INPUT, PRICE, BigInt(await time.latest()) + 60n, 0);
-      const job = await jobOf(h.escrow, tx);
+      const job = await jobFromTx(h.escrow, tx);
       await time.increase(61);
       await h.escrow.settle(job, "0x");
       expect(await h.escrow.balanceOf(consumer)).to.equal(PRICE);
@@ -268,7 +258,7 @@ describe("Hostile actors", function () {
       await p.token.connect(p.governance).mint(consumer, FUNDS);
       // A due job of someone else, for the callback to try to settle, and a credit for it to try to withdraw.
       const due = await p.request(p.models.none, { deadline: BigInt(await time.latest()) + 60n });
-      const refunded = await jobOf(
+      const refunded = await jobFromTx(
         p.escrow,
         await consumer.request(p.models.none, INPUT, PRICE, BigInt(await time.latest()) + 60n, 0),
       );
@@ -301,7 +291,7 @@ describe("Hostile actors", function () {
       it(`re-entering ${name} from the callback gets ReentrancyGuardReentrantCall; settlement completes and pays`, async function () {
         const f = await loadFixture(reenteringConsumerFixture);
         await f.consumer.setReentry(await data(f));
-        const job = await jobOf(
+        const job = await jobFromTx(
           f.escrow,
           await f.consumer.request(f.models.optimistic, INPUT, PRICE, BigInt(await time.latest()) + DAY, CALLBACK_GAS),
         );
