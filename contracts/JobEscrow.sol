@@ -31,8 +31,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     uint256 private constant BPS = 10_000;
     /// @dev Gas kept back for the CALL itself and the work after it, on top of the 1/64 that EIP-150 withholds.
     uint256 private constant CALLBACK_GAS_OVERHEAD = 10_000;
-    /// @dev Vote states of a packed committee occupy the low 32 bits of its last word.
+    /// @dev A committee's vote states occupy the low 32 bits of its vote word (see `_votes`).
     uint256 private constant VOTE_BITS = 0xffffffff;
+    /// @dev Number of fixed fields after `Job.id`, which the id hashes.
+    uint256 private constant JOB_HASHED_WORDS = 16;
 
     IERC20 private immutable TOKEN;
     IModelRegistry private immutable REGISTRY;
@@ -52,15 +54,18 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// the treasury's address anyway, so crediting it here saves a cold read of a balance slot.
     uint96 private _treasuryAccrued;
     IRandomnessSource private _randomness;
-    mapping(uint256 jobId => bytes32 jobHash) private _jobHashes;
+    /// @dev Written when the job is requested (status Requested), so a job's later steps update a word that
+    /// already exists; status None means no job has the id.
     mapping(uint256 jobId => JobState) private _states;
     mapping(uint256 jobId => bytes32 outputHash) private _outputHashes;
-    /// @dev A committee, packed: the seats' addresses, 20 bytes each, back to back from the start of word 0, and
-    /// the seats' vote states (VoteState, 2 bits each, seat i at bits 2i..2i+1) in the low 32 bits of the last
-    /// word. For every odd size up to 15, 20 * size mod 32 is at most 28, so those 4 bytes are always free.
-    /// A committee of 3 takes 2 words instead of 3, and a vote updates one word already read.
+    /// @dev A committee's addresses, 20 bytes each, back to back from the start of word 0: a committee of 3
+    /// takes 2 words instead of 3. Written once, when drawn; a vote reads only the word(s) its seat is in.
     mapping(uint256 jobId => mapping(uint256 word => uint256 packed)) private _committees;
-    mapping(uint256 jobId => mapping(address verifier => bytes32 commitment)) private _commitments;
+    /// @dev A committee's votes in one word: the seats' vote states (VoteState, 2 bits each, seat i at bits
+    /// 2i..2i+1) in the low 32 bits, and above them a running hash of the sealed commitments in the order they
+    /// were made (the high 224 bits of keccak256(previous, sealed)). A commit or a reveal writes only this word;
+    /// a reveal proves its commitment against the running hash instead of reading a stored commitment.
+    mapping(uint256 jobId => uint256 votes) private _votes;
     mapping(uint256 jobId => Challenge) private _challenges;
     mapping(address account => uint256 balance) private _balances;
 
@@ -161,36 +166,50 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IJobEscrow
-    function commitVote(uint256 jobId, bytes32 commitment) external nonReentrant {
-        _commitVote(jobId, commitment);
+    function commitVote(uint256 jobId, uint256 seat, bytes32 commitment) external nonReentrant {
+        _commitVote(jobId, seat, commitment);
     }
 
     /// @inheritdoc IJobEscrow
-    function commitVotes(uint256[] calldata jobIds, bytes32[] calldata commitments) external nonReentrant {
-        if (jobIds.length == 0 || jobIds.length != commitments.length) {
-            revert JobEscrowInvalidBatch(jobIds.length, commitments.length);
-        }
-        for (uint256 i; i < jobIds.length; ++i) {
-            _commitVote(jobIds[i], commitments[i]);
+    function commitVotes(
+        uint256[] calldata jobIds,
+        uint256[] calldata seats,
+        bytes32[] calldata commitments
+    ) external nonReentrant {
+        uint256 count = jobIds.length;
+        if (count == 0 || seats.length != count) revert JobEscrowInvalidBatch(count, seats.length);
+        if (commitments.length != count) revert JobEscrowInvalidBatch(count, commitments.length);
+        for (uint256 i; i < count; ++i) {
+            _commitVote(jobIds[i], seats[i], commitments[i]);
         }
     }
 
     /// @inheritdoc IJobEscrow
-    function revealVote(uint256 jobId, bool agree, bytes32 salt) external nonReentrant {
-        _revealVote(jobId, agree, salt);
+    function revealVote(
+        uint256 jobId,
+        uint256 seat,
+        bool agree,
+        bytes32 salt,
+        bytes32[] calldata sealedCommitments
+    ) external nonReentrant {
+        _revealVote(jobId, seat, agree, salt, sealedCommitments);
     }
 
     /// @inheritdoc IJobEscrow
     function revealVotes(
         uint256[] calldata jobIds,
+        uint256[] calldata seats,
         bool[] calldata agrees,
-        bytes32[] calldata salts
+        bytes32[] calldata salts,
+        bytes32[][] calldata sealedCommitments
     ) external nonReentrant {
         uint256 count = jobIds.length;
-        if (count == 0 || agrees.length != count) revert JobEscrowInvalidBatch(count, agrees.length);
+        if (count == 0 || seats.length != count) revert JobEscrowInvalidBatch(count, seats.length);
+        if (agrees.length != count) revert JobEscrowInvalidBatch(count, agrees.length);
         if (salts.length != count) revert JobEscrowInvalidBatch(count, salts.length);
+        if (sealedCommitments.length != count) revert JobEscrowInvalidBatch(count, sealedCommitments.length);
         for (uint256 i; i < count; ++i) {
-            _revealVote(jobIds[i], agrees[i], salts[i]);
+            _revealVote(jobIds[i], seats[i], agrees[i], salts[i], sealedCommitments[i]);
         }
     }
 
@@ -300,14 +319,14 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IJobEscrow
-    function jobHash(uint256 jobId) external view returns (bytes32) {
-        return _jobHashes[jobId];
+    function jobIdOf(Job calldata job) external pure returns (uint256) {
+        return _idOf(job);
     }
 
     /// @inheritdoc IJobEscrow
-    function jobState(uint256 jobId) external view returns (JobState memory) {
-        if (_jobHashes[jobId] == bytes32(0)) revert JobEscrowUnknownJob(jobId);
-        return _states[jobId];
+    function jobState(uint256 jobId) external view returns (JobState memory state) {
+        state = _states[jobId];
+        if (state.status == JobStatus.None) revert JobEscrowUnknownJob(jobId);
     }
 
     /// @inheritdoc IJobEscrow
@@ -325,10 +344,6 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         return _challenges[jobId];
     }
 
-    /// @inheritdoc IJobEscrow
-    function commitmentOf(uint256 jobId, address verifier) external view returns (bytes32) {
-        return _commitments[jobId][verifier];
-    }
 
     /// @inheritdoc IJobEscrow
     function balanceOf(address account) external view returns (uint256) {
@@ -356,6 +371,11 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         return keccak256(abi.encode(jobId, verifier, agree, salt));
     }
 
+    /// @inheritdoc IJobEscrow
+    function sealCommitment(uint256 seat, bytes32 commitment) public pure returns (bytes32) {
+        return keccak256(abi.encode(seat, commitment));
+    }
+
     // ---------------------------------------------------------------- request, claim, submit
 
     /// @dev Opens a job, announces it with its input (inline, or a URI) and pulls the fee.
@@ -380,8 +400,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         return job.id;
     }
 
-    /// @dev Snapshots the model, the fee shares and the parameters' version into a new job record and stores
-    /// its hash.
+    /// @dev Snapshots the model, the fee shares and the parameters' version into a new job record, whose hash is
+    /// its id, and opens its state word.
     function _openJob(
         uint256 modelId,
         bytes32 inputHash,
@@ -406,7 +426,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (fee < p.minFee) revert JobEscrowFeeTooLow(modelId, fee, p.minFee);
 
         job = Job({
-            id: ++_jobCount,
+            id: 0,
+            nonce: ++_jobCount,
             requester: msg.sender,
             modelOwner: snapshot.owner,
             modelId: modelId,
@@ -423,7 +444,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             collateral: Math.max((fee * p.collateralRatioBps) / BPS, p.minCollateral).toUint96(),
             inputHash: inputHash
         });
-        _jobHashes[job.id] = keccak256(abi.encode(job));
+        job.id = _idOf(job);
+        _states[job.id].status = JobStatus.Requested;
     }
 
     function _claim(Job memory job, JobState storage state) private {
@@ -513,7 +535,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             readyAt = uint256(state.windowEnd) + 1;
         } else if (status == JobStatus.Voting) {
             readyAt = uint256(state.revealEnd) + 1;
-            if (block.timestamp < readyAt && _allRevealed(_votesOf(job.id, state.seats), state.seats)) {
+            if (block.timestamp < readyAt && _allRevealed(_votes[job.id] & VOTE_BITS, state.seats)) {
                 return (true, readyAt);
             }
         } else {
@@ -707,19 +729,27 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     // ---------------------------------------------------------------- helpers
 
-    /// @dev The state of the job `job` describes, after checking `job` against the stored hash.
-    function _stateOf(Job memory job) private view returns (JobState storage) {
-        bytes32 stored = _jobHashes[job.id];
-        if (stored == bytes32(0)) revert JobEscrowUnknownJob(job.id);
-        if (stored != keccak256(abi.encode(job))) revert JobEscrowJobMismatch(job.id);
-        return _states[job.id];
+    /// @dev The state of the job `job` describes, after checking that `job` hashes to its id.
+    function _stateOf(Job memory job) private view returns (JobState storage state) {
+        state = _states[job.id];
+        if (state.status == JobStatus.None) revert JobEscrowUnknownJob(job.id);
+        if (_idOf(job) != job.id) revert JobEscrowJobMismatch(job.id);
+    }
+
+    /// @dev keccak256 of the fixed fields after `id`, as abi.encode lays them out: a memory struct of static
+    /// fields holds one word per field, in order, so the hash runs over the words after the first.
+    function _idOf(Job memory job) private pure returns (uint256 id) {
+        assembly ("memory-safe") {
+            id := keccak256(add(job, 0x20), mul(JOB_HASHED_WORDS, 0x20))
+        }
     }
 
     function _votingState(uint256 jobId) private view returns (JobState storage state) {
         state = _states[jobId];
-        if (state.status != JobStatus.Voting) {
-            if (_jobHashes[jobId] == bytes32(0)) revert JobEscrowUnknownJob(jobId);
-            revert JobEscrowInvalidStatus(jobId, state.status);
+        JobStatus status = state.status;
+        if (status != JobStatus.Voting) {
+            if (status == JobStatus.None) revert JobEscrowUnknownJob(jobId);
+            revert JobEscrowInvalidStatus(jobId, status);
         }
     }
 
@@ -730,46 +760,72 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     // ---------------------------------------------------------------- committee storage and votes
 
-    function _commitVote(uint256 jobId, bytes32 commitment) private {
+    function _commitVote(uint256 jobId, uint256 seat, bytes32 commitment) private {
         if (commitment == bytes32(0)) revert JobEscrowZeroCommitment();
         JobState storage state = _votingState(jobId);
         uint256 commitEnd = state.windowEnd;
         if (block.timestamp > commitEnd) revert JobEscrowCommitWindowClosed(jobId, commitEnd);
-        _moveVote(jobId, state.seats, VoteState.Drawn, VoteState.Committed);
-        _commitments[jobId][msg.sender] = commitment;
-        emit VoteCommitted(jobId, msg.sender, commitment);
+        _checkSeat(jobId, state.seats, seat);
+        uint256 word = _votes[jobId];
+        _checkVote(jobId, word, seat, VoteState.Committed);
+        uint256 chain = uint256(keccak256(abi.encode(word >> 32, sealCommitment(seat, commitment)))) >> 32;
+        _votes[jobId] = (chain << 32) | _withVote(word & VOTE_BITS, seat, VoteState.Committed);
+        emit VoteCommitted(jobId, msg.sender, seat, commitment);
     }
 
-    function _revealVote(uint256 jobId, bool agree, bytes32 salt) private {
+    function _revealVote(
+        uint256 jobId,
+        uint256 seat,
+        bool agree,
+        bytes32 salt,
+        bytes32[] calldata sealedCommitments
+    ) private {
         JobState storage state = _votingState(jobId);
         uint256 revealEnd = state.revealEnd;
         if (block.timestamp > revealEnd) revert JobEscrowRevealWindowClosed(jobId, revealEnd);
         uint256 size = state.seats;
-        uint256 votes = _moveVote(jobId, size, VoteState.Committed, agree ? VoteState.Agreed : VoteState.Disagreed);
+        _checkSeat(jobId, size, seat);
+        uint256 word = _votes[jobId];
+        VoteState vote = agree ? VoteState.Agreed : VoteState.Disagreed;
+        _checkVote(jobId, word, seat, vote);
         uint256 commitEnd = state.windowEnd;
-        if (block.timestamp <= commitEnd && !_allCommitted(votes, size))
+        if (block.timestamp <= commitEnd && !_allCommitted(word & VOTE_BITS, size)) {
             revert JobEscrowRevealNotOpen(jobId, commitEnd);
-        if (voteCommitment(jobId, msg.sender, agree, salt) != _commitments[jobId][msg.sender]) {
-            revert JobEscrowCommitmentMismatch(jobId, msg.sender);
         }
-        delete _commitments[jobId][msg.sender];
+        // Replay the running hash over the sealed commitments given, looking for this seat's opening among them.
+        bytes32 opened = sealCommitment(seat, voteCommitment(jobId, msg.sender, agree, salt));
+        bool found;
+        uint256 chain;
+        for (uint256 i; i < sealedCommitments.length; ++i) {
+            bytes32 sealed_ = sealedCommitments[i];
+            if (sealed_ == opened) found = true;
+            chain = uint256(keccak256(abi.encode(chain, sealed_))) >> 32;
+        }
+        if (chain != word >> 32) revert JobEscrowCommitmentsMismatch(jobId);
+        if (!found) revert JobEscrowCommitmentMismatch(jobId, msg.sender);
+        _votes[jobId] = (word & ~VOTE_BITS) | _withVote(word & VOTE_BITS, seat, vote);
         emit VoteRevealed(jobId, msg.sender, agree);
     }
 
-    /// @dev Moves the caller's seat on the committee from vote state `from` to `to` (reverting for a non-member or
-    /// a seat in another state) and returns the committee's vote states as they were before the move.
-    function _moveVote(uint256 jobId, uint256 size, VoteState from, VoteState to) private returns (uint256 votes) {
-        (bytes memory packed, uint256 lastWord) = _loadCommittee(jobId, size);
-        uint256 seat = _seatIndex(jobId, packed, size, msg.sender);
-        VoteState vote = _voteAt(lastWord, seat);
-        if (vote != from) revert JobEscrowInvalidVoteState(jobId, msg.sender, vote);
-        _committees[jobId][_lastWordIndex(size)] = _withVote(lastWord, seat, to);
-        return lastWord & VOTE_BITS;
+    /// @dev Reverts unless the caller holds `seat` on the committee of `size` seats; reads only the storage
+    /// word(s) the seat's 20 bytes lie in.
+    function _checkSeat(uint256 jobId, uint256 size, uint256 seat) private view {
+        if (seat >= size || _memberAt(jobId, seat) != msg.sender) {
+            revert JobEscrowNotCommitteeMember(jobId, msg.sender, seat);
+        }
     }
 
-    /// @dev Writes a freshly drawn committee: addresses packed, every vote Drawn (zero bits).
+    /// @dev Reverts unless `seat` may move to `to`: a commit from Drawn, a reveal (to Agreed or Disagreed) from
+    /// Committed.
+    function _checkVote(uint256 jobId, uint256 word, uint256 seat, VoteState to) private view {
+        VoteState vote = _voteAt(word, seat);
+        VoteState from = to == VoteState.Committed ? VoteState.Drawn : VoteState.Committed;
+        if (vote != from) revert JobEscrowInvalidVoteState(jobId, msg.sender, vote);
+    }
+
+    /// @dev Writes a freshly drawn committee: addresses packed, 20 bytes each.
     function _storeCommittee(uint256 jobId, address[] memory members) private {
-        uint256 words = _lastWordIndex(members.length) + 1;
+        uint256 words = _wordCount(members.length);
         // One spare word: each address is written as a whole word whose low 12 bytes the next address overwrites.
         bytes memory packed = new bytes((words + 1) * 32);
         for (uint256 i; i < members.length; ++i) {
@@ -788,64 +844,50 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         }
     }
 
-    /// @dev A committee's words copied to memory, and its last word (which holds the vote states).
-    function _loadCommittee(uint256 jobId, uint256 size) private view returns (bytes memory packed, uint256 lastWord) {
-        uint256 words = _lastWordIndex(size) + 1;
-        packed = new bytes((words + 1) * 32);
+    /// @dev The address in `seat`, from the one or two words its 20 bytes span.
+    function _memberAt(uint256 jobId, uint256 seat) private view returns (address) {
+        uint256 first = (seat * 20) >> 5;
+        uint256 offset = (seat * 20) & 31; // byte offset of the address within `first`
         mapping(uint256 => uint256) storage store = _committees[jobId];
-        for (uint256 w; w < words; ++w) {
-            lastWord = store[w];
-            assembly ("memory-safe") {
-                mstore(add(add(packed, 0x20), shl(5, w)), lastWord)
-            }
-        }
+        uint256 high = store[first] << (offset * 8);
+        if (offset > 12) high |= store[first + 1] >> ((32 - offset) * 8);
+        return address(uint160(high >> 96));
     }
 
     /// @dev The committee as seats with their votes, for views and settlement.
     function _committeeSeats(uint256 jobId, uint256 size) private view returns (Seat[] memory seats) {
         seats = new Seat[](size);
         if (size == 0) return seats;
-        (bytes memory packed, uint256 lastWord) = _loadCommittee(jobId, size);
+        uint256 words = _wordCount(size);
+        bytes memory packed = new bytes((words + 1) * 32);
+        mapping(uint256 => uint256) storage store = _committees[jobId];
+        for (uint256 w; w < words; ++w) {
+            uint256 word = store[w];
+            assembly ("memory-safe") {
+                mstore(add(add(packed, 0x20), shl(5, w)), word)
+            }
+        }
+        uint256 votes = _votes[jobId];
         for (uint256 i; i < size; ++i) {
-            seats[i] = Seat({verifier: _memberAt(packed, i), vote: _voteAt(lastWord, i)});
+            address member;
+            assembly ("memory-safe") {
+                member := shr(96, mload(add(add(packed, 0x20), mul(i, 20))))
+            }
+            seats[i] = Seat({verifier: member, vote: _voteAt(votes, i)});
         }
     }
 
-    /// @dev The vote states alone, from the committee's last word.
-    function _votesOf(uint256 jobId, uint256 size) private view returns (uint256) {
-        return _committees[jobId][_lastWordIndex(size)] & VOTE_BITS;
+    function _wordCount(uint256 size) private pure returns (uint256) {
+        return (size * 20 + 31) >> 5;
     }
 
-    /// @dev The seat `verifier` holds on the committee; reverts for a non-member.
-    function _seatIndex(
-        uint256 jobId,
-        bytes memory packed,
-        uint256 size,
-        address verifier
-    ) private pure returns (uint256) {
-        for (uint256 i; i < size; ++i) {
-            if (_memberAt(packed, i) == verifier) return i;
-        }
-        revert JobEscrowNotCommitteeMember(jobId, verifier);
+    function _voteAt(uint256 votes, uint256 seat) private pure returns (VoteState) {
+        return VoteState((votes >> (2 * seat)) & 3);
     }
 
-    function _memberAt(bytes memory packed, uint256 seat) private pure returns (address member) {
-        assembly ("memory-safe") {
-            member := shr(96, mload(add(add(packed, 0x20), mul(seat, 20))))
-        }
-    }
-
-    function _lastWordIndex(uint256 size) private pure returns (uint256) {
-        return (size * 20 - 1) >> 5;
-    }
-
-    function _voteAt(uint256 lastWord, uint256 seat) private pure returns (VoteState) {
-        return VoteState((lastWord >> (2 * seat)) & 3);
-    }
-
-    function _withVote(uint256 lastWord, uint256 seat, VoteState vote) private pure returns (uint256) {
+    function _withVote(uint256 votes, uint256 seat, VoteState vote) private pure returns (uint256) {
         uint256 shift = 2 * seat;
-        return (lastWord & ~(uint256(3) << shift)) | (uint256(vote) << shift);
+        return (votes & ~(uint256(3) << shift)) | (uint256(vote) << shift);
     }
 
     /// @dev Whether every one of `size` seats has left Drawn: each 2-bit state is non-zero.

@@ -2,7 +2,7 @@
  * A job's fixed record (`IJobEscrow.Job`) as the escrow emits it in `JobRequested` and takes back in claim,
  * submit, challenge and settle. One conversion from the decoded event to the plain struct, for every caller.
  */
-import type { ContractTransactionResponse } from "ethers";
+import { AbiCoder, keccak256, type ContractTransactionResponse } from "ethers";
 import type { IJobEscrow, JobEscrow } from "../typechain-types";
 
 export type Job = IJobEscrow.JobStruct;
@@ -11,6 +11,7 @@ export type Job = IJobEscrow.JobStruct;
 export function toJob(r: IJobEscrow.JobStructOutput): Job {
   return {
     id: r.id,
+    nonce: r.nonce,
     requester: r.requester,
     modelOwner: r.modelOwner,
     modelId: r.modelId,
@@ -27,6 +28,50 @@ export function toJob(r: IJobEscrow.JobStructOutput): Job {
     collateral: r.collateral,
     inputHash: r.inputHash,
   };
+}
+
+/** ABI types of the fields `Job.id` hashes: every field after `id`, in order. */
+const HASHED_FIELDS = [
+  "uint64",
+  "address",
+  "address",
+  "uint256",
+  "uint256",
+  "uint8",
+  "uint8",
+  "uint16",
+  "uint16",
+  "uint16",
+  "uint32",
+  "uint32",
+  "uint64",
+  "uint96",
+  "uint96",
+  "bytes32",
+] as const;
+
+/** The id the escrow gives a job with these fixed fields (as `JobEscrow.jobIdOf`): keccak256 of the ABI
+ * encoding of every field after `id`. */
+export function jobIdOf(job: Job): bigint {
+  const encoded = AbiCoder.defaultAbiCoder().encode(HASHED_FIELDS, [
+    job.nonce,
+    job.requester,
+    job.modelOwner,
+    job.modelId,
+    job.version,
+    job.mode,
+    job.committeeSize,
+    job.royaltyBps,
+    job.protocolFeeBps,
+    job.verifierShareBps,
+    job.paramsId,
+    job.callbackGasLimit,
+    job.deadline,
+    job.fee,
+    job.collateral,
+    job.inputHash,
+  ]);
+  return BigInt(keccak256(encoded));
 }
 
 /** The job record a request transaction emitted (its `JobRequested` event). */

@@ -57,13 +57,14 @@ export const VerificationMode = { None: 0, Optimistic: 1, Committee: 2 } as cons
 
 /** Job statuses as numbered by IJobEscrow.JobStatus. */
 export const JobStatus = {
-  Requested: 0,
-  Claimed: 1,
-  Submitted: 2,
-  Voting: 3,
-  Settled: 4,
-  Rejected: 5,
-  Refunded: 6,
+  None: 0,
+  Requested: 1,
+  Claimed: 2,
+  Submitted: 3,
+  Voting: 4,
+  Settled: 5,
+  Rejected: 6,
+  Refunded: 7,
 } as const;
 
 /** Job outcomes as numbered by IJobEscrow.JobOutcome. */

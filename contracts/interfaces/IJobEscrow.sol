@@ -10,10 +10,12 @@ import {IRandomnessSource} from "./IRandomnessSource.sol";
 /// @notice The life of an inference job: request (fee into escrow), claim (worker collateral locked), submit,
 /// verification (none, optimistic challenge, or committee commit-reveal), and settlement that pays honest work
 /// and slashes proven fraud.
-/// @dev Storage keeps one hash per job (`jobHash`), the job's mutable state, and the output hash. The job's
-/// fixed fields travel as a `Job` struct: emitted in full by `JobRequested`, and passed back by whoever claims,
-/// submits, challenges or settles; the escrow checks it against the stored hash (JobEscrowJobMismatch).
-/// Inputs and outputs live in calldata and events only; storage keeps their keccak256.
+/// @dev A job's id is the hash of its fixed fields (`Job`, see `Job.id`), so storage keeps no record of them:
+/// per job it keeps the mutable state (one word, from the request on), the output hash, and for a committee
+/// its members and one word of votes. The fixed fields travel as a `Job` struct: emitted in full by
+/// `JobRequested`, and passed back by whoever claims, submits, challenges or settles; the escrow checks that
+/// they hash to the id (JobEscrowJobMismatch). Inputs and outputs live in calldata and events only; storage
+/// keeps their keccak256.
 ///
 /// Payouts are credited to balances in the escrow and paid by `withdraw` (pull payments). Every terminal
 /// transition, including refunds of expired jobs and reclaims of abandoned ones, goes through `settle`, which
@@ -21,6 +23,7 @@ import {IRandomnessSource} from "./IRandomnessSource.sol";
 interface IJobEscrow is IDisputeWindowSource {
     /// @notice Where a job is. Settled, Rejected and Refunded are terminal.
     enum JobStatus {
+        None, // no job has this id
         Requested, // fee escrowed, waiting for a worker
         Claimed, // a worker locked collateral and must submit by `windowEnd`
         Submitted, // output posted; an optimistic job waits out its challenge window
@@ -47,9 +50,12 @@ interface IJobEscrow is IDisputeWindowSource {
         Disagreed
     }
 
-    /// @notice The fixed fields of a job, snapshotted when it is requested. Its keccak256(abi.encode(job)) is stored.
+    /// @notice The fixed fields of a job, snapshotted when it is requested.
     struct Job {
+        // keccak256 of the ABI encoding of every field below (as `abi.encode(nonce, requester, …, inputHash)`):
+        // the job's id, unique because `nonce` is.
         uint256 id;
+        uint64 nonce; // the escrow's request counter at this request: 1 for its first job, 2 for the next, …
         address requester; // pays the fee; receives refunds and, if `callbackGasLimit` > 0, the callback
         address modelOwner; // receives the royalty
         uint256 modelId;
@@ -150,8 +156,9 @@ interface IJobEscrow is IDisputeWindowSource {
     event ResultChallenged(uint256 indexed jobId, address indexed challenger, uint256 bond);
     /// @notice Emitted when a committee is drawn: commit until `commitEnd`, reveal until `revealEnd`.
     event CommitteeDrawn(uint256 indexed jobId, address[] committee, uint64 commitEnd, uint64 revealEnd);
-    /// @notice Emitted when a committee member commits a hidden vote.
-    event VoteCommitted(uint256 indexed jobId, address indexed verifier, bytes32 commitment);
+    /// @notice Emitted when the member in seat `seat` commits a hidden vote. A reveal passes every commitment of
+    /// the job, each sealed with its seat (`sealCommitment(seat, commitment)`), in the order of these events.
+    event VoteCommitted(uint256 indexed jobId, address indexed verifier, uint256 seat, bytes32 commitment);
     /// @notice Emitted when a committee member reveals its vote.
     event VoteRevealed(uint256 indexed jobId, address indexed verifier, bool agree);
     /// @notice Emitted when a committee member loses `amount` of stake for not revealing or voting against the
@@ -215,8 +222,8 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowChallengeWindowClosed(uint256 jobId, uint256 windowEnd);
     /// @notice Challengers must be staked verifiers and neither the job's worker nor its requester.
     error JobEscrowInvalidChallenger(uint256 jobId, address account);
-    /// @notice The account holds no seat on the job's committee.
-    error JobEscrowNotCommitteeMember(uint256 jobId, address account);
+    /// @notice The account does not hold that seat on the job's committee (or there is no such seat).
+    error JobEscrowNotCommitteeMember(uint256 jobId, address account, uint256 seat);
     /// @notice The seat's vote is not in the state this step needs.
     error JobEscrowInvalidVoteState(uint256 jobId, address verifier, VoteState current);
     /// @notice A commitment of zero.
@@ -227,8 +234,10 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowRevealNotOpen(uint256 jobId, uint256 commitEnd);
     /// @notice The reveal window has closed.
     error JobEscrowRevealWindowClosed(uint256 jobId, uint256 revealEnd);
-    /// @notice The revealed vote and salt do not match the commitment.
+    /// @notice The revealed vote and salt do not match the commitment the verifier's seat committed.
     error JobEscrowCommitmentMismatch(uint256 jobId, address verifier);
+    /// @notice The sealed commitments passed to a reveal are not the job's, in the order they were committed.
+    error JobEscrowCommitmentsMismatch(uint256 jobId);
     /// @notice The job cannot be settled yet; `readyAt` is the earliest time it can.
     error JobEscrowNotSettleable(uint256 jobId, JobStatus current, uint256 readyAt);
     /// @notice The job has a callback and was accepted: settle must be given its output.
@@ -260,7 +269,7 @@ interface IJobEscrow is IDisputeWindowSource {
     /// `callbackGasLimit` <= maxCallbackGasLimit, and if > 0 the caller is a contract implementing
     /// IInferenceConsumer; allowance given; the token delivers the full amount.
     /// @param input Canonical tensor bytes (see the TypeScript codec).
-    /// @return jobId The new job's id (from 1).
+    /// @return jobId The new job's id: the hash of its fixed fields (see `Job.id`).
     function requestInference(
         uint256 modelId,
         bytes calldata input,
@@ -304,24 +313,43 @@ interface IJobEscrow is IDisputeWindowSource {
     /// verifiers to draw a committee (excluding worker, requester and challenger).
     function challenge(Job calldata job) external;
 
-    /// @notice Commits a hidden vote: `commitment` = `voteCommitment(jobId, msg.sender, agree, salt)`.
-    /// @dev Requirements: status Voting; caller holds a seat that has not committed; commit window open.
-    function commitVote(uint256 jobId, bytes32 commitment) external;
+    /// @notice Commits a hidden vote for the caller's seat: `commitment` = `voteCommitment(jobId, msg.sender,
+    /// agree, salt)`.
+    /// @dev The escrow keeps no commitment of its own: it folds `sealCommitment(seat, commitment)` into one
+    /// running hash per job, and the reveal shows the sealed commitments again (from the VoteCommitted events).
+    /// Requirements: status Voting; `seat` is the caller's seat on the committee (its index in
+    /// `CommitteeDrawn.committee`) and has not committed; commit window open; `commitment` non-zero.
+    function commitVote(uint256 jobId, uint256 seat, bytes32 commitment) external;
 
     /// @notice `commitVote` for several jobs in one transaction (a verifier sitting on several committees
     /// saves the 21k base cost of each further transaction); all or nothing.
     /// @dev Requirements: arrays of equal, non-zero length; each item as in `commitVote`.
-    function commitVotes(uint256[] calldata jobIds, bytes32[] calldata commitments) external;
+    function commitVotes(uint256[] calldata jobIds, uint256[] calldata seats, bytes32[] calldata commitments) external;
 
-    /// @notice Reveals a committed vote. `agree` says whether the verifier's own re-execution matched the
-    /// posted output within the model's tolerance.
-    /// @dev Requirements: status Voting; caller's seat has committed; the commit window has closed or every
-    /// seat has committed; the reveal window is open; `agree` and `salt` match the commitment.
-    function revealVote(uint256 jobId, bool agree, bytes32 salt) external;
+    /// @notice Reveals the vote committed for the caller's seat. `agree` says whether the verifier's own
+    /// re-execution matched the posted output within the model's tolerance.
+    /// @param sealedCommitments Every commitment of the job, sealed with its seat
+    /// (`sealCommitment(seat, commitment)` of each VoteCommitted event), in the order they were committed.
+    /// @dev Requirements: status Voting; the caller holds `seat`, which has committed; the commit window has
+    /// closed or every seat has committed; the reveal window is open; `sealedCommitments` are the job's
+    /// (JobEscrowCommitmentsMismatch); `agree` and `salt` open the seat's commitment (JobEscrowCommitmentMismatch).
+    function revealVote(
+        uint256 jobId,
+        uint256 seat,
+        bool agree,
+        bytes32 salt,
+        bytes32[] calldata sealedCommitments
+    ) external;
 
     /// @notice `revealVote` for several jobs in one transaction; all or nothing.
     /// @dev Requirements: arrays of equal, non-zero length; each item as in `revealVote`.
-    function revealVotes(uint256[] calldata jobIds, bool[] calldata agrees, bytes32[] calldata salts) external;
+    function revealVotes(
+        uint256[] calldata jobIds,
+        uint256[] calldata seats,
+        bool[] calldata agrees,
+        bytes32[] calldata salts,
+        bytes32[][] calldata sealedCommitments
+    ) external;
 
     /// @notice Brings a job to its terminal state once it is due; anyone may call.
     /// @dev Due when: Requested past its deadline (Expired: full refund); Claimed past its submission window
@@ -387,11 +415,11 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice A version of the parameters; `job.paramsId` names the one a job runs under.
     function paramsOf(uint256 paramsId) external view returns (EscrowParams memory);
 
-    /// @notice Number of jobs requested; ids run from 1 to this number.
+    /// @notice Number of jobs requested: the last job's `nonce`.
     function jobCount() external view returns (uint256);
 
-    /// @notice keccak256(abi.encode(job)) of a job's fixed record; zero for an unknown id.
-    function jobHash(uint256 jobId) external view returns (bytes32);
+    /// @notice The id a job with these fixed fields has (whatever `job.id` says): see `Job.id`.
+    function jobIdOf(Job calldata job) external pure returns (uint256);
 
     /// @notice A job's mutable state. Reverts with JobEscrowUnknownJob for an unknown id.
     function jobState(uint256 jobId) external view returns (JobState memory);
@@ -405,8 +433,6 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice A job's challenge; zero when it was not challenged.
     function challengeOf(uint256 jobId) external view returns (Challenge memory);
 
-    /// @notice A committee member's commitment; zero before it commits and after it reveals.
-    function commitmentOf(uint256 jobId, address verifier) external view returns (bytes32);
 
     /// @notice What `account` can withdraw.
     function balanceOf(address account) external view returns (uint256);
@@ -416,4 +442,8 @@ interface IJobEscrow is IDisputeWindowSource {
 
     /// @notice The commitment a verifier posts for a vote: binds job, verifier, vote and a secret salt.
     function voteCommitment(uint256 jobId, address verifier, bool agree, bytes32 salt) external pure returns (bytes32);
+
+    /// @notice A commitment as a reveal passes it: sealed with the seat that committed it, so that no seat can
+    /// open a commitment another seat made.
+    function sealCommitment(uint256 seat, bytes32 commitment) external pure returns (bytes32);
 }

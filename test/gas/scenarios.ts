@@ -34,6 +34,7 @@
  */
 import { ethers, network } from "hardhat";
 import { toJob } from "../../src/job";
+import { sealCommitment, voteCommitment } from "../../src/votes";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ContractTransactionResponse } from "ethers";
 import {
@@ -221,15 +222,18 @@ async function run(): Promise<Figures> {
     const seats = await escrow.committee(job.id);
     const commits: number[] = [];
     const reveals: number[] = [];
-    for (const seat of seats) {
+    const sealed: string[] = [];
+    for (const [index, seat] of seats.entries()) {
       const verifier = bySigner.get(seat.verifier)!;
       const salt = ethers.id(`salt ${job.id} ${seat.verifier}`);
-      const commitment = await escrow.voteCommitment(job.id, seat.verifier, agree, salt);
-      commits.push(await gasOf(escrow.connect(verifier).commitVote(job.id, commitment)));
+      const commitment = voteCommitment(job.id, seat.verifier, agree, salt);
+      commits.push(await gasOf(escrow.connect(verifier).commitVote(job.id, index, commitment)));
+      sealed.push(sealCommitment(index, commitment));
     }
-    for (const seat of seats) {
+    for (const [index, seat] of seats.entries()) {
       const salt = ethers.id(`salt ${job.id} ${seat.verifier}`);
-      reveals.push(await gasOf(escrow.connect(bySigner.get(seat.verifier)!).revealVote(job.id, agree, salt)));
+      const verifier = bySigner.get(seat.verifier)!;
+      reveals.push(await gasOf(escrow.connect(verifier).revealVote(job.id, index, agree, salt, sealed)));
     }
     return { commits, reveals };
   };
@@ -353,29 +357,37 @@ async function run(): Promise<Figures> {
       batchCommittee.map(() => OUTPUT),
     ),
   );
-  const seatsOf = new Map<string, bigint[]>();
+  // Each verifier's seats, as (job id, seat index) in job order.
+  const seatsOf = new Map<string, { jobIds: bigint[]; seats: number[] }>();
   for (const { job } of batchCommittee) {
-    for (const seat of await escrow.committee(job.id)) {
-      seatsOf.set(seat.verifier, [...(seatsOf.get(seat.verifier) ?? []), BigInt(job.id)]);
+    for (const [index, seat] of (await escrow.committee(job.id)).entries()) {
+      const held = seatsOf.get(seat.verifier) ?? { jobIds: [], seats: [] };
+      held.jobIds.push(BigInt(job.id));
+      held.seats.push(index);
+      seatsOf.set(seat.verifier, held);
     }
   }
   const salt = (jobId: bigint, verifier: string) => ethers.id(`batch salt ${jobId} ${verifier}`);
+  const sealedOf = new Map<bigint, string[]>(); // each job's sealed commitments, in commit order
   let busiest = { verifier: "", seats: 0, commit: 0, reveal: 0 };
   const revealGas = new Map<string, number>();
-  for (const [address, jobIds] of seatsOf) {
-    const commitments = await Promise.all(
-      jobIds.map((jobId) => escrow.voteCommitment(jobId, address, true, salt(jobId, address))),
-    );
-    const gas = await gasOf(escrow.connect(bySigner.get(address)!).commitVotes(jobIds, commitments));
+  for (const [address, { jobIds, seats }] of seatsOf) {
+    const commitments = jobIds.map((jobId) => voteCommitment(jobId, address, true, salt(jobId, address)));
+    const gas = await gasOf(escrow.connect(bySigner.get(address)!).commitVotes(jobIds, seats, commitments));
+    jobIds.forEach((jobId, k) => {
+      sealedOf.set(jobId, [...(sealedOf.get(jobId) ?? []), sealCommitment(seats[k], commitments[k])]);
+    });
     batchedTotal += gas;
     if (jobIds.length > busiest.seats) busiest = { verifier: address, seats: jobIds.length, commit: gas, reveal: 0 };
   }
-  for (const [address, jobIds] of seatsOf) {
+  for (const [address, { jobIds, seats }] of seatsOf) {
     const gas = await gasOf(
       escrow.connect(bySigner.get(address)!).revealVotes(
         jobIds,
+        seats,
         jobIds.map(() => true),
         jobIds.map((jobId) => salt(jobId, address)),
+        jobIds.map((jobId) => sealedOf.get(jobId)!),
       ),
     );
     batchedTotal += gas;

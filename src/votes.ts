@@ -1,0 +1,53 @@
+/**
+ * Committee votes as the escrow checks them, computed off chain: a verifier's commitment, the sealed form a
+ * reveal passes back, and the list of a job's sealed commitments read from its VoteCommitted events.
+ *
+ * The escrow stores no commitment: each commit folds `sealCommitment(seat, commitment)` into one running hash
+ * per job, and a reveal passes every sealed commitment of the job in the order they were made, which the escrow
+ * replays against that hash. All three functions here match the contract's pure functions of the same names.
+ */
+import { AbiCoder, keccak256 } from "ethers";
+import type { JobEscrow } from "../typechain-types";
+
+const coder = AbiCoder.defaultAbiCoder();
+
+/** `JobEscrow.voteCommitment`: binds job, verifier, vote and a secret salt. */
+export function voteCommitment(jobId: bigint | string, verifier: string, agree: boolean, salt: string): string {
+  return keccak256(coder.encode(["uint256", "address", "bool", "bytes32"], [jobId, verifier, agree, salt]));
+}
+
+/** `JobEscrow.sealCommitment`: a commitment bound to the seat that made it. */
+export function sealCommitment(seat: bigint | number, commitment: string): string {
+  return keccak256(coder.encode(["uint256", "bytes32"], [seat, commitment]));
+}
+
+/** One VoteCommitted event, as much of it as a reveal needs. */
+export interface CommittedVote {
+  seat: bigint;
+  commitment: string;
+  blockNumber: number;
+  index: number; // log index within the block
+}
+
+/** Seals `votes` in the order they were committed (block, then log index): what a reveal passes. */
+export function sealInOrder(votes: readonly CommittedVote[]): string[] {
+  return [...votes]
+    .sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)
+    .map((v) => sealCommitment(v.seat, v.commitment));
+}
+
+/**
+ * Every sealed commitment of `jobId`, in commit order, from the chain's VoteCommitted events (from block
+ * `fromBlock`, which must not be later than the committee's draw).
+ */
+export async function sealedCommitments(escrow: JobEscrow, jobId: bigint | string, fromBlock = 0): Promise<string[]> {
+  const events = await escrow.queryFilter(escrow.filters.VoteCommitted(jobId), fromBlock);
+  return sealInOrder(
+    events.map((e) => ({
+      seat: e.args.seat,
+      commitment: e.args.commitment,
+      blockNumber: e.blockNumber,
+      index: e.index,
+    })),
+  );
+}
