@@ -6,18 +6,18 @@
  * per job, and a reveal passes every sealed commitment of the job in the order they were made, which the escrow
  * replays against that hash. All three functions here match the contract's pure functions of the same names.
  */
-import { AbiCoder, keccak256 } from "ethers";
+import { AbiCoder, keccak256, type BigNumberish } from "ethers";
 import type { JobEscrow } from "../typechain-types";
 
 const coder = AbiCoder.defaultAbiCoder();
 
 /** `JobEscrow.voteCommitment`: binds job, verifier, vote and a secret salt. */
-export function voteCommitment(jobId: bigint | string, verifier: string, agree: boolean, salt: string): string {
+export function voteCommitment(jobId: BigNumberish, verifier: string, agree: boolean, salt: string): string {
   return keccak256(coder.encode(["uint256", "address", "bool", "bytes32"], [jobId, verifier, agree, salt]));
 }
 
 /** `JobEscrow.sealCommitment`: a commitment bound to the seat that made it. */
-export function sealCommitment(seat: bigint | number, commitment: string): string {
+export function sealCommitment(seat: BigNumberish, commitment: string): string {
   return keccak256(coder.encode(["uint256", "bytes32"], [seat, commitment]));
 }
 
@@ -40,7 +40,7 @@ export function sealInOrder(votes: readonly CommittedVote[]): string[] {
  * Every sealed commitment of `jobId`, in commit order, from the chain's VoteCommitted events (from block
  * `fromBlock`, which must not be later than the committee's draw).
  */
-export async function sealedCommitments(escrow: JobEscrow, jobId: bigint | string, fromBlock = 0): Promise<string[]> {
+export async function sealedCommitments(escrow: JobEscrow, jobId: BigNumberish, fromBlock = 0): Promise<string[]> {
   const events = await escrow.queryFilter(escrow.filters.VoteCommitted(jobId), fromBlock);
   return sealInOrder(
     events.map((e) => ({
