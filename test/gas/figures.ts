@@ -96,7 +96,7 @@ export interface LimitCheck {
 export function checkLimits(measured: Figures): LimitCheck[] {
   return Object.entries(LIMITS).map(([name, limit]) => {
     const gas = measured[name];
-    return { name, gas, limit, ok: gas !== undefined && gas <= limit };
+    return { name, gas, limit, ok: gas !== undefined && gas < limit };
   });
 }
 
