@@ -20,6 +20,7 @@ import {
   rejectedSettlement,
   revealAll,
   saltOf,
+  seatOf,
   settlementArgs,
   sharedVerifierFixture,
   timestampOf,
@@ -29,6 +30,7 @@ import {
   type Verification,
 } from "./fixtures/verification";
 import { JobOutcome, JobStatus, VoteState } from "../src/params";
+import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
 
 /** The seats of a job's committee as [verifier, vote] pairs. */
 async function seatsOf(v: Verification, jobId: bigint | number): Promise<[string, number][]> {
@@ -48,6 +50,33 @@ async function escrowEvents(v: Verification, tx: ContractTransactionResponse, na
     })
     .filter((parsed) => parsed?.name === name)
     .map((parsed) => parsed!.args);
+}
+
+/** `member` commits `agree` on `jobId` from its own seat. */
+async function commitAs(
+  v: Verification,
+  jobId: bigint,
+  member: HardhatEthersSigner,
+  agree: boolean,
+): Promise<ContractTransactionResponse> {
+  const commitment = await commitmentOf(v, jobId, member.address, agree);
+  return v.escrow.connect(member).commitVote(jobId, await seatOf(v, jobId, member.address), commitment);
+}
+
+/** `member` reveals `agree` on `jobId` from its own seat, passing `sealed` (by default the job's sealed
+ * commitments as its VoteCommitted events list them). */
+async function revealAs(
+  v: Verification,
+  jobId: bigint,
+  member: HardhatEthersSigner,
+  agree: boolean,
+  salt = saltOf(jobId, member.address),
+  sealed?: string[],
+): Promise<ContractTransactionResponse> {
+  const seat = await seatOf(v, jobId, member.address);
+  return v.escrow
+    .connect(member)
+    .revealVote(jobId, seat, agree, salt, sealed ?? (await sealedCommitments(v.escrow, jobId)));
 }
 
 function idOf(job: Job): bigint {
@@ -631,12 +660,26 @@ describe("JobEscrow verification", function () {
       });
     });
 
+    describe("#voteCommitment and #sealCommitment", function () {
+      it("match the off-chain helpers in src/votes.ts", async function () {
+        const s = await loadFixture(committeeVotingFixture);
+        const member = s.members[1].address;
+        const salt = saltOf(idOf(s.job), member);
+        const c = voteCommitment(s.job.id, member, false, salt);
+        expect(await s.escrow.voteCommitment(s.job.id, member, false, salt)).to.equal(c);
+        expect(await s.escrow.voteCommitment(s.job.id, member, true, salt)).not.to.equal(c);
+        expect(await s.escrow.sealCommitment(2, c)).to.equal(sealCommitment(2, c));
+        expect(sealCommitment(1, c)).not.to.equal(sealCommitment(2, c));
+      });
+    });
+
     describe("#commitVote", function () {
       describe("when the commitment is zero", function () {
         it("reverts with JobEscrowZeroCommitment", async function () {
           const s = await loadFixture(committeeVotingFixture);
+          const seat = await seatOf(s, idOf(s.job), s.members[0].address);
           await expect(
-            s.escrow.connect(s.members[0]).commitVote(s.job.id, ethers.ZeroHash),
+            s.escrow.connect(s.members[0]).commitVote(s.job.id, seat, ethers.ZeroHash),
           ).to.be.revertedWithCustomError(s.escrow, "JobEscrowZeroCommitment");
         });
       });
@@ -644,7 +687,7 @@ describe("JobEscrow verification", function () {
       describe("when the job does not exist", function () {
         it("reverts with JobEscrowUnknownJob", async function () {
           const s = await loadFixture(committeeVotingFixture);
-          await expect(s.escrow.connect(s.members[0]).commitVote(99n, ethers.id("c")))
+          await expect(s.escrow.connect(s.members[0]).commitVote(99n, 0, ethers.id("c")))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowUnknownJob")
             .withArgs(99n);
         });
@@ -654,23 +697,24 @@ describe("JobEscrow verification", function () {
         it("reverts with JobEscrowInvalidStatus for a requested committee job", async function () {
           const v = await loadFixture(verificationFixture);
           const job = await v.request(v.models.committee);
-          await expect(v.escrow.connect(v.verifiers[0]).commitVote(job.id, ethers.id("c")))
+          await expect(v.escrow.connect(v.verifiers[0]).commitVote(job.id, 0, ethers.id("c")))
             .to.be.revertedWithCustomError(v.escrow, "JobEscrowInvalidStatus")
             .withArgs(job.id, JobStatus.Requested);
         });
 
         it("reverts with JobEscrowInvalidStatus for an unchallenged optimistic job", async function () {
           const s = await loadFixture(optimisticSubmittedFixture);
-          await expect(s.escrow.connect(s.verifiers[0]).commitVote(s.job.id, ethers.id("c")))
+          await expect(s.escrow.connect(s.verifiers[0]).commitVote(s.job.id, 0, ethers.id("c")))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidStatus")
             .withArgs(s.job.id, JobStatus.Submitted);
         });
 
         it("reverts with JobEscrowInvalidStatus for a settled job", async function () {
           const s = await loadFixture(committeeVotingFixture);
+          const seat = await seatOf(s, idOf(s.job), s.members[0].address);
           await time.increaseTo(s.revealEnd);
           await s.escrow.settle(s.job, "0x");
-          await expect(s.escrow.connect(s.members[0]).commitVote(s.job.id, ethers.id("c")))
+          await expect(s.escrow.connect(s.members[0]).commitVote(s.job.id, seat, ethers.id("c")))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidStatus")
             .withArgs(s.job.id, JobStatus.Refunded);
         });
@@ -680,17 +724,17 @@ describe("JobEscrow verification", function () {
         it("reverts with JobEscrowCommitWindowClosed", async function () {
           const s = await loadFixture(committeeVotingFixture);
           await time.increaseTo(s.commitEnd); // the commit runs at commitEnd + 1
-          const c = await commitmentOf(s, idOf(s.job), s.members[0].address, true);
-          await expect(s.escrow.connect(s.members[0]).commitVote(s.job.id, c))
+          await expect(commitAs(s, idOf(s.job), s.members[0], true))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitWindowClosed")
             .withArgs(s.job.id, s.commitEnd);
         });
 
         it("still accepts a commit in the window's last second", async function () {
           const s = await loadFixture(committeeVotingFixture);
-          await time.increaseTo(s.commitEnd - 1n);
+          const seat = await seatOf(s, idOf(s.job), s.members[0].address);
           const c = await commitmentOf(s, idOf(s.job), s.members[0].address, true);
-          await expect(s.escrow.connect(s.members[0]).commitVote(s.job.id, c)).to.emit(s.escrow, "VoteCommitted");
+          await time.increaseTo(s.commitEnd - 1n);
+          await expect(s.escrow.connect(s.members[0]).commitVote(s.job.id, seat, c)).to.emit(s.escrow, "VoteCommitted");
         });
       });
 
@@ -698,16 +742,43 @@ describe("JobEscrow verification", function () {
         it("reverts with JobEscrowNotCommitteeMember for a verifier left out of the draw", async function () {
           const s = await loadFixture(committeeVotingFixture);
           const outsider = s.verifiers.find((x) => !s.members.includes(x))!;
-          await expect(s.escrow.connect(outsider).commitVote(s.job.id, ethers.id("c")))
+          await expect(s.escrow.connect(outsider).commitVote(s.job.id, 0, ethers.id("c")))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
-            .withArgs(s.job.id, outsider.address);
+            .withArgs(s.job.id, outsider.address, 0);
         });
 
         it("reverts with JobEscrowNotCommitteeMember for the worker", async function () {
           const s = await loadFixture(committeeVotingFixture);
-          await expect(s.escrow.connect(s.worker).commitVote(s.job.id, ethers.id("c")))
+          await expect(s.escrow.connect(s.worker).commitVote(s.job.id, 1, ethers.id("c")))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
-            .withArgs(s.job.id, s.worker.address);
+            .withArgs(s.job.id, s.worker.address, 1);
+        });
+      });
+
+      describe("when the seat index is not the caller's", function () {
+        it("reverts with JobEscrowNotCommitteeMember for another member's seat and leaves that seat Drawn", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const [member, other] = s.members;
+          const otherSeat = await seatOf(s, idOf(s.job), other.address);
+          const c = await commitmentOf(s, idOf(s.job), member.address, true);
+          await expect(s.escrow.connect(member).commitVote(s.job.id, otherSeat, c))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
+            .withArgs(s.job.id, member.address, otherSeat);
+          expect((await seatsOf(s, idOf(s.job))).map(([, vote]) => vote)).to.deep.equal([
+            VoteState.Drawn,
+            VoteState.Drawn,
+            VoteState.Drawn,
+          ]);
+        });
+
+        it("reverts with JobEscrowNotCommitteeMember for a seat past the committee", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const member = s.members[0];
+          const c = await commitmentOf(s, idOf(s.job), member.address, true);
+          const size = BigInt(s.job.committeeSize);
+          await expect(s.escrow.connect(member).commitVote(s.job.id, size, c))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
+            .withArgs(s.job.id, member.address, size);
         });
       });
 
@@ -716,8 +787,7 @@ describe("JobEscrow verification", function () {
           const s = await loadFixture(committeeVotingFixture);
           const member = s.members[1];
           await commitAll(s, idOf(s.job), [member], [true]);
-          const other = await commitmentOf(s, idOf(s.job), member.address, false);
-          await expect(s.escrow.connect(member).commitVote(s.job.id, other))
+          await expect(commitAs(s, idOf(s.job), member, false))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidVoteState")
             .withArgs(s.job.id, member.address, VoteState.Committed);
         });
@@ -726,23 +796,38 @@ describe("JobEscrow verification", function () {
           const s = await loadFixture(committeeVotingFixture);
           await commitAll(s, idOf(s.job), s.members, [true, true, true]);
           await revealAll(s, idOf(s.job), [s.members[0]], [true]);
-          const c = await commitmentOf(s, idOf(s.job), s.members[0].address, false);
-          await expect(s.escrow.connect(s.members[0]).commitVote(s.job.id, c))
+          await expect(commitAs(s, idOf(s.job), s.members[0], false))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidVoteState")
             .withArgs(s.job.id, s.members[0].address, VoteState.Agreed);
         });
       });
 
       describe("when a member commits in time", function () {
-        it("emits VoteCommitted and records the commitment", async function () {
+        it("emits VoteCommitted with its seat and the commitment", async function () {
           const s = await loadFixture(committeeVotingFixture);
           const member = s.members[0];
+          const seat = await seatOf(s, idOf(s.job), member.address);
           const c = await commitmentOf(s, idOf(s.job), member.address, true);
-          await expect(s.escrow.connect(member).commitVote(s.job.id, c))
+          await expect(s.escrow.connect(member).commitVote(s.job.id, seat, c))
             .to.emit(s.escrow, "VoteCommitted")
-            .withArgs(s.job.id, member.address, c);
-          expect(await s.escrow.commitmentOf(s.job.id, member.address)).to.equal(c);
-          expect(await s.escrow.commitmentOf(s.job.id, s.members[1].address)).to.equal(ethers.ZeroHash);
+            .withArgs(s.job.id, member.address, seat, c);
+          expect(await sealedCommitments(s.escrow, s.job.id)).to.deep.equal([sealCommitment(seat, c)]);
+        });
+
+        it("seals the commitments in commit order, which a reveal must pass back", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const order = [s.members[2], s.members[0], s.members[1]];
+          const agrees = [false, true, true];
+          await commitAll(s, idOf(s.job), order, agrees);
+          const expected = [];
+          for (let i = 0; i < order.length; ++i) {
+            const seat = await seatOf(s, idOf(s.job), order[i].address);
+            expected.push(sealCommitment(seat, await commitmentOf(s, idOf(s.job), order[i].address, agrees[i])));
+          }
+          expect(await sealedCommitments(s.escrow, s.job.id)).to.deep.equal(expected);
+          await expect(revealAs(s, idOf(s.job), order[0], false, undefined, expected))
+            .to.emit(s.escrow, "VoteRevealed")
+            .withArgs(s.job.id, order[0].address, false);
         });
 
         it("marks only that seat Committed, for every seat position", async function () {
@@ -763,9 +848,7 @@ describe("JobEscrow verification", function () {
         it("reverts with JobEscrowRevealNotOpen", async function () {
           const s = await loadFixture(committeeVotingFixture);
           await commitAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
-          await expect(
-            s.escrow.connect(s.members[0]).revealVote(s.job.id, true, saltOf(idOf(s.job), s.members[0].address)),
-          )
+          await expect(revealAs(s, idOf(s.job), s.members[0], true))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowRevealNotOpen")
             .withArgs(s.job.id, s.commitEnd);
         });
@@ -776,9 +859,7 @@ describe("JobEscrow verification", function () {
           const s = await loadFixture(committeeVotingFixture);
           await commitAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
           await time.increaseTo(s.commitEnd);
-          await expect(
-            s.escrow.connect(s.members[0]).revealVote(s.job.id, true, saltOf(idOf(s.job), s.members[0].address)),
-          )
+          await expect(revealAs(s, idOf(s.job), s.members[0], true))
             .to.emit(s.escrow, "VoteRevealed")
             .withArgs(s.job.id, s.members[0].address, true);
         });
@@ -788,9 +869,7 @@ describe("JobEscrow verification", function () {
         it("opens reveals early", async function () {
           const s = await loadFixture(committeeVotingFixture);
           await commitAll(s, idOf(s.job), s.members, [true, false, true]);
-          const tx = await s.escrow
-            .connect(s.members[1])
-            .revealVote(s.job.id, false, saltOf(idOf(s.job), s.members[1].address));
+          const tx = await revealAs(s, idOf(s.job), s.members[1], false);
           expect(await timestampOf(tx)).to.be.lessThanOrEqual(s.commitEnd);
           await expect(tx).to.emit(s.escrow, "VoteRevealed").withArgs(s.job.id, s.members[1].address, false);
         });
@@ -800,7 +879,7 @@ describe("JobEscrow verification", function () {
         it("reverts with JobEscrowCommitmentMismatch for a wrong salt", async function () {
           const s = await loadFixture(committeeVotingFixture);
           await commitAll(s, idOf(s.job), s.members, [true, true, true]);
-          await expect(s.escrow.connect(s.members[0]).revealVote(s.job.id, true, ethers.id("wrong salt")))
+          await expect(revealAs(s, idOf(s.job), s.members[0], true, ethers.id("wrong salt")))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
             .withArgs(s.job.id, s.members[0].address);
         });
@@ -808,9 +887,7 @@ describe("JobEscrow verification", function () {
         it("reverts with JobEscrowCommitmentMismatch for a flipped vote", async function () {
           const s = await loadFixture(committeeVotingFixture);
           await commitAll(s, idOf(s.job), s.members, [true, true, true]);
-          await expect(
-            s.escrow.connect(s.members[0]).revealVote(s.job.id, false, saltOf(idOf(s.job), s.members[0].address)),
-          )
+          await expect(revealAs(s, idOf(s.job), s.members[0], false))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
             .withArgs(s.job.id, s.members[0].address);
         });
@@ -819,12 +896,32 @@ describe("JobEscrow verification", function () {
           const s = await loadFixture(committeeVotingFixture);
           const [copier, original, third] = s.members;
           await commitAll(s, idOf(s.job), [original, third], [true, true]);
-          const copied = await s.escrow.commitmentOf(s.job.id, original.address);
-          await s.escrow.connect(copier).commitVote(s.job.id, copied);
+          const [committed] = await s.escrow.queryFilter(s.escrow.filters.VoteCommitted(s.job.id, original.address));
+          const copied = committed.args.commitment;
+          await s.escrow.connect(copier).commitVote(s.job.id, await seatOf(s, idOf(s.job), copier.address), copied);
           // The copier learns the original's vote and salt, yet the commitment binds the original's address.
-          await expect(s.escrow.connect(copier).revealVote(s.job.id, true, saltOf(idOf(s.job), original.address)))
+          await expect(revealAs(s, idOf(s.job), copier, true, saltOf(idOf(s.job), original.address)))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
             .withArgs(s.job.id, copier.address);
+        });
+
+        it("reverts with JobEscrowCommitmentMismatch when a seat opens a commitment another seat made for it", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const [member, accomplice, third] = s.members;
+          const hedge = ethers.id("hedge");
+          // The accomplice commits, in its own seat, the opposite vote bound to the member's address, so that the
+          // member could pick either vote once the others have revealed: the seal binds each commitment to a seat.
+          const forMember = voteCommitment(s.job.id, member.address, false, hedge);
+          await s.escrow
+            .connect(accomplice)
+            .commitVote(s.job.id, await seatOf(s, idOf(s.job), accomplice.address), forMember);
+          await commitAll(s, idOf(s.job), [member, third], [true, true]);
+          await expect(revealAs(s, idOf(s.job), member, false, hedge))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+            .withArgs(s.job.id, member.address);
+          await expect(revealAs(s, idOf(s.job), member, true))
+            .to.emit(s.escrow, "VoteRevealed")
+            .withArgs(s.job.id, member.address, true);
         });
 
         it("reverts with JobEscrowCommitmentMismatch when a commitment from another job is replayed", async function () {
@@ -832,12 +929,75 @@ describe("JobEscrow verification", function () {
           const [a, b] = s.jobs;
           const salt = saltOf(idOf(a.job), s.shared.address);
           const fromJobA = await commitmentOf(s, idOf(a.job), s.shared.address, true, salt);
-          await s.escrow.connect(s.shared).commitVote(b.job.id, fromJobA);
+          await s.escrow
+            .connect(s.shared)
+            .commitVote(b.job.id, await seatOf(s, idOf(b.job), s.shared.address), fromJobA);
           const others = b.members.filter((m) => m !== s.shared);
           await commitAll(s, idOf(b.job), others, [true, true]);
-          await expect(s.escrow.connect(s.shared).revealVote(b.job.id, true, salt))
+          await expect(revealAs(s, idOf(b.job), s.shared, true, salt))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
             .withArgs(b.job.id, s.shared.address);
+        });
+      });
+
+      describe("when the sealed commitments are not exactly the job's, in commit order", function () {
+        /** Every member commits to agree; returns the job's sealed commitments. */
+        async function committed(s: Awaited<ReturnType<typeof committeeVotingFixture>>): Promise<string[]> {
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          const sealed = await sealedCommitments(s.escrow, s.job.id);
+          expect(sealed).to.have.lengthOf(3);
+          return sealed;
+        }
+
+        const cases: [string, (sealed: string[]) => string[]][] = [
+          ["one of them is wrong", (sealed) => [sealed[0], ethers.id("forged"), sealed[2]]],
+          ["the last is missing", (sealed) => sealed.slice(0, 2)],
+          ["only the caller's own is given", (sealed) => [sealed[0]]],
+          ["they are reordered", (sealed) => [sealed[1], sealed[0], sealed[2]]],
+          ["one is repeated", (sealed) => [...sealed, sealed[0]]],
+          ["none are given", () => []],
+        ];
+        for (const [when, tamper] of cases) {
+          it(`reverts with JobEscrowCommitmentsMismatch when ${when}`, async function () {
+            const s = await loadFixture(committeeVotingFixture);
+            const sealed = await committed(s);
+            await expect(revealAs(s, idOf(s.job), s.members[0], true, undefined, tamper(sealed)))
+              .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentsMismatch")
+              .withArgs(s.job.id);
+          });
+        }
+
+        it("reverts with JobEscrowCommitmentsMismatch for the unsealed commitments", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await committed(s);
+          const events = await s.escrow.queryFilter(s.escrow.filters.VoteCommitted(s.job.id));
+          const unsealed = events.map((e) => e.args.commitment);
+          await expect(revealAs(s, idOf(s.job), s.members[0], true, undefined, unsealed))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentsMismatch")
+            .withArgs(s.job.id);
+        });
+
+        it("reverts with JobEscrowCommitmentsMismatch for another job's sealed commitments", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const [a, b] = s.jobs;
+          await commitAll(s, idOf(a.job), a.members, [true, true, true]);
+          await commitAll(s, idOf(b.job), b.members, [true, true, true]);
+          const fromJobA = await sealedCommitments(s.escrow, a.job.id);
+          await expect(revealAs(s, idOf(b.job), s.shared, true, undefined, fromJobA))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentsMismatch")
+            .withArgs(b.job.id);
+        });
+
+        it("leaves the seat Committed so that the right list still reveals", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          const sealed = await committed(s);
+          await expect(
+            revealAs(s, idOf(s.job), s.members[0], true, undefined, sealed.slice(1)),
+          ).to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentsMismatch");
+          expect((await seatsOf(s, idOf(s.job)))[0][1]).to.equal(VoteState.Committed);
+          await expect(revealAs(s, idOf(s.job), s.members[0], true, undefined, sealed))
+            .to.emit(s.escrow, "VoteRevealed")
+            .withArgs(s.job.id, s.members[0].address, true);
         });
       });
 
@@ -846,9 +1006,7 @@ describe("JobEscrow verification", function () {
           const s = await loadFixture(committeeVotingFixture);
           await commitAll(s, idOf(s.job), s.members, [true, true, true]);
           await time.increaseTo(s.revealEnd); // the reveal runs at revealEnd + 1
-          await expect(
-            s.escrow.connect(s.members[0]).revealVote(s.job.id, true, saltOf(idOf(s.job), s.members[0].address)),
-          )
+          await expect(revealAs(s, idOf(s.job), s.members[0], true))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowRevealWindowClosed")
             .withArgs(s.job.id, s.revealEnd);
         });
@@ -856,9 +1014,13 @@ describe("JobEscrow verification", function () {
         it("still accepts a reveal in the window's last second", async function () {
           const s = await loadFixture(committeeVotingFixture);
           await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          const seat = await seatOf(s, idOf(s.job), s.members[0].address);
+          const sealed = await sealedCommitments(s.escrow, s.job.id);
           await time.increaseTo(s.revealEnd - 1n);
           await expect(
-            s.escrow.connect(s.members[0]).revealVote(s.job.id, true, saltOf(idOf(s.job), s.members[0].address)),
+            s.escrow
+              .connect(s.members[0])
+              .revealVote(s.job.id, seat, true, saltOf(idOf(s.job), s.members[0].address), sealed),
           ).to.emit(s.escrow, "VoteRevealed");
         });
       });
@@ -869,7 +1031,7 @@ describe("JobEscrow verification", function () {
           await commitAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
           await time.increaseTo(s.commitEnd);
           const silent = s.members[2];
-          await expect(s.escrow.connect(silent).revealVote(s.job.id, true, saltOf(idOf(s.job), silent.address)))
+          await expect(revealAs(s, idOf(s.job), silent, true))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidVoteState")
             .withArgs(s.job.id, silent.address, VoteState.Drawn);
         });
@@ -880,9 +1042,7 @@ describe("JobEscrow verification", function () {
           const s = await loadFixture(committeeVotingFixture);
           await commitAll(s, idOf(s.job), s.members, [true, false, true]);
           await revealAll(s, idOf(s.job), [s.members[1]], [false]);
-          await expect(
-            s.escrow.connect(s.members[1]).revealVote(s.job.id, false, saltOf(idOf(s.job), s.members[1].address)),
-          )
+          await expect(revealAs(s, idOf(s.job), s.members[1], false))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidVoteState")
             .withArgs(s.job.id, s.members[1].address, VoteState.Disagreed);
         });
@@ -893,40 +1053,64 @@ describe("JobEscrow verification", function () {
           const s = await loadFixture(committeeVotingFixture);
           await commitAll(s, idOf(s.job), s.members, [true, true, true]);
           const outsider = s.verifiers.find((x) => !s.members.includes(x))!;
-          await expect(s.escrow.connect(outsider).revealVote(s.job.id, true, ethers.id("salt")))
+          const sealed = await sealedCommitments(s.escrow, s.job.id);
+          await expect(s.escrow.connect(outsider).revealVote(s.job.id, 0, true, ethers.id("salt"), sealed))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
-            .withArgs(s.job.id, outsider.address);
+            .withArgs(s.job.id, outsider.address, 0);
+        });
+      });
+
+      describe("when the seat index is not the caller's", function () {
+        it("reverts with JobEscrowNotCommitteeMember for another member's seat", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          const [member, other] = s.members;
+          const otherSeat = await seatOf(s, idOf(s.job), other.address);
+          const sealed = await sealedCommitments(s.escrow, s.job.id);
+          const salt = saltOf(idOf(s.job), member.address);
+          await expect(s.escrow.connect(member).revealVote(s.job.id, otherSeat, true, salt, sealed))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
+            .withArgs(s.job.id, member.address, otherSeat);
+        });
+
+        it("reverts with JobEscrowNotCommitteeMember for a seat past the committee", async function () {
+          const s = await loadFixture(committeeVotingFixture);
+          await commitAll(s, idOf(s.job), s.members, [true, true, true]);
+          const member = s.members[0];
+          const size = BigInt(s.job.committeeSize);
+          const sealed = await sealedCommitments(s.escrow, s.job.id);
+          const salt = saltOf(idOf(s.job), member.address);
+          await expect(s.escrow.connect(member).revealVote(s.job.id, size, true, salt, sealed))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
+            .withArgs(s.job.id, member.address, size);
         });
       });
 
       describe("when a member reveals what it committed", function () {
-        it("emits VoteRevealed, clears the commitment and records the vote", async function () {
+        it("emits VoteRevealed, records the vote and leaves the sealed commitments valid for the others", async function () {
           const s = await loadFixture(committeeVotingFixture);
           const addresses = addressesOf(s.members);
           await commitAll(s, idOf(s.job), s.members, [true, false, true]);
           expect(await seatsOf(s, idOf(s.job))).to.deep.equal(addresses.map((a) => [a, VoteState.Committed]));
+          const sealed = await sealedCommitments(s.escrow, s.job.id);
 
-          await expect(
-            s.escrow.connect(s.members[0]).revealVote(s.job.id, true, saltOf(idOf(s.job), s.members[0].address)),
-          )
+          await expect(revealAs(s, idOf(s.job), s.members[0], true, undefined, sealed))
             .to.emit(s.escrow, "VoteRevealed")
             .withArgs(s.job.id, s.members[0].address, true);
-          await expect(
-            s.escrow.connect(s.members[1]).revealVote(s.job.id, false, saltOf(idOf(s.job), s.members[1].address)),
-          )
+          await expect(revealAs(s, idOf(s.job), s.members[1], false, undefined, sealed))
             .to.emit(s.escrow, "VoteRevealed")
             .withArgs(s.job.id, s.members[1].address, false);
 
-          expect(await s.escrow.commitmentOf(s.job.id, s.members[0].address)).to.equal(ethers.ZeroHash);
-          expect(await s.escrow.commitmentOf(s.job.id, s.members[1].address)).to.equal(ethers.ZeroHash);
-          expect(await s.escrow.commitmentOf(s.job.id, s.members[2].address)).to.equal(
-            await commitmentOf(s, idOf(s.job), s.members[2].address, true),
-          );
           expect(await seatsOf(s, idOf(s.job))).to.deep.equal([
             [addresses[0], VoteState.Agreed],
             [addresses[1], VoteState.Disagreed],
             [addresses[2], VoteState.Committed],
           ]);
+          // Reveals do not touch the running hash: the list read before them still opens the last seat.
+          await expect(revealAs(s, idOf(s.job), s.members[2], true, undefined, sealed))
+            .to.emit(s.escrow, "VoteRevealed")
+            .withArgs(s.job.id, s.members[2].address, true);
+          expect((await seatsOf(s, idOf(s.job)))[2]).to.deep.equal([addresses[2], VoteState.Agreed]);
         });
 
         it("shows Agreed, Disagreed and Drawn side by side once the commit window closed", async function () {
@@ -945,20 +1129,37 @@ describe("JobEscrow verification", function () {
     });
 
     describe("#commitVotes", function () {
+      /** The seats `shared` holds on each of the fixture's jobs. */
+      async function sharedSeats(s: Awaited<ReturnType<typeof sharedVerifierFixture>>, ids: bigint[]) {
+        return Promise.all(ids.map((id) => seatOf(s, id, s.shared.address)));
+      }
+
       describe("when the arrays are empty", function () {
         it("reverts with JobEscrowInvalidBatch", async function () {
           const s = await loadFixture(sharedVerifierFixture);
-          await expect(s.escrow.connect(s.shared).commitVotes([], []))
+          await expect(s.escrow.connect(s.shared).commitVotes([], [], []))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
             .withArgs(0, 0);
         });
       });
 
       describe("when the arrays differ in length", function () {
-        it("reverts with JobEscrowInvalidBatch", async function () {
+        it("reverts with JobEscrowInvalidBatch for too few commitments", async function () {
           const s = await loadFixture(sharedVerifierFixture);
-          const c = await commitmentOf(s, idOf(s.jobs[0].job), s.shared.address, true);
-          await expect(s.escrow.connect(s.shared).commitVotes([s.jobs[0].job.id, s.jobs[1].job.id], [c]))
+          const ids = s.jobs.slice(0, 2).map((j) => idOf(j.job));
+          const seats = await sharedSeats(s, ids);
+          const c = await commitmentOf(s, ids[0], s.shared.address, true);
+          await expect(s.escrow.connect(s.shared).commitVotes(ids, seats, [c]))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
+            .withArgs(2, 1);
+        });
+
+        it("reverts with JobEscrowInvalidBatch for too few seats", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const ids = s.jobs.slice(0, 2).map((j) => idOf(j.job));
+          const seats = await sharedSeats(s, ids);
+          const commitments = await Promise.all(ids.map((id) => commitmentOf(s, id, s.shared.address, true)));
+          await expect(s.escrow.connect(s.shared).commitVotes(ids, seats.slice(1), commitments))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
             .withArgs(2, 1);
         });
@@ -968,30 +1169,47 @@ describe("JobEscrow verification", function () {
         it("reverts the whole batch", async function () {
           const s = await loadFixture(sharedVerifierFixture);
           const ids = s.jobs.map((j) => idOf(j.job));
+          const seats = await sharedSeats(s, ids);
           const commitments = await Promise.all(ids.map((id) => commitmentOf(s, id, s.shared.address, true)));
           commitments[2] = ethers.ZeroHash;
-          await expect(s.escrow.connect(s.shared).commitVotes(ids, commitments)).to.be.revertedWithCustomError(
+          await expect(s.escrow.connect(s.shared).commitVotes(ids, seats, commitments)).to.be.revertedWithCustomError(
             s.escrow,
             "JobEscrowZeroCommitment",
           );
           for (const id of ids) {
-            expect(await s.escrow.commitmentOf(id, s.shared.address)).to.equal(ethers.ZeroHash);
+            expect(await sealedCommitments(s.escrow, id)).to.deep.equal([]);
             const seat = (await seatsOf(s, id)).find(([a]) => a === s.shared.address)!;
             expect(seat[1]).to.equal(VoteState.Drawn);
           }
         });
+
+        it("reverts with JobEscrowNotCommitteeMember for a seat that is not the caller's", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const ids = s.jobs.map((j) => idOf(j.job));
+          const seats = await sharedSeats(s, ids);
+          const commitments = await Promise.all(ids.map((id) => commitmentOf(s, id, s.shared.address, true)));
+          const wrong = (seats[1] + 1) % Number(s.jobs[1].job.committeeSize);
+          seats[1] = wrong;
+          await expect(s.escrow.connect(s.shared).commitVotes(ids, seats, commitments))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
+            .withArgs(ids[1], s.shared.address, wrong);
+          expect(await sealedCommitments(s.escrow, ids[0])).to.deep.equal([]);
+        });
       });
 
       describe("when a verifier commits on every committee it sits on", function () {
-        it("commits each vote and emits VoteCommitted for each job", async function () {
+        it("commits each vote in its seat and emits VoteCommitted for each job", async function () {
           const s = await loadFixture(sharedVerifierFixture);
           const ids = s.jobs.map((j) => idOf(j.job));
+          const seats = await sharedSeats(s, ids);
           const agrees = [true, false, true];
           const commitments = await Promise.all(ids.map((id, i) => commitmentOf(s, id, s.shared.address, agrees[i])));
-          const tx = await s.escrow.connect(s.shared).commitVotes(ids, commitments);
+          const tx = await s.escrow.connect(s.shared).commitVotes(ids, seats, commitments);
           for (let i = 0; i < ids.length; ++i) {
-            await expect(tx).to.emit(s.escrow, "VoteCommitted").withArgs(ids[i], s.shared.address, commitments[i]);
-            expect(await s.escrow.commitmentOf(ids[i], s.shared.address)).to.equal(commitments[i]);
+            await expect(tx)
+              .to.emit(s.escrow, "VoteCommitted")
+              .withArgs(ids[i], s.shared.address, seats[i], commitments[i]);
+            expect(await sealedCommitments(s.escrow, ids[i])).to.deep.equal([sealCommitment(seats[i], commitments[i])]);
             const seat = (await seatsOf(s, ids[i])).find(([a]) => a === s.shared.address)!;
             expect(seat[1]).to.equal(VoteState.Committed);
           }
@@ -1000,8 +1218,10 @@ describe("JobEscrow verification", function () {
     });
 
     describe("#revealVotes", function () {
+      type Shared = Awaited<ReturnType<typeof sharedVerifierFixture>>;
+
       /** Every seat of every job commits; `shared` commits `agrees[i]` on job i, the others agree. */
-      async function commitEverywhere(s: Awaited<ReturnType<typeof sharedVerifierFixture>>, agrees: boolean[]) {
+      async function commitEverywhere(s: Shared, agrees: boolean[]) {
         for (let i = 0; i < s.jobs.length; ++i) {
           const { job, members } = s.jobs[i];
           await commitAll(
@@ -1013,68 +1233,106 @@ describe("JobEscrow verification", function () {
         }
       }
 
+      /** The arguments of `shared`'s reveal on every job, in `revealVotes` order. */
+      async function revealArgs(s: Shared, agrees: boolean[]) {
+        const ids = s.jobs.map((j) => idOf(j.job));
+        const seats = await Promise.all(ids.map((id) => seatOf(s, id, s.shared.address)));
+        const salts = ids.map((id) => saltOf(id, s.shared.address));
+        const sealed = await Promise.all(ids.map((id) => sealedCommitments(s.escrow, id)));
+        return { ids, seats, agrees, salts, sealed };
+      }
+
       describe("when the arrays are empty", function () {
         it("reverts with JobEscrowInvalidBatch", async function () {
           const s = await loadFixture(sharedVerifierFixture);
-          await expect(s.escrow.connect(s.shared).revealVotes([], [], []))
+          await expect(s.escrow.connect(s.shared).revealVotes([], [], [], [], []))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
             .withArgs(0, 0);
         });
       });
 
       describe("when the arrays differ in length", function () {
+        it("reverts with JobEscrowInvalidBatch for too few seats", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const r = await revealArgs(s, [true, true, true]);
+          await expect(s.escrow.connect(s.shared).revealVotes(r.ids, r.seats.slice(1), r.agrees, r.salts, r.sealed))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
+            .withArgs(3, 2);
+        });
+
         it("reverts with JobEscrowInvalidBatch for too few votes", async function () {
           const s = await loadFixture(sharedVerifierFixture);
-          const ids = s.jobs.map((j) => idOf(j.job));
-          const salts = ids.map((id) => saltOf(id, s.shared.address));
-          await expect(s.escrow.connect(s.shared).revealVotes(ids, [true, true], salts))
+          const r = await revealArgs(s, [true, true, true]);
+          await expect(s.escrow.connect(s.shared).revealVotes(r.ids, r.seats, [true, true], r.salts, r.sealed))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
             .withArgs(3, 2);
         });
 
         it("reverts with JobEscrowInvalidBatch for too few salts", async function () {
           const s = await loadFixture(sharedVerifierFixture);
-          const ids = s.jobs.map((j) => idOf(j.job));
-          const salts = ids.map((id) => saltOf(id, s.shared.address));
-          await expect(s.escrow.connect(s.shared).revealVotes(ids, [true, true, true], salts.slice(1)))
+          const r = await revealArgs(s, [true, true, true]);
+          await expect(s.escrow.connect(s.shared).revealVotes(r.ids, r.seats, r.agrees, r.salts.slice(1), r.sealed))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
+            .withArgs(3, 2);
+        });
+
+        it("reverts with JobEscrowInvalidBatch for too few sealed lists", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const r = await revealArgs(s, [true, true, true]);
+          await expect(s.escrow.connect(s.shared).revealVotes(r.ids, r.seats, r.agrees, r.salts, r.sealed.slice(1)))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidBatch")
             .withArgs(3, 2);
         });
       });
 
       describe("when one item is invalid", function () {
-        it("reverts the whole batch", async function () {
+        it("reverts the whole batch, after which the right salts still reveal", async function () {
           const s = await loadFixture(sharedVerifierFixture);
           const agrees = [true, false, true];
           await commitEverywhere(s, agrees);
-          const ids = s.jobs.map((j) => idOf(j.job));
-          const salts = ids.map((id) => saltOf(id, s.shared.address));
+          const r = await revealArgs(s, agrees);
+          const salts = [...r.salts];
           salts[2] = ethers.id("wrong salt");
-          await expect(s.escrow.connect(s.shared).revealVotes(ids, agrees, salts))
+          await expect(s.escrow.connect(s.shared).revealVotes(r.ids, r.seats, r.agrees, salts, r.sealed))
             .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
-            .withArgs(ids[2], s.shared.address);
-          for (const id of ids) {
-            expect(await s.escrow.commitmentOf(id, s.shared.address)).to.not.equal(ethers.ZeroHash);
+            .withArgs(r.ids[2], s.shared.address);
+          for (const id of r.ids) {
             const seat = (await seatsOf(s, id)).find(([a]) => a === s.shared.address)!;
             expect(seat[1]).to.equal(VoteState.Committed);
           }
+          await expect(s.escrow.connect(s.shared).revealVotes(r.ids, r.seats, r.agrees, r.salts, r.sealed)).to.emit(
+            s.escrow,
+            "VoteRevealed",
+          );
+        });
+
+        it("reverts with JobEscrowCommitmentsMismatch for one job's sealed list swapped with another's", async function () {
+          const s = await loadFixture(sharedVerifierFixture);
+          const agrees = [true, false, true];
+          await commitEverywhere(s, agrees);
+          const r = await revealArgs(s, agrees);
+          const sealed = [r.sealed[0], r.sealed[2], r.sealed[1]];
+          await expect(s.escrow.connect(s.shared).revealVotes(r.ids, r.seats, r.agrees, r.salts, sealed))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentsMismatch")
+            .withArgs(r.ids[1]);
         });
       });
 
       describe("when a verifier reveals on every committee it sits on", function () {
-        it("reveals each vote and emits VoteRevealed for each job", async function () {
+        it("reveals each vote and emits VoteRevealed for each job, once", async function () {
           const s = await loadFixture(sharedVerifierFixture);
           const agrees = [true, false, true];
           await commitEverywhere(s, agrees);
-          const ids = s.jobs.map((j) => idOf(j.job));
-          const salts = ids.map((id) => saltOf(id, s.shared.address));
-          const tx = await s.escrow.connect(s.shared).revealVotes(ids, agrees, salts);
-          for (let i = 0; i < ids.length; ++i) {
-            await expect(tx).to.emit(s.escrow, "VoteRevealed").withArgs(ids[i], s.shared.address, agrees[i]);
-            const seat = (await seatsOf(s, ids[i])).find(([a]) => a === s.shared.address)!;
+          const r = await revealArgs(s, agrees);
+          const tx = await s.escrow.connect(s.shared).revealVotes(r.ids, r.seats, r.agrees, r.salts, r.sealed);
+          for (let i = 0; i < r.ids.length; ++i) {
+            await expect(tx).to.emit(s.escrow, "VoteRevealed").withArgs(r.ids[i], s.shared.address, agrees[i]);
+            const seat = (await seatsOf(s, r.ids[i])).find(([a]) => a === s.shared.address)!;
             expect(seat[1]).to.equal(agrees[i] ? VoteState.Agreed : VoteState.Disagreed);
-            expect(await s.escrow.commitmentOf(ids[i], s.shared.address)).to.equal(ethers.ZeroHash);
           }
+          await expect(s.escrow.connect(s.shared).revealVotes(r.ids, r.seats, r.agrees, r.salts, r.sealed))
+            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidVoteState")
+            .withArgs(r.ids[0], s.shared.address, VoteState.Agreed);
         });
       });
     });
