@@ -6,7 +6,7 @@
  * the config itself drives) or `hardhat` at import time: both are imported inside the task actions.
  */
 import path from "node:path";
-import { formatUnits, isAddress, parseUnits } from "ethers";
+import { MaxUint256, formatUnits, isAddress, parseUnits, toBeHex } from "ethers";
 import type { ContractTransactionReceipt, ContractTransactionResponse, Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { HardhatPluginError } from "hardhat/plugins";
@@ -198,9 +198,16 @@ export async function queryEvents<E extends TypedContractEvent>(
   return events;
 }
 
-/** Parses a non-negative integer id given on the command line. */
+/** Parses an id given on the command line: a non-negative integer, in decimal or 0x hex (a job id is a hash). */
 export function parseId(value: string | number, flag: string): bigint {
   const text = String(value).trim();
-  if (!/^\d+$/.test(text)) fail(`${flag} ${value} is not a non-negative integer`);
-  return BigInt(text);
+  if (!/^(\d+|0x[0-9a-fA-F]+)$/.test(text)) fail(`${flag} ${value} is not a non-negative integer (decimal or 0x hex)`);
+  const id = BigInt(text);
+  if (id > MaxUint256) fail(`${flag} ${value} is larger than a uint256`);
+  return id;
+}
+
+/** A job id as printed: the 32-byte hash it is, in hex (job:show takes it back, or its decimal form). */
+export function formatJobId(jobId: bigint): string {
+  return toBeHex(jobId, 32);
 }

@@ -1,6 +1,7 @@
 /**
  * Requesters and integrators: `job:request`, `job:show`, `job:list`. Everything shown comes from the escrow's
- * events and views; nothing is kept off chain.
+ * events and views; nothing is kept off chain. A job id is the hash of the job's fields: printed in hex, and
+ * taken back in hex or decimal. The nonce (the request's number, 1, 2, 3, …) is shown beside it.
  */
 import { readFileSync } from "node:fs";
 import type { Settlement } from "../src/job";
@@ -9,6 +10,7 @@ import { task, types } from "hardhat/config";
 import { decodeTensors, encodeTensors } from "../src/codec";
 import { JobOutcome, JobStatus, VoteState } from "../src/params";
 import { tensorsFromJson, tensorsToJson, type TensorJson } from "../src/tensor-json";
+import { describeError, findRevertData } from "../src/errors";
 import {
   DEPLOYMENT_HELP,
   FROM_HELP,
@@ -16,6 +18,7 @@ import {
   ensureAllowance,
   fail,
   formatAmount,
+  formatJobId,
   parseAmount,
   parseId,
   queryEvents,
@@ -32,6 +35,8 @@ const nameOf = (table: Record<string, number>, value: bigint | number): string =
 
 export interface RequestedJob {
   jobId: bigint;
+  /** The request's number: the escrow's request count when it was made. */
+  nonce: bigint;
   modelId: bigint;
   version: bigint;
   fee: bigint;
@@ -43,6 +48,7 @@ export interface RequestedJob {
 
 export interface JobView {
   jobId: bigint;
+  nonce: bigint;
   status: string;
   requester: string;
   modelId: bigint;
@@ -64,12 +70,14 @@ export interface JobView {
   /** The raw output when it is not a valid tensor encoding. */
   outputHex?: string;
   challenger?: string;
-  votes: { verifier: string; vote: string }[];
+  /** The committee in seat order; a member commits and reveals with its seat. */
+  votes: { seat: number; verifier: string; vote: string }[];
   settlement?: Settlement & { outcome: string; transactionHash: string };
 }
 
 export interface JobSummary {
   jobId: bigint;
+  nonce: bigint;
   modelId: bigint;
   requester: string;
   fee: bigint;
@@ -135,6 +143,7 @@ task("job:request", "Requests an inference on a model's latest version, with the
     const job = event.args.job;
     const result: RequestedJob = {
       jobId: job.id,
+      nonce: job.nonce,
       modelId: job.modelId,
       version: job.version,
       fee: job.fee,
@@ -143,7 +152,7 @@ task("job:request", "Requests an inference on a model's latest version, with the
       inputBytes: input.length,
       transactionHash: receipt.hash,
     };
-    say(`Job ${result.jobId} requested on model ${modelId} v${result.version}`);
+    say(`Job ${formatJobId(result.jobId)} (request #${result.nonce}) requested on model ${modelId} v${result.version}`);
     say(`  fee ${formatAmount(p, result.fee)}, deadline ${new Date(result.deadline * 1000).toISOString()}`);
     say(`  input ${input.length} bytes, keccak256 ${result.inputHash}, tx ${receipt.hash}`);
     return result;
@@ -157,19 +166,34 @@ function decodedOrHex(bytes: string): { tensors?: TensorJson[]; hex?: string } {
   }
 }
 
+/** The escrow's state of `jobId`; an id no request has fails saying so. */
+async function jobStateOf(p: Protocol, jobId: bigint) {
+  try {
+    return await p.escrow.jobState(jobId);
+  } catch (err) {
+    const data = findRevertData(err);
+    if (data !== undefined && p.escrow.interface.parseError(data)?.name === "JobEscrowUnknownJob") {
+      const count = await p.escrow.jobCount();
+      fail(`no job ${formatJobId(jobId)}: no request has this id (${count} requested; job:list shows their ids)`);
+    }
+    fail(`jobState failed: ${describeError(err, p.errorSources)}`);
+  }
+}
+
 /** A job's record, state, output, votes and settlement, from events and views. */
 export async function showJob(p: Protocol, jobId: bigint): Promise<JobView> {
   const { escrow, deployment } = p;
-  const count = await escrow.jobCount();
-  if (jobId < 1n || jobId > count) fail(`no job ${jobId}: jobs run from 1 to ${count}`);
+  const state = await jobStateOf(p, jobId);
   const from = deployment.startBlock;
 
   const [requested] = await queryEvents(escrow, escrow.filters.JobRequested(jobId), from, p.hre);
-  if (requested === undefined) fail(`job ${jobId} exists but its JobRequested event was not found from block ${from}`);
+  if (requested === undefined) {
+    fail(`job ${formatJobId(jobId)} exists but its JobRequested event was not found from block ${from}`);
+  }
   const job = requested.args.job;
-  const state = await escrow.jobState(jobId);
   const view: JobView = {
     jobId,
+    nonce: job.nonce,
     status: nameOf(JobStatus, state.status),
     requester: job.requester,
     modelId: job.modelId,
@@ -197,7 +221,8 @@ export async function showJob(p: Protocol, jobId: bigint): Promise<JobView> {
   }
   const challenge = await escrow.challengeOf(jobId);
   if (challenge.challenger !== "0x0000000000000000000000000000000000000000") view.challenger = challenge.challenger;
-  view.votes = (await escrow.committee(jobId)).map((seat) => ({
+  view.votes = (await escrow.committee(jobId)).map((seat, index) => ({
+    seat: index,
     verifier: seat.verifier,
     vote: nameOf(VoteState, seat.vote),
   }));
@@ -227,7 +252,7 @@ function printTensors(label: string, tensors: TensorJson[]): void {
 
 function printJob(p: Protocol, v: JobView): void {
   const time = (t: number) => new Date(t * 1000).toISOString();
-  say(`Job ${v.jobId}: ${v.status}`);
+  say(`Job ${formatJobId(v.jobId)} (request #${v.nonce}): ${v.status}`);
   say(`  model ${v.modelId} v${v.version} (${v.mode}), requester ${v.requester}`);
   say(`  fee ${formatAmount(p, v.fee)}, collateral ${formatAmount(p, v.collateral)}, deadline ${time(v.deadline)}`);
   say(`  input keccak256 ${v.inputHash}${v.inputUri ? ` at ${v.inputUri}` : ""}`);
@@ -239,7 +264,7 @@ function printJob(p: Protocol, v: JobView): void {
   if (v.output) printTensors("output", v.output);
   if (v.outputHex) say(`  output (not a tensor encoding) ${v.outputHex}`);
   if (v.challenger) say(`  challenged by ${v.challenger}`);
-  for (const seat of v.votes) say(`  committee ${seat.verifier}: ${seat.vote}`);
+  for (const seat of v.votes) say(`  committee seat ${seat.seat} ${seat.verifier}: ${seat.vote}`);
   const s = v.settlement;
   if (s) {
     say(`  settled ${s.outcome} (tx ${s.transactionHash})`);
@@ -254,7 +279,7 @@ function printJob(p: Protocol, v: JobView): void {
 }
 
 task("job:show", "Shows a job: status, worker, output (decoded tensors), committee votes, payouts")
-  .addParam("job", "job id")
+  .addParam("job", "job id (the hash job:request and job:list print, in hex or decimal)")
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: { job: string; deployment?: string }, hre): Promise<JobView> => {
     const p = await connect(hre, args);
@@ -283,6 +308,7 @@ task("job:list", "Lists the jobs requested (from JobRequested events) with their
         const state = await p.escrow.jobState(e.args.jobId);
         jobs.push({
           jobId: e.args.jobId,
+          nonce: e.args.job.nonce,
           modelId: e.args.modelId,
           requester: e.args.requester,
           fee: e.args.job.fee,
@@ -293,7 +319,7 @@ task("job:list", "Lists the jobs requested (from JobRequested events) with their
       if (jobs.length === 0) say(`No jobs requested since block ${from}.`);
       for (const j of jobs) {
         say(
-          `Job ${j.jobId}: ${j.status}, model ${j.modelId}, ${formatAmount(p, j.fee)}, requester ${j.requester}, block ${j.block}`,
+          `Job ${formatJobId(j.jobId)} (request #${j.nonce}): ${j.status}, model ${j.modelId}, ${formatAmount(p, j.fee)}, requester ${j.requester}, block ${j.block}`,
         );
       }
       return jobs;

@@ -4,6 +4,7 @@ import { loadFixture, setBalance } from "@nomicfoundation/hardhat-network-helper
 import type { HDNodeWallet } from "ethers";
 import { deployProtocolFixture, FUNDS, OUTPUT, STAKE, termsFor, type Protocol } from "./fixtures/protocol";
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../src/params";
+import { sealCommitment, sealedCommitments } from "../src/votes";
 
 /** The protocol with 15 more verifiers (20 in all), enough for the largest committee. */
 async function twentyVerifiersFixture(): Promise<Protocol & { extra: HDNodeWallet[] }> {
@@ -51,20 +52,42 @@ describe("committee storage for every committee size", function () {
       // Seat i votes agree when i is even: a majority of (size + 1) / 2 agrees.
       const salt = (i: number) => ethers.id(`salt ${size} ${i}`);
       const expected: number[] = Array(size).fill(VoteState.Drawn);
+      const sealed: string[] = [];
       for (let i = 0; i < size; i++) {
         const member = signers.get(drawn[i]) as unknown as Parameters<typeof p.escrow.connect>[0];
         const commitment = await p.escrow.voteCommitment(job.id, drawn[i], i % 2 === 0, salt(i));
-        await expect(p.escrow.connect(member).commitVote(job.id, commitment))
+        // The seat is checked against the packed address at that index: another seat's, or one past the end, fails.
+        for (const wrong of size > 1 ? [(i + 1) % size, size] : [size]) {
+          await expect(p.escrow.connect(member).commitVote(job.id, wrong, commitment))
+            .to.be.revertedWithCustomError(p.escrow, "JobEscrowNotCommitteeMember")
+            .withArgs(job.id, drawn[i], wrong);
+        }
+        await expect(p.escrow.connect(member).commitVote(job.id, i, commitment))
           .to.emit(p.escrow, "VoteCommitted")
-          .withArgs(job.id, drawn[i], commitment);
+          .withArgs(job.id, drawn[i], i, commitment);
+        sealed.push(sealCommitment(i, commitment));
         expected[i] = VoteState.Committed;
         const seats = await p.escrow.committee(job.id);
         expect(seats.map((seat) => seat.verifier)).to.deep.equal(drawn);
         expect(seats.map((seat) => Number(seat.vote))).to.deep.equal(expected);
       }
+      // The sealed commitments a reveal passes are the VoteCommitted events', in commit order.
+      expect(await sealedCommitments(p.escrow, job.id)).to.deep.equal(sealed);
+      const last = signers.get(drawn[size - 1]) as unknown as Parameters<typeof p.escrow.connect>[0];
+      const reveal = (list: string[], s = salt(size - 1)) =>
+        p.escrow.connect(last).revealVote(job.id, size - 1, (size - 1) % 2 === 0, s, list);
+      const wrongLists = [sealed.slice(0, -1), [...sealed, sealed[0]], ...(size > 1 ? [[...sealed].reverse()] : [])];
+      for (const list of wrongLists) {
+        await expect(reveal(list))
+          .to.be.revertedWithCustomError(p.escrow, "JobEscrowCommitmentsMismatch")
+          .withArgs(job.id);
+      }
+      await expect(reveal(sealed, ethers.id("wrong salt")))
+        .to.be.revertedWithCustomError(p.escrow, "JobEscrowCommitmentMismatch")
+        .withArgs(job.id, drawn[size - 1]);
       for (let i = size - 1; i >= 0; i--) {
         const member = signers.get(drawn[i]) as unknown as Parameters<typeof p.escrow.connect>[0];
-        await p.escrow.connect(member).revealVote(job.id, i % 2 === 0, salt(i));
+        await p.escrow.connect(member).revealVote(job.id, i, i % 2 === 0, salt(i), sealed);
         expected[i] = i % 2 === 0 ? VoteState.Agreed : VoteState.Disagreed;
         const seats = await p.escrow.committee(job.id);
         expect(seats.map((seat) => seat.verifier)).to.deep.equal(drawn);

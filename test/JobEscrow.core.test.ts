@@ -31,6 +31,7 @@ import {
   settlement,
 } from "./fixtures/escrow";
 import { JobOutcome, JobStatus, VerificationMode, type EscrowParams } from "../src/params";
+import { jobIdOf } from "../src/job";
 
 const BPS = 10_000n;
 const MAX_URI_BYTES = 2048;
@@ -174,14 +175,14 @@ describe("JobEscrow (core)", function () {
 
   describe("#requestInference", function () {
     describe("when the request is valid", function () {
-      it("emits JobRequested with the full snapshot and stores its hash", async function () {
+      it("emits JobRequested with the full snapshot, identified by the hash of its fields", async function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
         const tx = await p.escrow.connect(p.requester).requestInference(p.models.committee, INPUT, PRICE, deadline, 0);
         const ev = await requestedEvent(tx, p.escrow);
         const terms = termsFor(VerificationMode.Committee);
-        const expected: Job = {
-          id: 1n,
+        const fields: Omit<Job, "id"> = {
+          nonce: 1n,
           requester: p.requester.address,
           modelOwner: p.modelOwner.address,
           modelId: p.models.committee,
@@ -198,10 +199,19 @@ describe("JobEscrow (core)", function () {
           collateral: COLLATERAL,
           inputHash: ethers.keccak256(INPUT),
         };
+        // The id is keccak256 of the ABI encoding of every field after it, taken here from the event's own ABI.
+        const coder = ethers.AbiCoder.defaultAbiCoder();
+        const jobType = p.escrow.interface.getEvent("JobRequested")!.inputs[3];
+        const [idType, ...fieldTypes] = jobType.components!;
+        expect(idType.name).to.equal("id");
+        const id = BigInt(ethers.keccak256(coder.encode(fieldTypes, Object.values(fields))));
+        const expected: Job = { id, ...fields };
         for (const [k, v] of Object.entries(expected)) {
           expect(ev.job[k as keyof Job], k).to.equal(v);
         }
-        expect(ev.jobId).to.equal(1n);
+        expect(jobIdOf(expected)).to.equal(id);
+        expect(await p.escrow.jobIdOf(expected)).to.equal(id);
+        expect(ev.jobId).to.equal(id);
         expect(ev.requester).to.equal(p.requester.address);
         expect(ev.modelId).to.equal(p.models.committee);
         expect(ev.input).to.equal(INPUT);
@@ -210,13 +220,10 @@ describe("JobEscrow (core)", function () {
         expect(ev.absTolerance).to.equal(BigInt(terms.absTolerance));
 
         expect(await p.escrow.jobCount()).to.equal(1n);
-        const coder = ethers.AbiCoder.defaultAbiCoder();
-        const jobType = p.escrow.interface.getEvent("JobRequested")!.inputs[3];
-        expect(await p.escrow.jobHash(1)).to.equal(ethers.keccak256(coder.encode([jobType], [expected])));
-        const state = await p.escrow.jobState(1);
+        const state = await p.escrow.jobState(id);
         expect(state.status).to.equal(JobStatus.Requested);
         expect(state.worker).to.equal(ZeroAddress);
-        expect(await p.escrow.outputHash(1)).to.equal(ZeroHash);
+        expect(await p.escrow.outputHash(id)).to.equal(ZeroHash);
         await expectConservation(p);
       });
 
@@ -233,20 +240,48 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         await p.request(p.models.none);
         const deadline = await deadlineIn(DAY);
-        const call = p.escrow.connect(p.requester).requestInference;
-        expect(await call.staticCall(p.models.none, INPUT, PRICE, deadline, 0)).to.equal(2n);
-        expect(
-          await p.escrow
-            .connect(p.requester)
-            .requestInferenceByUri.staticCall(p.models.none, "ipfs://x", ethers.id("x"), PRICE, deadline, 0),
-        ).to.equal(2n);
+        const escrow = p.escrow.connect(p.requester);
+        const returned = await escrow.requestInference.staticCall(p.models.none, INPUT, PRICE, deadline, 0);
+        const byUri = await escrow.requestInferenceByUri.staticCall(
+          p.models.none,
+          "ipfs://x",
+          ethers.id("x"),
+          PRICE,
+          deadline,
+          0,
+        );
+        const job = await p.jobFrom(await escrow.requestInference(p.models.none, INPUT, PRICE, deadline, 0));
+        expect(job.nonce).to.equal(2n);
+        expect(returned).to.equal(job.id);
+        // The same request by URI differs only in the input hash, and so in the id.
+        expect(byUri).to.equal(jobIdOf({ ...job, inputHash: ethers.id("x") }));
+        expect(byUri).not.to.equal(returned);
       });
 
-      it("numbers jobs from 1 upwards", async function () {
+      it("counts requests in the nonce, from 1 upwards, and ids each job by the hash of its fields", async function () {
         const p = await loadFixture(deployProtocolFixture);
-        expect((await p.request(p.models.none)).id).to.equal(1n);
-        expect((await p.request(p.models.optimistic)).id).to.equal(2n);
+        const first = await p.request(p.models.none);
+        const second = await p.request(p.models.optimistic);
+        expect([first.nonce, second.nonce]).to.deep.equal([1n, 2n]);
         expect(await p.escrow.jobCount()).to.equal(2n);
+        for (const job of [first, second]) {
+          expect(job.id).to.equal(jobIdOf(job));
+          expect(await p.escrow.jobIdOf(job)).to.equal(job.id);
+          expect((await p.escrow.jobState(job.id)).status).to.equal(JobStatus.Requested);
+        }
+        expect(first.id).not.to.equal(second.id);
+      });
+
+      it("gives two otherwise identical requests different ids through their nonces", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        const deadline = await deadlineIn(DAY);
+        const escrow = p.escrow.connect(p.requester);
+        const first = await p.jobFrom(await escrow.requestInference(p.models.none, INPUT, PRICE, deadline, 0));
+        const second = await p.jobFrom(await escrow.requestInference(p.models.none, INPUT, PRICE, deadline, 0));
+        expect(second.nonce).to.equal(BigInt(first.nonce) + 1n);
+        expect({ ...second, id: 0n, nonce: 0n }).to.deep.equal({ ...first, id: 0n, nonce: 0n });
+        expect(second.id).not.to.equal(first.id);
+        expect(jobIdOf({ ...second, nonce: first.nonce })).to.equal(first.id);
       });
 
       it("floors the collateral at minCollateral for a cheap model", async function () {
@@ -613,10 +648,27 @@ describe("JobEscrow (core)", function () {
           .to.be.revertedWithCustomError(f.escrow, "JobEscrowUnknownJob")
           .withArgs(99);
       });
+
+      it("reverts with JobEscrowUnknownJob for the true id of a job not yet requested", async function () {
+        const f = await loadFixture(jobRequestedFixture);
+        const next = { ...f.job, nonce: 2n };
+        next.id = jobIdOf(next);
+        await expect(f.escrow.connect(f.worker).claim(next))
+          .to.be.revertedWithCustomError(f.escrow, "JobEscrowUnknownJob")
+          .withArgs(next.id);
+      });
+
+      it("checks the id before the fields: an unknown id with changed fields is JobEscrowUnknownJob", async function () {
+        const f = await loadFixture(jobRequestedFixture);
+        await expect(f.escrow.connect(f.worker).claim({ ...f.job, id: 99, fee: 1n }))
+          .to.be.revertedWithCustomError(f.escrow, "JobEscrowUnknownJob")
+          .withArgs(99);
+      });
     });
 
     describe("when the job record does not match", function () {
       const tampered: Array<[keyof Job, (job: Job) => unknown]> = [
+        ["nonce", (j) => BigInt(j.nonce) + 1n],
         ["requester", () => ethers.Wallet.createRandom().address],
         ["modelOwner", () => ethers.Wallet.createRandom().address],
         ["modelId", (j) => BigInt(j.modelId) + 1n],
@@ -626,6 +678,7 @@ describe("JobEscrow (core)", function () {
         ["royaltyBps", () => 0],
         ["protocolFeeBps", () => 0],
         ["verifierShareBps", () => 0],
+        ["paramsId", (j) => BigInt(j.paramsId) + 1n],
         ["callbackGasLimit", () => 1],
         ["deadline", (j) => BigInt(j.deadline) + 1n],
         ["fee", () => 1n],
@@ -635,11 +688,21 @@ describe("JobEscrow (core)", function () {
       for (const [field, value] of tampered) {
         it(`reverts with JobEscrowJobMismatch when ${field} is changed`, async function () {
           const f = await loadFixture(jobRequestedFixture);
-          await expect(f.escrow.connect(f.worker).claim({ ...f.job, [field]: value(f.job) }))
+          const changed = { ...f.job, [field]: value(f.job) };
+          expect(await f.escrow.jobIdOf(changed), "the changed record hashes to another id").not.to.equal(f.job.id);
+          await expect(f.escrow.connect(f.worker).claim(changed))
             .to.be.revertedWithCustomError(f.escrow, "JobEscrowJobMismatch")
             .withArgs(f.job.id);
         });
       }
+
+      it("reverts with JobEscrowJobMismatch for one job's record under another job's id", async function () {
+        const f = await loadFixture(jobRequestedFixture);
+        const other = await f.request(f.models.none);
+        await expect(f.escrow.connect(f.worker).claim({ ...f.job, id: other.id }))
+          .to.be.revertedWithCustomError(f.escrow, "JobEscrowJobMismatch")
+          .withArgs(other.id);
+      });
     });
 
     describe("when the job is already claimed", function () {
@@ -1173,12 +1236,23 @@ describe("JobEscrow (core)", function () {
   });
 
   describe("views", function () {
-    it("jobState reverts with JobEscrowUnknownJob and jobHash is zero for an unknown id", async function () {
+    it("jobState reverts with JobEscrowUnknownJob for an unknown id; a new job's status is Requested", async function () {
       const f = await loadFixture(jobRequestedFixture);
-      await expect(f.escrow.jobState(2)).to.be.revertedWithCustomError(f.escrow, "JobEscrowUnknownJob").withArgs(2);
-      await expect(f.escrow.jobState(0)).to.be.revertedWithCustomError(f.escrow, "JobEscrowUnknownJob").withArgs(0);
-      expect(await f.escrow.jobHash(2)).to.equal(ZeroHash);
-      expect(await f.escrow.jobHash(f.job.id)).not.to.equal(ZeroHash);
+      const next = jobIdOf({ ...f.job, nonce: 2n });
+      for (const id of [0n, 1n, 2n, next]) {
+        await expect(f.escrow.jobState(id)).to.be.revertedWithCustomError(f.escrow, "JobEscrowUnknownJob").withArgs(id);
+      }
+      expect((await f.escrow.jobState(f.job.id)).status).to.equal(JobStatus.Requested);
+    });
+
+    it("jobIdOf hashes every field after the id, as src/job.ts does, and ignores the id", async function () {
+      const f = await loadFixture(jobRequestedFixture);
+      expect(await f.escrow.jobIdOf(f.job)).to.equal(f.job.id);
+      expect(await f.escrow.jobIdOf({ ...f.job, id: 0 })).to.equal(f.job.id);
+      expect(jobIdOf({ ...f.job, id: 0 })).to.equal(f.job.id);
+      const changed = { ...f.job, nonce: 7n, fee: 1n, inputHash: ethers.id("other input") };
+      expect(await f.escrow.jobIdOf(changed)).to.equal(jobIdOf(changed));
+      expect(jobIdOf(changed)).not.to.equal(f.job.id);
     });
 
     it("exposes MAX_URI_BYTES, MIN_TREASURY_SLASH_BPS and the dispute window", async function () {
@@ -1497,7 +1571,9 @@ describe("JobEscrow (core)", function () {
           .to.emit(p.escrow, "Unpaused")
           .withArgs(p.governance.address);
         await expect(p.escrow.connect(p.governance).unpause()).to.be.revertedWithCustomError(p.escrow, "ExpectedPause");
-        expect((await p.request(p.models.none)).id).to.equal(1n);
+        const job = await p.request(p.models.none);
+        expect(job.nonce).to.equal(1n);
+        expect((await p.escrow.jobState(job.id)).status).to.equal(JobStatus.Requested);
       });
     });
 

@@ -3,6 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployProtocolFixture, OUTPUT, WRONG_OUTPUT } from "./fixtures/protocol";
 import { DEFAULT_ESCROW_PARAMS, JobStatus } from "../src/params";
+import { sealedCommitments } from "../src/votes";
 
 // One job through each verification mode, end to end; the per-function suites cover every branch.
 describe("a job in each verification mode", function () {
@@ -20,11 +21,14 @@ describe("a job in each verification mode", function () {
     const members = (await p.escrow.committee(committee.id)).map((seat) =>
       p.verifiers.find((v) => v.address === seat.verifier)!,
     );
-    for (const member of members) {
+    for (const [seat, member] of members.entries()) {
       const commitment = await p.escrow.voteCommitment(committee.id, member.address, false, salt);
-      await p.escrow.connect(member).commitVote(committee.id, commitment);
+      await p.escrow.connect(member).commitVote(committee.id, seat, commitment);
     }
-    for (const member of members) await p.escrow.connect(member).revealVote(committee.id, false, salt);
+    const sealed = await sealedCommitments(p.escrow, committee.id);
+    for (const [seat, member] of members.entries()) {
+      await p.escrow.connect(member).revealVote(committee.id, seat, false, salt, sealed);
+    }
     await p.escrow.settle(committee, "0x");
     expect((await p.escrow.jobState(committee.id)).status).to.equal(JobStatus.Rejected);
 

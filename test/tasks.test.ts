@@ -9,6 +9,8 @@ import { deployProtocol } from "../src/deploy/deploy";
 import type { Deployment } from "../src/deployment";
 import { encodeTensors, type NamedTensors } from "../src/codec";
 import { toJob } from "./fixtures/protocol";
+import { jobIdOf } from "../src/job";
+import { sealedCommitments } from "../src/votes";
 import { buildIdentityModel, buildMlpClassifier } from "../src/models/build";
 import { JobStatus, VerificationMode } from "../src/params";
 import { TensorJsonError, tensorsFromJson, tensorsToJson } from "../src/tensor-json";
@@ -174,21 +176,38 @@ describe("operator tasks", function () {
       from: requester.address,
     });
     const input = encodeTensors(tensorsFromJson(INPUT_JSON));
-    expect(requested).to.deep.include({ jobId: 1n, modelId: 1n, version: 2n, fee: ethers.parseEther("2") });
+    const [event] = await escrow.queryFilter(escrow.filters.JobRequested(requested.jobId));
+    const job = toJob(event.args.job);
+    expect(requested).to.deep.include({
+      jobId: jobIdOf(job),
+      nonce: 1n,
+      modelId: 1n,
+      version: 2n,
+      fee: ethers.parseEther("2"),
+    });
     expect(requested.inputHash).to.equal(ethers.keccak256(input));
     expect(await token.balanceOf(requester.address)).to.equal(balance - ethers.parseEther("2"));
-    expect((await escrow.jobState(1)).status).to.equal(JobStatus.Requested);
+    expect((await escrow.jobState(requested.jobId)).status).to.equal(JobStatus.Requested);
 
-    let shown = await run<JobView>("job:show", { job: "1" });
-    expect(shown).to.deep.include({ status: "Requested", requester: requester.address, mode: "none", votes: [] });
+    // The id is taken in hex (as the tasks print it) or in decimal.
+    const hexId = ethers.toBeHex(requested.jobId, 32);
+    let shown = await run<JobView>("job:show", { job: hexId });
+    expect(shown).to.deep.include({
+      jobId: requested.jobId,
+      nonce: 1n,
+      status: "Requested",
+      requester: requester.address,
+      mode: "none",
+      votes: [],
+    });
     expect(shown.input).to.deep.equal(tensorsToJson(tensorsFromJson(INPUT_JSON)));
     expect(shown.worker).to.equal(undefined);
+    expect(await run<JobView>("job:show", { job: requested.jobId.toString() })).to.deep.equal(shown);
 
     // A worker claims and submits in one transaction; a None job settles at once.
-    const [event] = await escrow.queryFilter(escrow.filters.JobRequested(1n));
-    await escrow.connect(worker).submitResult(toJob(event.args.job), encodeTensors(OUTPUT));
+    await escrow.connect(worker).submitResult(job, encodeTensors(OUTPUT));
 
-    shown = await run<JobView>("job:show", { job: "1" });
+    shown = await run<JobView>("job:show", { job: hexId });
     expect(shown.status).to.equal("Settled");
     expect(shown.worker).to.equal(worker.address);
     expect(shown.outputHash).to.equal(ethers.keccak256(encodeTensors(OUTPUT)));
@@ -202,14 +221,27 @@ describe("operator tasks", function () {
     expect(s.workerPayment + s.royalty + s.treasuryPayment).to.equal(ethers.parseEther("2"));
     expect(await escrow.balanceOf(worker.address)).to.equal(s.workerPayment);
 
-    await run("job:request", { model: "1", input: files.input, from: requester.address });
+    const second = await run<RequestedJob>("job:request", { model: "1", input: files.input, from: requester.address });
+    expect(second.nonce).to.equal(2n);
     const jobs = await run<JobSummary[]>("job:list");
-    expect(jobs.map((j) => [j.jobId, j.status, j.requester])).to.deep.equal([
-      [1n, "Settled", requester.address],
-      [2n, "Requested", requester.address],
+    expect(jobs.map((j) => [j.jobId, j.nonce, j.status, j.requester])).to.deep.equal([
+      [requested.jobId, 1n, "Settled", requester.address],
+      [second.jobId, 2n, "Requested", requester.address],
     ]);
     expect(await run<JobSummary[]>("job:list", { requester: worker.address })).to.deep.equal([]);
-    await expect(run("job:show", { job: "3" })).to.be.rejectedWith(/no job 3: jobs run from 1 to 2/);
+
+    // A request's number is not its id; an id no request has, or text that is no id, fails clearly.
+    await expect(run("job:show", { job: "2" })).to.be.rejectedWith(
+      `no job ${ethers.toBeHex(2n, 32)}: no request has this id (2 requested; job:list shows their ids)`,
+    );
+    const unknown = jobIdOf({ ...job, nonce: 3n });
+    await expect(run("job:show", { job: ethers.toBeHex(unknown) })).to.be.rejectedWith(
+      `no job ${ethers.toBeHex(unknown, 32)}: no request has this id`,
+    );
+    await expect(run("job:show", { job: "0xzz" })).to.be.rejectedWith(
+      /--job 0xzz is not a non-negative integer \(decimal or 0x hex\)/,
+    );
+    await expect(run("job:show", { job: `0x1${"0".repeat(64)}` })).to.be.rejectedWith(/is larger than a uint256/);
 
     const paid = await run<{ amount: bigint }>("escrow:withdraw", { from: worker.address });
     expect(paid.amount).to.equal(s.workerPayment);
@@ -245,14 +277,22 @@ describe("operator tasks", function () {
     expect(shown.status).to.equal("Voting");
     expect(shown.mode).to.equal("committee");
     expect(shown.votes.map((v) => v.vote)).to.deep.equal(["Drawn", "Drawn", "Drawn"]);
+    expect(shown.votes.map((v) => v.seat)).to.deep.equal([0, 1, 2]);
     const seated = shown.votes.map((v) => [verifier, ...members].find((m) => m.address === v.verifier)!);
     const salt = ethers.id("salt");
-    for (const [i, member] of seated.entries()) {
-      await escrow.connect(member).commitVote(jobId, await escrow.voteCommitment(jobId, member.address, i < 2, salt));
+    // Seats commit out of order; the reveals pass the sealed commitments in the order they were made.
+    const order = [2, 0, 1];
+    for (const seat of order) {
+      const commitment = await escrow.voteCommitment(jobId, seated[seat].address, seat < 2, salt);
+      await escrow.connect(seated[seat]).commitVote(jobId, seat, commitment);
     }
-    for (const [i, member] of seated.entries()) await escrow.connect(member).revealVote(jobId, i < 2, salt);
+    const sealed = await sealedCommitments(escrow, jobId);
+    expect(sealed).to.have.length(3);
+    for (const [seat, member] of seated.entries()) {
+      await escrow.connect(member).revealVote(jobId, seat, seat < 2, salt, sealed);
+    }
 
-    shown = await run<JobView>("job:show", { job: jobId.toString() });
+    shown = await run<JobView>("job:show", { job: ethers.toBeHex(jobId, 32) });
     expect(shown.votes.map((v) => v.vote)).to.deep.equal(["Agreed", "Agreed", "Disagreed"]);
     expect(shown.settlement).to.equal(undefined);
   });
