@@ -92,7 +92,10 @@ function describeOutput(model: string, t: Tensor[] | undefined): string {
 }
 
 interface Planned {
+  /** The job's id: a 256-bit hash, for the chain. */
   id: bigint;
+  /** Its request number, for people: "#1", "#2", … */
+  label: string;
   model: string;
   input: Tensor[];
   dishonest: boolean;
@@ -165,17 +168,18 @@ async function main(): Promise<void> {
     // Phase 1: the dishonest worker alone takes a committee job.
     const planned: Planned[] = [];
     const plan = async (modelId: bigint, input: Tensor[], dishonestJob = false) => {
-      const id = await n.request(requester, modelId, input);
-      planned.push({ id, model: models.get(modelId)!.name, input, dishonest: dishonestJob });
+      const job = await n.requestJob(requester, modelId, input);
+      const id = BigInt(job.id);
+      planned.push({ id, label: `#${job.nonce}`, model: models.get(modelId)!.name, input, dishonest: dishonestJob });
     };
     await plan(mlpId, mlpInput(0), true);
-    const cheatJob = planned[0].id;
+    const cheatJob = planned[0];
     await waitFor(
       "the dishonest worker's submission",
-      async () => Number((await n.escrow.jobState(cheatJob)).status) >= JobStatus.Submitted,
+      async () => Number((await n.escrow.jobState(cheatJob.id)).status) >= JobStatus.Submitted,
       { timeoutMs: remaining() },
     );
-    say(`job ${cheatJob}: the dishonest worker posted a wrong output; a committee of 3 is drawn to vote on it`);
+    say(`job ${cheatJob.label}: the dishonest worker posted a wrong output; a committee of 3 is drawn to vote on it`);
     await cheat.stop();
     const honest = n.startService({ name: "worker", wallet: worker, role: "worker", settleAll: true });
     await honest.ready(remaining());
@@ -212,7 +216,7 @@ async function main(): Promise<void> {
           const open = [];
           for (const p of planned) {
             const s = Number((await n.escrow.jobState(p.id)).status);
-            if (!isTerminal(s)) open.push(`job ${p.id}: ${STATUS_NAMES[s]}`);
+            if (!isTerminal(s)) open.push(`job ${p.label}: ${STATUS_NAMES[s]}`);
           }
           return `still open: ${open.join(", ")}`;
         },
@@ -229,18 +233,18 @@ async function main(): Promise<void> {
       const posted = outputTensors(j);
       let check = "";
       if (p.dishonest) {
-        if (j.status !== JobStatus.Rejected) problems.push(`job ${p.id} (dishonest) is ${STATUS_NAMES[j.status]}`);
+        if (j.status !== JobStatus.Rejected) problems.push(`job ${p.label} (dishonest) is ${STATUS_NAMES[j.status]}`);
         check = "wrong";
       } else if (j.outcome !== JobOutcome.Accepted || !posted) {
-        problems.push(`job ${p.id} ended ${OUTCOME_NAMES[j.outcome ?? -1] ?? STATUS_NAMES[j.status]}`);
+        problems.push(`job ${p.label} ended ${OUTCOME_NAMES[j.outcome ?? -1] ?? STATUS_NAMES[j.status]}`);
       } else {
         const expected = await runModel(models.get(j.modelId)!.model, p.input);
         const c = compareOutputs(posted, expected, TOLERANCE);
-        if (!c.agree) problems.push(`job ${p.id}: posted output differs from ONNX Runtime: ${c.reason}`);
+        if (!c.agree) problems.push(`job ${p.label}: posted output differs from ONNX Runtime: ${c.reason}`);
         check = c.agree ? "= local ORT" : "MISMATCH";
       }
       rows.push([
-        String(j.id),
+        p.label,
         p.model,
         MODE_NAMES[j.mode] + (j.challenged ? " (challenged)" : ""),
         statusText(j),

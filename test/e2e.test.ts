@@ -24,6 +24,7 @@ import {
   type ServiceProcess,
 } from "../src/network";
 import { JobOutcome, JobStatus, VerificationMode } from "../src/params";
+import { jobIdOf, toJob } from "../src/job";
 import { jobToJson } from "../src/worker/chain";
 import { sha256Hex } from "../src/worker/models";
 import { loadModel, runModel, type LoadedModel } from "../src/worker/onnx";
@@ -99,6 +100,9 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
     const reports = ids.map((id) => jobs.find((j) => j.id === id)!);
     for (const j of reports) {
       const count = (name: string) => j.events.filter((e) => e.name === name).length;
+      const requested = j.events.find((e) => e.name === "JobRequested")!;
+      expect(jobIdOf(toJob(requested.args.job)), `job ${j.id} is the hash of its record`).to.equal(j.id);
+      expect(j.nonce, `job ${j.id} nonce`).to.equal(requested.args.job.nonce);
       expect(count("JobSettled"), `job ${j.id} JobSettled`).to.equal(1);
       expect(count("ResultSubmitted"), `job ${j.id} ResultSubmitted`).to.equal(1);
       expect(j.status, `job ${j.id} status`).to.equal(JobStatus.Settled);
@@ -175,12 +179,21 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
     await waitTerminal(ids, "the 8 jobs to settle");
     const reports = await checkAccepted(ids);
     expect(reports.map((j) => j.mode)).to.deep.equal([2, 2, 0, 0, 1, 1, 2, 2]);
+    // The escrow numbers requests 1, 2, 3, …; readJobs lists jobs in that order, whatever their hashed ids.
+    expect(reports.map((j) => j.nonce)).to.deep.equal([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n]);
+    const { jobs } = await readJobs(n().provider, n().escrow, n().staking, n().deployment.startBlock);
+    expect(jobs.map((j) => j.id)).to.deep.equal(ids);
     for (const j of reports.filter((r) => r.mode === VerificationMode.Committee)) {
       const reveals = j.events.filter((e) => e.name === "VoteRevealed");
       expect(
         reveals.map((e) => e.args.agree),
         `job ${j.id} votes`,
       ).to.deep.equal([true, true, true]);
+      // Each verifier committed from its own seat of the drawn committee.
+      const drawn = j.events.find((e) => e.name === "CommitteeDrawn")!.args.committee as string[];
+      const commits = j.events.filter((e) => e.name === "VoteCommitted");
+      expect(commits.map((e) => Number(e.args.seat)).sort(), `job ${j.id} seats`).to.deep.equal([0, 1, 2]);
+      for (const e of commits) expect(drawn[Number(e.args.seat)], `job ${j.id} seat`).to.equal(e.args.verifier);
     }
     for (const j of reports.filter((r) => r.mode === VerificationMode.Optimistic)) {
       expect(j.challenged, `job ${j.id} challenged`).to.equal(false);

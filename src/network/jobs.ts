@@ -33,7 +33,10 @@ export interface JobEvent {
 }
 
 export interface JobReport {
+  /** The job's id: the hash of its record (`jobIdOf`), a 256-bit number. */
   id: bigint;
+  /** The request number (1, 2, 3, …): the name a person reads. */
+  nonce: bigint;
   modelId: bigint;
   mode: number;
   requester: string;
@@ -74,7 +77,7 @@ async function allLogs(provider: Provider, address: string, fromBlock: number): 
   return provider.getLogs({ address, fromBlock, toBlock: "latest" });
 }
 
-/** Every job of the escrow requested from `fromBlock` on, with its events, gas and times. */
+/** Every job of the escrow requested from `fromBlock` on, in request order, with its events, gas and times. */
 export async function readJobs(
   provider: Provider,
   escrow: JobEscrow,
@@ -107,7 +110,7 @@ export async function readJobs(
   };
 
   const jobs: JobReport[] = [];
-  for (const [id, events] of [...byJob].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  for (const [id, events] of byJob) {
     const requested = events.find((e) => e.name === "JobRequested");
     if (!requested) continue; // requested before fromBlock
     const job = requested.args.job;
@@ -119,6 +122,7 @@ export async function readJobs(
     const s = settled?.args.settlement;
     jobs.push({
       id,
+      nonce: job.nonce as bigint,
       modelId: job.modelId as bigint,
       mode: Number(job.mode),
       requester: String(job.requester),
@@ -145,6 +149,8 @@ export async function readJobs(
       events,
     });
   }
+
+  jobs.sort((a, b) => (a.nonce < b.nonce ? -1 : 1)); // request order (ids are hashes)
 
   const slashes: Slash[] = [];
   for (const log of await allLogs(provider, await staking.getAddress(), fromBlock)) {

@@ -38,6 +38,7 @@ import {
 } from "../../typechain-types";
 import { encodeTensors, type Tensor } from "../codec";
 import { loadDeployment, type Deployment } from "../deployment";
+import { jobFromTx, type Job } from "../job";
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, type EscrowParams } from "../params";
 import type { Fault, Role } from "../worker/config";
 import { sha256Hex } from "../worker/models";
@@ -310,16 +311,20 @@ export class LocalNetwork {
     input: Tensor[] | Uint8Array,
     opts: { deadlineIn?: number; maxFee?: bigint } = {},
   ): Promise<bigint> {
+    return BigInt((await this.requestJob(requester, modelId, input, opts)).id);
+  }
+
+  /** Requests an inference with inline input; returns the job's record (id, nonce, terms) as emitted. */
+  async requestJob(
+    requester: Signer,
+    modelId: bigint,
+    input: Tensor[] | Uint8Array,
+    opts: { deadlineIn?: number; maxFee?: bigint } = {},
+  ): Promise<Job> {
     const deadline = BigInt((await this.now()) + (opts.deadlineIn ?? 3600));
     const bytes = input instanceof Uint8Array ? input : encodeTensors(input);
-    const receipt = await wait(
-      this.escrow.connect(requester).requestInference(modelId, bytes, opts.maxFee ?? MaxUint256, deadline, 0),
-    );
-    for (const l of receipt.logs) {
-      const parsed = this.escrow.interface.parseLog(l);
-      if (parsed?.name === "JobRequested") return parsed.args.jobId as bigint;
-    }
-    throw new Error("requestInference: no JobRequested event");
+    const tx = this.escrow.connect(requester).requestInference(modelId, bytes, opts.maxFee ?? MaxUint256, deadline, 0);
+    return jobFromTx(this.escrow, await tx);
   }
 
   /**

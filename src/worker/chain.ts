@@ -13,6 +13,7 @@ import {
   type VerifierStaking,
 } from "../../typechain-types";
 import type { Deployment } from "../deployment";
+import { sealInOrder } from "../votes";
 import { withRetry, type RetryOptions } from "./sender";
 
 export interface ProtocolAddresses {
@@ -51,6 +52,7 @@ export type JobJson = { [K in keyof IJobEscrow.JobStruct]: string };
 
 const JOB_FIELDS = [
   "id",
+  "nonce",
   "requester",
   "modelOwner",
   "modelId",
@@ -89,9 +91,24 @@ export interface JobRecord {
   /** Posted output (hex). */
   output?: string;
   committee?: string[];
+  /** The job's VoteCommitted events read so far, in chain order: what a reveal seals and passes back. */
+  votes?: VoteRecord[];
   challenger?: string;
   /** Why this service's worker left the job (bad model or input). */
   skipped?: string;
+}
+
+/** One VoteCommitted event as persisted (JSON has no bigint; a seat index is small). */
+export interface VoteRecord {
+  seat: number;
+  commitment: string;
+  blockNumber: number;
+  index: number;
+}
+
+/** The record's commitments sealed with their seats, in commit order (`sealInOrder`). */
+export function sealedOf(votes: readonly VoteRecord[]): string[] {
+  return sealInOrder(votes.map((v) => ({ ...v, seat: BigInt(v.seat) })));
 }
 
 /** The escrow's events in [fromBlock, toBlock], decoded, in chain order. */

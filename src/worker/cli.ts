@@ -91,14 +91,16 @@ program
 program
   .command("verify-job")
   .description("re-check a past job from chain data alone")
-  .argument("<jobId>", "the job id")
+  .argument("<jobId>", "the job id (a 256-bit hash), decimal or 0x-hex")
   .option("--rpc-url <url>", "JSON-RPC endpoint (TRUSTML_RPC_URL)")
   .option("--deployment <file>", "deployments/<network>.json (TRUSTML_DEPLOYMENT)")
   .option("--cache-dir <dir>", "model cache (TRUSTML_CACHE_DIR)")
   .option("--ipfs-gateway <url>", "gateway for ipfs:// URIs (TRUSTML_IPFS_GATEWAY)")
   .option("--json", "print the verdict as JSON")
   .action(async (jobId: string, opts: Record<string, unknown>) => {
-    if (!/^[0-9]+$/.test(jobId)) fail(`invalid job id ${JSON.stringify(jobId)}: expected a decimal number`, 2);
+    if (!/^([0-9]{1,78}|0x[0-9a-fA-F]{1,64})$/.test(jobId) || BigInt(jobId) >= 2n ** 256n) {
+      fail(`invalid job id ${JSON.stringify(jobId)}: expected a 256-bit number, decimal or 0x-hex`, 2);
+    }
     const cfg = config(
       { rpcUrl: opts.rpcUrl, deployment: opts.deployment, cacheDir: opts.cacheDir, ipfsGateway: opts.ipfsGateway },
       false,

@@ -152,22 +152,27 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
   let failuresInRow = 0;
 
   /** Applies one event to the open jobs. */
-  const apply = (name: string, args: Record<string, unknown> & unknown[], block: number) => {
+  const apply = (
+    name: string,
+    args: Record<string, unknown> & unknown[],
+    { blockNumber: block, index }: { blockNumber: number; index: number },
+  ) => {
     const id = String(args[0]);
     const rec = cursor.jobs.get(id);
     switch (name) {
       case "JobRequested":
         metrics.jobsSeen.inc();
         if (!rec) {
+          const job = jobToJson(args.job as IJobEscrow.JobStructOutput);
           cursor.jobs.set(id, {
-            job: jobToJson(args.job as IJobEscrow.JobStructOutput),
+            job,
             input: hexlify(args.input as string),
             inputUri: String(args.inputUri),
             relTolerance: Number(args.relTolerance),
             absTolerance: Number(args.absTolerance),
             block,
           });
-          log.debug({ jobId: id }, "job requested");
+          log.debug({ jobId: id, nonce: job.nonce }, "job requested");
         }
         break;
       case "JobClaimed":
@@ -181,6 +186,18 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
         break;
       case "CommitteeDrawn":
         if (rec) rec.committee = [...(args.committee as string[])];
+        break;
+      case "VoteCommitted":
+        // Every commitment of the job, not only this account's: a reveal passes them all back, sealed.
+        if (rec) {
+          rec.votes ??= [];
+          rec.votes.push({
+            seat: Number(args.seat),
+            commitment: String(args.commitment),
+            blockNumber: block,
+            index,
+          });
+        }
         break;
       case "ResultChallenged":
         if (rec) rec.challenger = String(args.challenger);
@@ -200,7 +217,7 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
       for (const ev of await reader.read(a, b)) {
         const key = eventKey(ev.log);
         if (cursor.seen(key, ev.log.blockNumber)) continue;
-        apply(ev.name, ev.args as unknown as Record<string, unknown> & unknown[], ev.log.blockNumber);
+        apply(ev.name, ev.args as unknown as Record<string, unknown> & unknown[], ev.log);
         cursor.markProcessed(key);
       }
       cursor.advance(b);

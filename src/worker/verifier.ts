@@ -8,11 +8,12 @@
  * model's output on it, so the vote is "disagree"; when the model itself cannot be fetched, checked or loaded,
  * the verifier cannot judge and does not vote (logged, counted by reason).
  */
-import { AbiCoder, getBytes, keccak256, type Signer } from "ethers";
+import { getBytes, type Signer } from "ethers";
 import { IERC20__factory, type IJobEscrow } from "../../typechain-types";
 import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../codec";
 import { JobStatus, VerificationMode, VoteState } from "../params";
-import type { JobRecord } from "./chain";
+import { sealedCommitments, voteCommitment } from "../votes";
+import { sealedOf, type JobRecord } from "./chain";
 import { runJob, same, type RoleContext, type TickView } from "./context";
 import { JobFailure } from "./execute";
 import { txCall } from "./sender";
@@ -22,17 +23,14 @@ export interface Judgment {
   reason: string;
 }
 
-/** The commitment `voteCommitment(jobId, verifier, agree, salt)` computes on chain. */
-export function voteCommitment(jobId: bigint | string, verifier: string, agree: boolean, salt: string): string {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(["uint256", "address", "bool", "bytes32"], [jobId, verifier, agree, salt]),
-  );
-}
-
 interface Vote {
   jobId: string;
+  /** This verifier's index in the job's committee. */
+  seat: number;
   agree: boolean;
   salt: string;
+  /** For a reveal: every commitment of the job, sealed with its seat, in commit order. */
+  sealed?: string[];
 }
 
 export class VerifierRole {
@@ -89,9 +87,9 @@ export class VerifierRole {
       if (!state || Number(state.status) !== JobStatus.Voting) continue;
       if (rec.committee && !rec.committee.some((a) => same(a, ctx.address))) continue;
       const seats = await ctx.contracts.escrow.committee(jobId);
-      const seat = seats.find((s) => same(s.verifier, ctx.address));
-      if (!seat) continue;
-      const vote = Number(seat.vote);
+      const seat = seats.findIndex((s) => same(s.verifier, ctx.address));
+      if (seat < 0) continue;
+      const vote = Number(seats[seat].vote);
       if (vote === VoteState.Drawn && view.now <= Number(state.windowEnd)) {
         let stored = ctx.salts.get(jobId);
         if (!stored) {
@@ -99,20 +97,23 @@ export class VerifierRole {
           if (!j) continue;
           stored = ctx.salts.prepare(jobId, j.agree, j.reason); // on disk before the commitment is sent
         }
-        commits.push({ jobId, agree: stored.agree, salt: stored.salt });
+        commits.push({ jobId, seat, agree: stored.agree, salt: stored.salt });
       } else if (vote === VoteState.Committed && view.now <= Number(state.revealEnd)) {
-        const allCommitted = seats.every((s) => Number(s.vote) !== VoteState.Drawn);
-        if (view.now <= Number(state.windowEnd) && !allCommitted) continue; // reveals not open yet
+        const committed = seats.filter((s) => Number(s.vote) !== VoteState.Drawn).length;
+        if (view.now <= Number(state.windowEnd) && committed < seats.length) continue; // reveals not open yet
         const stored = ctx.salts.get(jobId);
         if (!stored) {
           ctx.metrics.jobsFailed.inc({ reason: "salt-lost" });
           ctx.log.error({ jobId }, "committed but the salt is not on disk: cannot reveal");
           continue;
         }
-        reveals.push({ jobId, agree: stored.agree, salt: stored.salt });
+        const sealed = await this.sealed(rec, committed);
+        if (!sealed) continue;
+        reveals.push({ jobId, seat, agree: stored.agree, salt: stored.salt, sealed });
       }
     }
     const { escrow } = ctx.contracts;
+    const commitment = (v: Vote) => voteCommitment(v.jobId, ctx.address, v.agree, v.salt);
     await this.batch(
       "commit",
       commits,
@@ -120,9 +121,10 @@ export class VerifierRole {
         txCall(
           escrow.commitVotes,
           vs.map((v) => v.jobId),
-          vs.map((v) => voteCommitment(v.jobId, ctx.address, v.agree, v.salt)),
+          vs.map((v) => v.seat),
+          vs.map(commitment),
         ),
-      (v) => txCall(escrow.commitVote, v.jobId, voteCommitment(v.jobId, ctx.address, v.agree, v.salt)),
+      (v) => txCall(escrow.commitVote, v.jobId, v.seat, commitment(v)),
     );
     await this.batch(
       "reveal",
@@ -131,11 +133,28 @@ export class VerifierRole {
         txCall(
           escrow.revealVotes,
           vs.map((v) => v.jobId),
+          vs.map((v) => v.seat),
           vs.map((v) => v.agree),
           vs.map((v) => v.salt),
+          vs.map((v) => v.sealed!),
         ),
-      (v) => txCall(escrow.revealVote, v.jobId, v.agree, v.salt),
+      (v) => txCall(escrow.revealVote, v.jobId, v.seat, v.agree, v.salt, v.sealed!),
     );
+  }
+
+  /**
+   * The job's `committed` commitments sealed in commit order, as a reveal passes them: from the VoteCommitted
+   * events the cursor has applied, or, while some are still within the confirmation depth (the committee's
+   * state on chain is already past them), from the chain up to its head. Undefined until all can be read.
+   */
+  private async sealed(rec: JobRecord, committed: number): Promise<string[] | undefined> {
+    const known = rec.votes ?? [];
+    if (known.length === committed) return sealedOf(known);
+    const { ctx } = this;
+    const sealed = await sealedCommitments(ctx.contracts.escrow, rec.job.id, rec.block);
+    if (sealed.length === committed) return sealed;
+    ctx.log.debug({ jobId: rec.job.id, committed, read: sealed.length }, "not every commitment readable yet");
+    return undefined;
   }
 
   /** Sends votes in one batch, or one by one when there is one or the batch would revert. */

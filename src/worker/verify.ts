@@ -1,11 +1,13 @@
 /**
  * `verify-job`: re-checks a past job from chain data alone. Reads the job's events (request with input and
- * tolerance, submission with output, committee, votes, settlement), fetches the model from the registry's URI
- * and checks its sha256, re-runs the input, compares with the posted output within the job's tolerance, and
- * gives a verdict next to the committee's votes and the chain's outcome.
+ * tolerance, submission with output, committee, votes, settlement), checks that the requested record hashes to
+ * the job's id (`jobIdOf`, as the escrow holds every later call to that record), fetches the model from the
+ * registry's URI and checks its sha256, re-runs the input, compares with the posted output within the job's
+ * tolerance, and gives a verdict next to the committee's votes and the chain's outcome.
  */
 import { getBytes, keccak256, toBeHex, zeroPadValue, type Provider } from "ethers";
 import { compareOutputs, CodecError, decodeTensors } from "../codec";
+import { jobIdOf, toJob } from "../job";
 import { JobOutcome, JobStatus, VoteState } from "../params";
 import { connect, EventReader, jobToJson, type JobRecord, type ProtocolAddresses } from "./chain";
 import { JobFailure, jobInput, loadJobModel, type ExecuteDeps } from "./execute";
@@ -20,6 +22,8 @@ export type Verdict = "correct" | "wrong" | "no-output" | "unverifiable";
 
 export interface JobVerdict {
   jobId: string;
+  /** The job's request number, and whether its JobRequested record hashes to `jobId`. */
+  record: { nonce: string; hashOk: boolean };
   status: string;
   outcome?: string;
   mode: string;
@@ -77,6 +81,7 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
 
   const verdict: JobVerdict = {
     jobId: jobId.toString(),
+    record: { nonce: rec.job.nonce, hashOk: jobIdOf(toJob(a.job)) === jobId },
     status: name(JobStatus, Number(state.status)),
     outcome: settled ? name(JobOutcome, Number(settled.args.outcome)) : undefined,
     mode: ["None", "Optimistic", "Committee"][Number(rec.job.mode)] ?? rec.job.mode,
@@ -89,6 +94,11 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
     verdict: "unverifiable",
     summary: "",
   };
+  if (!verdict.record.hashOk) {
+    // Model, input hash and tolerance all come from this record: with it unproven, nothing can be judged.
+    verdict.summary = "the JobRequested record does not hash to the job id";
+    return verdict;
+  }
   if (submitted) {
     const output = String(submitted.args.output);
     const hash = keccak256(output);
@@ -155,7 +165,8 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
 /** A human-readable report of a verdict. */
 export function formatVerdict(v: JobVerdict): string {
   const lines = [
-    `job ${v.jobId} (${v.mode}) — status ${v.status}${v.outcome ? `, outcome ${v.outcome}` : ""}`,
+    `job #${v.record.nonce} (${v.mode}) — status ${v.status}${v.outcome ? `, outcome ${v.outcome}` : ""}`,
+    `  id         ${v.jobId} ${v.record.hashOk ? "(the hash of its record: ok)" : "(NOT the hash of its record)"}`,
     `  requester  ${v.requester}`,
     `  model      ${v.model.modelId} v${v.model.version} ${v.model.uri ?? ""}`,
     `  sha256     ${v.model.contentHash ?? "?"} ${v.model.hashOk ? "ok" : `NOT OK${v.model.error ? ` (${v.model.error})` : ""}`}`,

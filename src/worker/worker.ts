@@ -50,7 +50,7 @@ export async function workerTick(ctx: RoleContext, view: TickView): Promise<void
     }),
   );
   if (ready.length === 0) return;
-  ready.sort((a, b) => Number(BigInt(a.rec.job.id) - BigInt(b.rec.job.id)));
+  ready.sort((a, b) => Number(BigInt(a.rec.job.nonce) - BigInt(b.rec.job.nonce))); // in request order
   await submit(ctx, ready);
 }
 

@@ -11,6 +11,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet } from "ethers";
 import { encodeTensors } from "../../src/codec";
 import type { Deployment } from "../../src/deployment";
+import { jobFromTx } from "../../src/job";
 import { buildMlpClassifier } from "../../src/models/build";
 import { JobStatus, VerificationMode } from "../../src/params";
 import { ConfigError, parseConfig } from "../../src/worker/config";
@@ -97,7 +98,7 @@ describe("worker configuration and command line", function () {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it("works a job, then exits cleanly on SIGTERM", async function () {
+    it("works a job, then exits cleanly on SIGTERM; verify-job re-checks it by its id", async function () {
       const p = await deployProtocolFixture();
       const mlp = buildMlpClassifier();
       const file = path.join(dir, "mlp.onnx");
@@ -150,8 +151,10 @@ describe("worker configuration and command line", function () {
       ]);
       const deadline = BigInt(await time.latest()) + 3600n;
       const tx = await p.escrow.connect(p.requester).requestInference(modelId, input, ethers.MaxUint256, deadline, 0);
-      await tx.wait();
-      const jobId = await p.escrow.jobCount();
+      const job = await jobFromTx(p.escrow, tx);
+      const jobId = BigInt(job.id);
+      expect(job.nonce).to.equal(await p.escrow.jobCount());
+      const rpcUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
       let stderr = "";
       let stdout = "";
@@ -159,7 +162,7 @@ describe("worker configuration and command line", function () {
         env: {
           ...process.env,
           TS_NODE_TRANSPILE_ONLY: "1",
-          TRUSTML_RPC_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          TRUSTML_RPC_URL: rpcUrl,
           TRUSTML_PRIVATE_KEY: wallet.privateKey,
           TRUSTML_DEPLOYMENT: deploymentFile,
           TRUSTML_STATE_DIR: path.join(dir, "state"),
@@ -187,6 +190,35 @@ describe("worker configuration and command line", function () {
       expect(submitted).to.include({ jobId: String(jobId) });
       expect(submitted.txHash).to.match(/^0x[0-9a-f]{64}$/);
       expect(lines.at(-1).msg).to.equal("service stopped");
+
+      // verify-job takes the 256-bit id in hex as well as in decimal.
+      const verify = spawn(TS_NODE, [CLI, "verify-job", `0x${jobId.toString(16)}`, "--json"], {
+        env: {
+          ...process.env,
+          TS_NODE_TRANSPILE_ONLY: "1",
+          TRUSTML_RPC_URL: rpcUrl,
+          TRUSTML_DEPLOYMENT: deploymentFile,
+          TRUSTML_CACHE_DIR: path.join(dir, "verify-cache"),
+        },
+      });
+      let json = "";
+      let verifyErr = "";
+      verify.stdout.on("data", (d) => (json += d));
+      verify.stderr.on("data", (d) => (verifyErr += d));
+      const code = await new Promise<number | null>((r) => verify.on("exit", r));
+      expect(code).to.equal(0, verifyErr);
+      const verdict = JSON.parse(json);
+      expect(verdict).to.include({ jobId: String(jobId), verdict: "correct", status: "Settled" });
+      expect(verdict.record).to.deep.equal({ nonce: String(job.nonce), hashOk: true });
+    });
+
+    it("verify-job refuses an id that is not a 256-bit number", function () {
+      const r = spawnSync(TS_NODE, [CLI, "verify-job", (2n ** 256n).toString()], {
+        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" },
+        encoding: "utf8",
+      });
+      expect(r.status).to.equal(2);
+      expect(r.stderr.trim()).to.match(/^invalid job id "\d+": expected a 256-bit number, decimal or 0x-hex$/);
     });
   });
 });

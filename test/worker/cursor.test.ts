@@ -2,6 +2,9 @@ import { expect } from "chai";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { jobIdOf } from "../../src/job";
+import { sealCommitment } from "../../src/votes";
+import { sealedOf, type JobRecord, type VoteRecord } from "../../src/worker/chain";
 import { Cursor, eventKey, readJson, writeJsonAtomic } from "../../src/worker/cursor";
 import { SaltStore } from "../../src/worker/salts";
 
@@ -69,5 +72,71 @@ describe("worker cursor and salts", function () {
     expect(again.prepare(5n, false).agree).to.equal(true, "a stored vote is never replaced");
     again.delete(5n);
     expect(SaltStore.forAccount(dir, "0xabc").get(5n)).to.equal(undefined);
+  });
+
+  it("keeps a job's committed votes across a restart and seals them in commit order", function () {
+    const file = path.join(dir, "cursor.json");
+    const c = Cursor.open<Pick<JobRecord, "votes">>(file, 31337n, ESCROW, 0);
+    const commitment = (n: number) => "0x" + n.toString(16).padStart(64, "0");
+    // Applied out of order (a re-read chunk): seat 2 in block 11, seat 0 in block 12 before seat 1 in it.
+    const votes: VoteRecord[] = [
+      { seat: 1, commitment: commitment(11), blockNumber: 12, index: 5 },
+      { seat: 2, commitment: commitment(12), blockNumber: 11, index: 0 },
+      { seat: 0, commitment: commitment(10), blockNumber: 12, index: 2 },
+    ];
+    c.jobs.set("9", { votes });
+    c.save();
+    const restored = Cursor.open<Pick<JobRecord, "votes">>(file, 31337n, ESCROW, 0).jobs.get("9")!.votes!;
+    expect(restored).to.deep.equal(votes);
+    expect(sealedOf(restored)).to.deep.equal([
+      sealCommitment(2n, commitment(12)),
+      sealCommitment(0n, commitment(10)),
+      sealCommitment(1n, commitment(11)),
+    ]);
+  });
+
+  it("keys jobs and salts by 256-bit job ids (hashes) exactly, across restarts", function () {
+    // Two ids that collide once rounded to a double: only exact decimal keys keep them apart.
+    const id = jobIdOf({
+      id: 0n,
+      nonce: 1n,
+      requester: "0x" + "01".repeat(20),
+      modelOwner: "0x" + "02".repeat(20),
+      modelId: 1n,
+      version: 1n,
+      mode: 2n,
+      committeeSize: 3n,
+      royaltyBps: 500n,
+      protocolFeeBps: 200n,
+      verifierShareBps: 1000n,
+      paramsId: 1n,
+      callbackGasLimit: 0n,
+      deadline: 1_800_000_000n,
+      fee: 10n ** 18n,
+      collateral: 10n ** 18n,
+      inputHash: "0x" + "ab".repeat(32),
+    });
+    const near = id ^ 1n;
+    expect(id > 2n ** 200n).to.equal(true, "a hash, not a counter");
+    expect(Number(id)).to.equal(Number(near));
+
+    const file = path.join(dir, "cursor.json");
+    const c = Cursor.open<{ n: number }>(file, 31337n, ESCROW, 0);
+    c.jobs.set(String(id), { n: 1 });
+    c.jobs.set(String(near), { n: 2 });
+    c.save();
+    const r = Cursor.open<{ n: number }>(file, 31337n, ESCROW, 0);
+    expect(r.jobs.get(String(id))).to.deep.equal({ n: 1 });
+    expect(r.jobs.get(String(near))).to.deep.equal({ n: 2 });
+    expect([...r.jobs.keys()].map(BigInt)).to.have.members([id, near]);
+
+    const store = SaltStore.forAccount(dir, "0xabc");
+    const vote = store.prepare(id, true, "agrees");
+    const other = store.prepare(String(near), false, "differs");
+    const again = SaltStore.forAccount(dir, "0xabc");
+    expect(again.get(String(id))).to.deep.equal(vote, "a bigint and its decimal string name the same job");
+    expect(again.get(near)).to.deep.equal(other);
+    again.delete(id);
+    expect(SaltStore.forAccount(dir, "0xabc").ids()).to.deep.equal([String(near)]);
   });
 });

@@ -4,12 +4,13 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { ethers } from "hardhat";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { hexlify, parseEther, type ContractTransactionResponse } from "ethers";
+import { hexlify, parseEther, type ContractTransactionResponse, type Filter, type FilterByBlockHash } from "ethers";
 import pino from "pino";
 import type { JobEscrow, ModelRegistry, VerifierStaking } from "../../typechain-types";
 import { encodeTensors, type Tensor } from "../../src/codec";
+import { jobIdOf, toJob } from "../../src/job";
 import { buildIdentityModel, buildMlpClassifier, buildTwoInputModel } from "../../src/models/build";
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, JobOutcome, JobStatus, VoteState } from "../../src/params";
 import { jobToJson, type ProtocolAddresses } from "../../src/worker/chain";
@@ -202,6 +203,10 @@ describe("worker service (in-process)", function () {
     expect(await outcomeOf(id)).to.equal(JobOutcome.Accepted);
     const votes = await escrow.committee(id);
     expect(votes.map((s) => Number(s.vote))).to.deep.equal([VoteState.Agreed, VoteState.Agreed, VoteState.Agreed]);
+    // Each verifier committed from its own seat: its index in the committee.
+    const commits = await escrow.queryFilter(escrow.filters.VoteCommitted(id));
+    expect(commits.map((e) => Number(e.args.seat)).sort()).to.deep.equal([0, 1, 2]);
+    for (const e of commits) expect(votes[Number(e.args.seat)].verifier).to.equal(e.args.verifier);
     const expected = encodeTensors(await runModel(await loadModel(buildMlpClassifier()), input));
     expect(await outputOf(id)).to.equal(hexlify(expected));
     jobs.accepted = id;
@@ -270,7 +275,10 @@ describe("worker service (in-process)", function () {
     const a = await request(models.two, input(1));
     const b = await request(models.two, input(2));
     const handle = await start("worker", worker, "worker"); // same state directory as before
-    await waitFor("both jobs settled", async () => (await status(a)) === 4 && (await status(b)) === 4);
+    await waitFor(
+      "both jobs settled",
+      async () => (await status(a)) === JobStatus.Settled && (await status(b)) === JobStatus.Settled,
+    );
     const subs = await escrow.queryFilter(escrow.filters.ResultSubmitted());
     expect(subs.filter((e) => e.args.jobId === a)).to.have.length(1);
     expect(subs.filter((e) => e.args.jobId === b)).to.have.length(1);
@@ -302,6 +310,30 @@ describe("worker service (in-process)", function () {
     expect(await revealed(verifiers[0])).to.equal(true);
   });
 
+  it("verifiers a confirmation behind reveal with the last commitment read from the chain", async function () {
+    for (let i = 0; i < 3; i++) {
+      await stop(`v${i}`);
+      await start(`v${i}`, verifiers[i], "verifier", { confirmations: 1 });
+    }
+    const id = await request(models.mlp, [features([[6.1, 2.8, 4.7, 1.2]])]);
+    await waitFor("the result under vote", async () => (await status(id)) === JobStatus.Voting);
+    await mine(1); // puts the ResultSubmitted event one confirmation deep
+    // Each commit mines a block, so the last commitment is always at the head, which no cursor has applied;
+    // nothing else mines before the reveals: without reading it from the chain, no one could reveal.
+    await waitFor("the job settled", async () => (await status(id)) === JobStatus.Settled);
+    expect(await outcomeOf(id)).to.equal(JobOutcome.Accepted);
+    const commits = await escrow.queryFilter(escrow.filters.VoteCommitted(id));
+    const reveals = await escrow.queryFilter(escrow.filters.VoteRevealed(id));
+    expect(commits).to.have.length(3);
+    expect(reveals).to.have.length(3);
+    const lastCommit = Math.max(...commits.map((e) => e.blockNumber));
+    expect(Math.min(...reveals.map((e) => e.blockNumber))).to.equal(lastCommit + 1);
+    for (let i = 0; i < 3; i++) {
+      await stop(`v${i}`);
+      await start(`v${i}`, verifiers[i], "verifier");
+    }
+  });
+
   it("verify-job re-checks an accepted and a rejected job from chain data", async function () {
     const store = new ModelStore({
       cacheDir: path.join(tmp, "verify-cache"),
@@ -311,6 +343,8 @@ describe("worker service (in-process)", function () {
     });
     const deps = { provider: ethers.provider, addresses, models: store, fetch: store["opts"] };
     const ok = await verifyJob(jobs.accepted, deps);
+    const [requested] = await escrow.queryFilter(escrow.filters.JobRequested(jobs.accepted));
+    expect(ok.record).to.deep.equal({ nonce: String(requested.args.job.nonce), hashOk: true });
     expect(ok.verdict).to.equal("correct");
     expect(ok.model.hashOk).to.equal(true);
     expect(ok.outcome).to.equal("Accepted");
@@ -320,6 +354,39 @@ describe("worker service (in-process)", function () {
     expect(bad.outcome).to.equal("Rejected");
     expect(bad.rerun?.reason).to.match(/tensor "label" element 0|tensor "probabilities"/);
     expect(bad.committee.every((s) => s.vote === "Disagreed")).to.equal(true);
+    await store.close();
+  });
+
+  it("verify-job flags a JobRequested record that does not hash to the job id", async function () {
+    // A node that serves the accepted job's JobRequested event with one field of its record changed.
+    const tamper = async (filter: Filter | FilterByBlockHash) =>
+      (await ethers.provider.getLogs(filter)).map((log) => {
+        const parsed = escrow.interface.parseLog(log);
+        if (parsed?.name !== "JobRequested" || parsed.args.jobId !== jobs.accepted) return log;
+        const job = toJob(parsed.args.job);
+        const forged = { ...job, fee: BigInt(job.fee) + 1n };
+        expect(jobIdOf(forged)).to.not.equal(jobs.accepted);
+        const values = parsed.fragment.inputs.map((input, i) => (input.name === "job" ? forged : parsed.args[i]));
+        return { ...log, data: escrow.interface.encodeEventLog(parsed.fragment, values).data };
+      });
+    const provider = new Proxy(ethers.provider, {
+      get(target, prop) {
+        if (prop === "getLogs") return tamper;
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const store = new ModelStore({
+      cacheDir: path.join(tmp, "verify-cache"),
+      ipfsGateway: "http://127.0.0.1:1",
+      timeoutMs: 5000,
+      maxBytes: 1 << 24,
+    });
+    const v = await verifyJob(jobs.accepted, { provider, addresses, models: store, fetch: store["opts"] });
+    expect(v.record.hashOk).to.equal(false);
+    expect(v.verdict).to.equal("unverifiable");
+    expect(v.summary).to.equal("the JobRequested record does not hash to the job id");
+    expect(v.rerun).to.equal(undefined, "nothing is re-run on an unproven record");
     await store.close();
   });
 
