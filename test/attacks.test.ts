@@ -31,11 +31,14 @@ import {
   expectConservation,
   revealAll,
   saltOf,
+  seatOf,
   verificationFixture,
   voteAll,
   votingJob,
+  type Verification,
 } from "./fixtures/verification";
-import { JobOutcome, JobStatus, VerificationMode } from "../src/params";
+import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../src/params";
+import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
 
 const COLLATERAL = (PRICE * BigInt(TEST_PARAMS.collateralRatioBps)) / BPS;
 const CALLBACK_GAS = 300_000;
@@ -413,13 +416,24 @@ describe("Hostile actors", function () {
   });
 
   describe("Vote copying: a lazy committee member waits for the others' votes", function () {
+    /** The commitments posted on `jobId` so far, read from its VoteCommitted events: verifier → seat, commitment. */
+    async function postedCommitments(
+      s: Verification,
+      jobId: bigint,
+    ): Promise<Map<string, { seat: bigint; commitment: string }>> {
+      const events = await s.escrow.queryFilter(s.escrow.filters.VoteCommitted(jobId));
+      return new Map(events.map((e) => [e.args.verifier, { seat: e.args.seat, commitment: e.args.commitment }]));
+    }
+
     it("a member that committed agree cannot switch to disagree after seeing the others reveal disagree (JobEscrowCommitmentMismatch)", async function () {
       const s = await loadFixture(committeeVotingFixture);
       const [a, b, lazy] = s.members;
       const id = BigInt(s.job.id);
       await commitAll(s, id, [a, b, lazy], [false, false, true]); // the lazy one guessed "agree" without running
       await revealAll(s, id, [a, b], [false, false]);
-      await expect(s.escrow.connect(lazy).revealVote(id, false, saltOf(id, lazy.address)))
+      const seat = await seatOf(s, id, lazy.address);
+      const sealed = await sealedCommitments(s.escrow, id);
+      await expect(s.escrow.connect(lazy).revealVote(id, seat, false, saltOf(id, lazy.address), sealed))
         .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
         .withArgs(id, lazy.address);
       // Its only choices left are to reveal its guess or not at all: either way it loses the vote penalty.
@@ -431,6 +445,96 @@ describe("Hostile actors", function () {
       await expectConservation(s);
     });
 
+    it("a member cannot slip a new commitment into the sealed list at reveal time (JobEscrowCommitmentsMismatch)", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const [a, b, lazy] = s.members;
+      const id = BigInt(s.job.id);
+      await commitAll(s, id, [a, b, lazy], [false, false, true]);
+      await revealAll(s, id, [a, b], [false, false]);
+      const seat = await seatOf(s, id, lazy.address);
+      const sealed = await sealedCommitments(s.escrow, id);
+      // The vote it now wants, under a fresh salt, sealed with its own seat: it opens, but was never committed.
+      const salt = ethers.id("a salt chosen after the others revealed");
+      const forged = sealCommitment(seat, voteCommitment(id, lazy.address, false, salt));
+      const own = sealed.indexOf(sealCommitment(seat, await commitmentOf(s, id, lazy.address, true)));
+      expect(own, "the lazy member's sealed commitment is in the list").to.be.greaterThanOrEqual(0);
+      const replaced = sealed.map((c, i) => (i === own ? forged : c));
+      for (const list of [replaced, [...sealed, forged], [forged]]) {
+        await expect(s.escrow.connect(lazy).revealVote(id, seat, false, salt, list))
+          .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentsMismatch")
+          .withArgs(id);
+      }
+      // The true list, out of order, is refused as well: the escrow replays the commits in the order they were made.
+      await expect(s.escrow.connect(lazy).revealVote(id, seat, true, saltOf(id, lazy.address), [...sealed].reverse()))
+        .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentsMismatch")
+        .withArgs(id);
+      expect((await s.escrow.committee(id))[seat].vote).to.equal(VoteState.Committed);
+    });
+
+    it("a member that copies another member's commitment into its own seat cannot reveal it: the commitment binds the address (JobEscrowCommitmentMismatch)", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const [a, copier, c] = s.members;
+      const id = BigInt(s.job.id);
+      await commitAll(s, id, [a], [true]);
+      const copied = (await postedCommitments(s, id)).get(a.address)!.commitment;
+      const copierSeat = await seatOf(s, id, copier.address);
+      await s.escrow.connect(copier).commitVote(id, copierSeat, copied); // accepted: it is just 32 bytes
+      await commitAll(s, id, [c], [true]);
+      await revealAll(s, id, [a, c], [true, true]); // a's salt is now public in its reveal's calldata
+      const sealed = await sealedCommitments(s.escrow, id);
+      expect(sealed).to.include(sealCommitment(copierSeat, copied));
+      // Neither a's vote nor its opposite opens the copy from the copier's address, not even with a's own salt.
+      for (const agree of [true, false]) {
+        await expect(s.escrow.connect(copier).revealVote(id, copierSeat, agree, saltOf(id, a.address), sealed))
+          .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+          .withArgs(id, copier.address);
+      }
+      // Nor can it reveal from a's seat, which it does not hold.
+      const aSeat = await seatOf(s, id, a.address);
+      await expect(s.escrow.connect(copier).revealVote(id, aSeat, true, saltOf(id, a.address), sealed))
+        .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotCommitteeMember")
+        .withArgs(id, copier.address, aSeat);
+      // So it never reveals, and pays the vote penalty while the honest majority is paid.
+      await time.increaseTo(s.revealEnd + 1n);
+      const tx = s.escrow.settle(s.job, "0x");
+      await expect(tx).to.emit(s.escrow, "VerifierPenalized").withArgs(id, copier.address, s.params.votePenalty, false);
+      await expect(tx)
+        .to.emit(s.escrow, "JobSettled")
+        .withArgs(id, JobOutcome.Accepted, (x: { rewardedVerifiers: bigint }) => x.rewardedVerifiers === 2n);
+      expect(await s.escrow.balanceOf(copier)).to.equal(0n);
+      await expectConservation(s);
+    });
+
+    it("a colluder's commitment cannot be opened from another seat: a member cannot keep a second vote in a colluder's seat (JobEscrowCommitmentMismatch)", async function () {
+      const s = await loadFixture(committeeVotingFixture);
+      const [colluder, hedger, c] = s.members;
+      const id = BigInt(s.job.id);
+      const [colluderSeat, hedgerSeat] = [await seatOf(s, id, colluder.address), await seatOf(s, id, hedger.address)];
+      // The hedger commits "agree" in its own seat and has the colluder post its "disagree", made for the hedger's
+      // address, so that it could reveal whichever vote the others' reveals make the winning one.
+      const hedgeSalt = ethers.id("the hedger's second salt");
+      const hedge = voteCommitment(id, hedger.address, false, hedgeSalt);
+      await commitAll(s, id, [hedger], [true]);
+      await s.escrow.connect(colluder).commitVote(id, colluderSeat, hedge);
+      await commitAll(s, id, [c], [false]);
+      await revealAll(s, id, [c], [false]);
+      const sealed = await sealedCommitments(s.escrow, id);
+      // The list holds the hedge sealed with the colluder's seat, not with the hedger's.
+      expect(sealed).to.include(sealCommitment(colluderSeat, hedge));
+      expect(sealed).to.not.include(sealCommitment(hedgerSeat, hedge));
+      await expect(s.escrow.connect(hedger).revealVote(id, hedgerSeat, false, hedgeSalt, sealed))
+        .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+        .withArgs(id, hedger.address);
+      // The colluder cannot open it either: the commitment names the hedger's address.
+      await expect(s.escrow.connect(colluder).revealVote(id, colluderSeat, false, hedgeSalt, sealed))
+        .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitmentMismatch")
+        .withArgs(id, colluder.address);
+      // Only the vote committed in the hedger's own seat opens.
+      await expect(s.escrow.connect(hedger).revealVote(id, hedgerSeat, true, saltOf(id, hedger.address), sealed))
+        .to.emit(s.escrow, "VoteRevealed")
+        .withArgs(id, hedger.address, true);
+    });
+
     it("a member that waits for the others' reveals before committing finds the commit window closed and is penalised", async function () {
       const s = await loadFixture(committeeVotingFixture);
       const [a, b, lazy] = s.members;
@@ -438,7 +542,8 @@ describe("Hostile actors", function () {
       await commitAll(s, id, [a, b], [true, true]);
       await time.increaseTo(s.commitEnd + 1n); // reveals open only because the commit window closed
       await revealAll(s, id, [a, b], [true, true]);
-      await expect(s.escrow.connect(lazy).commitVote(id, await commitmentOf(s, id, lazy.address, true)))
+      const seat = await seatOf(s, id, lazy.address);
+      await expect(s.escrow.connect(lazy).commitVote(id, seat, await commitmentOf(s, id, lazy.address, true)))
         .to.be.revertedWithCustomError(s.escrow, "JobEscrowCommitWindowClosed")
         .withArgs(id, s.commitEnd);
       await time.increaseTo(s.revealEnd + 1n);
@@ -457,7 +562,9 @@ describe("Hostile actors", function () {
       const [a, b] = s.members;
       const id = BigInt(s.job.id);
       await commitAll(s, id, [a, b], [true, true]);
-      const [ca, cb] = [await s.escrow.commitmentOf(id, a.address), await s.escrow.commitmentOf(id, b.address)];
+      // All a copier sees is in the VoteCommitted events (the escrow stores no commitment).
+      const posted = await postedCommitments(s, id);
+      const [ca, cb] = [posted.get(a.address)!.commitment, posted.get(b.address)!.commitment];
       expect(ca).to.not.equal(cb);
       // Without the salt a copier cannot tell agree from disagree: both candidates differ from the commitment.
       const ZERO_SALT = ethers.ZeroHash;

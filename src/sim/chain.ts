@@ -3,7 +3,8 @@
  * test/fixtures/protocol.ts deploys them: EscrowParamsLib linked, default parameters), ten verifiers of equal
  * stake, one worker, one requester, and committee jobs driven in batches: requests mined together, one
  * `submitResults`, one `commitVotes` and one `revealVotes` per verifier, one `settleBatch`. Reveals open as soon
- * as every member has committed and a job is due once every member has revealed, so no time has to pass.
+ * as every member has committed and a job is due once every member has revealed, so no time has to pass. Each
+ * reveal passes its job's sealed commitments, read from the VoteCommitted events of the commit transactions.
  *
  * Everything reported is read back from the chain: JobSettled and VerifierPenalized events, credited escrow
  * balances and active stakes.
@@ -11,8 +12,9 @@
 import { ethers, network } from "hardhat";
 import { deployCore, fundAccounts, stakeAccounts } from "../deploy/contracts";
 import { toJob } from "../job";
+import { sealInOrder, voteCommitment, type CommittedVote } from "../votes";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { AbiCoder, keccak256, parseEther, type BytesLike, type ContractTransactionResponse, type Log } from "ethers";
+import { parseEther, type BytesLike, type ContractTransactionResponse, type Log } from "ethers";
 import type {
   IJobEscrow,
   JobEscrow,
@@ -144,11 +146,6 @@ export async function holdings(world: World, accounts: string[]): Promise<bigint
 const salt = (jobId: bigint, verifier: string): string =>
   ethers.solidityPackedKeccak256(["string", "uint256", "address"], ["sim salt", jobId, verifier]);
 
-const coder = AbiCoder.defaultAbiCoder();
-/** JobEscrow.voteCommitment, computed locally (it is pure). */
-const commitment = (jobId: bigint, verifier: string, agree: boolean, s: string): string =>
-  keccak256(coder.encode(["uint256", "address", "bool", "bytes32"], [jobId, verifier, agree, s]));
-
 async function logsOf(tx: ContractTransactionResponse | string): Promise<readonly Log[]> {
   const hash = typeof tx === "string" ? tx : tx.hash;
   const receipt = await ethers.provider.getTransactionReceipt(hash);
@@ -207,30 +204,52 @@ export async function runBatch(world: World, specs: JobSpec[]): Promise<JobResul
   }
 
   // Each verifier decides, commits its votes in one transaction, then (once all have committed) reveals them.
-  const ballots = new Map<string, { ids: bigint[]; agrees: boolean[]; salts: string[] }>();
+  const ballots = new Map<string, { ids: bigint[]; seats: number[]; agrees: boolean[]; salts: string[] }>();
   jobs.forEach((job, i) => {
     const id = BigInt(job.id);
     const members = committees.get(id);
     if (!members) throw new Error(`job ${id}: no committee drawn`);
-    for (const member of members) {
-      const b = ballots.get(member) ?? { ids: [], agrees: [], salts: [] };
+    members.forEach((member, seat) => {
+      const b = ballots.get(member) ?? { ids: [], seats: [], agrees: [], salts: [] };
       b.ids.push(id);
+      b.seats.push(seat);
       b.agrees.push(specs[i].vote(member, tolerances[i]));
       b.salts.push(salt(id, member));
       ballots.set(member, b);
-    }
+    });
   });
   const signerOf = (address: string): HardhatEthersSigner => {
     const s = world.verifiers.find((v) => v.address === address);
     if (!s) throw new Error(`${address} is not a simulated verifier`);
     return s;
   };
+  const committed = new Map<bigint, CommittedVote[]>();
   for (const [member, b] of ballots) {
-    const commitments = b.ids.map((id, k) => commitment(id, member, b.agrees[k], b.salts[k]));
-    await escrow.connect(signerOf(member)).commitVotes(b.ids, commitments, { gasLimit: GAS.batch });
+    const commitments = b.ids.map((id, k) => voteCommitment(id, member, b.agrees[k], b.salts[k]));
+    const tx = await escrow.connect(signerOf(member)).commitVotes(b.ids, b.seats, commitments, { gasLimit: GAS.batch });
+    for (const log of await logsOf(tx)) {
+      const parsed = escrow.interface.parseLog(log);
+      if (parsed?.name !== "VoteCommitted") continue;
+      const votes = committed.get(parsed.args.jobId) ?? [];
+      votes.push({
+        seat: parsed.args.seat,
+        commitment: parsed.args.commitment,
+        blockNumber: log.blockNumber,
+        index: log.index,
+      });
+      committed.set(parsed.args.jobId, votes);
+    }
   }
+  const sealed = new Map([...committed].map(([id, votes]) => [id, sealInOrder(votes)]));
   for (const [member, b] of ballots) {
-    await escrow.connect(signerOf(member)).revealVotes(b.ids, b.agrees, b.salts, { gasLimit: GAS.batch });
+    await escrow.connect(signerOf(member)).revealVotes(
+      b.ids,
+      b.seats,
+      b.agrees,
+      b.salts,
+      b.ids.map((id) => sealed.get(id)!),
+      { gasLimit: GAS.batch },
+    );
   }
 
   // Every member revealed: every job is due now.

@@ -50,14 +50,21 @@ export type Action =
   | { kind: "claim"; who: Actor; job: JobPick; tampered: boolean }
   | { kind: "submit"; who: Actor; job: JobPick; output: "right" | "wrong" | "empty" | "huge"; asWorker: boolean }
   | { kind: "challenge"; who: Actor; job: JobPick }
+  /** `wrongSeat`: a member names a seat it does not hold (another member's, or past the committee). */
   | {
       kind: "commitVote";
       job: JobPick;
       seat: number;
       vote: "honest" | "agree" | "disagree";
-      variant: "ok" | "zero" | "nonMember";
+      variant: "ok" | "zero" | "nonMember" | "wrongSeat";
     }
-  | { kind: "revealVote"; job: JobPick; seat: number; variant: "ok" | "wrongSalt" | "flip" | "nonMember" }
+  /** `staleList`: the sealed commitments passed are not the job's (one missing, one too many, or reordered). */
+  | {
+      kind: "revealVote";
+      job: JobPick;
+      seat: number;
+      variant: "ok" | "wrongSalt" | "flip" | "nonMember" | "wrongSeat" | "staleList";
+    }
   | { kind: "settle"; who: Actor; job: JobPick; output: "none" | "right" | "wrong"; tampered: boolean }
   | { kind: "settleBatch"; who: Actor; jobs: number[]; mismatch: boolean }
   /** `who` when `any`, else one of the accounts the escrow owes something (if any). */
@@ -239,7 +246,11 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     job: jobPick,
     seat: pickArb,
     vote: fc.constantFrom<"honest" | "agree" | "disagree">("honest", "honest", "agree", "disagree"),
-    variant: mostly(fc.constant<"ok">("ok"), fc.constantFrom<"zero" | "nonMember">("zero", "nonMember"), 10),
+    variant: mostly(
+      fc.constant<"ok">("ok"),
+      fc.constantFrom<"zero" | "nonMember" | "wrongSeat">("zero", "nonMember", "wrongSeat"),
+      10,
+    ),
   }),
   revealVote: fc.record({
     kind: fc.constant("revealVote" as const),
@@ -247,7 +258,13 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     seat: pickArb,
     variant: mostly(
       fc.constant<"ok">("ok"),
-      fc.constantFrom<"wrongSalt" | "flip" | "nonMember">("wrongSalt", "flip", "nonMember"),
+      fc.constantFrom<"wrongSalt" | "flip" | "nonMember" | "wrongSeat" | "staleList">(
+        "wrongSalt",
+        "flip",
+        "nonMember",
+        "wrongSeat",
+        "staleList",
+      ),
       8,
     ),
   }),

@@ -6,8 +6,12 @@
  * (settlements, committee draws, the requested job). Callers run an operation on a clone of the state, send
  * the transaction, then compare; committee membership is not predicted but read back from `CommitteeDrawn`
  * and checked against the set of verifiers the model says were eligible.
+ *
+ * Jobs are kept in request order (index = nonce - 1) and found by their id, the hash of their fixed fields
+ * (`jobIdOf`). Each committee job keeps the list of its sealed commitments in commit order, the list every
+ * reveal must pass back.
  */
-import { AbiCoder, keccak256, ZeroAddress, ZeroHash } from "ethers";
+import { keccak256, ZeroAddress, ZeroHash } from "ethers";
 import {
   acceptedSettlement,
   inconclusiveSettlement,
@@ -17,6 +21,8 @@ import {
   type Settlement,
 } from "../fixtures/verification";
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../../src/params";
+import { jobIdOf } from "../../src/job";
+import { sealCommitment, voteCommitment } from "../../src/votes";
 import type { Job } from "../fixtures/protocol";
 
 /** A custom error the model expects the call to revert with. */
@@ -95,13 +101,12 @@ export interface Account {
 export interface Seat {
   verifier: string;
   vote: number;
-  /** The commitment posted, once committed. */
-  commitment?: string;
 }
 
-/** The fixed record of a job, as the escrow hashes it. */
+/** The fixed record of a job: `id` is the hash of the other fields (`jobIdOf`). */
 export interface JobRecord {
   id: bigint;
+  nonce: bigint;
   requester: string;
   modelOwner: string;
   modelId: bigint;
@@ -126,6 +131,8 @@ export interface JobModel {
   windowEnd: bigint;
   revealEnd: bigint;
   seats: Seat[];
+  /** `sealCommitment(seat, commitment)` of every commit, in commit order: what a reveal passes. */
+  sealed: string[];
   outputHash: string;
   /** Whether the posted output is the right one (what an honest verifier agrees with). */
   outputRight: boolean;
@@ -179,10 +186,19 @@ export interface ExpectedDraw {
   eligible: string[];
 }
 
+/** A VoteCommitted event. */
+export interface ExpectedCommit {
+  jobId: bigint;
+  verifier: string;
+  seat: bigint;
+  commitment: string;
+}
+
 /** What a transaction should emit, collected while the model runs it. */
 export interface Effects {
   settlements: ExpectedSettlement[];
   draws: ExpectedDraw[];
+  commits: ExpectedCommit[];
   requested?: JobRecord;
 }
 
@@ -200,13 +216,6 @@ const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCas
 
 export const isTerminal = (status: number): boolean => status >= JobStatus.Settled;
 
-/** keccak256(abi.encode(jobId, verifier, agree, salt)), as JobEscrow.voteCommitment. */
-export function voteCommitment(jobId: bigint, verifier: string, agree: boolean, salt: string): string {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(["uint256", "address", "bool", "bytes32"], [jobId, verifier, agree, salt]),
-  );
-}
-
 /** The `Params` shape the settlement formulas of test/fixtures/verification.ts read. */
 function asParams(p: P): Params {
   return p as unknown as Params;
@@ -217,7 +226,7 @@ function asJob(j: JobRecord): Job {
 }
 
 export class Model {
-  fx: Effects = { settlements: [], draws: [] };
+  fx: Effects = { settlements: [], draws: [], commits: [] };
 
   constructor(public s: State) {}
 
@@ -491,10 +500,14 @@ export class Model {
 
   // ------------------------------------------------------------------ escrow: jobs
 
+  /** The job with id `id`, if one was requested. */
+  jobOf(id: bigint): JobModel | undefined {
+    return this.s.jobs.find((j) => j.job.id === id);
+  }
+
   /** The job `record` refers to, after the escrow's hash check (`tampered`: a record that does not hash). */
   private stateOf(id: bigint, tampered: boolean): JobModel {
-    const j = id >= 1n && id <= BigInt(this.s.jobs.length) ? this.s.jobs[Number(id) - 1] : undefined;
-    if (!j) return revert("JobEscrowUnknownJob");
+    const j = this.jobOf(id) ?? revert("JobEscrowUnknownJob");
     if (tampered) revert("JobEscrowJobMismatch");
     return j;
   }
@@ -532,7 +545,8 @@ export class Model {
     if (fee > maxFee) revert("JobEscrowFeeAboveMax");
     if (fee < p.minFee) revert("JobEscrowFeeTooLow");
     const job: JobRecord = {
-      id: BigInt(this.s.jobs.length + 1),
+      id: 0n,
+      nonce: BigInt(this.s.jobs.length + 1),
       requester: from,
       modelOwner: m.owner,
       modelId,
@@ -549,6 +563,7 @@ export class Model {
       collateral: max((fee * p.collateralRatioBps) / BPS, p.minCollateral),
       inputHash,
     };
+    job.id = jobIdOf(asJob(job));
     this.s.jobs.push({
       job,
       status: JobStatus.Requested,
@@ -556,6 +571,7 @@ export class Model {
       windowEnd: 0n,
       revealEnd: 0n,
       seats: [],
+      sealed: [],
       outputHash: ZeroHash,
       outputRight: false,
       challenger: ZeroAddress,
@@ -627,7 +643,7 @@ export class Model {
 
   /** Seats the committee a transaction drew. */
   fillCommittee(jobId: bigint, members: string[]): void {
-    this.s.jobs[Number(jobId) - 1].seats = members.map((verifier) => ({ verifier, vote: VoteState.Drawn }));
+    this.jobOf(jobId)!.seats = members.map((verifier) => ({ verifier, vote: VoteState.Drawn }));
   }
 
   challenge(from: string, id: bigint, tampered = false): void {
@@ -645,35 +661,43 @@ export class Model {
   }
 
   private votingJob(id: bigint): JobModel {
-    const j = id >= 1n && id <= BigInt(this.s.jobs.length) ? this.s.jobs[Number(id) - 1] : undefined;
-    if (!j) return revert("JobEscrowUnknownJob");
+    const j = this.jobOf(id) ?? revert("JobEscrowUnknownJob");
     if (j.status !== JobStatus.Voting) revert("JobEscrowInvalidStatus");
     return j;
   }
 
-  private seatOf(j: JobModel, from: string): Seat {
-    return j.seats.find((seat) => same(seat.verifier, from)) ?? revert("JobEscrowNotCommitteeMember");
+  /** The seat `index` if `from` holds it (an index past the committee is held by no one). */
+  private seatAt(j: JobModel, from: string, index: number): Seat {
+    const seat = j.seats[index];
+    if (!seat || !same(seat.verifier, from)) revert("JobEscrowNotCommitteeMember");
+    return seat;
   }
 
-  commitVote(from: string, id: bigint, commitment: string): void {
+  commitVote(from: string, id: bigint, index: number, commitment: string): void {
     if (commitment === ZeroHash) revert("JobEscrowZeroCommitment");
     const j = this.votingJob(id);
     if (this.s.now > j.windowEnd) revert("JobEscrowCommitWindowClosed");
-    const seat = this.seatOf(j, from);
+    const seat = this.seatAt(j, from, index);
     if (seat.vote !== VoteState.Drawn) revert("JobEscrowInvalidVoteState");
     seat.vote = VoteState.Committed;
-    seat.commitment = commitment;
+    j.sealed.push(sealCommitment(index, commitment));
+    this.fx.commits.push({ jobId: id, verifier: from, seat: BigInt(index), commitment });
   }
 
-  revealVote(from: string, id: bigint, agree: boolean, salt: string): void {
+  /** `sealed`: the sealed commitments the reveal passes, which must be exactly the job's, in commit order. */
+  revealVote(from: string, id: bigint, index: number, agree: boolean, salt: string, sealed: string[]): void {
     const j = this.votingJob(id);
     if (this.s.now > j.revealEnd) revert("JobEscrowRevealWindowClosed");
-    const seat = this.seatOf(j, from);
+    const seat = this.seatAt(j, from, index);
     if (seat.vote !== VoteState.Committed) revert("JobEscrowInvalidVoteState");
     if (this.s.now <= j.windowEnd && j.seats.some((x) => x.vote === VoteState.Drawn)) revert("JobEscrowRevealNotOpen");
-    if (voteCommitment(id, from, agree, salt) !== seat.commitment) revert("JobEscrowCommitmentMismatch");
+    if (sealed.length !== j.sealed.length || sealed.some((x, i) => x !== j.sealed[i])) {
+      revert("JobEscrowCommitmentsMismatch");
+    }
+    if (!sealed.includes(sealCommitment(index, voteCommitment(id, from, agree, salt)))) {
+      revert("JobEscrowCommitmentMismatch");
+    }
     seat.vote = agree ? VoteState.Agreed : VoteState.Disagreed;
-    delete seat.commitment;
   }
 
   /** JobEscrow._due: whether the job can be settled now, and from when (0: it is terminal). */

@@ -27,7 +27,9 @@ import {
   type Protocol,
 } from "../fixtures/protocol";
 import { saltOf } from "../fixtures/verification";
+import { jobIdOf } from "../../src/job";
 import { JobStatus, VerificationMode, VoteState } from "../../src/params";
+import { sealCommitment, voteCommitment } from "../../src/votes";
 import {
   ACTION_KINDS,
   ACTORS,
@@ -43,7 +45,6 @@ import {
   PARAM_KEYS,
   Revert,
   isTerminal,
-  voteCommitment,
   type JobModel,
   type JobRecord,
   type P,
@@ -239,6 +240,7 @@ const STATUS_NAMES = Object.keys(JobStatus);
 interface Run {
   w: World;
   m: Model;
+  /** The records JobRequested emitted, in request order (index = nonce - 1). */
   jobs: Job[];
   outputs: Map<bigint, string>;
   votes: Map<string, { agree: boolean; salt: string }>;
@@ -257,9 +259,14 @@ interface Resolved {
   after?: () => void;
 }
 
+/**
+ * The custom error a failed call reverted with. Its return data is `error.data`, or, when Hardhat could not map
+ * the revert to a source location (as happens with some viaIR bytecode), the `data` of the provider error's data.
+ */
 function errorName(w: World, e: unknown): string {
   const err = e as { data?: unknown; error?: { data?: unknown }; message?: string };
-  const data = err?.data ?? err?.error?.data;
+  const raw = err?.data ?? err?.error?.data;
+  const data = typeof raw === "object" && raw !== null ? (raw as { data?: unknown }).data : raw;
   if (typeof data === "string" && data.length >= 10) {
     for (const i of w.interfaces) {
       try {
@@ -278,15 +285,16 @@ function pickFrom<T>(list: T[], pick: number): T | undefined {
   return list.length === 0 ? undefined : list[pick % list.length];
 }
 
-/** A job record no job hashes to: id one past the last job. */
+/** A well-formed record of a job never requested: the next nonce, its id the hash of its fields. */
 function unknownJob(r: Run): Job {
-  const id = BigInt(r.jobs.length + 1);
-  return { ...(r.jobs[0] ?? { ...toJobPlaceholder() }), id };
+  const record = { ...(r.jobs[0] ?? toJobPlaceholder()), nonce: BigInt(r.jobs.length + 1) };
+  return { ...record, id: jobIdOf(record) };
 }
 
 function toJobPlaceholder(): Job {
   return {
     id: 0n,
+    nonce: 0n,
     requester: ZeroAddress,
     modelOwner: ZeroAddress,
     modelId: 0n,
@@ -316,7 +324,26 @@ function jobFor(r: Run, pick: { pick: number; any: boolean }, fit: (j: JobModel)
     const job = unknownJob(r);
     return { id: BigInt(job.id), job };
   }
-  return { id: chosen.job.id, job: r.jobs[Number(chosen.job.id) - 1] };
+  return { id: chosen.job.id, job: recordOf(r, chosen.job.id) };
+}
+
+/** The record JobRequested emitted for the job with id `id`. */
+function recordOf(r: Run, id: bigint): Job {
+  const j = r.m.jobOf(id);
+  if (!j) throw new Error(`no job has id ${id}`);
+  return r.jobs[Number(j.job.nonce) - 1];
+}
+
+/** A short name of a job for labels: its nonce (ids are 256-bit hashes). */
+function tag(r: Run, id: bigint): string {
+  const j = r.m.jobOf(id);
+  return j ? `#${j.job.nonce}` : `unknown ${id.toString(16).slice(0, 8)}`;
+}
+
+/** A seat index `member` does not hold on a committee of `size` (holding `own`): another member's, or past the end. */
+function otherSeat(own: number, size: number, pick: number): number {
+  if (size > 1 && pick % 2 === 1) return (own + 1 + ((pick >> 1) % (size - 1))) % size;
+  return size + (pick % 3);
 }
 
 const tamper = (job: Job): Job => ({ ...job, fee: BigInt(job.fee) + 1n });
@@ -366,7 +393,7 @@ function resolve(r: Run, a: Action): Resolved {
       const { id, job } = jobFor(r, a.job, (j) => j.status === JobStatus.Requested && s.now <= j.job.deadline);
       const sent = a.tampered ? tamper(job) : job;
       return {
-        label: `claim ${a.who} job ${id}${a.tampered ? " tampered" : ""}`,
+        label: `claim ${a.who} job ${tag(r, id)}${a.tampered ? " tampered" : ""}`,
         predict: (m) => m.claim(A[a.who], id, a.tampered),
         send: () => p.escrow.connect(as(a.who)).claim(sent, GAS),
       };
@@ -379,13 +406,13 @@ function resolve(r: Run, a: Action): Resolved {
           (j.status === JobStatus.Requested && s.now <= j.job.deadline) ||
           (j.status === JobStatus.Claimed && s.now <= j.windowEnd),
       );
-      const j = s.jobs[Number(id) - 1];
+      const j = r.m.jobOf(id);
       const who: Actor =
         a.asWorker && j && j.status === JobStatus.Claimed ? (ACTORS.find((x) => A[x] === j.worker) ?? a.who) : a.who;
       const output =
         a.output === "right" ? OUTPUT : a.output === "wrong" ? WRONG_OUTPUT : a.output === "empty" ? "0x" : HUGE;
       return {
-        label: `submit ${who} job ${id} ${a.output}`,
+        label: `submit ${who} job ${tag(r, id)} ${a.output}`,
         predict: (m) => m.submit(A[who], id, output, a.output === "right"),
         send: () => p.escrow.connect(as(who)).submitResult(job, output, GAS),
         after: () => r.outputs.set(id, output),
@@ -401,7 +428,7 @@ function resolve(r: Run, a: Action): Resolved {
           s.now <= j.windowEnd,
       );
       return {
-        label: `challenge ${a.who} job ${id}`,
+        label: `challenge ${a.who} job ${tag(r, id)}`,
         predict: (m) => m.challenge(A[a.who], id),
         send: () => p.escrow.connect(as(a.who)).challenge(job, GAS),
       };
@@ -412,24 +439,30 @@ function resolve(r: Run, a: Action): Resolved {
         a.job,
         (j) => j.status === JobStatus.Voting && s.now <= j.windowEnd && j.seats.some((x) => x.vote === VoteState.Drawn),
       );
-      const j = s.jobs[Number(id) - 1];
+      const j = r.m.jobOf(id);
       const seats = j?.seats ?? [];
-      const open = seats.filter((x) => x.vote === VoteState.Drawn);
-      let member = pickFrom(open.length > 0 ? open : seats, a.seat)?.verifier;
+      const indices = seats.map((_, i) => i);
+      const open = indices.filter((i) => seats[i].vote === VoteState.Drawn);
+      const own = pickFrom(open.length > 0 ? open : indices, a.seat);
+      let member = own === undefined ? undefined : seats[own].verifier;
+      let seat = own ?? 0;
       if (a.variant === "nonMember" || member === undefined) {
         member = pickFrom(
-          ACTORS.filter((x) => !seats.some((seat) => seat.verifier === A[x])).map((x) => A[x]),
+          ACTORS.filter((x) => !seats.some((held) => held.verifier === A[x])).map((x) => A[x]),
           a.seat,
         )!;
+        seat = a.seat % Math.max(seats.length, 1);
+      } else if (a.variant === "wrongSeat") {
+        seat = otherSeat(seat, seats.length, a.seat);
       }
       const who = ACTORS.find((x) => A[x] === member)!;
       const agree = a.vote === "honest" ? (j?.outputRight ?? true) : a.vote === "agree";
       const salt = saltOf(id, member);
       const commitment = a.variant === "zero" ? ZeroHash : voteCommitment(id, member, agree, salt);
       return {
-        label: `commitVote ${who} job ${id} ${agree ? "agree" : "disagree"} ${a.variant}`,
-        predict: (m) => m.commitVote(member!, id, commitment),
-        send: () => p.escrow.connect(as(who)).commitVote(id, commitment, GAS),
+        label: `commitVote ${who} job ${tag(r, id)} seat ${seat} ${agree ? "agree" : "disagree"} ${a.variant}`,
+        predict: (m) => m.commitVote(member!, id, seat, commitment),
+        send: () => p.escrow.connect(as(who)).commitVote(id, seat, commitment, GAS),
         after: () => r.votes.set(`${id}:${member}`, { agree, salt }),
       };
     }
@@ -443,23 +476,39 @@ function resolve(r: Run, a: Action): Resolved {
           j.seats.some((x) => x.vote === VoteState.Committed) &&
           (s.now > j.windowEnd || !j.seats.some((x) => x.vote === VoteState.Drawn)),
       );
-      const seats = s.jobs[Number(id) - 1]?.seats ?? [];
-      const committed = seats.filter((x) => x.vote === VoteState.Committed);
-      let member = pickFrom(committed.length > 0 && a.variant !== "nonMember" ? committed : seats, a.seat)?.verifier;
+      const j = r.m.jobOf(id);
+      const seats = j?.seats ?? [];
+      const indices = seats.map((_, i) => i);
+      const committed = indices.filter((i) => seats[i].vote === VoteState.Committed);
+      const own = pickFrom(committed.length > 0 && a.variant !== "nonMember" ? committed : indices, a.seat);
+      let member = own === undefined ? undefined : seats[own].verifier;
+      let seat = own ?? 0;
       if (a.variant === "nonMember" || member === undefined) {
         member = pickFrom(
-          ACTORS.filter((x) => !seats.some((seat) => seat.verifier === A[x])).map((x) => A[x]),
+          ACTORS.filter((x) => !seats.some((held) => held.verifier === A[x])).map((x) => A[x]),
           a.seat,
         )!;
+        seat = a.seat % Math.max(seats.length, 1);
+      } else if (a.variant === "wrongSeat") {
+        seat = otherSeat(seat, seats.length, a.seat);
       }
       const who = ACTORS.find((x) => A[x] === member)!;
       const vote = r.votes.get(`${id}:${member}`) ?? { agree: true, salt: saltOf(id, member) };
       const agree = a.variant === "flip" ? !vote.agree : vote.agree;
       const salt = a.variant === "wrongSalt" ? keccak256(toUtf8Bytes(`wrong ${id}`)) : vote.salt;
+      // The job's sealed commitments as the model tracks them (checked against VoteCommitted at each commit).
+      let sealed = [...(j?.sealed ?? [])];
+      if (a.variant === "staleList") {
+        const forged = sealCommitment(seat, voteCommitment(id, member, agree, keccak256(toUtf8Bytes("forged"))));
+        const how = a.seat % 3;
+        if (how === 0) sealed = sealed.slice(0, -1);
+        else if (how === 1 || sealed.length < 2) sealed = [...sealed, forged];
+        else sealed = [...sealed].reverse();
+      }
       return {
-        label: `revealVote ${who} job ${id} ${agree ? "agree" : "disagree"} ${a.variant}`,
-        predict: (m) => m.revealVote(member!, id, agree, salt),
-        send: () => p.escrow.connect(as(who)).revealVote(id, agree, salt, GAS),
+        label: `revealVote ${who} job ${tag(r, id)} seat ${seat} ${agree ? "agree" : "disagree"} ${a.variant}`,
+        predict: (m) => m.revealVote(member!, id, seat, agree, salt, sealed),
+        send: () => p.escrow.connect(as(who)).revealVote(id, seat, agree, salt, sealed, GAS),
       };
     }
     case "settle": {
@@ -467,18 +516,18 @@ function resolve(r: Run, a: Action): Resolved {
       const output = a.output === "none" ? "0x" : a.output === "right" ? (r.outputs.get(id) ?? OUTPUT) : FEW_BYTES(3);
       const sent = a.tampered ? tamper(job) : job;
       return {
-        label: `settle ${a.who} job ${id} output ${a.output}${a.tampered ? " tampered" : ""}`,
+        label: `settle ${a.who} job ${tag(r, id)} output ${a.output}${a.tampered ? " tampered" : ""}`,
         predict: (m) => m.settle(id, output, a.tampered),
         send: () => p.escrow.connect(as(a.who)).settle(sent, output, GAS),
       };
     }
     case "settleBatch": {
-      const ids = s.jobs.length === 0 ? [] : a.jobs.map((x) => BigInt((x % s.jobs.length) + 1));
-      const jobs = ids.map((id) => r.jobs[Number(id) - 1]);
+      const ids = s.jobs.length === 0 ? [] : a.jobs.map((x) => s.jobs[x % s.jobs.length].job.id);
+      const jobs = ids.map((id) => recordOf(r, id));
       const outputs = ids.map(() => "0x");
       if (a.mismatch) outputs.push("0x");
       return {
-        label: `settleBatch ${a.who} jobs [${ids.join(",")}]${a.mismatch ? " mismatch" : ""}`,
+        label: `settleBatch ${a.who} jobs [${ids.map((id) => tag(r, id)).join(",")}]${a.mismatch ? " mismatch" : ""}`,
         predict: (m) =>
           m.settleBatch(
             ids.map((id) => ({ id, output: "0x" })),
@@ -747,6 +796,7 @@ function checkEvents(
   const escrowAddress = r.m.s.escrow.toLowerCase();
   const settled: { jobId: bigint; outcome: number; settlement: bigint[] }[] = [];
   const drawn = new Map<bigint, { members: string[]; commitEnd: bigint; revealEnd: bigint }>();
+  const commits: { jobId: bigint; verifier: string; seat: bigint; commitment: string }[] = [];
   for (const log of logs) {
     if (log.address.toLowerCase() !== escrowAddress) continue;
     const parsed = r.w.p.escrow.interface.parseLog(log);
@@ -760,6 +810,13 @@ function checkEvents(
         members: [...parsed.args.committee],
         commitEnd: parsed.args.commitEnd,
         revealEnd: parsed.args.revealEnd,
+      });
+    } else if (parsed.name === "VoteCommitted") {
+      commits.push({
+        jobId: parsed.args.jobId,
+        verifier: parsed.args.verifier,
+        seat: parsed.args.seat,
+        commitment: parsed.args.commitment,
       });
     } else if (parsed.name === "JobSettled") {
       settled.push({
@@ -788,6 +845,8 @@ function checkEvents(
     })),
     `${label}: JobSettled events`,
   );
+  // The seat and commitment of each commit: the model seals the same, so its list is the one reveals must pass.
+  eq(commits, next.fx.commits, `${label}: VoteCommitted events`);
   eq(
     [...drawn.keys()],
     next.fx.draws.map((d) => d.jobId),
@@ -795,17 +854,18 @@ function checkEvents(
   );
   for (const d of next.fx.draws) {
     const ev = drawn.get(d.jobId)!;
-    const j = next.s.jobs[Number(d.jobId) - 1];
+    const j = next.jobOf(d.jobId)!;
     check(ev.members.length === d.size, `${label}: committee of ${ev.members.length}, job needs ${d.size}`);
     check(new Set(ev.members).size === ev.members.length, `${label}: committee has a repeated member`);
     for (const member of ev.members) check(d.eligible.includes(member), `${label}: ineligible member ${member} drawn`);
     eq([ev.commitEnd, ev.revealEnd], [j.windowEnd, j.revealEnd], `${label}: committee windows`);
     next.fillCommittee(d.jobId, ev.members);
   }
-  next.fx = { settlements: [], draws: [] };
+  next.fx = { settlements: [], draws: [], commits: [] };
 }
 
-const rank = (status: number): number => (isTerminal(status) ? 4 : status);
+/** Statuses in the order a job moves through them; every terminal status ranks last. */
+const rank = (status: number): number => (isTerminal(status) ? JobStatus.Settled : status);
 
 /** Chain state against the model, and the four invariants. */
 async function checkState(r: Run, label: string): Promise<void> {
@@ -859,38 +919,39 @@ async function checkState(r: Run, label: string): Promise<void> {
   let open = 0n;
   for (const j of s.jobs) {
     const id = j.job.id;
-    const i = Number(id) - 1;
+    const i = Number(j.job.nonce) - 1;
+    const name = `job #${j.job.nonce}`;
     const st = await escrow.jobState(id);
     const status = Number(st.status);
     // Invariant 4: statuses only move forward; a terminal status never changes.
     const last = r.lastStatus[i] ?? JobStatus.Requested;
     check(
       rank(status) >= rank(last) && !(isTerminal(last) && status !== last),
-      `${label}: job ${id} went ${STATUS_NAMES[last]} -> ${STATUS_NAMES[status]}`,
+      `${label}: ${name} went ${STATUS_NAMES[last]} -> ${STATUS_NAMES[status]}`,
     );
-    check(j.settledCount <= 1, `${label}: job ${id} settled ${j.settledCount} times`);
-    check(isTerminal(status) === (j.settledCount === 1), `${label}: job ${id} terminal without one JobSettled`);
+    check(j.settledCount <= 1, `${label}: ${name} settled ${j.settledCount} times`);
+    check(isTerminal(status) === (j.settledCount === 1), `${label}: ${name} terminal without one JobSettled`);
     const settledBefore = isTerminal(last) && r.lastStatus[i] !== undefined;
     r.lastStatus[i] = status;
     eq(
       [status, st.worker, st.windowEnd, st.revealEnd, Number(st.seats)],
       [j.status, j.worker, j.windowEnd, j.revealEnd, j.seats.length],
-      `${label}: job ${id} state`,
+      `${label}: ${name} state`,
     );
     if (!isTerminal(status)) {
       open += j.job.fee;
       if (status === JobStatus.Voting) open += (await escrow.challengeOf(id)).bond;
     }
     if (settledBefore) continue; // unchanged since it was checked in full
-    eq(await escrow.outputHash(id), j.outputHash, `${label}: job ${id} output hash`);
+    eq(await escrow.outputHash(id), j.outputHash, `${label}: ${name} output hash`);
     const ch = await escrow.challengeOf(id);
-    eq([ch.challenger, ch.bond], [j.challenger, j.bond], `${label}: job ${id} challenge`);
+    eq([ch.challenger, ch.bond], [j.challenger, j.bond], `${label}: ${name} challenge`);
     if (j.seats.length > 0) {
       const seats = await escrow.committee(id);
       eq(
         seats.map((x) => [x.verifier, Number(x.vote)]),
         j.seats.map((x) => [x.verifier, x.vote]),
-        `${label}: job ${id} committee`,
+        `${label}: ${name} committee`,
       );
     }
   }
@@ -927,7 +988,7 @@ async function finish(r: Run, stats: FuzzStats): Promise<void> {
   for (let i = 0; i < open.length; i += 25) {
     const ids = open.slice(i, i + 25);
     const res: Resolved = {
-      label: `final settleBatch [${ids.join(",")}]`,
+      label: `final settleBatch [${ids.map((id) => tag(r, id)).join(",")}]`,
       predict: (m) =>
         m.settleBatch(
           ids.map((id) => ({ id, output: "0x" })),
@@ -935,7 +996,7 @@ async function finish(r: Run, stats: FuzzStats): Promise<void> {
         ),
       send: () =>
         r.w.p.escrow.connect(r.w.signers.outsider).settleBatch(
-          ids.map((id) => r.jobs[Number(id) - 1]),
+          ids.map((id) => recordOf(r, id)),
           ids.map(() => "0x"),
           { gasLimit: 29_000_000 },
         ),
