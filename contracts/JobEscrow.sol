@@ -344,7 +344,6 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         return _challenges[jobId];
     }
 
-
     /// @inheritdoc IJobEscrow
     function balanceOf(address account) external view returns (uint256) {
         return _balances[account] + (account == _treasury ? _treasuryAccrued : 0);

@@ -433,7 +433,6 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice A job's challenge; zero when it was not challenged.
     function challengeOf(uint256 jobId) external view returns (Challenge memory);
 
-
     /// @notice What `account` can withdraw.
     function balanceOf(address account) external view returns (uint256);
 
