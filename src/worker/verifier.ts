@@ -12,7 +12,7 @@ import { getBytes, type Signer } from "ethers";
 import { IERC20__factory, type IJobEscrow } from "../../typechain-types";
 import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../codec";
 import { JobStatus, VerificationMode, VoteState } from "../params";
-import { sealedCommitments, voteCommitment } from "../votes";
+import { voteCommitment } from "../votes";
 import { sealedOf, type JobRecord } from "./chain";
 import { runJob, same, type RoleContext, type TickView } from "./context";
 import { JobFailure } from "./execute";
@@ -144,14 +144,25 @@ export class VerifierRole {
 
   /**
    * The job's `committed` commitments sealed in commit order, as a reveal passes them: from the VoteCommitted
-   * events the cursor has applied, or, while some are still within the confirmation depth (the committee's
-   * state on chain is already past them), from the chain up to its head. Undefined until all can be read.
+   * events the cursor has applied, plus, while some are still within the confirmation depth (the committee's
+   * state on chain is already past them), the job's events in the blocks after the cursor, up to the head (a
+   * range of about the confirmation depth, not the job's whole life). Undefined until all can be read.
    */
   private async sealed(rec: JobRecord, committed: number): Promise<string[] | undefined> {
     const known = rec.votes ?? [];
     if (known.length === committed) return sealedOf(known);
     const { ctx } = this;
-    const sealed = await sealedCommitments(ctx.contracts.escrow, rec.job.id, rec.block);
+    const from = Math.max(rec.block, ctx.cursor.block + 1);
+    const events = await ctx.contracts.escrow.queryFilter(ctx.contracts.escrow.filters.VoteCommitted(rec.job.id), from);
+    const unapplied = events
+      .filter((e) => !known.some((v) => v.blockNumber === e.blockNumber && v.index === e.index))
+      .map((e) => ({
+        seat: Number(e.args.seat),
+        commitment: e.args.commitment,
+        blockNumber: e.blockNumber,
+        index: e.index,
+      }));
+    const sealed = sealedOf([...known, ...unapplied]);
     if (sealed.length === committed) return sealed;
     ctx.log.debug({ jobId: rec.job.id, committed, read: sealed.length }, "not every commitment readable yet");
     return undefined;
