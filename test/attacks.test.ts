@@ -1,5 +1,4 @@
 import { jobFromTx } from "../src/job";
-import { deployCore, fundAccounts, stakeAccounts } from "../src/deploy/contracts";
 /**
  * Hostile actors: each `describe` is an attack, each `it` the defence that makes it fail. Attacks already covered
  * elsewhere in the suite are not repeated here; docs/THREAT-MODEL.md maps every attack to its test.
@@ -7,22 +6,21 @@ import { deployCore, fundAccounts, stakeAccounts } from "../src/deploy/contracts
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { parseEther, parseUnits, type AddressLike, type ContractTransactionResponse } from "ethers";
-import type { HookToken, JobEscrow, MockRandomness, ModelRegistry, VerifierStaking } from "../typechain-types";
+import type { HookToken, JobEscrow, VerifierStaking } from "../typechain-types";
 import {
+  deployProtocol,
   deployProtocolFixture,
   FUNDS,
   INPUT,
-  MODEL_URI,
   OUTPUT,
   PRICE,
   STAKE,
   TEST_PARAMS,
-  termsFor,
   type Job,
+  type Protocol,
 } from "./fixtures/protocol";
-import { acceptedSplit, DAY, settlement } from "./fixtures/escrow";
+import { acceptedSplit, DAY, settlement, type Deployed } from "./fixtures/escrow";
 import {
   BPS,
   commitAll,
@@ -61,10 +59,7 @@ async function revertOf(escrow: JobEscrow, tx: ContractTransactionResponse): Pro
 }
 
 /** Everything that holds or is owed money: token balances of both contracts, every credit and every stake. */
-async function moneySnapshot(
-  c: { token: { balanceOf(a: AddressLike): Promise<bigint> }; escrow: JobEscrow; staking: VerifierStaking },
-  accounts: AddressLike[],
-): Promise<string[]> {
+async function moneySnapshot(c: Deployed, accounts: AddressLike[]): Promise<string[]> {
   const rows = [
     `escrow holds ${await c.token.balanceOf(c.escrow)}`,
     `staking holds ${await c.token.balanceOf(c.staking)}`,
@@ -82,86 +77,11 @@ async function moneySnapshot(
 
 // ---------------------------------------------------------------- a protocol whose token has transfer hooks
 
-interface HookProtocol {
-  token: HookToken;
-  registry: ModelRegistry;
-  staking: VerifierStaking;
-  escrow: JobEscrow;
-  randomness: MockRandomness;
-  governance: HardhatEthersSigner;
-  requester: HardhatEthersSigner;
-  worker: HardhatEthersSigner;
-  verifiers: HardhatEthersSigner[];
-  models: { none: bigint; optimistic: bigint };
-  accounts: HardhatEthersSigner[];
-  request(modelId: bigint, deadline?: bigint): Promise<Job>;
-}
+/** The protocol deployed on a HookToken (which anyone may mint): a worker and five verifiers staked. */
+type HookProtocol = Protocol<HookToken>;
 
-/** The protocol deployed on a HookToken: a worker and five verifiers staked, a None and an Optimistic model. */
 async function hookTokenFixture(): Promise<HookProtocol> {
-  const accounts = await ethers.getSigners();
-  const [governance, treasury, modelOwner, requester, worker] = accounts;
-  const verifiers = accounts.slice(6, 11);
-  const token = await ethers.deployContract("HookToken");
-  const { registry, staking, randomness, escrow } = await deployCore(token, {
-    governance,
-    treasury: treasury.address,
-    params: TEST_PARAMS,
-  });
-  await fundAccounts(token, undefined, { escrow, staking }, [requester, worker, ...verifiers], FUNDS);
-  await stakeAccounts(
-    staking,
-    [{ account: worker, stake: STAKE }],
-    verifiers.map((account) => ({ account, stake: STAKE })),
-  );
-  const register = async (seed: string, mode: number): Promise<bigint> => {
-    await registry
-      .connect(modelOwner)
-      .registerModel(ethers.sha256(ethers.toUtf8Bytes(seed)), MODEL_URI, termsFor(mode));
-    return registry.modelCount();
-  };
-  const models = {
-    none: await register("hook none", VerificationMode.None),
-    optimistic: await register("hook optimistic", VerificationMode.Optimistic),
-  };
-  const request = async (modelId: bigint, deadline?: bigint): Promise<Job> => {
-    const tx = await escrow
-      .connect(requester)
-      .requestInference(modelId, INPUT, ethers.MaxUint256, deadline ?? BigInt(await time.latest()) + DAY, 0);
-    return jobFromTx(escrow, tx);
-  };
-  return {
-    token,
-    registry,
-    staking,
-    escrow,
-    randomness,
-    governance,
-    requester,
-    worker,
-    verifiers,
-    models,
-    accounts,
-    request,
-  };
-}
-
-/** Escrow tokens = open fees + bonds under vote + credits; staking tokens = active + unbonding stake. */
-async function expectHookConservation(h: HookProtocol, extra: AddressLike[] = []): Promise<void> {
-  let held = 0n;
-  for (const ev of await h.escrow.queryFilter(h.escrow.filters.JobRequested())) {
-    const state = await h.escrow.jobState(ev.args.jobId);
-    if (state.status < BigInt(JobStatus.Settled)) held += ev.args.job.fee;
-    if (state.status === BigInt(JobStatus.Voting)) held += (await h.escrow.challengeOf(ev.args.jobId)).bond;
-  }
-  let staked = 0n;
-  for (const a of [...h.accounts, ...extra]) {
-    held += await h.escrow.balanceOf(a);
-    const s = await h.staking.accountOf(a);
-    staked += s.active + s.unbonding;
-  }
-  expect(await h.token.balanceOf(h.escrow), "escrow token balance").to.equal(held);
-  expect(await h.token.balanceOf(h.staking), "staking token balance").to.equal(staked);
+  return deployProtocol(await ethers.deployContract("HookToken"));
 }
 
 describe("Hostile actors", function () {
@@ -193,14 +113,14 @@ describe("Hostile actors", function () {
       expect(await h.token.lastReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
       expect((await h.escrow.jobState(first.id)).status).to.equal(JobStatus.Requested);
       expect((await h.escrow.jobState(second.id)).status).to.equal(JobStatus.Requested);
-      await expectHookConservation(h);
+      await expectConservation(h);
     });
 
     it("re-entering settle from the slash transfer is refused: the abandoned job settles once, the other due job later, once", async function () {
       const h = await loadFixture(hookTokenFixture);
       const abandoned = await h.request(h.models.none);
       await h.escrow.connect(h.worker).claim(abandoned);
-      const expiring = await h.request(h.models.none, BigInt(await time.latest()) + 60n);
+      const expiring = await h.request(h.models.none, { deadline: BigInt(await time.latest()) + 60n });
       await time.increase(TEST_PARAMS.submissionWindow + 1);
       // The abandonment slash moves tokens from staking to the escrow: the hook fires inside settle.
       await h.token.setHook(h.escrow, h.escrow.interface.encodeFunctionData("settle", [expiring, "0x"]), false);
@@ -214,7 +134,7 @@ describe("Hostile actors", function () {
         .to.emit(h.escrow, "JobSettled")
         .withArgs(expiring.id, JobOutcome.Expired, settlement({ requesterRefund: PRICE }));
       await expect(h.escrow.settle(expiring, "0x")).to.be.revertedWithCustomError(h.escrow, "JobEscrowInvalidStatus");
-      await expectHookConservation(h);
+      await expectConservation(h);
     });
 
     it("re-entering withdraw from the payout transfer is refused: the account is paid exactly once", async function () {
@@ -239,7 +159,7 @@ describe("Hostile actors", function () {
       expect(await consumer.lastReentryOk()).to.equal(false);
       expect(await consumer.lastReentryReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
       expect(await h.escrow.balanceOf(consumer)).to.equal(0n);
-      await expectHookConservation(h, [consumer]);
+      await expectConservation(h, [consumer]);
     });
 
     it("re-entering settle from a challenge's bond pull is refused; the challenge goes on and the job goes to a vote", async function () {
@@ -250,7 +170,7 @@ describe("Hostile actors", function () {
       await expect(h.escrow.connect(h.verifiers[0]).challenge(job)).to.emit(h.escrow, "ResultChallenged");
       expect(await h.token.lastReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
       expect((await h.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
-      await expectHookConservation(h);
+      await expectConservation(h);
     });
   });
 
@@ -319,7 +239,7 @@ describe("Hostile actors", function () {
         expect((await f.escrow.jobState(f.open.id)).status).to.equal(JobStatus.Requested);
         expect(await f.escrow.jobCount()).to.equal(jobsBefore);
         expect(await f.escrow.balanceOf(f.worker)).to.equal(acceptedSplit(job).workerPayment);
-        await expectConservation({ ...f, params: await f.escrow.params(), actors: await allSigners(f.consumer) });
+        await expectConservation(f, [f.consumer]);
       });
     }
   });
@@ -857,10 +777,3 @@ describe("Hostile actors", function () {
     });
   });
 });
-
-/** Every signer, and `extra` contracts, as `{ address }` actors for the conservation check. */
-async function allSigners(...extra: AddressLike[]): Promise<HardhatEthersSigner[]> {
-  const signers = await ethers.getSigners();
-  const more = await Promise.all(extra.map(async (a) => ({ address: await ethers.resolveAddress(a) })));
-  return [...signers, ...(more as HardhatEthersSigner[])];
-}

@@ -47,7 +47,7 @@ export async function deployCore(token: AddressLike, options: CoreOptions): Prom
 }
 
 /** An ERC-20 the test can mint: TestToken and the mock tokens. */
-interface MintableToken {
+export interface MintableToken {
   mint(to: AddressLike, amount: bigint): Promise<unknown>;
   connect(signer: Signer): { approve(spender: AddressLike, amount: bigint): Promise<unknown> };
 }
