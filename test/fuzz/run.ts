@@ -341,6 +341,29 @@ function tag(r: Run, id: bigint): string {
 }
 
 /** A seat index `member` does not hold on a committee of `size` (holding `own`): another member's, or past the end. */
+/**
+ * Who a commit or reveal is sent as, and for which seat: a member whose seat is in vote state `ready` (any
+ * member when none is), in its own seat; for "nonMember" an actor holding no seat, and for "wrongSeat" the
+ * member in a seat that is not its own.
+ */
+function voter(
+  r: Run,
+  seats: readonly { verifier: string; vote: number }[],
+  ready: number,
+  variant: string,
+  pick: number,
+): { member: string; seat: number } {
+  const indices = seats.map((_, i) => i);
+  const candidates = indices.filter((i) => seats[i].vote === ready);
+  const own = pickFrom(candidates.length > 0 ? candidates : indices, pick);
+  if (variant === "nonMember" || own === undefined) {
+    const A = r.w.addr;
+    const outsiders = ACTORS.filter((x) => !seats.some((held) => held.verifier === A[x])).map((x) => A[x]);
+    return { member: pickFrom(outsiders, pick)!, seat: pick % Math.max(seats.length, 1) };
+  }
+  return { member: seats[own].verifier, seat: variant === "wrongSeat" ? otherSeat(own, seats.length, pick) : own };
+}
+
 function otherSeat(own: number, size: number, pick: number): number {
   if (size > 1 && pick % 2 === 1) return (own + 1 + ((pick >> 1) % (size - 1))) % size;
   return size + (pick % 3);
@@ -441,27 +464,14 @@ function resolve(r: Run, a: Action): Resolved {
       );
       const j = r.m.jobOf(id);
       const seats = j?.seats ?? [];
-      const indices = seats.map((_, i) => i);
-      const open = indices.filter((i) => seats[i].vote === VoteState.Drawn);
-      const own = pickFrom(open.length > 0 ? open : indices, a.seat);
-      let member = own === undefined ? undefined : seats[own].verifier;
-      let seat = own ?? 0;
-      if (a.variant === "nonMember" || member === undefined) {
-        member = pickFrom(
-          ACTORS.filter((x) => !seats.some((held) => held.verifier === A[x])).map((x) => A[x]),
-          a.seat,
-        )!;
-        seat = a.seat % Math.max(seats.length, 1);
-      } else if (a.variant === "wrongSeat") {
-        seat = otherSeat(seat, seats.length, a.seat);
-      }
+      const { member, seat } = voter(r, seats, VoteState.Drawn, a.variant, a.seat);
       const who = ACTORS.find((x) => A[x] === member)!;
       const agree = a.vote === "honest" ? (j?.outputRight ?? true) : a.vote === "agree";
       const salt = saltOf(id, member);
       const commitment = a.variant === "zero" ? ZeroHash : voteCommitment(id, member, agree, salt);
       return {
         label: `commitVote ${who} job ${tag(r, id)} seat ${seat} ${agree ? "agree" : "disagree"} ${a.variant}`,
-        predict: (m) => m.commitVote(member!, id, seat, commitment),
+        predict: (m) => m.commitVote(member, id, seat, commitment),
         send: () => p.escrow.connect(as(who)).commitVote(id, seat, commitment, GAS),
         after: () => r.votes.set(`${id}:${member}`, { agree, salt }),
       };
@@ -478,20 +488,7 @@ function resolve(r: Run, a: Action): Resolved {
       );
       const j = r.m.jobOf(id);
       const seats = j?.seats ?? [];
-      const indices = seats.map((_, i) => i);
-      const committed = indices.filter((i) => seats[i].vote === VoteState.Committed);
-      const own = pickFrom(committed.length > 0 && a.variant !== "nonMember" ? committed : indices, a.seat);
-      let member = own === undefined ? undefined : seats[own].verifier;
-      let seat = own ?? 0;
-      if (a.variant === "nonMember" || member === undefined) {
-        member = pickFrom(
-          ACTORS.filter((x) => !seats.some((held) => held.verifier === A[x])).map((x) => A[x]),
-          a.seat,
-        )!;
-        seat = a.seat % Math.max(seats.length, 1);
-      } else if (a.variant === "wrongSeat") {
-        seat = otherSeat(seat, seats.length, a.seat);
-      }
+      const { member, seat } = voter(r, seats, VoteState.Committed, a.variant, a.seat);
       const who = ACTORS.find((x) => A[x] === member)!;
       const vote = r.votes.get(`${id}:${member}`) ?? { agree: true, salt: saltOf(id, member) };
       const agree = a.variant === "flip" ? !vote.agree : vote.agree;
@@ -507,7 +504,7 @@ function resolve(r: Run, a: Action): Resolved {
       }
       return {
         label: `revealVote ${who} job ${tag(r, id)} seat ${seat} ${agree ? "agree" : "disagree"} ${a.variant}`,
-        predict: (m) => m.revealVote(member!, id, seat, agree, salt, sealed),
+        predict: (m) => m.revealVote(member, id, seat, agree, salt, sealed),
         send: () => p.escrow.connect(as(who)).revealVote(id, seat, agree, salt, sealed, GAS),
       };
     }
