@@ -95,3 +95,17 @@ export interface Settlement {
   challengerPayment: bigint;
   slashed: bigint;
 }
+
+/** The plain Settlement of a decoded `JobSettled.settlement` (an ethers Result). */
+export function toSettlement(s: IJobEscrow.SettlementStructOutput): Settlement {
+  return {
+    workerPayment: s.workerPayment,
+    royalty: s.royalty,
+    treasuryPayment: s.treasuryPayment,
+    verifierReward: s.verifierReward,
+    rewardedVerifiers: s.rewardedVerifiers,
+    requesterRefund: s.requesterRefund,
+    challengerPayment: s.challengerPayment,
+    slashed: s.slashed,
+  };
+}

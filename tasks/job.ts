@@ -4,7 +4,7 @@
  * taken back in hex or decimal. The nonce (the request's number, 1, 2, 3, …) is shown beside it.
  */
 import { readFileSync } from "node:fs";
-import type { Settlement } from "../src/job";
+import { toSettlement, type Settlement } from "../src/job";
 import { getBytes, hexlify } from "ethers";
 import { task, types } from "hardhat/config";
 import { decodeTensors, encodeTensors } from "../src/codec";
@@ -228,17 +228,9 @@ export async function showJob(p: Protocol, jobId: bigint): Promise<JobView> {
   }));
   const [settled] = await queryEvents(escrow, escrow.filters.JobSettled(jobId), from, p.hre);
   if (settled !== undefined) {
-    const s = settled.args.settlement;
     view.settlement = {
       outcome: nameOf(JobOutcome, settled.args.outcome),
-      workerPayment: s.workerPayment,
-      royalty: s.royalty,
-      treasuryPayment: s.treasuryPayment,
-      verifierReward: s.verifierReward,
-      rewardedVerifiers: s.rewardedVerifiers,
-      requesterRefund: s.requesterRefund,
-      challengerPayment: s.challengerPayment,
-      slashed: s.slashed,
+      ...toSettlement(settled.args.settlement),
       transactionHash: settled.transactionHash,
     };
   }

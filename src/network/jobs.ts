@@ -4,7 +4,7 @@
  * conservation check. Used by the demo's table and summary and by the end-to-end test.
  */
 import { getBytes, type Log, type LogDescription, type Provider } from "ethers";
-import type { Settlement } from "../job";
+import { toSettlement, type Settlement } from "../job";
 import type { JobEscrow, VerifierStaking } from "../../typechain-types";
 import { decodeTensors, type Tensor } from "../codec";
 import { JobOutcome, JobStatus, VerificationMode } from "../params";
@@ -132,16 +132,7 @@ export async function readJobs(
       worker: submitted ? String(submitted.args.worker) : undefined,
       output: submitted ? String(submitted.args.output) : undefined,
       challenged: events.some((e) => e.name === "ResultChallenged"),
-      settlement: s && {
-        workerPayment: s.workerPayment,
-        royalty: s.royalty,
-        treasuryPayment: s.treasuryPayment,
-        verifierReward: s.verifierReward,
-        rewardedVerifiers: s.rewardedVerifiers,
-        requesterRefund: s.requesterRefund,
-        challengerPayment: s.challengerPayment,
-        slashed: s.slashed,
-      },
+      settlement: s && toSettlement(s),
       requestedAt: await blockTime(requested.log.blockNumber),
       settledAt: settled ? await blockTime(settled.log.blockNumber) : undefined,
       gas,

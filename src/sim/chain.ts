@@ -11,7 +11,7 @@
  */
 import { ethers, network } from "hardhat";
 import { deployCore, fundAccounts, stakeAccounts } from "../deploy/contracts";
-import { toJob } from "../job";
+import { toJob, toSettlement, type Settlement } from "../job";
 import { sealInOrder, voteCommitment, type CommittedVote } from "../votes";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { parseEther, type BytesLike, type ContractTransactionResponse, type Log } from "ethers";
@@ -63,18 +63,11 @@ export interface JobSpec {
   vote(member: string, tolerance: { relTolerance: number; absTolerance: number }): boolean;
 }
 
-/** What the chain says about one settled job. */
-export interface JobResult {
+/** What the chain says about one settled job: its settlement, and who voted and lost what. */
+export interface JobResult extends Settlement {
   id: bigint;
   committee: string[];
   outcome: number;
-  workerPayment: bigint;
-  royalty: bigint;
-  verifierReward: bigint;
-  rewardedVerifiers: bigint;
-  requesterRefund: bigint;
-  treasuryPayment: bigint;
-  slashed: bigint;
   /** Vote penalties of this job: verifier address → amount slashed. */
   penalties: Map<string, bigint>;
 }
@@ -263,19 +256,12 @@ export async function runBatch(world: World, specs: JobSpec[]): Promise<JobResul
   for (const log of await logsOf(settled)) {
     const parsed = escrow.interface.parseLog(log);
     if (parsed?.name === "JobSettled") {
-      const s = parsed.args.settlement;
       const id: bigint = parsed.args.jobId;
       results.set(id, {
         id,
         committee: committees.get(id)!,
         outcome: Number(parsed.args.outcome),
-        workerPayment: s.workerPayment,
-        royalty: s.royalty,
-        verifierReward: s.verifierReward,
-        rewardedVerifiers: s.rewardedVerifiers,
-        requesterRefund: s.requesterRefund,
-        treasuryPayment: s.treasuryPayment,
-        slashed: s.slashed,
+        ...toSettlement(parsed.args.settlement),
         penalties: new Map(),
       });
     } else if (parsed?.name === "VerifierPenalized") {
