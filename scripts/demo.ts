@@ -29,9 +29,8 @@ import {
   STATUS_NAMES,
   waitFor,
   type JobReport,
-  type ModelTerms,
 } from "../src/network";
-import { JobOutcome, JobStatus, VerificationMode } from "../src/params";
+import { JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../src/params";
 import { loadModel, runModel, type LoadedModel } from "../src/worker/onnx";
 
 const args = process.argv.slice(2);

@@ -55,6 +55,16 @@ export const DEFAULT_MIN_VERIFIER_STAKE = parseEther("10");
 /** Verification modes as numbered by IModelRegistry.VerificationMode. */
 export const VerificationMode = { None: 0, Optimistic: 1, Committee: 2 } as const;
 
+/** Model terms as ModelRegistry takes them (`IModelRegistry.ModelTerms`). */
+export interface ModelTerms {
+  price: bigint;
+  mode: number;
+  committeeSize: number;
+  royaltyBps: number;
+  relTolerance: number; // parts per billion
+  absTolerance: number; // parts per billion
+}
+
 /** Job statuses as numbered by IJobEscrow.JobStatus. */
 export const JobStatus = {
   None: 0,

@@ -20,10 +20,9 @@ import {
   tail,
   waitFor,
   type JobReport,
-  type ModelTerms,
   type ServiceProcess,
 } from "../src/network";
-import { JobOutcome, JobStatus, VerificationMode } from "../src/params";
+import { JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../src/params";
 import { jobIdOf, toJob } from "../src/job";
 import { jobToJson } from "../src/worker/chain";
 import { sha256Hex } from "../src/worker/models";

@@ -39,7 +39,7 @@ import {
 import { encodeTensors, type Tensor } from "../codec";
 import { loadDeployment, type Deployment } from "../deployment";
 import { jobFromTx, type Job } from "../job";
-import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, type EscrowParams } from "../params";
+import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, type EscrowParams, type ModelTerms } from "../params";
 import type { Fault, Role } from "../worker/config";
 import { sha256Hex } from "../worker/models";
 import type { DeployRequest } from "./deploy-child";
@@ -90,16 +90,6 @@ async function rpc(url: string, method: string, params: unknown[] = []): Promise
   const body = (await res.json()) as { result?: unknown; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
-}
-
-/** Model terms as ModelRegistry takes them. */
-export interface ModelTerms {
-  price: bigint;
-  mode: number;
-  committeeSize: number;
-  royaltyBps: number;
-  relTolerance: number;
-  absTolerance: number;
 }
 
 export interface PublishOptions {

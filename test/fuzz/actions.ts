@@ -6,7 +6,8 @@
  */
 import fc from "fast-check";
 import { parseEther } from "ethers";
-import type { P, Terms } from "./model";
+import type { P } from "./model";
+import type { ModelTerms } from "../../src/params";
 
 export const REQUESTERS = ["req0", "req1"] as const;
 export const WORKERS = ["worker0", "worker1"] as const;
@@ -80,8 +81,8 @@ export type Action =
   | { kind: "setTreasury"; who: Actor; to: Actor | "zero" }
   | { kind: "setUnbondingPeriod"; who: Actor; period: bigint }
   | { kind: "setMinVerifierStake"; who: Actor; amount: bigint }
-  | { kind: "registerModel"; who: Actor; terms: Terms; hash: "new" | "taken" | "zero"; uri: "ok" | "empty" }
-  | { kind: "setTerms"; model: number; asOwner: boolean; terms: Terms }
+  | { kind: "registerModel"; who: Actor; terms: ModelTerms; hash: "new" | "taken" | "zero"; uri: "ok" | "empty" }
+  | { kind: "setTerms"; model: number; asOwner: boolean; terms: ModelTerms }
   | { kind: "deprecate"; model: number; asOwner: boolean }
   | { kind: "publishVersion"; model: number; asOwner: boolean; hash: "new" | "taken" | "zero" }
   | { kind: "transferModelOwnership"; model: number; asOwner: boolean; to: Actor }
@@ -111,7 +112,7 @@ const staker = fc.constantFrom<Actor>(...WORKERS, ...VERIFIERS, "req0", "outside
 const anyone = fc.constantFrom<Actor>(...ACTORS);
 const governance = mostly(fc.constant<Actor>("gov"), fc.constantFrom<Actor>("outsider", "owner0"), 8);
 
-export const termsArb: fc.Arbitrary<Terms> = fc.record({
+export const termsArb: fc.Arbitrary<ModelTerms> = fc.record({
   price: mostly(
     fc.constantFrom(ether("1"), ether("2"), ether("3"), ether("0.5")),
     fc.constantFrom(0n, ether("0.001"), ether("50000")),

@@ -20,7 +20,7 @@ import {
   type Params,
   type Settlement,
 } from "../fixtures/verification";
-import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../../src/params";
+import { JobOutcome, JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
 import { jobIdOf } from "../../src/job";
 import { sealCommitment, voteCommitment } from "../../src/votes";
 import type { Job } from "../fixtures/protocol";
@@ -78,15 +78,6 @@ export const PARAM_KEYS: (keyof P)[] = [
   "challengeBond",
   "maxCallbackGasLimit",
 ];
-
-export interface Terms {
-  price: bigint;
-  mode: number;
-  committeeSize: number;
-  royaltyBps: number;
-  relTolerance: number;
-  absTolerance: number;
-}
 
 export interface Account {
   active: bigint;
@@ -147,7 +138,7 @@ export interface RegisteredModel {
   pendingOwner: string;
   versionCount: number;
   deprecated: boolean;
-  terms: Terms;
+  terms: ModelTerms;
 }
 
 export interface State {
@@ -386,7 +377,7 @@ export class Model {
 
   // ------------------------------------------------------------------ registry
 
-  private checkTerms(t: Terms): void {
+  private checkTerms(t: ModelTerms): void {
     const size = t.committeeSize;
     if (size === 0 || size > MAX_COMMITTEE_SIZE || size % 2 === 0) revert("ModelRegistryInvalidCommitteeSize");
     if (t.royaltyBps > MAX_ROYALTY_BPS) revert("ModelRegistryRoyaltyTooHigh");
@@ -412,7 +403,7 @@ export class Model {
     this.s.hashes.push(hash);
   }
 
-  registerModel(from: string, hash: string, uri: string, terms: Terms): void {
+  registerModel(from: string, hash: string, uri: string, terms: ModelTerms): void {
     this.checkTerms(terms);
     const m: RegisteredModel = { owner: from, pendingOwner: ZeroAddress, versionCount: 0, deprecated: false, terms };
     this.publish(m, hash, uri);
@@ -425,7 +416,7 @@ export class Model {
     this.publish(m, hash, uri);
   }
 
-  setTerms(from: string, id: bigint, terms: Terms): void {
+  setTerms(from: string, id: bigint, terms: ModelTerms): void {
     const m = this.ownedBy(from, id);
     this.checkTerms(terms);
     m.terms = terms;

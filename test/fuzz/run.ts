@@ -28,7 +28,7 @@ import {
 } from "../fixtures/protocol";
 import { saltOf } from "../fixtures/verification";
 import { jobIdOf } from "../../src/job";
-import { JobStatus, VerificationMode, VoteState } from "../../src/params";
+import { JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
 import { sealCommitment, voteCommitment } from "../../src/votes";
 import {
   ACTION_KINDS,
@@ -40,17 +40,7 @@ import {
   type Actor,
   type ActionKind,
 } from "./actions";
-import {
-  Model,
-  PARAM_KEYS,
-  Revert,
-  isTerminal,
-  type JobModel,
-  type JobRecord,
-  type P,
-  type State,
-  type Terms,
-} from "./model";
+import { Model, PARAM_KEYS, Revert, isTerminal, type JobModel, type JobRecord, type P, type State } from "./model";
 
 export interface FuzzOptions {
   runs: number;
@@ -141,7 +131,7 @@ async function deployWorld(): Promise<World> {
   await p.staking.connect(signers.worker1).stake(STAKE);
   await p.staking.connect(signers.ver5).stake(STAKE);
   await p.staking.connect(signers.ver5).setVerifier(true);
-  const terms5 = (mode: number): Terms => ({
+  const terms5 = (mode: number): ModelTerms => ({
     price: ethers.parseEther("3"),
     mode,
     committeeSize: 5,
