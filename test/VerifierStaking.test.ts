@@ -1146,7 +1146,7 @@ describe("VerifierStaking", function () {
     describe("when the token calls back into #stake during a stake", function () {
       it("reverts with ReentrancyGuardReentrantCall", async function () {
         const { staking, token, alice } = await loadFixture(reentrantTokenFixture);
-        await token.setHook(staking, staking.interface.encodeFunctionData("stake", [1]));
+        await token.setHook(staking, staking.interface.encodeFunctionData("stake", [1]), true);
         await expect(staking.connect(alice).stake(tokens(1))).to.be.revertedWithCustomError(
           staking,
           "ReentrancyGuardReentrantCall",
@@ -1159,7 +1159,7 @@ describe("VerifierStaking", function () {
         const { staking, token, alice } = await loadFixture(reentrantTokenFixture);
         await staking.connect(alice).requestUnstake(tokens(10));
         await time.increase(DEFAULT_UNBONDING_PERIOD);
-        await token.setHook(staking, staking.interface.encodeFunctionData("withdraw"));
+        await token.setHook(staking, staking.interface.encodeFunctionData("withdraw"), true);
         await expect(staking.connect(alice).withdraw()).to.be.revertedWithCustomError(
           staking,
           "ReentrancyGuardReentrantCall",
@@ -1171,7 +1171,7 @@ describe("VerifierStaking", function () {
       it("reverts with ReentrancyGuardReentrantCall", async function () {
         const { staking, token, escrow, alice, recipient } = await loadFixture(reentrantTokenFixture);
         const reenter = staking.interface.encodeFunctionData("slash", [alice.address, 0, 1, recipient.address]);
-        await token.setHook(staking, reenter);
+        await token.setHook(staking, reenter, true);
         await expect(
           staking.connect(escrow).slash(alice.address, 0, tokens(1), recipient.address),
         ).to.be.revertedWithCustomError(staking, "ReentrancyGuardReentrantCall");
