@@ -106,6 +106,11 @@ export interface VoteRecord {
   index: number;
 }
 
+/** A VoteCommitted event's `seat` and `commitment`, at log `index` of `blockNumber`, as persisted. */
+export function voteRecordOf(seat: unknown, commitment: unknown, blockNumber: number, index: number): VoteRecord {
+  return { seat: Number(seat), commitment: String(commitment), blockNumber, index };
+}
+
 /** The record's commitments sealed with their seats, in commit order (`sealInOrder`). */
 export function sealedOf(votes: readonly VoteRecord[]): string[] {
   return sealInOrder(votes.map((v) => ({ ...v, seat: BigInt(v.seat) })));

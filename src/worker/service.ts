@@ -16,6 +16,7 @@ import {
   connect,
   EventReader,
   jobToJson,
+  voteRecordOf,
   type JobRecord,
   type ProtocolAddresses,
 } from "./chain";
@@ -189,15 +190,7 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
         break;
       case "VoteCommitted":
         // Every commitment of the job, not only this account's: a reveal passes them all back, sealed.
-        if (rec) {
-          rec.votes ??= [];
-          rec.votes.push({
-            seat: Number(args.seat),
-            commitment: String(args.commitment),
-            blockNumber: block,
-            index,
-          });
-        }
+        if (rec) (rec.votes ??= []).push(voteRecordOf(args.seat, args.commitment, block, index));
         break;
       case "ResultChallenged":
         if (rec) rec.challenger = String(args.challenger);

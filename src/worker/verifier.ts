@@ -13,7 +13,7 @@ import { IERC20__factory, type IJobEscrow } from "../../typechain-types";
 import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../codec";
 import { JobStatus, VerificationMode, VoteState } from "../params";
 import { voteCommitment } from "../votes";
-import { sealedOf, type JobRecord } from "./chain";
+import { sealedOf, voteRecordOf, type JobRecord } from "./chain";
 import { runJob, same, type RoleContext, type TickView } from "./context";
 import { JobFailure } from "./execute";
 import { txCall } from "./sender";
@@ -145,24 +145,20 @@ export class VerifierRole {
   /**
    * The job's `committed` commitments sealed in commit order, as a reveal passes them: from the VoteCommitted
    * events the cursor has applied, plus, while some are still within the confirmation depth (the committee's
-   * state on chain is already past them), the job's events in the blocks after the cursor, up to the head (a
-   * range of about the confirmation depth, not the job's whole life). Undefined until all can be read.
+   * state on chain is already past them), the job's events in the blocks after the cursor (which has applied
+   * everything up to its block), up to the head: a range of about the confirmation depth, not the job's whole
+   * life. Undefined until all can be read.
    */
   private async sealed(rec: JobRecord, committed: number): Promise<string[] | undefined> {
     const known = rec.votes ?? [];
     if (known.length === committed) return sealedOf(known);
     const { ctx } = this;
-    const from = Math.max(rec.block, ctx.cursor.block + 1);
-    const events = await ctx.contracts.escrow.queryFilter(ctx.contracts.escrow.filters.VoteCommitted(rec.job.id), from);
-    const unapplied = events
-      .filter((e) => !known.some((v) => v.blockNumber === e.blockNumber && v.index === e.index))
-      .map((e) => ({
-        seat: Number(e.args.seat),
-        commitment: e.args.commitment,
-        blockNumber: e.blockNumber,
-        index: e.index,
-      }));
-    const sealed = sealedOf([...known, ...unapplied]);
+    const { escrow } = ctx.contracts;
+    const events = await escrow.queryFilter(escrow.filters.VoteCommitted(rec.job.id), ctx.cursor.block + 1);
+    const sealed = sealedOf([
+      ...known,
+      ...events.map((e) => voteRecordOf(e.args.seat, e.args.commitment, e.blockNumber, e.index)),
+    ]);
     if (sealed.length === committed) return sealed;
     ctx.log.debug({ jobId: rec.job.id, committed, read: sealed.length }, "not every commitment readable yet");
     return undefined;
