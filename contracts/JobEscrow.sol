@@ -15,6 +15,7 @@ import {IVerifierStaking, IDisputeWindowSource} from "./interfaces/IVerifierStak
 import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {EscrowParamsLib} from "./libraries/EscrowParamsLib.sol";
+import {JobTermsLib} from "./libraries/JobTermsLib.sol";
 
 /// @title JobEscrow
 /// @notice Escrows inference fees, runs each job through claim, submission and verification, and settles it:
@@ -102,37 +103,37 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @inheritdoc IJobEscrow
     function requestInference(
         uint256 modelId,
+        IModelRegistry.JobTerms calldata agreed,
         bytes calldata input,
-        uint256 maxFee,
         uint64 deadline,
         uint32 callbackGasLimit
     ) external whenNotPaused nonReentrant returns (uint256 jobId) {
         if (input.length == 0) revert JobEscrowEmptyInput();
         uint256 maxInput = _paramsById[_paramsId].maxInputBytes;
         if (input.length > maxInput) revert JobEscrowInputTooLarge(input.length, maxInput);
-        jobId = _request(modelId, keccak256(input), maxFee, deadline, callbackGasLimit, input, "");
+        jobId = _request(modelId, agreed, keccak256(input), deadline, callbackGasLimit, input, "");
     }
 
     /// @inheritdoc IJobEscrow
     function requestInferenceByUri(
         uint256 modelId,
+        IModelRegistry.JobTerms calldata agreed,
         string calldata inputUri,
         bytes32 inputHash,
-        uint256 maxFee,
         uint64 deadline,
         uint32 callbackGasLimit
     ) external whenNotPaused nonReentrant returns (uint256 jobId) {
         uint256 uriLength = bytes(inputUri).length;
         if (uriLength == 0 || uriLength > MAX_URI_BYTES) revert JobEscrowInvalidInputUri(uriLength, MAX_URI_BYTES);
         if (inputHash == bytes32(0)) revert JobEscrowZeroInputHash();
-        jobId = _request(modelId, inputHash, maxFee, deadline, callbackGasLimit, "", inputUri);
+        jobId = _request(modelId, agreed, inputHash, deadline, callbackGasLimit, "", inputUri);
     }
 
     /// @inheritdoc IJobEscrow
     function claim(Job calldata job) external whenNotPaused nonReentrant {
         JobState storage state = _stateOf(job);
         if (state.status != JobStatus.Requested) revert JobEscrowInvalidStatus(job.id, state.status);
-        _claim(job, state);
+        _claim(job, state, true);
     }
 
     /// @inheritdoc IJobEscrow
@@ -319,7 +320,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IJobEscrow
-    function jobIdOf(Job calldata job) external pure returns (uint256) {
+    function jobIdOf(Job calldata job) external view returns (uint256) {
         return _idOf(job);
     }
 
@@ -361,8 +362,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IJobEscrow
     function paramsOf(uint256 id) public view returns (EscrowParams memory) {
-        if (id == 0 || id > _paramsId) revert JobEscrowUnknownParams(id);
-        return _paramsById[id];
+        return EscrowParamsLib.load(_paramsById, id, _paramsId);
     }
 
     /// @inheritdoc IJobEscrow
@@ -380,34 +380,29 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @dev Opens a job, announces it with its input (inline, or a URI) and pulls the fee.
     function _request(
         uint256 modelId,
+        IModelRegistry.JobTerms calldata agreed,
         bytes32 inputHash,
-        uint256 maxFee,
         uint64 deadline,
         uint32 callbackGasLimit,
         bytes memory input,
         string memory inputUri
     ) private returns (uint256) {
-        (Job memory job, IModelRegistry.ModelTerms memory terms) = _openJob(
-            modelId,
-            inputHash,
-            maxFee,
-            deadline,
-            callbackGasLimit
-        );
+        Job memory job = _openJob(modelId, agreed, inputHash, deadline, callbackGasLimit);
+        IModelRegistry.ModelTerms calldata terms = agreed.terms;
         emit JobRequested(job.id, msg.sender, modelId, job, input, inputUri, terms.relTolerance, terms.absTolerance);
         _pull(msg.sender, job.fee);
         return job.id;
     }
 
-    /// @dev Snapshots the model, the fee shares and the parameters' version into a new job record, whose hash is
-    /// its id, and opens its state word.
+    /// @dev Checks that `agreed` is the model's current snapshot, then snapshots it, the fee shares and the
+    /// parameters' version into a new job record, whose hash is its id, and opens its state word.
     function _openJob(
         uint256 modelId,
+        IModelRegistry.JobTerms calldata agreed,
         bytes32 inputHash,
-        uint256 maxFee,
         uint64 deadline,
         uint32 callbackGasLimit
-    ) private returns (Job memory job, IModelRegistry.ModelTerms memory terms) {
+    ) private returns (Job memory job) {
         uint256 id = _paramsId;
         EscrowParams storage p = _paramsById[id];
         uint256 latest = block.timestamp + p.maxJobDuration;
@@ -418,19 +413,22 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             }
             if (msg.sender.code.length == 0) revert JobEscrowCallbackRequiresContract(msg.sender);
         }
-        IModelRegistry.JobTerms memory snapshot = REGISTRY.jobTerms(modelId);
-        terms = snapshot.terms;
+        // One storage read in the registry instead of the snapshot's three: the requester passes the snapshot
+        // it agreed to, and the registry's hash of its current one must match.
+        bytes32 current = REGISTRY.jobTermsHash(modelId);
+        bytes32 agreedHash = JobTermsLib.hashCalldata(agreed);
+        if (agreedHash != current) revert JobEscrowTermsChanged(modelId, agreedHash, current);
+        IModelRegistry.ModelTerms calldata terms = agreed.terms;
         uint256 fee = terms.price;
-        if (fee > maxFee) revert JobEscrowFeeAboveMax(modelId, fee, maxFee);
         if (fee < p.minFee) revert JobEscrowFeeTooLow(modelId, fee, p.minFee);
 
         job = Job({
             id: 0,
             nonce: ++_jobCount,
             requester: msg.sender,
-            modelOwner: snapshot.owner,
+            modelOwner: agreed.owner,
             modelId: modelId,
-            version: snapshot.version,
+            version: agreed.version,
             mode: terms.mode,
             committeeSize: terms.committeeSize,
             royaltyBps: terms.royaltyBps,
@@ -447,22 +445,34 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _states[job.id].status = JobStatus.Requested;
     }
 
-    function _claim(Job memory job, JobState storage state) private {
+    /// @dev Claims `job` for the caller. `lockCollateral` false is for a job that settles in this same
+    /// transaction (None mode, claimed by its submission): its collateral could only be locked and released
+    /// again, so the worker's free stake is checked instead.
+    function _claim(Job memory job, JobState storage state, bool lockCollateral) private {
         if (block.timestamp > job.deadline) revert JobEscrowDeadlinePassed(job.id, job.deadline);
         uint256 submitBy = Math.min(block.timestamp + _paramsById[job.paramsId].submissionWindow, job.deadline);
         state.status = JobStatus.Claimed;
         state.worker = msg.sender;
         state.windowEnd = uint40(submitBy);
         emit JobClaimed(job.id, msg.sender, job.collateral, uint64(submitBy));
-        STAKING.lock(msg.sender, job.collateral);
+        if (lockCollateral) {
+            STAKING.lock(msg.sender, job.collateral);
+        } else {
+            uint256 free = STAKING.freeStakeOf(msg.sender);
+            if (free < job.collateral) {
+                revert IVerifierStaking.VerifierStakingInsufficientStake(msg.sender, free, job.collateral);
+            }
+        }
     }
 
     function _submit(Job memory job, bytes calldata output) private {
         JobState storage state = _stateOf(job);
         JobStatus status = state.status;
+        bool locked = true;
         if (status == JobStatus.Requested) {
             _requireNotPaused();
-            _claim(job, state);
+            locked = job.mode != IModelRegistry.VerificationMode.None;
+            _claim(job, state, locked);
         } else if (status != JobStatus.Claimed) {
             revert JobEscrowInvalidStatus(job.id, status);
         } else {
@@ -478,7 +488,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _outputHashes[job.id] = hash;
         if (job.mode == IModelRegistry.VerificationMode.None) {
             emit ResultSubmitted(job.id, msg.sender, hash, output, 0);
-            _settleAccepted(job, state, output, new Seat[](0), 0);
+            _settleAccepted(job, state, output, new Seat[](0), 0, locked);
         } else if (job.mode == IModelRegistry.VerificationMode.Optimistic) {
             uint256 windowEnd = block.timestamp + p.challengeWindow;
             state.status = JobStatus.Submitted;
@@ -491,13 +501,15 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         }
     }
 
-    /// @dev Draws the committee for `job`, excluding its worker, its requester and any challenger, and opens
-    /// the commit window. Returns false when too few verifiers are eligible; any other failure reverts.
+    /// @dev Draws the committee for `job`, excluding its worker, its requester, its model's owner (who earns a
+    /// royalty on acceptance) and any challenger, and opens the commit window. Returns false when too few
+    /// verifiers are eligible; any other failure reverts.
     function _drawCommittee(Job memory job, JobState storage state, address challenger) private returns (bool) {
-        address[] memory excluded = new address[](challenger == address(0) ? 2 : 3);
+        address[] memory excluded = new address[](challenger == address(0) ? 3 : 4);
         excluded[0] = state.worker;
         excluded[1] = job.requester;
-        if (challenger != address(0)) excluded[2] = challenger;
+        excluded[2] = job.modelOwner;
+        if (challenger != address(0)) excluded[3] = challenger;
         uint256 seed = _randomness.randomSeed(job.id);
         address[] memory members;
         try STAKING.drawCommittee(seed, job.committeeSize, excluded) returns (address[] memory drawn) {
@@ -555,7 +567,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         } else if (status == JobStatus.Claimed) {
             _settleAbandoned(job, state);
         } else if (status == JobStatus.Submitted) {
-            _settleAccepted(job, state, output, new Seat[](0), 0);
+            _settleAccepted(job, state, output, new Seat[](0), 0, true);
         } else {
             _tally(job, state, output);
         }
@@ -591,7 +603,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             else if (seats[i].vote == VoteState.Disagreed) ++disagreed;
         }
         uint256 majority = size / 2 + 1;
-        if (agreed >= majority) _settleAccepted(job, state, output, seats, agreed);
+        if (agreed >= majority) _settleAccepted(job, state, output, seats, agreed, true);
         else if (disagreed >= majority) _settleRejected(job, state, seats, disagreed);
         else _settleInconclusive(job, state, seats);
     }
@@ -603,7 +615,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         JobState storage state,
         bytes calldata output,
         Seat[] memory seats,
-        uint256 agreed
+        uint256 agreed,
+        bool locked
     ) private {
         if (job.callbackGasLimit != 0 && output.length == 0) revert JobEscrowOutputRequired(job.id);
         state.status = JobStatus.Settled;
@@ -633,7 +646,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         }
         _credit(worker, settlement.workerPayment);
         _credit(job.modelOwner, settlement.royalty);
-        STAKING.unlock(worker, job.collateral);
+        if (locked) STAKING.unlock(worker, job.collateral);
         _penalize(job, seats, VoteState.Agreed, true);
         _creditTreasury(settlement.treasuryPayment);
         _finish(job, JobOutcome.Accepted, settlement, output);
@@ -735,11 +748,18 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (_idOf(job) != job.id) revert JobEscrowJobMismatch(job.id);
     }
 
-    /// @dev keccak256 of the fixed fields after `id`, as abi.encode lays them out: a memory struct of static
-    /// fields holds one word per field, in order, so the hash runs over the words after the first.
-    function _idOf(Job memory job) private pure returns (uint256 id) {
+    /// @dev keccak256 of the deployment's domain followed by the fixed fields after `id`, as abi.encode lays
+    /// them out: a memory struct of static fields holds one word per field, in order, so the domain is put in
+    /// the `id` word for the hash and the word is restored after it.
+    function _idOf(Job memory job) private view returns (uint256 id) {
         assembly ("memory-safe") {
-            id := keccak256(add(job, 0x20), mul(JOB_HASHED_WORDS, 0x20))
+            mstore(0x00, chainid())
+            mstore(0x20, address())
+            let domain := keccak256(0x00, 0x40)
+            let saved := mload(job)
+            mstore(job, domain)
+            id := keccak256(job, mul(add(JOB_HASHED_WORDS, 1), 0x20))
+            mstore(job, saved)
         }
     }
 
@@ -930,13 +950,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     function _setParams(EscrowParams memory p) private {
-        EscrowParamsLib.check(p, STAKING.unbondingPeriod());
         uint256 id = uint256(_paramsId) + 1;
         _paramsId = id.toUint24();
-        _paramsById[id] = p;
-        uint256 window = EscrowParamsLib.disputeWindow(p);
+        uint256 window = EscrowParamsLib.store(_paramsById, id, p, STAKING.unbondingPeriod());
         if (window > _maxDisputeWindow) _maxDisputeWindow = window;
-        emit ParamsUpdated(id, p);
     }
 
     function _setTreasury(address newTreasury) private {

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {JobTermsLib} from "./libraries/JobTermsLib.sol";
 
 /// @title ModelRegistry
 /// @notice Permissionless registry of ONNX models by content hash, with immutable versions and per-model terms.
@@ -95,6 +96,16 @@ contract ModelRegistry is IModelRegistry {
             contentHash: _versions[modelId][version].contentHash,
             terms: model.terms
         });
+    }
+
+    /// @inheritdoc IModelRegistry
+    function jobTermsHash(uint256 modelId) external view returns (bytes32) {
+        return JobTermsLib.hash(this.jobTerms(modelId));
+    }
+
+    /// @inheritdoc IModelRegistry
+    function hashJobTerms(JobTerms calldata snapshot) external pure returns (bytes32) {
+        return JobTermsLib.hash(snapshot);
     }
 
     /// @inheritdoc IModelRegistry

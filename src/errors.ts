@@ -1,6 +1,6 @@
 /**
  * Turns a failed call or transaction into one readable line: a custom error decoded by name with its arguments
- * (`JobEscrowFeeAboveMax(modelId=1, price=2000000000000000000, maxFee=1000000000000000000)`), a require
+ * (`JobEscrowFeeTooLow(modelId=1, price=1, minFee=1000000000000000)`), a require
  * reason, a panic code, or the provider's own message.
  */
 import { AbiCoder, ErrorDescription, Interface, decodeBytes32String, hexlify, type BytesLike } from "ethers";

@@ -30,8 +30,9 @@ export function toJob(r: IJobEscrow.JobStructOutput): Job {
   };
 }
 
-/** ABI types of the fields `Job.id` hashes: every field after `id`, in order. */
+/** ABI types of what `Job.id` hashes: the deployment's domain, then every field after `id`, in order. */
 const HASHED_FIELDS = [
+  "bytes32",
   "uint64",
   "address",
   "address",
@@ -50,10 +51,28 @@ const HASHED_FIELDS = [
   "bytes32",
 ] as const;
 
-/** The id the escrow gives a job with these fixed fields (as `JobEscrow.jobIdOf`): keccak256 of the ABI
- * encoding of every field after `id`. */
-export function jobIdOf(job: Job): bigint {
+/** Where a job lives: the chain and the escrow. Job ids (and through them vote commitments) bind both. */
+export interface JobDomain {
+  chainId: bigint;
+  escrow: string;
+}
+
+/** keccak256(abi.encode(chainId, escrow)): the first word `Job.id` hashes. */
+export function jobDomainHash(domain: JobDomain): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "address"], [domain.chainId, domain.escrow]));
+}
+
+/** The domain of a deployed escrow, read from its provider. */
+export async function jobDomainOf(escrow: JobEscrow): Promise<JobDomain> {
+  const network = await escrow.runner!.provider!.getNetwork();
+  return { chainId: network.chainId, escrow: await escrow.getAddress() };
+}
+
+/** The id the escrow at `domain` gives a job with these fixed fields (as `JobEscrow.jobIdOf`): keccak256 of the
+ * ABI encoding of the domain's hash and every field after `id`. */
+export function jobIdOf(job: Job, domain: JobDomain): bigint {
   const encoded = AbiCoder.defaultAbiCoder().encode(HASHED_FIELDS, [
+    jobDomainHash(domain),
     job.nonce,
     job.requester,
     job.modelOwner,

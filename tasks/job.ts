@@ -29,6 +29,9 @@ import {
   type Protocol,
 } from "./common";
 import { MODE_NAMES } from "./model";
+import type { IModelRegistry } from "../typechain-types";
+
+type ModelTermsOutput = IModelRegistry.ModelTermsStructOutput;
 
 const nameOf = (table: Record<string, number>, value: bigint | number): string =>
   Object.keys(table).find((k) => table[k] === Number(value)) ?? `unknown(${value})`;
@@ -85,6 +88,17 @@ export interface JobSummary {
   block: number;
 }
 
+/** The terms a request agrees to, in one line: version, price, verification and royalty. */
+function describeTerms(p: Protocol, modelId: bigint, snapshot: { version: bigint; terms: ModelTermsOutput }): string {
+  const t = snapshot.terms;
+  const verification =
+    Number(t.mode) === 0 ? MODE_NAMES[0] : `${MODE_NAMES[Number(t.mode)]} (committee of ${t.committeeSize})`;
+  return (
+    `model ${modelId} v${snapshot.version}: ${formatAmount(p, t.price)}, ${verification}, ` +
+    `tolerance ${t.relTolerance}/${t.absTolerance} ppb (rel/abs), royalty ${Number(t.royaltyBps) / 100}%`
+  );
+}
+
 function readInputFile(file: string): Uint8Array {
   let json: unknown;
   try {
@@ -127,14 +141,20 @@ task("job:request", "Requests an inference on a model's latest version, with the
     const modelId = parseId(args.model, "--model");
     const input = readInputFile(args.input);
     const terms = await read(p, "jobTerms", () => p.registry.jobTerms(modelId));
-    const maxFee = args.maxFee === undefined ? terms.terms.price : parseAmount(p, args.maxFee, "--max-fee");
+    const price = terms.terms.price;
+    if (args.maxFee !== undefined && price > parseAmount(p, args.maxFee, "--max-fee")) {
+      fail(`model ${modelId} costs ${formatAmount(p, price)}, above --max-fee ${args.maxFee}: nothing was sent`);
+    }
     if (args.deadlineIn <= 0) fail(`--deadline-in ${args.deadlineIn}: must be a positive number of seconds`);
     const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
     const deadline = now + args.deadlineIn;
 
-    await ensureAllowance(p, await p.escrow.getAddress(), maxFee);
+    // The request carries the terms read above: if the owner changes them before it is mined, it reverts
+    // (JobEscrowTermsChanged) instead of running under terms nobody here saw.
+    say(`Agreeing to ${describeTerms(p, modelId, terms)}`);
+    await ensureAllowance(p, await p.escrow.getAddress(), price);
     const receipt = await send(p, "requestInference", () =>
-      p.escrow.requestInference(modelId, input, maxFee, deadline, 0),
+      p.escrow.requestInference(modelId, terms, input, deadline, 0),
     );
     const event = receipt.logs
       .map((log) => p.escrow.interface.parseLog(log))

@@ -32,6 +32,7 @@ import {
 } from "./fixtures/escrow";
 import { JobOutcome, JobStatus, VerificationMode, type EscrowParams } from "../src/params";
 import { jobIdOf } from "../src/job";
+import { deployCore } from "../src/deploy/contracts";
 
 const BPS = 10_000n;
 const MAX_URI_BYTES = 2048;
@@ -178,7 +179,9 @@ describe("JobEscrow (core)", function () {
       it("emits JobRequested with the full snapshot, identified by the hash of its fields", async function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
-        const tx = await p.escrow.connect(p.requester).requestInference(p.models.committee, INPUT, PRICE, deadline, 0);
+        const tx = await p.escrow
+          .connect(p.requester)
+          .requestInference(p.models.committee, await p.registry.jobTerms(p.models.committee), INPUT, deadline, 0);
         const ev = await requestedEvent(tx, p.escrow);
         const terms = termsFor(VerificationMode.Committee);
         const fields: Omit<Job, "id"> = {
@@ -204,12 +207,23 @@ describe("JobEscrow (core)", function () {
         const jobType = p.escrow.interface.getEvent("JobRequested")!.inputs[3];
         const [idType, ...fieldTypes] = jobType.components!;
         expect(idType.name).to.equal("id");
-        const id = BigInt(ethers.keccak256(coder.encode(fieldTypes, Object.values(fields))));
+        // The first word is the deployment's domain: keccak256(abi.encode(chainId, escrow)).
+        const domain = ethers.keccak256(
+          coder.encode(
+            ["uint256", "address"],
+            [(await ethers.provider.getNetwork()).chainId, await p.escrow.getAddress()],
+          ),
+        );
+        const id = BigInt(
+          ethers.keccak256(
+            coder.encode(["bytes32", ...fieldTypes.map((t) => t.type)], [domain, ...Object.values(fields)]),
+          ),
+        );
         const expected: Job = { id, ...fields };
         for (const [k, v] of Object.entries(expected)) {
           expect(ev.job[k as keyof Job], k).to.equal(v);
         }
-        expect(jobIdOf(expected)).to.equal(id);
+        expect(jobIdOf(expected, p.domain)).to.equal(id);
         expect(await p.escrow.jobIdOf(expected)).to.equal(id);
         expect(ev.jobId).to.equal(id);
         expect(ev.requester).to.equal(p.requester.address);
@@ -231,7 +245,9 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
         await expect(
-          p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE * 10n, deadline, 0),
+          p.escrow
+            .connect(p.requester)
+            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
         ).to.changeTokenBalances(p.token, [p.requester, p.escrow], [-PRICE, PRICE]);
         await expectConservation(p);
       });
@@ -241,20 +257,28 @@ describe("JobEscrow (core)", function () {
         await p.request(p.models.none);
         const deadline = await deadlineIn(DAY);
         const escrow = p.escrow.connect(p.requester);
-        const returned = await escrow.requestInference.staticCall(p.models.none, INPUT, PRICE, deadline, 0);
-        const byUri = await escrow.requestInferenceByUri.staticCall(
+        const returned = await escrow.requestInference.staticCall(
           p.models.none,
-          "ipfs://x",
-          ethers.id("x"),
-          PRICE,
+          await p.registry.jobTerms(p.models.none),
+          INPUT,
           deadline,
           0,
         );
-        const job = await p.jobFrom(await escrow.requestInference(p.models.none, INPUT, PRICE, deadline, 0));
+        const byUri = await escrow.requestInferenceByUri.staticCall(
+          p.models.none,
+          await p.registry.jobTerms(p.models.none),
+          "ipfs://x",
+          ethers.id("x"),
+          deadline,
+          0,
+        );
+        const job = await p.jobFrom(
+          await escrow.requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
+        );
         expect(job.nonce).to.equal(2n);
         expect(returned).to.equal(job.id);
         // The same request by URI differs only in the input hash, and so in the id.
-        expect(byUri).to.equal(jobIdOf({ ...job, inputHash: ethers.id("x") }));
+        expect(byUri).to.equal(jobIdOf({ ...job, inputHash: ethers.id("x") }, p.domain));
         expect(byUri).not.to.equal(returned);
       });
 
@@ -265,7 +289,7 @@ describe("JobEscrow (core)", function () {
         expect([first.nonce, second.nonce]).to.deep.equal([1n, 2n]);
         expect(await p.escrow.jobCount()).to.equal(2n);
         for (const job of [first, second]) {
-          expect(job.id).to.equal(jobIdOf(job));
+          expect(job.id).to.equal(jobIdOf(job, p.domain));
           expect(await p.escrow.jobIdOf(job)).to.equal(job.id);
           expect((await p.escrow.jobState(job.id)).status).to.equal(JobStatus.Requested);
         }
@@ -276,12 +300,16 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
         const escrow = p.escrow.connect(p.requester);
-        const first = await p.jobFrom(await escrow.requestInference(p.models.none, INPUT, PRICE, deadline, 0));
-        const second = await p.jobFrom(await escrow.requestInference(p.models.none, INPUT, PRICE, deadline, 0));
+        const first = await p.jobFrom(
+          await escrow.requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
+        );
+        const second = await p.jobFrom(
+          await escrow.requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
+        );
         expect(second.nonce).to.equal(BigInt(first.nonce) + 1n);
         expect({ ...second, id: 0n, nonce: 0n }).to.deep.equal({ ...first, id: 0n, nonce: 0n });
         expect(second.id).not.to.equal(first.id);
-        expect(jobIdOf({ ...second, nonce: first.nonce })).to.equal(first.id);
+        expect(jobIdOf({ ...second, nonce: first.nonce }, p.domain)).to.equal(first.id);
       });
 
       it("floors the collateral at minCollateral for a cheap model", async function () {
@@ -316,15 +344,18 @@ describe("JobEscrow (core)", function () {
       it("accepts a fee equal to maxFee and to minFee", async function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
-        await expect(p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE, deadline, 0)).to.emit(
-          p.escrow,
-          "JobRequested",
-        );
+        await expect(
+          p.escrow
+            .connect(p.requester)
+            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
+        ).to.emit(p.escrow, "JobRequested");
         await p.registry
           .connect(p.modelOwner)
           .setTerms(p.models.none, { ...termsFor(VerificationMode.None), price: TEST_PARAMS.minFee });
         await expect(
-          p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE, deadline, 0),
+          p.escrow
+            .connect(p.requester)
+            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
         ).to.changeTokenBalances(p.token, [p.requester, p.escrow], [-TEST_PARAMS.minFee, TEST_PARAMS.minFee]);
       });
 
@@ -333,10 +364,14 @@ describe("JobEscrow (core)", function () {
         const max = BigInt(TEST_PARAMS.maxJobDuration);
         let next = BigInt(await time.latest()) + 10n;
         await time.setNextBlockTimestamp(next);
-        await p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE, next + 1n, 0);
+        await p.escrow
+          .connect(p.requester)
+          .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, next + 1n, 0);
         next += 10n;
         await time.setNextBlockTimestamp(next);
-        await p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE, next + max, 0);
+        await p.escrow
+          .connect(p.requester)
+          .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, next + max, 0);
         expect(await p.escrow.jobCount()).to.equal(2n);
       });
     });
@@ -345,7 +380,9 @@ describe("JobEscrow (core)", function () {
       it("reverts with JobEscrowEmptyInput", async function () {
         const p = await loadFixture(deployProtocolFixture);
         await expect(
-          p.escrow.connect(p.requester).requestInference(p.models.none, "0x", PRICE, await deadlineIn(DAY), 0),
+          p.escrow
+            .connect(p.requester)
+            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), "0x", await deadlineIn(DAY), 0),
         ).to.be.revertedWithCustomError(p.escrow, "JobEscrowEmptyInput");
       });
     });
@@ -355,7 +392,15 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         const size = TEST_PARAMS.maxInputBytes + 1;
         await expect(
-          p.escrow.connect(p.requester).requestInference(p.models.none, bytesOf(size), PRICE, await deadlineIn(DAY), 0),
+          p.escrow
+            .connect(p.requester)
+            .requestInference(
+              p.models.none,
+              await p.registry.jobTerms(p.models.none),
+              bytesOf(size),
+              await deadlineIn(DAY),
+              0,
+            ),
         )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInputTooLarge")
           .withArgs(size, TEST_PARAMS.maxInputBytes);
@@ -366,7 +411,9 @@ describe("JobEscrow (core)", function () {
       it("reverts with JobEscrowFeeAboveMax", async function () {
         const p = await loadFixture(deployProtocolFixture);
         await expect(
-          p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE - 1n, await deadlineIn(DAY), 0),
+          p.escrow
+            .connect(p.requester)
+            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, await deadlineIn(DAY), 0),
         )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowFeeAboveMax")
           .withArgs(p.models.none, PRICE, PRICE - 1n);
@@ -379,7 +426,9 @@ describe("JobEscrow (core)", function () {
         const price = TEST_PARAMS.minFee - 1n;
         await p.registry.connect(p.modelOwner).setTerms(p.models.none, { ...termsFor(VerificationMode.None), price });
         await expect(
-          p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE, await deadlineIn(DAY), 0),
+          p.escrow
+            .connect(p.requester)
+            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, await deadlineIn(DAY), 0),
         )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowFeeTooLow")
           .withArgs(p.models.none, price, TEST_PARAMS.minFee);
@@ -391,7 +440,11 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         const now = BigInt(await time.latest()) + 10n;
         await time.setNextBlockTimestamp(now);
-        await expect(p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE, now, 0))
+        await expect(
+          p.escrow
+            .connect(p.requester)
+            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, now, 0),
+        )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidDeadline")
           .withArgs(now, now + BigInt(TEST_PARAMS.maxJobDuration));
       });
@@ -403,7 +456,11 @@ describe("JobEscrow (core)", function () {
         const now = BigInt(await time.latest()) + 10n;
         const latest = now + BigInt(TEST_PARAMS.maxJobDuration);
         await time.setNextBlockTimestamp(now);
-        await expect(p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE, latest + 1n, 0))
+        await expect(
+          p.escrow
+            .connect(p.requester)
+            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, latest + 1n, 0),
+        )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidDeadline")
           .withArgs(latest + 1n, latest);
       });
@@ -423,7 +480,15 @@ describe("JobEscrow (core)", function () {
       it("reverts with JobEscrowCallbackRequiresContract", async function () {
         const p = await loadFixture(deployProtocolFixture);
         await expect(
-          p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE, await deadlineIn(DAY), 100_000),
+          p.escrow
+            .connect(p.requester)
+            .requestInference(
+              p.models.none,
+              await p.registry.jobTerms(p.models.none),
+              INPUT,
+              await deadlineIn(DAY),
+              100_000,
+            ),
         )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowCallbackRequiresContract")
           .withArgs(p.requester.address);
@@ -433,7 +498,11 @@ describe("JobEscrow (core)", function () {
     describe("when the model does not exist", function () {
       it("reverts with ModelRegistryUnknownModel", async function () {
         const p = await loadFixture(deployProtocolFixture);
-        await expect(p.escrow.connect(p.requester).requestInference(99, INPUT, PRICE, await deadlineIn(DAY), 0))
+        await expect(
+          p.escrow
+            .connect(p.requester)
+            .requestInference(99, await p.registry.jobTerms(99), INPUT, await deadlineIn(DAY), 0),
+        )
           .to.be.revertedWithCustomError(p.registry, "ModelRegistryUnknownModel")
           .withArgs(99);
       });
@@ -444,7 +513,9 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         await p.registry.connect(p.modelOwner).deprecate(p.models.none);
         await expect(
-          p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE, await deadlineIn(DAY), 0),
+          p.escrow
+            .connect(p.requester)
+            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, await deadlineIn(DAY), 0),
         )
           .to.be.revertedWithCustomError(p.registry, "ModelRegistryDeprecated")
           .withArgs(p.models.none);
@@ -456,7 +527,9 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         await p.escrow.connect(p.governance).pause();
         await expect(
-          p.escrow.connect(p.requester).requestInference(p.models.none, INPUT, PRICE, await deadlineIn(DAY), 0),
+          p.escrow
+            .connect(p.requester)
+            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, await deadlineIn(DAY), 0),
         ).to.be.revertedWithCustomError(p.escrow, "EnforcedPause");
       });
     });
@@ -465,7 +538,11 @@ describe("JobEscrow (core)", function () {
       it("reverts with JobEscrowTransferShortfall(expected, received)", async function () {
         const f = await loadFixture(feeOnTransferFixture);
         const [, , , requester] = await ethers.getSigners();
-        await expect(f.escrow.connect(requester).requestInference(f.modelId, INPUT, PRICE, await deadlineIn(DAY), 0))
+        await expect(
+          f.escrow
+            .connect(requester)
+            .requestInference(f.modelId, await f.registry.jobTerms(f.modelId), INPUT, await deadlineIn(DAY), 0),
+        )
           .to.be.revertedWithCustomError(f.escrow, "JobEscrowTransferShortfall")
           .withArgs(PRICE, PRICE - PRICE / 100n);
       });
@@ -476,7 +553,11 @@ describe("JobEscrow (core)", function () {
         const f = await loadFixture(falseReturningFixture);
         const [, , , requester] = await ethers.getSigners();
         await f.token.setFailing(true);
-        await expect(f.escrow.connect(requester).requestInference(f.modelId, INPUT, PRICE, await deadlineIn(DAY), 0))
+        await expect(
+          f.escrow
+            .connect(requester)
+            .requestInference(f.modelId, await f.registry.jobTerms(f.modelId), INPUT, await deadlineIn(DAY), 0),
+        )
           .to.be.revertedWithCustomError(f.escrow, "SafeERC20FailedOperation")
           .withArgs(await f.token.getAddress());
       });
@@ -523,8 +604,9 @@ describe("JobEscrow (core)", function () {
       it("emits JobRequested with the URI and the given input hash, and pulls the fee", async function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
+        const terms = await p.registry.jobTerms(p.models.none);
         const call = () =>
-          p.escrow.connect(p.requester).requestInferenceByUri(p.models.none, URI, HASH, PRICE, deadline, 0);
+          p.escrow.connect(p.requester).requestInferenceByUri(p.models.none, terms, URI, HASH, deadline, 0);
         await expect(call).to.changeTokenBalances(p.token, [p.requester, p.escrow], [-PRICE, PRICE]);
         const ev = await requestedEvent(await call(), p.escrow);
         expect(ev.input).to.equal("0x");
@@ -540,7 +622,14 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInferenceByUri(p.models.none, "a".repeat(MAX_URI_BYTES), HASH, PRICE, await deadlineIn(DAY), 0),
+            .requestInferenceByUri(
+              p.models.none,
+              await p.registry.jobTerms(p.models.none),
+              "a".repeat(MAX_URI_BYTES),
+              HASH,
+              await deadlineIn(DAY),
+              0,
+            ),
         ).to.emit(p.escrow, "JobRequested");
       });
     });
@@ -549,7 +638,16 @@ describe("JobEscrow (core)", function () {
       it("reverts with JobEscrowInvalidInputUri", async function () {
         const p = await loadFixture(deployProtocolFixture);
         await expect(
-          p.escrow.connect(p.requester).requestInferenceByUri(p.models.none, "", HASH, PRICE, await deadlineIn(DAY), 0),
+          p.escrow
+            .connect(p.requester)
+            .requestInferenceByUri(
+              p.models.none,
+              await p.registry.jobTerms(p.models.none),
+              "",
+              HASH,
+              await deadlineIn(DAY),
+              0,
+            ),
         )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidInputUri")
           .withArgs(0, MAX_URI_BYTES);
@@ -562,7 +660,14 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInferenceByUri(p.models.none, "a".repeat(MAX_URI_BYTES + 1), HASH, PRICE, await deadlineIn(DAY), 0),
+            .requestInferenceByUri(
+              p.models.none,
+              await p.registry.jobTerms(p.models.none),
+              "a".repeat(MAX_URI_BYTES + 1),
+              HASH,
+              await deadlineIn(DAY),
+              0,
+            ),
         )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidInputUri")
           .withArgs(MAX_URI_BYTES + 1, MAX_URI_BYTES);
@@ -575,7 +680,14 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInferenceByUri(p.models.none, URI, ZeroHash, PRICE, await deadlineIn(DAY), 0),
+            .requestInferenceByUri(
+              p.models.none,
+              await p.registry.jobTerms(p.models.none),
+              URI,
+              ZeroHash,
+              await deadlineIn(DAY),
+              0,
+            ),
         ).to.be.revertedWithCustomError(p.escrow, "JobEscrowZeroInputHash");
       });
     });
@@ -587,7 +699,14 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInferenceByUri(p.models.none, URI, HASH, PRICE, await deadlineIn(DAY), 0),
+            .requestInferenceByUri(
+              p.models.none,
+              await p.registry.jobTerms(p.models.none),
+              URI,
+              HASH,
+              await deadlineIn(DAY),
+              0,
+            ),
         ).to.be.revertedWithCustomError(p.escrow, "EnforcedPause");
       });
     });
@@ -597,7 +716,11 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         const now = BigInt(await time.latest()) + 10n;
         await time.setNextBlockTimestamp(now);
-        await expect(p.escrow.connect(p.requester).requestInferenceByUri(p.models.none, URI, HASH, PRICE, now - 1n, 0))
+        await expect(
+          p.escrow
+            .connect(p.requester)
+            .requestInferenceByUri(p.models.none, await p.registry.jobTerms(p.models.none), URI, HASH, now - 1n, 0),
+        )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidDeadline")
           .withArgs(now - 1n, now + BigInt(TEST_PARAMS.maxJobDuration));
       });
@@ -652,7 +775,7 @@ describe("JobEscrow (core)", function () {
       it("reverts with JobEscrowUnknownJob for the true id of a job not yet requested", async function () {
         const f = await loadFixture(jobRequestedFixture);
         const next = { ...f.job, nonce: 2n };
-        next.id = jobIdOf(next);
+        next.id = jobIdOf(next, f.domain);
         await expect(f.escrow.connect(f.worker).claim(next))
           .to.be.revertedWithCustomError(f.escrow, "JobEscrowUnknownJob")
           .withArgs(next.id);
@@ -1222,7 +1345,7 @@ describe("JobEscrow (core)", function () {
         const [, , , requester] = await ethers.getSigners();
         const job = await f.escrow
           .connect(requester)
-          .requestInference(f.modelId, INPUT, PRICE, await deadlineIn(100n), 0)
+          .requestInference(f.modelId, await f.registry.jobTerms(f.modelId), INPUT, await deadlineIn(100n), 0)
           .then((tx) => requestedEvent(tx, f.escrow));
         await time.increaseTo(BigInt(job.job.deadline) + 1n);
         await f.escrow.settle(job.job, "0x");
@@ -1238,7 +1361,7 @@ describe("JobEscrow (core)", function () {
   describe("views", function () {
     it("jobState reverts with JobEscrowUnknownJob for an unknown id; a new job's status is Requested", async function () {
       const f = await loadFixture(jobRequestedFixture);
-      const next = jobIdOf({ ...f.job, nonce: 2n });
+      const next = jobIdOf({ ...f.job, nonce: 2n }, f.domain);
       for (const id of [0n, 1n, 2n, next]) {
         await expect(f.escrow.jobState(id)).to.be.revertedWithCustomError(f.escrow, "JobEscrowUnknownJob").withArgs(id);
       }
@@ -1249,10 +1372,24 @@ describe("JobEscrow (core)", function () {
       const f = await loadFixture(jobRequestedFixture);
       expect(await f.escrow.jobIdOf(f.job)).to.equal(f.job.id);
       expect(await f.escrow.jobIdOf({ ...f.job, id: 0 })).to.equal(f.job.id);
-      expect(jobIdOf({ ...f.job, id: 0 })).to.equal(f.job.id);
+      expect(jobIdOf({ ...f.job, id: 0 }, f.domain)).to.equal(f.job.id);
       const changed = { ...f.job, nonce: 7n, fee: 1n, inputHash: ethers.id("other input") };
-      expect(await f.escrow.jobIdOf(changed)).to.equal(jobIdOf(changed));
-      expect(jobIdOf(changed)).not.to.equal(f.job.id);
+      expect(await f.escrow.jobIdOf(changed)).to.equal(jobIdOf(changed, f.domain));
+      expect(jobIdOf(changed, f.domain)).not.to.equal(f.job.id);
+    });
+
+    it("jobIdOf binds the chain and the escrow: the same record has another id on another escrow or chain", async function () {
+      const f = await loadFixture(jobRequestedFixture);
+      const { escrow: second } = await deployCore(f.token, { governance: f.governance, treasury: f.treasury.address });
+      const otherEscrow = { ...f.domain, escrow: await second.getAddress() };
+      expect(await second.jobIdOf(f.job)).to.equal(jobIdOf(f.job, otherEscrow));
+      expect(await second.jobIdOf(f.job)).not.to.equal(f.job.id);
+      expect(jobIdOf(f.job, { ...f.domain, chainId: f.domain.chainId + 1n })).not.to.equal(f.job.id);
+      // A vote commitment binds the id, and so the deployment too.
+      const salt = ethers.id("salt");
+      expect(await second.voteCommitment(await second.jobIdOf(f.job), f.verifiers[0], true, salt)).not.to.equal(
+        await f.escrow.voteCommitment(f.job.id, f.verifiers[0], true, salt),
+      );
     });
 
     it("exposes MAX_URI_BYTES, MIN_TREASURY_SLASH_BPS and the dispute window", async function () {
@@ -1660,7 +1797,13 @@ describe("JobEscrow (core)", function () {
         const deadline = await deadlineIn(DAY);
         const request = f.consumer
           .connect(f.requester)
-          .requestInference(f.models.optimistic, INPUT, PRICE * 2n, deadline, 200_000);
+          .requestInference(
+            f.models.optimistic,
+            await f.registry.jobTerms(f.models.optimistic),
+            INPUT,
+            deadline,
+            200_000,
+          );
         await expect(request).to.changeTokenBalances(f.token, [f.requester, f.consumer, f.escrow], [-PRICE, 0, PRICE]);
         const job = await f.jobFrom(await request);
         await expect(request).to.emit(f.consumer, "InferenceRequested").withArgs(job.id, f.requester.address);
@@ -1693,7 +1836,13 @@ describe("JobEscrow (core)", function () {
         const job = await f.jobFrom(
           await f.consumer
             .connect(f.requester)
-            .requestInference(f.models.none, INPUT, PRICE, await deadlineIn(DAY), 200_000),
+            .requestInference(
+              f.models.none,
+              await f.registry.jobTerms(f.models.none),
+              INPUT,
+              await deadlineIn(DAY),
+              200_000,
+            ),
         );
         const tx = f.escrow.connect(f.worker).submitResult(job, OUTPUT);
         await expect(tx)
@@ -1711,7 +1860,13 @@ describe("JobEscrow (core)", function () {
         const job = await f.jobFrom(
           await f.consumer
             .connect(f.requester)
-            .requestInference(f.models.optimistic, INPUT, PRICE, await deadlineIn(DAY), 200_000),
+            .requestInference(
+              f.models.optimistic,
+              await f.registry.jobTerms(f.models.optimistic),
+              INPUT,
+              await deadlineIn(DAY),
+              200_000,
+            ),
         );
         await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
         await time.increase(TEST_PARAMS.challengeWindow + 1);
@@ -1838,7 +1993,13 @@ describe("JobEscrow (core)", function () {
         const job = await f.jobFrom(
           await f.consumer
             .connect(f.requester)
-            .requestInference(f.models.none, INPUT, PRICE, await deadlineIn(600n), 200_000),
+            .requestInference(
+              f.models.none,
+              await f.registry.jobTerms(f.models.none),
+              INPUT,
+              await deadlineIn(600n),
+              200_000,
+            ),
         );
         await time.increase(601);
         await expect(f.escrow.settle(job, "0x"))
@@ -1856,7 +2017,13 @@ describe("JobEscrow (core)", function () {
         const job = await f.jobFrom(
           await f.consumer
             .connect(f.requester)
-            .requestInference(f.models.none, INPUT, PRICE, await deadlineIn(DAY), 200_000),
+            .requestInference(
+              f.models.none,
+              await f.registry.jobTerms(f.models.none),
+              INPUT,
+              await deadlineIn(DAY),
+              200_000,
+            ),
         );
         await f.escrow.connect(f.worker).claim(job);
         await time.increase(TEST_PARAMS.submissionWindow + 1);
@@ -1878,7 +2045,13 @@ describe("JobEscrow (core)", function () {
         const job = await f.jobFrom(
           await f.consumer
             .connect(f.requester)
-            .requestInference(f.models.none, INPUT, PRICE, await deadlineIn(DAY), 5000),
+            .requestInference(
+              f.models.none,
+              await f.registry.jobTerms(f.models.none),
+              INPUT,
+              await deadlineIn(DAY),
+              5000,
+            ),
         );
         await expect(f.escrow.connect(f.worker).submitResult(job, OUTPUT))
           .to.emit(f.escrow, "CallbackDelivered")
@@ -1916,7 +2089,13 @@ describe("JobEscrow (core)", function () {
         const job = await f.jobFrom(
           await f.consumer
             .connect(f.requester)
-            .requestInference(f.models.optimistic, INPUT, PRICE, await deadlineIn(DAY), 200_000),
+            .requestInference(
+              f.models.optimistic,
+              await f.registry.jobTerms(f.models.optimistic),
+              INPUT,
+              await deadlineIn(DAY),
+              200_000,
+            ),
         );
         await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
         await expect(f.consumer.acceptOutput(job.id, OUTPUT))

@@ -99,7 +99,7 @@ describe("JobEscrow edges", function () {
       const deadline = BigInt(await time.latest()) + 86_400n;
       const tx = await escrow
         .connect(p.requester)
-        .requestInference(p.models.committee, OUTPUT, ethers.MaxUint256, deadline, 0);
+        .requestInference(p.models.committee, await p.registry.jobTerms(p.models.committee), OUTPUT, deadline, 0);
       const receipt = await tx.wait();
       const parsed = receipt!.logs.map((log) => escrow.interface.parseLog(log)).find((e) => e?.name === "JobRequested");
       const job = toJob(parsed!.args.job);

@@ -91,13 +91,15 @@ describe("Hostile actors", function () {
       const deadline = BigInt(await time.latest()) + DAY;
       const inner = h.escrow.interface.encodeFunctionData("requestInference", [
         h.models.none,
+        await h.registry.jobTerms(h.models.none),
         INPUT,
-        ethers.MaxUint256,
         deadline,
         0,
       ]);
       await h.token.setHook(h.escrow, inner, true);
-      const tx = h.escrow.connect(h.requester).requestInference(h.models.none, INPUT, PRICE, deadline, 0);
+      const tx = h.escrow
+        .connect(h.requester)
+        .requestInference(h.models.none, await h.registry.jobTerms(h.models.none), INPUT, deadline, 0);
       await expect(tx).to.be.revertedWithCustomError(h.escrow, "ReentrancyGuardReentrantCall");
       expect(await h.escrow.jobCount()).to.equal(0n);
       expect(await h.token.balanceOf(h.escrow)).to.equal(0n);
@@ -202,8 +204,8 @@ describe("Hostile actors", function () {
         async (f) =>
           f.escrow.interface.encodeFunctionData("requestInference", [
             f.models.none,
+            await f.registry.jobTerms(f.models.none),
             INPUT,
-            PRICE,
             BigInt(await time.latest()) + DAY,
             0,
           ]),

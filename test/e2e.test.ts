@@ -100,7 +100,8 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
     for (const j of reports) {
       const count = (name: string) => j.events.filter((e) => e.name === name).length;
       const requested = j.events.find((e) => e.name === "JobRequested")!;
-      expect(jobIdOf(toJob(requested.args.job)), `job ${j.id} is the hash of its record`).to.equal(j.id);
+      const domain = { chainId: (await n().provider.getNetwork()).chainId, escrow: await n().escrow.getAddress() };
+      expect(jobIdOf(toJob(requested.args.job), domain), `job ${j.id} is the hash of its record`).to.equal(j.id);
       expect(j.nonce, `job ${j.id} nonce`).to.equal(requested.args.job.nonce);
       expect(count("JobSettled"), `job ${j.id} JobSettled`).to.equal(1);
       expect(count("ResultSubmitted"), `job ${j.id} ResultSubmitted`).to.equal(1);

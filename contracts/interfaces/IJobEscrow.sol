@@ -52,8 +52,9 @@ interface IJobEscrow is IDisputeWindowSource {
 
     /// @notice The fixed fields of a job, snapshotted when it is requested.
     struct Job {
-        // keccak256 of the ABI encoding of every field below (as `abi.encode(nonce, requester, …, inputHash)`):
-        // the job's id, unique because `nonce` is.
+        // keccak256 of `abi.encode(domain, nonce, requester, …, inputHash)`: every field below after the
+        // deployment's domain, `keccak256(abi.encode(block.chainid, escrow))`. Unique because `nonce` is, and
+        // never shared by two escrows or two chains; vote commitments bind it, so they are unique too.
         uint256 id;
         uint64 nonce; // the escrow's request counter at this request: 1 for its first job, 2 for the next, …
         address requester; // pays the fee; receives refunds and, if `callbackGasLimit` > 0, the callback
@@ -186,8 +187,9 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowJobMismatch(uint256 jobId);
     /// @notice The job is not in a status that allows this.
     error JobEscrowInvalidStatus(uint256 jobId, JobStatus current);
-    /// @notice The model's price is above what the requester would pay.
-    error JobEscrowFeeAboveMax(uint256 modelId, uint256 price, uint256 maxFee);
+    /// @notice The model's terms are no longer the ones the request agreed to (`agreed` and `current` are
+    /// `IModelRegistry.jobTermsHash` values): read `jobTerms` again and decide anew.
+    error JobEscrowTermsChanged(uint256 modelId, bytes32 agreed, bytes32 current);
     /// @notice The model's price is below the protocol's minimum fee.
     error JobEscrowFeeTooLow(uint256 modelId, uint256 price, uint256 minFee);
     /// @notice The deadline is not in (now, now + maxJobDuration].
@@ -261,19 +263,25 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Two arrays of a batch call differ in length (`jobs` items against `items`), or the batch is empty.
     error JobEscrowInvalidBatch(uint256 jobs, uint256 items);
 
-    /// @notice Requests an inference on the latest version of `modelId`, with the input inline.
-    /// @dev Pulls the model's current price (at most `maxFee`) from the caller. The job snapshots version,
-    /// terms, royalty and fee shares, so later changes never affect it.
-    /// Requirements: not paused; model exists and is not deprecated; minFee <= price <= `maxFee`;
-    /// 0 < input length <= maxInputBytes; now < `deadline` <= now + maxJobDuration;
+    /// @notice Requests an inference on `modelId` under the terms the requester agreed to, with the input inline.
+    /// @dev `agreed` is the registry's snapshot as the requester read it (`IModelRegistry.jobTerms`): the model's
+    /// owner, latest version and its content hash, price, verification mode, committee size, tolerances and
+    /// royalty. The request reverts with JobEscrowTermsChanged unless it is still the snapshot (compared by
+    /// `IModelRegistry.jobTermsHash`), so no owner can change a pending request's model, price or verification
+    /// under it, not even by a transaction placed ahead of it in the same block. Pulls `agreed.terms.price`
+    /// from the caller. The job snapshots the agreed terms, the fee shares and the parameters' version, so later
+    /// changes never affect it.
+    /// Requirements: not paused; model exists and is not deprecated; `agreed` is its current snapshot;
+    /// price >= minFee; 0 < input length <= maxInputBytes; now < `deadline` <= now + maxJobDuration;
     /// `callbackGasLimit` <= maxCallbackGasLimit, and if > 0 the caller is a contract implementing
     /// IInferenceConsumer; allowance given; the token delivers the full amount.
+    /// @param agreed The terms the requester agreed to (pass `jobTerms(modelId)` as read when deciding).
     /// @param input Canonical tensor bytes (see the TypeScript codec).
-    /// @return jobId The new job's id: the hash of its fixed fields (see `Job.id`).
+    /// @return jobId The new job's id: the hash of its fixed fields, this chain and this escrow (see `Job.id`).
     function requestInference(
         uint256 modelId,
+        IModelRegistry.JobTerms calldata agreed,
         bytes calldata input,
-        uint256 maxFee,
         uint64 deadline,
         uint32 callbackGasLimit
     ) external returns (uint256 jobId);
@@ -284,9 +292,9 @@ interface IJobEscrow is IDisputeWindowSource {
     /// input size limit.
     function requestInferenceByUri(
         uint256 modelId,
+        IModelRegistry.JobTerms calldata agreed,
         string calldata inputUri,
         bytes32 inputHash,
-        uint256 maxFee,
         uint64 deadline,
         uint32 callbackGasLimit
     ) external returns (uint256 jobId);
@@ -310,7 +318,7 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Challenges an optimistic result, posting `challengeBond` and escalating to a committee vote.
     /// @dev Requirements: `job` matches; Optimistic; status Submitted; challenge window open; caller is an
     /// opted-in verifier with stake, neither the worker nor the requester; allowance for the bond; enough
-    /// verifiers to draw a committee (excluding worker, requester and challenger).
+    /// verifiers to draw a committee (excluding worker, requester, model owner and challenger).
     function challenge(Job calldata job) external;
 
     /// @notice Commits a hidden vote for the caller's seat: `commitment` = `voteCommitment(jobId, msg.sender,
@@ -418,8 +426,9 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Number of jobs requested: the last job's `nonce`.
     function jobCount() external view returns (uint256);
 
-    /// @notice The id a job with these fixed fields has (whatever `job.id` says): see `Job.id`.
-    function jobIdOf(Job calldata job) external pure returns (uint256);
+    /// @notice The id a job with these fixed fields has on this escrow and chain (whatever `job.id` says): see
+    /// `Job.id`.
+    function jobIdOf(Job calldata job) external view returns (uint256);
 
     /// @notice A job's mutable state. Reverts with JobEscrowUnknownJob for an unknown id.
     function jobState(uint256 jobId) external view returns (JobState memory);
@@ -439,7 +448,8 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Whether `settle(job, …)` would bring the job to a terminal state now.
     function isSettleable(Job calldata job) external view returns (bool);
 
-    /// @notice The commitment a verifier posts for a vote: binds job, verifier, vote and a secret salt.
+    /// @notice The commitment a verifier posts for a vote: binds job (and through its id this escrow and chain),
+    /// verifier, vote and a secret salt.
     function voteCommitment(uint256 jobId, address verifier, bool agree, bytes32 salt) external pure returns (bytes32);
 
     /// @notice A commitment as a reveal passes it: sealed with the seat that committed it, so that no seat can

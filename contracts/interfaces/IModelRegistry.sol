@@ -139,6 +139,13 @@ interface IModelRegistry {
     /// job on a model that does not take jobs.
     function jobTerms(uint256 modelId) external view returns (JobTerms memory);
 
+    /// @notice keccak256 of `abi.encode(jobTerms(modelId))`: what a request's agreed terms must hash to.
+    /// @dev One storage read. Reverts as `jobTerms` does.
+    function jobTermsHash(uint256 modelId) external view returns (bytes32);
+
+    /// @notice The hash `jobTermsHash` gives for `snapshot`, for integrators computing what they agree to.
+    function hashJobTerms(JobTerms calldata snapshot) external pure returns (bytes32);
+
     /// @notice Number of registered models; ids run from 1 to this number.
     function modelCount() external view returns (uint256);
 

@@ -4,9 +4,12 @@ pragma solidity 0.8.28;
 import {IJobEscrow} from "../interfaces/IJobEscrow.sol";
 
 /// @title EscrowParamsLib
-/// @notice The hard bounds of JobEscrow's governance parameters, and the check that enforces them.
-/// @dev Deployed once and linked into JobEscrow (`check` is public): the check runs only when governance sets
-/// parameters, and keeping its code out of the escrow keeps the escrow under the 24 KiB contract size limit.
+/// @notice The hard bounds of JobEscrow's governance parameters, the check that enforces them, and the storage of
+/// their versions.
+/// @dev Deployed once and linked into JobEscrow (`store` and `load` are public, run by DELEGATECALL on the
+/// escrow's storage): setting parameters is a governance act and reading a whole version is a view, so neither
+/// needs to be in the escrow's code, and keeping their code out keeps the escrow under the 24 KiB size limit.
+/// The escrow reads single fields of a version directly from the same mapping on its hot paths.
 library EscrowParamsLib {
     /// @notice Largest protocol fee: 10% of the job fee.
     uint256 internal constant MAX_PROTOCOL_FEE_BPS = 1000;
@@ -60,6 +63,31 @@ library EscrowParamsLib {
         _checkRange("maxCallbackGasLimit", p.maxCallbackGasLimit, 0, MAX_CALLBACK_GAS);
         uint256 window = disputeWindow(p);
         if (window > unbondingPeriod) revert IJobEscrow.JobEscrowDisputeWindowExceedsUnbonding(window, unbondingPeriod);
+    }
+
+    /// @notice Checks `p` (see `check`), stores it as version `id` of `byId` and emits ParamsUpdated.
+    /// @return window The dispute window of `p` (`disputeWindow`).
+    function store(
+        mapping(uint256 => IJobEscrow.EscrowParams) storage byId,
+        uint256 id,
+        IJobEscrow.EscrowParams memory p,
+        uint256 unbondingPeriod
+    ) public returns (uint256 window) {
+        check(p, unbondingPeriod);
+        byId[id] = p;
+        emit IJobEscrow.ParamsUpdated(id, p);
+        return disputeWindow(p);
+    }
+
+    /// @notice Version `id` of `byId`, which holds versions 1 to `last`; reverts with JobEscrowUnknownParams for
+    /// any other id.
+    function load(
+        mapping(uint256 => IJobEscrow.EscrowParams) storage byId,
+        uint256 id,
+        uint256 last
+    ) public view returns (IJobEscrow.EscrowParams memory) {
+        if (id == 0 || id > last) revert IJobEscrow.JobEscrowUnknownParams(id);
+        return byId[id];
     }
 
     /// @notice Longest time from a claim until its job can no longer be disputed.

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IJobEscrow} from "../interfaces/IJobEscrow.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
 
 /// @notice A consumer that, from its callback (or whenever `reenter` is called, e.g. by a token hook), calls the
@@ -36,7 +37,9 @@ contract ReenteringConsumer is IInferenceConsumer {
         uint32 callbackGasLimit
     ) external returns (uint256) {
         IERC20(address(ESCROW.token())).approve(address(ESCROW), maxFee);
-        return ESCROW.requestInference(modelId, input, maxFee, deadline, callbackGasLimit);
+        // The terms in force: these mocks test callbacks, not the terms check.
+        IModelRegistry.JobTerms memory agreed = ESCROW.registry().jobTerms(modelId);
+        return ESCROW.requestInference(modelId, agreed, input, deadline, callbackGasLimit);
     }
 
     /// @notice Withdraws this contract's credited balance from the escrow.

@@ -35,6 +35,7 @@ import {
   type ModelRegistry,
   type TestToken,
   type VerifierStaking,
+  type IModelRegistry,
 } from "../../typechain-types";
 import { encodeTensors, type Tensor } from "../codec";
 import { loadDeployment, type Deployment } from "../deployment";
@@ -299,7 +300,7 @@ export class LocalNetwork {
     requester: Signer,
     modelId: bigint,
     input: Tensor[] | Uint8Array,
-    opts: { deadlineIn?: number; maxFee?: bigint } = {},
+    opts: { deadlineIn?: number; terms?: IModelRegistry.JobTermsStruct } = {},
   ): Promise<bigint> {
     return BigInt((await this.requestJob(requester, modelId, input, opts)).id);
   }
@@ -309,11 +310,13 @@ export class LocalNetwork {
     requester: Signer,
     modelId: bigint,
     input: Tensor[] | Uint8Array,
-    opts: { deadlineIn?: number; maxFee?: bigint } = {},
+    opts: { deadlineIn?: number; terms?: IModelRegistry.JobTermsStruct } = {},
   ): Promise<Job> {
     const deadline = BigInt((await this.now()) + (opts.deadlineIn ?? 3600));
     const bytes = input instanceof Uint8Array ? input : encodeTensors(input);
-    const tx = this.escrow.connect(requester).requestInference(modelId, bytes, opts.maxFee ?? MaxUint256, deadline, 0);
+    const tx = this.escrow
+      .connect(requester)
+      .requestInference(modelId, opts.terms ?? (await this.registry.jobTerms(modelId)), bytes, deadline, 0);
     return jobFromTx(this.escrow, await tx);
   }
 

@@ -158,11 +158,15 @@ export async function runBatch(world: World, specs: JobSpec[]): Promise<JobResul
   // Requests: sent without mining, then mined together.
   await network.provider.send("evm_setAutomine", [false]);
   const hashes: string[] = [];
+  const termsOf = new Map<bigint, Awaited<ReturnType<typeof world.registry.jobTerms>>>();
+  for (const spec of specs) {
+    if (!termsOf.has(spec.modelId)) termsOf.set(spec.modelId, await world.registry.jobTerms(spec.modelId));
+  }
   try {
     for (const spec of specs) {
       const tx = await escrow
         .connect(world.requester)
-        .requestInference(spec.modelId, spec.input, ethers.MaxUint256, deadline, 0, { gasLimit: GAS.request });
+        .requestInference(spec.modelId, termsOf.get(spec.modelId)!, spec.input, deadline, 0, { gasLimit: GAS.request });
       hashes.push(tx.hash);
     }
     await network.provider.send("evm_mine", []);

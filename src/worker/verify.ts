@@ -81,7 +81,14 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
 
   const verdict: JobVerdict = {
     jobId: jobId.toString(),
-    record: { nonce: rec.job.nonce, hashOk: jobIdOf(toJob(a.job)) === jobId },
+    record: {
+      nonce: rec.job.nonce,
+      hashOk:
+        jobIdOf(toJob(a.job), {
+          chainId: (await deps.provider.getNetwork()).chainId,
+          escrow: deps.addresses.escrow,
+        }) === jobId,
+    },
     status: name(JobStatus, Number(state.status)),
     outcome: settled ? name(JobOutcome, Number(settled.args.outcome)) : undefined,
     mode: ["None", "Optimistic", "Committee"][Number(rec.job.mode)] ?? rec.job.mode,

@@ -35,7 +35,7 @@ export interface JobPick {
 export type RequestVariant =
   | "ok"
   | "byUri"
-  | "maxFeeLow"
+  | "staleTerms"
   | "deadlinePast"
   | "deadlineFar"
   | "emptyInput"
@@ -198,7 +198,7 @@ export const OUT_OF_BOUNDS: Partial<Record<keyof P, bigint>> = {
 const requestVariant = mostly(
   fc.constantFrom<RequestVariant>("ok", "ok", "ok", "byUri"),
   fc.constantFrom<RequestVariant>(
-    "maxFeeLow",
+    "staleTerms",
     "deadlinePast",
     "deadlineFar",
     "emptyInput",

@@ -144,6 +144,8 @@ export interface RegisteredModel {
 export interface State {
   /** Timestamp the next transaction is mined at. */
   now: bigint;
+  /** The chain id: job ids bind it and the escrow's address. */
+  chainId: bigint;
   escrow: string;
   staking: string;
   paused: boolean;
@@ -507,7 +509,7 @@ export class Model {
     from: string,
     modelId: bigint,
     input: { inline: string } | { uri: string; hash: string },
-    maxFee: bigint,
+    staleTerms: boolean,
     deadline: bigint,
     callbackGasLimit: bigint,
   ): void {
@@ -533,7 +535,7 @@ export class Model {
     const m = this.existing(modelId);
     if (m.deprecated) revert("ModelRegistryDeprecated");
     const fee = m.terms.price;
-    if (fee > maxFee) revert("JobEscrowFeeAboveMax");
+    if (staleTerms) revert("JobEscrowTermsChanged");
     if (fee < p.minFee) revert("JobEscrowFeeTooLow");
     const job: JobRecord = {
       id: 0n,
@@ -554,7 +556,7 @@ export class Model {
       collateral: max((fee * p.collateralRatioBps) / BPS, p.minCollateral),
       inputHash,
     };
-    job.id = jobIdOf(asJob(job));
+    job.id = jobIdOf(asJob(job), { chainId: this.s.chainId, escrow: this.s.escrow });
     this.s.jobs.push({
       job,
       status: JobStatus.Requested,

@@ -14,6 +14,7 @@ import {
   type ContractTransactionResponse,
   type Interface,
 } from "ethers";
+import type { IModelRegistry } from "../../typechain-types";
 import {
   deployProtocolFixture,
   FUNDS,
@@ -164,6 +165,7 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
     now: 0n,
     escrow,
     staking,
+    chainId: p.domain.chainId,
     paused: await p.escrow.paused(),
     treasury: await p.escrow.treasury(),
     params: [],
@@ -271,6 +273,14 @@ function errorName(w: World, e: unknown): string {
   return `exception(${String(err?.message ?? e).slice(0, 200)})`;
 }
 
+/** Terms for a model that has none to agree to (unknown or deprecated). */
+const NO_TERMS: IModelRegistry.JobTermsStruct = {
+  owner: ZeroAddress,
+  version: 0n,
+  contentHash: ZeroHash,
+  terms: { price: 0n, mode: 0n, committeeSize: 0n, royaltyBps: 0n, relTolerance: 0n, absTolerance: 0n },
+};
+
 function pickFrom<T>(list: T[], pick: number): T | undefined {
   return list.length === 0 ? undefined : list[pick % list.length];
 }
@@ -278,7 +288,7 @@ function pickFrom<T>(list: T[], pick: number): T | undefined {
 /** A well-formed record of a job never requested: the next nonce, its id the hash of its fields. */
 function unknownJob(r: Run): Job {
   const record = { ...(r.jobs[0] ?? toJobPlaceholder()), nonce: BigInt(r.jobs.length + 1) };
-  return { ...record, id: jobIdOf(record) };
+  return { ...record, id: jobIdOf(record, { chainId: r.m.s.chainId, escrow: r.m.s.escrow }) };
 }
 
 function toJobPlaceholder(): Job {
@@ -382,7 +392,16 @@ function resolve(r: Run, a: Action): Resolved {
           : a.variant === "deadlineFar"
             ? s.now + r.m.current.maxJobDuration + 1n
             : s.now + BigInt(a.deadlineIn);
-      const maxFee = a.variant === "maxFeeLow" ? s.models[Number(model) - 1].terms.price - 1n : ethers.MaxUint256;
+      // The terms the requester agrees to: the model's current snapshot, or (staleTerms) one that differs from
+      // it in the price, as when the owner changed the terms after the requester read them.
+      const stale = a.variant === "staleTerms";
+      const agreed = async (): Promise<IModelRegistry.JobTermsStruct> => {
+        const current = await p.registry.jobTerms(model).catch(() => undefined);
+        if (!current) return NO_TERMS; // unknown or deprecated: the registry refuses before any comparison
+        const terms = { ...current.terms.toObject() };
+        if (stale) terms.price = BigInt(terms.price) + 1n;
+        return { owner: current.owner, version: current.version, contentHash: current.contentHash, terms };
+      };
       const callback = a.variant === "callback" ? 100_000n : 0n;
       const label = `request ${a.who} model ${model} ${a.variant}`;
       if (a.variant === "byUri" || a.variant === "badUri" || a.variant === "zeroHash") {
@@ -390,16 +409,19 @@ function resolve(r: Run, a: Action): Resolved {
         const hash = a.variant === "zeroHash" ? ZeroHash : keccak256(INPUT);
         return {
           label,
-          predict: (m) => m.request(A[a.who], model, { uri, hash }, maxFee, deadline, callback),
-          send: () =>
-            p.escrow.connect(as(a.who)).requestInferenceByUri(model, uri, hash, maxFee, deadline, callback, GAS),
+          predict: (m) => m.request(A[a.who], model, { uri, hash }, stale, deadline, callback),
+          send: async () =>
+            p.escrow
+              .connect(as(a.who))
+              .requestInferenceByUri(model, await agreed(), uri, hash, deadline, callback, GAS),
         };
       }
       const input = a.variant === "emptyInput" ? "0x" : a.variant === "hugeInput" ? HUGE : INPUT;
       return {
         label,
-        predict: (m) => m.request(A[a.who], model, { inline: input }, maxFee, deadline, callback),
-        send: () => p.escrow.connect(as(a.who)).requestInference(model, input, maxFee, deadline, callback, GAS),
+        predict: (m) => m.request(A[a.who], model, { inline: input }, stale, deadline, callback),
+        send: async () =>
+          p.escrow.connect(as(a.who)).requestInference(model, await agreed(), input, deadline, callback, GAS),
       };
     }
     case "claim": {

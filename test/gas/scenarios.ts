@@ -202,7 +202,9 @@ async function run(): Promise<Figures> {
   type Step = { job: IJobEscrow.JobStruct; gas: number };
 
   const request = async (modelId: bigint): Promise<Step> => {
-    const receipt = await (await escrow.connect(requester).requestInference(modelId, INPUT, PRICE, DEADLINE, 0)).wait();
+    const receipt = await (
+      await escrow.connect(requester).requestInference(modelId, await registry.jobTerms(modelId), INPUT, DEADLINE, 0)
+    ).wait();
     if (receipt === null || receipt.status !== 1) throw new Error("gas scenario: request failed");
     for (const log of receipt.logs) {
       const parsed = escrow.interface.parseLog(log);

@@ -150,7 +150,9 @@ describe("worker configuration and command line", function () {
         { name: "features", type: "float32", shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) },
       ]);
       const deadline = BigInt(await time.latest()) + 3600n;
-      const tx = await p.escrow.connect(p.requester).requestInference(modelId, input, ethers.MaxUint256, deadline, 0);
+      const tx = await p.escrow
+        .connect(p.requester)
+        .requestInference(modelId, await p.registry.jobTerms(modelId), input, deadline, 0);
       const job = await jobFromTx(p.escrow, tx);
       const jobId = BigInt(job.id);
       expect(job.nonce).to.equal(await p.escrow.jobCount());

@@ -97,25 +97,28 @@ describe("worker cursor and salts", function () {
 
   it("keys jobs and salts by 256-bit job ids (hashes) exactly, across restarts", function () {
     // Two ids that collide once rounded to a double: only exact decimal keys keep them apart.
-    const id = jobIdOf({
-      id: 0n,
-      nonce: 1n,
-      requester: "0x" + "01".repeat(20),
-      modelOwner: "0x" + "02".repeat(20),
-      modelId: 1n,
-      version: 1n,
-      mode: 2n,
-      committeeSize: 3n,
-      royaltyBps: 500n,
-      protocolFeeBps: 200n,
-      verifierShareBps: 1000n,
-      paramsId: 1n,
-      callbackGasLimit: 0n,
-      deadline: 1_800_000_000n,
-      fee: 10n ** 18n,
-      collateral: 10n ** 18n,
-      inputHash: "0x" + "ab".repeat(32),
-    });
+    const id = jobIdOf(
+      {
+        id: 0n,
+        nonce: 1n,
+        requester: "0x" + "01".repeat(20),
+        modelOwner: "0x" + "02".repeat(20),
+        modelId: 1n,
+        version: 1n,
+        mode: 2n,
+        committeeSize: 3n,
+        royaltyBps: 500n,
+        protocolFeeBps: 200n,
+        verifierShareBps: 1000n,
+        paramsId: 1n,
+        callbackGasLimit: 0n,
+        deadline: 1_800_000_000n,
+        fee: 10n ** 18n,
+        collateral: 10n ** 18n,
+        inputHash: "0x" + "ab".repeat(32),
+      },
+      { chainId: 31337n, escrow: ESCROW },
+    );
     const near = id ^ 1n;
     expect(id > 2n ** 200n).to.equal(true, "a hash, not a counter");
     expect(Number(id)).to.equal(Number(near));

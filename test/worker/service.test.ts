@@ -10,7 +10,7 @@ import { hexlify, parseEther, type ContractTransactionResponse, type Filter, typ
 import pino from "pino";
 import type { JobEscrow, ModelRegistry, VerifierStaking } from "../../typechain-types";
 import { encodeTensors, type Tensor } from "../../src/codec";
-import { jobIdOf, toJob } from "../../src/job";
+import { jobDomainOf, jobIdOf, toJob, type JobDomain } from "../../src/job";
 import { buildIdentityModel, buildMlpClassifier, buildTwoInputModel } from "../../src/models/build";
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, JobOutcome, JobStatus, VoteState } from "../../src/params";
 import { jobToJson, type ProtocolAddresses } from "../../src/worker/chain";
@@ -97,7 +97,9 @@ describe("worker service (in-process)", function () {
   async function request(modelId: bigint, input: Tensor[], deadlineIn = 86_400): Promise<bigint> {
     const deadline = BigInt(await time.latest()) + BigInt(deadlineIn);
     return jobFrom(
-      await escrow.connect(requester).requestInference(modelId, encodeTensors(input), ethers.MaxUint256, deadline, 0),
+      await escrow
+        .connect(requester)
+        .requestInference(modelId, await registry.jobTerms(modelId), encodeTensors(input), deadline, 0),
     );
   }
 
@@ -359,13 +361,14 @@ describe("worker service (in-process)", function () {
 
   it("verify-job flags a JobRequested record that does not hash to the job id", async function () {
     // A node that serves the accepted job's JobRequested event with one field of its record changed.
+    const domain: JobDomain = await jobDomainOf(escrow);
     const tamper = async (filter: Filter | FilterByBlockHash) =>
       (await ethers.provider.getLogs(filter)).map((log) => {
         const parsed = escrow.interface.parseLog(log);
         if (parsed?.name !== "JobRequested" || parsed.args.jobId !== jobs.accepted) return log;
         const job = toJob(parsed.args.job);
         const forged = { ...job, fee: BigInt(job.fee) + 1n };
-        expect(jobIdOf(forged)).to.not.equal(jobs.accepted);
+        expect(jobIdOf(forged, domain)).to.not.equal(jobs.accepted);
         const values = parsed.fragment.inputs.map((input, i) => (input.name === "job" ? forged : parsed.args[i]));
         return { ...log, data: escrow.interface.encodeEventLog(parsed.fragment, values).data };
       });
