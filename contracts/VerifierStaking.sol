@@ -36,7 +36,9 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     IERC20 private immutable TOKEN;
 
     uint256 private _unbondingPeriod;
-    uint256 private _minVerifierStake;
+    // One word: a verifier's stake change reads the minimum (for its draw weight) and writes the total.
+    uint96 private _minVerifierStake; // at most MAX_MIN_VERIFIER_STAKE < 2^96
+    uint160 private _totalStake; // every account's active and unbonding stake
     mapping(address account => Account) private _accounts;
     mapping(address escrow => EscrowNotice) private _escrowNotices;
     SortitionSumTree.Tree private _verifiers;
@@ -62,6 +64,10 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
 
         Account storage account = _accounts[msg.sender];
         account.active = (account.active + amount).toUint96();
+        // amount < 2^96 (it fit into `active` above) and the total < 2^160, so the sum cannot overflow uint256.
+        unchecked {
+            _totalStake = (_totalStake + amount).toUint160();
+        }
         _syncWeight(msg.sender, account);
         emit Staked(msg.sender, amount);
     }
@@ -91,6 +97,10 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         }
         account.unbonding = 0;
         account.unbondingEnd = 0;
+        // The total includes this account's unbonding stake, so it cannot underflow; amount < 2^96.
+        unchecked {
+            _totalStake -= uint160(amount);
+        }
         TOKEN.safeTransfer(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
     }
@@ -153,6 +163,11 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         _syncWeight(account, stakeAccount);
 
         if (slashed != 0) {
+            // The total includes this account's stake, of which `slashed` is part, so it cannot underflow;
+            // slashed <= active + unbonding < 2^97.
+            unchecked {
+                _totalStake -= uint160(slashed);
+            }
             TOKEN.safeTransfer(recipient, slashed);
             emit StakeSlashed(account, recipient, slashed);
         }
@@ -229,6 +244,11 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     }
 
     /// @inheritdoc IVerifierStaking
+    function totalStake() external view returns (uint256) {
+        return _totalStake;
+    }
+
+    /// @inheritdoc IVerifierStaking
     function totalVerifierWeight() external view returns (uint256) {
         return _verifiers.total();
     }
@@ -249,13 +269,15 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     }
 
     /// @dev ESCROW_ROLE can slash anyone's stake, so granting it is the one governance act that could reach staked
-    /// funds. While nothing is staked here (at deployment) it is granted at once; after that only to an escrow
-    /// announced at least an unbonding period (plus a margin) earlier, so every staker who distrusts it can
-    /// unbond and withdraw first. Granting it to an escrow whose dispute window outlasts the unbonding period
-    /// would let a staker withdraw before a dispute over its work ends, and is refused too.
+    /// funds. While nothing is staked here (at deployment) it is granted at once: whether anything is staked is
+    /// read from `_totalStake`, not from the token balance, which anyone can raise by a transfer to hold up the
+    /// deployment's grant. After that only to an escrow announced at least an unbonding period (plus a margin)
+    /// earlier, so every staker who distrusts it can unbond and withdraw first. Granting it to an escrow whose
+    /// dispute window outlasts the unbonding period would let a staker withdraw before a dispute over its work
+    /// ends, and is refused too.
     function _grantRole(bytes32 role, address account) internal override returns (bool) {
         if (role == ESCROW_ROLE && !hasRole(role, account)) {
-            if (TOKEN.balanceOf(address(this)) != 0) {
+            if (_totalStake != 0) {
                 uint256 readyAt = escrowReadyAt(account);
                 if (readyAt == 0) revert VerifierStakingEscrowNotAnnounced(account);
                 if (block.timestamp < readyAt) revert VerifierStakingEscrowNoticePending(account, readyAt);
@@ -280,7 +302,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
             revert VerifierStakingInvalidParam("minVerifierStake", amount, 0, MAX_MIN_VERIFIER_STAKE);
         }
         emit MinVerifierStakeUpdated(_minVerifierStake, amount);
-        _minVerifierStake = amount;
+        _minVerifierStake = uint96(amount); // amount <= MAX_MIN_VERIFIER_STAKE < 2^96
     }
 
     /// @dev Releases up to `amount` of locked stake; a slash may already have taken part of it.

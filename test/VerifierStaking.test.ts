@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { AddressLike } from "ethers";
-import type { VerifierStaking } from "../typechain-types";
+import type { EscrowStub, VerifierStaking } from "../typechain-types";
 import {
   DAY,
   DEFAULT_UNBONDING_PERIOD,
@@ -44,6 +44,11 @@ async function expectAccount(staking: VerifierStaking, account: AddressLike, exp
   if (expected.unbondingEnd !== undefined) expect(actual.unbondingEnd, "unbondingEnd").to.equal(expected.unbondingEnd);
   if (expected.verifier !== undefined) expect(actual.verifier, "verifier").to.equal(expected.verifier);
   expect(await staking.freeStakeOf(address), "freeStakeOf").to.equal(expected.active - expected.locked);
+}
+
+/** A contract escrow to announce: an EscrowStub whose dispute window fits the default unbonding period. */
+async function newEscrow(staking: VerifierStaking): Promise<EscrowStub> {
+  return ethers.deployContract("EscrowStub", [staking, STUB_WINDOW]);
 }
 
 /** Sets the timestamp of the next transaction and returns it. */
@@ -103,6 +108,7 @@ describe("VerifierStaking", function () {
         expect(await staking.getRoleMemberCount(await staking.ESCROW_ROLE())).to.equal(0);
         expect(await staking.totalVerifierWeight()).to.equal(0);
         expect(await staking.eligibleVerifierCount()).to.equal(0);
+        expect(await staking.totalStake()).to.equal(0);
       });
 
       it("exposes the documented constants", async function () {
@@ -201,6 +207,7 @@ describe("VerifierStaking", function () {
         expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
         expect(await staking.totalVerifierWeight()).to.equal(0);
         expect(await staking.eligibleVerifierCount()).to.equal(0);
+        expect(await staking.totalStake()).to.equal(0);
       });
     });
 
@@ -1077,6 +1084,33 @@ describe("VerifierStaking", function () {
       });
     });
 
+    describe("when tokens were sent to staking directly and nothing is staked (the deployment's grant)", function () {
+      it("grants ESCROW_ROLE at once: one wei sent by anyone is not stake and does not force the notice", async function () {
+        const { token, staking, admin, other, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
+        const candidate = await newEscrow(staking);
+        // The attack: a transfer straight to the staking contract, ahead of the deployment's grant.
+        await token.connect(other).transfer(staking, 1n);
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, candidate))
+          .to.emit(staking, "RoleGranted")
+          .withArgs(ESCROW_ROLE, await candidate.getAddress(), admin.address);
+        expect(await token.balanceOf(staking)).to.equal(1n);
+        expect(await staking.totalStake()).to.equal(0n);
+      });
+    });
+
+    describe("when everything staked has been withdrawn", function () {
+      it("grants ESCROW_ROLE at once again: nobody has stake to protect", async function () {
+        const { staking, admin, alice, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
+        await staking.connect(alice).stake(STAKE);
+        await staking.connect(alice).requestUnstake(STAKE);
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        await staking.connect(alice).withdraw();
+        const candidate = await newEscrow(staking);
+        await staking.connect(admin).grantRole(ESCROW_ROLE, candidate);
+        expect(await staking.hasRole(ESCROW_ROLE, candidate)).to.equal(true);
+      });
+    });
+
     describe("when another role goes to a contract with a long window", function () {
       it("grants it without checking the window", async function () {
         const { staking, admin, DEFAULT_ADMIN_ROLE } = await loadFixture(deployStakingFixture);
@@ -1182,6 +1216,49 @@ describe("VerifierStaking", function () {
         await expect(
           staking.connect(escrow).slash(alice.address, 0, tokens(1), recipient.address),
         ).to.changeTokenBalances(token, [staking, recipient], [-tokens(1), tokens(1)]);
+      });
+    });
+  });
+
+  describe("#totalStake", function () {
+    describe("when accounts stake, request to unstake, are slashed and withdraw", function () {
+      it("is the sum of every account's active and unbonding stake after each step; a direct transfer does not count", async function () {
+        const { token, staking, alice, bob, other, escrow, recipient } = await loadFixture(deployStakingFixture);
+        const expectTotal = async (expected: bigint, step: string): Promise<void> => {
+          expect(await staking.totalStake(), step).to.equal(expected);
+          let sum = 0n;
+          for (const account of [alice, bob, other]) {
+            const a = await staking.accountOf(account.address);
+            sum += a.active + a.unbonding;
+          }
+          expect(sum, `${step}: sum of the accounts`).to.equal(expected);
+        };
+        await expectTotal(0n, "at deployment");
+        await staking.connect(alice).stake(tokens(100));
+        await staking.connect(bob).stake(tokens(30));
+        await expectTotal(tokens(130), "after two stakes");
+        await token.connect(other).transfer(staking, tokens(5));
+        await expectTotal(tokens(130), "after a direct transfer");
+        await staking.connect(alice).requestUnstake(tokens(40));
+        await expectTotal(tokens(130), "after a request to unstake (active to unbonding)");
+        await staking.connect(escrow).lock(bob.address, tokens(10));
+        await expectTotal(tokens(130), "after a lock");
+        // 60 of alice's free stake, then 10 of her unbonding stake.
+        await staking.connect(escrow).slash(alice.address, 0, tokens(70), recipient.address);
+        await expectTotal(tokens(60), "after a slash of free and unbonding stake");
+        // More than bob holds: his 20 free and 10 locked.
+        await staking.connect(escrow).slash(bob.address, 0, tokens(1000), recipient.address);
+        await expectTotal(tokens(30), "after a slash of everything an account holds");
+        await staking.connect(escrow).slash(other.address, 0, tokens(1), recipient.address);
+        await expectTotal(tokens(30), "after a slash of an account that holds nothing");
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        await expect(staking.connect(alice).withdraw()).to.changeTokenBalances(
+          token,
+          [alice, staking],
+          [tokens(30), -tokens(30)],
+        );
+        await expectTotal(0n, "after the last withdrawal");
+        expect(await token.balanceOf(staking)).to.equal(tokens(5));
       });
     });
   });

@@ -163,6 +163,10 @@ interface IVerifierStaking {
     /// `minVerifierStake()` of it, else zero.
     function verifierWeightOf(address account) external view returns (uint256);
 
+    /// @notice Sum of every account's stake, active (locked included) and unbonding: what stakers have in this
+    /// contract. Tokens sent here without `stake` do not count.
+    function totalStake() external view returns (uint256);
+
     /// @notice Sum of all verifiers' weights.
     function totalVerifierWeight() external view returns (uint256);
 
