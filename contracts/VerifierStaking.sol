@@ -32,11 +32,15 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     uint256 public constant MAX_COMMITTEE_SIZE = 15;
     /// @notice Time on top of the unbonding period between announcing an escrow and granting it ESCROW_ROLE.
     uint256 public constant ESCROW_NOTICE_MARGIN = 1 days;
+    /// @notice How long from `escrowReadyAt` an announcement allows the grant; after that it must be made again.
+    uint256 public constant ESCROW_NOTICE_VALIDITY = 30 days;
 
     IERC20 private immutable TOKEN;
 
     uint256 private _unbondingPeriod;
-    uint256 private _minVerifierStake;
+    // One word: a verifier's stake change reads the minimum (for its draw weight) and writes the total.
+    uint96 private _minVerifierStake; // at most MAX_MIN_VERIFIER_STAKE < 2^96
+    uint160 private _totalStake; // every account's active and unbonding stake
     mapping(address account => Account) private _accounts;
     mapping(address escrow => EscrowNotice) private _escrowNotices;
     SortitionSumTree.Tree private _verifiers;
@@ -62,6 +66,10 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
 
         Account storage account = _accounts[msg.sender];
         account.active = (account.active + amount).toUint96();
+        // amount < 2^96 (it fit into `active` above) and the total < 2^160, so the sum cannot overflow uint256.
+        unchecked {
+            _totalStake = (_totalStake + amount).toUint160();
+        }
         _syncWeight(msg.sender, account);
         emit Staked(msg.sender, amount);
     }
@@ -91,6 +99,10 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         }
         account.unbonding = 0;
         account.unbondingEnd = 0;
+        // The total includes this account's unbonding stake, so it cannot underflow; amount < 2^96.
+        unchecked {
+            _totalStake -= uint160(amount);
+        }
         TOKEN.safeTransfer(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
     }
@@ -153,6 +165,11 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         _syncWeight(account, stakeAccount);
 
         if (slashed != 0) {
+            // The total includes this account's stake, of which `slashed` is part, so it cannot underflow;
+            // slashed <= active + unbonding < 2^97.
+            unchecked {
+                _totalStake -= uint160(slashed);
+            }
             TOKEN.safeTransfer(recipient, slashed);
             emit StakeSlashed(account, recipient, slashed);
         }
@@ -180,12 +197,16 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     /// @inheritdoc IVerifierStaking
     function announceEscrow(address escrow) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (escrow == address(0)) revert VerifierStakingZeroAddress();
+        if (escrow.code.length == 0) revert VerifierStakingEscrowWithoutCode(escrow);
         uint256 period = _unbondingPeriod;
+        bytes32 codeHash = escrow.codehash;
         _escrowNotices[escrow] = EscrowNotice({
             announcedAt: uint64(block.timestamp),
-            unbondingPeriod: uint64(period) // at most MAX_UNBONDING_PERIOD
+            unbondingPeriod: uint64(period), // at most MAX_UNBONDING_PERIOD
+            codeHash: codeHash
         });
-        emit EscrowAnnounced(escrow, block.timestamp + period + ESCROW_NOTICE_MARGIN);
+        uint256 readyAt = block.timestamp + period + ESCROW_NOTICE_MARGIN;
+        emit EscrowAnnounced(escrow, codeHash, readyAt, readyAt + ESCROW_NOTICE_VALIDITY);
     }
 
     /// @inheritdoc IVerifierStaking
@@ -206,10 +227,14 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     }
 
     /// @inheritdoc IVerifierStaking
-    function escrowReadyAt(address escrow) public view returns (uint256) {
-        EscrowNotice memory notice = _escrowNotices[escrow];
-        if (notice.announcedAt == 0) return 0;
-        return notice.announcedAt + Math.max(notice.unbondingPeriod, _unbondingPeriod) + ESCROW_NOTICE_MARGIN;
+    function escrowReadyAt(address escrow) external view returns (uint256) {
+        return _readyAt(_escrowNotices[escrow]);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function escrowNoticeExpiresAt(address escrow) external view returns (uint256) {
+        uint256 readyAt = _readyAt(_escrowNotices[escrow]);
+        return readyAt == 0 ? 0 : readyAt + ESCROW_NOTICE_VALIDITY;
     }
 
     /// @inheritdoc IVerifierStaking
@@ -226,6 +251,11 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     /// @inheritdoc IVerifierStaking
     function verifierWeightOf(address account) external view returns (uint256) {
         return _verifiers.weightOf(account);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function totalStake() external view returns (uint256) {
+        return _totalStake;
     }
 
     /// @inheritdoc IVerifierStaking
@@ -249,17 +279,15 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     }
 
     /// @dev ESCROW_ROLE can slash anyone's stake, so granting it is the one governance act that could reach staked
-    /// funds. While nothing is staked here (at deployment) it is granted at once; after that only to an escrow
-    /// announced at least an unbonding period (plus a margin) earlier, so every staker who distrusts it can
-    /// unbond and withdraw first. Granting it to an escrow whose dispute window outlasts the unbonding period
-    /// would let a staker withdraw before a dispute over its work ends, and is refused too.
+    /// funds. While nothing is staked here (at deployment) it is granted at once: whether anything is staked is
+    /// read from `_totalStake`, not from the token balance, which anyone can raise by a transfer to hold up the
+    /// deployment's grant. Once anything is staked, only to the contract announced, with the code announced, in
+    /// the validity window after the notice (`_checkEscrowNotice`). Granting it to an escrow whose dispute window
+    /// outlasts the unbonding period would let a staker withdraw before a dispute over its work ends, and is
+    /// refused too.
     function _grantRole(bytes32 role, address account) internal override returns (bool) {
         if (role == ESCROW_ROLE && !hasRole(role, account)) {
-            if (TOKEN.balanceOf(address(this)) != 0) {
-                uint256 readyAt = escrowReadyAt(account);
-                if (readyAt == 0) revert VerifierStakingEscrowNotAnnounced(account);
-                if (block.timestamp < readyAt) revert VerifierStakingEscrowNoticePending(account, readyAt);
-            }
+            if (_totalStake != 0) _checkEscrowNotice(account);
             uint256 window = _disputeWindowOf(account);
             if (window > _unbondingPeriod) {
                 revert VerifierStakingUnbondingShorterThanDisputeWindow(_unbondingPeriod, window);
@@ -280,7 +308,29 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
             revert VerifierStakingInvalidParam("minVerifierStake", amount, 0, MAX_MIN_VERIFIER_STAKE);
         }
         emit MinVerifierStakeUpdated(_minVerifierStake, amount);
-        _minVerifierStake = amount;
+        _minVerifierStake = uint96(amount); // amount <= MAX_MIN_VERIFIER_STAKE < 2^96
+    }
+
+    /// @dev The escrow was announced; its notice has run out (every staker who distrusts it had time to withdraw)
+    /// and has not expired (whoever staked since had a bounded time to see it); and its code is still the code
+    /// announced, so the notice was about the contract that gets the role.
+    function _checkEscrowNotice(address escrow) private view {
+        EscrowNotice storage notice = _escrowNotices[escrow];
+        uint256 readyAt = _readyAt(notice);
+        if (readyAt == 0) revert VerifierStakingEscrowNotAnnounced(escrow);
+        if (block.timestamp < readyAt) revert VerifierStakingEscrowNoticePending(escrow, readyAt);
+        uint256 expiresAt = readyAt + ESCROW_NOTICE_VALIDITY;
+        if (block.timestamp >= expiresAt) revert VerifierStakingEscrowNoticeExpired(escrow, expiresAt);
+        bytes32 announced = notice.codeHash;
+        bytes32 current = escrow.codehash;
+        if (current != announced) revert VerifierStakingEscrowCodeChanged(escrow, announced, current);
+    }
+
+    /// @dev When an escrow's notice runs out; zero when it was never announced.
+    function _readyAt(EscrowNotice storage notice) private view returns (uint256) {
+        uint256 announcedAt = notice.announcedAt;
+        if (announcedAt == 0) return 0;
+        return announcedAt + Math.max(notice.unbondingPeriod, _unbondingPeriod) + ESCROW_NOTICE_MARGIN;
     }
 
     /// @dev Releases up to `amount` of locked stake; a slash may already have taken part of it.

@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import type { AddressLike } from "ethers";
-import type { VerifierStaking } from "../typechain-types";
+import type { EscrowStub, VerifierStaking } from "../typechain-types";
 import {
   DAY,
   DEFAULT_UNBONDING_PERIOD,
@@ -44,6 +45,20 @@ async function expectAccount(staking: VerifierStaking, account: AddressLike, exp
   if (expected.unbondingEnd !== undefined) expect(actual.unbondingEnd, "unbondingEnd").to.equal(expected.unbondingEnd);
   if (expected.verifier !== undefined) expect(actual.verifier, "verifier").to.equal(expected.verifier);
   expect(await staking.freeStakeOf(address), "freeStakeOf").to.equal(expected.active - expected.locked);
+}
+
+/** VerifierStaking.ESCROW_NOTICE_MARGIN and ESCROW_NOTICE_VALIDITY. */
+const ESCROW_NOTICE_MARGIN = DAY;
+const ESCROW_NOTICE_VALIDITY = 30n * DAY;
+
+/** A contract escrow to announce: an EscrowStub whose dispute window fits the default unbonding period. */
+async function newEscrow(staking: VerifierStaking): Promise<EscrowStub> {
+  return ethers.deployContract("EscrowStub", [staking, STUB_WINDOW]);
+}
+
+/** The EXTCODEHASH of a contract. */
+async function codeHashOf(contract: AddressLike): Promise<string> {
+  return ethers.keccak256(await ethers.provider.getCode(await ethers.resolveAddress(contract)));
 }
 
 /** Sets the timestamp of the next transaction and returns it. */
@@ -103,6 +118,7 @@ describe("VerifierStaking", function () {
         expect(await staking.getRoleMemberCount(await staking.ESCROW_ROLE())).to.equal(0);
         expect(await staking.totalVerifierWeight()).to.equal(0);
         expect(await staking.eligibleVerifierCount()).to.equal(0);
+        expect(await staking.totalStake()).to.equal(0);
       });
 
       it("exposes the documented constants", async function () {
@@ -113,6 +129,8 @@ describe("VerifierStaking", function () {
         expect(await staking.DEFAULT_UNBONDING_PERIOD()).to.equal(DEFAULT_UNBONDING_PERIOD);
         expect(await staking.MAX_MIN_VERIFIER_STAKE()).to.equal(MAX_MIN_VERIFIER_STAKE);
         expect(await staking.MAX_COMMITTEE_SIZE()).to.equal(MAX_COMMITTEE_SIZE);
+        expect(await staking.ESCROW_NOTICE_MARGIN()).to.equal(ESCROW_NOTICE_MARGIN);
+        expect(await staking.ESCROW_NOTICE_VALIDITY()).to.equal(ESCROW_NOTICE_VALIDITY);
       });
     });
   });
@@ -989,63 +1007,95 @@ describe("VerifierStaking", function () {
     });
   });
 
-  describe("#announceEscrow and granting ESCROW_ROLE once anything is staked", function () {
-    it("refuses an escrow that was not announced with VerifierStakingEscrowNotAnnounced", async function () {
-      const { staking, admin, other, ESCROW_ROLE } = await loadFixture(stakedFixture);
-      await expect(staking.connect(admin).grantRole(ESCROW_ROLE, other.address))
-        .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowNotAnnounced")
-        .withArgs(other.address);
+  describe("#announceEscrow", function () {
+    describe("when the caller lacks DEFAULT_ADMIN_ROLE", function () {
+      it("reverts with AccessControlUnauthorizedAccount(caller, DEFAULT_ADMIN_ROLE)", async function () {
+        const { staking, alice, DEFAULT_ADMIN_ROLE } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        await expect(staking.connect(alice).announceEscrow(candidate))
+          .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+          .withArgs(alice.address, DEFAULT_ADMIN_ROLE);
+      });
     });
 
-    it("announces with EscrowAnnounced and refuses the grant until the notice runs out", async function () {
-      const { staking, admin, other, ESCROW_ROLE } = await loadFixture(stakedFixture);
-      const period = await staking.unbondingPeriod();
-      const margin = await staking.ESCROW_NOTICE_MARGIN();
-      const tx = await staking.connect(admin).announceEscrow(other.address);
-      const at = BigInt((await ethers.provider.getBlock(tx.blockNumber!))!.timestamp);
-      await expect(tx)
-        .to.emit(staking, "EscrowAnnounced")
-        .withArgs(other.address, at + period + margin);
-      expect(await staking.escrowReadyAt(other.address)).to.equal(at + period + margin);
-      await time.setNextBlockTimestamp(at + period + margin - 1n);
-      await expect(staking.connect(admin).grantRole(ESCROW_ROLE, other.address))
-        .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowNoticePending")
-        .withArgs(other.address, at + period + margin);
-      await staking.connect(admin).grantRole(ESCROW_ROLE, other.address);
-      expect(await staking.hasRole(ESCROW_ROLE, other.address)).to.equal(true);
+    describe("when the escrow is the zero address", function () {
+      it("reverts with VerifierStakingZeroAddress", async function () {
+        const { staking, admin } = await loadFixture(stakedFixture);
+        await expect(staking.connect(admin).announceEscrow(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+          staking,
+          "VerifierStakingZeroAddress",
+        );
+      });
     });
 
-    it("waits the longer unbonding period when governance shortens it after the announcement", async function () {
-      const { staking, admin, other } = await loadFixture(stakedFixture);
-      const margin = await staking.ESCROW_NOTICE_MARGIN();
-      await staking.connect(admin).setUnbondingPeriod(MAX_UNBONDING_PERIOD);
-      const tx = await staking.connect(admin).announceEscrow(other.address);
-      const at = BigInt((await ethers.provider.getBlock(tx.blockNumber!))!.timestamp);
-      await staking.connect(admin).setUnbondingPeriod(7n * DAY);
-      expect(await staking.escrowReadyAt(other.address)).to.equal(at + BigInt(MAX_UNBONDING_PERIOD) + margin);
+    describe("when the escrow has no code (an EOA, or a contract not deployed yet)", function () {
+      it("reverts with VerifierStakingEscrowWithoutCode(escrow)", async function () {
+        const { staking, admin, other } = await loadFixture(stakedFixture);
+        await expect(staking.connect(admin).announceEscrow(other.address))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowWithoutCode")
+          .withArgs(other.address);
+        expect(await staking.escrowReadyAt(other.address)).to.equal(0n);
+        expect(await staking.escrowNoticeExpiresAt(other.address)).to.equal(0n);
+      });
     });
 
-    it("is for the admin only and refuses the zero address", async function () {
-      const { staking, admin, alice, other, ESCROW_ROLE } = await loadFixture(stakedFixture);
-      await expect(staking.connect(alice).announceEscrow(other.address))
-        .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
-        .withArgs(alice.address, ethers.ZeroHash);
-      await expect(staking.connect(admin).announceEscrow(ethers.ZeroAddress)).to.be.revertedWithCustomError(
-        staking,
-        "VerifierStakingZeroAddress",
-      );
-      expect(await staking.escrowReadyAt(other.address)).to.equal(0n);
-      expect(ESCROW_ROLE).to.equal(await staking.ESCROW_ROLE());
+    describe("when the escrow is a contract", function () {
+      it("emits EscrowAnnounced(escrow, codeHash, readyAt, expiresAt) and reports both times", async function () {
+        const { staking, admin } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        expect(await staking.escrowReadyAt(candidate)).to.equal(0n);
+        expect(await staking.escrowNoticeExpiresAt(candidate)).to.equal(0n);
+        const at = await nextTimestamp();
+        const readyAt = at + DEFAULT_UNBONDING_PERIOD + ESCROW_NOTICE_MARGIN;
+        await expect(staking.connect(admin).announceEscrow(candidate))
+          .to.emit(staking, "EscrowAnnounced")
+          .withArgs(
+            await candidate.getAddress(),
+            await codeHashOf(candidate),
+            readyAt,
+            readyAt + ESCROW_NOTICE_VALIDITY,
+          );
+        expect(await staking.escrowReadyAt(candidate)).to.equal(readyAt);
+        expect(await staking.escrowNoticeExpiresAt(candidate)).to.equal(readyAt + ESCROW_NOTICE_VALIDITY);
+      });
+
+      it("waits the longer unbonding period when governance shortens it after the announcement", async function () {
+        const { staking, admin } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        await staking.connect(admin).setUnbondingPeriod(MAX_UNBONDING_PERIOD);
+        const at = await nextTimestamp();
+        await staking.connect(admin).announceEscrow(candidate);
+        await staking.connect(admin).setUnbondingPeriod(7n * DAY);
+        const readyAt = at + MAX_UNBONDING_PERIOD + ESCROW_NOTICE_MARGIN;
+        expect(await staking.escrowReadyAt(candidate)).to.equal(readyAt);
+        expect(await staking.escrowNoticeExpiresAt(candidate)).to.equal(readyAt + ESCROW_NOTICE_VALIDITY);
+      });
     });
 
-    it("never revokes ESCROW_ROLE, nor lets an escrow renounce it: VerifierStakingEscrowPermanent", async function () {
-      const { staking, admin, escrow, ESCROW_ROLE } = await loadFixture(stakedFixture);
-      await expect(staking.connect(admin).revokeRole(ESCROW_ROLE, escrow.address))
-        .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowPermanent")
-        .withArgs(escrow.address);
-      await expect(staking.connect(escrow).renounceRole(ESCROW_ROLE, escrow.address))
-        .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowPermanent")
-        .withArgs(escrow.address);
+    describe("when the escrow was announced before", function () {
+      it("restarts the notice and its validity from the new announcement", async function () {
+        const { staking, admin, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        await staking.connect(admin).announceEscrow(candidate);
+        const firstExpiry = await staking.escrowNoticeExpiresAt(candidate);
+        await time.increaseTo(firstExpiry);
+        const at = await nextTimestamp();
+        const readyAt = at + DEFAULT_UNBONDING_PERIOD + ESCROW_NOTICE_MARGIN;
+        await expect(staking.connect(admin).announceEscrow(candidate))
+          .to.emit(staking, "EscrowAnnounced")
+          .withArgs(
+            await candidate.getAddress(),
+            await codeHashOf(candidate),
+            readyAt,
+            readyAt + ESCROW_NOTICE_VALIDITY,
+          );
+        await time.setNextBlockTimestamp(readyAt - 1n);
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, candidate))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowNoticePending")
+          .withArgs(await candidate.getAddress(), readyAt);
+        await staking.connect(admin).grantRole(ESCROW_ROLE, candidate);
+        expect(await staking.hasRole(ESCROW_ROLE, candidate)).to.equal(true);
+      });
     });
   });
 
@@ -1077,6 +1127,129 @@ describe("VerifierStaking", function () {
       });
     });
 
+    describe("when tokens were sent to staking directly and nothing is staked (the deployment's grant)", function () {
+      it("grants ESCROW_ROLE at once: one wei sent by anyone is not stake and does not force the notice", async function () {
+        const { token, staking, admin, other, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
+        const candidate = await newEscrow(staking);
+        // The attack: a transfer straight to the staking contract, ahead of the deployment's grant.
+        await token.connect(other).transfer(staking, 1n);
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, candidate))
+          .to.emit(staking, "RoleGranted")
+          .withArgs(ESCROW_ROLE, await candidate.getAddress(), admin.address);
+        expect(await token.balanceOf(staking)).to.equal(1n);
+        expect(await staking.totalStake()).to.equal(0n);
+      });
+    });
+
+    describe("when everything staked has been withdrawn", function () {
+      it("grants ESCROW_ROLE at once again: nobody has stake to protect", async function () {
+        const { staking, admin, alice, ESCROW_ROLE } = await loadFixture(deployStakingFixture);
+        await staking.connect(alice).stake(STAKE);
+        await staking.connect(alice).requestUnstake(STAKE);
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        await staking.connect(alice).withdraw();
+        const candidate = await newEscrow(staking);
+        await staking.connect(admin).grantRole(ESCROW_ROLE, candidate);
+        expect(await staking.hasRole(ESCROW_ROLE, candidate)).to.equal(true);
+      });
+    });
+
+    describe("when anything is staked and the escrow was not announced", function () {
+      it("reverts with VerifierStakingEscrowNotAnnounced(escrow)", async function () {
+        const { staking, admin, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, candidate))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowNotAnnounced")
+          .withArgs(await candidate.getAddress());
+      });
+    });
+
+    describe("when anything is staked and the notice has not run out", function () {
+      it("reverts with VerifierStakingEscrowNoticePending(escrow, readyAt) until the last second", async function () {
+        const { staking, admin, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        await staking.connect(admin).announceEscrow(candidate);
+        const readyAt = await staking.escrowReadyAt(candidate);
+        await time.setNextBlockTimestamp(readyAt - 1n);
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, candidate))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowNoticePending")
+          .withArgs(await candidate.getAddress(), readyAt);
+      });
+    });
+
+    describe("when anything is staked and the announcement is within its validity", function () {
+      it("grants ESCROW_ROLE from readyAt and emits RoleGranted", async function () {
+        const { staking, admin, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        await staking.connect(admin).announceEscrow(candidate);
+        await time.setNextBlockTimestamp(await staking.escrowReadyAt(candidate));
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, candidate))
+          .to.emit(staking, "RoleGranted")
+          .withArgs(ESCROW_ROLE, await candidate.getAddress(), admin.address);
+      });
+
+      it("grants ESCROW_ROLE up to the second before the announcement expires", async function () {
+        const { staking, admin, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        await staking.connect(admin).announceEscrow(candidate);
+        await time.setNextBlockTimestamp((await staking.escrowNoticeExpiresAt(candidate)) - 1n);
+        await staking.connect(admin).grantRole(ESCROW_ROLE, candidate);
+        expect(await staking.hasRole(ESCROW_ROLE, candidate)).to.equal(true);
+      });
+    });
+
+    describe("when anything is staked and the announcement has expired", function () {
+      it("reverts with VerifierStakingEscrowNoticeExpired(escrow, expiredAt): a staker who came after it gets no surprise", async function () {
+        const { staking, admin, carol, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        await staking.connect(admin).announceEscrow(candidate);
+        const readyAt = await staking.escrowReadyAt(candidate);
+        const expiredAt = readyAt + ESCROW_NOTICE_VALIDITY;
+        // The attack: the announcement is left standing; months later a newcomer stakes and governance grants.
+        await time.increaseTo(readyAt + 90n * DAY);
+        await staking.connect(carol).stake(STAKE);
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, candidate))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowNoticeExpired")
+          .withArgs(await candidate.getAddress(), expiredAt);
+        expect(await staking.hasRole(ESCROW_ROLE, candidate)).to.equal(false);
+      });
+
+      it("reverts with VerifierStakingEscrowNoticeExpired from the very second it expires", async function () {
+        const { staking, admin, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        await staking.connect(admin).announceEscrow(candidate);
+        const expiredAt = await staking.escrowNoticeExpiresAt(candidate);
+        await time.setNextBlockTimestamp(expiredAt);
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, candidate))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowNoticeExpired")
+          .withArgs(await candidate.getAddress(), expiredAt);
+      });
+    });
+
+    describe("when anything is staked and the escrow's code changed since the announcement", function () {
+      it("reverts with VerifierStakingEscrowCodeChanged(escrow, announced, current) until announced again", async function () {
+        const { token, staking, admin, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        const announced = await codeHashOf(candidate);
+        await staking.connect(admin).announceEscrow(candidate);
+        // The attack: stakers were shown one contract, another one sits at the address by the grant.
+        await setCode(await candidate.getAddress(), await ethers.provider.getCode(token));
+        const current = await codeHashOf(candidate);
+        expect(current).to.not.equal(announced);
+        await time.increaseTo(await staking.escrowReadyAt(candidate));
+        await expect(staking.connect(admin).grantRole(ESCROW_ROLE, candidate))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowCodeChanged")
+          .withArgs(await candidate.getAddress(), announced, current);
+
+        await expect(staking.connect(admin).announceEscrow(candidate))
+          .to.emit(staking, "EscrowAnnounced")
+          .withArgs(await candidate.getAddress(), current, anyValue, anyValue);
+        await time.increaseTo(await staking.escrowReadyAt(candidate));
+        await staking.connect(admin).grantRole(ESCROW_ROLE, candidate);
+        expect(await staking.hasRole(ESCROW_ROLE, candidate)).to.equal(true);
+      });
+    });
+
     describe("when another role goes to a contract with a long window", function () {
       it("grants it without checking the window", async function () {
         const { staking, admin, DEFAULT_ADMIN_ROLE } = await loadFixture(deployStakingFixture);
@@ -1092,6 +1265,20 @@ describe("VerifierStaking", function () {
         await expect(staking.connect(alice).grantRole(ESCROW_ROLE, alice.address))
           .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
           .withArgs(alice.address, DEFAULT_ADMIN_ROLE);
+      });
+    });
+  });
+
+  describe("#revokeRole and #renounceRole", function () {
+    describe("when the role is ESCROW_ROLE", function () {
+      it("never revokes ESCROW_ROLE, nor lets an escrow renounce it: VerifierStakingEscrowPermanent", async function () {
+        const { staking, admin, escrow, ESCROW_ROLE } = await loadFixture(stakedFixture);
+        await expect(staking.connect(admin).revokeRole(ESCROW_ROLE, escrow.address))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowPermanent")
+          .withArgs(escrow.address);
+        await expect(staking.connect(escrow).renounceRole(ESCROW_ROLE, escrow.address))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowPermanent")
+          .withArgs(escrow.address);
       });
     });
   });
@@ -1182,6 +1369,49 @@ describe("VerifierStaking", function () {
         await expect(
           staking.connect(escrow).slash(alice.address, 0, tokens(1), recipient.address),
         ).to.changeTokenBalances(token, [staking, recipient], [-tokens(1), tokens(1)]);
+      });
+    });
+  });
+
+  describe("#totalStake", function () {
+    describe("when accounts stake, request to unstake, are slashed and withdraw", function () {
+      it("is the sum of every account's active and unbonding stake after each step; a direct transfer does not count", async function () {
+        const { token, staking, alice, bob, other, escrow, recipient } = await loadFixture(deployStakingFixture);
+        const expectTotal = async (expected: bigint, step: string): Promise<void> => {
+          expect(await staking.totalStake(), step).to.equal(expected);
+          let sum = 0n;
+          for (const account of [alice, bob, other]) {
+            const a = await staking.accountOf(account.address);
+            sum += a.active + a.unbonding;
+          }
+          expect(sum, `${step}: sum of the accounts`).to.equal(expected);
+        };
+        await expectTotal(0n, "at deployment");
+        await staking.connect(alice).stake(tokens(100));
+        await staking.connect(bob).stake(tokens(30));
+        await expectTotal(tokens(130), "after two stakes");
+        await token.connect(other).transfer(staking, tokens(5));
+        await expectTotal(tokens(130), "after a direct transfer");
+        await staking.connect(alice).requestUnstake(tokens(40));
+        await expectTotal(tokens(130), "after a request to unstake (active to unbonding)");
+        await staking.connect(escrow).lock(bob.address, tokens(10));
+        await expectTotal(tokens(130), "after a lock");
+        // 60 of alice's free stake, then 10 of her unbonding stake.
+        await staking.connect(escrow).slash(alice.address, 0, tokens(70), recipient.address);
+        await expectTotal(tokens(60), "after a slash of free and unbonding stake");
+        // More than bob holds: his 20 free and 10 locked.
+        await staking.connect(escrow).slash(bob.address, 0, tokens(1000), recipient.address);
+        await expectTotal(tokens(30), "after a slash of everything an account holds");
+        await staking.connect(escrow).slash(other.address, 0, tokens(1), recipient.address);
+        await expectTotal(tokens(30), "after a slash of an account that holds nothing");
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        await expect(staking.connect(alice).withdraw()).to.changeTokenBalances(
+          token,
+          [alice, staking],
+          [tokens(30), -tokens(30)],
+        );
+        await expectTotal(0n, "after the last withdrawal");
+        expect(await token.balanceOf(staking)).to.equal(tokens(5));
       });
     });
   });

@@ -5,7 +5,7 @@ import { jobFromTx } from "../src/job";
  */
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther, parseUnits, type AddressLike, type ContractTransactionResponse } from "ethers";
 import type { HookToken, JobEscrow, VerifierStaking } from "../typechain-types";
 import {
@@ -711,19 +711,25 @@ describe("Hostile actors", function () {
     });
 
     // ESCROW_ROLE can slash anyone, so it is the one governance grant that could reach staked funds. Once anything
-    // is staked it goes only to an escrow announced an unbonding period (plus a margin) ahead, and never away.
+    // is staked it goes only to a contract announced an unbonding period (plus a margin) ahead, and never away.
     it("governance cannot take staked funds by granting itself ESCROW_ROLE: no grant without notice, and the notice lets stakers leave first", async function () {
       const f = await loadFixture(fundsEverywhereFixture);
       const admin = f.governance;
       await expect(f.staking.connect(admin).grantRole(ESCROW_ROLE, admin.address))
         .to.be.revertedWithCustomError(f.staking, "VerifierStakingEscrowNotAnnounced")
         .withArgs(admin.address);
+      // Nor can it announce its own key: only a contract, whose code stakers can read, is announced.
+      await expect(f.staking.connect(admin).announceEscrow(admin.address))
+        .to.be.revertedWithCustomError(f.staking, "VerifierStakingEscrowWithoutCode")
+        .withArgs(admin.address);
 
-      await f.staking.connect(admin).announceEscrow(admin.address);
-      const readyAt = await f.staking.escrowReadyAt(admin.address);
-      await expect(f.staking.connect(admin).grantRole(ESCROW_ROLE, admin.address))
+      // A contract that slashes for whoever calls it (EscrowStub) stands in for a malicious escrow.
+      const drain = await f.stub.getAddress();
+      await f.staking.connect(admin).announceEscrow(drain);
+      const readyAt = await f.staking.escrowReadyAt(drain);
+      await expect(f.staking.connect(admin).grantRole(ESCROW_ROLE, drain))
         .to.be.revertedWithCustomError(f.staking, "VerifierStakingEscrowNoticePending")
-        .withArgs(admin.address, readyAt);
+        .withArgs(drain, readyAt);
 
       // A verifier that distrusts the announced escrow unbonds at once and has withdrawn before it gets power.
       const leaver = f.verifiers[1];
@@ -734,9 +740,39 @@ describe("Hostile actors", function () {
       await time.increaseTo(unbondingEnd);
       await f.staking.connect(leaver).withdraw();
       await time.increaseTo(readyAt);
-      await f.staking.connect(admin).grantRole(ESCROW_ROLE, admin.address);
+      await f.staking.connect(admin).grantRole(ESCROW_ROLE, drain);
       const left = await f.staking.accountOf(leaver.address);
       expect(left.active + left.unbonding).to.equal(0n);
+    });
+
+    // A staker who joins after an announcement gets no notice of its own, so an announcement allows the grant only
+    // for ESCROW_NOTICE_VALIDITY, and only to the code it announced.
+    it("governance cannot surprise a later staker with an old announcement, nor swap the announced contract's code", async function () {
+      const f = await loadFixture(fundsEverywhereFixture);
+      const admin = f.governance;
+      const drain = await f.stub.getAddress();
+      await f.staking.connect(admin).announceEscrow(drain);
+      const announced = ethers.keccak256(await ethers.provider.getCode(drain));
+      const expiredAt = await f.staking.escrowNoticeExpiresAt(drain);
+
+      // Months later a newcomer stakes, seeing no announcement of the last weeks; the old one is spent.
+      await time.increaseTo(expiredAt + 60n * DAY);
+      const newcomer = f.verifiers[1];
+      await f.staking.connect(newcomer).stake(parseEther("10"));
+      await expect(f.staking.connect(admin).grantRole(ESCROW_ROLE, drain))
+        .to.be.revertedWithCustomError(f.staking, "VerifierStakingEscrowNoticeExpired")
+        .withArgs(drain, expiredAt);
+
+      // Announced afresh, then another contract's code put at the address before the grant (as an EIP-7702
+      // re-delegation or a metamorphic contract would): the grant is refused.
+      await f.staking.connect(admin).announceEscrow(drain);
+      await setCode(drain, await ethers.provider.getCode(f.newSource));
+      const current = ethers.keccak256(await ethers.provider.getCode(drain));
+      await time.increaseTo(await f.staking.escrowReadyAt(drain));
+      await expect(f.staking.connect(admin).grantRole(ESCROW_ROLE, drain))
+        .to.be.revertedWithCustomError(f.staking, "VerifierStakingEscrowCodeChanged")
+        .withArgs(drain, announced, current);
+      expect(await f.staking.hasRole(ESCROW_ROLE, drain)).to.equal(false);
     });
 
     it("governance cannot cut an escrow off from its locked stake: ESCROW_ROLE is never revoked or renounced", async function () {

@@ -9,11 +9,12 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// @dev An account's stake is `active` (which includes `locked`) plus `unbonding`. Free stake is
 /// `active - locked`. Unbonding stake stays slashable until it is withdrawn, and the unbonding period is never
 /// shorter than the longest dispute window of any escrow holding ESCROW_ROLE. Only ESCROW_ROLE may lock, unlock
-/// and slash; once anything is staked, ESCROW_ROLE goes only to an escrow announced an unbonding period ahead
-/// (`announceEscrow`), and it is never revoked, so governance cannot reach staked funds. Verifiers opt in with
-/// at least `minVerifierStake()` of free stake; their weight in the committee draw is their free stake while it
-/// is at least that minimum, and zero below it (they stay opted in and count again once they have enough). A
-/// change of the minimum applies to each account at its next stake change.
+/// and slash; once anything is staked, ESCROW_ROLE goes only to a contract announced an unbonding period ahead
+/// (`announceEscrow`), within a limited time after that and with the code announced, and it is never revoked, so
+/// governance cannot reach staked funds. Verifiers opt in with at least `minVerifierStake()` of free stake; their
+/// weight in the committee draw is their free stake while it is at least that minimum, and zero below it (they
+/// stay opted in and count again once they have enough). A change of the minimum applies to each account at its
+/// next stake change.
 interface IVerifierStaking {
     /// @notice One account's stake.
     /// @dev Packed so that locking, unlocking and the verifier check touch one storage word; amounts are
@@ -26,16 +27,21 @@ interface IVerifierStaking {
         uint96 unbonding; // requested for withdrawal, withdrawable from `unbondingEnd`, slashable until then
     }
 
-    /// @notice Emitted when `account` adds `amount` to its active stake.
-    event Staked(address indexed account, uint256 amount);
-    /// @notice When governance announced an escrow, and the unbonding period then in force.
+    /// @notice When governance announced an escrow, the unbonding period then in force, and the hash of the code
+    /// the escrow had then (the code that stakers were given notice of).
     struct EscrowNotice {
         uint64 announcedAt;
         uint64 unbondingPeriod;
+        bytes32 codeHash;
     }
 
-    /// @notice Emitted when governance announces that `escrow` may be granted ESCROW_ROLE from `readyAt`.
-    event EscrowAnnounced(address indexed escrow, uint256 readyAt);
+    /// @notice Emitted when `account` adds `amount` to its active stake.
+    event Staked(address indexed account, uint256 amount);
+    /// @notice Emitted when governance announces that `escrow`, whose code hashes to `codeHash`, may be granted
+    /// ESCROW_ROLE from `readyAt` until just before `expiresAt`.
+    /// @dev Both times are at the unbonding period in force at the announcement; a longer period set before the
+    /// grant moves both later by the difference (`escrowReadyAt`, `escrowNoticeExpiresAt`).
+    event EscrowAnnounced(address indexed escrow, bytes32 codeHash, uint256 readyAt, uint256 expiresAt);
     /// @notice Emitted when `amount` moves from active to unbonding; all unbonding stake unlocks at `unbondingEnd`.
     event UnstakeRequested(address indexed account, uint256 amount, uint256 unbondingEnd);
     /// @notice Emitted when unbonded stake is paid out.
@@ -81,6 +87,12 @@ interface IVerifierStaking {
     error VerifierStakingEscrowNoticePending(address escrow, uint256 readyAt);
     /// @notice ESCROW_ROLE cannot be revoked or renounced: the escrow's jobs hold stake locked in this contract.
     error VerifierStakingEscrowPermanent(address escrow);
+    /// @notice Only a contract can be announced as an escrow: stakers are given notice of its code.
+    error VerifierStakingEscrowWithoutCode(address escrow);
+    /// @notice The escrow's announcement lapsed at `expiredAt` without a grant; announce it again.
+    error VerifierStakingEscrowNoticeExpired(address escrow, uint256 expiredAt);
+    /// @notice The escrow's code is not the code announced (`announced`, now `current`); announce it again.
+    error VerifierStakingEscrowCodeChanged(address escrow, bytes32 announced, bytes32 current);
 
     /// @notice The ERC-20 token staked, fixed at deployment.
     function token() external view returns (IERC20);
@@ -133,16 +145,26 @@ interface IVerifierStaking {
     /// @dev Requirements: caller has DEFAULT_ADMIN_ROLE; at most MAX_MIN_VERIFIER_STAKE.
     function setMinVerifierStake(uint256 amount) external;
 
-    /// @notice Announces that `escrow` will be granted ESCROW_ROLE, which lets it lock and slash stake. The grant
-    /// is refused until `escrowReadyAt(escrow)`: the unbonding period (the longer of the one in force now and at
-    /// the grant) plus ESCROW_NOTICE_MARGIN, so that a staker who requests to unstake on the announcement has
-    /// withdrawn before the new escrow has any power. Without an announcement, ESCROW_ROLE is granted only while
-    /// nothing is staked (at deployment). ESCROW_ROLE is never revoked.
-    /// @dev Requirements: caller has DEFAULT_ADMIN_ROLE; `escrow` non-zero. Announcing again restarts the notice.
+    /// @notice Announces that `escrow` will be granted ESCROW_ROLE, which lets it lock and slash stake. Once anything
+    /// is staked, the grant is refused before `escrowReadyAt(escrow)`: the unbonding period (the longer of the one in
+    /// force now and at the grant) plus ESCROW_NOTICE_MARGIN, so that a staker who requests to unstake on the
+    /// announcement has withdrawn before the new escrow has any power. The grant is also refused from
+    /// `escrowNoticeExpiresAt(escrow)` (ESCROW_NOTICE_VALIDITY after `escrowReadyAt`), so an old announcement cannot
+    /// surprise whoever staked after it, and refused if the escrow's code is no longer the code announced. Without
+    /// an announcement, ESCROW_ROLE is granted only while nothing is staked (`totalStake()` is zero, as at
+    /// deployment). ESCROW_ROLE is never revoked.
+    /// @dev Records `escrow`'s code hash (EXTCODEHASH) with the notice. Announcing again restarts the notice and
+    /// records the code the escrow has then. Stakers should watch `EscrowAnnounced`: an escrow announced before
+    /// they staked may be granted the role without further notice until its announcement expires.
+    /// Requirements: caller has DEFAULT_ADMIN_ROLE; `escrow` non-zero and has code.
     function announceEscrow(address escrow) external;
 
     /// @notice When `escrow` can be granted ESCROW_ROLE; zero when it was never announced.
     function escrowReadyAt(address escrow) external view returns (uint256);
+
+    /// @notice From when `escrow`'s announcement no longer allows the grant (`escrowReadyAt` plus
+    /// ESCROW_NOTICE_VALIDITY); zero when it was never announced.
+    function escrowNoticeExpiresAt(address escrow) external view returns (uint256);
 
     /// @notice Draws `size` distinct verifiers weighted by free stake, skipping every address in `excluded`.
     /// @dev O(size * log n) storage reads for n verifiers ever opted in. Deterministic in `seed` and state.
@@ -162,6 +184,10 @@ interface IVerifierStaking {
     /// @notice The account's weight in committee draws: its free stake if it is a verifier holding at least
     /// `minVerifierStake()` of it, else zero.
     function verifierWeightOf(address account) external view returns (uint256);
+
+    /// @notice Sum of every account's stake, active (locked included) and unbonding: what stakers have in this
+    /// contract. Tokens sent here without `stake` do not count.
+    function totalStake() external view returns (uint256);
 
     /// @notice Sum of all verifiers' weights.
     function totalVerifierWeight() external view returns (uint256);

@@ -968,6 +968,7 @@ async function checkState(r: Run, label: string): Promise<void> {
   eq(await token.balanceOf(escrow), open + credited, `${label}: escrow balance vs open jobs + credits`);
   eq(open, r.m.openHoldings(), `${label}: open job holdings`);
   eq(await token.balanceOf(staking), staked, `${label}: staking balance vs active + unbonding stake`);
+  eq(await staking.totalStake(), staked, `${label}: staking totalStake vs active + unbonding stake`);
 
   eq(await registry.modelCount(), BigInt(s.models.length), `${label}: model count`);
 }
