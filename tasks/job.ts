@@ -29,6 +29,7 @@ import {
   type Protocol,
 } from "./common";
 import { MODE_NAMES } from "./model";
+import { toJobTerms } from "../src/terms";
 import type { IModelRegistry } from "../typechain-types";
 
 type ModelTermsOutput = IModelRegistry.ModelTermsStructOutput;
@@ -154,7 +155,7 @@ task("job:request", "Requests an inference on a model's latest version, with the
     say(`Agreeing to ${describeTerms(p, modelId, terms)}`);
     await ensureAllowance(p, await p.escrow.getAddress(), price);
     const receipt = await send(p, "requestInference", () =>
-      p.escrow.requestInference(modelId, terms, input, deadline, 0),
+      p.escrow.requestInference(modelId, toJobTerms(terms), input, deadline, 0),
     );
     const event = receipt.logs
       .map((log) => p.escrow.interface.parseLog(log))

@@ -33,6 +33,7 @@ import {
 import { JobOutcome, JobStatus, VerificationMode, type EscrowParams } from "../src/params";
 import { jobIdOf } from "../src/job";
 import { deployCore } from "../src/deploy/contracts";
+import { currentTerms } from "../src/terms";
 
 const BPS = 10_000n;
 const MAX_URI_BYTES = 2048;
@@ -181,7 +182,7 @@ describe("JobEscrow (core)", function () {
         const deadline = await deadlineIn(DAY);
         const tx = await p.escrow
           .connect(p.requester)
-          .requestInference(p.models.committee, await p.registry.jobTerms(p.models.committee), INPUT, deadline, 0);
+          .requestInference(p.models.committee, await currentTerms(p.registry, p.models.committee), INPUT, deadline, 0);
         const ev = await requestedEvent(tx, p.escrow);
         const terms = termsFor(VerificationMode.Committee);
         const fields: Omit<Job, "id"> = {
@@ -247,7 +248,7 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
+            .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, deadline, 0),
         ).to.changeTokenBalances(p.token, [p.requester, p.escrow], [-PRICE, PRICE]);
         await expectConservation(p);
       });
@@ -259,21 +260,27 @@ describe("JobEscrow (core)", function () {
         const escrow = p.escrow.connect(p.requester);
         const returned = await escrow.requestInference.staticCall(
           p.models.none,
-          await p.registry.jobTerms(p.models.none),
+          await currentTerms(p.registry, p.models.none),
           INPUT,
           deadline,
           0,
         );
         const byUri = await escrow.requestInferenceByUri.staticCall(
           p.models.none,
-          await p.registry.jobTerms(p.models.none),
+          await currentTerms(p.registry, p.models.none),
           "ipfs://x",
           ethers.id("x"),
           deadline,
           0,
         );
         const job = await p.jobFrom(
-          await escrow.requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
+          await escrow.requestInference(
+            p.models.none,
+            await currentTerms(p.registry, p.models.none),
+            INPUT,
+            deadline,
+            0,
+          ),
         );
         expect(job.nonce).to.equal(2n);
         expect(returned).to.equal(job.id);
@@ -301,10 +308,22 @@ describe("JobEscrow (core)", function () {
         const deadline = await deadlineIn(DAY);
         const escrow = p.escrow.connect(p.requester);
         const first = await p.jobFrom(
-          await escrow.requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
+          await escrow.requestInference(
+            p.models.none,
+            await currentTerms(p.registry, p.models.none),
+            INPUT,
+            deadline,
+            0,
+          ),
         );
         const second = await p.jobFrom(
-          await escrow.requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
+          await escrow.requestInference(
+            p.models.none,
+            await currentTerms(p.registry, p.models.none),
+            INPUT,
+            deadline,
+            0,
+          ),
         );
         expect(second.nonce).to.equal(BigInt(first.nonce) + 1n);
         expect({ ...second, id: 0n, nonce: 0n }).to.deep.equal({ ...first, id: 0n, nonce: 0n });
@@ -347,7 +366,7 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
+            .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, deadline, 0),
         ).to.emit(p.escrow, "JobRequested");
         await p.registry
           .connect(p.modelOwner)
@@ -355,7 +374,7 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, deadline, 0),
+            .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, deadline, 0),
         ).to.changeTokenBalances(p.token, [p.requester, p.escrow], [-TEST_PARAMS.minFee, TEST_PARAMS.minFee]);
       });
 
@@ -366,12 +385,12 @@ describe("JobEscrow (core)", function () {
         await time.setNextBlockTimestamp(next);
         await p.escrow
           .connect(p.requester)
-          .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, next + 1n, 0);
+          .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, next + 1n, 0);
         next += 10n;
         await time.setNextBlockTimestamp(next);
         await p.escrow
           .connect(p.requester)
-          .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, next + max, 0);
+          .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, next + max, 0);
         expect(await p.escrow.jobCount()).to.equal(2n);
       });
     });
@@ -382,7 +401,13 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), "0x", await deadlineIn(DAY), 0),
+            .requestInference(
+              p.models.none,
+              await currentTerms(p.registry, p.models.none),
+              "0x",
+              await deadlineIn(DAY),
+              0,
+            ),
         ).to.be.revertedWithCustomError(p.escrow, "JobEscrowEmptyInput");
       });
     });
@@ -396,7 +421,7 @@ describe("JobEscrow (core)", function () {
             .connect(p.requester)
             .requestInference(
               p.models.none,
-              await p.registry.jobTerms(p.models.none),
+              await currentTerms(p.registry, p.models.none),
               bytesOf(size),
               await deadlineIn(DAY),
               0,
@@ -407,19 +432,100 @@ describe("JobEscrow (core)", function () {
       });
     });
 
-    describe("when the price is above maxFee", function () {
-      it("reverts with JobEscrowFeeAboveMax", async function () {
-        const p = await loadFixture(deployProtocolFixture);
-        await expect(
-          p.escrow
+    describe("when the agreed terms are not the model's current snapshot", function () {
+      // Each change the owner can make between a requester reading the terms and its request being mined.
+      const changes: [string, (p: Protocol) => Promise<unknown>][] = [
+        [
+          "a new price",
+          (p) =>
+            p.registry
+              .connect(p.modelOwner)
+              .setTerms(p.models.committee, { ...termsFor(VerificationMode.Committee), price: PRICE / 2n }),
+        ],
+        [
+          "the mode (Committee to None)",
+          (p) => p.registry.connect(p.modelOwner).setTerms(p.models.committee, termsFor(VerificationMode.None)),
+        ],
+        [
+          "a smaller committee",
+          (p) => p.registry.connect(p.modelOwner).setTerms(p.models.committee, termsFor(VerificationMode.Committee, 1)),
+        ],
+        [
+          "a looser tolerance",
+          (p) =>
+            p.registry
+              .connect(p.modelOwner)
+              .setTerms(p.models.committee, { ...termsFor(VerificationMode.Committee), relTolerance: 1e9 }),
+        ],
+        [
+          "a higher royalty",
+          (p) =>
+            p.registry
+              .connect(p.modelOwner)
+              .setTerms(p.models.committee, { ...termsFor(VerificationMode.Committee), royaltyBps: 2000 }),
+        ],
+        [
+          "a new version",
+          (p) =>
+            p.registry.connect(p.modelOwner).publishVersion(p.models.committee, ethers.id("other bytes"), "ipfs://v2"),
+        ],
+        [
+          "a new owner",
+          async (p) => {
+            await p.registry.connect(p.modelOwner).transferModelOwnership(p.models.committee, p.other.address);
+            await p.registry.connect(p.other).acceptModelOwnership(p.models.committee);
+          },
+        ],
+      ];
+      for (const [what, change] of changes) {
+        it(`reverts with JobEscrowTermsChanged after ${what}, and moves no token`, async function () {
+          const p = await loadFixture(deployProtocolFixture);
+          const agreed = await currentTerms(p.registry, p.models.committee);
+          await change(p);
+          const current = await p.registry.jobTermsHash(p.models.committee);
+          const tx = p.escrow
             .connect(p.requester)
-            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, await deadlineIn(DAY), 0),
-        )
-          .to.be.revertedWithCustomError(p.escrow, "JobEscrowFeeAboveMax")
-          .withArgs(p.models.none, PRICE, PRICE - 1n);
+            .requestInference(p.models.committee, agreed, INPUT, await deadlineIn(DAY), 0);
+          await expect(tx)
+            .to.be.revertedWithCustomError(p.escrow, "JobEscrowTermsChanged")
+            .withArgs(p.models.committee, await p.registry.hashJobTerms(agreed), current);
+          expect(await p.token.balanceOf(p.escrow)).to.equal(0n);
+          expect(await p.escrow.jobCount()).to.equal(0n);
+        });
+      }
+
+      it("reverts with JobEscrowTermsChanged for a snapshot with dirty high bits in a word", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        const agreed = await currentTerms(p.registry, p.models.none);
+        const data = p.escrow.interface.encodeFunctionData("requestInference", [
+          p.models.none,
+          agreed,
+          INPUT,
+          await deadlineIn(DAY),
+          0,
+        ]);
+        // The snapshot's mode word (word 5 of the arguments) with a bit set above the uint8.
+        const at = 2 + 8 + 64 * 5;
+        const word = BigInt("0x" + data.slice(at, at + 64)) | (1n << 200n);
+        const dirty = data.slice(0, at) + word.toString(16).padStart(64, "0") + data.slice(at + 64);
+        await expect(p.requester.sendTransaction({ to: p.escrow, data: dirty })).to.be.reverted;
+        expect(await p.escrow.jobCount()).to.equal(0n);
+      });
+
+      it("runs the job under exactly the agreed terms when they are current", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        const agreed = await currentTerms(p.registry, p.models.committee);
+        const job = await p.request(p.models.committee, { terms: agreed });
+        expect([job.modelOwner, job.version, job.mode, job.committeeSize, job.royaltyBps, job.fee]).to.deep.equal([
+          agreed.owner,
+          agreed.version,
+          BigInt(agreed.terms.mode),
+          BigInt(agreed.terms.committeeSize),
+          BigInt(agreed.terms.royaltyBps),
+          agreed.terms.price,
+        ]);
       });
     });
-
     describe("when the price is below minFee", function () {
       it("reverts with JobEscrowFeeTooLow", async function () {
         const p = await loadFixture(deployProtocolFixture);
@@ -428,7 +534,13 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, await deadlineIn(DAY), 0),
+            .requestInference(
+              p.models.none,
+              await currentTerms(p.registry, p.models.none),
+              INPUT,
+              await deadlineIn(DAY),
+              0,
+            ),
         )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowFeeTooLow")
           .withArgs(p.models.none, price, TEST_PARAMS.minFee);
@@ -443,7 +555,7 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, now, 0),
+            .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, now, 0),
         )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidDeadline")
           .withArgs(now, now + BigInt(TEST_PARAMS.maxJobDuration));
@@ -459,7 +571,7 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, latest + 1n, 0),
+            .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, latest + 1n, 0),
         )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidDeadline")
           .withArgs(latest + 1n, latest);
@@ -484,7 +596,7 @@ describe("JobEscrow (core)", function () {
             .connect(p.requester)
             .requestInference(
               p.models.none,
-              await p.registry.jobTerms(p.models.none),
+              await currentTerms(p.registry, p.models.none),
               INPUT,
               await deadlineIn(DAY),
               100_000,
@@ -501,7 +613,7 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInference(99, await p.registry.jobTerms(99), INPUT, await deadlineIn(DAY), 0),
+            .requestInference(99, await currentTerms(p.registry, p.models.none), INPUT, await deadlineIn(DAY), 0),
         )
           .to.be.revertedWithCustomError(p.registry, "ModelRegistryUnknownModel")
           .withArgs(99);
@@ -511,11 +623,10 @@ describe("JobEscrow (core)", function () {
     describe("when the model is deprecated", function () {
       it("reverts with ModelRegistryDeprecated", async function () {
         const p = await loadFixture(deployProtocolFixture);
+        const agreed = await currentTerms(p.registry, p.models.none);
         await p.registry.connect(p.modelOwner).deprecate(p.models.none);
         await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, await deadlineIn(DAY), 0),
+          p.escrow.connect(p.requester).requestInference(p.models.none, agreed, INPUT, await deadlineIn(DAY), 0),
         )
           .to.be.revertedWithCustomError(p.registry, "ModelRegistryDeprecated")
           .withArgs(p.models.none);
@@ -529,7 +640,13 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInference(p.models.none, await p.registry.jobTerms(p.models.none), INPUT, await deadlineIn(DAY), 0),
+            .requestInference(
+              p.models.none,
+              await currentTerms(p.registry, p.models.none),
+              INPUT,
+              await deadlineIn(DAY),
+              0,
+            ),
         ).to.be.revertedWithCustomError(p.escrow, "EnforcedPause");
       });
     });
@@ -541,7 +658,7 @@ describe("JobEscrow (core)", function () {
         await expect(
           f.escrow
             .connect(requester)
-            .requestInference(f.modelId, await f.registry.jobTerms(f.modelId), INPUT, await deadlineIn(DAY), 0),
+            .requestInference(f.modelId, await currentTerms(f.registry, f.modelId), INPUT, await deadlineIn(DAY), 0),
         )
           .to.be.revertedWithCustomError(f.escrow, "JobEscrowTransferShortfall")
           .withArgs(PRICE, PRICE - PRICE / 100n);
@@ -556,7 +673,7 @@ describe("JobEscrow (core)", function () {
         await expect(
           f.escrow
             .connect(requester)
-            .requestInference(f.modelId, await f.registry.jobTerms(f.modelId), INPUT, await deadlineIn(DAY), 0),
+            .requestInference(f.modelId, await currentTerms(f.registry, f.modelId), INPUT, await deadlineIn(DAY), 0),
         )
           .to.be.revertedWithCustomError(f.escrow, "SafeERC20FailedOperation")
           .withArgs(await f.token.getAddress());
@@ -604,7 +721,7 @@ describe("JobEscrow (core)", function () {
       it("emits JobRequested with the URI and the given input hash, and pulls the fee", async function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
-        const terms = await p.registry.jobTerms(p.models.none);
+        const terms = await currentTerms(p.registry, p.models.none);
         const call = () =>
           p.escrow.connect(p.requester).requestInferenceByUri(p.models.none, terms, URI, HASH, deadline, 0);
         await expect(call).to.changeTokenBalances(p.token, [p.requester, p.escrow], [-PRICE, PRICE]);
@@ -624,7 +741,7 @@ describe("JobEscrow (core)", function () {
             .connect(p.requester)
             .requestInferenceByUri(
               p.models.none,
-              await p.registry.jobTerms(p.models.none),
+              await currentTerms(p.registry, p.models.none),
               "a".repeat(MAX_URI_BYTES),
               HASH,
               await deadlineIn(DAY),
@@ -642,7 +759,7 @@ describe("JobEscrow (core)", function () {
             .connect(p.requester)
             .requestInferenceByUri(
               p.models.none,
-              await p.registry.jobTerms(p.models.none),
+              await currentTerms(p.registry, p.models.none),
               "",
               HASH,
               await deadlineIn(DAY),
@@ -662,7 +779,7 @@ describe("JobEscrow (core)", function () {
             .connect(p.requester)
             .requestInferenceByUri(
               p.models.none,
-              await p.registry.jobTerms(p.models.none),
+              await currentTerms(p.registry, p.models.none),
               "a".repeat(MAX_URI_BYTES + 1),
               HASH,
               await deadlineIn(DAY),
@@ -682,7 +799,7 @@ describe("JobEscrow (core)", function () {
             .connect(p.requester)
             .requestInferenceByUri(
               p.models.none,
-              await p.registry.jobTerms(p.models.none),
+              await currentTerms(p.registry, p.models.none),
               URI,
               ZeroHash,
               await deadlineIn(DAY),
@@ -701,7 +818,7 @@ describe("JobEscrow (core)", function () {
             .connect(p.requester)
             .requestInferenceByUri(
               p.models.none,
-              await p.registry.jobTerms(p.models.none),
+              await currentTerms(p.registry, p.models.none),
               URI,
               HASH,
               await deadlineIn(DAY),
@@ -719,7 +836,14 @@ describe("JobEscrow (core)", function () {
         await expect(
           p.escrow
             .connect(p.requester)
-            .requestInferenceByUri(p.models.none, await p.registry.jobTerms(p.models.none), URI, HASH, now - 1n, 0),
+            .requestInferenceByUri(
+              p.models.none,
+              await currentTerms(p.registry, p.models.none),
+              URI,
+              HASH,
+              now - 1n,
+              0,
+            ),
         )
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidDeadline")
           .withArgs(now - 1n, now + BigInt(TEST_PARAMS.maxJobDuration));
@@ -920,11 +1044,13 @@ describe("JobEscrow (core)", function () {
         await expect(tx)
           .to.emit(f.escrow, "JobClaimed")
           .withArgs(f.job.id, f.worker.address, COLLATERAL, at + BigInt(TEST_PARAMS.submissionWindow));
-        await expect(tx).to.emit(f.staking, "StakeLocked").withArgs(f.worker.address, COLLATERAL);
-        await expect(tx).to.emit(f.staking, "StakeUnlocked").withArgs(f.worker.address, COLLATERAL);
+        // It settles in this transaction, so the collateral is checked against free stake, not locked and freed.
+        await expect(tx).not.to.emit(f.staking, "StakeLocked");
+        await expect(tx).not.to.emit(f.staking, "StakeUnlocked");
         await expect(tx)
           .to.emit(f.escrow, "JobSettled")
           .withArgs(f.job.id, JobOutcome.Accepted, settlement(acceptedSplit(f.job)));
+        expect((await f.staking.accountOf(f.worker)).locked).to.equal(0n);
         expect((await f.escrow.jobState(f.job.id)).worker).to.equal(f.worker.address);
         expect(await f.escrow.balanceOf(f.worker)).to.equal(acceptedSplit(f.job).workerPayment);
         await expectConservation(f);
@@ -936,6 +1062,15 @@ describe("JobEscrow (core)", function () {
         await expect(f.escrow.connect(f.worker).submitResult(f.job, OUTPUT))
           .to.be.revertedWithCustomError(f.escrow, "JobEscrowDeadlinePassed")
           .withArgs(f.job.id, f.job.deadline);
+      });
+
+      it("reverts with VerifierStakingInsufficientStake when the submitter's free stake is one short", async function () {
+        const f = await loadFixture(jobRequestedFixture);
+        const account = await f.staking.accountOf(f.worker);
+        await f.staking.connect(f.worker).requestUnstake(account.active - COLLATERAL + 1n);
+        await expect(f.escrow.connect(f.worker).submitResult(f.job, OUTPUT))
+          .to.be.revertedWithCustomError(f.staking, "VerifierStakingInsufficientStake")
+          .withArgs(f.worker.address, COLLATERAL - 1n, COLLATERAL);
       });
 
       it("reverts with VerifierStakingInsufficientStake when the submitter has no stake", async function () {
@@ -1345,7 +1480,7 @@ describe("JobEscrow (core)", function () {
         const [, , , requester] = await ethers.getSigners();
         const job = await f.escrow
           .connect(requester)
-          .requestInference(f.modelId, await f.registry.jobTerms(f.modelId), INPUT, await deadlineIn(100n), 0)
+          .requestInference(f.modelId, await currentTerms(f.registry, f.modelId), INPUT, await deadlineIn(100n), 0)
           .then((tx) => requestedEvent(tx, f.escrow));
         await time.increaseTo(BigInt(job.job.deadline) + 1n);
         await f.escrow.settle(job.job, "0x");
@@ -1799,7 +1934,7 @@ describe("JobEscrow (core)", function () {
           .connect(f.requester)
           .requestInference(
             f.models.optimistic,
-            await f.registry.jobTerms(f.models.optimistic),
+            await currentTerms(f.registry, f.models.optimistic),
             INPUT,
             deadline,
             200_000,
@@ -1838,7 +1973,7 @@ describe("JobEscrow (core)", function () {
             .connect(f.requester)
             .requestInference(
               f.models.none,
-              await f.registry.jobTerms(f.models.none),
+              await currentTerms(f.registry, f.models.none),
               INPUT,
               await deadlineIn(DAY),
               200_000,
@@ -1862,7 +1997,7 @@ describe("JobEscrow (core)", function () {
             .connect(f.requester)
             .requestInference(
               f.models.optimistic,
-              await f.registry.jobTerms(f.models.optimistic),
+              await currentTerms(f.registry, f.models.optimistic),
               INPUT,
               await deadlineIn(DAY),
               200_000,
@@ -1995,7 +2130,7 @@ describe("JobEscrow (core)", function () {
             .connect(f.requester)
             .requestInference(
               f.models.none,
-              await f.registry.jobTerms(f.models.none),
+              await currentTerms(f.registry, f.models.none),
               INPUT,
               await deadlineIn(600n),
               200_000,
@@ -2019,7 +2154,7 @@ describe("JobEscrow (core)", function () {
             .connect(f.requester)
             .requestInference(
               f.models.none,
-              await f.registry.jobTerms(f.models.none),
+              await currentTerms(f.registry, f.models.none),
               INPUT,
               await deadlineIn(DAY),
               200_000,
@@ -2036,6 +2171,62 @@ describe("JobEscrow (core)", function () {
           .withArgs(job.id, await f.consumer.getAddress(), true);
         expect(await f.escrow.balanceOf(f.consumer)).to.equal(PRICE + compensation);
         await expectConservation(f, [f.consumer, f.hostile]);
+
+        // The requester gets its fee back from the consumer; the compensation on top goes to the owner.
+        expect(await f.consumer.refundOf(f.requester)).to.equal(PRICE);
+        const claim = f.consumer.connect(f.requester).claimRefund();
+        await expect(claim).to.changeTokenBalances(f.token, [f.requester, f.escrow], [PRICE, -(PRICE + compensation)]);
+        await expect(claim).to.emit(f.consumer, "RefundClaimed").withArgs(f.requester.address, PRICE);
+        await expect(f.consumer.connect(f.requester).claimRefund())
+          .to.be.revertedWithCustomError(f.consumer, "ExampleConsumerNothingToClaim")
+          .withArgs(f.requester.address);
+        await expect(f.consumer.connect(f.requester).sweepSurplus(f.requester))
+          .to.be.revertedWithCustomError(f.consumer, "OwnableUnauthorizedAccount")
+          .withArgs(f.requester.address);
+        await expect(f.consumer.connect(f.governance).sweepSurplus(f.treasury)).to.changeTokenBalances(
+          f.token,
+          [f.consumer, f.treasury],
+          [-compensation, compensation],
+        );
+        await expectConservation(f, [f.consumer, f.hostile]);
+      });
+    });
+
+    describe("when an ExampleConsumer's refunded job's callback failed", function () {
+      it("lets anyone record the refund, after which the requester claims its fee", async function () {
+        const f = await loadFixture(consumerFixture);
+        const job = await f.jobFrom(
+          await f.consumer
+            .connect(f.requester)
+            .requestInference(
+              f.models.none,
+              await currentTerms(f.registry, f.models.none),
+              INPUT,
+              await deadlineIn(600n),
+              5000,
+            ),
+        );
+        await expect(f.consumer.recordRefund(job.id))
+          .to.be.revertedWithCustomError(f.consumer, "ExampleConsumerNotRefunded")
+          .withArgs(job.id, JobStatus.Requested);
+        await time.increase(601);
+        // 5,000 gas is too little for the consumer to record anything: the callback fails, settlement goes on.
+        await expect(f.escrow.settle(job, "0x"))
+          .to.emit(f.escrow, "CallbackDelivered")
+          .withArgs(job.id, await f.consumer.getAddress(), false);
+        expect(await f.consumer.refundOf(f.requester)).to.equal(0n);
+        await expect(f.consumer.connect(f.other).recordRefund(job.id))
+          .to.emit(f.consumer, "RefundCredited")
+          .withArgs(job.id, f.requester.address, PRICE);
+        await expect(f.consumer.recordRefund(job.id))
+          .to.be.revertedWithCustomError(f.consumer, "ExampleConsumerAlreadyDone")
+          .withArgs(job.id);
+        await expect(f.consumer.connect(f.requester).claimRefund()).to.changeTokenBalances(
+          f.token,
+          [f.requester, f.escrow],
+          [PRICE, -PRICE],
+        );
+        await expectConservation(f, [f.consumer, f.hostile]);
       });
     });
 
@@ -2047,7 +2238,7 @@ describe("JobEscrow (core)", function () {
             .connect(f.requester)
             .requestInference(
               f.models.none,
-              await f.registry.jobTerms(f.models.none),
+              await currentTerms(f.registry, f.models.none),
               INPUT,
               await deadlineIn(DAY),
               5000,
@@ -2091,7 +2282,7 @@ describe("JobEscrow (core)", function () {
             .connect(f.requester)
             .requestInference(
               f.models.optimistic,
-              await f.registry.jobTerms(f.models.optimistic),
+              await currentTerms(f.registry, f.models.optimistic),
               INPUT,
               await deadlineIn(DAY),
               200_000,

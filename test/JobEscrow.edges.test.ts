@@ -12,6 +12,7 @@ import {
   type Verification,
 } from "./fixtures/verification";
 import { JobStatus, VerificationMode } from "../src/params";
+import { currentTerms } from "../src/terms";
 
 const MAX_UINT96 = 2n ** 96n - 1n;
 
@@ -99,7 +100,7 @@ describe("JobEscrow edges", function () {
       const deadline = BigInt(await time.latest()) + 86_400n;
       const tx = await escrow
         .connect(p.requester)
-        .requestInference(p.models.committee, await p.registry.jobTerms(p.models.committee), OUTPUT, deadline, 0);
+        .requestInference(p.models.committee, await currentTerms(p.registry, p.models.committee), OUTPUT, deadline, 0);
       const receipt = await tx.wait();
       const parsed = receipt!.logs.map((log) => escrow.interface.parseLog(log)).find((e) => e?.name === "JobRequested");
       const job = toJob(parsed!.args.job);

@@ -624,6 +624,32 @@ describe("JobEscrow verification", function () {
             expect(drawn).not.to.include(worker.address);
           }
         });
+
+        it("never draws the model's owner, who earns a royalty when the output is accepted, whatever the seed", async function () {
+          const v = await loadFixture(verificationFixture);
+          // The owner stakes and opts in: with the worker excluded, five verifiers and the owner are eligible.
+          await v.token.connect(v.other).transfer(v.modelOwner, STAKE);
+          await v.token.connect(v.modelOwner).approve(v.staking, STAKE);
+          await v.staking.connect(v.modelOwner).stake(STAKE);
+          await v.staking.connect(v.modelOwner).setVerifier(true);
+          const seen = new Set<string>();
+          for (let seed = 1; seed <= 12; ++seed) {
+            await v.randomness.setSeed(seed);
+            const job = await v.request(v.models.committee);
+            await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+            const drawn = (await seatsOf(v, idOf(job))).map(([a]) => a);
+            drawn.forEach((a) => seen.add(a));
+            expect(drawn).not.to.include(v.modelOwner.address);
+          }
+          // Everyone else eligible was drawn at some point, so the owner's absence is the exclusion, not luck.
+          expect([...seen]).to.have.members(addressesOf(v.verifiers));
+          // Excluded from a challenge's committee too.
+          await v.randomness.setSeed(99);
+          const job = await v.request(v.models.optimistic);
+          await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          await v.escrow.connect(v.verifiers[0]).challenge(job);
+          expect(addressesOf(await membersOf(v, idOf(job)))).not.to.include(v.modelOwner.address);
+        });
       });
 
       describe("when fewer verifiers than the committee size are eligible", function () {

@@ -17,6 +17,7 @@ import {
   PRICE,
   STAKE,
   TEST_PARAMS,
+  termsFor,
   type Job,
   type Protocol,
 } from "./fixtures/protocol";
@@ -37,6 +38,7 @@ import {
 } from "./fixtures/verification";
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../src/params";
 import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
+import { currentTerms } from "../src/terms";
 
 const COLLATERAL = (PRICE * BigInt(TEST_PARAMS.collateralRatioBps)) / BPS;
 const CALLBACK_GAS = 300_000;
@@ -91,7 +93,7 @@ describe("Hostile actors", function () {
       const deadline = BigInt(await time.latest()) + DAY;
       const inner = h.escrow.interface.encodeFunctionData("requestInference", [
         h.models.none,
-        await h.registry.jobTerms(h.models.none),
+        await currentTerms(h.registry, h.models.none),
         INPUT,
         deadline,
         0,
@@ -99,7 +101,7 @@ describe("Hostile actors", function () {
       await h.token.setHook(h.escrow, inner, true);
       const tx = h.escrow
         .connect(h.requester)
-        .requestInference(h.models.none, await h.registry.jobTerms(h.models.none), INPUT, deadline, 0);
+        .requestInference(h.models.none, await currentTerms(h.registry, h.models.none), INPUT, deadline, 0);
       await expect(tx).to.be.revertedWithCustomError(h.escrow, "ReentrancyGuardReentrantCall");
       expect(await h.escrow.jobCount()).to.equal(0n);
       expect(await h.token.balanceOf(h.escrow)).to.equal(0n);
@@ -204,7 +206,7 @@ describe("Hostile actors", function () {
         async (f) =>
           f.escrow.interface.encodeFunctionData("requestInference", [
             f.models.none,
-            await f.registry.jobTerms(f.models.none),
+            await currentTerms(f.registry, f.models.none),
             INPUT,
             BigInt(await time.latest()) + DAY,
             0,
@@ -262,8 +264,8 @@ describe("Hostile actors", function () {
 
     /** Sends both transactions without mining, then mines them in one block; returns their receipts' statuses. */
     async function inOneBlock(
-      send: () => Promise<[ContractTransactionResponse, ContractTransactionResponse]>,
-    ): Promise<[ContractTransactionResponse, ContractTransactionResponse]> {
+      send: () => Promise<ContractTransactionResponse[]>,
+    ): Promise<ContractTransactionResponse[]> {
       await network.provider.send("evm_setAutomine", [false]);
       try {
         const txs = await send();
@@ -285,6 +287,29 @@ describe("Hostile actors", function () {
       expect(r!.status).to.equal(1);
       expect(h!.status).to.equal(0);
     }
+
+    it("an owner switching a pending Committee request to None on a new version in the same block: the request reverts with JobEscrowTermsChanged and pays nothing", async function () {
+      const v = await loadFixture(twoWorkersFixture);
+      const model = v.models.committee;
+      const agreed = await currentTerms(v.registry, model);
+      const deadline = BigInt(await time.latest()) + DAY;
+      const balance = await v.token.balanceOf(v.requester);
+      // Before the fix the owner's two transactions, placed ahead of the request, made it a None job on bytes the
+      // requester never saw, paid at once for any output.
+      const [honest, ...owner] = await inOneBlock(async () => [
+        await v.escrow.connect(v.requester).requestInference(model, agreed, INPUT, deadline, 0, HONEST),
+        await v.registry.connect(v.modelOwner).setTerms(model, termsFor(VerificationMode.None), RACER),
+        await v.registry.connect(v.modelOwner).publishVersion(model, ethers.id("other bytes"), "ipfs://other", RACER),
+      ]);
+      for (const tx of owner) expect((await ethers.provider.getTransactionReceipt(tx.hash))!.status).to.equal(1);
+      const h = (await ethers.provider.getTransactionReceipt(honest.hash))!;
+      expect(h.status).to.equal(0);
+      const [name, args] = await revertOf(v.escrow, honest);
+      expect(name).to.equal("JobEscrowTermsChanged");
+      expect(args).to.deep.equal([model, await v.registry.hashJobTerms(agreed), await v.registry.jobTermsHash(model)]);
+      expect(await v.escrow.jobCount()).to.equal(0n);
+      expect(await v.token.balanceOf(v.requester)).to.equal(balance);
+    });
 
     it("racing claims: the first mined wins, the second reverts with JobEscrowInvalidStatus(Claimed) and locks nothing", async function () {
       const v = await loadFixture(twoWorkersFixture);

@@ -45,6 +45,7 @@ import type { Fault, Role } from "../worker/config";
 import { sha256Hex } from "../worker/models";
 import type { DeployRequest } from "./deploy-child";
 import { freePort, ROOT, runManaged, spawnManaged, tail, waitFor, type ManagedProcess } from "./processes";
+import { currentTerms } from "../terms";
 
 /** The mnemonic of `hardhat node`'s default accounts (each holds 10,000 ETH). */
 export const TEST_MNEMONIC = "test test test test test test test test test test test junk";
@@ -316,7 +317,7 @@ export class LocalNetwork {
     const bytes = input instanceof Uint8Array ? input : encodeTensors(input);
     const tx = this.escrow
       .connect(requester)
-      .requestInference(modelId, opts.terms ?? (await this.registry.jobTerms(modelId)), bytes, deadline, 0);
+      .requestInference(modelId, opts.terms ?? (await currentTerms(this.registry, modelId)), bytes, deadline, 0);
     return jobFromTx(this.escrow, await tx);
   }
 

@@ -24,6 +24,7 @@ import type {
   VerifierStaking,
 } from "../../typechain-types";
 import { VerificationMode } from "../params";
+import { currentTerms, type JobTerms } from "../terms";
 
 export type Job = IJobEscrow.JobStruct;
 
@@ -158,9 +159,9 @@ export async function runBatch(world: World, specs: JobSpec[]): Promise<JobResul
   // Requests: sent without mining, then mined together.
   await network.provider.send("evm_setAutomine", [false]);
   const hashes: string[] = [];
-  const termsOf = new Map<bigint, Awaited<ReturnType<typeof world.registry.jobTerms>>>();
+  const termsOf = new Map<bigint, JobTerms>();
   for (const spec of specs) {
-    if (!termsOf.has(spec.modelId)) termsOf.set(spec.modelId, await world.registry.jobTerms(spec.modelId));
+    if (!termsOf.has(spec.modelId)) termsOf.set(spec.modelId, await currentTerms(world.registry, spec.modelId));
   }
   try {
     for (const spec of specs) {

@@ -398,8 +398,15 @@ function resolve(r: Run, a: Action): Resolved {
       const agreed = async (): Promise<IModelRegistry.JobTermsStruct> => {
         const current = await p.registry.jobTerms(model).catch(() => undefined);
         if (!current) return NO_TERMS; // unknown or deprecated: the registry refuses before any comparison
-        const terms = { ...current.terms.toObject() };
-        if (stale) terms.price = BigInt(terms.price) + 1n;
+        const t = current.terms;
+        const terms: IModelRegistry.ModelTermsStruct = {
+          price: t.price + (stale ? 1n : 0n),
+          mode: t.mode,
+          committeeSize: t.committeeSize,
+          royaltyBps: t.royaltyBps,
+          relTolerance: t.relTolerance,
+          absTolerance: t.absTolerance,
+        };
         return { owner: current.owner, version: current.version, contentHash: current.contentHash, terms };
       };
       const callback = a.variant === "callback" ? 100_000n : 0n;

@@ -49,6 +49,7 @@ import {
   type JobEscrow,
 } from "../../typechain-types";
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, VerificationMode } from "../../src/params";
+import { currentTerms } from "../../src/terms";
 
 export type Figures = Record<string, number>;
 
@@ -203,7 +204,9 @@ async function run(): Promise<Figures> {
 
   const request = async (modelId: bigint): Promise<Step> => {
     const receipt = await (
-      await escrow.connect(requester).requestInference(modelId, await registry.jobTerms(modelId), INPUT, DEADLINE, 0)
+      await escrow
+        .connect(requester)
+        .requestInference(modelId, await currentTerms(registry, modelId), INPUT, DEADLINE, 0)
     ).wait();
     if (receipt === null || receipt.status !== 1) throw new Error("gas scenario: request failed");
     for (const log of receipt.logs) {

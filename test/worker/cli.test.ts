@@ -17,6 +17,7 @@ import { JobStatus, VerificationMode } from "../../src/params";
 import { ConfigError, parseConfig } from "../../src/worker/config";
 import { sha256Hex } from "../../src/worker/models";
 import { deployProtocolFixture, STAKE } from "../fixtures/protocol";
+import { currentTerms } from "../../src/terms";
 
 const ROOT = path.join(__dirname, "..", "..");
 const CLI = path.join(ROOT, "src", "worker", "cli.ts");
@@ -152,7 +153,7 @@ describe("worker configuration and command line", function () {
       const deadline = BigInt(await time.latest()) + 3600n;
       const tx = await p.escrow
         .connect(p.requester)
-        .requestInference(modelId, await p.registry.jobTerms(modelId), input, deadline, 0);
+        .requestInference(modelId, await currentTerms(p.registry, modelId), input, deadline, 0);
       const job = await jobFromTx(p.escrow, tx);
       const jobId = BigInt(job.id);
       expect(job.nonce).to.equal(await p.escrow.jobCount());

@@ -18,6 +18,7 @@ import { ModelStore, sha256Hex } from "../../src/worker/models";
 import { loadModel, runModel } from "../../src/worker/onnx";
 import { startService, type ServiceHandle } from "../../src/worker/service";
 import { verifyJob } from "../../src/worker/verify";
+import { currentTerms } from "../../src/terms";
 
 const PRICE = parseEther("2");
 const STAKE = parseEther("100");
@@ -99,7 +100,7 @@ describe("worker service (in-process)", function () {
     return jobFrom(
       await escrow
         .connect(requester)
-        .requestInference(modelId, await registry.jobTerms(modelId), encodeTensors(input), deadline, 0),
+        .requestInference(modelId, await currentTerms(registry, modelId), encodeTensors(input), deadline, 0),
     );
   }
 
