@@ -18,8 +18,9 @@ contract ModelRegistry is IModelRegistry {
     uint256 private _modelCount;
     mapping(uint256 modelId => Model) private _models;
     mapping(uint256 modelId => mapping(uint256 version => ModelVersion)) private _versions;
-    /// @dev Where each content hash was published, packed as (modelId << 32 | version); zero when unpublished.
-    mapping(bytes32 contentHash => uint256 location) private _publishedAt;
+    /// @dev Where each account published each content hash, packed as (modelId << 32 | version); zero when it did
+    /// not. Keyed by publisher, so nobody can take a hash from the account that publishes those bytes.
+    mapping(address publisher => mapping(bytes32 contentHash => uint256 location)) private _publishedAt;
 
     modifier onlyModelOwner(uint256 modelId) {
         address owner = _existing(modelId).owner;
@@ -127,8 +128,11 @@ contract ModelRegistry is IModelRegistry {
     }
 
     /// @inheritdoc IModelRegistry
-    function findContentHash(bytes32 contentHash) external view returns (uint256 modelId, uint256 version) {
-        uint256 location = _publishedAt[contentHash];
+    function findContentHash(
+        address publisher,
+        bytes32 contentHash
+    ) external view returns (uint256 modelId, uint256 version) {
+        uint256 location = _publishedAt[publisher][contentHash];
         return (location >> 32, uint32(location));
     }
 
@@ -139,7 +143,7 @@ contract ModelRegistry is IModelRegistry {
         string calldata uri
     ) private returns (uint256 version) {
         if (contentHash == bytes32(0)) revert ModelRegistryZeroContentHash();
-        uint256 location = _publishedAt[contentHash];
+        uint256 location = _publishedAt[msg.sender][contentHash];
         if (location != 0) revert ModelRegistryContentHashTaken(contentHash, location >> 32, uint32(location));
         if (bytes(uri).length == 0 || bytes(uri).length > MAX_URI_BYTES) {
             revert ModelRegistryInvalidUri(bytes(uri).length, MAX_URI_BYTES);
@@ -151,7 +155,7 @@ contract ModelRegistry is IModelRegistry {
             publishedAt: uint64(block.timestamp),
             uri: uri
         });
-        _publishedAt[contentHash] = (modelId << 32) | version;
+        _publishedAt[msg.sender][contentHash] = (modelId << 32) | version;
         emit VersionPublished(modelId, version, contentHash, uri);
     }
 

@@ -168,7 +168,7 @@ describe("ModelRegistry", function () {
             .withArgs(id, account.address, hash, URI_V1, termsTuple(TERMS));
           expect(await registry.modelCount()).to.equal(id);
           expect((await registry.getModel(id)).owner).to.equal(account.address);
-          expect(await registry.findContentHash(hash)).to.deep.equal([BigInt(id), 1n]);
+          expect(await registry.findContentHash(account.address, hash)).to.deep.equal([BigInt(id), 1n]);
         }
       });
 
@@ -194,11 +194,12 @@ describe("ModelRegistry", function () {
         expectVersion(await registry.getVersion(1, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
       });
 
-      it("records the content hash as version 1 of the model", async function () {
-        const { registry } = await loadFixture(registeredModelFixture);
-        const [modelId, version] = await registry.findContentHash(HASH_V1);
+      it("records the content hash as the caller's version 1 of the model, and for no other account", async function () {
+        const { registry, owner, other } = await loadFixture(registeredModelFixture);
+        const [modelId, version] = await registry.findContentHash(owner.address, HASH_V1);
         expect(modelId).to.equal(1n);
         expect(version).to.equal(1n);
+        expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([0n, 0n]);
       });
 
       it("counts the model", async function () {
@@ -269,43 +270,102 @@ describe("ModelRegistry", function () {
       });
     });
 
-    describe("when the content hash is taken", function () {
-      describe("by version 1 of another model", function () {
+    describe("when a squatter front-runs the author's registration with the author's content hash", function () {
+      it("still registers the author's model, under its own id; each id snapshots its own owner for jobs", async function () {
+        const { registry, owner: author, other: squatter } = await loadFixture(deployRegistryFixture);
+        // The squatter copies the author's pending registerModel from the mempool and lands first.
+        await registry.connect(squatter).registerModel(HASH_V1, URI_V1, TERMS);
+
+        expect(await registry.connect(author).registerModel.staticCall(HASH_V1, URI_V1, TERMS)).to.equal(2n);
+        await expect(registry.connect(author).registerModel(HASH_V1, URI_V1, TERMS))
+          .to.emit(registry, "ModelRegistered")
+          .withArgs(2, author.address, HASH_V1, URI_V1, termsTuple(TERMS));
+        expect(await registry.findContentHash(author.address, HASH_V1)).to.deep.equal([2n, 1n]);
+        expect(await registry.findContentHash(squatter.address, HASH_V1)).to.deep.equal([1n, 1n]);
+
+        // A requester who chooses the author's id gets the author's model and pays the author's royalty.
+        expectJobTerms(await registry.jobTerms(2), {
+          owner: author.address,
+          version: 1,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+        expectJobTerms(await registry.jobTerms(1), {
+          owner: squatter.address,
+          version: 1,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+        // The squatter holds no rights over the author's model.
+        await expect(registry.connect(squatter).publishVersion(2, HASH_V2, URI_V2))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
+          .withArgs(2, squatter.address);
+        await expect(registry.connect(author).publishVersion(2, HASH_V2, URI_V2))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(2, 2, HASH_V2, URI_V2);
+      });
+    });
+
+    describe("when another account published the content hash", function () {
+      it("registers the caller's own model with those bytes", async function () {
+        const { registry, owner, other } = await loadFixture(twoVersionsFixture);
+        for (const [i, hash] of [HASH_V1, HASH_V2].entries()) {
+          const id = i + 2;
+          await expect(registry.connect(other).registerModel(hash, URI_OTHER, NEW_TERMS))
+            .to.emit(registry, "ModelRegistered")
+            .withArgs(id, other.address, hash, URI_OTHER, termsTuple(NEW_TERMS));
+          expect(await registry.findContentHash(other.address, hash)).to.deep.equal([BigInt(id), 1n]);
+          expect(await registry.findContentHash(owner.address, hash)).to.deep.equal([1n, BigInt(i + 1)]);
+        }
+        expect(await registry.modelCount()).to.equal(3n);
+      });
+    });
+
+    describe("when the caller already published the content hash", function () {
+      describe("as version 1 of another of its models", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
-          const { registry, owner, other } = await loadFixture(registeredModelFixture);
-          for (const account of [owner, other]) {
-            await expect(registry.connect(account).registerModel(HASH_V1, URI_OTHER, TERMS))
-              .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
-              .withArgs(HASH_V1, 1, 1);
-          }
+          const { registry, owner } = await loadFixture(registeredModelFixture);
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_OTHER, TERMS))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_V1, 1, 1);
           expect(await registry.modelCount()).to.equal(1n);
         });
       });
 
-      describe("by a later version of another model", function () {
+      describe("as a later version of another of its models", function () {
         it("reverts with ModelRegistryContentHashTaken naming that version", async function () {
-          const { registry, other } = await loadFixture(twoVersionsFixture);
-          await expect(registry.connect(other).registerModel(HASH_V2, URI_OTHER, TERMS))
+          const { registry, owner } = await loadFixture(twoVersionsFixture);
+          await expect(registry.connect(owner).registerModel(HASH_V2, URI_OTHER, TERMS))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V2, 1, 2);
         });
       });
 
-      describe("by a model registered after model 1", function () {
+      describe("in a model registered after model 1", function () {
         it("reverts with ModelRegistryContentHashTaken naming that model", async function () {
-          const { registry, owner } = await loadFixture(twoModelsFixture);
-          await expect(registry.connect(owner).registerModel(HASH_OTHER, URI_V1, TERMS))
+          const { registry, other } = await loadFixture(twoModelsFixture);
+          await expect(registry.connect(other).registerModel(HASH_OTHER, URI_V1, TERMS))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_OTHER, 2, 1);
         });
       });
 
-      describe("by a deprecated model", function () {
+      describe("in a model it has since deprecated", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
-          const { registry, other } = await loadFixture(deprecatedModelFixture);
-          await expect(registry.connect(other).registerModel(HASH_V1, URI_V1, TERMS))
+          const { registry, owner } = await loadFixture(deprecatedModelFixture);
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V1, 1, 1);
+        });
+      });
+
+      describe("in a model it has since handed over", function () {
+        it("reverts with ModelRegistryContentHashTaken (the record stays with the publisher)", async function () {
+          const { registry, owner, newOwner } = await loadFixture(transferredModelFixture);
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_V1, 1, 1);
+          expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([0n, 0n]);
         });
       });
     });
@@ -346,7 +406,7 @@ describe("ModelRegistry", function () {
             .to.be.revertedWithCustomError(registry, error)
             .withArgs(...args);
           expect(await registry.modelCount()).to.equal(0n);
-          expect(await registry.findContentHash(HASH_V1)).to.deep.equal([0n, 0n]);
+          expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([0n, 0n]);
         });
       });
     }
@@ -383,10 +443,10 @@ describe("ModelRegistry", function () {
         });
       });
 
-      it("records the new hash and keeps the old one", async function () {
-        const { registry } = await loadFixture(twoVersionsFixture);
-        expect(await registry.findContentHash(HASH_V2)).to.deep.equal([1n, 2n]);
-        expect(await registry.findContentHash(HASH_V1)).to.deep.equal([1n, 1n]);
+      it("records the new hash for the caller and keeps the old one", async function () {
+        const { registry, owner } = await loadFixture(twoVersionsFixture);
+        expect(await registry.findContentHash(owner.address, HASH_V2)).to.deep.equal([1n, 2n]);
+        expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
       });
 
       it("leaves earlier versions unchanged", async function () {
@@ -403,7 +463,7 @@ describe("ModelRegistry", function () {
           .to.emit(registry, "VersionPublished")
           .withArgs(modelId, 3, HASH_V3, URI_V3);
         expect((await registry.getModel(modelId)).versionCount).to.equal(3n);
-        expect(await registry.findContentHash(HASH_V3)).to.deep.equal([1n, 3n]);
+        expect(await registry.findContentHash(owner.address, HASH_V3)).to.deep.equal([1n, 3n]);
       });
 
       it("numbers each model's versions on their own", async function () {
@@ -412,7 +472,7 @@ describe("ModelRegistry", function () {
         await expect(registry.connect(other).publishVersion(otherModelId, HASH_V3, URI_V3))
           .to.emit(registry, "VersionPublished")
           .withArgs(otherModelId, 2, HASH_V3, URI_V3);
-        expect(await registry.findContentHash(HASH_V3)).to.deep.equal([2n, 2n]);
+        expect(await registry.findContentHash(other.address, HASH_V3)).to.deep.equal([2n, 2n]);
         expect((await registry.getVersion(modelId, 2)).contentHash).to.equal(HASH_V2);
         expect((await registry.getVersion(otherModelId, 2)).contentHash).to.equal(HASH_V3);
       });
@@ -503,16 +563,38 @@ describe("ModelRegistry", function () {
         });
       });
 
-      describe("by another model", function () {
+      describe("by another model of the caller", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
-          const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
-          await expect(registry.connect(owner).publishVersion(modelId, HASH_OTHER, URI_V2))
+          const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+          await registry.connect(owner).registerModel(HASH_V3, URI_V3, TERMS);
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V2))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
-            .withArgs(HASH_OTHER, otherModelId, 1);
-          await expect(registry.connect(other).publishVersion(otherModelId, HASH_V1, URI_V2))
-            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
-            .withArgs(HASH_V1, modelId, 1);
+            .withArgs(HASH_V3, 2, 1);
         });
+      });
+    });
+
+    describe("when another account published the content hash", function () {
+      it("publishes it as the caller's new version", async function () {
+        const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_OTHER, URI_V2))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 2, HASH_OTHER, URI_V2);
+        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V1, URI_V2))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(otherModelId, 2, HASH_V1, URI_V2);
+        expect(await registry.findContentHash(owner.address, HASH_OTHER)).to.deep.equal([modelId, 2n]);
+        expect(await registry.findContentHash(other.address, HASH_OTHER)).to.deep.equal([otherModelId, 1n]);
+        expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([otherModelId, 2n]);
+      });
+
+      it("publishes the bytes a previous owner published in the same model, as a new version", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
+        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V1, URI_V2))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 2, HASH_V1, URI_V2);
+        expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([modelId, 2n]);
+        expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([modelId, 1n]);
       });
     });
 
@@ -643,7 +725,7 @@ describe("ModelRegistry", function () {
           terms: TERMS,
         });
         expectVersion(await registry.getVersion(modelId, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
-        expect(await registry.findContentHash(HASH_V1)).to.deep.equal([1n, 1n]);
+        expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
       });
 
       it("makes jobTerms revert with ModelRegistryDeprecated", async function () {
@@ -1111,29 +1193,45 @@ describe("ModelRegistry", function () {
   });
 
   describe("#findContentHash", function () {
-    describe("when the hash was published", function () {
-      it("returns the model and version that published it", async function () {
-        const { registry, other, otherModelId } = await loadFixture(twoModelsFixture);
+    describe("when the publisher published the hash", function () {
+      it("returns the model and version in which it published it", async function () {
+        const { registry, owner, other, otherModelId } = await loadFixture(twoModelsFixture);
         await registry.connect(other).publishVersion(otherModelId, HASH_V2, URI_V2);
-        expect(await registry.findContentHash(HASH_V1)).to.deep.equal([1n, 1n]);
-        expect(await registry.findContentHash(HASH_OTHER)).to.deep.equal([2n, 1n]);
-        expect(await registry.findContentHash(HASH_V2)).to.deep.equal([2n, 2n]);
+        expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
+        expect(await registry.findContentHash(other.address, HASH_OTHER)).to.deep.equal([2n, 1n]);
+        expect(await registry.findContentHash(other.address, HASH_V2)).to.deep.equal([2n, 2n]);
       });
     });
 
-    describe("when the hash was never published", function () {
+    describe("when several accounts published the same hash", function () {
+      it("returns each publisher's own model", async function () {
+        const { registry, owner, newOwner, other } = await loadFixture(registeredModelFixture);
+        await registry.connect(other).registerModel(HASH_V1, URI_OTHER, TERMS);
+        await registry.connect(newOwner).registerModel(HASH_V2, URI_V2, TERMS);
+        await registry.connect(newOwner).publishVersion(3, HASH_V1, URI_V1);
+        expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
+        expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([2n, 1n]);
+        expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([3n, 2n]);
+      });
+    });
+
+    describe("when the publisher never published the hash", function () {
       it("returns (0, 0)", async function () {
-        const { registry } = await loadFixture(registeredModelFixture);
-        expect(await registry.findContentHash(HASH_UNPUBLISHED)).to.deep.equal([0n, 0n]);
-        expect(await registry.findContentHash(ZERO_HASH)).to.deep.equal([0n, 0n]);
+        const { registry, owner, other } = await loadFixture(registeredModelFixture);
+        expect(await registry.findContentHash(owner.address, HASH_UNPUBLISHED)).to.deep.equal([0n, 0n]);
+        expect(await registry.findContentHash(owner.address, ZERO_HASH)).to.deep.equal([0n, 0n]);
+        expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([0n, 0n]);
+        expect(await registry.findContentHash(ethers.ZeroAddress, HASH_V1)).to.deep.equal([0n, 0n]);
       });
     });
 
     describe("when a publication reverted", function () {
       it("returns (0, 0)", async function () {
         const { registry, owner, modelId } = await loadFixture(deprecatedModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2)).to.be.reverted;
-        expect(await registry.findContentHash(HASH_V2)).to.deep.equal([0n, 0n]);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
+          .withArgs(modelId);
+        expect(await registry.findContentHash(owner.address, HASH_V2)).to.deep.equal([0n, 0n]);
       });
     });
   });
