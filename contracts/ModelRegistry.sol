@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {JobTermsLib} from "./libraries/JobTermsLib.sol";
 
 /// @title ModelRegistry
 /// @notice Permissionless registry of ONNX models by content hash, with immutable versions and per-model terms.
@@ -21,6 +22,8 @@ contract ModelRegistry is IModelRegistry {
     /// @dev Where each account published each content hash, packed as (modelId << 32 | version); zero when it did
     /// not. Keyed by publisher, so nobody can take a hash from the account that publishes those bytes.
     mapping(address publisher => mapping(bytes32 contentHash => uint256 location)) private _publishedAt;
+    /// @dev `JobTermsLib.hash` of the snapshot a new job takes; zero for an unknown or deprecated model.
+    mapping(uint256 modelId => bytes32 snapshotHash) private _jobTermsHashes;
 
     modifier onlyModelOwner(uint256 modelId) {
         address owner = _existing(modelId).owner;
@@ -41,6 +44,7 @@ contract ModelRegistry is IModelRegistry {
         model.terms = terms;
         emit ModelRegistered(modelId, msg.sender, contentHash, uri, terms);
         _publish(modelId, model, contentHash, uri);
+        _storeJobTermsHash(modelId, model);
     }
 
     /// @inheritdoc IModelRegistry
@@ -52,13 +56,16 @@ contract ModelRegistry is IModelRegistry {
         Model storage model = _models[modelId];
         if (model.deprecated) revert ModelRegistryDeprecated(modelId);
         version = _publish(modelId, model, contentHash, uri);
+        _storeJobTermsHash(modelId, model);
     }
 
     /// @inheritdoc IModelRegistry
     function setTerms(uint256 modelId, ModelTerms calldata terms) external onlyModelOwner(modelId) {
         _checkTerms(terms);
-        _models[modelId].terms = terms;
+        Model storage model = _models[modelId];
+        model.terms = terms;
         emit TermsUpdated(modelId, terms);
+        _storeJobTermsHash(modelId, model);
     }
 
     /// @inheritdoc IModelRegistry
@@ -66,6 +73,7 @@ contract ModelRegistry is IModelRegistry {
         Model storage model = _models[modelId];
         if (model.deprecated) revert ModelRegistryDeprecated(modelId);
         model.deprecated = true;
+        delete _jobTermsHashes[modelId];
         emit ModelDeprecated(modelId);
     }
 
@@ -83,19 +91,29 @@ contract ModelRegistry is IModelRegistry {
         model.owner = msg.sender;
         model.pendingOwner = address(0);
         emit ModelOwnershipTransferred(modelId, previousOwner, msg.sender);
+        _storeJobTermsHash(modelId, model);
     }
 
     /// @inheritdoc IModelRegistry
     function jobTerms(uint256 modelId) external view returns (JobTerms memory snapshot) {
         Model storage model = _existing(modelId);
         if (model.deprecated) revert ModelRegistryDeprecated(modelId);
-        uint256 version = model.versionCount;
-        snapshot = JobTerms({
-            owner: model.owner,
-            version: version,
-            contentHash: _versions[modelId][version].contentHash,
-            terms: model.terms
-        });
+        snapshot = _snapshot(modelId, model);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function jobTermsHash(uint256 modelId) external view returns (bytes32 snapshotHash) {
+        snapshotHash = _jobTermsHashes[modelId];
+        if (snapshotHash == bytes32(0)) {
+            // Only an unknown or a deprecated model has no hash (a keccak256 output is never zero in practice).
+            _existing(modelId);
+            revert ModelRegistryDeprecated(modelId);
+        }
+    }
+
+    /// @inheritdoc IModelRegistry
+    function hashJobTerms(JobTerms calldata snapshot) external pure returns (bytes32) {
+        return JobTermsLib.hash(snapshot);
     }
 
     /// @inheritdoc IModelRegistry
@@ -157,6 +175,23 @@ contract ModelRegistry is IModelRegistry {
         });
         _publishedAt[msg.sender][contentHash] = (modelId << 32) | version;
         emit VersionPublished(modelId, version, contentHash, uri);
+    }
+
+    /// @dev Rewrites the stored hash after any part of the snapshot changed; a deprecated model keeps none.
+    function _storeJobTermsHash(uint256 modelId, Model storage model) private {
+        if (model.deprecated) return;
+        _jobTermsHashes[modelId] = JobTermsLib.hash(_snapshot(modelId, model));
+    }
+
+    function _snapshot(uint256 modelId, Model storage model) private view returns (JobTerms memory) {
+        uint256 version = model.versionCount;
+        return
+            JobTerms({
+                owner: model.owner,
+                version: version,
+                contentHash: _versions[modelId][version].contentHash,
+                terms: model.terms
+            });
     }
 
     function _existing(uint256 modelId) private view returns (Model storage model) {

@@ -2,7 +2,7 @@
  * The protocol's default governance parameters, shared by deploy scripts, tests and tools.
  * Each value is checked on chain against the bounds in JobEscrow (see IJobEscrow.EscrowParams).
  */
-import { parseEther } from "ethers";
+import { AbiCoder, keccak256, parseEther } from "ethers";
 
 export interface EscrowParams {
   protocolFeeBps: number;
@@ -63,6 +63,25 @@ export interface ModelTerms {
   royaltyBps: number;
   relTolerance: number; // parts per billion
   absTolerance: number; // parts per billion
+}
+
+/** The snapshot a job takes of a model (`IModelRegistry.JobTerms`): owner, latest version, its hash, terms. */
+export interface JobTerms {
+  owner: string;
+  version: bigint;
+  contentHash: string;
+  terms: ModelTerms;
+}
+
+/** ABI type of `IModelRegistry.JobTerms` (written out: this file loads before TypeChain's types exist). */
+const JOB_TERMS_TYPE =
+  "tuple(address owner, uint256 version, bytes32 contentHash, " +
+  "tuple(uint96 price, uint8 mode, uint8 committeeSize, uint16 royaltyBps, uint32 relTolerance, uint32 absTolerance) terms)";
+
+/** The hash of a snapshot, as `ModelRegistry.jobTermsHash` stores it and `hashJobTerms` computes it:
+ * keccak256 of its ABI encoding. */
+export function jobTermsHash(snapshot: JobTerms): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode([JOB_TERMS_TYPE], [snapshot]));
 }
 
 /** Job statuses as numbered by IJobEscrow.JobStatus. */

@@ -1,9 +1,9 @@
 import { expect } from "chai";
-import { ethers } from "hardhat";
+import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { IModelRegistry, ModelRegistry } from "../typechain-types";
-import { VerificationMode } from "../src/params";
+import { VerificationMode, jobTermsHash, type JobTerms } from "../src/params";
 import {
   HASH_OTHER,
   HASH_UNPUBLISHED,
@@ -29,6 +29,7 @@ import {
   termsTuple,
   termsWith,
   threeModelsFixture,
+  toJobTerms,
   toTerms,
   transferredModelFixture,
   twoModelsFixture,
@@ -70,6 +71,23 @@ function expectJobTerms(
   expect(snapshot.version).to.equal(expected.version);
   expect(snapshot.contentHash).to.equal(expected.contentHash);
   expect(toTerms(snapshot.terms)).to.deep.equal(expected.terms);
+}
+
+/** Asserts that `jobTermsHash(modelId)` is the hash of `expected` and of `jobTerms(modelId)`, both computed in
+ * TypeScript (ethers' AbiCoder), and that `hashJobTerms` agrees. */
+async function expectJobTermsHash(registry: ModelRegistry, modelId: bigint | number, expected: JobTerms) {
+  const stored = await registry.jobTermsHash(modelId);
+  expect(stored).to.equal(jobTermsHash(expected));
+  expect(stored).to.equal(jobTermsHash(toJobTerms(await registry.jobTerms(modelId))));
+  expect(stored).to.equal(await registry.hashJobTerms(expected));
+  return stored;
+}
+
+/** The SLOAD instructions an eth_call of `data` to the registry executes. */
+async function storageReadsOf(registry: ModelRegistry, data: string): Promise<number> {
+  const call = { to: await registry.getAddress(), data };
+  const trace = await network.provider.send("debug_traceCall", [call, "latest"]);
+  return (trace.structLogs as { op: string }[]).filter((log) => log.op === "SLOAD").length;
 }
 
 /** Terms that break one bound each, with the error and arguments `registerModel` and `setTerms` must revert with. */
@@ -1021,6 +1039,187 @@ describe("ModelRegistry", function () {
           .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
           .withArgs(modelId);
       });
+    });
+  });
+
+  describe("#jobTermsHash", function () {
+    describe("when the model takes jobs", function () {
+      it("is the hash of the snapshot after registerModel", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await expectJobTermsHash(registry, modelId, {
+          owner: owner.address,
+          version: 1n,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+      });
+
+      it("is rewritten by publishVersion", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        const before = await registry.jobTermsHash(modelId);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2);
+        const after = await expectJobTermsHash(registry, modelId, {
+          owner: owner.address,
+          version: 2n,
+          contentHash: HASH_V2,
+          terms: TERMS,
+        });
+        expect(after).to.not.equal(before);
+      });
+
+      it("is rewritten by setTerms", async function () {
+        const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
+        const before = await registry.jobTermsHash(modelId);
+        await registry.connect(owner).setTerms(modelId, NEW_TERMS);
+        const after = await expectJobTermsHash(registry, modelId, {
+          owner: owner.address,
+          version: 2n,
+          contentHash: HASH_V2,
+          terms: NEW_TERMS,
+        });
+        expect(after).to.not.equal(before);
+      });
+
+      it("is rewritten when the new owner accepts the model, not when it is offered", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(registeredModelFixture);
+        const before = await registry.jobTermsHash(modelId);
+        await registry.connect(owner).transferModelOwnership(modelId, newOwner.address);
+        expect(await registry.jobTermsHash(modelId)).to.equal(before);
+        await registry.connect(newOwner).acceptModelOwnership(modelId);
+        const after = await expectJobTermsHash(registry, modelId, {
+          owner: newOwner.address,
+          version: 1n,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+        expect(after).to.not.equal(before);
+      });
+
+      it("is each model's own", async function () {
+        const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
+        await expectJobTermsHash(registry, modelId, {
+          owner: owner.address,
+          version: 1n,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+        await expectJobTermsHash(registry, otherModelId, {
+          owner: other.address,
+          version: 1n,
+          contentHash: HASH_OTHER,
+          terms: NEW_TERMS,
+        });
+        await registry.connect(owner).setTerms(modelId, NEW_TERMS);
+        await expectJobTermsHash(registry, otherModelId, {
+          owner: other.address,
+          version: 1n,
+          contentHash: HASH_OTHER,
+          terms: NEW_TERMS,
+        });
+      });
+
+      it("reads one storage word (jobTerms reads five)", async function () {
+        const { registry, modelId } = await loadFixture(twoVersionsFixture);
+        const { interface: abi } = registry;
+        expect(await storageReadsOf(registry, abi.encodeFunctionData("jobTermsHash", [modelId]))).to.equal(1);
+        expect(await storageReadsOf(registry, abi.encodeFunctionData("jobTerms", [modelId]))).to.equal(5);
+      });
+    });
+
+    describe("when the model is deprecated", function () {
+      it("reverts with ModelRegistryDeprecated", async function () {
+        const { registry, modelId } = await loadFixture(deprecatedModelFixture);
+        await expect(registry.jobTermsHash(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
+          .withArgs(modelId);
+      });
+
+      it("still reverts after its terms change or it changes hands", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(deprecatedModelFixture);
+        await registry.connect(owner).setTerms(modelId, NEW_TERMS);
+        await registry.connect(owner).transferModelOwnership(modelId, newOwner.address);
+        await registry.connect(newOwner).acceptModelOwnership(modelId);
+        await expect(registry.jobTermsHash(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
+          .withArgs(modelId);
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry } = await loadFixture(registeredModelFixture);
+        for (const id of [0n, 2n, ethers.MaxUint256]) {
+          await expect(registry.jobTermsHash(id))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+            .withArgs(id);
+        }
+      });
+    });
+  });
+
+  describe("#hashJobTerms", function () {
+    const SNAPSHOT: JobTerms = { owner: "0x" + "ab".repeat(20), version: 7n, contentHash: HASH_V3, terms: NEW_TERMS };
+    const LARGEST: JobTerms = {
+      owner: "0x" + "ff".repeat(20),
+      version: ethers.MaxUint256,
+      contentHash: "0x" + "ff".repeat(32),
+      terms: {
+        price: 2n ** 96n - 1n,
+        mode: VerificationMode.Committee,
+        committeeSize: 255,
+        royaltyBps: 65_535,
+        relTolerance: 2 ** 32 - 1,
+        absTolerance: 2 ** 32 - 1,
+      },
+    };
+    const ZERO: JobTerms = {
+      owner: ethers.ZeroAddress,
+      version: 0n,
+      contentHash: ZERO_HASH,
+      terms: { price: 0n, mode: 0, committeeSize: 0, royaltyBps: 0, relTolerance: 0, absTolerance: 0 },
+    };
+
+    it("agrees with jobTermsHash of src/params for any snapshot, whether or not a model has it", async function () {
+      const { registry } = await loadFixture(deployRegistryFixture);
+      for (const snapshot of [SNAPSHOT, LARGEST, ZERO]) {
+        expect(await registry.hashJobTerms(snapshot)).to.equal(jobTermsHash(snapshot));
+      }
+    });
+
+    it("is keccak256 of the nine fields, one ABI word each", async function () {
+      const { registry } = await loadFixture(deployRegistryFixture);
+      const t = SNAPSHOT.terms;
+      const words = ethers.AbiCoder.defaultAbiCoder().encode(
+        ["address", "uint256", "bytes32", "uint96", "uint8", "uint8", "uint16", "uint32", "uint32"],
+        [
+          SNAPSHOT.owner,
+          SNAPSHOT.version,
+          SNAPSHOT.contentHash,
+          t.price,
+          t.mode,
+          t.committeeSize,
+          t.royaltyBps,
+          t.relTolerance,
+          t.absTolerance,
+        ],
+      );
+      expect(await registry.hashJobTerms(SNAPSHOT)).to.equal(ethers.keccak256(words));
+    });
+
+    it("changes with every field", async function () {
+      const { registry } = await loadFixture(deployRegistryFixture);
+      const variants: JobTerms[] = [
+        { ...SNAPSHOT, owner: "0x" + "ac".repeat(20) },
+        { ...SNAPSHOT, version: 8n },
+        { ...SNAPSHOT, contentHash: HASH_V2 },
+        ...Object.entries(SNAPSHOT.terms).map(([field, value]) => ({
+          ...SNAPSHOT,
+          terms: { ...SNAPSHOT.terms, [field]: typeof value === "bigint" ? value + 1n : value + 1 },
+        })),
+      ];
+      const hashes = new Set([await registry.hashJobTerms(SNAPSHOT)]);
+      for (const variant of variants) hashes.add(await registry.hashJobTerms(variant));
+      expect(hashes.size).to.equal(1 + 3 + 6);
     });
   });
 

@@ -142,6 +142,18 @@ interface IModelRegistry {
     /// job on a model that does not take jobs.
     function jobTerms(uint256 modelId) external view returns (JobTerms memory);
 
+    /// @notice The hash of the snapshot a new job takes, `hashJobTerms(jobTerms(modelId))`, so that a contract
+    /// checks in one storage read that the terms a requester agreed to are still current.
+    /// @dev Reads one storage word when the model takes jobs: the hash is stored and rewritten by every call that
+    /// changes the snapshot (`registerModel`, `publishVersion`, `setTerms`, `acceptModelOwnership`). Reverts as
+    /// `jobTerms` does, with ModelRegistryUnknownModel or ModelRegistryDeprecated.
+    function jobTermsHash(uint256 modelId) external view returns (bytes32);
+
+    /// @notice The hash of any snapshot: `keccak256(abi.encode(snapshot))`, as `jobTermsHash` computes it.
+    /// @dev For integrators who compute off chain or in their own contracts what they agree to; contracts can use
+    /// `JobTermsLib.hash` instead of calling the registry.
+    function hashJobTerms(JobTerms calldata snapshot) external pure returns (bytes32);
+
     /// @notice Number of registered models; ids run from 1 to this number.
     function modelCount() external view returns (uint256);
 
