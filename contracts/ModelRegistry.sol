@@ -95,13 +95,6 @@ contract ModelRegistry is IModelRegistry {
     }
 
     /// @inheritdoc IModelRegistry
-    function jobTerms(uint256 modelId) external view returns (JobTerms memory snapshot) {
-        Model storage model = _existing(modelId);
-        if (model.deprecated) revert ModelRegistryDeprecated(modelId);
-        snapshot = _snapshot(modelId, model);
-    }
-
-    /// @inheritdoc IModelRegistry
     function jobTermsHash(uint256 modelId) external view returns (bytes32 snapshotHash) {
         snapshotHash = _jobTermsHashes[modelId];
         if (snapshotHash == bytes32(0)) {
@@ -154,6 +147,19 @@ contract ModelRegistry is IModelRegistry {
         return (location >> 32, uint32(location));
     }
 
+    /// @inheritdoc IModelRegistry
+    function jobTerms(uint256 modelId) public view returns (JobTerms memory snapshot) {
+        Model storage model = _existing(modelId);
+        if (model.deprecated) revert ModelRegistryDeprecated(modelId);
+        uint256 version = model.versionCount;
+        snapshot = JobTerms({
+            owner: model.owner,
+            version: version,
+            contentHash: _versions[modelId][version].contentHash,
+            terms: model.terms
+        });
+    }
+
     function _publish(
         uint256 modelId,
         Model storage model,
@@ -180,18 +186,7 @@ contract ModelRegistry is IModelRegistry {
     /// @dev Rewrites the stored hash after any part of the snapshot changed; a deprecated model keeps none.
     function _storeJobTermsHash(uint256 modelId, Model storage model) private {
         if (model.deprecated) return;
-        _jobTermsHashes[modelId] = JobTermsLib.hash(_snapshot(modelId, model));
-    }
-
-    function _snapshot(uint256 modelId, Model storage model) private view returns (JobTerms memory) {
-        uint256 version = model.versionCount;
-        return
-            JobTerms({
-                owner: model.owner,
-                version: version,
-                contentHash: _versions[modelId][version].contentHash,
-                terms: model.terms
-            });
+        _jobTermsHashes[modelId] = JobTermsLib.hash(jobTerms(modelId));
     }
 
     function _existing(uint256 modelId) private view returns (Model storage model) {

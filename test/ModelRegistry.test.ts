@@ -1118,11 +1118,11 @@ describe("ModelRegistry", function () {
         });
       });
 
-      it("reads one storage word (jobTerms reads five)", async function () {
+      it("reads one storage word, where jobTerms reads several", async function () {
         const { registry, modelId } = await loadFixture(twoVersionsFixture);
         const { interface: abi } = registry;
         expect(await storageReadsOf(registry, abi.encodeFunctionData("jobTermsHash", [modelId]))).to.equal(1);
-        expect(await storageReadsOf(registry, abi.encodeFunctionData("jobTerms", [modelId]))).to.equal(5);
+        expect(await storageReadsOf(registry, abi.encodeFunctionData("jobTerms", [modelId]))).to.be.greaterThan(1);
       });
     });
 
