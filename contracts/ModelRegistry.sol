@@ -19,8 +19,11 @@ contract ModelRegistry is IModelRegistry {
     uint256 private _modelCount;
     mapping(uint256 modelId => Model) private _models;
     mapping(uint256 modelId => mapping(uint256 version => ModelVersion)) private _versions;
-    /// @dev Where each content hash was published, packed as (modelId << 32 | version); zero when unpublished.
-    mapping(bytes32 contentHash => uint256 location) private _publishedAt;
+    /// @dev Where each account published each content hash, packed as (modelId << 32 | version); zero when it did
+    /// not. Keyed by publisher, so nobody can take a hash from the account that publishes those bytes.
+    mapping(address publisher => mapping(bytes32 contentHash => uint256 location)) private _publishedAt;
+    /// @dev `JobTermsLib.hash` of the snapshot a new job takes; zero for an unknown or deprecated model.
+    mapping(uint256 modelId => bytes32 snapshotHash) private _jobTermsHashes;
 
     modifier onlyModelOwner(uint256 modelId) {
         address owner = _existing(modelId).owner;
@@ -41,6 +44,7 @@ contract ModelRegistry is IModelRegistry {
         model.terms = terms;
         emit ModelRegistered(modelId, msg.sender, contentHash, uri, terms);
         _publish(modelId, model, contentHash, uri);
+        _storeJobTermsHash(modelId, model);
     }
 
     /// @inheritdoc IModelRegistry
@@ -52,13 +56,16 @@ contract ModelRegistry is IModelRegistry {
         Model storage model = _models[modelId];
         if (model.deprecated) revert ModelRegistryDeprecated(modelId);
         version = _publish(modelId, model, contentHash, uri);
+        _storeJobTermsHash(modelId, model);
     }
 
     /// @inheritdoc IModelRegistry
     function setTerms(uint256 modelId, ModelTerms calldata terms) external onlyModelOwner(modelId) {
         _checkTerms(terms);
-        _models[modelId].terms = terms;
+        Model storage model = _models[modelId];
+        model.terms = terms;
         emit TermsUpdated(modelId, terms);
+        _storeJobTermsHash(modelId, model);
     }
 
     /// @inheritdoc IModelRegistry
@@ -66,6 +73,7 @@ contract ModelRegistry is IModelRegistry {
         Model storage model = _models[modelId];
         if (model.deprecated) revert ModelRegistryDeprecated(modelId);
         model.deprecated = true;
+        delete _jobTermsHashes[modelId];
         emit ModelDeprecated(modelId);
     }
 
@@ -83,24 +91,17 @@ contract ModelRegistry is IModelRegistry {
         model.owner = msg.sender;
         model.pendingOwner = address(0);
         emit ModelOwnershipTransferred(modelId, previousOwner, msg.sender);
+        _storeJobTermsHash(modelId, model);
     }
 
     /// @inheritdoc IModelRegistry
-    function jobTerms(uint256 modelId) external view returns (JobTerms memory snapshot) {
-        Model storage model = _existing(modelId);
-        if (model.deprecated) revert ModelRegistryDeprecated(modelId);
-        uint256 version = model.versionCount;
-        snapshot = JobTerms({
-            owner: model.owner,
-            version: version,
-            contentHash: _versions[modelId][version].contentHash,
-            terms: model.terms
-        });
-    }
-
-    /// @inheritdoc IModelRegistry
-    function jobTermsHash(uint256 modelId) external view returns (bytes32) {
-        return JobTermsLib.hash(this.jobTerms(modelId));
+    function jobTermsHash(uint256 modelId) external view returns (bytes32 snapshotHash) {
+        snapshotHash = _jobTermsHashes[modelId];
+        if (snapshotHash == bytes32(0)) {
+            // Only an unknown or a deprecated model has no hash (a keccak256 output is never zero in practice).
+            _existing(modelId);
+            revert ModelRegistryDeprecated(modelId);
+        }
     }
 
     /// @inheritdoc IModelRegistry
@@ -138,9 +139,25 @@ contract ModelRegistry is IModelRegistry {
     }
 
     /// @inheritdoc IModelRegistry
-    function findContentHash(bytes32 contentHash) external view returns (uint256 modelId, uint256 version) {
-        uint256 location = _publishedAt[contentHash];
+    function findContentHash(
+        address publisher,
+        bytes32 contentHash
+    ) external view returns (uint256 modelId, uint256 version) {
+        uint256 location = _publishedAt[publisher][contentHash];
         return (location >> 32, uint32(location));
+    }
+
+    /// @inheritdoc IModelRegistry
+    function jobTerms(uint256 modelId) public view returns (JobTerms memory snapshot) {
+        Model storage model = _existing(modelId);
+        if (model.deprecated) revert ModelRegistryDeprecated(modelId);
+        uint256 version = model.versionCount;
+        snapshot = JobTerms({
+            owner: model.owner,
+            version: version,
+            contentHash: _versions[modelId][version].contentHash,
+            terms: model.terms
+        });
     }
 
     function _publish(
@@ -150,7 +167,7 @@ contract ModelRegistry is IModelRegistry {
         string calldata uri
     ) private returns (uint256 version) {
         if (contentHash == bytes32(0)) revert ModelRegistryZeroContentHash();
-        uint256 location = _publishedAt[contentHash];
+        uint256 location = _publishedAt[msg.sender][contentHash];
         if (location != 0) revert ModelRegistryContentHashTaken(contentHash, location >> 32, uint32(location));
         if (bytes(uri).length == 0 || bytes(uri).length > MAX_URI_BYTES) {
             revert ModelRegistryInvalidUri(bytes(uri).length, MAX_URI_BYTES);
@@ -162,8 +179,14 @@ contract ModelRegistry is IModelRegistry {
             publishedAt: uint64(block.timestamp),
             uri: uri
         });
-        _publishedAt[contentHash] = (modelId << 32) | version;
+        _publishedAt[msg.sender][contentHash] = (modelId << 32) | version;
         emit VersionPublished(modelId, version, contentHash, uri);
+    }
+
+    /// @dev Rewrites the stored hash after any part of the snapshot changed; a deprecated model keeps none.
+    function _storeJobTermsHash(uint256 modelId, Model storage model) private {
+        if (model.deprecated) return;
+        _jobTermsHashes[modelId] = JobTermsLib.hash(jobTerms(modelId));
     }
 
     function _existing(uint256 modelId) private view returns (Model storage model) {

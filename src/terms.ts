@@ -4,15 +4,27 @@
  * (`JobEscrowTermsChanged`) unless it is still the registry's current snapshot, so what a requester read is
  * what its job runs under.
  */
+import { AbiCoder, keccak256 } from "ethers";
 import type { IModelRegistry, ModelRegistry } from "../typechain-types";
 import type { ModelTerms } from "./params";
 
-/** A job-terms snapshot as plain values. */
+/** The snapshot a job takes of a model (`IModelRegistry.JobTerms`): owner, latest version, its hash, terms. */
 export interface JobTerms {
   owner: string;
   version: bigint;
   contentHash: string;
   terms: ModelTerms;
+}
+
+/** ABI type of `IModelRegistry.JobTerms` (written out: tasks load this file before TypeChain's types exist). */
+const JOB_TERMS_TYPE =
+  "tuple(address owner, uint256 version, bytes32 contentHash, " +
+  "tuple(uint96 price, uint8 mode, uint8 committeeSize, uint16 royaltyBps, uint32 relTolerance, uint32 absTolerance) terms)";
+
+/** The hash of a snapshot, as `ModelRegistry.jobTermsHash` stores it and `hashJobTerms` computes it:
+ * keccak256 of its ABI encoding. A request's agreed terms must hash to the model's current one. */
+export function jobTermsHash(snapshot: JobTerms): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode([JOB_TERMS_TYPE], [snapshot]));
 }
 
 /** The plain snapshot of a decoded `JobTerms` (an ethers Result, which cannot be passed back as an argument). */

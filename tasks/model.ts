@@ -63,10 +63,14 @@ function modelFile(file: string, uri?: string): { contentHash: string; uri: stri
   return { contentHash: sha256(bytes), uri: uri || pathToFileURL(path.resolve(file)).href };
 }
 
-async function checkUnpublished(p: Protocol, contentHash: string): Promise<void> {
-  const [modelId, version] = await p.registry.findContentHash(contentHash);
+/** Fails when `publisher` already published these bytes, which the registry refuses; other accounts' copies of the
+ * same file do not count (a content hash is no claim on the bytes, so nobody can squat it). */
+async function checkUnpublished(p: Protocol, publisher: string, contentHash: string): Promise<void> {
+  const [modelId, version] = await p.registry.findContentHash(publisher, contentHash);
   if (modelId !== 0n)
-    fail(`this file (sha256 ${contentHash}) is already published as model ${modelId} version ${version}`);
+    fail(
+      `this file (sha256 ${contentHash}) is already published as model ${modelId} version ${version} by ${publisher}`,
+    );
 }
 
 function parseMode(mode: string): number {
@@ -104,9 +108,9 @@ task("model:publish", "Registers an ONNX model: sha256 of the file, its URI and 
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: PublishArgs, hre): Promise<PublishedModel> => {
     const p = await connect(hre, args);
-    requireSigner(p);
+    const { address } = requireSigner(p);
     const { contentHash, uri } = modelFile(args.file, args.uri);
-    await checkUnpublished(p, contentHash);
+    await checkUnpublished(p, address, contentHash);
     const terms = {
       price: parseAmount(p, args.price, "--price"),
       mode: parseMode(args.mode),
@@ -144,10 +148,10 @@ task("model:version", "Publishes a new version of a model you own; new jobs run 
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: VersionArgs, hre): Promise<PublishedModel> => {
     const p = await connect(hre, args);
-    requireSigner(p);
+    const { address } = requireSigner(p);
     const modelId = parseId(args.model, "--model");
     const { contentHash, uri } = modelFile(args.file, args.uri);
-    await checkUnpublished(p, contentHash);
+    await checkUnpublished(p, address, contentHash);
     const receipt = await send(p, "publishVersion", () => p.registry.publishVersion(modelId, contentHash, uri));
     const event = receipt.logs
       .map((log) => p.registry.interface.parseLog(log))

@@ -1,9 +1,10 @@
 import { expect } from "chai";
-import { ethers } from "hardhat";
+import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { IModelRegistry, ModelRegistry } from "../typechain-types";
 import { VerificationMode } from "../src/params";
+import { jobTermsHash, type JobTerms } from "../src/terms";
 import {
   HASH_OTHER,
   HASH_UNPUBLISHED,
@@ -29,6 +30,7 @@ import {
   termsTuple,
   termsWith,
   threeModelsFixture,
+  toJobTerms,
   toTerms,
   transferredModelFixture,
   twoModelsFixture,
@@ -70,6 +72,23 @@ function expectJobTerms(
   expect(snapshot.version).to.equal(expected.version);
   expect(snapshot.contentHash).to.equal(expected.contentHash);
   expect(toTerms(snapshot.terms)).to.deep.equal(expected.terms);
+}
+
+/** Asserts that `jobTermsHash(modelId)` is the hash of `expected` and of `jobTerms(modelId)`, both computed in
+ * TypeScript (ethers' AbiCoder), and that `hashJobTerms` agrees. */
+async function expectJobTermsHash(registry: ModelRegistry, modelId: bigint | number, expected: JobTerms) {
+  const stored = await registry.jobTermsHash(modelId);
+  expect(stored).to.equal(jobTermsHash(expected));
+  expect(stored).to.equal(jobTermsHash(toJobTerms(await registry.jobTerms(modelId))));
+  expect(stored).to.equal(await registry.hashJobTerms(expected));
+  return stored;
+}
+
+/** The SLOAD instructions an eth_call of `data` to the registry executes. */
+async function storageReadsOf(registry: ModelRegistry, data: string): Promise<number> {
+  const call = { to: await registry.getAddress(), data };
+  const trace = await network.provider.send("debug_traceCall", [call, "latest"]);
+  return (trace.structLogs as { op: string }[]).filter((log) => log.op === "SLOAD").length;
 }
 
 /** Terms that break one bound each, with the error and arguments `registerModel` and `setTerms` must revert with. */
@@ -168,7 +187,7 @@ describe("ModelRegistry", function () {
             .withArgs(id, account.address, hash, URI_V1, termsTuple(TERMS));
           expect(await registry.modelCount()).to.equal(id);
           expect((await registry.getModel(id)).owner).to.equal(account.address);
-          expect(await registry.findContentHash(hash)).to.deep.equal([BigInt(id), 1n]);
+          expect(await registry.findContentHash(account.address, hash)).to.deep.equal([BigInt(id), 1n]);
         }
       });
 
@@ -194,11 +213,12 @@ describe("ModelRegistry", function () {
         expectVersion(await registry.getVersion(1, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
       });
 
-      it("records the content hash as version 1 of the model", async function () {
-        const { registry } = await loadFixture(registeredModelFixture);
-        const [modelId, version] = await registry.findContentHash(HASH_V1);
+      it("records the content hash as the caller's version 1 of the model, and for no other account", async function () {
+        const { registry, owner, other } = await loadFixture(registeredModelFixture);
+        const [modelId, version] = await registry.findContentHash(owner.address, HASH_V1);
         expect(modelId).to.equal(1n);
         expect(version).to.equal(1n);
+        expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([0n, 0n]);
       });
 
       it("counts the model", async function () {
@@ -269,43 +289,102 @@ describe("ModelRegistry", function () {
       });
     });
 
-    describe("when the content hash is taken", function () {
-      describe("by version 1 of another model", function () {
+    describe("when a squatter front-runs the author's registration with the author's content hash", function () {
+      it("still registers the author's model, under its own id; each id snapshots its own owner for jobs", async function () {
+        const { registry, owner: author, other: squatter } = await loadFixture(deployRegistryFixture);
+        // The squatter copies the author's pending registerModel from the mempool and lands first.
+        await registry.connect(squatter).registerModel(HASH_V1, URI_V1, TERMS);
+
+        expect(await registry.connect(author).registerModel.staticCall(HASH_V1, URI_V1, TERMS)).to.equal(2n);
+        await expect(registry.connect(author).registerModel(HASH_V1, URI_V1, TERMS))
+          .to.emit(registry, "ModelRegistered")
+          .withArgs(2, author.address, HASH_V1, URI_V1, termsTuple(TERMS));
+        expect(await registry.findContentHash(author.address, HASH_V1)).to.deep.equal([2n, 1n]);
+        expect(await registry.findContentHash(squatter.address, HASH_V1)).to.deep.equal([1n, 1n]);
+
+        // A requester who chooses the author's id gets the author's model and pays the author's royalty.
+        expectJobTerms(await registry.jobTerms(2), {
+          owner: author.address,
+          version: 1,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+        expectJobTerms(await registry.jobTerms(1), {
+          owner: squatter.address,
+          version: 1,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+        // The squatter holds no rights over the author's model.
+        await expect(registry.connect(squatter).publishVersion(2, HASH_V2, URI_V2))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
+          .withArgs(2, squatter.address);
+        await expect(registry.connect(author).publishVersion(2, HASH_V2, URI_V2))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(2, 2, HASH_V2, URI_V2);
+      });
+    });
+
+    describe("when another account published the content hash", function () {
+      it("registers the caller's own model with those bytes", async function () {
+        const { registry, owner, other } = await loadFixture(twoVersionsFixture);
+        for (const [i, hash] of [HASH_V1, HASH_V2].entries()) {
+          const id = i + 2;
+          await expect(registry.connect(other).registerModel(hash, URI_OTHER, NEW_TERMS))
+            .to.emit(registry, "ModelRegistered")
+            .withArgs(id, other.address, hash, URI_OTHER, termsTuple(NEW_TERMS));
+          expect(await registry.findContentHash(other.address, hash)).to.deep.equal([BigInt(id), 1n]);
+          expect(await registry.findContentHash(owner.address, hash)).to.deep.equal([1n, BigInt(i + 1)]);
+        }
+        expect(await registry.modelCount()).to.equal(3n);
+      });
+    });
+
+    describe("when the caller already published the content hash", function () {
+      describe("as version 1 of another of its models", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
-          const { registry, owner, other } = await loadFixture(registeredModelFixture);
-          for (const account of [owner, other]) {
-            await expect(registry.connect(account).registerModel(HASH_V1, URI_OTHER, TERMS))
-              .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
-              .withArgs(HASH_V1, 1, 1);
-          }
+          const { registry, owner } = await loadFixture(registeredModelFixture);
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_OTHER, TERMS))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_V1, 1, 1);
           expect(await registry.modelCount()).to.equal(1n);
         });
       });
 
-      describe("by a later version of another model", function () {
+      describe("as a later version of another of its models", function () {
         it("reverts with ModelRegistryContentHashTaken naming that version", async function () {
-          const { registry, other } = await loadFixture(twoVersionsFixture);
-          await expect(registry.connect(other).registerModel(HASH_V2, URI_OTHER, TERMS))
+          const { registry, owner } = await loadFixture(twoVersionsFixture);
+          await expect(registry.connect(owner).registerModel(HASH_V2, URI_OTHER, TERMS))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V2, 1, 2);
         });
       });
 
-      describe("by a model registered after model 1", function () {
+      describe("in a model registered after model 1", function () {
         it("reverts with ModelRegistryContentHashTaken naming that model", async function () {
-          const { registry, owner } = await loadFixture(twoModelsFixture);
-          await expect(registry.connect(owner).registerModel(HASH_OTHER, URI_V1, TERMS))
+          const { registry, other } = await loadFixture(twoModelsFixture);
+          await expect(registry.connect(other).registerModel(HASH_OTHER, URI_V1, TERMS))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_OTHER, 2, 1);
         });
       });
 
-      describe("by a deprecated model", function () {
+      describe("in a model it has since deprecated", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
-          const { registry, other } = await loadFixture(deprecatedModelFixture);
-          await expect(registry.connect(other).registerModel(HASH_V1, URI_V1, TERMS))
+          const { registry, owner } = await loadFixture(deprecatedModelFixture);
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V1, 1, 1);
+        });
+      });
+
+      describe("in a model it has since handed over", function () {
+        it("reverts with ModelRegistryContentHashTaken (the record stays with the publisher)", async function () {
+          const { registry, owner, newOwner } = await loadFixture(transferredModelFixture);
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
+            .withArgs(HASH_V1, 1, 1);
+          expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([0n, 0n]);
         });
       });
     });
@@ -346,7 +425,7 @@ describe("ModelRegistry", function () {
             .to.be.revertedWithCustomError(registry, error)
             .withArgs(...args);
           expect(await registry.modelCount()).to.equal(0n);
-          expect(await registry.findContentHash(HASH_V1)).to.deep.equal([0n, 0n]);
+          expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([0n, 0n]);
         });
       });
     }
@@ -383,10 +462,10 @@ describe("ModelRegistry", function () {
         });
       });
 
-      it("records the new hash and keeps the old one", async function () {
-        const { registry } = await loadFixture(twoVersionsFixture);
-        expect(await registry.findContentHash(HASH_V2)).to.deep.equal([1n, 2n]);
-        expect(await registry.findContentHash(HASH_V1)).to.deep.equal([1n, 1n]);
+      it("records the new hash for the caller and keeps the old one", async function () {
+        const { registry, owner } = await loadFixture(twoVersionsFixture);
+        expect(await registry.findContentHash(owner.address, HASH_V2)).to.deep.equal([1n, 2n]);
+        expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
       });
 
       it("leaves earlier versions unchanged", async function () {
@@ -403,7 +482,7 @@ describe("ModelRegistry", function () {
           .to.emit(registry, "VersionPublished")
           .withArgs(modelId, 3, HASH_V3, URI_V3);
         expect((await registry.getModel(modelId)).versionCount).to.equal(3n);
-        expect(await registry.findContentHash(HASH_V3)).to.deep.equal([1n, 3n]);
+        expect(await registry.findContentHash(owner.address, HASH_V3)).to.deep.equal([1n, 3n]);
       });
 
       it("numbers each model's versions on their own", async function () {
@@ -412,7 +491,7 @@ describe("ModelRegistry", function () {
         await expect(registry.connect(other).publishVersion(otherModelId, HASH_V3, URI_V3))
           .to.emit(registry, "VersionPublished")
           .withArgs(otherModelId, 2, HASH_V3, URI_V3);
-        expect(await registry.findContentHash(HASH_V3)).to.deep.equal([2n, 2n]);
+        expect(await registry.findContentHash(other.address, HASH_V3)).to.deep.equal([2n, 2n]);
         expect((await registry.getVersion(modelId, 2)).contentHash).to.equal(HASH_V2);
         expect((await registry.getVersion(otherModelId, 2)).contentHash).to.equal(HASH_V3);
       });
@@ -503,16 +582,38 @@ describe("ModelRegistry", function () {
         });
       });
 
-      describe("by another model", function () {
+      describe("by another model of the caller", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
-          const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
-          await expect(registry.connect(owner).publishVersion(modelId, HASH_OTHER, URI_V2))
+          const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+          await registry.connect(owner).registerModel(HASH_V3, URI_V3, TERMS);
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V2))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
-            .withArgs(HASH_OTHER, otherModelId, 1);
-          await expect(registry.connect(other).publishVersion(otherModelId, HASH_V1, URI_V2))
-            .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
-            .withArgs(HASH_V1, modelId, 1);
+            .withArgs(HASH_V3, 2, 1);
         });
+      });
+    });
+
+    describe("when another account published the content hash", function () {
+      it("publishes it as the caller's new version", async function () {
+        const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_OTHER, URI_V2))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 2, HASH_OTHER, URI_V2);
+        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V1, URI_V2))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(otherModelId, 2, HASH_V1, URI_V2);
+        expect(await registry.findContentHash(owner.address, HASH_OTHER)).to.deep.equal([modelId, 2n]);
+        expect(await registry.findContentHash(other.address, HASH_OTHER)).to.deep.equal([otherModelId, 1n]);
+        expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([otherModelId, 2n]);
+      });
+
+      it("publishes the bytes a previous owner published in the same model, as a new version", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
+        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V1, URI_V2))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 2, HASH_V1, URI_V2);
+        expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([modelId, 2n]);
+        expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([modelId, 1n]);
       });
     });
 
@@ -643,7 +744,7 @@ describe("ModelRegistry", function () {
           terms: TERMS,
         });
         expectVersion(await registry.getVersion(modelId, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
-        expect(await registry.findContentHash(HASH_V1)).to.deep.equal([1n, 1n]);
+        expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
       });
 
       it("makes jobTerms revert with ModelRegistryDeprecated", async function () {
@@ -942,6 +1043,187 @@ describe("ModelRegistry", function () {
     });
   });
 
+  describe("#jobTermsHash", function () {
+    describe("when the model takes jobs", function () {
+      it("is the hash of the snapshot after registerModel", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await expectJobTermsHash(registry, modelId, {
+          owner: owner.address,
+          version: 1n,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+      });
+
+      it("is rewritten by publishVersion", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        const before = await registry.jobTermsHash(modelId);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2);
+        const after = await expectJobTermsHash(registry, modelId, {
+          owner: owner.address,
+          version: 2n,
+          contentHash: HASH_V2,
+          terms: TERMS,
+        });
+        expect(after).to.not.equal(before);
+      });
+
+      it("is rewritten by setTerms", async function () {
+        const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
+        const before = await registry.jobTermsHash(modelId);
+        await registry.connect(owner).setTerms(modelId, NEW_TERMS);
+        const after = await expectJobTermsHash(registry, modelId, {
+          owner: owner.address,
+          version: 2n,
+          contentHash: HASH_V2,
+          terms: NEW_TERMS,
+        });
+        expect(after).to.not.equal(before);
+      });
+
+      it("is rewritten when the new owner accepts the model, not when it is offered", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(registeredModelFixture);
+        const before = await registry.jobTermsHash(modelId);
+        await registry.connect(owner).transferModelOwnership(modelId, newOwner.address);
+        expect(await registry.jobTermsHash(modelId)).to.equal(before);
+        await registry.connect(newOwner).acceptModelOwnership(modelId);
+        const after = await expectJobTermsHash(registry, modelId, {
+          owner: newOwner.address,
+          version: 1n,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+        expect(after).to.not.equal(before);
+      });
+
+      it("is each model's own", async function () {
+        const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
+        await expectJobTermsHash(registry, modelId, {
+          owner: owner.address,
+          version: 1n,
+          contentHash: HASH_V1,
+          terms: TERMS,
+        });
+        await expectJobTermsHash(registry, otherModelId, {
+          owner: other.address,
+          version: 1n,
+          contentHash: HASH_OTHER,
+          terms: NEW_TERMS,
+        });
+        await registry.connect(owner).setTerms(modelId, NEW_TERMS);
+        await expectJobTermsHash(registry, otherModelId, {
+          owner: other.address,
+          version: 1n,
+          contentHash: HASH_OTHER,
+          terms: NEW_TERMS,
+        });
+      });
+
+      it("reads one storage word, where jobTerms reads several", async function () {
+        const { registry, modelId } = await loadFixture(twoVersionsFixture);
+        const { interface: abi } = registry;
+        expect(await storageReadsOf(registry, abi.encodeFunctionData("jobTermsHash", [modelId]))).to.equal(1);
+        expect(await storageReadsOf(registry, abi.encodeFunctionData("jobTerms", [modelId]))).to.be.greaterThan(1);
+      });
+    });
+
+    describe("when the model is deprecated", function () {
+      it("reverts with ModelRegistryDeprecated", async function () {
+        const { registry, modelId } = await loadFixture(deprecatedModelFixture);
+        await expect(registry.jobTermsHash(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
+          .withArgs(modelId);
+      });
+
+      it("still reverts after its terms change or it changes hands", async function () {
+        const { registry, owner, newOwner, modelId } = await loadFixture(deprecatedModelFixture);
+        await registry.connect(owner).setTerms(modelId, NEW_TERMS);
+        await registry.connect(owner).transferModelOwnership(modelId, newOwner.address);
+        await registry.connect(newOwner).acceptModelOwnership(modelId);
+        await expect(registry.jobTermsHash(modelId))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
+          .withArgs(modelId);
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry } = await loadFixture(registeredModelFixture);
+        for (const id of [0n, 2n, ethers.MaxUint256]) {
+          await expect(registry.jobTermsHash(id))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+            .withArgs(id);
+        }
+      });
+    });
+  });
+
+  describe("#hashJobTerms", function () {
+    const SNAPSHOT: JobTerms = { owner: "0x" + "ab".repeat(20), version: 7n, contentHash: HASH_V3, terms: NEW_TERMS };
+    const LARGEST: JobTerms = {
+      owner: "0x" + "ff".repeat(20),
+      version: ethers.MaxUint256,
+      contentHash: "0x" + "ff".repeat(32),
+      terms: {
+        price: 2n ** 96n - 1n,
+        mode: VerificationMode.Committee,
+        committeeSize: 255,
+        royaltyBps: 65_535,
+        relTolerance: 2 ** 32 - 1,
+        absTolerance: 2 ** 32 - 1,
+      },
+    };
+    const ZERO: JobTerms = {
+      owner: ethers.ZeroAddress,
+      version: 0n,
+      contentHash: ZERO_HASH,
+      terms: { price: 0n, mode: 0, committeeSize: 0, royaltyBps: 0, relTolerance: 0, absTolerance: 0 },
+    };
+
+    it("agrees with jobTermsHash of src/params for any snapshot, whether or not a model has it", async function () {
+      const { registry } = await loadFixture(deployRegistryFixture);
+      for (const snapshot of [SNAPSHOT, LARGEST, ZERO]) {
+        expect(await registry.hashJobTerms(snapshot)).to.equal(jobTermsHash(snapshot));
+      }
+    });
+
+    it("is keccak256 of the nine fields, one ABI word each", async function () {
+      const { registry } = await loadFixture(deployRegistryFixture);
+      const t = SNAPSHOT.terms;
+      const words = ethers.AbiCoder.defaultAbiCoder().encode(
+        ["address", "uint256", "bytes32", "uint96", "uint8", "uint8", "uint16", "uint32", "uint32"],
+        [
+          SNAPSHOT.owner,
+          SNAPSHOT.version,
+          SNAPSHOT.contentHash,
+          t.price,
+          t.mode,
+          t.committeeSize,
+          t.royaltyBps,
+          t.relTolerance,
+          t.absTolerance,
+        ],
+      );
+      expect(await registry.hashJobTerms(SNAPSHOT)).to.equal(ethers.keccak256(words));
+    });
+
+    it("changes with every field", async function () {
+      const { registry } = await loadFixture(deployRegistryFixture);
+      const variants: JobTerms[] = [
+        { ...SNAPSHOT, owner: "0x" + "ac".repeat(20) },
+        { ...SNAPSHOT, version: 8n },
+        { ...SNAPSHOT, contentHash: HASH_V2 },
+        ...Object.entries(SNAPSHOT.terms).map(([field, value]) => ({
+          ...SNAPSHOT,
+          terms: { ...SNAPSHOT.terms, [field]: typeof value === "bigint" ? value + 1n : value + 1 },
+        })),
+      ];
+      const hashes = new Set([await registry.hashJobTerms(SNAPSHOT)]);
+      for (const variant of variants) hashes.add(await registry.hashJobTerms(variant));
+      expect(hashes.size).to.equal(1 + 3 + 6);
+    });
+  });
+
   describe("#modelCount", function () {
     it("is 0 for an empty registry", async function () {
       const { registry } = await loadFixture(deployRegistryFixture);
@@ -1111,29 +1393,45 @@ describe("ModelRegistry", function () {
   });
 
   describe("#findContentHash", function () {
-    describe("when the hash was published", function () {
-      it("returns the model and version that published it", async function () {
-        const { registry, other, otherModelId } = await loadFixture(twoModelsFixture);
+    describe("when the publisher published the hash", function () {
+      it("returns the model and version in which it published it", async function () {
+        const { registry, owner, other, otherModelId } = await loadFixture(twoModelsFixture);
         await registry.connect(other).publishVersion(otherModelId, HASH_V2, URI_V2);
-        expect(await registry.findContentHash(HASH_V1)).to.deep.equal([1n, 1n]);
-        expect(await registry.findContentHash(HASH_OTHER)).to.deep.equal([2n, 1n]);
-        expect(await registry.findContentHash(HASH_V2)).to.deep.equal([2n, 2n]);
+        expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
+        expect(await registry.findContentHash(other.address, HASH_OTHER)).to.deep.equal([2n, 1n]);
+        expect(await registry.findContentHash(other.address, HASH_V2)).to.deep.equal([2n, 2n]);
       });
     });
 
-    describe("when the hash was never published", function () {
+    describe("when several accounts published the same hash", function () {
+      it("returns each publisher's own model", async function () {
+        const { registry, owner, newOwner, other } = await loadFixture(registeredModelFixture);
+        await registry.connect(other).registerModel(HASH_V1, URI_OTHER, TERMS);
+        await registry.connect(newOwner).registerModel(HASH_V2, URI_V2, TERMS);
+        await registry.connect(newOwner).publishVersion(3, HASH_V1, URI_V1);
+        expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
+        expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([2n, 1n]);
+        expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([3n, 2n]);
+      });
+    });
+
+    describe("when the publisher never published the hash", function () {
       it("returns (0, 0)", async function () {
-        const { registry } = await loadFixture(registeredModelFixture);
-        expect(await registry.findContentHash(HASH_UNPUBLISHED)).to.deep.equal([0n, 0n]);
-        expect(await registry.findContentHash(ZERO_HASH)).to.deep.equal([0n, 0n]);
+        const { registry, owner, other } = await loadFixture(registeredModelFixture);
+        expect(await registry.findContentHash(owner.address, HASH_UNPUBLISHED)).to.deep.equal([0n, 0n]);
+        expect(await registry.findContentHash(owner.address, ZERO_HASH)).to.deep.equal([0n, 0n]);
+        expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([0n, 0n]);
+        expect(await registry.findContentHash(ethers.ZeroAddress, HASH_V1)).to.deep.equal([0n, 0n]);
       });
     });
 
     describe("when a publication reverted", function () {
       it("returns (0, 0)", async function () {
         const { registry, owner, modelId } = await loadFixture(deprecatedModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2)).to.be.reverted;
-        expect(await registry.findContentHash(HASH_V2)).to.deep.equal([0n, 0n]);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
+          .withArgs(modelId);
+        expect(await registry.findContentHash(owner.address, HASH_V2)).to.deep.equal([0n, 0n]);
       });
     });
   });

@@ -6,7 +6,9 @@ pragma solidity 0.8.28;
 /// (price, verification mode, committee size, numeric tolerance, royalty) and a two-step owner transfer.
 /// @dev Registration is permissionless. Model ids start at 1 and are sequential, so `modelCount()` and
 /// `getModel(id)` list every model without an indexer. Versions are numbered from 1; a version never changes
-/// once published. A content hash can be published once across the whole registry.
+/// once published. A content hash identifies bytes, not who owns them: each account can publish a content hash
+/// once, and any other account can publish the same bytes as its own model, so a front-runner that copies a
+/// pending registration never stops the author from publishing its model.
 interface IModelRegistry {
     /// @notice How results of a model's jobs are checked before the worker is paid.
     /// @dev None: the result settles on submission, the worker's collateral is the only guarantee.
@@ -81,7 +83,7 @@ interface IModelRegistry {
     error ModelRegistryNotModelOwner(uint256 modelId, address account);
     /// @notice Only the pending owner may accept the model.
     error ModelRegistryNotPendingOwner(uint256 modelId, address account);
-    /// @notice This content hash is already published, as `version` of `modelId`.
+    /// @notice The caller already published this content hash, as `version` of `modelId`.
     error ModelRegistryContentHashTaken(bytes32 contentHash, uint256 modelId, uint256 version);
     /// @notice A content hash of zero is not a sha256 of any model file.
     error ModelRegistryZeroContentHash();
@@ -98,7 +100,8 @@ interface IModelRegistry {
 
     /// @notice Registers a model by the sha256 of its ONNX file; the caller becomes its owner.
     /// @dev Requirements:
-    /// - `contentHash` is non-zero and not yet published anywhere in the registry;
+    /// - `contentHash` is non-zero and not yet published by the caller (other accounts' publications of the same
+    ///   bytes do not count);
     /// - `uri` is 1..MAX_URI_BYTES bytes (`ipfs://`, `https://` or `file://` by convention);
     /// - `terms` pass the bounds of `setTerms`.
     /// @return modelId The new model's id; its first version is 1.
@@ -139,11 +142,16 @@ interface IModelRegistry {
     /// job on a model that does not take jobs.
     function jobTerms(uint256 modelId) external view returns (JobTerms memory);
 
-    /// @notice keccak256 of `abi.encode(jobTerms(modelId))`: what a request's agreed terms must hash to.
-    /// @dev One storage read. Reverts as `jobTerms` does.
+    /// @notice The hash of the snapshot a new job takes, `hashJobTerms(jobTerms(modelId))`, so that a contract
+    /// checks in one storage read that the terms a requester agreed to are still current.
+    /// @dev Reads one storage word when the model takes jobs: the hash is stored and rewritten by every call that
+    /// changes the snapshot (`registerModel`, `publishVersion`, `setTerms`, `acceptModelOwnership`). Reverts as
+    /// `jobTerms` does, with ModelRegistryUnknownModel or ModelRegistryDeprecated.
     function jobTermsHash(uint256 modelId) external view returns (bytes32);
 
-    /// @notice The hash `jobTermsHash` gives for `snapshot`, for integrators computing what they agree to.
+    /// @notice The hash of any snapshot: `keccak256(abi.encode(snapshot))`, as `jobTermsHash` computes it.
+    /// @dev For integrators who compute off chain or in their own contracts what they agree to; contracts can use
+    /// `JobTermsLib.hash` instead of calling the registry.
     function hashJobTerms(JobTerms calldata snapshot) external pure returns (bytes32);
 
     /// @notice Number of registered models; ids run from 1 to this number.
@@ -158,6 +166,11 @@ interface IModelRegistry {
     /// @notice One version of a model.
     function getVersion(uint256 modelId, uint256 version) external view returns (ModelVersion memory);
 
-    /// @notice The model and version that published `contentHash`, or (0, 0) when it was never published.
-    function findContentHash(bytes32 contentHash) external view returns (uint256 modelId, uint256 version);
+    /// @notice The model and version in which `publisher` published `contentHash`, or (0, 0) when it never did.
+    /// @dev The publisher is the account that called `registerModel` or `publishVersion`; the record stays with it
+    /// when the model changes hands. Other accounts may have published the same bytes under other ids.
+    function findContentHash(
+        address publisher,
+        bytes32 contentHash
+    ) external view returns (uint256 modelId, uint256 version);
 }

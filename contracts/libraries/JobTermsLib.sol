@@ -4,13 +4,13 @@ pragma solidity 0.8.28;
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 
 /// @title JobTermsLib
-/// @notice The one hash of a job-terms snapshot, shared by the registry (which stores it) and the escrow (which
-/// checks a request's agreed terms against it).
+/// @notice The one definition of the hash of a job-terms snapshot, shared by the registry, which stores it for
+/// each model, and by the escrow, which compares it with the terms a requester agreed to.
 library JobTermsLib {
     /// @dev Size of an encoded `JobTerms`: owner, version, contentHash and the six words of `ModelTerms`.
-    uint256 private constant WORDS_BYTES = 9 * 32;
+    uint256 private constant ENCODED_BYTES = 9 * 32;
 
-    /// @notice keccak256 of the ABI encoding of `snapshot`.
+    /// @notice `keccak256(abi.encode(snapshot))`: owner, version, content hash and the six terms, one word each.
     function hash(IModelRegistry.JobTerms memory snapshot) internal pure returns (bytes32) {
         return keccak256(abi.encode(snapshot));
     }
@@ -21,8 +21,8 @@ library JobTermsLib {
     function hashCalldata(IModelRegistry.JobTerms calldata snapshot) internal pure returns (bytes32 digest) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
-            calldatacopy(ptr, snapshot, WORDS_BYTES)
-            digest := keccak256(ptr, WORDS_BYTES)
+            calldatacopy(ptr, snapshot, ENCODED_BYTES)
+            digest := keccak256(ptr, ENCODED_BYTES)
         }
     }
 }

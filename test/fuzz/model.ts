@@ -161,8 +161,8 @@ export interface State {
   /** What each account is owed by the escrow (escrow.balanceOf). */
   credits: Record<string, bigint>;
   models: RegisteredModel[];
-  /** Content hashes published anywhere in the registry. */
-  hashes: string[];
+  /** Every publication of a content hash, with the account that published it (unique per publisher). */
+  published: { publisher: string; hash: string }[];
   jobs: JobModel[];
 }
 
@@ -397,25 +397,27 @@ export class Model {
     return m;
   }
 
-  private publish(m: RegisteredModel, hash: string, uri: string): void {
+  private publish(from: string, m: RegisteredModel, hash: string, uri: string): void {
     if (hash === ZeroHash) revert("ModelRegistryZeroContentHash");
-    if (this.s.hashes.includes(hash)) revert("ModelRegistryContentHashTaken");
+    if (this.s.published.some((p) => same(p.publisher, from) && same(p.hash, hash))) {
+      revert("ModelRegistryContentHashTaken");
+    }
     if (uri.length === 0 || uri.length > MAX_URI_BYTES) revert("ModelRegistryInvalidUri");
     m.versionCount += 1;
-    this.s.hashes.push(hash);
+    this.s.published.push({ publisher: from, hash });
   }
 
   registerModel(from: string, hash: string, uri: string, terms: ModelTerms): void {
     this.checkTerms(terms);
     const m: RegisteredModel = { owner: from, pendingOwner: ZeroAddress, versionCount: 0, deprecated: false, terms };
-    this.publish(m, hash, uri);
+    this.publish(from, m, hash, uri);
     this.s.models.push(m);
   }
 
   publishVersion(from: string, id: bigint, hash: string, uri: string): void {
     const m = this.ownedBy(from, id);
     if (m.deprecated) revert("ModelRegistryDeprecated");
-    this.publish(m, hash, uri);
+    this.publish(from, m, hash, uri);
   }
 
   setTerms(from: string, id: bigint, terms: ModelTerms): void {

@@ -82,14 +82,8 @@ const FEW_BYTES = (n: number): string => ethers.hexlify(new Uint8Array(n).fill(7
 const HUGE = FEW_BYTES(16_385);
 const json = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
 
-/** Content hashes the protocol fixture published. */
-const FIXTURE_HASHES = [
-  "model none",
-  "model optimistic",
-  "model committee",
-  "fuzz committee 5",
-  "fuzz optimistic 5",
-].map((s) => ethers.sha256(toUtf8Bytes(s)));
+/** Content hashes of the two models the fuzz world adds to the protocol fixture's three. */
+const FUZZ_MODEL_HASHES = ["fuzz committee 5", "fuzz optimistic 5"].map((s) => ethers.sha256(toUtf8Bytes(s)));
 
 // ---------------------------------------------------------------- the world
 
@@ -142,10 +136,10 @@ async function deployWorld(): Promise<World> {
   });
   await p.registry
     .connect(signers.owner1)
-    .registerModel(FIXTURE_HASHES[3], MODEL_URI, terms5(VerificationMode.Committee));
+    .registerModel(FUZZ_MODEL_HASHES[0], MODEL_URI, terms5(VerificationMode.Committee));
   await p.registry
     .connect(signers.owner1)
-    .registerModel(FIXTURE_HASHES[4], MODEL_URI, terms5(VerificationMode.Optimistic));
+    .registerModel(FUZZ_MODEL_HASHES[1], MODEL_URI, terms5(VerificationMode.Optimistic));
 
   const addr = Object.fromEntries(ACTORS.map((a) => [a, signers[a].address])) as Record<Actor, string>;
   const initial = await readInitialState(p, addr);
@@ -177,7 +171,7 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
     totalSupply: await p.token.totalSupply(),
     credits: {},
     models: [],
-    hashes: [...FIXTURE_HASHES],
+    published: [],
     jobs: [],
   };
   for (let id = 1n; id <= (await p.escrow.paramsId()); id++) s.params.push(toP(await p.escrow.paramsOf(id)));
@@ -196,6 +190,10 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
   }
   for (let id = 1n; id <= (await p.registry.modelCount()); id++) {
     const m = await p.registry.getModel(id);
+    // No model changed hands in the fixture, so each version's publisher is the model's owner.
+    for (let v = 1n; v <= m.versionCount; v++) {
+      s.published.push({ publisher: m.owner, hash: (await p.registry.getVersion(id, v)).contentHash });
+    }
     s.models.push({
       owner: m.owner,
       pendingOwner: m.pendingOwner,
@@ -750,7 +748,7 @@ function resolve(r: Run, a: Action): Resolved {
 
 function contentHash(r: Run, kind: "new" | "taken" | "zero"): string {
   if (kind === "zero") return ZeroHash;
-  if (kind === "taken") return r.m.s.hashes[r.hashCounter % r.m.s.hashes.length];
+  if (kind === "taken") return r.m.s.published[r.hashCounter % r.m.s.published.length].hash;
   r.hashCounter += 1;
   return ethers.sha256(toUtf8Bytes(`fuzz model ${r.hashCounter} at step ${r.step}`));
 }
