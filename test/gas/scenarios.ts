@@ -59,18 +59,19 @@ export const TOTAL_NONE_SAME_TX = "job total: None (request + submit claiming in
 export const TOTAL_COMMITTEE = "job total: Committee of 3 (request + submit + 3 commits + 3 reveals + settle)";
 export const TOTAL_COMMITTEE_BATCHED = `job total: Committee of 3, per job of ${10} (batched submit, votes, settle)`;
 /**
- * The issue's budgets: a vanilla job under 250k, a committee-of-3 job with every commit and reveal under 650k.
- * Both hold one action per transaction: a None job requested, claimed and submitted in three transactions (its
+ * The budgets: a vanilla job under 250k, a committee-of-3 job with every commit and reveal under 650k. Both hold
+ * one action per transaction: a None job requested, claimed and submitted in three transactions (its
  * submission settles it), and a committee job requested, submitted (claiming it in the same transaction, as
  * PROTOCOL.md has workers do), committed and revealed by each of its three verifiers in transactions of their
- * own, and settled. The faster paths (a None job claimed in its submission; committee jobs run ten at a time
- * with batched calls) are held to the same budgets.
+ * own, and settled. The faster paths are held tighter: a None job claimed in its submission under 200k (with
+ * the request's terms check), and committee jobs run ten at a time with batched calls no dearer than they were
+ * before the terms check and the model owner's exclusion from draws (436,290).
  */
 export const LIMITS: Record<string, number> = {
   [TOTAL_NONE]: 250_000,
-  [TOTAL_NONE_SAME_TX]: 250_000,
+  [TOTAL_NONE_SAME_TX]: 200_000,
   [TOTAL_COMMITTEE]: 650_000,
-  [TOTAL_COMMITTEE_BATCHED]: 650_000,
+  [TOTAL_COMMITTEE_BATCHED]: 436_290,
 };
 
 /** How far a figure may move from gas/figures.json before test/gas.test.ts fails. */
