@@ -20,6 +20,7 @@ import {
   acceptedSplit,
   Behaviour,
   consumerFixture,
+  type Consumers,
   DAY,
   escrowFactory,
   expectConservation,
@@ -46,6 +47,14 @@ async function deadlineIn(seconds: bigint): Promise<bigint> {
 }
 
 /** A job's current status. */
+/** A job the ExampleConsumer requests for `f.requester` under the model's current terms, with a callback. */
+async function consumerJob(f: Consumers, modelId: bigint, deadline: bigint, callbackGasLimit: number): Promise<Job> {
+  const terms = await currentTerms(f.registry, modelId);
+  return f.jobFrom(
+    await f.consumer.connect(f.requester).requestInference(modelId, terms, INPUT, deadline, callbackGasLimit),
+  );
+}
+
 async function statusOf(p: Protocol, jobId: BigNumberish): Promise<bigint> {
   return (await p.escrow.jobState(jobId)).status;
 }
@@ -180,9 +189,7 @@ describe("JobEscrow (core)", function () {
       it("emits JobRequested with the full snapshot, identified by the hash of its fields", async function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
-        const tx = await p.escrow
-          .connect(p.requester)
-          .requestInference(p.models.committee, await currentTerms(p.registry, p.models.committee), INPUT, deadline, 0);
+        const tx = await p.requestTx(p.models.committee, { deadline: deadline });
         const ev = await requestedEvent(tx, p.escrow);
         const terms = termsFor(VerificationMode.Committee);
         const fields: Omit<Job, "id"> = {
@@ -245,11 +252,11 @@ describe("JobEscrow (core)", function () {
       it("pulls exactly the model's price, not maxFee", async function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, deadline, 0),
-        ).to.changeTokenBalances(p.token, [p.requester, p.escrow], [-PRICE, PRICE]);
+        await expect(p.requestTx(p.models.none, { deadline: deadline })).to.changeTokenBalances(
+          p.token,
+          [p.requester, p.escrow],
+          [-PRICE, PRICE],
+        );
         await expectConservation(p);
       });
 
@@ -273,15 +280,7 @@ describe("JobEscrow (core)", function () {
           deadline,
           0,
         );
-        const job = await p.jobFrom(
-          await escrow.requestInference(
-            p.models.none,
-            await currentTerms(p.registry, p.models.none),
-            INPUT,
-            deadline,
-            0,
-          ),
-        );
+        const job = await p.jobFrom(await p.requestTx(p.models.none, { deadline: deadline }));
         expect(job.nonce).to.equal(2n);
         expect(returned).to.equal(job.id);
         // The same request by URI differs only in the input hash, and so in the id.
@@ -307,24 +306,8 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
         const escrow = p.escrow.connect(p.requester);
-        const first = await p.jobFrom(
-          await escrow.requestInference(
-            p.models.none,
-            await currentTerms(p.registry, p.models.none),
-            INPUT,
-            deadline,
-            0,
-          ),
-        );
-        const second = await p.jobFrom(
-          await escrow.requestInference(
-            p.models.none,
-            await currentTerms(p.registry, p.models.none),
-            INPUT,
-            deadline,
-            0,
-          ),
-        );
+        const first = await p.jobFrom(await p.requestTx(p.models.none, { deadline: deadline }));
+        const second = await p.jobFrom(await p.requestTx(p.models.none, { deadline: deadline }));
         expect(second.nonce).to.equal(BigInt(first.nonce) + 1n);
         expect({ ...second, id: 0n, nonce: 0n }).to.deep.equal({ ...first, id: 0n, nonce: 0n });
         expect(second.id).not.to.equal(first.id);
@@ -363,19 +346,15 @@ describe("JobEscrow (core)", function () {
       it("accepts a fee equal to maxFee and to minFee", async function () {
         const p = await loadFixture(deployProtocolFixture);
         const deadline = await deadlineIn(DAY);
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, deadline, 0),
-        ).to.emit(p.escrow, "JobRequested");
+        await expect(p.requestTx(p.models.none, { deadline: deadline })).to.emit(p.escrow, "JobRequested");
         await p.registry
           .connect(p.modelOwner)
           .setTerms(p.models.none, { ...termsFor(VerificationMode.None), price: TEST_PARAMS.minFee });
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, deadline, 0),
-        ).to.changeTokenBalances(p.token, [p.requester, p.escrow], [-TEST_PARAMS.minFee, TEST_PARAMS.minFee]);
+        await expect(p.requestTx(p.models.none, { deadline: deadline })).to.changeTokenBalances(
+          p.token,
+          [p.requester, p.escrow],
+          [-TEST_PARAMS.minFee, TEST_PARAMS.minFee],
+        );
       });
 
       it("accepts a deadline of now + 1 and of now + maxJobDuration", async function () {
@@ -383,14 +362,10 @@ describe("JobEscrow (core)", function () {
         const max = BigInt(TEST_PARAMS.maxJobDuration);
         let next = BigInt(await time.latest()) + 10n;
         await time.setNextBlockTimestamp(next);
-        await p.escrow
-          .connect(p.requester)
-          .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, next + 1n, 0);
+        await p.requestTx(p.models.none, { deadline: next + 1n });
         next += 10n;
         await time.setNextBlockTimestamp(next);
-        await p.escrow
-          .connect(p.requester)
-          .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, next + max, 0);
+        await p.requestTx(p.models.none, { deadline: next + max });
         expect(await p.escrow.jobCount()).to.equal(2n);
       });
     });
@@ -399,15 +374,7 @@ describe("JobEscrow (core)", function () {
       it("reverts with JobEscrowEmptyInput", async function () {
         const p = await loadFixture(deployProtocolFixture);
         await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              "0x",
-              await deadlineIn(DAY),
-              0,
-            ),
+          p.requestTx(p.models.none, { input: "0x", deadline: await deadlineIn(DAY) }),
         ).to.be.revertedWithCustomError(p.escrow, "JobEscrowEmptyInput");
       });
     });
@@ -416,17 +383,7 @@ describe("JobEscrow (core)", function () {
       it("reverts with JobEscrowInputTooLarge", async function () {
         const p = await loadFixture(deployProtocolFixture);
         const size = TEST_PARAMS.maxInputBytes + 1;
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              bytesOf(size),
-              await deadlineIn(DAY),
-              0,
-            ),
-        )
+        await expect(p.requestTx(p.models.none, { input: bytesOf(size), deadline: await deadlineIn(DAY) }))
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInputTooLarge")
           .withArgs(size, TEST_PARAMS.maxInputBytes);
       });
@@ -531,17 +488,7 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         const price = TEST_PARAMS.minFee - 1n;
         await p.registry.connect(p.modelOwner).setTerms(p.models.none, { ...termsFor(VerificationMode.None), price });
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              INPUT,
-              await deadlineIn(DAY),
-              0,
-            ),
-        )
+        await expect(p.requestTx(p.models.none, { deadline: await deadlineIn(DAY) }))
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowFeeTooLow")
           .withArgs(p.models.none, price, TEST_PARAMS.minFee);
       });
@@ -552,11 +499,7 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         const now = BigInt(await time.latest()) + 10n;
         await time.setNextBlockTimestamp(now);
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, now, 0),
-        )
+        await expect(p.requestTx(p.models.none, { deadline: now }))
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidDeadline")
           .withArgs(now, now + BigInt(TEST_PARAMS.maxJobDuration));
       });
@@ -568,11 +511,7 @@ describe("JobEscrow (core)", function () {
         const now = BigInt(await time.latest()) + 10n;
         const latest = now + BigInt(TEST_PARAMS.maxJobDuration);
         await time.setNextBlockTimestamp(now);
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(p.models.none, await currentTerms(p.registry, p.models.none), INPUT, latest + 1n, 0),
-        )
+        await expect(p.requestTx(p.models.none, { deadline: latest + 1n }))
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidDeadline")
           .withArgs(latest + 1n, latest);
       });
@@ -591,17 +530,7 @@ describe("JobEscrow (core)", function () {
     describe("when an EOA asks for a callback", function () {
       it("reverts with JobEscrowCallbackRequiresContract", async function () {
         const p = await loadFixture(deployProtocolFixture);
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              INPUT,
-              await deadlineIn(DAY),
-              100_000,
-            ),
-        )
+        await expect(p.requestTx(p.models.none, { deadline: await deadlineIn(DAY), callbackGasLimit: 100_000 }))
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowCallbackRequiresContract")
           .withArgs(p.requester.address);
       });
@@ -637,17 +566,10 @@ describe("JobEscrow (core)", function () {
       it("reverts with EnforcedPause", async function () {
         const p = await loadFixture(deployProtocolFixture);
         await p.escrow.connect(p.governance).pause();
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInference(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              INPUT,
-              await deadlineIn(DAY),
-              0,
-            ),
-        ).to.be.revertedWithCustomError(p.escrow, "EnforcedPause");
+        await expect(p.requestTx(p.models.none, { deadline: await deadlineIn(DAY) })).to.be.revertedWithCustomError(
+          p.escrow,
+          "EnforcedPause",
+        );
       });
     });
 
@@ -1968,17 +1890,7 @@ describe("JobEscrow (core)", function () {
     describe("when an ExampleConsumer requests a None-mode job", function () {
       it("delivers the output in the submitting transaction", async function () {
         const f = await loadFixture(consumerFixture);
-        const job = await f.jobFrom(
-          await f.consumer
-            .connect(f.requester)
-            .requestInference(
-              f.models.none,
-              await currentTerms(f.registry, f.models.none),
-              INPUT,
-              await deadlineIn(DAY),
-              200_000,
-            ),
-        );
+        const job = await consumerJob(f, f.models.none, await deadlineIn(DAY), 200_000);
         const tx = f.escrow.connect(f.worker).submitResult(job, OUTPUT);
         await expect(tx)
           .to.emit(f.escrow, "CallbackDelivered")
@@ -1992,17 +1904,7 @@ describe("JobEscrow (core)", function () {
     describe("when a callback job is settled without or with the wrong output", function () {
       async function submittedCallbackJob() {
         const f = await loadFixture(consumerFixture);
-        const job = await f.jobFrom(
-          await f.consumer
-            .connect(f.requester)
-            .requestInference(
-              f.models.optimistic,
-              await currentTerms(f.registry, f.models.optimistic),
-              INPUT,
-              await deadlineIn(DAY),
-              200_000,
-            ),
-        );
+        const job = await consumerJob(f, f.models.optimistic, await deadlineIn(DAY), 200_000);
         await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
         await time.increase(TEST_PARAMS.challengeWindow + 1);
         return { f, job };
@@ -2125,17 +2027,7 @@ describe("JobEscrow (core)", function () {
     describe("when a consumer's job expires or is abandoned", function () {
       it("calls back with outcome Expired and credits the refund to the consumer", async function () {
         const f = await loadFixture(consumerFixture);
-        const job = await f.jobFrom(
-          await f.consumer
-            .connect(f.requester)
-            .requestInference(
-              f.models.none,
-              await currentTerms(f.registry, f.models.none),
-              INPUT,
-              await deadlineIn(600n),
-              200_000,
-            ),
-        );
+        const job = await consumerJob(f, f.models.none, await deadlineIn(600n), 200_000);
         await time.increase(601);
         await expect(f.escrow.settle(job, "0x"))
           .to.emit(f.consumer, "InferenceReceived")
@@ -2149,17 +2041,7 @@ describe("JobEscrow (core)", function () {
 
       it("calls back with outcome Abandoned and credits refund and compensation to the consumer", async function () {
         const f = await loadFixture(consumerFixture);
-        const job = await f.jobFrom(
-          await f.consumer
-            .connect(f.requester)
-            .requestInference(
-              f.models.none,
-              await currentTerms(f.registry, f.models.none),
-              INPUT,
-              await deadlineIn(DAY),
-              200_000,
-            ),
-        );
+        const job = await consumerJob(f, f.models.none, await deadlineIn(DAY), 200_000);
         await f.escrow.connect(f.worker).claim(job);
         await time.increase(TEST_PARAMS.submissionWindow + 1);
         const slashed = (COLLATERAL * BigInt(TEST_PARAMS.timeoutSlashBps)) / BPS;
@@ -2195,17 +2077,7 @@ describe("JobEscrow (core)", function () {
     describe("when an ExampleConsumer's refunded job's callback failed", function () {
       it("lets anyone record the refund, after which the requester claims its fee", async function () {
         const f = await loadFixture(consumerFixture);
-        const job = await f.jobFrom(
-          await f.consumer
-            .connect(f.requester)
-            .requestInference(
-              f.models.none,
-              await currentTerms(f.registry, f.models.none),
-              INPUT,
-              await deadlineIn(600n),
-              5000,
-            ),
-        );
+        const job = await consumerJob(f, f.models.none, await deadlineIn(600n), 5000);
         await expect(f.consumer.recordRefund(job.id))
           .to.be.revertedWithCustomError(f.consumer, "ExampleConsumerNotRefunded")
           .withArgs(job.id, JobStatus.Requested);
@@ -2233,17 +2105,7 @@ describe("JobEscrow (core)", function () {
     describe("when an ExampleConsumer's callback runs out of gas", function () {
       async function failedCallback() {
         const f = await loadFixture(consumerFixture);
-        const job = await f.jobFrom(
-          await f.consumer
-            .connect(f.requester)
-            .requestInference(
-              f.models.none,
-              await currentTerms(f.registry, f.models.none),
-              INPUT,
-              await deadlineIn(DAY),
-              5000,
-            ),
-        );
+        const job = await consumerJob(f, f.models.none, await deadlineIn(DAY), 5000);
         await expect(f.escrow.connect(f.worker).submitResult(job, OUTPUT))
           .to.emit(f.escrow, "CallbackDelivered")
           .withArgs(job.id, await f.consumer.getAddress(), false);
@@ -2277,17 +2139,7 @@ describe("JobEscrow (core)", function () {
     describe("when acceptOutput is called before settlement", function () {
       it("reverts with ExampleConsumerNotSettled", async function () {
         const f = await loadFixture(consumerFixture);
-        const job = await f.jobFrom(
-          await f.consumer
-            .connect(f.requester)
-            .requestInference(
-              f.models.optimistic,
-              await currentTerms(f.registry, f.models.optimistic),
-              INPUT,
-              await deadlineIn(DAY),
-              200_000,
-            ),
-        );
+        const job = await consumerJob(f, f.models.optimistic, await deadlineIn(DAY), 200_000);
         await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
         await expect(f.consumer.acceptOutput(job.id, OUTPUT))
           .to.be.revertedWithCustomError(f.consumer, "ExampleConsumerNotSettled")
