@@ -636,6 +636,11 @@ describe("JobEscrow (core)", function () {
   });
 
   describe("#requestInferenceByUri", function () {
+    /** The requester's request by URI on the None model, agreeing to its current terms. */
+    async function requestByUri(p: Protocol, uri: string, hash: string, deadline: bigint) {
+      const terms = await currentTerms(p.registry, p.models.none);
+      return p.escrow.connect(p.requester).requestInferenceByUri(p.models.none, terms, uri, hash, deadline, 0);
+    }
     const URI = "ipfs://bafyinput";
     const HASH = ethers.keccak256(ethers.toUtf8Bytes("big input"));
 
@@ -658,36 +663,17 @@ describe("JobEscrow (core)", function () {
 
       it("accepts a URI of exactly MAX_URI_BYTES", async function () {
         const p = await loadFixture(deployProtocolFixture);
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInferenceByUri(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              "a".repeat(MAX_URI_BYTES),
-              HASH,
-              await deadlineIn(DAY),
-              0,
-            ),
-        ).to.emit(p.escrow, "JobRequested");
+        await expect(requestByUri(p, "a".repeat(MAX_URI_BYTES), HASH, await deadlineIn(DAY))).to.emit(
+          p.escrow,
+          "JobRequested",
+        );
       });
     });
 
     describe("when the URI is empty", function () {
       it("reverts with JobEscrowInvalidInputUri", async function () {
         const p = await loadFixture(deployProtocolFixture);
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInferenceByUri(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              "",
-              HASH,
-              await deadlineIn(DAY),
-              0,
-            ),
-        )
+        await expect(requestByUri(p, "", HASH, await deadlineIn(DAY)))
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidInputUri")
           .withArgs(0, MAX_URI_BYTES);
       });
@@ -696,18 +682,7 @@ describe("JobEscrow (core)", function () {
     describe("when the URI is longer than MAX_URI_BYTES", function () {
       it("reverts with JobEscrowInvalidInputUri", async function () {
         const p = await loadFixture(deployProtocolFixture);
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInferenceByUri(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              "a".repeat(MAX_URI_BYTES + 1),
-              HASH,
-              await deadlineIn(DAY),
-              0,
-            ),
-        )
+        await expect(requestByUri(p, "a".repeat(MAX_URI_BYTES + 1), HASH, await deadlineIn(DAY)))
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidInputUri")
           .withArgs(MAX_URI_BYTES + 1, MAX_URI_BYTES);
       });
@@ -716,18 +691,10 @@ describe("JobEscrow (core)", function () {
     describe("when the input hash is zero", function () {
       it("reverts with JobEscrowZeroInputHash", async function () {
         const p = await loadFixture(deployProtocolFixture);
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInferenceByUri(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              URI,
-              ZeroHash,
-              await deadlineIn(DAY),
-              0,
-            ),
-        ).to.be.revertedWithCustomError(p.escrow, "JobEscrowZeroInputHash");
+        await expect(requestByUri(p, URI, ZeroHash, await deadlineIn(DAY))).to.be.revertedWithCustomError(
+          p.escrow,
+          "JobEscrowZeroInputHash",
+        );
       });
     });
 
@@ -735,18 +702,10 @@ describe("JobEscrow (core)", function () {
       it("reverts with EnforcedPause", async function () {
         const p = await loadFixture(deployProtocolFixture);
         await p.escrow.connect(p.governance).pause();
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInferenceByUri(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              URI,
-              HASH,
-              await deadlineIn(DAY),
-              0,
-            ),
-        ).to.be.revertedWithCustomError(p.escrow, "EnforcedPause");
+        await expect(requestByUri(p, URI, HASH, await deadlineIn(DAY))).to.be.revertedWithCustomError(
+          p.escrow,
+          "EnforcedPause",
+        );
       });
     });
 
@@ -755,18 +714,7 @@ describe("JobEscrow (core)", function () {
         const p = await loadFixture(deployProtocolFixture);
         const now = BigInt(await time.latest()) + 10n;
         await time.setNextBlockTimestamp(now);
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInferenceByUri(
-              p.models.none,
-              await currentTerms(p.registry, p.models.none),
-              URI,
-              HASH,
-              now - 1n,
-              0,
-            ),
-        )
+        await expect(requestByUri(p, URI, HASH, now - 1n))
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidDeadline")
           .withArgs(now - 1n, now + BigInt(TEST_PARAMS.maxJobDuration));
       });
