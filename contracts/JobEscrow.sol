@@ -16,6 +16,10 @@ import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
 import {EscrowParamsLib} from "./libraries/EscrowParamsLib.sol";
 import {JobTermsLib} from "./libraries/JobTermsLib.sol";
+import {PackedCommittee} from "./libraries/PackedCommittee.sol";
+import {ProtocolBounds} from "./libraries/ProtocolBounds.sol";
+import {SettlementMath} from "./libraries/SettlementMath.sol";
+import {VoteWord, VoteWordLib} from "./libraries/VoteWord.sol";
 
 /// @title JobEscrow
 /// @notice Escrows inference fees, runs each job through claim, submission and verification, and settles it:
@@ -25,15 +29,12 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     using SafeCast for uint256;
 
     /// @notice Largest input URI, in bytes.
-    uint256 public constant MAX_URI_BYTES = 2048;
+    uint256 public constant MAX_URI_BYTES = ProtocolBounds.MAX_URI_BYTES;
     /// @notice Share of every slash or forfeited bond that always goes to the treasury (see EscrowParamsLib).
     uint256 public constant MIN_TREASURY_SLASH_BPS = EscrowParamsLib.MIN_TREASURY_SLASH_BPS;
 
-    uint256 private constant BPS = 10_000;
     /// @dev Gas kept back for the CALL itself and the work after it, on top of the 1/64 that EIP-150 withholds.
     uint256 private constant CALLBACK_GAS_OVERHEAD = 10_000;
-    /// @dev A committee's vote states occupy the low 32 bits of its vote word (see `_votes`).
-    uint256 private constant VOTE_BITS = 0xffffffff;
     /// @dev Number of fixed fields after `Job.id`, which the id hashes.
     uint256 private constant JOB_HASHED_WORDS = 16;
 
@@ -59,14 +60,12 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// already exists; status None means no job has the id.
     mapping(uint256 jobId => JobState) private _states;
     mapping(uint256 jobId => bytes32 outputHash) private _outputHashes;
-    /// @dev A committee's addresses, 20 bytes each, back to back from the start of word 0: a committee of 3
-    /// takes 2 words instead of 3. Written once, when drawn; a vote reads only the word(s) its seat is in.
+    /// @dev A committee's addresses (see PackedCommittee): written once, when drawn; a vote reads only the
+    /// word(s) its seat is in.
     mapping(uint256 jobId => mapping(uint256 word => uint256 packed)) private _committees;
-    /// @dev A committee's votes in one word: the seats' vote states (VoteState, 2 bits each, seat i at bits
-    /// 2i..2i+1) in the low 32 bits, and above them a running hash of the sealed commitments in the order they
-    /// were made (the high 224 bits of keccak256(previous, sealed)). A commit or a reveal writes only this word;
-    /// a reveal proves its commitment against the running hash instead of reading a stored commitment.
-    mapping(uint256 jobId => uint256 votes) private _votes;
+    /// @dev A committee's vote states and the running hash of its sealed commitments (see VoteWord): a commit or
+    /// a reveal writes only this word.
+    mapping(uint256 jobId => VoteWord votes) private _votes;
     mapping(uint256 jobId => Challenge) private _challenges;
     mapping(address account => uint256 balance) private _balances;
 
@@ -438,7 +437,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             callbackGasLimit: callbackGasLimit,
             deadline: deadline,
             fee: uint96(fee),
-            collateral: Math.max((fee * p.collateralRatioBps) / BPS, p.minCollateral).toUint96(),
+            collateral: Math.max((fee * p.collateralRatioBps) / ProtocolBounds.BPS, p.minCollateral).toUint96(),
             inputHash: inputHash
         });
         job.id = _idOf(job);
@@ -529,7 +528,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         state.windowEnd = uint40(commitEnd);
         state.revealEnd = uint40(revealEnd);
         state.seats = uint8(members.length);
-        _storeCommittee(job.id, members);
+        PackedCommittee.store(_committees[job.id], members);
         emit CommitteeDrawn(job.id, members, uint64(commitEnd), uint64(revealEnd));
         return true;
     }
@@ -546,7 +545,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             readyAt = uint256(state.windowEnd) + 1;
         } else if (status == JobStatus.Voting) {
             readyAt = uint256(state.revealEnd) + 1;
-            if (block.timestamp < readyAt && _allRevealed(_votes[job.id] & VOTE_BITS, state.seats)) {
+            if (block.timestamp < readyAt && _votes[job.id].allRevealed(state.seats)) {
                 return (true, readyAt);
             }
         } else {
@@ -560,10 +559,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         JobStatus status = state.status;
         if (status == JobStatus.Requested) {
             state.status = JobStatus.Refunded;
-            Settlement memory settlement;
-            settlement.requesterRefund = job.fee;
-            _credit(job.requester, job.fee);
-            _finish(job, JobOutcome.Expired, settlement, "");
+            Settlement memory settlement = SettlementMath.expired(job.fee);
+            _pay(job, address(0), JobOutcome.Expired, settlement, new Seat[](0), address(0), "");
         } else if (status == JobStatus.Claimed) {
             _settleAbandoned(job, state);
         } else if (status == JobStatus.Submitted) {
@@ -577,19 +574,15 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// compensated from it.
     function _settleAbandoned(Job memory job, JobState storage state) private {
         state.status = JobStatus.Refunded;
-        Settlement memory settlement;
-        settlement.slashed = STAKING.slash(
+        EscrowParams storage p = _paramsById[job.paramsId];
+        uint256 slashed = STAKING.slash(
             state.worker,
             job.collateral,
-            (uint256(job.collateral) * _paramsById[job.paramsId].timeoutSlashBps) / BPS,
+            SettlementMath.abandonSlash(job.collateral, p.timeoutSlashBps),
             address(this)
         );
-        uint256 compensation = (settlement.slashed * _paramsById[job.paramsId].compensationBps) / BPS;
-        settlement.requesterRefund = job.fee + compensation;
-        settlement.treasuryPayment = settlement.slashed - compensation;
-        _credit(job.requester, settlement.requesterRefund);
-        _creditTreasury(settlement.treasuryPayment);
-        _finish(job, JobOutcome.Abandoned, settlement, "");
+        Settlement memory settlement = SettlementMath.abandoned(job.fee, slashed, p.compensationBps);
+        _pay(job, address(0), JobOutcome.Abandoned, settlement, new Seat[](0), address(0), "");
     }
 
     /// @dev Counts the revealed votes and settles by majority of the committee's size.
@@ -622,34 +615,29 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         state.status = JobStatus.Settled;
         address worker = state.worker;
         Settlement memory settlement;
-        uint256 fee = job.fee;
-        settlement.royalty = (fee * job.royaltyBps) / BPS;
-        settlement.treasuryPayment = (fee * job.protocolFeeBps) / BPS;
-        if (agreed != 0) {
-            uint256 pool = (fee * job.verifierShareBps) / BPS;
-            settlement.workerPayment = fee - settlement.royalty - settlement.treasuryPayment - pool;
-            Challenge memory lost = _challengeIfAny(job);
-            if (lost.bond != 0) {
-                EscrowParams storage p = _paramsById[job.paramsId];
-                uint256 toWorker = (uint256(lost.bond) * p.compensationBps) / BPS;
-                uint256 toVerifiers = (uint256(lost.bond) * p.verifierRewardBps) / BPS;
-                settlement.workerPayment += toWorker;
-                settlement.treasuryPayment += lost.bond - toWorker - toVerifiers;
-                pool += toVerifiers;
-            }
-            settlement.verifierReward = pool / agreed;
-            settlement.rewardedVerifiers = agreed;
-            settlement.treasuryPayment += pool - settlement.verifierReward * agreed;
-            _rewardVoters(seats, VoteState.Agreed, settlement.verifierReward);
+        if (agreed == 0) {
+            settlement = SettlementMath.accepted(job.fee, job.royaltyBps, job.protocolFeeBps);
         } else {
-            settlement.workerPayment = fee - settlement.royalty - settlement.treasuryPayment;
+            uint256 bond = _challengeIfAny(job).bond;
+            uint256 compensationBps;
+            uint256 verifierRewardBps;
+            if (bond != 0) {
+                EscrowParams storage p = _paramsById[job.paramsId];
+                (compensationBps, verifierRewardBps) = (p.compensationBps, p.verifierRewardBps);
+            }
+            settlement = SettlementMath.acceptedByCommittee(
+                job.fee,
+                job.royaltyBps,
+                job.protocolFeeBps,
+                job.verifierShareBps,
+                agreed,
+                bond,
+                compensationBps,
+                verifierRewardBps
+            );
         }
-        _credit(worker, settlement.workerPayment);
-        _credit(job.modelOwner, settlement.royalty);
         if (locked) STAKING.unlock(worker, job.collateral);
-        _penalize(job, seats, VoteState.Agreed, true);
-        _creditTreasury(settlement.treasuryPayment);
-        _finish(job, JobOutcome.Accepted, settlement, output);
+        _pay(job, worker, JobOutcome.Accepted, settlement, seats, address(0), output);
     }
 
     /// @dev The committee found the output wrong: the whole collateral is slashed; the requester gets the fee back
@@ -657,42 +645,58 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     function _settleRejected(Job memory job, JobState storage state, Seat[] memory seats, uint256 disagreed) private {
         state.status = JobStatus.Rejected;
         EscrowParams storage p = _paramsById[job.paramsId];
-        Settlement memory settlement;
-        settlement.slashed = STAKING.slash(state.worker, job.collateral, job.collateral, address(this));
-        uint256 compensation = (settlement.slashed * p.compensationBps) / BPS;
-        uint256 pool = (settlement.slashed * p.verifierRewardBps) / BPS;
+        uint256 slashed = STAKING.slash(state.worker, job.collateral, job.collateral, address(this));
         Challenge memory won = _challengeIfAny(job);
-        uint256 shares = won.challenger == address(0) ? disagreed : disagreed + 1;
-        settlement.verifierReward = pool / shares;
-        settlement.rewardedVerifiers = disagreed;
-        settlement.requesterRefund = job.fee + compensation;
-        settlement.treasuryPayment = settlement.slashed - compensation - settlement.verifierReward * shares;
-        if (won.challenger != address(0)) {
-            settlement.challengerPayment = won.bond + settlement.verifierReward;
-            _credit(won.challenger, settlement.challengerPayment);
-        }
-        _credit(job.requester, settlement.requesterRefund);
-        _rewardVoters(seats, VoteState.Disagreed, settlement.verifierReward);
-        _penalize(job, seats, VoteState.Disagreed, true);
-        _creditTreasury(settlement.treasuryPayment);
-        _finish(job, JobOutcome.Rejected, settlement, "");
+        Settlement memory settlement = SettlementMath.rejected(
+            job.fee,
+            slashed,
+            p.compensationBps,
+            p.verifierRewardBps,
+            disagreed,
+            won.challenger != address(0),
+            won.bond
+        );
+        _pay(job, address(0), JobOutcome.Rejected, settlement, seats, won.challenger, "");
     }
 
     /// @dev Neither side won (or no committee could be drawn): the requester is refunded, the collateral
     /// released and a challenger's bond returned; only seats that never revealed are penalised.
     function _settleInconclusive(Job memory job, JobState storage state, Seat[] memory seats) private {
         state.status = JobStatus.Refunded;
-        Settlement memory settlement;
-        settlement.requesterRefund = job.fee;
-        _credit(job.requester, job.fee);
         Challenge memory challenged = _challengeIfAny(job);
-        if (challenged.challenger != address(0)) {
-            settlement.challengerPayment = challenged.bond;
-            _credit(challenged.challenger, challenged.bond);
-        }
         STAKING.unlock(state.worker, job.collateral);
-        _penalize(job, seats, VoteState.Drawn, false);
-        _finish(job, JobOutcome.Inconclusive, settlement, "");
+        Settlement memory settlement = SettlementMath.inconclusive(job.fee, challenged.bond);
+        _pay(job, address(0), JobOutcome.Inconclusive, settlement, seats, challenged.challenger, "");
+    }
+
+    /// @dev Moves the money of a settlement: credits each party its share of `settlement` (the worker, the
+    /// model owner, the requester, a challenger, the treasury, and each seat that voted with the outcome),
+    /// penalises the seats that did not, then emits JobSettled and runs the callback. The one place a settlement
+    /// credits anyone; the stake (slash or unlock) has already moved.
+    function _pay(
+        Job memory job,
+        address worker,
+        JobOutcome outcome,
+        Settlement memory settlement,
+        Seat[] memory seats,
+        address challenger,
+        bytes memory output
+    ) private {
+        _credit(worker, settlement.workerPayment);
+        _credit(job.modelOwner, settlement.royalty);
+        _credit(job.requester, settlement.requesterRefund);
+        _credit(challenger, settlement.challengerPayment);
+        if (seats.length != 0) {
+            // Inconclusive has no majority: only the seats that never revealed (still Drawn or Committed) lose.
+            VoteState majority =
+                outcome == JobOutcome.Accepted
+                    ? VoteState.Agreed
+                    : (outcome == JobOutcome.Rejected ? VoteState.Disagreed : VoteState.Drawn);
+            _rewardVoters(seats, majority, settlement.verifierReward);
+            _penalize(job, seats, majority, outcome != JobOutcome.Inconclusive);
+        }
+        _creditTreasury(settlement.treasuryPayment);
+        _finish(job, outcome, settlement, output);
     }
 
     /// @dev Credits `reward` to every seat whose revealed vote is `majority`.
@@ -785,10 +789,9 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint256 commitEnd = state.windowEnd;
         if (block.timestamp > commitEnd) revert JobEscrowCommitWindowClosed(jobId, commitEnd);
         _checkSeat(jobId, state.seats, seat);
-        uint256 word = _votes[jobId];
+        VoteWord word = _votes[jobId];
         _checkVote(jobId, word, seat, VoteState.Committed);
-        uint256 chain = uint256(keccak256(abi.encode(word >> 32, sealCommitment(seat, commitment)))) >> 32;
-        _votes[jobId] = (chain << 32) | _withVote(word & VOTE_BITS, seat, VoteState.Committed);
+        _votes[jobId] = word.withVote(seat, VoteState.Committed).withCommitment(sealCommitment(seat, commitment));
         emit VoteCommitted(jobId, msg.sender, seat, commitment);
     }
 
@@ -804,11 +807,11 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (block.timestamp > revealEnd) revert JobEscrowRevealWindowClosed(jobId, revealEnd);
         uint256 size = state.seats;
         _checkSeat(jobId, size, seat);
-        uint256 word = _votes[jobId];
+        VoteWord word = _votes[jobId];
         VoteState vote = agree ? VoteState.Agreed : VoteState.Disagreed;
         _checkVote(jobId, word, seat, vote);
         uint256 commitEnd = state.windowEnd;
-        if (block.timestamp <= commitEnd && !_allCommitted(word & VOTE_BITS, size)) {
+        if (block.timestamp <= commitEnd && !word.allCommitted(size)) {
             revert JobEscrowRevealNotOpen(jobId, commitEnd);
         }
         // Replay the running hash over the sealed commitments given, looking for this seat's opening among them.
@@ -818,112 +821,39 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         for (uint256 i; i < sealedCommitments.length; ++i) {
             bytes32 sealed_ = sealedCommitments[i];
             if (sealed_ == opened) found = true;
-            chain = uint256(keccak256(abi.encode(chain, sealed_))) >> 32;
+            chain = VoteWordLib.fold(chain, sealed_);
         }
-        if (chain != word >> 32) revert JobEscrowCommitmentsMismatch(jobId);
+        if (chain != word.chain()) revert JobEscrowCommitmentsMismatch(jobId);
         if (!found) revert JobEscrowCommitmentMismatch(jobId, msg.sender);
-        _votes[jobId] = (word & ~VOTE_BITS) | _withVote(word & VOTE_BITS, seat, vote);
+        _votes[jobId] = word.withVote(seat, vote);
         emit VoteRevealed(jobId, msg.sender, agree);
     }
 
     /// @dev Reverts unless the caller holds `seat` on the committee of `size` seats; reads only the storage
     /// word(s) the seat's 20 bytes lie in.
     function _checkSeat(uint256 jobId, uint256 size, uint256 seat) private view {
-        if (seat >= size || _memberAt(jobId, seat) != msg.sender) {
+        if (seat >= size || PackedCommittee.memberAt(_committees[jobId], seat) != msg.sender) {
             revert JobEscrowNotCommitteeMember(jobId, msg.sender, seat);
         }
     }
 
     /// @dev Reverts unless `seat` may move to `to`: a commit from Drawn, a reveal (to Agreed or Disagreed) from
     /// Committed.
-    function _checkVote(uint256 jobId, uint256 word, uint256 seat, VoteState to) private view {
-        VoteState vote = _voteAt(word, seat);
+    function _checkVote(uint256 jobId, VoteWord word, uint256 seat, VoteState to) private view {
+        VoteState vote = word.voteAt(seat);
         VoteState from = to == VoteState.Committed ? VoteState.Drawn : VoteState.Committed;
         if (vote != from) revert JobEscrowInvalidVoteState(jobId, msg.sender, vote);
-    }
-
-    /// @dev Writes a freshly drawn committee: addresses packed, 20 bytes each.
-    function _storeCommittee(uint256 jobId, address[] memory members) private {
-        uint256 words = _wordCount(members.length);
-        // One spare word: each address is written as a whole word whose low 12 bytes the next address overwrites.
-        bytes memory packed = new bytes((words + 1) * 32);
-        for (uint256 i; i < members.length; ++i) {
-            address member = members[i];
-            assembly ("memory-safe") {
-                mstore(add(add(packed, 0x20), mul(i, 20)), shl(96, member))
-            }
-        }
-        mapping(uint256 => uint256) storage store = _committees[jobId];
-        for (uint256 w; w < words; ++w) {
-            uint256 word;
-            assembly ("memory-safe") {
-                word := mload(add(add(packed, 0x20), shl(5, w)))
-            }
-            store[w] = word;
-        }
-    }
-
-    /// @dev The address in `seat`, from the one or two words its 20 bytes span.
-    function _memberAt(uint256 jobId, uint256 seat) private view returns (address) {
-        uint256 first = (seat * 20) >> 5;
-        uint256 offset = (seat * 20) & 31; // byte offset of the address within `first`
-        mapping(uint256 => uint256) storage store = _committees[jobId];
-        uint256 high = store[first] << (offset * 8);
-        if (offset > 12) high |= store[first + 1] >> ((32 - offset) * 8);
-        return address(uint160(high >> 96));
     }
 
     /// @dev The committee as seats with their votes, for views and settlement.
     function _committeeSeats(uint256 jobId, uint256 size) private view returns (Seat[] memory seats) {
         seats = new Seat[](size);
         if (size == 0) return seats;
-        uint256 words = _wordCount(size);
-        bytes memory packed = new bytes((words + 1) * 32);
-        mapping(uint256 => uint256) storage store = _committees[jobId];
-        for (uint256 w; w < words; ++w) {
-            uint256 word = store[w];
-            assembly ("memory-safe") {
-                mstore(add(add(packed, 0x20), shl(5, w)), word)
-            }
-        }
-        uint256 votes = _votes[jobId];
+        address[] memory members = PackedCommittee.load(_committees[jobId], size);
+        VoteWord votes = _votes[jobId];
         for (uint256 i; i < size; ++i) {
-            address member;
-            assembly ("memory-safe") {
-                member := shr(96, mload(add(add(packed, 0x20), mul(i, 20))))
-            }
-            seats[i] = Seat({verifier: member, vote: _voteAt(votes, i)});
+            seats[i] = Seat({verifier: members[i], vote: votes.voteAt(i)});
         }
-    }
-
-    function _wordCount(uint256 size) private pure returns (uint256) {
-        return (size * 20 + 31) >> 5;
-    }
-
-    function _voteAt(uint256 votes, uint256 seat) private pure returns (VoteState) {
-        return VoteState((votes >> (2 * seat)) & 3);
-    }
-
-    function _withVote(uint256 votes, uint256 seat, VoteState vote) private pure returns (uint256) {
-        uint256 shift = 2 * seat;
-        return (votes & ~(uint256(3) << shift)) | (uint256(vote) << shift);
-    }
-
-    /// @dev Whether every one of `size` seats has left Drawn: each 2-bit state is non-zero.
-    function _allCommitted(uint256 votes, uint256 size) private pure returns (bool) {
-        uint256 lowBits = _lowBits(size);
-        return ((votes | (votes >> 1)) & lowBits) == lowBits;
-    }
-
-    /// @dev Whether every one of `size` seats has revealed: each 2-bit state is Agreed (2) or Disagreed (3).
-    function _allRevealed(uint256 votes, uint256 size) private pure returns (bool) {
-        uint256 lowBits = _lowBits(size);
-        return ((votes >> 1) & lowBits) == lowBits;
-    }
-
-    /// @dev 0b0101…01 with `size` ones: the low bit of each seat's 2-bit state.
-    function _lowBits(uint256 size) private pure returns (uint256) {
-        return ((uint256(1) << (2 * size)) - 1) / 3;
     }
 
     function _credit(address account, uint256 amount) private {

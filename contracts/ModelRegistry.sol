@@ -3,14 +3,15 @@ pragma solidity 0.8.28;
 
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {JobTermsLib} from "./libraries/JobTermsLib.sol";
+import {ProtocolBounds} from "./libraries/ProtocolBounds.sol";
 
 /// @title ModelRegistry
 /// @notice Permissionless registry of ONNX models by content hash, with immutable versions and per-model terms.
 contract ModelRegistry is IModelRegistry {
     /// @notice Largest model URI, in bytes.
-    uint256 public constant MAX_URI_BYTES = 2048;
+    uint256 public constant MAX_URI_BYTES = ProtocolBounds.MAX_URI_BYTES;
     /// @notice Largest committee a model may ask for.
-    uint256 public constant MAX_COMMITTEE_SIZE = 15;
+    uint256 public constant MAX_COMMITTEE_SIZE = ProtocolBounds.MAX_COMMITTEE_SIZE;
     /// @notice Largest owner royalty: 20% of the fee.
     uint256 public constant MAX_ROYALTY_BPS = 2000;
     /// @notice Largest tolerance: 1.0, in parts per billion.

@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IVerifierStaking, IDisputeWindowSource} from "./interfaces/IVerifierStaking.sol";
+import {ProtocolBounds} from "./libraries/ProtocolBounds.sol";
 import {SortitionSumTree} from "./libraries/SortitionSumTree.sol";
 
 /// @title VerifierStaking
@@ -29,7 +30,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     /// @notice Largest stake governance may require of verifiers.
     uint256 public constant MAX_MIN_VERIFIER_STAKE = 1e27;
     /// @notice Largest committee that can be drawn.
-    uint256 public constant MAX_COMMITTEE_SIZE = 15;
+    uint256 public constant MAX_COMMITTEE_SIZE = ProtocolBounds.MAX_COMMITTEE_SIZE;
     /// @notice Time on top of the unbonding period between announcing an escrow and granting it ESCROW_ROLE.
     uint256 public constant ESCROW_NOTICE_MARGIN = 1 days;
     /// @notice How long from `escrowReadyAt` an announcement allows the grant; after that it must be made again.

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IJobEscrow} from "../interfaces/IJobEscrow.sol";
+import {ProtocolBounds} from "./ProtocolBounds.sol";
 
 /// @title EscrowParamsLib
 /// @notice The hard bounds of JobEscrow's governance parameters, the check that enforces them, and the storage of
@@ -16,7 +17,7 @@ library EscrowParamsLib {
     /// @notice Largest verifier share: 30% of the job fee.
     uint256 internal constant MAX_VERIFIER_SHARE_BPS = 3000;
     /// @notice Collateral ratio bounds: 1x to 5x the fee.
-    uint256 internal constant MIN_COLLATERAL_RATIO_BPS = 10_000;
+    uint256 internal constant MIN_COLLATERAL_RATIO_BPS = BPS;
     uint256 internal constant MAX_COLLATERAL_RATIO_BPS = 50_000;
     /// @notice Share of collateral slashed from an abandoned claim: 5% to 100%.
     uint256 internal constant MIN_TIMEOUT_SLASH_BPS = 500;
@@ -37,7 +38,7 @@ library EscrowParamsLib {
     /// @notice Largest callback gas limit governance may allow.
     uint256 internal constant MAX_CALLBACK_GAS = 5_000_000;
 
-    uint256 private constant BPS = 10_000;
+    uint256 private constant BPS = ProtocolBounds.BPS;
 
     /// @notice Reverts with `JobEscrowInvalidParam(name, value, min, max)` for the first parameter out of its
     /// bounds, and with `JobEscrowDisputeWindowExceedsUnbonding` when submission + challenge + commit + reveal
