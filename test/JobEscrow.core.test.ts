@@ -17,7 +17,6 @@ import {
   type Protocol,
 } from "./fixtures/protocol";
 import {
-  acceptedSplit,
   Behaviour,
   consumerFixture,
   type Consumers,
@@ -35,8 +34,8 @@ import { JobOutcome, JobStatus, VerificationMode, type EscrowParams } from "../s
 import { jobIdOf } from "../src/job";
 import { deployCore } from "../src/deploy/contracts";
 import { currentTerms } from "../src/terms";
+import { abandonedSettlement, abandonmentSlash, acceptedSettlement, BPS } from "../src/settlement";
 
-const BPS = 10_000n;
 const MAX_URI_BYTES = 2048;
 const COLLATERAL = (PRICE * BigInt(TEST_PARAMS.collateralRatioBps)) / BPS; // 3 tokens, above minCollateral
 const bytesOf = (n: number): string => ethers.hexlify(new Uint8Array(n).fill(7));
@@ -622,7 +621,7 @@ describe("JobEscrow (core)", function () {
         expect(old.version).to.equal(1n);
         expect(old.fee).to.equal(PRICE);
 
-        const split = acceptedSplit(old); // 5% royalty and 2% protocol fee, as snapshotted
+        const split = acceptedSettlement(old, TEST_PARAMS, 0); // 5% royalty and 2% protocol fee, as snapshotted
         expect(split.royalty).to.equal(PRICE / 20n);
         await expect(p.escrow.connect(p.worker).submitResult(old, OUTPUT))
           .to.emit(p.escrow, "JobSettled")
@@ -864,11 +863,16 @@ describe("JobEscrow (core)", function () {
     describe("when the worker submits a claimed job", function () {
       it("emits ResultSubmitted and JobSettled(Accepted) with the exact split", async function () {
         const f = await loadFixture(jobClaimedFixture);
-        const split = acceptedSplit(f.job);
+        const split = acceptedSettlement(f.job, TEST_PARAMS, 0);
         expect(split).to.deep.equal({
           workerPayment: parseEther("1.86"),
           royalty: parseEther("0.1"),
           treasuryPayment: parseEther("0.04"),
+          verifierReward: 0n,
+          rewardedVerifiers: 0n,
+          requesterRefund: 0n,
+          challengerPayment: 0n,
+          slashed: 0n,
         });
         const tx = f.escrow.connect(f.worker).submitResult(f.job, OUTPUT);
         await expect(tx)
@@ -919,10 +923,10 @@ describe("JobEscrow (core)", function () {
         await expect(tx).not.to.emit(f.staking, "StakeUnlocked");
         await expect(tx)
           .to.emit(f.escrow, "JobSettled")
-          .withArgs(f.job.id, JobOutcome.Accepted, settlement(acceptedSplit(f.job)));
+          .withArgs(f.job.id, JobOutcome.Accepted, settlement(acceptedSettlement(f.job, TEST_PARAMS, 0)));
         expect((await f.staking.accountOf(f.worker)).locked).to.equal(0n);
         expect((await f.escrow.jobState(f.job.id)).worker).to.equal(f.worker.address);
-        expect(await f.escrow.balanceOf(f.worker)).to.equal(acceptedSplit(f.job).workerPayment);
+        expect(await f.escrow.balanceOf(f.worker)).to.equal(acceptedSettlement(f.job, TEST_PARAMS, 0).workerPayment);
         await expectConservation(f);
       });
 
@@ -966,7 +970,7 @@ describe("JobEscrow (core)", function () {
         await f.escrow.connect(f.governance).pause();
         await expect(f.escrow.connect(f.worker).submitResult(f.job, OUTPUT))
           .to.emit(f.escrow, "JobSettled")
-          .withArgs(f.job.id, JobOutcome.Accepted, settlement(acceptedSplit(f.job)));
+          .withArgs(f.job.id, JobOutcome.Accepted, settlement(acceptedSettlement(f.job, TEST_PARAMS, 0)));
         await expectConservation(f);
       });
     });
@@ -1047,9 +1051,9 @@ describe("JobEscrow (core)", function () {
         for (const job of jobs) {
           await expect(tx)
             .to.emit(p.escrow, "JobSettled")
-            .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSplit(job)));
+            .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSettlement(job, TEST_PARAMS, 0)));
         }
-        const split = acceptedSplit(jobs[0]);
+        const split = acceptedSettlement(jobs[0], TEST_PARAMS, 0);
         for (const job of jobs) expect(await statusOf(p, job.id)).to.equal(JobStatus.Settled);
         expect(await p.escrow.balanceOf(p.worker)).to.equal(split.workerPayment * 10n);
         expect(await p.escrow.balanceOf(p.modelOwner)).to.equal(split.royalty * 10n);
@@ -1129,19 +1133,15 @@ describe("JobEscrow (core)", function () {
     describe("when a claimed job is past its submission window", function () {
       it("slashes part of the collateral and refunds and compensates the requester: JobSettled(Abandoned)", async function () {
         const f = await loadFixture(jobClaimedFixture);
-        const slashed = (COLLATERAL * BigInt(TEST_PARAMS.timeoutSlashBps)) / BPS;
-        const compensation = (slashed * BigInt(TEST_PARAMS.compensationBps)) / BPS;
+        const expected = abandonedSettlement(f.job, TEST_PARAMS, abandonmentSlash(f.job, TEST_PARAMS));
+        const { slashed } = expected;
+        const compensation = expected.requesterRefund - PRICE;
         expect(slashed).to.equal(parseEther("0.6"));
         expect(compensation).to.equal(parseEther("0.3"));
+        expect(expected.treasuryPayment).to.equal(slashed - compensation);
         await time.setNextBlockTimestamp(f.windowEnd + 1n);
         const tx = f.escrow.connect(f.other).settle(f.job, "0x");
-        await expect(tx)
-          .to.emit(f.escrow, "JobSettled")
-          .withArgs(
-            f.job.id,
-            JobOutcome.Abandoned,
-            settlement({ requesterRefund: PRICE + compensation, treasuryPayment: slashed - compensation, slashed }),
-          );
+        await expect(tx).to.emit(f.escrow, "JobSettled").withArgs(f.job.id, JobOutcome.Abandoned, settlement(expected));
         await expect(tx)
           .to.emit(f.staking, "StakeSlashed")
           .withArgs(f.worker.address, await f.escrow.getAddress(), slashed);
@@ -1299,7 +1299,7 @@ describe("JobEscrow (core)", function () {
       it("transfers it exactly, emits Withdrawn and zeroes the balance", async function () {
         const f = await loadFixture(jobClaimedFixture);
         await f.escrow.connect(f.worker).submitResult(f.job, OUTPUT);
-        const { workerPayment, royalty } = acceptedSplit(f.job);
+        const { workerPayment, royalty } = acceptedSettlement(f.job, TEST_PARAMS, 0);
         const tx = f.escrow.connect(f.worker).withdraw();
         await expect(tx).to.emit(f.escrow, "Withdrawn").withArgs(f.worker.address, workerPayment);
         await expect(tx).to.changeTokenBalances(f.token, [f.escrow, f.worker], [-workerPayment, workerPayment]);
@@ -1313,7 +1313,7 @@ describe("JobEscrow (core)", function () {
         const a = await p.request(p.models.none);
         const b = await p.request(p.models.none);
         await p.escrow.connect(p.worker).submitResults([a, b], [OUTPUT, OUTPUT]);
-        const fees = acceptedSplit(a).treasuryPayment * 2n;
+        const fees = acceptedSettlement(a, TEST_PARAMS, 0).treasuryPayment * 2n;
         expect(await p.escrow.balanceOf(p.treasury)).to.equal(fees);
         const tx = p.escrow.connect(p.treasury).withdraw();
         await expect(tx).to.emit(p.escrow, "Withdrawn").withArgs(p.treasury.address, fees);
@@ -1569,10 +1569,9 @@ describe("JobEscrow (core)", function () {
         await f.escrow.connect(f.governance).setParams({ ...TEST_PARAMS, timeoutSlashBps: 10_000, compensationBps: 0 });
         const state = await f.escrow.jobState(f.job.id);
         await time.increaseTo(state.windowEnd + 1n);
-        const slashed = (BigInt(f.job.collateral) * BigInt(TEST_PARAMS.timeoutSlashBps)) / 10_000n;
-        const compensation = (slashed * BigInt(TEST_PARAMS.compensationBps)) / 10_000n;
-        await expect(f.escrow.settle(f.job, "0x")).to.changeTokenBalance(f.token, f.escrow, slashed);
-        expect(await f.escrow.balanceOf(f.requester.address)).to.equal(BigInt(f.job.fee) + compensation);
+        const expected = abandonedSettlement(f.job, TEST_PARAMS, abandonmentSlash(f.job, TEST_PARAMS));
+        await expect(f.escrow.settle(f.job, "0x")).to.changeTokenBalance(f.token, f.escrow, expected.slashed);
+        expect(await f.escrow.balanceOf(f.requester.address)).to.equal(expected.requesterRefund);
       });
 
       it("applies the new submission window to later claims only", async function () {
@@ -1622,7 +1621,7 @@ describe("JobEscrow (core)", function () {
       it("emits TreasuryUpdated, leaves the income with the old treasury and credits new income to the new one", async function () {
         const f = await loadFixture(jobClaimedFixture);
         await f.escrow.connect(f.worker).submitResult(f.job, OUTPUT);
-        const fee = acceptedSplit(f.job).treasuryPayment;
+        const fee = acceptedSettlement(f.job, TEST_PARAMS, 0).treasuryPayment;
         const newTreasury = f.verifiers[0];
         await expect(f.escrow.connect(f.governance).setTreasury(newTreasury.address))
           .to.emit(f.escrow, "TreasuryUpdated")
@@ -1749,7 +1748,7 @@ describe("JobEscrow (core)", function () {
         await time.increase(TEST_PARAMS.challengeWindow + 1);
         await expect(p.escrow.settle(job, "0x"))
           .to.emit(p.escrow, "JobSettled")
-          .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSplit(job)));
+          .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSettlement(job, TEST_PARAMS, 0)));
         await expectConservation(p);
       });
 
@@ -1757,7 +1756,7 @@ describe("JobEscrow (core)", function () {
         const f = await loadFixture(jobClaimedFixture);
         await f.escrow.connect(f.worker).submitResult(f.job, OUTPUT);
         await f.escrow.connect(f.governance).pause();
-        const { workerPayment } = acceptedSplit(f.job);
+        const { workerPayment } = acceptedSettlement(f.job, TEST_PARAMS, 0);
         await expect(f.escrow.connect(f.worker).withdraw()).to.changeTokenBalances(
           f.token,
           [f.escrow, f.worker],
@@ -1819,7 +1818,7 @@ describe("JobEscrow (core)", function () {
         expect((await f.consumer.requestOf(job.id)).done).to.equal(false);
         await time.increase(TEST_PARAMS.challengeWindow + 1);
         const tx = f.escrow.connect(f.other).settle(job, OUTPUT);
-        const split = acceptedSplit(job);
+        const split = acceptedSettlement(job, TEST_PARAMS, 0);
         await expect(tx).to.emit(f.escrow, "JobSettled").withArgs(job.id, JobOutcome.Accepted, settlement(split));
         await expect(tx)
           .to.emit(f.escrow, "CallbackDelivered")
@@ -1885,7 +1884,7 @@ describe("JobEscrow (core)", function () {
         const tx = p.escrow.settle(job, "0x");
         await expect(tx)
           .to.emit(p.escrow, "JobSettled")
-          .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSplit(job)));
+          .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSettlement(job, TEST_PARAMS, 0)));
         await expect(tx).not.to.emit(p.escrow, "CallbackDelivered");
       });
     });
@@ -1925,7 +1924,7 @@ describe("JobEscrow (core)", function () {
           );
           await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
           await time.increase(TEST_PARAMS.challengeWindow + 1);
-          const split = acceptedSplit(job);
+          const split = acceptedSettlement(job, TEST_PARAMS, 0);
           const tx = f.escrow.connect(f.other).settle(job, OUTPUT);
           await expect(tx).to.emit(f.escrow, "JobSettled").withArgs(job.id, JobOutcome.Accepted, settlement(split));
           await expect(tx).to.emit(f.escrow, "CallbackDelivered").withArgs(job.id, hostile, false);
@@ -1992,8 +1991,8 @@ describe("JobEscrow (core)", function () {
         const job = await consumerJob(f, f.models.none, await deadlineIn(DAY), 200_000);
         await f.escrow.connect(f.worker).claim(job);
         await time.increase(TEST_PARAMS.submissionWindow + 1);
-        const slashed = (COLLATERAL * BigInt(TEST_PARAMS.timeoutSlashBps)) / BPS;
-        const compensation = (slashed * BigInt(TEST_PARAMS.compensationBps)) / BPS;
+        const compensation =
+          abandonedSettlement(job, TEST_PARAMS, abandonmentSlash(job, TEST_PARAMS)).requesterRefund - PRICE;
         const tx = f.escrow.settle(job, "0x");
         await expect(tx).to.emit(f.consumer, "InferenceReceived").withArgs(job.id, JobOutcome.Abandoned, "0x");
         await expect(tx)

@@ -13,6 +13,7 @@ import {
 } from "./fixtures/verification";
 import { JobStatus, VerificationMode } from "../src/params";
 import { currentTerms } from "../src/terms";
+import { acceptedSettlement } from "../src/settlement";
 
 const MAX_UINT96 = 2n ** 96n - 1n;
 
@@ -126,10 +127,9 @@ describe("JobEscrow zero shares and penalties", function () {
     const before = await Promise.all(members.map((m) => v.escrow.balanceOf(m.address)));
     await v.escrow.settle(job, "0x");
     expect(await Promise.all(members.map((m) => v.escrow.balanceOf(m.address)))).to.deep.equal(before);
-    const fee = BigInt(job.fee);
-    const royalty = (fee * BigInt(job.royaltyBps)) / 10_000n;
-    const protocolFee = (fee * BigInt(job.protocolFeeBps)) / 10_000n;
-    expect(await v.escrow.balanceOf(v.worker.address)).to.equal(fee - royalty - protocolFee);
+    const { workerPayment, royalty, treasuryPayment } = acceptedSettlement(job, v.params, 3n);
+    expect(await v.escrow.balanceOf(v.worker.address)).to.equal(workerPayment);
+    expect(workerPayment).to.equal(BigInt(job.fee) - royalty - treasuryPayment);
   });
 
   it("penalises nobody when the vote penalty is zero, even a member that never revealed", async function () {

@@ -5,19 +5,16 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { ContractTransactionResponse } from "ethers";
 import { OUTPUT, STAKE, type Job } from "./fixtures/protocol";
 import {
-  acceptedSettlement,
   activeOf,
   commitAll,
   commitmentOf,
   committeeVotingFixture,
   creditsOf,
   expectConservation,
-  inconclusiveSettlement,
   membersOf,
   optimisticChallengedFixture,
   optimisticSubmittedFixture,
   predictCommittee,
-  rejectedSettlement,
   revealAll,
   saltOf,
   seatOf,
@@ -31,6 +28,7 @@ import {
 } from "./fixtures/verification";
 import { JobOutcome, JobStatus, VoteState } from "../src/params";
 import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
+import { acceptedSettlement, inconclusiveSettlement, rejectedSettlement } from "../src/settlement";
 
 /** The seats of a job's committee as [verifier, vote] pairs. */
 async function seatsOf(v: Verification, jobId: bigint | number): Promise<[string, number][]> {
@@ -415,7 +413,7 @@ describe("JobEscrow verification", function () {
           const accounts = [s.requester, s.challenger, ...s.members, s.treasury, s.worker, s.modelOwner];
           const creditsBefore = await creditsOf(s, accounts);
           const workerBefore = await s.staking.accountOf(s.worker.address);
-          const expected = rejectedSettlement(s.job, s.params, 3n, collateral, bond);
+          const expected = rejectedSettlement(s.job, s.params, 3n, collateral, { bond });
 
           await voteAll(s, idOf(s.job), s.members, [false, false, false]);
           const tx = await s.escrow.settle(s.job, "0x");
@@ -453,7 +451,7 @@ describe("JobEscrow verification", function () {
           const bond = s.params.challengeBond;
           const accounts = [s.worker, s.challenger, ...s.members, s.treasury, s.modelOwner, s.requester];
           const creditsBefore = await creditsOf(s, accounts);
-          const expected = acceptedSettlement(s.job, s.params, 3n, bond);
+          const expected = acceptedSettlement(s.job, s.params, 3n, { bond });
           const fee = BigInt(s.job.fee);
           // The worker gets its fee share plus the compensation share of the bond.
           expect(expected.workerPayment).to.equal(
@@ -507,7 +505,7 @@ describe("JobEscrow verification", function () {
 
           await expect(tx)
             .to.emit(s.escrow, "JobSettled")
-            .withArgs(s.job.id, JobOutcome.Inconclusive, settlementArgs(inconclusiveSettlement(s.job, bond)));
+            .withArgs(s.job.id, JobOutcome.Inconclusive, settlementArgs(inconclusiveSettlement(s.job, { bond })));
           for (const member of s.members) {
             await expect(tx).to.emit(s.escrow, "VerifierPenalized").withArgs(s.job.id, member.address, penalty, false);
           }
@@ -549,7 +547,7 @@ describe("JobEscrow verification", function () {
             .withArgs(
               s.job.id,
               JobOutcome.Inconclusive,
-              settlementArgs(inconclusiveSettlement(s.job, s.params.challengeBond)),
+              settlementArgs(inconclusiveSettlement(s.job, { bond: s.params.challengeBond })),
             );
           const penalized = await escrowEvents(s, tx, "VerifierPenalized");
           expect(penalized.map((e) => [e.verifier, e.amount, e.revealed])).to.deep.equal([

@@ -21,9 +21,8 @@ import {
   type Job,
   type Protocol,
 } from "./fixtures/protocol";
-import { acceptedSplit, DAY, settlement, type Deployed } from "./fixtures/escrow";
+import { DAY, settlement, type Deployed } from "./fixtures/escrow";
 import {
-  BPS,
   commitAll,
   commitmentOf,
   committeeVotingFixture,
@@ -39,6 +38,7 @@ import {
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../src/params";
 import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
 import { currentTerms } from "../src/terms";
+import { abandonedSettlement, abandonmentSlash, acceptedSettlement, BPS } from "../src/settlement";
 
 const COLLATERAL = (PRICE * BigInt(TEST_PARAMS.collateralRatioBps)) / BPS;
 const CALLBACK_GAS = 300_000;
@@ -228,7 +228,7 @@ describe("Hostile actors", function () {
         const tx = f.escrow.connect(f.other).settle(job, OUTPUT);
         await expect(tx)
           .to.emit(f.escrow, "JobSettled")
-          .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSplit(job)));
+          .withArgs(job.id, JobOutcome.Accepted, settlement(acceptedSettlement(job, TEST_PARAMS, 0)));
         await expect(tx)
           .to.emit(f.escrow, "CallbackDelivered")
           .withArgs(job.id, await f.consumer.getAddress(), true);
@@ -242,7 +242,7 @@ describe("Hostile actors", function () {
         expect((await f.escrow.jobState(f.due.id)).status).to.equal(JobStatus.Requested);
         expect((await f.escrow.jobState(f.open.id)).status).to.equal(JobStatus.Requested);
         expect(await f.escrow.jobCount()).to.equal(jobsBefore);
-        expect(await f.escrow.balanceOf(f.worker)).to.equal(acceptedSplit(job).workerPayment);
+        expect(await f.escrow.balanceOf(f.worker)).to.equal(acceptedSettlement(job, TEST_PARAMS, 0).workerPayment);
         await expectConservation(f, [f.consumer]);
       });
     }
@@ -335,7 +335,7 @@ describe("Hostile actors", function () {
       ]);
       await expectSameBlockRacerFirst(racer, honest);
       expect(await revertOf(v.escrow, honest)).to.deep.equal(["JobEscrowInvalidStatus", [job.id, JobStatus.Settled]]);
-      expect(await v.escrow.balanceOf(v.other)).to.equal(acceptedSplit(job).workerPayment);
+      expect(await v.escrow.balanceOf(v.other)).to.equal(acceptedSettlement(job, TEST_PARAMS, 0).workerPayment);
       expect(await v.escrow.balanceOf(v.worker)).to.equal(0n);
       const account = await v.staking.accountOf(v.worker.address);
       expect([account.active, account.locked, account.unbonding]).to.deep.equal([STAKE, 0n, 0n]);
@@ -355,7 +355,7 @@ describe("Hostile actors", function () {
       expect(r!.index).to.be.lessThan(h!.index);
       expect([r!.status, h!.status]).to.deep.equal([0, 1]);
       expect(await revertOf(v.escrow, racer)).to.deep.equal(["JobEscrowNotWorker", [job.id, v.other.address]]);
-      expect(await v.escrow.balanceOf(v.worker)).to.equal(acceptedSplit(job).workerPayment);
+      expect(await v.escrow.balanceOf(v.worker)).to.equal(acceptedSettlement(job, TEST_PARAMS, 0).workerPayment);
       expect(await v.escrow.balanceOf(v.other)).to.equal(0n);
       expect((await v.staking.accountOf(v.other.address)).active).to.equal(STAKE);
       await expectConservation(v);
@@ -524,8 +524,8 @@ describe("Hostile actors", function () {
     it("each abandoned claim slashes timeoutSlashBps of the collateral and refunds and compensates the requester: after 3 rounds the attacker lost 3 slashes, the requester gained", async function () {
       const v = await loadFixture(verificationFixture);
       const attacker = v.worker;
-      const slash = (COLLATERAL * BigInt(TEST_PARAMS.timeoutSlashBps)) / BPS;
-      const compensation = (slash * BigInt(TEST_PARAMS.compensationBps)) / BPS;
+      const slashed = abandonmentSlash({ collateral: COLLATERAL }, TEST_PARAMS);
+      const abandoned = abandonedSettlement({ fee: PRICE }, TEST_PARAMS, slashed);
       const requesterTokens = await v.token.balanceOf(v.requester);
       for (let round = 0; round < 3; ++round) {
         const job = await v.request(v.models.none);
@@ -533,20 +533,12 @@ describe("Hostile actors", function () {
         await time.increase(TEST_PARAMS.submissionWindow + 1);
         await expect(v.escrow.connect(v.other).settle(job, "0x"))
           .to.emit(v.escrow, "JobSettled")
-          .withArgs(
-            job.id,
-            JobOutcome.Abandoned,
-            settlement({
-              requesterRefund: PRICE + compensation,
-              treasuryPayment: slash - compensation,
-              slashed: slash,
-            }),
-          );
+          .withArgs(job.id, JobOutcome.Abandoned, settlement(abandoned));
       }
       const account = await v.staking.accountOf(attacker.address);
-      expect([account.active, account.locked]).to.deep.equal([STAKE - 3n * slash, 0n]);
+      expect([account.active, account.locked]).to.deep.equal([STAKE - 3n * abandoned.slashed, 0n]);
       await v.escrow.connect(v.requester).withdraw();
-      expect(await v.token.balanceOf(v.requester)).to.equal(requesterTokens + 3n * compensation);
+      expect(await v.token.balanceOf(v.requester)).to.equal(requesterTokens + 3n * (abandoned.requesterRefund - PRICE));
       await expectConservation(v);
     });
 
@@ -571,7 +563,8 @@ describe("Hostile actors", function () {
       const spammer = v.verifiers[0];
       const bond = v.params.challengeBond;
       const spammerTokens = await v.token.balanceOf(spammer);
-      let compensated = 0n;
+      let paid = 0n;
+      let paidUnchallenged = 0n;
       for (let i = 0; i < 2; ++i) {
         const job = await v.request(v.models.optimistic);
         await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
@@ -582,13 +575,13 @@ describe("Hostile actors", function () {
         const voting = await votingJob(v, job);
         await voteAll(v, BigInt(job.id), voting.members, [true, true, true]);
         await v.escrow.settle(job, "0x");
-        compensated += (bond * v.params.compensationBps) / BPS;
+        paid += acceptedSettlement(job, v.params, 3n, { bond }).workerPayment;
+        paidUnchallenged += acceptedSettlement(job, v.params, 3n).workerPayment;
       }
       expect(await v.token.balanceOf(spammer)).to.equal(spammerTokens - 2n * bond);
       expect(await v.escrow.balanceOf(spammer)).to.equal(0n);
-      const unchallenged = 2n * acceptedSplit(await v.request(v.models.none)).workerPayment;
-      const pool = 2n * ((PRICE * v.params.verifierShareBps) / BPS);
-      expect(await v.escrow.balanceOf(v.worker)).to.equal(unchallenged - pool + compensated);
+      expect(await v.escrow.balanceOf(v.worker)).to.equal(paid);
+      expect(paid - paidUnchallenged).to.equal(2n * ((bond * v.params.compensationBps) / BPS));
       await expectConservation(v);
     });
   });
@@ -620,7 +613,7 @@ describe("Hostile actors", function () {
       );
       await v.staking.connect(v.worker).requestUnstake(STAKE - COLLATERAL);
       await time.increase(TEST_PARAMS.submissionWindow + 1);
-      const slash = (COLLATERAL * BigInt(TEST_PARAMS.timeoutSlashBps)) / BPS;
+      const slash = abandonmentSlash(job, TEST_PARAMS);
       await expect(v.escrow.settle(job, "0x"))
         .to.emit(v.escrow, "JobSettled")
         .withArgs(job.id, JobOutcome.Abandoned, (x: { slashed: bigint }) => x.slashed === slash);

@@ -14,6 +14,7 @@
 import { formatEther, toUtf8Bytes } from "ethers";
 import { compareOutputs, decodeTensors, encodeTensors, type NamedTensors, type Tolerance } from "../codec";
 import { JobOutcome } from "../params";
+import { acceptedSettlement, acceptedVerifierPool, BPS, rejectedVerifierPool, rejectionSlash } from "../settlement";
 import {
   deployWorld,
   holdings,
@@ -186,19 +187,19 @@ export interface Row {
 
 const tokens = (wei: bigint): number => Number(formatEther(wei));
 
-/** The money of a job under the world's parameters. */
+/** The money of a job under the world's parameters, split as src/settlement.ts splits it. */
 export function moneyOf(world: World, fee: bigint, royaltyBps: bigint): Money {
   const p = world.params;
   const collateral =
-    (fee * p.collateralRatioBps) / 10_000n > p.minCollateral ? (fee * p.collateralRatioBps) / 10_000n : p.minCollateral;
-  const pool = (fee * p.verifierShareBps) / 10_000n;
-  const net = fee - (fee * royaltyBps) / 10_000n - (fee * p.protocolFeeBps) / 10_000n - pool;
+    (fee * p.collateralRatioBps) / BPS > p.minCollateral ? (fee * p.collateralRatioBps) / BPS : p.minCollateral;
+  const job = { fee, collateral, royaltyBps, protocolFeeBps: p.protocolFeeBps, verifierShareBps: p.verifierShareBps };
   return {
     fee: tokens(fee),
     collateral: tokens(collateral),
-    workerNet: tokens(net),
-    acceptPool: tokens(pool),
-    rejectPool: tokens((collateral * p.verifierRewardBps) / 10_000n),
+    // The worker's payment does not depend on how many of the committee agreed.
+    workerNet: tokens(acceptedSettlement(job, p, 1n).workerPayment),
+    acceptPool: tokens(acceptedVerifierPool(job, p)),
+    rejectPool: tokens(rejectedVerifierPool(p, rejectionSlash(job))),
     votePenalty: tokens(p.votePenalty),
   };
 }

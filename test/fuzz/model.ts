@@ -12,16 +12,21 @@
  * reveal must pass back.
  */
 import { keccak256, ZeroAddress, ZeroHash } from "ethers";
-import {
-  acceptedSettlement,
-  inconclusiveSettlement,
-  rejectedSettlement,
-  BPS,
-  type Params,
-  type Settlement,
-} from "../fixtures/verification";
 import { JobOutcome, JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
-import { jobIdOf } from "../../src/job";
+import { jobIdOf, type Settlement } from "../../src/job";
+import {
+  abandonedSettlement,
+  abandonmentSlash,
+  acceptedSettlement,
+  BPS,
+  expiredSettlement,
+  inconclusiveSettlement,
+  isPenalized,
+  rejectedSettlement,
+  rejectionSlash,
+  tallyOutcome,
+  type ChallengeBond,
+} from "../../src/settlement";
 import { sealCommitment, voteCommitment } from "../../src/votes";
 import type { Job } from "../fixtures/protocol";
 
@@ -208,11 +213,6 @@ const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 export const isTerminal = (status: number): boolean => status >= JobStatus.Settled;
-
-/** The `Params` shape the settlement formulas of test/fixtures/verification.ts read. */
-function asParams(p: P): Params {
-  return p as unknown as Params;
-}
 
 function asJob(j: JobRecord): Job {
   return j as unknown as Job;
@@ -747,31 +747,31 @@ export class Model {
     if (j.status === JobStatus.Requested) {
       j.status = JobStatus.Refunded;
       this.credit(j.job.requester, j.job.fee);
-      this.finish(j, JobOutcome.Expired, { ...inconclusiveSettlement(asJob(j.job)) });
+      this.finish(j, JobOutcome.Expired, expiredSettlement(j.job));
     } else if (j.status === JobStatus.Claimed) {
       this.settleAbandoned(j);
     } else if (j.status === JobStatus.Submitted) {
       this.settleAccepted(j, output, 0n);
     } else {
-      const size = BigInt(j.seats.length);
       const agreed = BigInt(j.seats.filter((x) => x.vote === VoteState.Agreed).length);
       const disagreed = BigInt(j.seats.filter((x) => x.vote === VoteState.Disagreed).length);
-      const majority = size / 2n + 1n;
-      if (agreed >= majority) this.settleAccepted(j, output, agreed);
-      else if (disagreed >= majority) this.settleRejected(j, disagreed);
+      const outcome = tallyOutcome(j.seats.length, agreed, disagreed);
+      if (outcome === JobOutcome.Accepted) this.settleAccepted(j, output, agreed);
+      else if (outcome === JobOutcome.Rejected) this.settleRejected(j, disagreed);
       else this.settleInconclusive(j);
     }
+  }
+
+  /** The challenge of `j`, if a challenger is involved. */
+  private challengeOf(j: JobModel): ChallengeBond | undefined {
+    return j.challenger === ZeroAddress ? undefined : { bond: j.bond };
   }
 
   private settleAbandoned(j: JobModel): void {
     j.status = JobStatus.Refunded;
     const p = this.paramsOf(j.job.paramsId);
-    const slashed = this.slash(j.worker, j.job.collateral, (j.job.collateral * p.timeoutSlashBps) / BPS);
-    const compensation = (slashed * p.compensationBps) / BPS;
-    const s = inconclusiveSettlement(asJob(j.job));
-    s.slashed = slashed;
-    s.requesterRefund = j.job.fee + compensation;
-    s.treasuryPayment = slashed - compensation;
+    const slashed = this.slash(j.worker, j.job.collateral, abandonmentSlash(j.job, p));
+    const s = abandonedSettlement(j.job, p, slashed);
     this.credit(j.job.requester, s.requesterRefund);
     this.credit(this.s.treasury, s.treasuryPayment);
     this.finish(j, JobOutcome.Abandoned, s);
@@ -780,50 +780,47 @@ export class Model {
   private settleAccepted(j: JobModel, output: string, agreed: bigint): void {
     if (j.job.callbackGasLimit !== 0n && output === "0x") revert("JobEscrowOutputRequired");
     j.status = JobStatus.Settled;
-    const p = this.paramsOf(j.job.paramsId);
-    const s = acceptedSettlement(asJob(j.job), asParams(p), agreed, j.bond);
+    const s = acceptedSettlement(j.job, this.paramsOf(j.job.paramsId), agreed, this.challengeOf(j));
     if (agreed !== 0n && s.verifierReward !== 0n) {
       for (const seat of j.seats) if (seat.vote === VoteState.Agreed) this.credit(seat.verifier, s.verifierReward);
     }
     this.credit(j.worker, s.workerPayment);
     this.credit(j.job.modelOwner, s.royalty);
     this.unlock(j.worker, j.job.collateral);
-    this.penalize(j, VoteState.Agreed, true);
+    this.penalize(j, VoteState.Agreed);
     this.credit(this.s.treasury, s.treasuryPayment);
     this.finish(j, JobOutcome.Accepted, s);
   }
 
   private settleRejected(j: JobModel, disagreed: bigint): void {
     j.status = JobStatus.Rejected;
-    const p = this.paramsOf(j.job.paramsId);
-    const slashed = this.slash(j.worker, j.job.collateral, j.job.collateral);
-    const s = rejectedSettlement(asJob(j.job), asParams(p), disagreed, slashed, j.bond);
+    const slashed = this.slash(j.worker, j.job.collateral, rejectionSlash(j.job));
+    const s = rejectedSettlement(j.job, this.paramsOf(j.job.paramsId), disagreed, slashed, this.challengeOf(j));
     if (j.challenger !== ZeroAddress) this.credit(j.challenger, s.challengerPayment);
     this.credit(j.job.requester, s.requesterRefund);
     if (s.verifierReward !== 0n) {
       for (const seat of j.seats) if (seat.vote === VoteState.Disagreed) this.credit(seat.verifier, s.verifierReward);
     }
-    this.penalize(j, VoteState.Disagreed, true);
+    this.penalize(j, VoteState.Disagreed);
     this.credit(this.s.treasury, s.treasuryPayment);
     this.finish(j, JobOutcome.Rejected, s);
   }
 
   private settleInconclusive(j: JobModel): void {
     j.status = JobStatus.Refunded;
-    const s = inconclusiveSettlement(asJob(j.job), j.bond);
-    this.credit(j.job.requester, j.job.fee);
-    if (j.challenger !== ZeroAddress) this.credit(j.challenger, j.bond);
+    const s = inconclusiveSettlement(j.job, this.challengeOf(j));
+    this.credit(j.job.requester, s.requesterRefund);
+    if (j.challenger !== ZeroAddress) this.credit(j.challenger, s.challengerPayment);
     this.unlock(j.worker, j.job.collateral);
-    this.penalize(j, VoteState.Drawn, false);
+    this.penalize(j);
     this.finish(j, JobOutcome.Inconclusive, s);
   }
 
-  /** Slashes the vote penalty from every seat that did not reveal or (with a majority) revealed the other vote. */
-  private penalize(j: JobModel, majority: number, hasMajority: boolean): void {
+  /** Slashes the vote penalty from every seat `isPenalized` names (`majority`: the winning vote, if any). */
+  private penalize(j: JobModel, majority?: number): void {
     const penalty = this.paramsOf(j.job.paramsId).votePenalty;
     for (const seat of j.seats) {
-      const revealed = seat.vote === VoteState.Agreed || seat.vote === VoteState.Disagreed;
-      if (revealed && (!hasMajority || seat.vote === majority)) continue;
+      if (!isPenalized(seat.vote, majority)) continue;
       if (penalty === 0n) return;
       this.credit(this.s.treasury, this.slash(seat.verifier, 0n, penalty));
     }
