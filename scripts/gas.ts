@@ -1,10 +1,14 @@
 /**
  * `npm run gas`: measures the named gas figures (test/gas/scenarios.ts), rewrites gas/figures.json and prints
- * each figure with its change against the previous file, then the job totals against their limits.
+ * each figure with its change against the previous file, then the job totals against their limits, then each
+ * deployed contract's code size and its headroom under the 24,576-byte limit.
  * Exits 0 even when a total is over its limit (test/gas.test.ts is what fails); the table says OVER.
  */
+import hre from "hardhat";
 import { measureGasFigures } from "../test/gas/scenarios";
 import {
+  codeSizeTable,
+  codeSizes,
   FIGURES_FILE,
   checkLimits,
   compare,
@@ -29,6 +33,7 @@ async function main() {
   console.log(comparisonTable(current, "previous"));
   if (dropped.length > 0) console.log(`\nDropped from ${FIGURES_FILE} (no longer measured):\n${dropped.join("\n")}`);
   console.log("\n" + limitsTable(checkLimits(measured)));
+  console.log("\n" + codeSizeTable(await codeSizes(hre.artifacts)));
   console.log(`\nWrote ${FIGURES_FILE}: ${Object.keys(measured).length} figures, measured in ${seconds} s.`);
 }
 

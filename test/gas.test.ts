@@ -1,7 +1,18 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { measureGasFigures, type Figures } from "./gas/scenarios";
-import { FIGURES_FILE, checkLimits, compare, comparisonTable, limitsTable, readFigures } from "./gas/figures";
+import {
+  CODE_SIZE_LIMIT,
+  FIGURES_FILE,
+  MIN_ESCROW_HEADROOM,
+  checkLimits,
+  codeSizeTable,
+  codeSizes,
+  compare,
+  comparisonTable,
+  limitsTable,
+  readFigures,
+} from "./gas/figures";
 
 // Measures every named figure once (test/gas/scenarios.ts, some 10 s) and compares it with the committed
 // gas/figures.json. After a deliberate gas change, run `npm run gas` and commit the file.
@@ -32,5 +43,13 @@ describe("gas figures", function () {
       checks.every((c) => c.ok),
       `a job total is over its limit:\n\n${limitsTable(checks)}\n`,
     ).to.equal(true);
+  });
+
+  it(`every deployed contract fits under ${CODE_SIZE_LIMIT} bytes, the escrow with ${MIN_ESCROW_HEADROOM} to spare`, async function () {
+    const sizes = await codeSizes(hre.artifacts);
+    const table = codeSizeTable(sizes);
+    for (const s of sizes) expect(s.headroom, `${s.name} is over the limit:\n\n${table}\n`).to.be.at.least(0);
+    const escrow = sizes.find((s) => s.name === "JobEscrow")!;
+    expect(escrow.headroom, `JobEscrow has too little headroom:\n\n${table}\n`).to.be.at.least(MIN_ESCROW_HEADROOM);
   });
 });
