@@ -854,6 +854,12 @@ function checkEvents(
 /** Statuses in the order a job moves through them; every terminal status ranks last. */
 const rank = (status: number): number => (isTerminal(status) ? JobStatus.Settled : status);
 
+/** `read`, marked as handled: a check that fails first leaves the reads after it unawaited. */
+function sent<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
+}
+
 /** Chain state against the model, and the four invariants. */
 async function checkState(r: Run, label: string): Promise<void> {
   const { token, escrow, staking, registry } = r.w.p;
@@ -864,18 +870,39 @@ async function checkState(r: Run, label: string): Promise<void> {
   let weights = 0n;
   let eligible = 0n;
   const holders = [...Object.values(r.w.addr), s.escrow, s.staking];
-  for (const a of holders) {
-    const balance = await token.balanceOf(a);
+  const actors = Object.entries(r.w.addr);
+  // Every read goes out at once (views of one block, independent of each other) rather than one round trip
+  // after another; the checks below await them in their order, so they and their messages are unchanged.
+  const balances = holders.map((a) => sent(token.balanceOf(a)));
+  const credits = actors.map(([, a]) => sent(escrow.balanceOf(a)));
+  const stakes = actors.map(([, a]) => sent(staking.accountOf(a)));
+  const weightsOf = actors.map(([, a]) => sent(staking.verifierWeightOf(a)));
+  const jobStates = s.jobs.map((j) => sent(escrow.jobState(j.job.id)));
+  const settledBefore = s.jobs.map((j) => {
+    const i = Number(j.job.nonce) - 1;
+    return isTerminal(r.lastStatus[i] ?? JobStatus.Requested) && r.lastStatus[i] !== undefined;
+  });
+  const details = s.jobs.map((j, k) =>
+    settledBefore[k]
+      ? undefined
+      : {
+          outputHash: sent(escrow.outputHash(j.job.id)),
+          challenge: sent(escrow.challengeOf(j.job.id)),
+          committee: j.seats.length > 0 ? sent(escrow.committee(j.job.id)) : undefined,
+        },
+  );
+  for (const [k, a] of holders.entries()) {
+    const balance = await balances[k];
     held += balance;
     eq(balance, s.tokens[a] ?? 0n, `${label}: token balance of ${a}`);
   }
   eq(await token.totalSupply(), s.totalSupply, `${label}: total supply`);
   eq(held, s.totalSupply, `${label}: tokens outside the actors and contracts`);
-  for (const [name, a] of Object.entries(r.w.addr)) {
-    const credit = await escrow.balanceOf(a);
+  for (const [k, [name, a]] of actors.entries()) {
+    const credit = await credits[k];
     eq(credit, r.m.creditOf(a), `${label}: escrow balance of ${name}`);
     credited += credit;
-    const acc = await staking.accountOf(a);
+    const acc = await stakes[k];
     const m = r.m.account(a);
     eq(
       [acc.active, acc.locked, acc.unbonding, acc.unbondingEnd, acc.verifier],
@@ -885,7 +912,7 @@ async function checkState(r: Run, label: string): Promise<void> {
     // Invariant 3: locked stake never exceeds active stake.
     check(acc.locked <= acc.active, `${label}: ${name} has locked ${acc.locked} > active ${acc.active}`);
     staked += acc.active + acc.unbonding;
-    const weight = await staking.verifierWeightOf(a);
+    const weight = await weightsOf[k];
     eq(weight, m.weight, `${label}: draw weight of ${name}`);
     weights += weight;
     if (weight > 0n) eligible += 1n;
@@ -904,11 +931,11 @@ async function checkState(r: Run, label: string): Promise<void> {
   );
 
   let open = 0n;
-  for (const j of s.jobs) {
+  for (const [k, j] of s.jobs.entries()) {
     const id = j.job.id;
     const i = Number(j.job.nonce) - 1;
     const name = `job #${j.job.nonce}`;
-    const st = await escrow.jobState(id);
+    const st = await jobStates[k];
     const status = Number(st.status);
     // Invariant 4: statuses only move forward; a terminal status never changes.
     const last = r.lastStatus[i] ?? JobStatus.Requested;
@@ -918,23 +945,24 @@ async function checkState(r: Run, label: string): Promise<void> {
     );
     check(j.settledCount <= 1, `${label}: ${name} settled ${j.settledCount} times`);
     check(isTerminal(status) === (j.settledCount === 1), `${label}: ${name} terminal without one JobSettled`);
-    const settledBefore = isTerminal(last) && r.lastStatus[i] !== undefined;
     r.lastStatus[i] = status;
     eq(
       [status, st.worker, st.windowEnd, st.revealEnd, Number(st.seats)],
       [j.status, j.worker, j.windowEnd, j.revealEnd, j.seats.length],
       `${label}: ${name} state`,
     );
+    const detail = details[k];
     if (!isTerminal(status)) {
       open += j.job.fee;
-      if (status === JobStatus.Voting) open += (await escrow.challengeOf(id)).bond;
+      // An open job was not terminal at the last check either, so its details were read.
+      if (status === JobStatus.Voting) open += (await detail!.challenge).bond;
     }
-    if (settledBefore) continue; // unchanged since it was checked in full
-    eq(await escrow.outputHash(id), j.outputHash, `${label}: ${name} output hash`);
-    const ch = await escrow.challengeOf(id);
+    if (!detail) continue; // settled before: unchanged since it was checked in full
+    eq(await detail.outputHash, j.outputHash, `${label}: ${name} output hash`);
+    const ch = await detail.challenge;
     eq([ch.challenger, ch.bond], [j.challenger, j.bond], `${label}: ${name} challenge`);
-    if (j.seats.length > 0) {
-      const seats = await escrow.committee(id);
+    if (detail.committee) {
+      const seats = await detail.committee;
       eq(
         seats.map((x) => [x.verifier, Number(x.vote)]),
         j.seats.map((x) => [x.verifier, x.vote]),
