@@ -642,7 +642,7 @@ describe("VerifierStaking committee draw", function () {
     it("draws exactly as the documented sortition does, with and without exclusions (sizes 1 to 15)", async function () {
       const { staking, model, addresses } = await loadFixture(randomOperationsFixture);
       const random = prng(7);
-      for (let trial = 0; trial < 150; trial++) {
+      for (let trial = 0; trial < statisticalDraws(150); trial++) {
         const seed = randomBelowOrEqual(random, 2n ** 96n) << 160n;
         const excluded = addresses.filter(() => random() < 0.1);
         const eligible = model.eligible() - excluded.filter((a) => model.weightOf(a) > 0n).length;
