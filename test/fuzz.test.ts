@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { formatStats, runFuzz, summary, uncovered } from "./fuzz/run";
+import { formatStats, revealedShare, runFuzz, summary, uncovered } from "./fuzz/run";
 import { statisticalDraws, underCoverage } from "./fixtures/coverage";
 
 /**
@@ -16,7 +16,7 @@ describe("Invariant fuzzing", function () {
     const before = await network.provider.send("evm_snapshot", []);
     const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 21;
     // Under coverage, a tenth of the runs (the first of the same sequence): every step still checks the model and
-    // the invariants, but so few runs need not exercise every action.
+    // the invariants, but so few runs need not exercise every action or finish enough committee votes.
     const runs = statisticalDraws(18);
     const stats = await runFuzz({ runs, seed, maxSteps: 80, log: () => undefined });
     await network.provider.send("evm_revert", [before]);
@@ -28,5 +28,8 @@ describe("Invariant fuzzing", function () {
     if (underCoverage()) return;
     const gaps = uncovered(stats);
     expect(gaps, `action kinds not exercised:\n${formatStats(stats)}`).to.deep.equal([]);
+    // Committee votes must mostly run to the end, or rejection, minority penalties and non-reveals go untested.
+    expect(stats.committees.drawn, "committee votes opened").to.be.at.least(10);
+    expect(revealedShare(stats), "share of committee votes settled with every vote revealed").to.be.at.least(1 / 3);
   });
 });

@@ -39,6 +39,7 @@ import {
   type Action,
   type Actor,
   type ActionKind,
+  type JobPick,
 } from "./actions";
 import { Model, PARAM_KEYS, Revert, isTerminal, type JobModel, type JobRecord, type P, type State } from "./model";
 
@@ -73,6 +74,8 @@ export interface FuzzStats {
   steps: number;
   ms: number;
   kinds: Record<string, KindStats>;
+  /** Committee votes opened (CommitteeDrawn), and how many of those jobs settled with every seat's vote revealed. */
+  committees: { drawn: number; allRevealed: number };
   failure?: FuzzFailure;
 }
 
@@ -247,6 +250,8 @@ interface Resolved {
   send?: () => Promise<ContractTransactionResponse>;
   /** Runs after a successful transaction (runner-side bookkeeping). */
   after?: () => void;
+  /** For a vote in a burst: the action that sends the next member's vote on the same job, if any is left. */
+  next?: () => Action | undefined;
 }
 
 /**
@@ -307,9 +312,11 @@ function toJobPlaceholder(): Job {
  * The job a pick refers to: among the jobs where the action can succeed now (`fit`), or with `any` among all
  * jobs; with no fitting job, any job (the call should revert); with no job at all, an unknown one.
  */
-function jobFor(r: Run, pick: { pick: number; any: boolean }, fit: (j: JobModel) => boolean): { id: bigint; job: Job } {
-  const fitting = r.m.s.jobs.filter((j) => pick.any || fit(j));
-  const chosen = pickFrom(fitting.length > 0 ? fitting : r.m.s.jobs, pick.pick);
+function jobFor(r: Run, pick: JobPick, fit: (j: JobModel) => boolean): { id: bigint; job: Job } {
+  const fitting = r.m.s.jobs.filter(
+    (j) => (pick.any || fit(j)) && (pick.jobId === undefined || j.job.id === pick.jobId),
+  );
+  const chosen = pickFrom(fitting.length > 0 ? fitting : r.m.s.jobs, pick.oldest && !pick.any ? 0 : pick.pick);
   if (!chosen) {
     const job = unknownJob(r);
     return { id: BigInt(job.id), job };
@@ -459,11 +466,18 @@ function resolve(r: Run, a: Action): Resolved {
       const agree = a.vote === "honest" ? (j?.outputRight ?? true) : a.vote === "agree";
       const salt = saltOf(id, member);
       const commitment = a.variant === "zero" ? ZeroHash : voteCommitment(id, member, agree, salt);
+      const position = a.burst ? seats.filter((x) => x.vote !== VoteState.Drawn).length + 1 : 0;
       return {
         label: `commitVote ${who} job ${tag(r, id)} seat ${seat} ${agree ? "agree" : "disagree"} ${a.variant}`,
         predict: (m) => m.commitVote(member, id, seat, commitment),
         send: () => p.escrow.connect(as(who)).commitVote(id, seat, commitment, GAS),
         after: () => r.votes.set(`${id}:${member}`, { agree, salt }),
+        next: () => {
+          if (!a.burst || !r.m.jobOf(id)?.seats.some((x) => x.vote === VoteState.Drawn)) return undefined;
+          const honest = j?.outputRight ?? true;
+          const vote = position + 1 === a.dissent ? (honest ? "disagree" : "agree") : "honest";
+          return { ...a, job: { pick: 0, any: false, jobId: id }, seat: a.seat + 1, vote, variant: "ok" };
+        },
       };
     }
     case "revealVote": {
@@ -496,6 +510,10 @@ function resolve(r: Run, a: Action): Resolved {
         label: `revealVote ${who} job ${tag(r, id)} seat ${seat} ${agree ? "agree" : "disagree"} ${a.variant}`,
         predict: (m) => m.revealVote(member, id, seat, agree, salt, sealed),
         send: () => p.escrow.connect(as(who)).revealVote(id, seat, agree, salt, sealed, GAS),
+        next: () => {
+          if (!a.burst || !r.m.jobOf(id)?.seats.some((x) => x.vote === VoteState.Committed)) return undefined;
+          return { ...a, job: { pick: 0, any: false, jobId: id }, seat: a.seat + 1, variant: "ok" };
+        },
       };
     }
     case "settle": {
@@ -698,6 +716,17 @@ function resolve(r: Run, a: Action): Resolved {
           cur.commitWindow + cur.revealWindow,
         ];
         target = s.now + windows[a.pick % 4] + 1n;
+      } else if (a.jump === "reveal") {
+        // Committees with commits still in their commit window: jump past it, so that reveals open (and members
+        // who did not commit are left to the non-reveal penalty). None: a second.
+        const committing = s.jobs.filter(
+          (j) =>
+            j.status === JobStatus.Voting &&
+            s.now <= j.windowEnd &&
+            j.seats.some((x) => x.vote === VoteState.Committed),
+        );
+        const j = a.exact ? committing[0] : pickFrom(committing, a.pick);
+        target = j ? j.windowEnd + 1n : s.now + 1n;
       } else {
         const open = s.jobs.filter((j) => !isTerminal(j.status));
         const j = pickFrom(open, a.pick);
@@ -735,7 +764,8 @@ function modelFor(r: Run, pick: number, asOwner: boolean): { id: bigint; who: Ac
 
 // ---------------------------------------------------------------- execution and checks
 
-async function execute(r: Run, label: string, kind: string, res: Resolved, stats: FuzzStats): Promise<void> {
+/** Sends one resolved action and checks it against the model; whether it succeeded (as predicted). */
+async function execute(r: Run, label: string, kind: string, res: Resolved, stats: FuzzStats): Promise<boolean> {
   const next = r.m.clone();
   let expected: string | null = null;
   try {
@@ -765,12 +795,20 @@ async function execute(r: Run, label: string, kind: string, res: Resolved, stats
   if (actual !== null) {
     k.reverted += 1;
     k.errors[actual] = (k.errors[actual] ?? 0) + 1;
-    return;
+    return false;
   }
   k.ok += 1;
+  stats.committees.drawn += next.fx.draws.length;
+  for (const { jobId } of next.fx.settlements) {
+    const seats = next.jobOf(jobId)!.seats;
+    if (seats.length > 0 && seats.every((x) => x.vote === VoteState.Agreed || x.vote === VoteState.Disagreed)) {
+      stats.committees.allRevealed += 1;
+    }
+  }
   checkEvents(r, next, logs, label);
   r.m = next;
   res.after?.();
+  return true;
 }
 
 /** The events of a successful transaction against what the model said it should emit. */
@@ -1054,15 +1092,20 @@ async function runOnce(w: World, actions: Action[], stats: FuzzStats, verbose: b
     for (const a of actions) {
       r.step += 1;
       stats.steps += 1;
-      const res = resolve(r, a);
+      let res = resolve(r, a);
       if (!res.send) {
         const k = (stats.kinds[a.kind] ??= { ok: 0, reverted: 0, errors: {} });
         k.ok += 1;
         r.trace.push(`#${r.step} ${res.label}`);
         continue;
       }
-      await execute(r, res.label, a.kind, res, stats);
-      await checkState(r, `step ${r.step} (${res.label})`);
+      for (;;) {
+        const ok = await execute(r, res.label, a.kind, res, stats);
+        await checkState(r, `step ${r.step} (${res.label})`);
+        const next = ok ? res.next?.() : undefined;
+        if (!next) break;
+        res = resolve(r, next);
+      }
       if (
         [
           "registerModel",
@@ -1096,7 +1139,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzStats> {
   world.snapshot = await network.provider.send("evm_snapshot", []);
   const w = world;
   const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
-  const stats: FuzzStats = { seed, runs: 0, steps: 0, ms: 0, kinds: {} };
+  const stats: FuzzStats = { seed, runs: 0, steps: 0, ms: 0, kinds: {}, committees: { drawn: 0, allRevealed: 0 } };
   const details = await fc.check(
     fc.asyncProperty(actionsArb(opts.maxSteps ?? 40), async (actions) => {
       await runOnce(w, actions, stats, opts.verbose ?? false, log);
@@ -1143,9 +1186,17 @@ export function formatStats(stats: FuzzStats): string {
   return lines.join("\n");
 }
 
+/** The share of committee votes opened whose job settled with every member's vote revealed (0 when none opened). */
+export function revealedShare(stats: FuzzStats): number {
+  const { drawn, allRevealed } = stats.committees;
+  return drawn === 0 ? 0 : allRevealed / drawn;
+}
+
 export function summary(stats: FuzzStats): string {
   const covered = ACTION_KINDS.filter((k) => (stats.kinds[k]?.ok ?? 0) > 0).length;
-  return `fuzz: ${stats.runs} runs, ${stats.steps} steps, ${covered}/${ACTION_KINDS.length} action kinds succeeded, ${uncovered(stats).length} coverage gaps, seed ${stats.seed}, ${(stats.ms / 1000).toFixed(1)} s${stats.failure ? " — FAILED" : ""}`;
+  const { drawn, allRevealed } = stats.committees;
+  const votes = `${allRevealed}/${drawn} committees settled fully revealed (${(100 * revealedShare(stats)).toFixed(0)}%)`;
+  return `fuzz: ${stats.runs} runs, ${stats.steps} steps, ${covered}/${ACTION_KINDS.length} action kinds succeeded, ${uncovered(stats).length} coverage gaps, ${votes}, seed ${stats.seed}, ${(stats.ms / 1000).toFixed(1)} s${stats.failure ? " — FAILED" : ""}`;
 }
 
 export { ACTION_KINDS };
