@@ -6,7 +6,8 @@
  * `npm run fuzz` runs this file with ts-node, which loads Hardhat in-process (on its built-in network), so that it
  * can take arguments; `hardhat run scripts/fuzz.ts` works too, with the settings in FUZZ_RUNS, FUZZ_SEED,
  * FUZZ_STEPS, FUZZ_PATH, FUZZ_SHRINK=1, FUZZ_VERBOSE=1 (arguments win over them).
- * Prints runs, steps, the actions covered and, on failure, the seed and path that replay it exactly.
+ * Prints runs, steps, the actions covered, the share of committee votes that settled with every member's vote
+ * revealed and, on failure, the seed and path that replay it exactly.
  */
 import hre from "hardhat";
 import { formatStats, runFuzz, summary, uncovered } from "../test/fuzz/run";

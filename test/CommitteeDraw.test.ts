@@ -12,6 +12,7 @@ import {
   weightedVerifiersFixture,
   type StakingSetup,
 } from "./fixtures/staking";
+import { statisticalDraws } from "./fixtures/coverage";
 
 /** One draw as a raw eth_call (several times faster than going through the contract object). */
 async function drawOne(
@@ -25,17 +26,18 @@ async function drawOne(
   return [...staking.interface.decodeFunctionResult("drawCommittee", result)[0]];
 }
 
-/** Draws with seeds `first`, `first + 1`, … (`count` of them), as views. */
-async function drawMany(
+/**
+ * Draws with seeds `first`, `first + 1`, … (`count` of them), as views, all sent at once: the calls do not depend
+ * on each other, and awaiting each before sending the next costs a round trip per draw.
+ */
+function drawMany(
   staking: VerifierStaking,
   count: number,
   size: number,
   excluded: string[] = [],
   first = 0,
 ): Promise<string[][]> {
-  const committees: string[][] = [];
-  for (let i = 0; i < count; i++) committees.push(await drawOne(staking, BigInt(first + i), size, excluded));
-  return committees;
+  return Promise.all(Array.from({ length: count }, (_, i) => drawOne(staking, BigInt(first + i), size, excluded)));
 }
 
 /** Five binomial standard deviations of a frequency estimated from `n` trials of probability `p`. */
@@ -233,9 +235,12 @@ async function expectMatchesModel(staking: VerifierStaking, model: StakingModel,
   expect(await staking.eligibleVerifierCount(), "eligibleVerifierCount").to.equal(model.eligible());
 }
 
-const N = 2000;
+// Fewer under coverage (statisticalDraws); every bound below is computed from these, so it widens to match.
+const N = statisticalDraws(2000);
 /** Draws for the secondary frequency checks, whose alternatives differ grossly. */
-const N_SMALL = 1000;
+const N_SMALL = statisticalDraws(1000);
+/** Seeds per size for the properties that must hold for every draw (distinctness, exclusions). */
+const SEEDS = statisticalDraws(100);
 
 describe("VerifierStaking committee draw", function () {
   describe("weighted frequencies (5 verifiers staking 10, 20, 30, 40, 100 tokens)", function () {
@@ -315,11 +320,11 @@ describe("VerifierStaking committee draw", function () {
   });
 
   describe("exclusions and distinctness", function () {
-    it("never draws an excluded worker or requester, nor a verifier twice (sizes 1 to 5, 100 seeds each)", async function () {
+    it(`never draws an excluded worker or requester, nor a verifier twice (sizes 1 to 5, ${SEEDS} seeds each)`, async function () {
       const { staking, verifiers, worker, requester } = await loadFixture(verifiersWithPartiesFixture);
       const allowed = new Set(verifiers.map((v) => v.address));
       for (let size = 1; size <= 5; size++) {
-        const committees = await drawMany(staking, 100, size, [worker.address, requester.address], size * 1000);
+        const committees = await drawMany(staking, SEEDS, size, [worker.address, requester.address], size * 1000);
         for (const c of committees) {
           expect(c).to.have.length(size);
           expect(new Set(c).size, `duplicate in ${c}`).to.equal(size);
@@ -342,10 +347,10 @@ describe("VerifierStaking committee draw", function () {
       expect(counts[6]).to.be.greaterThan(20);
     });
 
-    it("never repeats a verifier at any size from 1 to 7 without exclusions (100 seeds each)", async function () {
+    it(`never repeats a verifier at any size from 1 to 7 without exclusions (${SEEDS} seeds each)`, async function () {
       const { staking } = await loadFixture(verifiersWithPartiesFixture);
       for (let size = 1; size <= 7; size++) {
-        for (const c of await drawMany(staking, 100, size, [], size * 1000)) {
+        for (const c of await drawMany(staking, SEEDS, size, [], size * 1000)) {
           expect(new Set(c).size, `duplicate in ${c}`).to.equal(size);
         }
       }
@@ -488,12 +493,12 @@ describe("VerifierStaking committee draw", function () {
       const heaviest = verifiers[4].address;
       await staking.connect(escrow).lock(heaviest, tokens(100));
       for (const size of [1, 2, 4]) {
-        for (const c of await drawMany(staking, 200, size)) expect(c).not.to.include(heaviest);
+        for (const c of await drawMany(staking, 2 * SEEDS, size)) expect(c).not.to.include(heaviest);
       }
       // One token free is below the verifier minimum: still never drawn.
       await staking.connect(escrow).unlock(heaviest, tokens(1));
       expect(await staking.verifierWeightOf(heaviest)).to.equal(0n);
-      for (const c of await drawMany(staking, 200, 1)) expect(c).not.to.include(heaviest);
+      for (const c of await drawMany(staking, 2 * SEEDS, 1)) expect(c).not.to.include(heaviest);
       await staking.connect(escrow).unlock(heaviest, MIN_STAKE - tokens(1));
       expect(await staking.verifierWeightOf(heaviest)).to.equal(MIN_STAKE);
       const counts = countSeats(
@@ -637,7 +642,7 @@ describe("VerifierStaking committee draw", function () {
     it("draws exactly as the documented sortition does, with and without exclusions (sizes 1 to 15)", async function () {
       const { staking, model, addresses } = await loadFixture(randomOperationsFixture);
       const random = prng(7);
-      for (let trial = 0; trial < 150; trial++) {
+      for (let trial = 0; trial < statisticalDraws(150); trial++) {
         const seed = randomBelowOrEqual(random, 2n ** 96n) << 160n;
         const excluded = addresses.filter(() => random() < 0.1);
         const eligible = model.eligible() - excluded.filter((a) => model.weightOf(a) > 0n).length;

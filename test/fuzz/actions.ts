@@ -26,10 +26,17 @@ export const ACTORS = [
 ] as const;
 export type Actor = (typeof ACTORS)[number];
 
-/** A job pick: an index into the jobs that fit the action or, with `any`, into every job. */
+/**
+ * A job pick: an index into the jobs that fit the action or, with `any`, into every job. With `oldest`, the
+ * first fitting job in request order instead: votes that go to the oldest open committee finish it before its
+ * windows close, where votes spread over every open committee rarely finish any.
+ */
 export interface JobPick {
   pick: number;
   any: boolean;
+  oldest?: boolean;
+  /** Set by the runner for the later votes of a burst: this job, if it fits. */
+  jobId?: bigint;
 }
 
 export type RequestVariant =
@@ -51,20 +58,30 @@ export type Action =
   | { kind: "claim"; who: Actor; job: JobPick; tampered: boolean }
   | { kind: "submit"; who: Actor; job: JobPick; output: "right" | "wrong" | "empty" | "huge"; asWorker: boolean }
   | { kind: "challenge"; who: Actor; job: JobPick }
-  /** `wrongSeat`: a member names a seat it does not hold (another member's, or past the committee). */
+  /**
+   * `wrongSeat`: a member names a seat it does not hold (another member's, or past the committee). `burst`: once
+   * this commit succeeds, the job's other members commit too, one transaction each, honestly except the one at
+   * position `dissent` in the burst (if the committee is that large), who votes the other way.
+   */
   | {
       kind: "commitVote";
       job: JobPick;
       seat: number;
       vote: "honest" | "agree" | "disagree";
       variant: "ok" | "zero" | "nonMember" | "wrongSeat";
+      burst: boolean;
+      dissent: number;
     }
-  /** `staleList`: the sealed commitments passed are not the job's (one missing, one too many, or reordered). */
+  /**
+   * `staleList`: the sealed commitments passed are not the job's (one missing, one too many, or reordered).
+   * `burst`: once this reveal succeeds, the job's other committed members reveal too (`ok`).
+   */
   | {
       kind: "revealVote";
       job: JobPick;
       seat: number;
       variant: "ok" | "wrongSalt" | "flip" | "nonMember" | "wrongSeat" | "staleList";
+      burst: boolean;
     }
   | { kind: "settle"; who: Actor; job: JobPick; output: "none" | "right" | "wrong"; tampered: boolean }
   | { kind: "settleBatch"; who: Actor; jobs: number[]; mismatch: boolean }
@@ -89,7 +106,13 @@ export type Action =
   | { kind: "acceptModelOwnership"; model: number; asPending: boolean }
   | { kind: "reseed"; seed: number }
   | { kind: "mint"; who: Actor; amount: bigint }
-  | { kind: "time"; jump: "small" | "window" | "day" | "unbonding" | "boundary"; pick: number; exact: boolean };
+  /** `reveal`: past the commit window of a committee some of whose members committed, opening its reveals. */
+  | {
+      kind: "time";
+      jump: "small" | "window" | "day" | "unbonding" | "boundary" | "reveal";
+      pick: number;
+      exact: boolean;
+    };
 
 export type ActionKind = Action["kind"];
 
@@ -105,6 +128,12 @@ function mostly<T>(usual: fc.Arbitrary<T>, unusual: fc.Arbitrary<T>, ratio = 6):
 }
 
 const jobPick = fc.record({ pick: pickArb, any: mostly(fc.constant(false), fc.constant(true), 5) });
+/** For votes: mostly the oldest open committee. */
+const votePick = fc.record({
+  pick: pickArb,
+  any: mostly(fc.constant(false), fc.constant(true), 10),
+  oldest: mostly(fc.constant(true), fc.constant(false), 3),
+});
 const requester = mostly(fc.constantFrom<Actor>(...REQUESTERS), fc.constantFrom<Actor>("worker0", "ver0"), 10);
 const claimer = mostly(fc.constantFrom<Actor>(...WORKERS), fc.constantFrom<Actor>("ver0", "req0", "outsider"), 5);
 const verifier = fc.constantFrom<Actor>(...VERIFIERS);
@@ -216,7 +245,7 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     kind: fc.constant("request" as const),
     who: requester,
     model: pickArb,
-    mode: fc.constantFrom<number | null>(null, 1, 2, 2),
+    mode: fc.constantFrom<number | null>(null, 1, 2, 2, 2),
     variant: requestVariant,
     deadlineIn: fc.constantFrom(600, 3600, 86_400, 3 * 86_400),
   }),
@@ -244,7 +273,7 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
   }),
   commitVote: fc.record({
     kind: fc.constant("commitVote" as const),
-    job: jobPick,
+    job: votePick,
     seat: pickArb,
     vote: fc.constantFrom<"honest" | "agree" | "disagree">("honest", "honest", "agree", "disagree"),
     variant: mostly(
@@ -252,10 +281,12 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
       fc.constantFrom<"zero" | "nonMember" | "wrongSeat">("zero", "nonMember", "wrongSeat"),
       10,
     ),
+    burst: mostly(fc.constant(true), fc.constant(false), 4),
+    dissent: fc.nat({ max: 7 }),
   }),
   revealVote: fc.record({
     kind: fc.constant("revealVote" as const),
-    job: jobPick,
+    job: votePick,
     seat: pickArb,
     variant: mostly(
       fc.constant<"ok">("ok"),
@@ -268,6 +299,7 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
       ),
       8,
     ),
+    burst: mostly(fc.constant(true), fc.constant(false), 4),
   }),
   settle: fc.record({
     kind: fc.constant("settle" as const),
@@ -378,11 +410,10 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
   }),
   time: fc.record({
     kind: fc.constant("time" as const),
-    jump: fc.constantFrom<"small" | "window" | "day" | "unbonding" | "boundary">(
+    jump: fc.constantFrom<"small" | "window" | "day" | "unbonding" | "boundary" | "reveal">(
       "small",
       "small",
       "small",
-      "window",
       "window",
       "boundary",
       "boundary",
@@ -390,20 +421,25 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
       "day",
       "unbonding",
       "unbonding",
+      "reveal",
+      "reveal",
     ),
     pick: pickArb,
     exact: fc.boolean(),
   }),
 };
 
-/** Relative frequency of each kind: the job flow dominates, governance and registry changes are rarer. */
+/**
+ * Relative frequency of each kind: the job flow dominates, governance and registry changes are rarer. A committee
+ * of 3 to 5 needs as many commits and reveals as it has members, hence the votes' weights.
+ */
 export const WEIGHTS: Record<ActionKind, number> = {
   request: 14,
   claim: 5,
   submit: 12,
   challenge: 6,
-  commitVote: 20,
-  revealVote: 18,
+  commitVote: 28,
+  revealVote: 26,
   settle: 6,
   settleBatch: 3,
   withdraw: 4,
@@ -413,7 +449,8 @@ export const WEIGHTS: Record<ActionKind, number> = {
   setVerifier: 3,
   setParams: 2,
   pause: 1,
-  unpause: 2,
+  // A pause stops requests and claims for the rest of a run unless someone lifts it.
+  unpause: 4,
   setTreasury: 2,
   setUnbondingPeriod: 1,
   setMinVerifierStake: 2,

@@ -40,6 +40,7 @@ import {
   type Action,
   type Actor,
   type ActionKind,
+  type JobPick,
 } from "./actions";
 import { Model, PARAM_KEYS, Revert, isTerminal, type JobModel, type JobRecord, type P, type State } from "./model";
 
@@ -74,6 +75,8 @@ export interface FuzzStats {
   steps: number;
   ms: number;
   kinds: Record<string, KindStats>;
+  /** Committee votes opened (CommitteeDrawn), and how many of those jobs settled with every seat's vote revealed. */
+  committees: { drawn: number; allRevealed: number };
   failure?: FuzzFailure;
 }
 
@@ -247,6 +250,8 @@ interface Resolved {
   send?: () => Promise<ContractTransactionResponse>;
   /** Runs after a successful transaction (runner-side bookkeeping). */
   after?: () => void;
+  /** For a vote in a burst: the action that sends the next member's vote on the same job, if any is left. */
+  next?: () => Action | undefined;
 }
 
 /**
@@ -315,9 +320,11 @@ function toJobPlaceholder(): Job {
  * The job a pick refers to: among the jobs where the action can succeed now (`fit`), or with `any` among all
  * jobs; with no fitting job, any job (the call should revert); with no job at all, an unknown one.
  */
-function jobFor(r: Run, pick: { pick: number; any: boolean }, fit: (j: JobModel) => boolean): { id: bigint; job: Job } {
-  const fitting = r.m.s.jobs.filter((j) => pick.any || fit(j));
-  const chosen = pickFrom(fitting.length > 0 ? fitting : r.m.s.jobs, pick.pick);
+function jobFor(r: Run, pick: JobPick, fit: (j: JobModel) => boolean): { id: bigint; job: Job } {
+  const fitting = r.m.s.jobs.filter(
+    (j) => (pick.any || fit(j)) && (pick.jobId === undefined || j.job.id === pick.jobId),
+  );
+  const chosen = pickFrom(fitting.length > 0 ? fitting : r.m.s.jobs, pick.oldest && !pick.any ? 0 : pick.pick);
   if (!chosen) {
     const job = unknownJob(r);
     return { id: BigInt(job.id), job };
@@ -486,11 +493,18 @@ function resolve(r: Run, a: Action): Resolved {
       const agree = a.vote === "honest" ? (j?.outputRight ?? true) : a.vote === "agree";
       const salt = saltOf(id, member);
       const commitment = a.variant === "zero" ? ZeroHash : voteCommitment(id, member, agree, salt);
+      const position = a.burst ? seats.filter((x) => x.vote !== VoteState.Drawn).length + 1 : 0;
       return {
         label: `commitVote ${who} job ${tag(r, id)} seat ${seat} ${agree ? "agree" : "disagree"} ${a.variant}`,
         predict: (m) => m.commitVote(member, id, seat, commitment),
         send: () => p.escrow.connect(as(who)).commitVote(id, seat, commitment, GAS),
         after: () => r.votes.set(`${id}:${member}`, { agree, salt }),
+        next: () => {
+          if (!a.burst || !r.m.jobOf(id)?.seats.some((x) => x.vote === VoteState.Drawn)) return undefined;
+          const honest = j?.outputRight ?? true;
+          const vote = position + 1 === a.dissent ? (honest ? "disagree" : "agree") : "honest";
+          return { ...a, job: { pick: 0, any: false, jobId: id }, seat: a.seat + 1, vote, variant: "ok" };
+        },
       };
     }
     case "revealVote": {
@@ -523,6 +537,10 @@ function resolve(r: Run, a: Action): Resolved {
         label: `revealVote ${who} job ${tag(r, id)} seat ${seat} ${agree ? "agree" : "disagree"} ${a.variant}`,
         predict: (m) => m.revealVote(member, id, seat, agree, salt, sealed),
         send: () => p.escrow.connect(as(who)).revealVote(id, seat, agree, salt, sealed, GAS),
+        next: () => {
+          if (!a.burst || !r.m.jobOf(id)?.seats.some((x) => x.vote === VoteState.Committed)) return undefined;
+          return { ...a, job: { pick: 0, any: false, jobId: id }, seat: a.seat + 1, variant: "ok" };
+        },
       };
     }
     case "settle": {
@@ -725,6 +743,17 @@ function resolve(r: Run, a: Action): Resolved {
           cur.commitWindow + cur.revealWindow,
         ];
         target = s.now + windows[a.pick % 4] + 1n;
+      } else if (a.jump === "reveal") {
+        // Committees with commits still in their commit window: jump past it, so that reveals open (and members
+        // who did not commit are left to the non-reveal penalty). None: a second.
+        const committing = s.jobs.filter(
+          (j) =>
+            j.status === JobStatus.Voting &&
+            s.now <= j.windowEnd &&
+            j.seats.some((x) => x.vote === VoteState.Committed),
+        );
+        const j = a.exact ? committing[0] : pickFrom(committing, a.pick);
+        target = j ? j.windowEnd + 1n : s.now + 1n;
       } else {
         const open = s.jobs.filter((j) => !isTerminal(j.status));
         const j = pickFrom(open, a.pick);
@@ -762,7 +791,8 @@ function modelFor(r: Run, pick: number, asOwner: boolean): { id: bigint; who: Ac
 
 // ---------------------------------------------------------------- execution and checks
 
-async function execute(r: Run, label: string, kind: string, res: Resolved, stats: FuzzStats): Promise<void> {
+/** Sends one resolved action and checks it against the model; whether it succeeded (as predicted). */
+async function execute(r: Run, label: string, kind: string, res: Resolved, stats: FuzzStats): Promise<boolean> {
   const next = r.m.clone();
   let expected: string | null = null;
   try {
@@ -792,12 +822,20 @@ async function execute(r: Run, label: string, kind: string, res: Resolved, stats
   if (actual !== null) {
     k.reverted += 1;
     k.errors[actual] = (k.errors[actual] ?? 0) + 1;
-    return;
+    return false;
   }
   k.ok += 1;
+  stats.committees.drawn += next.fx.draws.length;
+  for (const { jobId } of next.fx.settlements) {
+    const seats = next.jobOf(jobId)!.seats;
+    if (seats.length > 0 && seats.every((x) => x.vote === VoteState.Agreed || x.vote === VoteState.Disagreed)) {
+      stats.committees.allRevealed += 1;
+    }
+  }
   checkEvents(r, next, logs, label);
   r.m = next;
   res.after?.();
+  return true;
 }
 
 /** The events of a successful transaction against what the model said it should emit. */
@@ -881,6 +919,12 @@ function checkEvents(
 /** Statuses in the order a job moves through them; every terminal status ranks last. */
 const rank = (status: number): number => (isTerminal(status) ? JobStatus.Settled : status);
 
+/** `read`, marked as handled: a check that fails first leaves the reads after it unawaited. */
+function sent<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
+}
+
 /** Chain state against the model, and the four invariants. */
 async function checkState(r: Run, label: string): Promise<void> {
   const { token, escrow, staking, registry } = r.w.p;
@@ -891,18 +935,39 @@ async function checkState(r: Run, label: string): Promise<void> {
   let weights = 0n;
   let eligible = 0n;
   const holders = [...Object.values(r.w.addr), s.escrow, s.staking];
-  for (const a of holders) {
-    const balance = await token.balanceOf(a);
+  const actors = Object.entries(r.w.addr);
+  // Every read goes out at once (views of one block, independent of each other) rather than one round trip
+  // after another; the checks below await them in their order, so they and their messages are unchanged.
+  const balances = holders.map((a) => sent(token.balanceOf(a)));
+  const credits = actors.map(([, a]) => sent(escrow.balanceOf(a)));
+  const stakes = actors.map(([, a]) => sent(staking.accountOf(a)));
+  const weightsOf = actors.map(([, a]) => sent(staking.verifierWeightOf(a)));
+  const jobStates = s.jobs.map((j) => sent(escrow.jobState(j.job.id)));
+  const settledBefore = s.jobs.map((j) => {
+    const i = Number(j.job.nonce) - 1;
+    return isTerminal(r.lastStatus[i] ?? JobStatus.Requested) && r.lastStatus[i] !== undefined;
+  });
+  const details = s.jobs.map((j, k) =>
+    settledBefore[k]
+      ? undefined
+      : {
+          outputHash: sent(escrow.outputHash(j.job.id)),
+          challenge: sent(escrow.challengeOf(j.job.id)),
+          committee: j.seats.length > 0 ? sent(escrow.committee(j.job.id)) : undefined,
+        },
+  );
+  for (const [k, a] of holders.entries()) {
+    const balance = await balances[k];
     held += balance;
     eq(balance, s.tokens[a] ?? 0n, `${label}: token balance of ${a}`);
   }
   eq(await token.totalSupply(), s.totalSupply, `${label}: total supply`);
   eq(held, s.totalSupply, `${label}: tokens outside the actors and contracts`);
-  for (const [name, a] of Object.entries(r.w.addr)) {
-    const credit = await escrow.balanceOf(a);
+  for (const [k, [name, a]] of actors.entries()) {
+    const credit = await credits[k];
     eq(credit, r.m.creditOf(a), `${label}: escrow balance of ${name}`);
     credited += credit;
-    const acc = await staking.accountOf(a);
+    const acc = await stakes[k];
     const m = r.m.account(a);
     eq(
       [acc.active, acc.locked, acc.unbonding, acc.unbondingEnd, acc.verifier],
@@ -912,7 +977,7 @@ async function checkState(r: Run, label: string): Promise<void> {
     // Invariant 3: locked stake never exceeds active stake.
     check(acc.locked <= acc.active, `${label}: ${name} has locked ${acc.locked} > active ${acc.active}`);
     staked += acc.active + acc.unbonding;
-    const weight = await staking.verifierWeightOf(a);
+    const weight = await weightsOf[k];
     eq(weight, m.weight, `${label}: draw weight of ${name}`);
     weights += weight;
     if (weight > 0n) eligible += 1n;
@@ -931,11 +996,11 @@ async function checkState(r: Run, label: string): Promise<void> {
   );
 
   let open = 0n;
-  for (const j of s.jobs) {
+  for (const [k, j] of s.jobs.entries()) {
     const id = j.job.id;
     const i = Number(j.job.nonce) - 1;
     const name = `job #${j.job.nonce}`;
-    const st = await escrow.jobState(id);
+    const st = await jobStates[k];
     const status = Number(st.status);
     // Invariant 4: statuses only move forward; a terminal status never changes.
     const last = r.lastStatus[i] ?? JobStatus.Requested;
@@ -945,23 +1010,24 @@ async function checkState(r: Run, label: string): Promise<void> {
     );
     check(j.settledCount <= 1, `${label}: ${name} settled ${j.settledCount} times`);
     check(isTerminal(status) === (j.settledCount === 1), `${label}: ${name} terminal without one JobSettled`);
-    const settledBefore = isTerminal(last) && r.lastStatus[i] !== undefined;
     r.lastStatus[i] = status;
     eq(
       [status, st.worker, st.windowEnd, st.revealEnd, Number(st.seats)],
       [j.status, j.worker, j.windowEnd, j.revealEnd, j.seats.length],
       `${label}: ${name} state`,
     );
+    const detail = details[k];
     if (!isTerminal(status)) {
       open += j.job.fee;
-      if (status === JobStatus.Voting) open += (await escrow.challengeOf(id)).bond;
+      // An open job was not terminal at the last check either, so its details were read.
+      if (status === JobStatus.Voting) open += (await detail!.challenge).bond;
     }
-    if (settledBefore) continue; // unchanged since it was checked in full
-    eq(await escrow.outputHash(id), j.outputHash, `${label}: ${name} output hash`);
-    const ch = await escrow.challengeOf(id);
+    if (!detail) continue; // settled before: unchanged since it was checked in full
+    eq(await detail.outputHash, j.outputHash, `${label}: ${name} output hash`);
+    const ch = await detail.challenge;
     eq([ch.challenger, ch.bond], [j.challenger, j.bond], `${label}: ${name} challenge`);
-    if (j.seats.length > 0) {
-      const seats = await escrow.committee(id);
+    if (detail.committee) {
+      const seats = await detail.committee;
       eq(
         seats.map((x) => [x.verifier, Number(x.vote)]),
         j.seats.map((x) => [x.verifier, x.vote]),
@@ -1054,15 +1120,20 @@ async function runOnce(w: World, actions: Action[], stats: FuzzStats, verbose: b
     for (const a of actions) {
       r.step += 1;
       stats.steps += 1;
-      const res = resolve(r, a);
+      let res = resolve(r, a);
       if (!res.send) {
         const k = (stats.kinds[a.kind] ??= { ok: 0, reverted: 0, errors: {} });
         k.ok += 1;
         r.trace.push(`#${r.step} ${res.label}`);
         continue;
       }
-      await execute(r, res.label, a.kind, res, stats);
-      await checkState(r, `step ${r.step} (${res.label})`);
+      for (;;) {
+        const ok = await execute(r, res.label, a.kind, res, stats);
+        await checkState(r, `step ${r.step} (${res.label})`);
+        const next = ok ? res.next?.() : undefined;
+        if (!next) break;
+        res = resolve(r, next);
+      }
       if (
         [
           "registerModel",
@@ -1096,7 +1167,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzStats> {
   world.snapshot = await network.provider.send("evm_snapshot", []);
   const w = world;
   const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
-  const stats: FuzzStats = { seed, runs: 0, steps: 0, ms: 0, kinds: {} };
+  const stats: FuzzStats = { seed, runs: 0, steps: 0, ms: 0, kinds: {}, committees: { drawn: 0, allRevealed: 0 } };
   const details = await fc.check(
     fc.asyncProperty(actionsArb(opts.maxSteps ?? 40), async (actions) => {
       await runOnce(w, actions, stats, opts.verbose ?? false, log);
@@ -1143,9 +1214,17 @@ export function formatStats(stats: FuzzStats): string {
   return lines.join("\n");
 }
 
+/** The share of committee votes opened whose job settled with every member's vote revealed (0 when none opened). */
+export function revealedShare(stats: FuzzStats): number {
+  const { drawn, allRevealed } = stats.committees;
+  return drawn === 0 ? 0 : allRevealed / drawn;
+}
+
 export function summary(stats: FuzzStats): string {
   const covered = ACTION_KINDS.filter((k) => (stats.kinds[k]?.ok ?? 0) > 0).length;
-  return `fuzz: ${stats.runs} runs, ${stats.steps} steps, ${covered}/${ACTION_KINDS.length} action kinds succeeded, ${uncovered(stats).length} coverage gaps, seed ${stats.seed}, ${(stats.ms / 1000).toFixed(1)} s${stats.failure ? " — FAILED" : ""}`;
+  const { drawn, allRevealed } = stats.committees;
+  const votes = `${allRevealed}/${drawn} committees settled fully revealed (${(100 * revealedShare(stats)).toFixed(0)}%)`;
+  return `fuzz: ${stats.runs} runs, ${stats.steps} steps, ${covered}/${ACTION_KINDS.length} action kinds succeeded, ${uncovered(stats).length} coverage gaps, ${votes}, seed ${stats.seed}, ${(stats.ms / 1000).toFixed(1)} s${stats.failure ? " — FAILED" : ""}`;
 }
 
 export { ACTION_KINDS };
