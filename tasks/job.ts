@@ -132,7 +132,7 @@ task("job:request", "Requests an inference on a model's latest version, with the
     undefined,
     types.inputFile,
   )
-  .addOptionalParam("maxFee", "most you pay, in tokens (default: the model's current price)")
+  .addOptionalParam("maxFee", "refuse, before sending, a model whose price is above this, in tokens")
   .addOptionalParam("deadlineIn", "seconds from now until the job must be done", 3600, types.int)
   .addOptionalParam("from", FROM_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)

@@ -38,11 +38,11 @@ contract HostileConsumer is IInferenceConsumer {
     function request(
         uint256 modelId,
         bytes calldata input,
-        uint256 maxFee,
+        uint256 approval,
         uint64 deadline,
         uint32 callbackGasLimit
     ) external returns (uint256) {
-        IERC20(address(ESCROW.token())).approve(address(ESCROW), maxFee);
+        IERC20(address(ESCROW.token())).approve(address(ESCROW), approval);
         // The terms in force: these mocks test callbacks, not the terms check.
         IModelRegistry.JobTerms memory agreed = ESCROW.registry().jobTerms(modelId);
         return ESCROW.requestInference(modelId, agreed, input, deadline, callbackGasLimit);
