@@ -5,7 +5,6 @@
  * files. Orchestration: src/network (shared with `npm run demo`).
  */
 import { expect } from "chai";
-import hre from "hardhat";
 import { parseEther } from "ethers";
 import { compareOutputs, type Tensor } from "../src/codec";
 import { buildMlpClassifier, buildTwoInputModel } from "../src/models/build";
@@ -27,6 +26,7 @@ import { jobIdOf, toJob } from "../src/job";
 import { jobToJson } from "../src/worker/chain";
 import { sha256Hex } from "../src/worker/models";
 import { loadModel, runModel, type LoadedModel } from "../src/worker/onnx";
+import { underCoverage } from "./fixtures/coverage";
 
 const TOLERANCE = { relTolerance: 10_000, absTolerance: 1000 };
 const TERMS: ModelTerms = {
@@ -130,7 +130,7 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
 
   before(async function () {
     // Its contracts run uninstrumented on a node of their own: nothing for solidity-coverage to measure.
-    if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
+    if (underCoverage()) this.skip();
     // Committee jobs settle as soon as every member has revealed and the submission is immediate, so long
     // windows cost nothing when all goes well and leave room on a loaded machine; the challenge window, which
     // every optimistic job waits out, stays short.

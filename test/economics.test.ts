@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import hre, { network } from "hardhat";
+import { network } from "hardhat";
 import {
   cheatPnlPerJob,
   committeeDistribution,
@@ -12,6 +12,7 @@ import {
   type Row,
 } from "../src/sim/economics";
 import type { World } from "../src/sim/chain";
+import { underCoverage } from "./fixtures/coverage";
 
 // A small run of `npm run simulate` (docs/ECONOMICS.md): the real contracts, default parameters.
 describe("cheating economics (small simulation)", function () {
@@ -21,7 +22,7 @@ describe("cheating economics (small simulation)", function () {
 
   before(async function () {
     // Hundreds of jobs on instrumented bytecode take minutes and measure nothing the other suites do not.
-    if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
+    if (underCoverage()) this.skip();
     base = await network.provider.send("evm_snapshot", []);
     world = await deployWorld([3]);
   });

@@ -13,6 +13,7 @@ import {
   limitsTable,
   readFigures,
 } from "./gas/figures";
+import { underCoverage } from "./fixtures/coverage";
 
 // Measures every named figure once (test/gas/scenarios.ts, some 10 s) and compares it with the committed
 // gas/figures.json. After a deliberate gas change, run `npm run gas` and commit the file.
@@ -21,7 +22,7 @@ describe("gas figures", function () {
 
   before(async function () {
     // Instrumented bytecode costs far more gas: the figures mean nothing under solidity-coverage.
-    if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
+    if (underCoverage()) this.skip();
     this.timeout(300_000);
     measured = await measureGasFigures();
   });
