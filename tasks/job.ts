@@ -28,11 +28,8 @@ import {
   send,
   type Protocol,
 } from "./common";
-import { MODE_NAMES } from "./model";
+import { MODE_NAMES, formatTerms, termsView } from "./model";
 import { toJobTerms } from "../src/terms";
-import type { IModelRegistry } from "../typechain-types";
-
-type ModelTermsOutput = IModelRegistry.ModelTermsStructOutput;
 
 const nameOf = (table: Record<string, number>, value: bigint | number): string =>
   Object.keys(table).find((k) => table[k] === Number(value)) ?? `unknown(${value})`;
@@ -89,17 +86,6 @@ export interface JobSummary {
   block: number;
 }
 
-/** The terms a request agrees to, in one line: version, price, verification and royalty. */
-function describeTerms(p: Protocol, modelId: bigint, snapshot: { version: bigint; terms: ModelTermsOutput }): string {
-  const t = snapshot.terms;
-  const verification =
-    Number(t.mode) === 0 ? MODE_NAMES[0] : `${MODE_NAMES[Number(t.mode)]} (committee of ${t.committeeSize})`;
-  return (
-    `model ${modelId} v${snapshot.version}: ${formatAmount(p, t.price)}, ${verification}, ` +
-    `tolerance ${t.relTolerance}/${t.absTolerance} ppb (rel/abs), royalty ${Number(t.royaltyBps) / 100}%`
-  );
-}
-
 function readInputFile(file: string): Uint8Array {
   let json: unknown;
   try {
@@ -152,7 +138,7 @@ task("job:request", "Requests an inference on a model's latest version, with the
 
     // The request carries the terms read above: if the owner changes them before it is mined, it reverts
     // (JobEscrowTermsChanged) instead of running under terms nobody here saw.
-    say(`Agreeing to ${describeTerms(p, modelId, terms)}`);
+    say(`Agreeing to model ${modelId} v${terms.version}: ${formatTerms(p, termsView(terms.terms))}`);
     await ensureAllowance(p, await p.escrow.getAddress(), price);
     const receipt = await send(p, "requestInference", () =>
       p.escrow.requestInference(modelId, toJobTerms(terms), input, deadline, 0),

@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import { sha256 } from "ethers";
 import { task, types } from "hardhat/config";
 import { VerificationMode } from "../src/params";
+import type { IModelRegistry } from "../typechain-types";
 import {
   DEPLOYMENT_HELP,
   FROM_HELP,
@@ -179,14 +180,7 @@ export async function listModels(p: Protocol): Promise<ModelView[]> {
         owner: m.owner,
         versionCount: Number(m.versionCount),
         deprecated: m.deprecated,
-        terms: {
-          price: m.terms.price,
-          mode: MODE_NAMES[Number(m.terms.mode)],
-          committeeSize: Number(m.terms.committeeSize),
-          royaltyBps: Number(m.terms.royaltyBps),
-          relTolerance: Number(m.terms.relTolerance),
-          absTolerance: Number(m.terms.absTolerance),
-        },
+        terms: termsView(m.terms),
         latest: {
           version: Number(m.versionCount),
           contentHash: v.contentHash,
@@ -199,6 +193,26 @@ export async function listModels(p: Protocol): Promise<ModelView[]> {
   return models;
 }
 
+/** The terms of a model as tasks show them: the mode by name, numbers as numbers. */
+export function termsView(t: IModelRegistry.ModelTermsStructOutput): ModelView["terms"] {
+  return {
+    price: t.price,
+    mode: MODE_NAMES[Number(t.mode)],
+    committeeSize: Number(t.committeeSize),
+    royaltyBps: Number(t.royaltyBps),
+    relTolerance: Number(t.relTolerance),
+    absTolerance: Number(t.absTolerance),
+  };
+}
+
+/** A model's terms in one line, as `model:list` lists them and `job:request` agrees to them. */
+export function formatTerms(p: Protocol, t: ModelView["terms"]): string {
+  return (
+    `${formatAmount(p, t.price)}, ${t.mode}${t.mode === "none" ? "" : ` (committee ${t.committeeSize})`}, ` +
+    `royalty ${t.royaltyBps} bps, tolerance rel ${t.relTolerance} abs ${t.absTolerance} ppb`
+  );
+}
+
 task("model:list", "Lists the registered models: owner, terms, latest version")
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: { deployment?: string }, hre): Promise<ModelView[]> => {
@@ -206,12 +220,7 @@ task("model:list", "Lists the registered models: owner, terms, latest version")
     const models = await listModels(p);
     if (models.length === 0) say("No models registered.");
     for (const m of models) {
-      const t = m.terms;
-      say(
-        `Model ${m.modelId}${m.deprecated ? " (deprecated)" : ""}: owner ${m.owner}, ${formatAmount(p, t.price)}, ` +
-          `${t.mode}${t.mode === "none" ? "" : ` (committee ${t.committeeSize})`}, royalty ${t.royaltyBps} bps, ` +
-          `tolerance rel ${t.relTolerance} abs ${t.absTolerance} ppb`,
-      );
+      say(`Model ${m.modelId}${m.deprecated ? " (deprecated)" : ""}: owner ${m.owner}, ${formatTerms(p, m.terms)}`);
       say(`  v${m.latest.version} sha256 ${m.latest.contentHash} ${m.latest.uri}`);
     }
     return models;
