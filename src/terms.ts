@@ -27,22 +27,21 @@ export function jobTermsHash(snapshot: JobTerms): string {
   return keccak256(AbiCoder.defaultAbiCoder().encode([JOB_TERMS_TYPE], [snapshot]));
 }
 
+/** The plain terms of a decoded `ModelTerms` (from a view or an event). */
+export function toModelTerms(t: IModelRegistry.ModelTermsStructOutput): ModelTerms {
+  return {
+    price: t.price,
+    mode: Number(t.mode),
+    committeeSize: Number(t.committeeSize),
+    royaltyBps: Number(t.royaltyBps),
+    relTolerance: Number(t.relTolerance),
+    absTolerance: Number(t.absTolerance),
+  };
+}
+
 /** The plain snapshot of a decoded `JobTerms` (an ethers Result, which cannot be passed back as an argument). */
 export function toJobTerms(r: IModelRegistry.JobTermsStructOutput): JobTerms {
-  const t = r.terms;
-  return {
-    owner: r.owner,
-    version: r.version,
-    contentHash: r.contentHash,
-    terms: {
-      price: t.price,
-      mode: Number(t.mode),
-      committeeSize: Number(t.committeeSize),
-      royaltyBps: Number(t.royaltyBps),
-      relTolerance: Number(t.relTolerance),
-      absTolerance: Number(t.absTolerance),
-    },
-  };
+  return { owner: r.owner, version: r.version, contentHash: r.contentHash, terms: toModelTerms(r.terms) };
 }
 
 /** The model's current snapshot, to agree to in a request. */

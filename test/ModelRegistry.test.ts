@@ -4,7 +4,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { IModelRegistry, ModelRegistry } from "../typechain-types";
 import { VerificationMode } from "../src/params";
-import { jobTermsHash, type JobTerms } from "../src/terms";
+import { jobTermsHash, toJobTerms, type JobTerms } from "../src/terms";
 import {
   HASH_OTHER,
   HASH_UNPUBLISHED,
@@ -30,7 +30,6 @@ import {
   termsTuple,
   termsWith,
   threeModelsFixture,
-  toJobTerms,
   toTerms,
   transferredModelFixture,
   twoModelsFixture,

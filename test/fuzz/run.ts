@@ -29,6 +29,7 @@ import {
 } from "../fixtures/protocol";
 import { saltOf } from "../fixtures/verification";
 import { jobIdOf } from "../../src/job";
+import { toJobTerms } from "../../src/terms";
 import { JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
 import { sealCommitment, voteCommitment } from "../../src/votes";
 import {
@@ -403,16 +404,8 @@ function resolve(r: Run, a: Action): Resolved {
       const agreed = async (): Promise<IModelRegistry.JobTermsStruct> => {
         const current = await p.registry.jobTerms(model).catch(() => undefined);
         if (!current) return NO_TERMS; // unknown or deprecated: the registry refuses before any comparison
-        const t = current.terms;
-        const terms: IModelRegistry.ModelTermsStruct = {
-          price: t.price + (stale ? 1n : 0n),
-          mode: t.mode,
-          committeeSize: t.committeeSize,
-          royaltyBps: t.royaltyBps,
-          relTolerance: t.relTolerance,
-          absTolerance: t.absTolerance,
-        };
-        return { owner: current.owner, version: current.version, contentHash: current.contentHash, terms };
+        const snapshot = toJobTerms(current);
+        return stale ? { ...snapshot, terms: { ...snapshot.terms, price: snapshot.terms.price + 1n } } : snapshot;
       };
       const callback = a.variant === "callback" ? 100_000n : 0n;
       const label = `request ${a.who} model ${model} ${a.variant}`;
