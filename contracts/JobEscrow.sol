@@ -158,7 +158,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (msg.sender == state.worker || msg.sender == job.requester || STAKING.verifierWeightOf(msg.sender) == 0) {
             revert JobEscrowInvalidChallenger(job.id, msg.sender);
         }
-        uint256 bond = _paramsById[job.paramsId].challengeBond;
+        // The bond covers at least the fee: an unresolved challenge pays the worker out of it.
+        uint256 bond = Math.max(_paramsById[job.paramsId].challengeBond, job.fee);
         _challenges[job.id] = Challenge({challenger: msg.sender, bond: uint96(bond)});
         emit ResultChallenged(job.id, msg.sender, bond);
         if (!_drawCommittee(job, state, msg.sender)) revert JobEscrowNotEnoughVerifiers(job.id, job.committeeSize);
@@ -659,14 +660,19 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _pay(job, address(0), JobOutcome.Rejected, settlement, seats, won.challenger, "");
     }
 
-    /// @dev Neither side won (or no committee could be drawn): the requester is refunded, the collateral
-    /// released and a challenger's bond returned; only seats that never revealed are penalised.
+    /// @dev Neither side won (or no committee could be drawn): the requester is refunded and the collateral
+    /// released. An unresolved challenge is the challenger's loss, not the worker's: its bond pays the worker.
+    /// Only seats that never revealed are penalised.
     function _settleInconclusive(Job memory job, JobState storage state, Seat[] memory seats) private {
         state.status = JobStatus.Refunded;
         Challenge memory challenged = _challengeIfAny(job);
-        STAKING.unlock(state.worker, job.collateral);
-        Settlement memory settlement = SettlementMath.inconclusive(job.fee, challenged.bond);
-        _pay(job, address(0), JobOutcome.Inconclusive, settlement, seats, challenged.challenger, "");
+        address worker = state.worker;
+        STAKING.unlock(worker, job.collateral);
+        Settlement memory settlement =
+            challenged.challenger == address(0)
+                ? SettlementMath.inconclusive(job.fee)
+                : SettlementMath.unresolvedChallenge(job.fee, job.royaltyBps, job.protocolFeeBps, challenged.bond);
+        _pay(job, worker, JobOutcome.Inconclusive, settlement, seats, challenged.challenger, "");
     }
 
     /// @dev Moves the money of a settlement: credits each party its share of `settlement` (the worker, the

@@ -9,6 +9,7 @@
  *   --compute-cost c  tokens an honestly computed job costs the worker (default 0)
  *   --no-k5           skip the committee-of-5 sweep
  *   --batch N         jobs per batch of transactions (default 40)
+ *   --griefing-jobs N challenged optimistic jobs per row of the challenge-griefing table (default 60)
  */
 // Loads the Hardhat runtime (config, artifacts, the in-process network) for this plain ts-node process.
 import "hardhat";
@@ -21,6 +22,7 @@ import {
   runSweep,
   type Row,
 } from "../src/sim/economics";
+import { formatGriefingTable, griefingPaid, runGriefing } from "../src/sim/griefing";
 
 const args = process.argv.slice(2);
 function option(name: string, fallback: string): string {
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
   const batch = Math.max(1, count("--batch", 40));
   const computeCost = Number(option("--compute-cost", "0"));
   const withK5 = !args.includes("--no-k5");
+  const griefingJobs = count("--griefing-jobs", 60);
   const log = (line: string): void => console.log(line);
 
   log(`TrustML cheating economics: ${jobs} jobs per row, seed "${seed}", compute cost c = ${computeCost}`);
@@ -116,7 +119,25 @@ async function main(): Promise<void> {
   );
   log(`(${elapsed()})`);
 
+  log("");
+  log(
+    `Challenge griefing, on chain: the requester challenges its own correct optimistic results through a staked ` +
+      `second identity, with allies who stay silent when drawn (${griefingJobs} jobs per row; the earlier rule's ` +
+      `columns are the same outcomes settled as before issue 8: requester refunded, bond returned, worker unpaid):`,
+  );
+  const griefing = await runGriefing(world, { jobs: griefingJobs, colluders: [0, 3, 6, 9], batch, log });
+  log(formatGriefingTable(griefing));
+  const paid = griefing.filter(griefingPaid);
+  log(
+    paid.length === 0
+      ? `griefing never paid: the coalition spent at least the fee (${griefing[0].fee}) per output and the worker ` +
+          `earned at least an unchallenged job's ${griefing[0].unchallengedIncome}`
+      : `GRIEFING PAID in rows with ${paid.map((r) => r.colluders).join(", ")} silent verifiers`,
+  );
+  log(`(${elapsed()})`);
+
   const ok =
+    paid.length === 0 &&
     violations.length === 0 &&
     honestHarmed === 0 &&
     honest.workerSlashes === 0 &&

@@ -173,11 +173,38 @@ export function rejectedSettlement(
 }
 
 /**
- * `_settleInconclusive`: no majority (or no committee could be drawn). The requester gets the fee back and a
- * challenger its bond; nothing is slashed from the worker.
+ * The bond `challenge` takes: the parameters' `challengeBond`, but never less than the job's fee, since an
+ * unresolved challenge pays the worker out of it.
  */
-export function inconclusiveSettlement(job: Pick<SettledJob, "fee">, challenge?: ChallengeBond): Settlement {
-  return { ...none(), requesterRefund: BigInt(job.fee), challengerPayment: BigInt(challenge?.bond ?? 0n) };
+export function challengeBondFor(job: Pick<SettledJob, "fee">, params: { challengeBond: BigNumberish }): bigint {
+  const fee = BigInt(job.fee);
+  const bond = BigInt(params.challengeBond);
+  return bond > fee ? bond : fee;
+}
+
+/**
+ * `_settleInconclusive`: no majority (or no committee could be drawn). The requester gets the fee back and
+ * nothing is slashed from the worker. Without a challenge the worker is not paid. After a challenge (an
+ * unresolved one: it proved nothing) the challenger bears it: the worker is paid as `acceptedSettlement` without
+ * a committee would pay it (royalty and protocol fee included) out of the bond, and the challenger gets the rest
+ * of its bond back.
+ */
+export function inconclusiveSettlement(
+  job: Pick<SettledJob, "fee" | "royaltyBps" | "protocolFeeBps">,
+  challenge?: ChallengeBond,
+): Settlement {
+  const fee = BigInt(job.fee);
+  if (!challenge) return { ...none(), requesterRefund: fee };
+  const royalty = share(fee, job.royaltyBps);
+  const treasuryPayment = share(fee, job.protocolFeeBps);
+  return {
+    ...none(),
+    royalty,
+    treasuryPayment,
+    workerPayment: fee - royalty - treasuryPayment,
+    requesterRefund: fee,
+    challengerPayment: BigInt(challenge.bond) - fee,
+  };
 }
 
 /**

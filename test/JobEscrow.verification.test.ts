@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ContractTransactionResponse } from "ethers";
-import { OUTPUT, STAKE, type Job } from "./fixtures/protocol";
+import { OUTPUT, STAKE, TEST_PARAMS, type Job } from "./fixtures/protocol";
 import {
   activeOf,
   commitAll,
@@ -345,6 +345,20 @@ describe("JobEscrow verification", function () {
           await expectConservation(s);
         });
 
+        it("takes the fee as the bond when challengeBond is smaller than the fee", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          await s.escrow.connect(s.governance).setParams({ ...TEST_PARAMS, challengeBond: 1n });
+          const job = await s.request(s.models.optimistic);
+          await s.escrow.connect(s.worker).submitResult(job, OUTPUT);
+          const fee = BigInt(job.fee);
+          expect(fee).to.be.greaterThan(1n);
+          const tx = await s.escrow.connect(s.verifiers[0]).challenge(job);
+          await expect(tx).to.emit(s.escrow, "ResultChallenged").withArgs(job.id, s.verifiers[0].address, fee);
+          await expect(tx).to.changeTokenBalances(s.token, [s.verifiers[0], s.escrow], [-fee, fee]);
+          expect(await s.escrow.challengeOf(job.id)).to.deep.equal([s.verifiers[0].address, fee]);
+          await expectConservation(s);
+        });
+
         it("emits CommitteeDrawn with the drawn committee, commitEnd and revealEnd", async function () {
           const s = await loadFixture(optimisticSubmittedFixture);
           const challenger = s.verifiers[2];
@@ -491,11 +505,15 @@ describe("JobEscrow verification", function () {
       });
 
       describe("when nobody on the committee reveals", function () {
-        it("refunds the requester, returns the bond, leaves the worker unslashed and penalises every member", async function () {
+        it("refunds the requester, pays the worker out of the bond, returns the rest of it and penalises every member", async function () {
           const s = await loadFixture(optimisticChallengedFixture);
-          const bond = s.params.challengeBond;
+          const fee = BigInt(s.job.fee);
+          const bond = s.bond;
+          expect(bond).to.equal(s.params.challengeBond > fee ? s.params.challengeBond : fee);
+          const royalty = (fee * BigInt(s.job.royaltyBps)) / 10_000n;
+          const protocolFee = (fee * BigInt(s.job.protocolFeeBps)) / 10_000n;
           const penalty = s.params.votePenalty;
-          const accounts = [s.requester, s.challenger, s.worker, s.treasury, ...s.members];
+          const accounts = [s.requester, s.challenger, s.worker, s.treasury, s.modelOwner, ...s.members];
           const creditsBefore = await creditsOf(s, accounts);
           const membersBefore = await activeOf(s, s.members);
           const workerBefore = await s.staking.accountOf(s.worker.address);
@@ -512,10 +530,11 @@ describe("JobEscrow verification", function () {
           expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Refunded);
           const creditsAfter = await creditsOf(s, accounts);
           expect(creditsAfter.map((c, i) => c - creditsBefore[i])).to.deep.equal([
-            BigInt(s.job.fee),
-            bond,
-            0n,
-            3n * penalty,
+            fee,
+            bond - fee,
+            fee - royalty - protocolFee,
+            protocolFee + 3n * penalty,
+            royalty,
             0n,
             0n,
             0n,
@@ -529,11 +548,14 @@ describe("JobEscrow verification", function () {
       });
 
       describe("when the committee splits without a majority", function () {
-        it("refunds the requester, returns the bond and penalises only the member that never revealed", async function () {
+        it("refunds the requester, pays the worker out of the bond and penalises only the member that never revealed", async function () {
           const s = await loadFixture(optimisticChallengedFixture);
           const [agreeing, disagreeing, silent] = s.members;
           const penalty = s.params.votePenalty;
-          const creditsBefore = await creditsOf(s, [s.requester, s.challenger, s.treasury]);
+          const fee = BigInt(s.job.fee);
+          const royalty = (fee * BigInt(s.job.royaltyBps)) / 10_000n;
+          const protocolFee = (fee * BigInt(s.job.protocolFeeBps)) / 10_000n;
+          const creditsBefore = await creditsOf(s, [s.requester, s.challenger, s.treasury, s.worker]);
           const activeBefore = await activeOf(s, s.members);
 
           await commitAll(s, idOf(s.job), [agreeing, disagreeing], [true, false]);
@@ -547,7 +569,7 @@ describe("JobEscrow verification", function () {
             .withArgs(
               s.job.id,
               JobOutcome.Inconclusive,
-              settlementArgs(inconclusiveSettlement(s.job, { bond: s.params.challengeBond })),
+              settlementArgs(inconclusiveSettlement(s.job, { bond: s.bond })),
             );
           const penalized = await escrowEvents(s, tx, "VerifierPenalized");
           expect(penalized.map((e) => [e.verifier, e.amount, e.revealed])).to.deep.equal([
@@ -558,11 +580,12 @@ describe("JobEscrow verification", function () {
             activeBefore[1],
             activeBefore[2] - penalty,
           ]);
-          const creditsAfter = await creditsOf(s, [s.requester, s.challenger, s.treasury]);
+          const creditsAfter = await creditsOf(s, [s.requester, s.challenger, s.treasury, s.worker]);
           expect(creditsAfter.map((c, i) => c - creditsBefore[i])).to.deep.equal([
-            BigInt(s.job.fee),
-            s.params.challengeBond,
-            penalty,
+            fee,
+            s.bond - fee,
+            protocolFee + penalty,
+            fee - royalty - protocolFee,
           ]);
           expect((await s.staking.accountOf(s.worker.address)).locked).to.equal(0);
           await expectConservation(s);

@@ -7,6 +7,7 @@ import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther, parseUnits, type AddressLike, type ContractTransactionResponse } from "ethers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { HookToken, JobEscrow, VerifierStaking } from "../typechain-types";
 import {
   deployProtocol,
@@ -582,6 +583,42 @@ describe("Hostile actors", function () {
       expect(await v.escrow.balanceOf(spammer)).to.equal(0n);
       expect(await v.escrow.balanceOf(v.worker)).to.equal(paid);
       expect(paid - paidUnchallenged).to.equal(2n * ((bond * v.params.compensationBps) / BPS));
+      await expectConservation(v);
+    });
+  });
+
+  describe("Griefing: a requester challenges its own correct result and its allies keep the committee from a majority", function () {
+    it("the unresolved challenge is paid for by the challenger: the worker earns its pay, the coalition still pays the fee", async function () {
+      const v = await loadFixture(verificationFixture);
+      const wealthOf = async (a: HardhatEthersSigner): Promise<bigint> =>
+        (await v.token.balanceOf(a)) + (await v.escrow.balanceOf(a)) + (await v.staking.accountOf(a)).active;
+      const everyone = [v.requester, v.worker, ...v.verifiers];
+      const before = await Promise.all(everyone.map(wealthOf));
+
+      const job = await v.request(v.models.optimistic);
+      await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+      const puppet = v.verifiers[0]; // the requester's second identity, a staked verifier
+      await v.escrow.connect(puppet).challenge(job);
+      const voting = await votingJob(v, job);
+      const [honest, ally, silentAlly] = voting.members;
+      await commitAll(v, BigInt(job.id), [honest, ally], [true, false]);
+      await time.increaseTo(voting.commitEnd);
+      await revealAll(v, BigInt(job.id), [honest, ally], [true, false]);
+      await time.increaseTo(voting.revealEnd);
+      const fee = BigInt(job.fee);
+      await expect(v.escrow.settle(job, "0x"))
+        .to.emit(v.escrow, "JobSettled")
+        .withArgs(job.id, JobOutcome.Inconclusive, (x: { requesterRefund: bigint }) => x.requesterRefund === fee);
+
+      const after = await Promise.all(everyone.map(wealthOf));
+      const delta = (a: HardhatEthersSigner): bigint => after[everyone.indexOf(a)] - before[everyone.indexOf(a)];
+      const royalty = (fee * BigInt(job.royaltyBps)) / BPS;
+      const protocolFee = (fee * BigInt(job.protocolFeeBps)) / BPS;
+      expect(delta(v.worker), "the worker is paid as if unchallenged").to.equal(fee - royalty - protocolFee);
+      // The coalition was refunded the fee but paid it again out of the bond, plus the silent ally's vote penalty.
+      const coalition = [v.requester, puppet, ally, silentAlly];
+      expect(coalition.reduce((sum, a) => sum + delta(a), 0n)).to.equal(-fee - v.params.votePenalty);
+      expect(delta(honest), "the honest member neither gains nor loses").to.equal(0n);
       await expectConservation(v);
     });
   });

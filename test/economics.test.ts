@@ -12,6 +12,7 @@ import {
   type Row,
 } from "../src/sim/economics";
 import type { World } from "../src/sim/chain";
+import { griefingPaid, runGriefing } from "../src/sim/griefing";
 import { underCoverage } from "./fixtures/coverage";
 
 // A small run of `npm run simulate` (docs/ECONOMICS.md): the real contracts, default parameters.
@@ -84,5 +85,23 @@ describe("cheating economics (small simulation)", function () {
     expect(r.workerSlashes).to.equal(20);
     expect(r.verifierPenalties).to.equal(0);
     expect(r.maxRatio).to.be.greaterThan(1);
+  });
+
+  it("challenge griefing never pays: the coalition pays at least the fee per output, the worker earns at least an unchallenged job's pay", async function () {
+    const [honest, someSilent, allSilent] = await runGriefing(world, { jobs: 10, colluders: [0, 3, 9], batch: 10 });
+    expect(honest.unresolved, "an honest committee votes every challenge down").to.equal(0);
+    expect(honest.accepted).to.equal(10);
+    expect(allSilent.unresolved, "an all-silent committee resolves nothing").to.equal(10);
+    for (const row of [honest, someSilent, allSilent]) {
+      const where = `${row.colluders} silent`;
+      expect(row.accepted + row.unresolved, where).to.equal(row.jobs);
+      expect(griefingPaid(row), where).to.equal(false);
+      expect(row.coalitionCost, where).to.be.at.least(row.fee);
+      expect(row.workerIncome, where).to.be.at.least(row.unchallengedIncome);
+    }
+    // Every challenge unresolved: the worker earns exactly an unchallenged job's pay, out of the bonds; under the
+    // earlier rule it would have earned nothing.
+    expect(allSilent.workerIncome).to.be.closeTo(allSilent.unchallengedIncome, 1e-9);
+    expect(allSilent.earlierWorkerIncome).to.be.closeTo(0, 1e-9);
   });
 });

@@ -18,6 +18,7 @@ import {
   abandonmentSlash,
   acceptedSettlement,
   expiredSettlement,
+  challengeBondFor,
   inconclusiveSettlement,
   rejectedSettlement,
   rejectionSlash,
@@ -341,10 +342,16 @@ describe("settlement reference (src/settlement.ts) against JobEscrow", function 
       });
     }
 
-    it("returns a challenger's bond when the committee reaches no majority", async function () {
-      const f = await loadFixture(settlementFixture);
-      const { job, challenge } = await challengedJob(f, ODD_FEE, MAX_ROYALTY, votes(1, 1, 1));
-      await expectSettled(f, job, JobOutcome.Inconclusive, inconclusiveSettlement(job, challenge));
-    });
+    for (const fee of [ODD_FEE, 10n ** 17n + 1n]) {
+      it(`pays the worker out of the challenger's bond when a challenge reaches no majority (fee ${fee} wei)`, async function () {
+        const f = await loadFixture(settlementFixture);
+        const { job, challenge } = await challengedJob(f, fee, MAX_ROYALTY, votes(1, 1, 1));
+        const params = await f.escrow.paramsOf(job.paramsId);
+        expect(challenge.bond).to.equal(challengeBondFor(job, params));
+        const settled = await expectSettled(f, job, JobOutcome.Inconclusive, inconclusiveSettlement(job, challenge));
+        expect(settled.workerPayment + settled.royalty + settled.treasuryPayment).to.equal(fee);
+        expect(settled.challengerPayment).to.equal(challenge.bond - fee);
+      });
+    }
   });
 });

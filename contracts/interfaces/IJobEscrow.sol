@@ -92,18 +92,18 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice An optimistic job's challenge.
     struct Challenge {
         address challenger;
-        uint96 bond;
+        uint96 bond; // max(challengeBond, fee) when posted
     }
 
     /// @notice What a settlement paid, as credited to balances in the escrow.
     struct Settlement {
-        uint256 workerPayment; // to the worker: fee share, plus its share of a forfeited challenge bond
+        uint256 workerPayment; // to the worker: fee share (out of the bond after an unresolved challenge), plus its share of a forfeited bond
         uint256 royalty; // to the model owner
         uint256 treasuryPayment; // to the treasury: protocol fee and the treasury's share of slashes and bonds
         uint256 verifierReward; // to each rewarded verifier (and to a winning challenger)
         uint256 rewardedVerifiers; // how many were rewarded
         uint256 requesterRefund; // to the requester: fee refund and compensation
-        uint256 challengerPayment; // to the challenger: its bond back, plus its reward when it won
+        uint256 challengerPayment; // to the challenger: its bond back (less the fee when unresolved), plus its reward when it won
         uint256 slashed; // taken from the worker's stake
     }
 
@@ -315,7 +315,10 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @dev Requirements: arrays of equal, non-zero length; each item as in `submitResult`.
     function submitResults(Job[] calldata jobs, bytes[] calldata outputs) external;
 
-    /// @notice Challenges an optimistic result, posting `challengeBond` and escalating to a committee vote.
+    /// @notice Challenges an optimistic result, posting a bond of max(`challengeBond`, `job.fee`) and escalating
+    /// to a committee vote. A rejection returns the bond with a reward; an acceptance forfeits it; a vote with no
+    /// majority refunds the requester and pays the worker out of it (`Settlement.workerPayment`), so a challenge
+    /// that proves nothing never costs the worker.
     /// @dev Requirements: `job` matches; Optimistic; status Submitted; challenge window open; caller is an
     /// opted-in verifier with stake, neither the worker nor the requester; allowance for the bond; enough
     /// verifiers to draw a committee (excluding worker, requester, model owner and challenger).

@@ -57,8 +57,17 @@ contract SettlementMathHarness {
         return SettlementMath.abandoned(fee, slashed, compensationBps);
     }
 
-    function inconclusive(uint256 fee, uint256 bond) external pure returns (IJobEscrow.Settlement memory) {
-        return SettlementMath.inconclusive(fee, bond);
+    function inconclusive(uint256 fee) external pure returns (IJobEscrow.Settlement memory) {
+        return SettlementMath.inconclusive(fee);
+    }
+
+    function unresolvedChallenge(
+        uint256 fee,
+        uint256 royaltyBps,
+        uint256 protocolFeeBps,
+        uint256 bond
+    ) external pure returns (IJobEscrow.Settlement memory) {
+        return SettlementMath.unresolvedChallenge(fee, royaltyBps, protocolFeeBps, bond);
     }
 
     function expired(uint256 fee) external pure returns (IJobEscrow.Settlement memory) {

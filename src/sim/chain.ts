@@ -3,8 +3,10 @@
  * test/fixtures/protocol.ts deploys them: EscrowParamsLib linked, default parameters), ten verifiers of equal
  * stake, one worker, one requester, and committee jobs driven in batches: requests mined together, one
  * `submitResults`, one `commitVotes` and one `revealVotes` per verifier, one `settleBatch`. Reveals open as soon
- * as every member has committed and a job is due once every member has revealed, so no time has to pass. Each
- * reveal passes its job's sealed commitments, read from the VoteCommitted events of the commit transactions.
+ * as every member has committed and a job is due once every member has revealed, so no time has to pass unless a
+ * member stays silent (then the clock is moved past the commit and reveal windows). Each reveal passes its job's
+ * sealed commitments, read from the VoteCommitted events of the commit transactions. Optimistic jobs can be run
+ * the same way with a challenger, who challenges each one after the submission; its committee then votes.
  *
  * Everything reported is read back from the chain: JobSettled and VerifierPenalized events, credited escrow
  * balances and active stakes.
@@ -52,6 +54,8 @@ export interface World {
   verifiers: HardhatEthersSigner[];
   /** Committee-mode model ids by committee size. */
   models: Map<number, bigint>;
+  /** An Optimistic-mode model whose challenges draw a committee of 3. */
+  optimistic: bigint;
   params: IJobEscrow.EscrowParamsStructOutput;
 }
 
@@ -60,8 +64,16 @@ export interface JobSpec {
   modelId: bigint;
   input: BytesLike;
   output: BytesLike;
-  /** Whether `member` (drawn onto this job's committee) votes agree; gets the job's tolerances from JobRequested. */
-  vote(member: string, tolerance: { relTolerance: number; absTolerance: number }): boolean;
+  /**
+   * Whether `member` (drawn onto this job's committee) votes agree, or `undefined` when it stays silent (never
+   * commits); gets the job's tolerances from JobRequested.
+   */
+  vote(member: string, tolerance: { relTolerance: number; absTolerance: number }): boolean | undefined;
+}
+
+export interface BatchOptions {
+  /** Challenges every job once it is submitted (the specs' models must be Optimistic): the challenge draws. */
+  challenger?: HardhatEthersSigner;
 }
 
 /** What the chain says about one settled job: its settlement, and who voted and lost what. */
@@ -104,6 +116,16 @@ export async function deployWorld(committeeSizes: number[], verifierCount = 10):
       });
     models.set(size, await registry.modelCount());
   }
+  await registry
+    .connect(modelOwner)
+    .registerModel(ethers.sha256(ethers.toUtf8Bytes("sim model, optimistic")), "ipfs://sim", {
+      price: SIM_PRICE,
+      mode: VerificationMode.Optimistic,
+      committeeSize: 3,
+      royaltyBps: 500,
+      ...SIM_TOLERANCE,
+    });
+  const optimistic = await registry.modelCount();
   return {
     token,
     registry,
@@ -117,6 +139,7 @@ export async function deployWorld(committeeSizes: number[], verifierCount = 10):
     worker,
     verifiers,
     models,
+    optimistic,
     params: await escrow.params(),
   };
 }
@@ -148,11 +171,17 @@ async function logsOf(tx: ContractTransactionResponse | string): Promise<readonl
   return receipt.logs;
 }
 
+/** Mines the next block at `timestamp`. */
+async function mineAt(timestamp: bigint): Promise<void> {
+  await network.provider.send("evm_mine", [Number(timestamp)]);
+}
+
 /**
- * Runs `specs` as committee jobs through the real escrow: requests (mined in one block), one submitResults,
+ * Runs `specs` as committee jobs through the real escrow (or as challenged optimistic jobs, with
+ * `opts.challenger`): requests (mined in one block), one submitResults, one challenge per job when challenged,
  * commitVotes and revealVotes per verifier, one settleBatch. Returns each job's settlement as emitted.
  */
-export async function runBatch(world: World, specs: JobSpec[]): Promise<JobResult[]> {
+export async function runBatch(world: World, specs: JobSpec[], opts: BatchOptions = {}): Promise<JobResult[]> {
   const { escrow } = world;
   const deadline = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 86_400n;
 
@@ -195,23 +224,42 @@ export async function runBatch(world: World, specs: JobSpec[]): Promise<JobResul
     specs.map((s) => s.output),
     { gasLimit: GAS.batch },
   );
+  const drawing: (ContractTransactionResponse | string)[] = [submitted];
+  if (opts.challenger) {
+    for (const job of jobs)
+      drawing.push(await escrow.connect(opts.challenger).challenge(job, { gasLimit: GAS.request }));
+  }
   const committees = new Map<bigint, string[]>();
-  for (const log of await logsOf(submitted)) {
-    const parsed = escrow.interface.parseLog(log);
-    if (parsed?.name === "CommitteeDrawn") committees.set(parsed.args.jobId, [...parsed.args.committee]);
+  let commitEnd = 0n;
+  let revealEnd = 0n;
+  for (const tx of drawing) {
+    for (const log of await logsOf(tx)) {
+      const parsed = escrow.interface.parseLog(log);
+      if (parsed?.name !== "CommitteeDrawn") continue;
+      committees.set(parsed.args.jobId, [...parsed.args.committee]);
+      if (parsed.args.commitEnd > commitEnd) commitEnd = parsed.args.commitEnd;
+      if (parsed.args.revealEnd > revealEnd) revealEnd = parsed.args.revealEnd;
+    }
   }
 
-  // Each verifier decides, commits its votes in one transaction, then (once all have committed) reveals them.
+  // Each verifier decides, commits its votes in one transaction, then (once all have committed, or the commit
+  // window is over) reveals them.
+  let silent = false;
   const ballots = new Map<string, { ids: bigint[]; seats: number[]; agrees: boolean[]; salts: string[] }>();
   jobs.forEach((job, i) => {
     const id = BigInt(job.id);
     const members = committees.get(id);
     if (!members) throw new Error(`job ${id}: no committee drawn`);
     members.forEach((member, seat) => {
+      const agree = specs[i].vote(member, tolerances[i]);
+      if (agree === undefined) {
+        silent = true;
+        return;
+      }
       const b = ballots.get(member) ?? { ids: [], seats: [], agrees: [], salts: [] };
       b.ids.push(id);
       b.seats.push(seat);
-      b.agrees.push(specs[i].vote(member, tolerances[i]));
+      b.agrees.push(agree);
       b.salts.push(salt(id, member));
       ballots.set(member, b);
     });
@@ -239,6 +287,7 @@ export async function runBatch(world: World, specs: JobSpec[]): Promise<JobResul
     }
   }
   const sealed = new Map([...committed].map(([id, votes]) => [id, sealInOrder(votes)]));
+  if (silent) await mineAt(commitEnd + 1n);
   for (const [member, b] of ballots) {
     await escrow.connect(signerOf(member)).revealVotes(
       b.ids,
@@ -250,7 +299,8 @@ export async function runBatch(world: World, specs: JobSpec[]): Promise<JobResul
     );
   }
 
-  // Every member revealed: every job is due now.
+  // Every member revealed (every job is due now), or the reveal window is over.
+  if (silent) await mineAt(revealEnd + 1n);
   const settled = await escrow.connect(world.worker).settleBatch(
     jobs,
     jobs.map(() => "0x"),

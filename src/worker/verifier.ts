@@ -12,6 +12,7 @@ import { getBytes, type Signer } from "ethers";
 import { IERC20__factory, type IJobEscrow } from "../../typechain-types";
 import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../codec";
 import { JobStatus, VerificationMode, VoteState } from "../params";
+import { challengeBondFor } from "../settlement";
 import { voteCommitment } from "../votes";
 import { sealedOf, voteRecordOf, type JobRecord } from "./chain";
 import { runJob, same, type RoleContext, type TickView } from "./context";
@@ -200,7 +201,7 @@ export class VerifierRole {
       const j = await this.judge(rec);
       if (!j || j.agree) continue;
       this.challenged.add(jobId);
-      const bond = (await escrow.paramsOf(rec.job.paramsId)).challengeBond;
+      const bond = challengeBondFor(rec.job, await escrow.paramsOf(rec.job.paramsId));
       const token = IERC20__factory.connect(await escrow.token(), escrow.runner as Signer);
       if ((await token.allowance(ctx.address, escrow)) < bond) {
         await ctx.sender.send("approve", txCall(token.approve, escrow, bond), { jobId });

@@ -19,6 +19,7 @@ import {
   abandonmentSlash,
   acceptedSettlement,
   BPS,
+  challengeBondFor,
   expiredSettlement,
   inconclusiveSettlement,
   isPenalized,
@@ -650,7 +651,7 @@ export class Model {
       revert("JobEscrowInvalidChallenger");
     }
     j.challenger = from;
-    j.bond = this.paramsOf(j.job.paramsId).challengeBond;
+    j.bond = challengeBondFor(j.job, this.paramsOf(j.job.paramsId));
     if (!this.draw(j, from)) revert("JobEscrowNotEnoughVerifiers");
     this.move(from, this.s.escrow, j.bond);
   }
@@ -809,6 +810,9 @@ export class Model {
   private settleInconclusive(j: JobModel): void {
     j.status = JobStatus.Refunded;
     const s = inconclusiveSettlement(j.job, this.challengeOf(j));
+    this.credit(j.worker, s.workerPayment);
+    this.credit(j.job.modelOwner, s.royalty);
+    this.credit(this.s.treasury, s.treasuryPayment);
     this.credit(j.job.requester, s.requesterRefund);
     if (j.challenger !== ZeroAddress) this.credit(j.challenger, s.challengerPayment);
     this.unlock(j.worker, j.job.collateral);

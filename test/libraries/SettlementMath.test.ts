@@ -171,13 +171,40 @@ describe("SettlementMath", function () {
   });
 
   describe("#inconclusive and #expired", function () {
-    it("refund the fee and return a challenger's bond", async function () {
+    it("refund the fee", async function () {
       const { math } = await loadFixture(harnessFixture);
-      expect(fields(await math.inconclusive(FEE, 777))).to.deep.equal(
-        settlement({ requesterRefund: FEE, challengerPayment: 777n }),
-      );
-      expect(fields(await math.inconclusive(FEE, 0))).to.deep.equal(settlement({ requesterRefund: FEE }));
+      expect(fields(await math.inconclusive(FEE))).to.deep.equal(settlement({ requesterRefund: FEE }));
       expect(fields(await math.expired(FEE))).to.deep.equal(settlement({ requesterRefund: FEE }));
+    });
+  });
+
+  describe("#unresolvedChallenge", function () {
+    it("refunds the fee, pays the worker its accepted share out of the bond and returns the rest", async function () {
+      const { math } = await loadFixture(harnessFixture);
+      const bond = FEE + 777n;
+      // 10,001 * 12.34% = 1,234.12 and 10,001 * 2.5% = 250.03 round down; the worker gets 8,517.
+      expect(fields(await math.unresolvedChallenge(FEE, 1234, 250, bond))).to.deep.equal(
+        settlement({
+          workerPayment: 8517n,
+          royalty: 1234n,
+          treasuryPayment: 250n,
+          requesterRefund: FEE,
+          challengerPayment: 777n,
+        }),
+      );
+    });
+
+    it("returns nothing of a bond equal to the fee", async function () {
+      const { math } = await loadFixture(harnessFixture);
+      const s = fields(await math.unresolvedChallenge(FEE, 0, 0, FEE));
+      expect(s).to.deep.equal(settlement({ workerPayment: FEE, requesterRefund: FEE }));
+    });
+
+    it("reverts when the bond is smaller than the fee (the escrow never posts one)", async function () {
+      const { math } = await loadFixture(harnessFixture);
+      await expect(math.unresolvedChallenge(FEE, 0, 0, FEE - 1n)).to.be.revertedWithPanic(
+        PANIC_CODES.ARITHMETIC_OVERFLOW,
+      );
     });
   });
 });
