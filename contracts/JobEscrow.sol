@@ -35,6 +35,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @dev Gas kept back for the CALL itself and the work after it, on top of the 1/64 that EIP-150 withholds.
     uint256 private constant CALLBACK_GAS_OVERHEAD = 10_000;
+    /// @dev Gas a randomness source gets for `randomSeed`; a source that needs more has failed.
+    uint256 private constant RANDOMNESS_GAS = 100_000;
+    /// @dev A new randomness source is usable this long after the staking unbonding period from its announcement.
+    uint256 private constant RANDOMNESS_NOTICE_MARGIN = 1 days;
     /// @dev Number of fixed fields after `Job.id`, which the id hashes.
     uint256 private constant JOB_HASHED_WORDS = 16;
 
@@ -56,6 +60,9 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// the treasury's address anyway, so crediting it here saves a cold read of a balance slot.
     uint96 private _treasuryAccrued;
     IRandomnessSource private _randomness;
+    /// @dev An announced source and when it can be activated (0: none announced), in one word.
+    IRandomnessSource private _nextRandomness;
+    uint40 private _nextRandomnessReadyAt;
     /// @dev Written when the job is requested (status Requested), so a job's later steps update a word that
     /// already exists; status None means no job has the id.
     mapping(uint256 jobId => JobState) private _states;
@@ -132,6 +139,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     function claim(Job calldata job) external whenNotPaused nonReentrant {
         JobState storage state = _stateOf(job);
         if (state.status != JobStatus.Requested) revert JobEscrowInvalidStatus(job.id, state.status);
+        if (job.mode != IModelRegistry.VerificationMode.None) _requireVerifiers(job);
         _claim(job, state, true);
     }
 
@@ -162,7 +170,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint256 bond = Math.max(_paramsById[job.paramsId].challengeBond, job.fee);
         _challenges[job.id] = Challenge({challenger: msg.sender, bond: uint96(bond)});
         emit ResultChallenged(job.id, msg.sender, bond);
-        if (!_drawCommittee(job, state, msg.sender)) revert JobEscrowNotEnoughVerifiers(job.id, job.committeeSize);
+        // A challenge in time is always judged: when no committee can be drawn the result is not accepted.
+        if (!_drawCommittee(job, state, msg.sender, false)) _settleInconclusive(job, state, new Seat[](0));
         _pull(msg.sender, bond);
     }
 
@@ -265,8 +274,23 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IJobEscrow
-    function setRandomnessSource(IRandomnessSource newSource) external onlyOwner {
-        _setRandomnessSource(newSource);
+    function announceRandomnessSource(IRandomnessSource next) external onlyOwner {
+        _checkRandomnessSource(next);
+        uint256 readyAt = block.timestamp + STAKING.unbondingPeriod() + RANDOMNESS_NOTICE_MARGIN;
+        _nextRandomness = next;
+        _nextRandomnessReadyAt = uint40(readyAt);
+        emit RandomnessSourceAnnounced(address(next), readyAt);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function activateRandomnessSource() external onlyOwner {
+        IRandomnessSource next = _nextRandomness;
+        uint256 readyAt = _nextRandomnessReadyAt;
+        if (readyAt == 0) revert JobEscrowRandomnessNotAnnounced();
+        if (block.timestamp < readyAt) revert JobEscrowRandomnessNoticePending(address(next), readyAt);
+        delete _nextRandomness;
+        delete _nextRandomnessReadyAt;
+        _setRandomnessSource(next);
     }
 
     /// @inheritdoc IJobEscrow
@@ -297,6 +321,11 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @inheritdoc IJobEscrow
     function randomnessSource() external view returns (IRandomnessSource) {
         return _randomness;
+    }
+
+    /// @inheritdoc IJobEscrow
+    function nextRandomnessSource() external view returns (IRandomnessSource source, uint256 readyAt) {
+        return (_nextRandomness, _nextRandomnessReadyAt);
     }
 
     /// @inheritdoc IJobEscrow
@@ -469,9 +498,12 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         JobState storage state = _stateOf(job);
         JobStatus status = state.status;
         bool locked = true;
-        if (status == JobStatus.Requested) {
+        bool claimedNow = status == JobStatus.Requested;
+        if (claimedNow) {
             _requireNotPaused();
             locked = job.mode != IModelRegistry.VerificationMode.None;
+            // A Committee job's draw below is its check.
+            if (job.mode == IModelRegistry.VerificationMode.Optimistic) _requireVerifiers(job);
             _claim(job, state, locked);
         } else if (status != JobStatus.Claimed) {
             revert JobEscrowInvalidStatus(job.id, status);
@@ -497,27 +529,40 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         } else {
             state.status = JobStatus.Submitted;
             emit ResultSubmitted(job.id, msg.sender, hash, output, 0);
-            if (!_drawCommittee(job, state, address(0))) _settleInconclusive(job, state, new Seat[](0));
+            // Claimed in this transaction, the job is refused rather than refunded when no committee can be drawn.
+            if (!_drawCommittee(job, state, address(0), claimedNow)) _settleInconclusive(job, state, new Seat[](0));
         }
     }
 
     /// @dev Draws the committee for `job`, excluding its worker, its requester, its model's owner (who earns a
     /// royalty on acceptance) and any challenger, and opens the commit window. Returns false when too few
-    /// verifiers are eligible; any other failure reverts.
-    function _drawCommittee(Job memory job, JobState storage state, address challenger) private returns (bool) {
+    /// verifiers are eligible or the randomness source fails, or with `refuse`, reverts then too; any other failure
+    /// reverts.
+    function _drawCommittee(
+        Job memory job,
+        JobState storage state,
+        address challenger,
+        bool refuse
+    ) private returns (bool) {
         address[] memory excluded = new address[](challenger == address(0) ? 3 : 4);
         excluded[0] = state.worker;
         excluded[1] = job.requester;
         excluded[2] = job.modelOwner;
         if (challenger != address(0)) excluded[3] = challenger;
-        uint256 seed = _randomness.randomSeed(job.id);
+        (bool seeded, uint256 seed) = _seedOf(_randomness, job.id);
+        if (!seeded) {
+            if (refuse) revert JobEscrowRandomnessSourceUnusable(address(_randomness));
+            return false;
+        }
         address[] memory members;
         try STAKING.drawCommittee(seed, job.committeeSize, excluded) returns (address[] memory drawn) {
             members = drawn;
         } catch (bytes memory reason) {
             // Only a shortage of verifiers is an outcome; anything else (such as running out of gas) must not
             // let a submitter skip verification.
-            if (bytes4(reason) == IVerifierStaking.VerifierStakingInsufficientVerifiers.selector) return false;
+            if (!refuse && bytes4(reason) == IVerifierStaking.VerifierStakingInsufficientVerifiers.selector) {
+                return false;
+            }
             assembly ("memory-safe") {
                 revert(add(reason, 0x20), mload(reason))
             }
@@ -532,6 +577,20 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         PackedCommittee.store(_committees[job.id], members);
         emit CommitteeDrawn(job.id, members, uint64(commitEnd), uint64(revealEnd));
         return true;
+    }
+
+    /// @dev Reverts unless a committee for `job` could be drawn now with the caller as its worker: its size in
+    /// eligible verifiers besides the caller, the requester and the model owner, and one more for an optimistic
+    /// job, whose challenger sits out its own committee.
+    function _requireVerifiers(Job memory job) private view {
+        address[] memory excluded = new address[](3);
+        excluded[0] = msg.sender;
+        excluded[1] = job.requester;
+        excluded[2] = job.modelOwner;
+        uint256 needed = job.committeeSize;
+        if (job.mode == IModelRegistry.VerificationMode.Optimistic) ++needed;
+        uint256 eligible = STAKING.eligibleVerifiersExcluding(excluded);
+        if (eligible < needed) revert JobEscrowNotEnoughVerifiers(job.id, eligible, needed);
     }
 
     // ---------------------------------------------------------------- settlement
@@ -660,18 +719,18 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _pay(job, address(0), JobOutcome.Rejected, settlement, seats, won.challenger, "");
     }
 
-    /// @dev Neither side won (or no committee could be drawn): the requester is refunded and the collateral
-    /// released. An unresolved challenge is the challenger's loss, not the worker's: its bond pays the worker.
-    /// Only seats that never revealed are penalised.
+    /// @dev Neither side won, or no committee could be drawn: the requester is refunded and the collateral
+    /// released. A challenge its committee left unresolved is the challenger's loss, not the worker's: its bond
+    /// pays the worker; a challenge no committee could be drawn for gets its bond back. Only seats that never
+    /// revealed are penalised.
     function _settleInconclusive(Job memory job, JobState storage state, Seat[] memory seats) private {
         state.status = JobStatus.Refunded;
         Challenge memory challenged = _challengeIfAny(job);
         address worker = state.worker;
         STAKING.unlock(worker, job.collateral);
-        Settlement memory settlement =
-            challenged.challenger == address(0)
-                ? SettlementMath.inconclusive(job.fee)
-                : SettlementMath.unresolvedChallenge(job.fee, job.royaltyBps, job.protocolFeeBps, challenged.bond);
+        Settlement memory settlement = seats.length == 0 || challenged.challenger == address(0)
+            ? SettlementMath.inconclusive(job.fee, challenged.bond)
+            : SettlementMath.unresolvedChallenge(job.fee, job.royaltyBps, job.protocolFeeBps, challenged.bond);
         _pay(job, worker, JobOutcome.Inconclusive, settlement, seats, challenged.challenger, "");
     }
 
@@ -903,8 +962,33 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     function _setRandomnessSource(IRandomnessSource newSource) private {
-        if (address(newSource).code.length == 0) revert JobEscrowZeroAddress();
+        _checkRandomnessSource(newSource);
         emit RandomnessSourceUpdated(address(_randomness), address(newSource));
         _randomness = newSource;
+    }
+
+    /// @dev Reverts unless `source` is a contract that answers `randomSeed`.
+    function _checkRandomnessSource(IRandomnessSource source) private view {
+        (bool seeded, ) = _seedOf(source, 0);
+        if (!seeded) revert JobEscrowRandomnessSourceUnusable(address(source));
+    }
+
+    /// @dev `source.randomSeed(jobId)` with exactly RANDOMNESS_GAS, copying at most one word back: false when it
+    /// reverts, runs out of that gas or returns less than a word. Reverts when the caller left too little gas for
+    /// the source to have its RANDOMNESS_GAS, so that a failure is always the source's, never the sender's.
+    function _seedOf(IRandomnessSource source, uint256 jobId) private view returns (bool seeded, uint256 seed) {
+        uint256 needed = RANDOMNESS_GAS + RANDOMNESS_GAS / 63 + CALLBACK_GAS_OVERHEAD;
+        if (gasleft() < needed) revert JobEscrowInsufficientGasForDraw(jobId, gasleft(), needed);
+        bytes4 selector = IRandomnessSource.randomSeed.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), jobId)
+            seeded := staticcall(RANDOMNESS_GAS, source, ptr, 0x24, 0x00, 0x20)
+            if lt(returndatasize(), 0x20) {
+                seeded := 0
+            }
+            seed := mload(0x00)
+        }
     }
 }

@@ -270,6 +270,11 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     }
 
     /// @inheritdoc IVerifierStaking
+    function eligibleVerifiersExcluding(address[] calldata excluded) external view returns (uint256 eligible) {
+        (, eligible) = _verifiers.draw(0, 0, excluded);
+    }
+
+    /// @inheritdoc IVerifierStaking
     function unbondingPeriod() external view returns (uint256) {
         return _unbondingPeriod;
     }

@@ -183,18 +183,21 @@ export function challengeBondFor(job: Pick<SettledJob, "fee">, params: { challen
 }
 
 /**
- * `_settleInconclusive`: no majority (or no committee could be drawn). The requester gets the fee back and
- * nothing is slashed from the worker. Without a challenge the worker is not paid. After a challenge (an
- * unresolved one: it proved nothing) the challenger bears it: the worker is paid as `acceptedSettlement` without
- * a committee would pay it (royalty and protocol fee included) out of the bond, and the challenger gets the rest
- * of its bond back.
+ * `_settleInconclusive`: no majority, or no committee could be drawn (`voted` false: too few eligible verifiers or
+ * a failing randomness source). The requester gets the fee back and nothing is slashed from the worker. Without a
+ * challenge, or when the challenge's committee could not be drawn, the worker is not paid and a challenger gets
+ * its bond back. A challenge whose committee voted without a majority (an unresolved one: it proved nothing) is
+ * the challenger's loss: the worker is paid as `acceptedSettlement` without a committee would pay it (royalty and
+ * protocol fee included) out of the bond, and the challenger gets the rest of its bond back.
  */
 export function inconclusiveSettlement(
   job: Pick<SettledJob, "fee" | "royaltyBps" | "protocolFeeBps">,
   challenge?: ChallengeBond,
+  voted = true,
 ): Settlement {
   const fee = BigInt(job.fee);
-  if (!challenge) return { ...none(), requesterRefund: fee };
+  const bond = BigInt(challenge?.bond ?? 0n);
+  if (!challenge || !voted) return { ...none(), requesterRefund: fee, challengerPayment: bond };
   const royalty = share(fee, job.royaltyBps);
   const treasuryPayment = share(fee, job.protocolFeeBps);
   return {
@@ -203,7 +206,7 @@ export function inconclusiveSettlement(
     treasuryPayment,
     workerPayment: fee - royalty - treasuryPayment,
     requesterRefund: fee,
-    challengerPayment: BigInt(challenge.bond) - fee,
+    challengerPayment: bond - fee,
   };
 }
 

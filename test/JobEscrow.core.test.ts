@@ -122,22 +122,21 @@ describe("JobEscrow (core)", function () {
     });
 
     describe("when the randomness source has no code", function () {
-      it("reverts with JobEscrowZeroAddress for an EOA", async function () {
+      it("reverts with JobEscrowRandomnessSourceUnusable for an EOA", async function () {
         const { p, factory, args, deploy } = await ctorArgs();
-        await expect(deploy({ ...args, randomness: p.other.address })).to.be.revertedWithCustomError(
-          factory,
-          "JobEscrowZeroAddress",
-        );
+        await expect(deploy({ ...args, randomness: p.other.address }))
+          .to.be.revertedWithCustomError(factory, "JobEscrowRandomnessSourceUnusable")
+          .withArgs(p.other.address);
       });
 
-      it("reverts with JobEscrowZeroAddress for the zero address", async function () {
+      it("reverts with JobEscrowRandomnessSourceUnusable for the zero address", async function () {
         const { factory, args, deploy } = await ctorArgs();
-        await expect(deploy({ ...args, randomness: ZeroAddress })).to.be.revertedWithCustomError(
-          factory,
-          "JobEscrowZeroAddress",
-        );
+        await expect(deploy({ ...args, randomness: ZeroAddress }))
+          .to.be.revertedWithCustomError(factory, "JobEscrowRandomnessSourceUnusable")
+          .withArgs(ZeroAddress);
       });
     });
+
 
     describe("when the treasury is the zero address", function () {
       it("reverts with JobEscrowZeroAddress", async function () {
@@ -1648,42 +1647,6 @@ describe("JobEscrow (core)", function () {
           [-fee, fee],
         );
         await expectConservation(f);
-      });
-    });
-  });
-
-  describe("#setRandomnessSource", function () {
-    describe("when the source is not a contract", function () {
-      it("reverts with JobEscrowZeroAddress for an EOA and for zero", async function () {
-        const p = await loadFixture(deployProtocolFixture);
-        await expect(p.escrow.connect(p.governance).setRandomnessSource(p.other.address)).to.be.revertedWithCustomError(
-          p.escrow,
-          "JobEscrowZeroAddress",
-        );
-        await expect(p.escrow.connect(p.governance).setRandomnessSource(ZeroAddress)).to.be.revertedWithCustomError(
-          p.escrow,
-          "JobEscrowZeroAddress",
-        );
-      });
-    });
-
-    describe("when the source is a contract", function () {
-      it("emits RandomnessSourceUpdated and switches the source", async function () {
-        const p = await loadFixture(deployProtocolFixture);
-        const next = await ethers.deployContract("MockRandomness");
-        await expect(p.escrow.connect(p.governance).setRandomnessSource(next))
-          .to.emit(p.escrow, "RandomnessSourceUpdated")
-          .withArgs(await p.randomness.getAddress(), await next.getAddress());
-        expect(await p.escrow.randomnessSource()).to.equal(await next.getAddress());
-      });
-    });
-
-    describe("when the caller is not the owner", function () {
-      it("reverts with OwnableUnauthorizedAccount", async function () {
-        const p = await loadFixture(deployProtocolFixture);
-        await expect(p.escrow.connect(p.other).setRandomnessSource(p.randomness))
-          .to.be.revertedWithCustomError(p.escrow, "OwnableUnauthorizedAccount")
-          .withArgs(p.other.address);
       });
     });
   });

@@ -28,7 +28,7 @@ import {
 } from "./fixtures/verification";
 import { JobOutcome, JobStatus, VoteState } from "../src/params";
 import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
-import { acceptedSettlement, inconclusiveSettlement, rejectedSettlement } from "../src/settlement";
+import { acceptedSettlement, challengeBondFor, inconclusiveSettlement, rejectedSettlement } from "../src/settlement";
 
 /** The seats of a job's committee as [verifier, vote] pairs. */
 async function seatsOf(v: Verification, jobId: bigint | number): Promise<[string, number][]> {
@@ -306,17 +306,28 @@ describe("JobEscrow verification", function () {
       });
 
       describe("when fewer than a committee of verifiers remain besides the challenger", function () {
-        it("reverts with JobEscrowNotEnoughVerifiers and leaves the job Submitted", async function () {
+        it("judges the challenge anyway: the job ends Inconclusive at once, the requester refunded, the bond returned", async function () {
           const s = await loadFixture(optimisticSubmittedFixture);
           await s.staking.connect(s.verifiers[3]).setVerifier(false);
           await s.staking.connect(s.verifiers[4]).setVerifier(false);
           // Three verifiers are left; excluding the challenger leaves two.
           expect(await s.staking.eligibleVerifierCount()).to.equal(3);
-          await expect(s.escrow.connect(s.verifiers[0]).challenge(s.job))
-            .to.be.revertedWithCustomError(s.escrow, "JobEscrowNotEnoughVerifiers")
-            .withArgs(s.job.id, s.job.committeeSize);
-          expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Submitted);
-          expect((await s.escrow.challengeOf(s.job.id)).challenger).to.equal(ethers.ZeroAddress);
+          const challenger = s.verifiers[0];
+          const bond = challengeBondFor(s.job, s.params);
+          const tx = await s.escrow.connect(challenger).challenge(s.job);
+          await expect(tx).to.emit(s.escrow, "ResultChallenged").withArgs(s.job.id, challenger.address, bond);
+          await expect(tx)
+            .to.emit(s.escrow, "JobSettled")
+            .withArgs(
+              s.job.id,
+              JobOutcome.Inconclusive,
+              settlementArgs(inconclusiveSettlement(s.job, { bond }, false)),
+            );
+          await expect(tx).not.to.emit(s.escrow, "CommitteeDrawn");
+          expect((await s.escrow.jobState(s.job.id)).status).to.equal(JobStatus.Refunded);
+          expect(await s.escrow.balanceOf(challenger)).to.equal(bond);
+          expect((await s.staking.accountOf(s.worker.address)).locked).to.equal(0n);
+          await expectConservation(s);
         });
       });
 
@@ -674,10 +685,31 @@ describe("JobEscrow verification", function () {
       });
 
       describe("when fewer verifiers than the committee size are eligible", function () {
-        it("refunds the job at submission as Inconclusive and unlocks the collateral", async function () {
+        it("refuses a submission that claims the job: VerifierStakingInsufficientVerifiers, the job stays Requested", async function () {
           const v = await loadFixture(verificationFixture);
           for (const verifier of v.verifiers.slice(2)) await v.staking.connect(verifier).setVerifier(false);
           const job = await v.request(v.models.committee);
+          await expect(v.escrow.connect(v.worker).submitResult(job, OUTPUT))
+            .to.be.revertedWithCustomError(v.staking, "VerifierStakingInsufficientVerifiers")
+            .withArgs(2, 3);
+          expect((await v.escrow.jobState(job.id)).status).to.equal(JobStatus.Requested);
+          expect(await v.escrow.outputHash(job.id)).to.equal(ethers.ZeroHash);
+        });
+
+        it("refuses the claim: JobEscrowNotEnoughVerifiers with how many are eligible and needed", async function () {
+          const v = await loadFixture(verificationFixture);
+          for (const verifier of v.verifiers.slice(2)) await v.staking.connect(verifier).setVerifier(false);
+          const job = await v.request(v.models.committee);
+          await expect(v.escrow.connect(v.worker).claim(job))
+            .to.be.revertedWithCustomError(v.escrow, "JobEscrowNotEnoughVerifiers")
+            .withArgs(job.id, 2, 3);
+        });
+
+        it("refunds a job claimed before the verifiers left as Inconclusive at submission and unlocks the collateral", async function () {
+          const v = await loadFixture(verificationFixture);
+          const job = await v.request(v.models.committee);
+          await v.escrow.connect(v.worker).claim(job);
+          for (const verifier of v.verifiers.slice(2)) await v.staking.connect(verifier).setVerifier(false);
           const tx = await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
 
           await expect(tx)
@@ -692,6 +724,39 @@ describe("JobEscrow verification", function () {
           expect(await v.escrow.balanceOf(v.worker.address)).to.equal(0);
           expect(await v.staking.freeStakeOf(v.worker.address)).to.equal(STAKE);
           await expectConservation(v);
+        });
+      });
+
+      describe("when the worker, requester and model owner are verifiers too", function () {
+        it("counts only the others: a claim needs the committee size besides them, one more for Optimistic", async function () {
+          const v = await loadFixture(verificationFixture);
+          // Five verifiers; the three parties of the job become verifiers as well and must not be counted.
+          for (const party of [v.worker, v.requester, v.modelOwner]) {
+            if ((await v.staking.accountOf(party.address)).active === 0n) {
+              await v.token.connect(v.governance).mint(party.address, STAKE);
+              await v.token.connect(party).approve(v.staking, STAKE);
+              await v.staking.connect(party).stake(STAKE);
+            }
+            await v.staking.connect(party).setVerifier(true);
+          }
+          expect(await v.staking.eligibleVerifierCount()).to.equal(8);
+          const parties = [v.worker.address, v.requester.address, v.modelOwner.address];
+          expect(await v.staking.eligibleVerifiersExcluding(parties)).to.equal(5);
+          // Repeated or unknown addresses are not subtracted twice.
+          expect(await v.staking.eligibleVerifiersExcluding([...parties, v.worker.address, v.other.address])).to.equal(5);
+          for (const verifier of v.verifiers.slice(3)) await v.staking.connect(verifier).setVerifier(false);
+          const committeeJob = await v.request(v.models.committee);
+          await v.escrow.connect(v.worker).claim(committeeJob); // 3 besides them: enough
+          const optimisticJob = await v.request(v.models.optimistic);
+          await expect(v.escrow.connect(v.worker).claim(optimisticJob))
+            .to.be.revertedWithCustomError(v.escrow, "JobEscrowNotEnoughVerifiers")
+            .withArgs(optimisticJob.id, 3, 4);
+          await expect(v.escrow.connect(v.worker).submitResult(optimisticJob, OUTPUT))
+            .to.be.revertedWithCustomError(v.escrow, "JobEscrowNotEnoughVerifiers")
+            .withArgs(optimisticJob.id, 3, 4);
+          await v.staking.connect(v.verifiers[3]).setVerifier(true);
+          await v.escrow.connect(v.worker).submitResult(optimisticJob, OUTPUT);
+          expect((await v.escrow.jobState(optimisticJob.id)).status).to.equal(JobStatus.Submitted);
         });
       });
 

@@ -662,6 +662,11 @@ describe("Hostile actors", function () {
     /** Money everywhere: an open fee, a bond under vote, credits, accrued treasury income, locked and unbonding stake. */
     async function fundsEverywhereFixture() {
       const v = await verificationFixture();
+      // A randomness source announced a notice ago, so that its activation below needs no time to pass while
+      // the challenged job is under vote.
+      const newSource = await ethers.deployContract("MockRandomness");
+      await v.escrow.connect(v.governance).announceRandomnessSource(newSource);
+      await time.increase((await v.staking.unbondingPeriod()) + DAY);
       await v.request(v.models.none); // open fee
       await v.escrow.connect(v.worker).submitResult(await v.request(v.models.none), OUTPUT); // credits, treasury income
       const challenged = await v.request(v.models.optimistic);
@@ -669,7 +674,6 @@ describe("Hostile actors", function () {
       await v.escrow.connect(v.verifiers[0]).challenge(challenged); // a bond under vote
       await v.staking.connect(v.verifiers[4]).requestUnstake(parseEther("40")); // unbonding stake
       const stub = await ethers.deployContract("EscrowStub", [v.staking, 0]);
-      const newSource = await ethers.deployContract("MockRandomness");
       return { ...v, challenged, stub, newSource };
     }
     type Fixture = Awaited<ReturnType<typeof fundsEverywhereFixture>>;
@@ -697,9 +701,12 @@ describe("Hostile actors", function () {
         async (f) => f.escrow.connect(f.governance).setTreasury(f.governance.address),
       ],
       [
-        "JobEscrow.setRandomnessSource",
-        "the seed of future committee draws",
-        async (f) => f.escrow.connect(f.governance).setRandomnessSource(f.newSource),
+        "JobEscrow.announceRandomnessSource + activateRandomnessSource",
+        "the seed of future committee draws, after a notice of the unbonding period plus a day",
+        async (f) => {
+          await f.escrow.connect(f.governance).activateRandomnessSource(); // announced by the fixture
+          return f.escrow.connect(f.governance).announceRandomnessSource(f.randomness);
+        },
       ],
       ["JobEscrow.pause", "stops new requests and claims", async (f) => f.escrow.connect(f.governance).pause()],
       ["JobEscrow.unpause", "lifts the pause", async (f) => f.escrow.connect(f.governance).unpause()],

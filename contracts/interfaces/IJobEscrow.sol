@@ -176,8 +176,10 @@ interface IJobEscrow is IDisputeWindowSource {
     event ParamsUpdated(uint256 indexed paramsId, EscrowParams params);
     /// @notice Emitted when governance changes the treasury.
     event TreasuryUpdated(address indexed previousTreasury, address indexed newTreasury);
-    /// @notice Emitted when governance changes the randomness source.
+    /// @notice Emitted when the randomness source changes (at deployment, then by `activateRandomnessSource`).
     event RandomnessSourceUpdated(address indexed previousSource, address indexed newSource);
+    /// @notice Emitted when governance announces a randomness source, which can be activated from `readyAt`.
+    event RandomnessSourceAnnounced(address indexed source, uint256 readyAt);
 
     /// @notice No version of the parameters has this id (they are numbered from 1).
     error JobEscrowUnknownParams(uint256 paramsId);
@@ -248,6 +250,8 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowOutputMismatch(uint256 jobId);
     /// @notice Not enough gas left to give the consumer callback exactly its gas limit.
     error JobEscrowInsufficientGasForCallback(uint256 jobId, uint256 gasLeft, uint256 needed);
+    /// @notice Not enough gas left to give the randomness source its whole gas allowance for a committee draw.
+    error JobEscrowInsufficientGasForDraw(uint256 jobId, uint256 gasLeft, uint256 needed);
     /// @notice The account has no credited balance.
     error JobEscrowNothingToWithdraw(address account);
     /// @notice A governance parameter outside its bounds.
@@ -258,8 +262,15 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowZeroAddress();
     /// @notice The staking contract stakes a different token.
     error JobEscrowTokenMismatch(address token, address stakingToken);
-    /// @notice Too few eligible verifiers to draw the committee a challenge needs.
-    error JobEscrowNotEnoughVerifiers(uint256 jobId, uint256 needed);
+    /// @notice Too few eligible verifiers besides the job's worker, requester and model owner to draw the committee
+    /// the job may need (`needed`: its committee size, plus one for an optimistic job's challenger).
+    error JobEscrowNotEnoughVerifiers(uint256 jobId, uint256 eligible, uint256 needed);
+    /// @notice The randomness source has no code, reverts, or does not return a seed within its gas allowance.
+    error JobEscrowRandomnessSourceUnusable(address source);
+    /// @notice No randomness source has been announced.
+    error JobEscrowRandomnessNotAnnounced();
+    /// @notice The announced randomness source cannot be activated before `readyAt`.
+    error JobEscrowRandomnessNoticePending(address source, uint256 readyAt);
     /// @notice Two arrays of a batch call differ in length (`jobs` items against `items`), or the batch is empty.
     error JobEscrowInvalidBatch(uint256 jobs, uint256 items);
 
@@ -300,13 +311,18 @@ interface IJobEscrow is IDisputeWindowSource {
     ) external returns (uint256 jobId);
 
     /// @notice Claims a requested job, locking `job.collateral` of the caller's free stake.
-    /// @dev Requirements: not paused; `job` matches; status Requested; now <= deadline; enough free stake.
+    /// @dev Requirements: not paused; `job` matches; status Requested; now <= deadline; enough free stake; for an
+    /// Optimistic or Committee job, a committee could be drawn now (`JobEscrowNotEnoughVerifiers`: its size in
+    /// eligible verifiers besides the caller, the requester and the model owner, one more for Optimistic).
     /// The worker must submit by min(now + submissionWindow, deadline).
     function claim(Job calldata job) external;
 
     /// @notice Posts a job's output. A job still Requested is claimed in the same transaction.
     /// @dev None mode settles at once (and runs the callback); Optimistic opens the challenge window;
-    /// Committee draws the committee (an Inconclusive refund if too few verifiers can be drawn).
+    /// Committee draws the committee. Claiming in the same transaction is refused when no committee can be drawn
+    /// (`VerifierStakingInsufficientVerifiers`, `JobEscrowRandomnessSourceUnusable`) and on an Optimistic job as
+    /// `claim` refuses it; a job claimed earlier whose committee cannot be drawn at submission is refunded
+    /// Inconclusive, with no slash.
     /// Requirements: `job` matches; either the caller's claim with its window open, or (not paused) an open
     /// job before its deadline; 0 < output length <= maxOutputBytes.
     function submitResult(Job calldata job, bytes calldata output) external;
@@ -320,8 +336,10 @@ interface IJobEscrow is IDisputeWindowSource {
     /// majority refunds the requester and pays the worker out of it (`Settlement.workerPayment`), so a challenge
     /// that proves nothing never costs the worker.
     /// @dev Requirements: `job` matches; Optimistic; status Submitted; challenge window open; caller is an
-    /// opted-in verifier with stake, neither the worker nor the requester; allowance for the bond; enough
-    /// verifiers to draw a committee (excluding worker, requester, model owner and challenger).
+    /// opted-in verifier with stake, neither the worker nor the requester; allowance for the bond. A challenge in
+    /// time is always judged: when no committee can be drawn (too few eligible verifiers besides the worker,
+    /// requester, model owner and challenger, or a failing randomness source) the job settles Inconclusive at
+    /// once: the requester is refunded, the bond returned and nobody slashed.
     function challenge(Job calldata job) external;
 
     /// @notice Commits a hidden vote for the caller's seat: `commitment` = `voteCommitment(jobId, msg.sender,
@@ -391,9 +409,17 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @dev Requirements: caller is the owner; non-zero.
     function setTreasury(address newTreasury) external;
 
-    /// @notice Sets the committee randomness source.
-    /// @dev Requirements: caller is the owner; a contract.
-    function setRandomnessSource(IRandomnessSource newSource) external;
+    /// @notice Announces `next` as the committee randomness source. It can be activated after the staking
+    /// contract's unbonding period plus a day, so that stakers and requesters who distrust it can leave first;
+    /// a later announcement replaces this one and restarts the notice.
+    /// @dev Requirements: caller is the owner; `next` answers `randomSeed` (else
+    /// `JobEscrowRandomnessSourceUnusable`).
+    function announceRandomnessSource(IRandomnessSource next) external;
+
+    /// @notice Makes the announced source the committee randomness source.
+    /// @dev Requirements: caller is the owner; an announcement (`JobEscrowRandomnessNotAnnounced`) whose notice
+    /// has run out (`JobEscrowRandomnessNoticePending`); the source still answers `randomSeed`.
+    function activateRandomnessSource() external;
 
     /// @notice Stops new requests and claims; refunds, submissions of claimed jobs, verification, settlement
     /// and withdrawals go on. Requirements: caller is the owner.
@@ -413,6 +439,9 @@ interface IJobEscrow is IDisputeWindowSource {
 
     /// @notice The committee randomness source.
     function randomnessSource() external view returns (IRandomnessSource);
+
+    /// @notice The announced randomness source and when it can be activated (zero address and 0: none).
+    function nextRandomnessSource() external view returns (IRandomnessSource source, uint256 readyAt);
 
     /// @notice Where protocol fees are credited.
     function treasury() external view returns (address);

@@ -195,6 +195,10 @@ interface IVerifierStaking {
     /// @notice Number of verifiers with a non-zero weight.
     function eligibleVerifierCount() external view returns (uint256);
 
+    /// @notice Number of verifiers with a non-zero weight other than the accounts in `excluded`: how many a
+    /// committee excluding them could be drawn from now.
+    function eligibleVerifiersExcluding(address[] calldata excluded) external view returns (uint256);
+
     /// @notice Current unbonding period in seconds.
     function unbondingPeriod() external view returns (uint256);
 

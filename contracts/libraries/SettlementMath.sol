@@ -87,12 +87,14 @@ library SettlementMath {
         s.treasuryPayment = slashed - compensation;
     }
 
-    /// @notice No majority (or no committee could be drawn) and no challenge: the fee back to the requester.
-    function inconclusive(uint256 fee) internal pure returns (IJobEscrow.Settlement memory s) {
+    /// @notice No majority without a challenge, or no committee could be drawn: the fee back to the requester and a
+    /// challenger's `bond` (0 when unchallenged) back to the challenger.
+    function inconclusive(uint256 fee, uint256 bond) internal pure returns (IJobEscrow.Settlement memory s) {
         s.requesterRefund = fee;
+        s.challengerPayment = bond;
     }
 
-    /// @notice A challenge that ended without a majority: it proved nothing, so the challenger, not the worker,
+    /// @notice A challenge whose committee voted without a majority: it proved nothing, so the challenger, not the worker,
     /// bears it. The requester gets the fee back (the result is not certified) and the worker is paid as if the
     /// result had been accepted without a committee (`accepted`), out of the challenger's `bond`, which is never
     /// less than the fee; the challenger gets the rest of its bond back. A requester challenging its own job

@@ -57,8 +57,8 @@ contract SettlementMathHarness {
         return SettlementMath.abandoned(fee, slashed, compensationBps);
     }
 
-    function inconclusive(uint256 fee) external pure returns (IJobEscrow.Settlement memory) {
-        return SettlementMath.inconclusive(fee);
+    function inconclusive(uint256 fee, uint256 bond) external pure returns (IJobEscrow.Settlement memory) {
+        return SettlementMath.inconclusive(fee, bond);
     }
 
     function unresolvedChallenge(

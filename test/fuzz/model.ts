@@ -582,7 +582,16 @@ export class Model {
     if (this.s.paused) revert("EnforcedPause");
     const j = this.stateOf(id, tampered);
     if (j.status !== JobStatus.Requested) revert("JobEscrowInvalidStatus");
+    if (j.job.mode !== BigInt(VerificationMode.None)) this.requireVerifiers(from, j);
     this.doClaim(from, j);
+  }
+
+  /** `_requireVerifiers`: a committee could be drawn now besides the worker, requester and model owner. */
+  private requireVerifiers(from: string, j: JobModel): void {
+    const needed = Number(j.job.committeeSize) + (j.job.mode === BigInt(VerificationMode.Optimistic) ? 1 : 0);
+    if (this.eligible([from, j.job.requester, j.job.modelOwner]).length < needed) {
+      revert("JobEscrowNotEnoughVerifiers");
+    }
   }
 
   private doClaim(from: string, j: JobModel): void {
@@ -595,8 +604,10 @@ export class Model {
 
   submit(from: string, id: bigint, output: string, right: boolean, tampered = false): void {
     const j = this.stateOf(id, tampered);
-    if (j.status === JobStatus.Requested) {
+    const claimedNow = j.status === JobStatus.Requested;
+    if (claimedNow) {
       if (this.s.paused) revert("EnforcedPause");
+      if (j.job.mode === BigInt(VerificationMode.Optimistic)) this.requireVerifiers(from, j);
       this.doClaim(from, j);
     } else if (j.status !== JobStatus.Claimed) {
       revert("JobEscrowInvalidStatus");
@@ -617,13 +628,17 @@ export class Model {
       j.windowEnd = this.s.now + p.challengeWindow;
     } else {
       j.status = JobStatus.Submitted;
-      if (!this.draw(j, ZeroAddress)) this.settleInconclusive(j);
+      if (!this.draw(j, ZeroAddress)) {
+        // Claimed in this transaction: refused rather than refunded.
+        if (claimedNow) revert("VerifierStakingInsufficientVerifiers");
+        this.settleInconclusive(j);
+      }
     }
   }
 
   /** Opens a committee vote; the members themselves are filled in from CommitteeDrawn (`fillCommittee`). */
   private draw(j: JobModel, challenger: string): boolean {
-    const excluded = [j.worker, j.job.requester];
+    const excluded = [j.worker, j.job.requester, j.job.modelOwner];
     if (challenger !== ZeroAddress) excluded.push(challenger);
     const eligible = this.eligible(excluded);
     const size = Number(j.job.committeeSize);
@@ -652,8 +667,10 @@ export class Model {
     }
     j.challenger = from;
     j.bond = challengeBondFor(j.job, this.paramsOf(j.job.paramsId));
-    if (!this.draw(j, from)) revert("JobEscrowNotEnoughVerifiers");
+    const drawn = this.draw(j, from);
     this.move(from, this.s.escrow, j.bond);
+    // A challenge in time is always judged: with no committee the job is refunded and the bond returned.
+    if (!drawn) this.settleInconclusive(j);
   }
 
   private votingJob(id: bigint): JobModel {
@@ -809,7 +826,7 @@ export class Model {
 
   private settleInconclusive(j: JobModel): void {
     j.status = JobStatus.Refunded;
-    const s = inconclusiveSettlement(j.job, this.challengeOf(j));
+    const s = inconclusiveSettlement(j.job, this.challengeOf(j), j.seats.length > 0);
     this.credit(j.worker, s.workerPayment);
     this.credit(j.job.modelOwner, s.royalty);
     this.credit(this.s.treasury, s.treasuryPayment);

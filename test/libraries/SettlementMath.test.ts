@@ -171,9 +171,12 @@ describe("SettlementMath", function () {
   });
 
   describe("#inconclusive and #expired", function () {
-    it("refund the fee", async function () {
+    it("refund the fee and return a challenger's bond", async function () {
       const { math } = await loadFixture(harnessFixture);
-      expect(fields(await math.inconclusive(FEE))).to.deep.equal(settlement({ requesterRefund: FEE }));
+      expect(fields(await math.inconclusive(FEE, 777))).to.deep.equal(
+        settlement({ requesterRefund: FEE, challengerPayment: 777n }),
+      );
+      expect(fields(await math.inconclusive(FEE, 0))).to.deep.equal(settlement({ requesterRefund: FEE }));
       expect(fields(await math.expired(FEE))).to.deep.equal(settlement({ requesterRefund: FEE }));
     });
   });
