@@ -3,3 +3,4 @@ import "./deploy";
 import "./model";
 import "./stake";
 import "./job";
+import "./governance";

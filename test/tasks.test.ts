@@ -18,6 +18,7 @@ import { QUIET_ENV } from "../tasks/common";
 import type { RequestedJob, JobSummary, JobView } from "../tasks/job";
 import type { ModelView, PublishedModel } from "../tasks/model";
 import type { StakeView } from "../tasks/stake";
+import type { RandomnessView } from "../tasks/governance";
 import type { JobEscrow, TestToken, VerifierStaking, ModelRegistry } from "../typechain-types";
 
 const INPUT_JSON = { tensors: [{ name: "features", type: "float32", shape: [1, 4], data: [[0.5, 1, -2, 3]] }] };
@@ -304,6 +305,48 @@ describe("operator tasks", function () {
     await expect(hre.run("model:list", { deployment: other })).to.be.rejectedWith(
       /is a deployment on chain 11155111, but network "hardhat" is chain 31337/,
     );
+  });
+
+  // Last: it moves the clock past the unbonding period.
+  it("randomness:show, randomness:announce, randomness:activate and escrow:announce (governance)", async function () {
+    const [governance] = await ethers.getSigners();
+    const original = deployment.contracts.randomness.address;
+    const shown = await run<RandomnessView>("randomness:show");
+    expect(shown).to.deep.equal({ current: original, next: ethers.ZeroAddress, readyAt: 0 });
+
+    await expect(run("randomness:announce", { source: "0x1234" })).to.be.rejectedWith(
+      /--source 0x1234 is not an address/,
+    );
+    await expect(run("randomness:announce", { source: worker.address, from: governance.address })).to.be.rejectedWith(
+      /announceRandomnessSource failed: JobEscrowRandomnessSourceUnusable/,
+    );
+    const next = await ethers.deployContract("PrevrandaoRandomness");
+    await expect(
+      run("randomness:announce", { source: await next.getAddress(), from: worker.address }),
+    ).to.be.rejectedWith(/OwnableUnauthorizedAccount/);
+    const announced = await run<RandomnessView>("randomness:announce", {
+      source: await next.getAddress(),
+      from: governance.address,
+    });
+    expect(announced.next).to.equal(await next.getAddress());
+    expect(announced.readyAt).to.equal((await time.latest()) + Number(await staking.unbondingPeriod()) + 86_400);
+    await expect(run("randomness:activate", { from: governance.address })).to.be.rejectedWith(
+      /activateRandomnessSource failed: JobEscrowRandomnessNoticePending/,
+    );
+    await time.increaseTo(announced.readyAt);
+    const activated = await run<RandomnessView>("randomness:activate", { from: governance.address });
+    expect(activated).to.deep.equal({ current: await next.getAddress(), next: ethers.ZeroAddress, readyAt: 0 });
+    expect(await escrow.randomnessSource()).to.equal(await next.getAddress());
+
+    await expect(run("escrow:announce", { escrow: worker.address, from: governance.address })).to.be.rejectedWith(
+      /announceEscrow failed: VerifierStakingEscrowWithoutCode/,
+    );
+    const notice = await run<{ readyAt: number; expiresAt: number }>("escrow:announce", {
+      escrow: await next.getAddress(),
+      from: governance.address,
+    });
+    expect(notice.readyAt).to.equal(Number(await staking.escrowReadyAt(await next.getAddress())));
+    expect(notice.expiresAt).to.be.greaterThan(notice.readyAt);
   });
 });
 
