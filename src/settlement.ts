@@ -51,6 +51,18 @@ const none = (): Settlement => ({
   slashed: 0n,
 });
 
+/**
+ * The collateral `_openJob` snapshots into a job: `collateralRatioBps` of the fee, but at least `minCollateral`.
+ */
+export function collateralFor(
+  fee: BigNumberish,
+  params: { collateralRatioBps: BigNumberish; minCollateral: BigNumberish },
+): bigint {
+  const ratio = share(BigInt(fee), params.collateralRatioBps);
+  const floor = BigInt(params.minCollateral);
+  return ratio > floor ? ratio : floor;
+}
+
 /** The outcome `_tally` settles a revealed committee vote with: a majority of the committee's size decides. */
 export function tallyOutcome(size: BigNumberish, agreed: BigNumberish, disagreed: BigNumberish): number {
   const majority = BigInt(size) / 2n + 1n;

@@ -34,10 +34,10 @@ import { JobOutcome, JobStatus, VerificationMode, type EscrowParams } from "../s
 import { jobIdOf } from "../src/job";
 import { deployCore } from "../src/deploy/contracts";
 import { currentTerms } from "../src/terms";
-import { abandonedSettlement, abandonmentSlash, acceptedSettlement, BPS } from "../src/settlement";
+import { abandonedSettlement, abandonmentSlash, acceptedSettlement, collateralFor } from "../src/settlement";
 
 const MAX_URI_BYTES = 2048;
-const COLLATERAL = (PRICE * BigInt(TEST_PARAMS.collateralRatioBps)) / BPS; // 3 tokens, above minCollateral
+const COLLATERAL = collateralFor(PRICE, TEST_PARAMS); // 3 tokens, above minCollateral
 const bytesOf = (n: number): string => ethers.hexlify(new Uint8Array(n).fill(7));
 const b32 = (s: string): string => ethers.encodeBytes32String(s);
 
@@ -136,7 +136,6 @@ describe("JobEscrow (core)", function () {
           .withArgs(ZeroAddress);
       });
     });
-
 
     describe("when the treasury is the zero address", function () {
       it("reverts with JobEscrowZeroAddress", async function () {

@@ -42,7 +42,9 @@ describe("JobEscrow randomness source", function () {
       const next = await faultySource();
       const tx = await p.escrow.connect(p.governance).announceRandomnessSource(next);
       const readyAt = BigInt(await time.latest()) + (await p.staking.unbondingPeriod()) + DAY;
-      await expect(tx).to.emit(p.escrow, "RandomnessSourceAnnounced").withArgs(await next.getAddress(), readyAt);
+      await expect(tx)
+        .to.emit(p.escrow, "RandomnessSourceAnnounced")
+        .withArgs(await next.getAddress(), readyAt);
       await expect(tx).not.to.emit(p.escrow, "RandomnessSourceUpdated");
       expect(await p.escrow.nextRandomnessSource()).to.deep.equal([await next.getAddress(), readyAt]);
       expect(await p.escrow.randomnessSource()).to.equal(await p.randomness.getAddress());

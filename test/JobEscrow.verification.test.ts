@@ -743,7 +743,9 @@ describe("JobEscrow verification", function () {
           const parties = [v.worker.address, v.requester.address, v.modelOwner.address];
           expect(await v.staking.eligibleVerifiersExcluding(parties)).to.equal(5);
           // Repeated or unknown addresses are not subtracted twice.
-          expect(await v.staking.eligibleVerifiersExcluding([...parties, v.worker.address, v.other.address])).to.equal(5);
+          expect(await v.staking.eligibleVerifiersExcluding([...parties, v.worker.address, v.other.address])).to.equal(
+            5,
+          );
           for (const verifier of v.verifiers.slice(3)) await v.staking.connect(verifier).setVerifier(false);
           const committeeJob = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).claim(committeeJob); // 3 besides them: enough

@@ -39,9 +39,9 @@ import {
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../src/params";
 import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
 import { currentTerms } from "../src/terms";
-import { abandonedSettlement, abandonmentSlash, acceptedSettlement, BPS } from "../src/settlement";
+import { abandonedSettlement, abandonmentSlash, acceptedSettlement, BPS, collateralFor } from "../src/settlement";
 
-const COLLATERAL = (PRICE * BigInt(TEST_PARAMS.collateralRatioBps)) / BPS;
+const COLLATERAL = collateralFor(PRICE, TEST_PARAMS);
 const CALLBACK_GAS = 300_000;
 
 /** The 4-byte selector of an error of the escrow's ABI (its own, or inherited such as ReentrancyGuardReentrantCall). */

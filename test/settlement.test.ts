@@ -19,6 +19,7 @@ import {
   acceptedSettlement,
   expiredSettlement,
   challengeBondFor,
+  collateralFor,
   inconclusiveSettlement,
   rejectedSettlement,
   rejectionSlash,
@@ -177,6 +178,19 @@ const FEES_AND_ROYALTIES: [bigint, number][] = [
 ];
 
 describe("settlement reference (src/settlement.ts) against JobEscrow", function () {
+  describe("#collateralFor", function () {
+    it("is the collateral the escrow snapshots: the ratio of the fee above the floor, the floor below it", async function () {
+      const f = await loadFixture(settlementFixture);
+      const p = await f.escrow.paramsOf(await f.escrow.paramsId());
+      for (const fee of [ODD_FEE, ONE_WEI]) {
+        const job = await requestJob(f, VerificationMode.None, fee, 0);
+        expect(collateralFor(fee, p), `fee ${fee}`).to.equal(BigInt(job.collateral));
+      }
+      expect(collateralFor(ODD_FEE, p)).to.equal((ODD_FEE * p.collateralRatioBps) / 10_000n);
+      expect(collateralFor(ONE_WEI, { collateralRatioBps: 15_001, minCollateral: 5n })).to.equal(5n);
+    });
+  });
+
   describe("#expiredSettlement", function () {
     for (const [fee, royalty] of FEES_AND_ROYALTIES) {
       it(`refunds a fee of ${fee} wei (royalty ${royalty} bps) never claimed`, async function () {

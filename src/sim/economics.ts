@@ -14,7 +14,13 @@
 import { formatEther, toUtf8Bytes } from "ethers";
 import { compareOutputs, decodeTensors, encodeTensors, type NamedTensors, type Tolerance } from "../codec";
 import { JobOutcome } from "../params";
-import { acceptedSettlement, acceptedVerifierPool, BPS, rejectedVerifierPool, rejectionSlash } from "../settlement";
+import {
+  acceptedSettlement,
+  acceptedVerifierPool,
+  collateralFor,
+  rejectedVerifierPool,
+  rejectionSlash,
+} from "../settlement";
 import {
   deployWorld,
   holdings,
@@ -190,8 +196,7 @@ const tokens = (wei: bigint): number => Number(formatEther(wei));
 /** The money of a job under the world's parameters, split as src/settlement.ts splits it. */
 export function moneyOf(world: World, fee: bigint, royaltyBps: bigint): Money {
   const p = world.params;
-  const collateral =
-    (fee * p.collateralRatioBps) / BPS > p.minCollateral ? (fee * p.collateralRatioBps) / BPS : p.minCollateral;
+  const collateral = collateralFor(fee, p);
   const job = { fee, collateral, royaltyBps, protocolFeeBps: p.protocolFeeBps, verifierShareBps: p.verifierShareBps };
   return {
     fee: tokens(fee),

@@ -20,6 +20,7 @@ import {
   acceptedSettlement,
   BPS,
   challengeBondFor,
+  collateralFor,
   expiredSettlement,
   inconclusiveSettlement,
   isPenalized,
@@ -556,7 +557,7 @@ export class Model {
       callbackGasLimit,
       deadline,
       fee,
-      collateral: max((fee * p.collateralRatioBps) / BPS, p.minCollateral),
+      collateral: collateralFor(fee, p),
       inputHash,
     };
     job.id = jobIdOf(asJob(job), { chainId: this.s.chainId, escrow: this.s.escrow });
