@@ -144,8 +144,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     function submitResults(Job[] calldata jobs, bytes[] calldata outputs) external nonReentrant {
         if (jobs.length == 0 || jobs.length != outputs.length)
             revert JobEscrowInvalidBatch(jobs.length, outputs.length);
+        uint256 mark = _memoryMark();
         for (uint256 i; i < jobs.length; ++i) {
             _submit(jobs[i], outputs[i]);
+            _releaseMemory(mark);
         }
     }
 
@@ -179,8 +181,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint256 count = jobIds.length;
         if (count == 0 || seats.length != count) revert JobEscrowInvalidBatch(count, seats.length);
         if (commitments.length != count) revert JobEscrowInvalidBatch(count, commitments.length);
+        uint256 mark = _memoryMark();
         for (uint256 i; i < count; ++i) {
             _commitVote(jobIds[i], seats[i], commitments[i]);
+            _releaseMemory(mark);
         }
     }
 
@@ -208,8 +212,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (agrees.length != count) revert JobEscrowInvalidBatch(count, agrees.length);
         if (salts.length != count) revert JobEscrowInvalidBatch(count, salts.length);
         if (sealedCommitments.length != count) revert JobEscrowInvalidBatch(count, sealedCommitments.length);
+        uint256 mark = _memoryMark();
         for (uint256 i; i < count; ++i) {
             _revealVote(jobIds[i], seats[i], agrees[i], salts[i], sealedCommitments[i]);
+            _releaseMemory(mark);
         }
     }
 
@@ -231,12 +237,15 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     ) external nonReentrant returns (uint256 settled) {
         if (jobs.length == 0 || jobs.length != outputs.length)
             revert JobEscrowInvalidBatch(jobs.length, outputs.length);
+        uint256 mark = _memoryMark();
         for (uint256 i; i < jobs.length; ++i) {
             JobState storage state = _stateOf(jobs[i]);
             (bool due, ) = _due(jobs[i], state);
-            if (!due) continue;
-            _settleDue(jobs[i], state, outputs[i]);
-            ++settled;
+            if (due) {
+                _settleDue(jobs[i], state, outputs[i]);
+                ++settled;
+            }
+            _releaseMemory(mark);
         }
     }
 
@@ -779,6 +788,22 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @dev Only an optimistic job can have been challenged; the other modes skip the storage read.
     function _challengeIfAny(Job memory job) private view returns (Challenge memory challenged) {
         if (job.mode == IModelRegistry.VerificationMode.Optimistic) challenged = _challenges[job.id];
+    }
+
+    /// @dev The free memory pointer, for `_releaseMemory`.
+    function _memoryMark() private pure returns (uint256 mark) {
+        assembly ("memory-safe") {
+            mark := mload(0x40)
+        }
+    }
+
+    /// @dev Sets the free memory pointer back to `mark`, after a batch's item is done: nothing the item allocated
+    /// (its job copied from calldata, call and event buffers) is read again, and memory costs more the further it
+    /// reaches (quadratically), so the next item reuses it instead of allocating beyond it.
+    function _releaseMemory(uint256 mark) private pure {
+        assembly ("memory-safe") {
+            mstore(0x40, mark)
+        }
     }
 
     // ---------------------------------------------------------------- committee storage and votes
