@@ -4,6 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { ESCROW_LIBRARIES } from "../../src/deploy/libraries";
 import { LIMITS, TOLERANCE, type Figures } from "./scenarios";
 
 export const FIGURES_PATH = path.join(__dirname, "..", "..", "gas", "figures.json");
@@ -122,7 +123,7 @@ export const CODE_SIZE_LIMIT = 24_576;
  */
 export const MIN_ESCROW_HEADROOM = 1_500;
 /** The contracts that are deployed, by artifact name. */
-export const DEPLOYED_CONTRACTS = ["JobEscrow", "VerifierStaking", "ModelRegistry", "EscrowParamsLib"] as const;
+export const DEPLOYED_CONTRACTS = ["JobEscrow", "VerifierStaking", "ModelRegistry", ...ESCROW_LIBRARIES] as const;
 
 export interface CodeSize {
   name: string;
