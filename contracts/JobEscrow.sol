@@ -14,6 +14,7 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IVerifierStaking, IDisputeWindowSource} from "./interfaces/IVerifierStaking.sol";
 import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
+import {CommitteeDrawLib} from "./libraries/CommitteeDrawLib.sol";
 import {EscrowParamsLib} from "./libraries/EscrowParamsLib.sol";
 import {JobTermsLib} from "./libraries/JobTermsLib.sol";
 import {PackedCommittee} from "./libraries/PackedCommittee.sol";
@@ -509,37 +510,23 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         }
     }
 
-    /// @dev Draws the committee for `job`, excluding its worker, its requester, its model's owner (who earns a
-    /// royalty on acceptance) and any challenger, and opens the commit window. Returns false when too few
-    /// verifiers are eligible; any other failure reverts.
+    /// @dev Draws the committee for `job` and opens its vote (CommitteeDrawLib.draw), excluding its worker, its
+    /// requester, its model's owner and any challenger. Returns false when too few verifiers are eligible; any
+    /// other failure reverts.
     function _drawCommittee(Job memory job, JobState storage state, address challenger) private returns (bool) {
-        address[] memory excluded = new address[](challenger == address(0) ? 3 : 4);
-        excluded[0] = state.worker;
-        excluded[1] = job.requester;
-        excluded[2] = job.modelOwner;
-        if (challenger != address(0)) excluded[3] = challenger;
-        uint256 seed = _randomness.randomSeed(job.id);
-        address[] memory members;
-        try STAKING.drawCommittee(seed, job.committeeSize, excluded) returns (address[] memory drawn) {
-            members = drawn;
-        } catch (bytes memory reason) {
-            // Only a shortage of verifiers is an outcome; anything else (such as running out of gas) must not
-            // let a submitter skip verification.
-            if (bytes4(reason) == IVerifierStaking.VerifierStakingInsufficientVerifiers.selector) return false;
-            assembly ("memory-safe") {
-                revert(add(reason, 0x20), mload(reason))
-            }
-        }
-        EscrowParams storage p = _paramsById[job.paramsId];
-        uint256 commitEnd = block.timestamp + p.commitWindow;
-        uint256 revealEnd = commitEnd + p.revealWindow;
-        state.status = JobStatus.Voting;
-        state.windowEnd = uint40(commitEnd);
-        state.revealEnd = uint40(revealEnd);
-        state.seats = uint8(members.length);
-        PackedCommittee.store(_committees[job.id], members);
-        emit CommitteeDrawn(job.id, members, uint64(commitEnd), uint64(revealEnd));
-        return true;
+        return
+            CommitteeDrawLib.draw(
+                state,
+                _committees[job.id],
+                _paramsById[job.paramsId],
+                _randomness,
+                STAKING,
+                job.id,
+                job.committeeSize,
+                job.requester,
+                job.modelOwner,
+                challenger
+            );
     }
 
     // ---------------------------------------------------------------- settlement
