@@ -371,7 +371,9 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IJobEscrow
     function paramsOf(uint256 id) public view returns (EscrowParams memory) {
-        return EscrowParamsLib.load(_paramsById, id, _paramsId);
+        // Read here rather than through EscrowParamsLib: decoding a version the library returned took more code.
+        if (id == 0 || id > _paramsId) revert JobEscrowUnknownParams(id);
+        return _paramsById[id];
     }
 
     /// @inheritdoc IJobEscrow
