@@ -14,6 +14,7 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IVerifierStaking, IDisputeWindowSource} from "./interfaces/IVerifierStaking.sol";
 import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
+import {CommitteeDrawLib} from "./libraries/CommitteeDrawLib.sol";
 import {EscrowParamsLib} from "./libraries/EscrowParamsLib.sol";
 import {JobTermsLib} from "./libraries/JobTermsLib.sol";
 import {PackedCommittee} from "./libraries/PackedCommittee.sol";
@@ -35,8 +36,6 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @dev Gas kept back for the CALL itself and the work after it, on top of the 1/64 that EIP-150 withholds.
     uint256 private constant CALLBACK_GAS_OVERHEAD = 10_000;
-    /// @dev Gas a randomness source gets for `randomSeed`; a source that needs more has failed.
-    uint256 private constant RANDOMNESS_GAS = 100_000;
     /// @dev A new randomness source is usable this long after the staking unbonding period from its announcement.
     uint256 private constant RANDOMNESS_NOTICE_MARGIN = 1 days;
     /// @dev Number of fixed fields after `Job.id`, which the id hashes.
@@ -152,8 +151,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     function submitResults(Job[] calldata jobs, bytes[] calldata outputs) external nonReentrant {
         if (jobs.length == 0 || jobs.length != outputs.length)
             revert JobEscrowInvalidBatch(jobs.length, outputs.length);
+        uint256 mark = _memoryMark();
         for (uint256 i; i < jobs.length; ++i) {
             _submit(jobs[i], outputs[i]);
+            _releaseMemory(mark);
         }
     }
 
@@ -189,8 +190,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint256 count = jobIds.length;
         if (count == 0 || seats.length != count) revert JobEscrowInvalidBatch(count, seats.length);
         if (commitments.length != count) revert JobEscrowInvalidBatch(count, commitments.length);
+        uint256 mark = _memoryMark();
         for (uint256 i; i < count; ++i) {
             _commitVote(jobIds[i], seats[i], commitments[i]);
+            _releaseMemory(mark);
         }
     }
 
@@ -218,8 +221,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (agrees.length != count) revert JobEscrowInvalidBatch(count, agrees.length);
         if (salts.length != count) revert JobEscrowInvalidBatch(count, salts.length);
         if (sealedCommitments.length != count) revert JobEscrowInvalidBatch(count, sealedCommitments.length);
+        uint256 mark = _memoryMark();
         for (uint256 i; i < count; ++i) {
             _revealVote(jobIds[i], seats[i], agrees[i], salts[i], sealedCommitments[i]);
+            _releaseMemory(mark);
         }
     }
 
@@ -241,12 +246,15 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     ) external nonReentrant returns (uint256 settled) {
         if (jobs.length == 0 || jobs.length != outputs.length)
             revert JobEscrowInvalidBatch(jobs.length, outputs.length);
+        uint256 mark = _memoryMark();
         for (uint256 i; i < jobs.length; ++i) {
             JobState storage state = _stateOf(jobs[i]);
             (bool due, ) = _due(jobs[i], state);
-            if (!due) continue;
-            _settleDue(jobs[i], state, outputs[i]);
-            ++settled;
+            if (due) {
+                _settleDue(jobs[i], state, outputs[i]);
+                ++settled;
+            }
+            _releaseMemory(mark);
         }
     }
 
@@ -391,7 +399,9 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IJobEscrow
     function paramsOf(uint256 id) public view returns (EscrowParams memory) {
-        return EscrowParamsLib.load(_paramsById, id, _paramsId);
+        // Read here rather than through EscrowParamsLib: decoding a version the library returned took more code.
+        if (id == 0 || id > _paramsId) revert JobEscrowUnknownParams(id);
+        return _paramsById[id];
     }
 
     /// @inheritdoc IJobEscrow
@@ -534,63 +544,38 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         }
     }
 
-    /// @dev Draws the committee for `job`, excluding its worker, its requester, its model's owner (who earns a
-    /// royalty on acceptance) and any challenger, and opens the commit window. Returns false when too few
-    /// verifiers are eligible or the randomness source fails, or with `refuse`, reverts then too; any other failure
-    /// reverts.
+    /// @dev Draws the committee for `job` and opens its vote (CommitteeDrawLib.draw), excluding its worker, its
+    /// requester, its model's owner and any challenger. Returns false when too few verifiers are eligible or the
+    /// randomness source fails, or with `refuse` reverts then too; any other failure reverts.
     function _drawCommittee(
         Job memory job,
         JobState storage state,
         address challenger,
         bool refuse
     ) private returns (bool) {
-        address[] memory excluded = new address[](challenger == address(0) ? 3 : 4);
-        excluded[0] = state.worker;
-        excluded[1] = job.requester;
-        excluded[2] = job.modelOwner;
-        if (challenger != address(0)) excluded[3] = challenger;
-        (bool seeded, uint256 seed) = _seedOf(_randomness, job.id);
-        if (!seeded) {
-            if (refuse) revert JobEscrowRandomnessSourceUnusable(address(_randomness));
-            return false;
-        }
-        address[] memory members;
-        try STAKING.drawCommittee(seed, job.committeeSize, excluded) returns (address[] memory drawn) {
-            members = drawn;
-        } catch (bytes memory reason) {
-            // Only a shortage of verifiers is an outcome; anything else (such as running out of gas) must not
-            // let a submitter skip verification.
-            if (!refuse && bytes4(reason) == IVerifierStaking.VerifierStakingInsufficientVerifiers.selector) {
-                return false;
-            }
-            assembly ("memory-safe") {
-                revert(add(reason, 0x20), mload(reason))
-            }
-        }
-        EscrowParams storage p = _paramsById[job.paramsId];
-        uint256 commitEnd = block.timestamp + p.commitWindow;
-        uint256 revealEnd = commitEnd + p.revealWindow;
-        state.status = JobStatus.Voting;
-        state.windowEnd = uint40(commitEnd);
-        state.revealEnd = uint40(revealEnd);
-        state.seats = uint8(members.length);
-        PackedCommittee.store(_committees[job.id], members);
-        emit CommitteeDrawn(job.id, members, uint64(commitEnd), uint64(revealEnd));
-        return true;
+        return
+            CommitteeDrawLib.draw(
+                state,
+                _committees[job.id],
+                _paramsById[job.paramsId],
+                _randomness,
+                STAKING,
+                job.id,
+                job.committeeSize,
+                job.requester,
+                job.modelOwner,
+                challenger,
+                refuse
+            );
     }
 
     /// @dev Reverts unless a committee for `job` could be drawn now with the caller as its worker: its size in
     /// eligible verifiers besides the caller, the requester and the model owner, and one more for an optimistic
     /// job, whose challenger sits out its own committee.
     function _requireVerifiers(Job memory job) private view {
-        address[] memory excluded = new address[](3);
-        excluded[0] = msg.sender;
-        excluded[1] = job.requester;
-        excluded[2] = job.modelOwner;
         uint256 needed = job.committeeSize;
         if (job.mode == IModelRegistry.VerificationMode.Optimistic) ++needed;
-        uint256 eligible = STAKING.eligibleVerifiersExcluding(excluded);
-        if (eligible < needed) revert JobEscrowNotEnoughVerifiers(job.id, eligible, needed);
+        CommitteeDrawLib.requireVerifiers(address(STAKING), job.id, msg.sender, job.requester, job.modelOwner, needed);
     }
 
     // ---------------------------------------------------------------- settlement
@@ -846,6 +831,22 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (job.mode == IModelRegistry.VerificationMode.Optimistic) challenged = _challenges[job.id];
     }
 
+    /// @dev The free memory pointer, for `_releaseMemory`.
+    function _memoryMark() private pure returns (uint256 mark) {
+        assembly ("memory-safe") {
+            mark := mload(0x40)
+        }
+    }
+
+    /// @dev Sets the free memory pointer back to `mark`, after a batch's item is done: nothing the item allocated
+    /// (its job copied from calldata, call and event buffers) is read again, and memory costs more the further it
+    /// reaches (quadratically), so the next item reuses it instead of allocating beyond it.
+    function _releaseMemory(uint256 mark) private pure {
+        assembly ("memory-safe") {
+            mstore(0x40, mark)
+        }
+    }
+
     // ---------------------------------------------------------------- committee storage and votes
 
     function _commitVote(uint256 jobId, uint256 seat, bytes32 commitment) private {
@@ -969,26 +970,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @dev Reverts unless `source` is a contract that answers `randomSeed`.
     function _checkRandomnessSource(IRandomnessSource source) private view {
-        (bool seeded, ) = _seedOf(source, 0);
+        (bool seeded, ) = CommitteeDrawLib.seedOf(address(source), 0);
         if (!seeded) revert JobEscrowRandomnessSourceUnusable(address(source));
-    }
-
-    /// @dev `source.randomSeed(jobId)` with exactly RANDOMNESS_GAS, copying at most one word back: false when it
-    /// reverts, runs out of that gas or returns less than a word. Reverts when the caller left too little gas for
-    /// the source to have its RANDOMNESS_GAS, so that a failure is always the source's, never the sender's.
-    function _seedOf(IRandomnessSource source, uint256 jobId) private view returns (bool seeded, uint256 seed) {
-        uint256 needed = RANDOMNESS_GAS + RANDOMNESS_GAS / 63 + CALLBACK_GAS_OVERHEAD;
-        if (gasleft() < needed) revert JobEscrowInsufficientGasForDraw(jobId, gasleft(), needed);
-        bytes4 selector = IRandomnessSource.randomSeed.selector;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, selector)
-            mstore(add(ptr, 0x04), jobId)
-            seeded := staticcall(RANDOMNESS_GAS, source, ptr, 0x24, 0x00, 0x20)
-            if lt(returndatasize(), 0x20) {
-                seeded := 0
-            }
-            seed := mload(0x00)
-        }
     }
 }

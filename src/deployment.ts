@@ -6,6 +6,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import {
+  escrowLibraryAddresses,
+  escrowLibraryEntries,
+  escrowLibraryKey,
+  type EscrowLibraryAddresses,
+} from "./deploy/libraries";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address (0x + 40 hex digits)");
 const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a transaction hash (0x + 64 hex digits)");
@@ -33,8 +39,9 @@ export const DeploymentSchema = z.object({
     registry: DeployedContractSchema,
     staking: DeployedContractSchema,
     escrow: DeployedContractSchema,
-    escrowParamsLib: DeployedContractSchema,
     randomness: DeployedContractSchema,
+    // One entry per library linked into the escrow (src/deploy/libraries.ts): `escrowParamsLib`, …
+    ...escrowLibraryEntries(() => DeployedContractSchema),
   }),
   /**
    * Transactions that wired the contracts together after deploying them. Optional: records written before this
@@ -54,6 +61,11 @@ export const DeploymentSchema = z.object({
 });
 
 export type Deployment = z.infer<typeof DeploymentSchema>;
+
+/** The addresses of the escrow's libraries in a record, by library name, as linking and hardhat-verify take them. */
+export function escrowLibrariesOf(deployment: Deployment): EscrowLibraryAddresses {
+  return escrowLibraryAddresses((name) => deployment.contracts[escrowLibraryKey(name)].address);
+}
 
 /** `deployments/<network>.json` under the project root. */
 export function deploymentPath(network: string, root = path.join(__dirname, "..")): string {

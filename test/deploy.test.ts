@@ -6,7 +6,8 @@ import path from "node:path";
 import { ESCROW_ROLE } from "../ignition/modules/TrustML";
 import { deployProtocol, deployProtocolDetailed } from "../src/deploy/deploy";
 import { resolveDeployOptions } from "../src/deploy/options";
-import { DeploymentSchema, loadDeployment, type Deployment } from "../src/deployment";
+import { DeploymentSchema, escrowLibrariesOf, loadDeployment, type Deployment } from "../src/deployment";
+import { ESCROW_LIBRARIES, escrowLibrarySource } from "../src/deploy/libraries";
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE } from "../src/params";
 
 const TX_HASH = /^0x[0-9a-f]{64}$/;
@@ -105,10 +106,12 @@ describe("deployProtocol", function () {
       contractFQN: "contracts/JobEscrow.sol:JobEscrow",
       deployedBytecode: await Bytecode.getDeployedContractBytecode(address, hre.network.provider, "hardhat"),
       matchingCompilerVersions: ["0.8.28"],
-      libraries: { EscrowParamsLib: first.deployment.contracts.escrowParamsLib.address },
+      libraries: escrowLibrariesOf(first.deployment),
     });
     expect(info.solcLongVersion).to.equal(first.deployment.compiler);
-    expect(info.libraries).to.have.property("contracts/libraries/EscrowParamsLib.sol");
+    for (const name of ESCROW_LIBRARIES) {
+      expect(info.libraries).to.have.property(escrowLibrarySource(name).split(":")[0]);
+    }
   });
 
   it("resumes from the Ignition journal: the same record, nothing sent", async function () {

@@ -7,10 +7,10 @@ import {ProtocolBounds} from "./ProtocolBounds.sol";
 /// @title EscrowParamsLib
 /// @notice The hard bounds of JobEscrow's governance parameters, the check that enforces them, and the storage of
 /// their versions.
-/// @dev Deployed once and linked into JobEscrow (`store` and `load` are public, run by DELEGATECALL on the
-/// escrow's storage): setting parameters is a governance act and reading a whole version is a view, so neither
-/// needs to be in the escrow's code, and keeping their code out keeps the escrow under the 24 KiB size limit.
-/// The escrow reads single fields of a version directly from the same mapping on its hot paths.
+/// @dev Deployed once and linked into JobEscrow (`store` is public, run by DELEGATECALL on the escrow's storage):
+/// setting parameters is a governance act, so its checks need not be in the escrow's code, and keeping them out
+/// keeps the escrow under the 24 KiB size limit. The escrow reads versions, and single fields of them on its hot
+/// paths, directly from the same mapping.
 library EscrowParamsLib {
     /// @notice Largest protocol fee: 10% of the job fee.
     uint256 internal constant MAX_PROTOCOL_FEE_BPS = 1000;
@@ -78,17 +78,6 @@ library EscrowParamsLib {
         byId[id] = p;
         emit IJobEscrow.ParamsUpdated(id, p);
         return disputeWindow(p);
-    }
-
-    /// @notice Version `id` of `byId`, which holds versions 1 to `last`; reverts with JobEscrowUnknownParams for
-    /// any other id.
-    function load(
-        mapping(uint256 => IJobEscrow.EscrowParams) storage byId,
-        uint256 id,
-        uint256 last
-    ) public view returns (IJobEscrow.EscrowParams memory) {
-        if (id == 0 || id > last) revert IJobEscrow.JobEscrowUnknownParams(id);
-        return byId[id];
     }
 
     /// @notice Longest time from a claim until its job can no longer be disputed.

@@ -1,7 +1,8 @@
 /**
  * The TrustML suite as one Hardhat Ignition module: ModelRegistry, VerifierStaking, PrevrandaoRandomness,
- * EscrowParamsLib linked into JobEscrow, ESCROW_ROLE granted to the escrow, and either a TestToken (local and
- * test networks) or an existing ERC-20 given as the `token` parameter.
+ * JobEscrow with its libraries (ESCROW_LIBRARIES, src/deploy/libraries.ts) deployed and linked, ESCROW_ROLE
+ * granted to the escrow, and either a TestToken (local and test networks) or an existing ERC-20 given as the
+ * `token` parameter. Each library is a result named as in the deployment record (`escrowParamsLib`, …).
  *
  * Ignition builds modules statically, so what varies in shape (deploy a TestToken or not, which account sends
  * the governance call) is chosen when the module is built: `trustMLModule(options)`. What varies in value is a
@@ -19,6 +20,7 @@
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { id } from "ethers";
+import { ESCROW_LIBRARIES, escrowLibraryEntries } from "../../src/deploy/libraries";
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE } from "../../src/params";
 
 export const MODULE_ID = "TrustML";
@@ -52,9 +54,9 @@ export function trustMLModule({ testToken, governanceSender }: TrustMLModuleOpti
     const registry = m.contract("ModelRegistry");
     const staking = m.contract("VerifierStaking", [token, governance, minVerifierStake]);
     const randomness = m.contract("PrevrandaoRandomness");
-    const escrowParamsLib = m.contract("EscrowParamsLib");
+    const libraries = Object.fromEntries(ESCROW_LIBRARIES.map((name) => [name, m.contract(name)]));
     const escrow = m.contract("JobEscrow", [token, registry, staking, randomness, treasury, governance, escrowParams], {
-      libraries: { EscrowParamsLib: escrowParamsLib },
+      libraries,
     });
 
     m.call(staking, "grantRole", [ESCROW_ROLE, escrow], {
@@ -62,7 +64,7 @@ export function trustMLModule({ testToken, governanceSender }: TrustMLModuleOpti
       from: governanceSender ?? m.getAccount(0),
     });
 
-    return { token, registry, staking, randomness, escrowParamsLib, escrow };
+    return { token, registry, staking, randomness, escrow, ...escrowLibraryEntries((name) => libraries[name]) };
   });
 }
 

@@ -7,6 +7,7 @@ import { ethers } from "hardhat";
 import type { AddressLike, Signer } from "ethers";
 import type { JobEscrow, ModelRegistry, MockRandomness, VerifierStaking } from "../../typechain-types";
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, type EscrowParams } from "../params";
+import { ESCROW_LIBRARIES, type EscrowLibraryAddresses } from "./libraries";
 
 export interface CoreContracts {
   registry: ModelRegistry;
@@ -24,8 +25,8 @@ export interface CoreOptions {
 }
 
 /**
- * Registry, staking, a MockRandomness (tests set its seed), EscrowParamsLib and the escrow linked to it on
- * `token`, with ESCROW_ROLE granted to the escrow while nothing is staked yet.
+ * Registry, staking, a MockRandomness (tests set its seed), the escrow's libraries and the escrow linked to them
+ * on `token`, with ESCROW_ROLE granted to the escrow while nothing is staked yet.
  */
 export async function deployCore(token: AddressLike, options: CoreOptions): Promise<CoreContracts> {
   const governance = await options.governance.getAddress();
@@ -36,14 +37,25 @@ export async function deployCore(token: AddressLike, options: CoreOptions): Prom
     options.minVerifierStake ?? DEFAULT_MIN_VERIFIER_STAKE,
   ]);
   const randomness = await ethers.deployContract("MockRandomness");
-  const paramsLib = await ethers.deployContract("EscrowParamsLib");
   const escrow = await ethers.deployContract(
     "JobEscrow",
     [token, registry, staking, randomness, options.treasury, governance, options.params ?? DEFAULT_ESCROW_PARAMS],
-    { libraries: { EscrowParamsLib: await paramsLib.getAddress() } },
+    { libraries: await deployEscrowLibraries() },
   );
   await staking.connect(options.governance).grantRole(await staking.ESCROW_ROLE(), escrow);
   return { registry, staking, randomness, escrow };
+}
+
+/**
+ * Deploys each of the escrow's libraries (ESCROW_LIBRARIES) from `deployer` (default: the first account), in the
+ * list's order; returns their addresses by name, ready to link.
+ */
+export async function deployEscrowLibraries(deployer?: Signer): Promise<EscrowLibraryAddresses> {
+  const addresses: Partial<EscrowLibraryAddresses> = {};
+  for (const name of ESCROW_LIBRARIES) {
+    addresses[name] = await (await ethers.deployContract(name, [], deployer)).getAddress();
+  }
+  return addresses as EscrowLibraryAddresses;
 }
 
 /** An ERC-20 the test can mint: TestToken and the mock tokens. */

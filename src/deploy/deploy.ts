@@ -37,6 +37,7 @@ import {
   resolveDeployOptions,
   type ResolvedDeployOptions,
 } from "./options";
+import { escrowLibraryAddresses, escrowLibraryEntries, escrowLibraryKey, escrowLibrarySource } from "./libraries";
 import { verifyProtocol, type VerifyResult, type VerifyTarget } from "./verify";
 
 export interface DeployOptions {
@@ -82,18 +83,19 @@ export interface DeployResult {
 }
 
 /** The record's name for each contract, as the module's results are named. */
-const CONTRACT_KEYS = ["token", "registry", "staking", "escrow", "escrowParamsLib", "randomness"] as const;
-type ContractKey = (typeof CONTRACT_KEYS)[number];
+type ContractKey = keyof Deployment["contracts"];
 
-/** Source and name of each contract (the token's when it is a TestToken). */
+/** Source and name of each contract (the token's when it is a TestToken), in the record's order. */
 const SOURCES: Record<ContractKey, string> = {
   token: "contracts/tokens/TestToken.sol:TestToken",
   registry: "contracts/ModelRegistry.sol:ModelRegistry",
   staking: "contracts/VerifierStaking.sol:VerifierStaking",
   escrow: "contracts/JobEscrow.sol:JobEscrow",
-  escrowParamsLib: "contracts/libraries/EscrowParamsLib.sol:EscrowParamsLib",
   randomness: "contracts/randomness/PrevrandaoRandomness.sol:PrevrandaoRandomness",
+  ...escrowLibraryEntries(escrowLibrarySource),
 };
+
+const CONTRACT_KEYS = Object.keys(SOURCES) as ContractKey[];
 
 const contractName = (key: ContractKey): string => SOURCES[key].split(":")[1];
 
@@ -333,7 +335,7 @@ function verifyTargets(
     contract: SOURCES[key],
     address: addresses[key],
     constructorArguments: (journalTransaction(transactions, contractName(key)).params ?? []) as unknown[],
-    ...(key === "escrow" ? { libraries: { EscrowParamsLib: addresses.escrowParamsLib } } : {}),
+    ...(key === "escrow" ? { libraries: escrowLibraryAddresses((name) => addresses[escrowLibraryKey(name)]) } : {}),
   }));
 }
 

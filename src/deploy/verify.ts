@@ -1,6 +1,6 @@
 /**
  * `--verify`: submits each deployed contract's sources to the network's block explorer through hardhat-verify
- * (`verify:verify`), with its constructor arguments and, for JobEscrow, the linked EscrowParamsLib. A failure
+ * (`verify:verify`), with its constructor arguments and, for JobEscrow, its linked libraries. A failure
  * is reported per contract and does not stop the others; the deployment itself is already done.
  */
 import type { HardhatRuntimeEnvironment } from "hardhat/types";

@@ -1,6 +1,6 @@
 /**
  * The simulation's chain: the real TrustML contracts deployed on Hardhat's in-process network (as
- * test/fixtures/protocol.ts deploys them: EscrowParamsLib linked, default parameters), ten verifiers of equal
+ * test/fixtures/protocol.ts deploys them: the escrow's libraries linked, default parameters), ten verifiers of equal
  * stake, one worker, one requester, and committee jobs driven in batches: requests mined together, one
  * `submitResults`, one `commitVotes` and one `revealVotes` per verifier, one `settleBatch`. Reveals open as soon
  * as every member has committed and a job is due once every member has revealed, so no time has to pass unless a

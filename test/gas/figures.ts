@@ -4,6 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { ESCROW_LIBRARIES } from "../../src/deploy/libraries";
 import { LIMITS, TOLERANCE, type Figures } from "./scenarios";
 
 export const FIGURES_PATH = path.join(__dirname, "..", "..", "gas", "figures.json");
@@ -116,13 +117,12 @@ export function limitsTable(checks: LimitCheck[]): string {
 /** EIP-170's limit on deployed code. */
 export const CODE_SIZE_LIMIT = 24_576;
 /**
- * The escrow's least headroom under CODE_SIZE_LIMIT that test/gas.test.ts accepts. The aim is 2,048 bytes (room
- * for another verification mode); the escrow's libraries brought it to about 1,550, so the check holds that
- * much and no less.
+ * The escrow's least headroom under CODE_SIZE_LIMIT that test/gas.test.ts accepts: 2,048 bytes, room for another
+ * verification mode. The committee draw's library (CommitteeDrawLib) brought it to about 3,300.
  */
-export const MIN_ESCROW_HEADROOM = 1_500;
+export const MIN_ESCROW_HEADROOM = 2_048;
 /** The contracts that are deployed, by artifact name. */
-export const DEPLOYED_CONTRACTS = ["JobEscrow", "VerifierStaking", "ModelRegistry", "EscrowParamsLib"] as const;
+export const DEPLOYED_CONTRACTS = ["JobEscrow", "VerifierStaking", "ModelRegistry", ...ESCROW_LIBRARIES] as const;
 
 export interface CodeSize {
   name: string;

@@ -9,7 +9,9 @@
  * leaves state of other tests. Every account is a fixed address derived from a label and impersonated, so
  * contract addresses (deployer nonce 0) and every calldata byte are the same on every run whatever ran before.
  * The chain clock is moved to T0 and every job has the same fixed deadline, so no timestamp reaches calldata.
- * Committees come from MockRandomness with a fixed seed. The transactions run in one fixed sequence.
+ * Committees come from MockRandomness with a fixed seed and the job's id, which hashes in the escrow's address;
+ * the escrow's libraries are deployed from an account of their own, so that address does not depend on how many
+ * there are. The transactions run in one fixed sequence.
  *
  * Steady state. Before anything is measured, a warm-up runs one job of each kind (None claimed then submitted,
  * None claimed in the submission, Optimistic settled after its window and one challenged, Committee of 3
@@ -39,8 +41,6 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { ContractTransactionResponse } from "ethers";
 import {
   DrawGasProbe__factory,
-  EscrowParamsLib__factory,
-  JobEscrow__factory,
   MockRandomness__factory,
   ModelRegistry__factory,
   TestToken__factory,
@@ -50,6 +50,7 @@ import {
 } from "../../typechain-types";
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, VerificationMode } from "../../src/params";
 import { currentTerms } from "../../src/terms";
+import { deployEscrowLibraries } from "../../src/deploy/contracts";
 
 export type Figures = Record<string, number>;
 
@@ -155,11 +156,19 @@ async function run(): Promise<Figures> {
   );
   const randomness = await new MockRandomness__factory(governance).deploy();
   await (await randomness.setSeed(SEED)).wait();
-  const paramsLib = await new EscrowParamsLib__factory(governance).deploy();
-  const escrow = await new JobEscrow__factory(
-    { "contracts/libraries/EscrowParamsLib.sol:EscrowParamsLib": await paramsLib.getAddress() },
-    governance,
-  ).deploy(token, registry, staking, randomness, treasury.address, governance.address, DEFAULT_ESCROW_PARAMS);
+  // The escrow's libraries come from an account of their own, so that moving code into or out of a library
+  // leaves the escrow's address, and with it every job id and committee draw, as it was.
+  const libraries = await deployEscrowLibraries(await actor("libraries"));
+  const escrowFactory = await ethers.getContractFactory("JobEscrow", { signer: governance, libraries });
+  const escrow = (await escrowFactory.deploy(
+    token,
+    registry,
+    staking,
+    randomness,
+    treasury.address,
+    governance.address,
+    DEFAULT_ESCROW_PARAMS,
+  )) as unknown as JobEscrow;
   const probe = await new DrawGasProbe__factory(governance).deploy();
   await (await staking.grantRole(await staking.ESCROW_ROLE(), escrow)).wait();
 

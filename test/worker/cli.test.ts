@@ -11,6 +11,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet } from "ethers";
 import { encodeTensors } from "../../src/codec";
 import type { Deployment } from "../../src/deployment";
+import { escrowLibraryEntries } from "../../src/deploy/libraries";
 import { jobFromTx } from "../../src/job";
 import { buildMlpClassifier } from "../../src/models/build";
 import { JobStatus, VerificationMode } from "../../src/params";
@@ -136,8 +137,9 @@ describe("worker configuration and command line", function () {
           registry: await c(p.registry),
           staking: await c(p.staking),
           escrow: await c(p.escrow),
-          escrowParamsLib: await c(p.escrow),
           randomness: await c(p.randomness),
+          // The worker reads no library: any address will do.
+          ...escrowLibraryEntries(() => ({ address: ethers.ZeroAddress })),
         },
         params: {},
         minVerifierStake: "0",

@@ -19,6 +19,7 @@ import { loadModel, runModel } from "../../src/worker/onnx";
 import { startService, type ServiceHandle } from "../../src/worker/service";
 import { verifyJob } from "../../src/worker/verify";
 import { currentTerms } from "../../src/terms";
+import { deployEscrowLibraries } from "../../src/deploy/contracts";
 
 const PRICE = parseEther("2");
 const STAKE = parseEther("100");
@@ -127,11 +128,10 @@ describe("worker service (in-process)", function () {
     registry = await ethers.deployContract("ModelRegistry");
     staking = await ethers.deployContract("VerifierStaking", [token, governance.address, DEFAULT_MIN_VERIFIER_STAKE]);
     const randomness = await ethers.deployContract("MockRandomness");
-    const lib = await ethers.deployContract("EscrowParamsLib");
     escrow = await ethers.deployContract(
       "JobEscrow",
       [token, registry, staking, randomness, treasury.address, governance.address, DEFAULT_ESCROW_PARAMS],
-      { libraries: { EscrowParamsLib: await lib.getAddress() } },
+      { libraries: await deployEscrowLibraries() },
     );
     await staking.connect(governance).grantRole(await staking.ESCROW_ROLE(), escrow);
     for (const a of [requester, worker, faulty, ...verifiers]) {

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IJobEscrow} from "../interfaces/IJobEscrow.sol";
+import {IRandomnessSource} from "../interfaces/IRandomnessSource.sol";
+import {IVerifierStaking} from "../interfaces/IVerifierStaking.sol";
+import {CommitteeDrawLib} from "../libraries/CommitteeDrawLib.sol";
+import {PackedCommittee} from "../libraries/PackedCommittee.sol";
+
+/// @notice Runs the linked CommitteeDrawLib over one job's storage, as the escrow does, for
+/// test/libraries/CommitteeDrawLib.test.ts; it has no other use. The job starts Submitted, claimed by `worker`.
+contract CommitteeDrawHarness {
+    IJobEscrow.JobState private _state;
+    mapping(uint256 word => uint256 packed) private _committee;
+    IJobEscrow.EscrowParams private _params;
+
+    constructor(address worker, uint32 commitWindow, uint32 revealWindow) {
+        _state.status = IJobEscrow.JobStatus.Submitted;
+        _state.worker = worker;
+        _params.commitWindow = commitWindow;
+        _params.revealWindow = revealWindow;
+    }
+
+    function draw(
+        IRandomnessSource randomness,
+        IVerifierStaking staking,
+        uint256 jobId,
+        uint256 size,
+        address requester,
+        address modelOwner,
+        address challenger
+    ) external returns (bool) {
+        return _draw(randomness, staking, jobId, size, requester, modelOwner, challenger, false);
+    }
+
+    /// @notice `draw` as a submission that claims the job in the same transaction runs it: a shortage reverts.
+    function drawRefusing(
+        IRandomnessSource randomness,
+        IVerifierStaking staking,
+        uint256 jobId,
+        uint256 size,
+        address requester,
+        address modelOwner,
+        address challenger
+    ) external returns (bool) {
+        return _draw(randomness, staking, jobId, size, requester, modelOwner, challenger, true);
+    }
+
+    function _draw(
+        IRandomnessSource randomness,
+        IVerifierStaking staking,
+        uint256 jobId,
+        uint256 size,
+        address requester,
+        address modelOwner,
+        address challenger,
+        bool refuse
+    ) private returns (bool) {
+        return
+            CommitteeDrawLib.draw(
+                _state,
+                _committee,
+                _params,
+                randomness,
+                staking,
+                jobId,
+                size,
+                requester,
+                modelOwner,
+                challenger,
+                refuse
+            );
+    }
+
+    function state() external view returns (IJobEscrow.JobState memory) {
+        return _state;
+    }
+
+    function members(uint256 size) external view returns (address[] memory) {
+        return PackedCommittee.load(_committee, size);
+    }
+}
