@@ -713,9 +713,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         Challenge memory challenged = _challengeIfAny(job);
         address worker = state.worker;
         STAKING.unlock(worker, job.collateral);
-        Settlement memory settlement = seats.length == 0 || challenged.challenger == address(0)
-            ? SettlementMath.inconclusive(job.fee, challenged.bond)
-            : SettlementMath.unresolvedChallenge(job.fee, job.royaltyBps, job.protocolFeeBps, challenged.bond);
+        Settlement memory settlement =
+            seats.length == 0 || challenged.challenger == address(0)
+                ? SettlementMath.inconclusive(job.fee, challenged.bond)
+                : SettlementMath.unresolvedChallenge(job.fee, job.royaltyBps, job.protocolFeeBps, challenged.bond);
         _pay(job, worker, JobOutcome.Inconclusive, settlement, seats, challenged.challenger, "");
     }
 

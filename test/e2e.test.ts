@@ -36,7 +36,15 @@ const TERMS: ModelTerms = {
   royaltyBps: 500,
   ...TOLERANCE,
 };
-const termsIn = (mode: number): ModelTerms => ({ ...TERMS, mode });
+/**
+ * The terms in `mode`. Three verifiers run, so an Optimistic model's challenge committee is one: a claim of an
+ * Optimistic job needs its committee size plus the challenger in eligible verifiers (`JobEscrowNotEnoughVerifiers`).
+ */
+const termsIn = (mode: number): ModelTerms => ({
+  ...TERMS,
+  mode,
+  committeeSize: mode === VerificationMode.Optimistic ? 1 : TERMS.committeeSize,
+});
 
 /** Generous: the machine may be loaded (2 cores shared with the rest of the suite). */
 const SETTLE_TIMEOUT_MS = 120_000;

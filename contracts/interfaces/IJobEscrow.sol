@@ -97,13 +97,15 @@ interface IJobEscrow is IDisputeWindowSource {
 
     /// @notice What a settlement paid, as credited to balances in the escrow.
     struct Settlement {
-        uint256 workerPayment; // to the worker: fee share (out of the bond after an unresolved challenge), plus its share of a forfeited bond
+        // to the worker: fee share (out of the bond after an unresolved challenge), plus its share of a forfeited bond
+        uint256 workerPayment;
         uint256 royalty; // to the model owner
         uint256 treasuryPayment; // to the treasury: protocol fee and the treasury's share of slashes and bonds
         uint256 verifierReward; // to each rewarded verifier (and to a winning challenger)
         uint256 rewardedVerifiers; // how many were rewarded
         uint256 requesterRefund; // to the requester: fee refund and compensation
-        uint256 challengerPayment; // to the challenger: its bond back (less the fee when unresolved), plus its reward when it won
+        // to the challenger: its bond back (less the fee when unresolved), plus its reward when it won
+        uint256 challengerPayment;
         uint256 slashed; // taken from the worker's stake
     }
 

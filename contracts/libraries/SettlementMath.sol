@@ -94,8 +94,8 @@ library SettlementMath {
         s.challengerPayment = bond;
     }
 
-    /// @notice A challenge whose committee voted without a majority: it proved nothing, so the challenger, not the worker,
-    /// bears it. The requester gets the fee back (the result is not certified) and the worker is paid as if the
+    /// @notice A challenge whose committee voted without a majority: it proved nothing, so the challenger, not the
+    /// worker, bears it. The requester gets the fee back (the result is not certified) and the worker is paid as if the
     /// result had been accepted without a committee (`accepted`), out of the challenger's `bond`, which is never
     /// less than the fee; the challenger gets the rest of its bond back. A requester challenging its own job
     /// through a second identity pays the fee either way.

@@ -14,13 +14,15 @@ contract FaultyRandomness is IRandomnessSource {
 
     Fault public fault;
 
+    error FaultyRandomnessUnavailable();
+
     function setFault(Fault newFault) external {
         fault = newFault;
     }
 
     function randomSeed(uint256 jobId) external view returns (uint256) {
         Fault f = fault;
-        if (f == Fault.Revert) revert("randomness unavailable");
+        if (f == Fault.Revert) revert FaultyRandomnessUnavailable();
         if (f == Fault.BurnGas) {
             uint256 x;
             while (true) x = uint256(keccak256(abi.encode(x)));
