@@ -13,17 +13,16 @@ import {
   type StakingSetup,
 } from "./fixtures/staking";
 import { statisticalDraws } from "./fixtures/coverage";
+import { view } from "./fixtures/views";
 
-/** One draw as a raw eth_call (several times faster than going through the contract object). */
+/** One draw, as a raw eth_call (`view`: several times faster than going through the contract object). */
 async function drawOne(
   staking: VerifierStaking,
   seed: bigint,
   size: number,
   excluded: string[] = [],
 ): Promise<string[]> {
-  const data = staking.interface.encodeFunctionData("drawCommittee", [seed, size, excluded]);
-  const result: string = await ethers.provider.send("eth_call", [{ to: await staking.getAddress(), data }, "latest"]);
-  return [...staking.interface.decodeFunctionResult("drawCommittee", result)[0]];
+  return [...(await view(staking, "drawCommittee", seed, size, excluded))];
 }
 
 /**

@@ -145,6 +145,12 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
     net = await LocalNetwork.start({
       escrowParams: { ...LOCAL_ESCROW_PARAMS, submissionWindow: 60, commitWindow: 30, revealWindow: 30 },
     });
+    // The services start first: they take seconds to load, and read their nonce and the chain only once they
+    // run, so the stakes and models below are in place by then without waiting for them.
+    worker = n().startService({ name: "worker", wallet: workerWallet(), role: "worker", pollMs: 300 });
+    const verifiers = verifierWallets().map((w, i) =>
+      n().startService({ name: `verifier-${i + 1}`, wallet: w, role: "verifier", pollMs: 300 }),
+    );
     const funded = [requester(), workerWallet(), ...verifierWallets()];
     await n().fund(funded, parseEther("10000"));
     await n().stake(workerWallet(), parseEther("500"));
@@ -153,11 +159,6 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
     twoId = await n().publishModel({ owner: modelOwner(), name: "two-input", bytes: twoBytes, terms: termsIn(0) });
     local.set(mlpId, await loadModel(mlpBytes));
     local.set(twoId, await loadModel(twoBytes));
-
-    worker = n().startService({ name: "worker", wallet: workerWallet(), role: "worker", pollMs: 300 });
-    const verifiers = verifierWallets().map((w, i) =>
-      n().startService({ name: `verifier-${i + 1}`, wallet: w, role: "verifier", pollMs: 300 }),
-    );
     await Promise.all([worker, ...verifiers].map((s) => s.ready(120_000)));
   });
 

@@ -6,9 +6,9 @@ import { statisticalDraws, underCoverage } from "./fixtures/coverage";
 /**
  * Invariant fuzzing, bounded for CI: fast-check drives random sequences of every external action against the
  * real contracts and a TypeScript model (test/fuzz). `npm run fuzz -- --runs N --seed S` runs more.
- * The seed is fixed so that the coverage asserted here is reproducible (22 runs of up to 80 steps: every action
- * kind succeeds and reverts, and 10 of 24 committee votes end fully revealed; 127 s on a shared two-core machine);
- * FUZZ_SEED overrides it.
+ * The seed is fixed so that the coverage asserted here is reproducible: 19 runs of up to 80 steps, the fewest with
+ * which this seed has every action kind succeed and revert (seeds 1 to 9 need more than 16), and 10 of 20 committee
+ * votes end fully revealed. FUZZ_SEED overrides it.
  */
 describe("Invariant fuzzing", function () {
   this.timeout(600_000);
@@ -18,7 +18,7 @@ describe("Invariant fuzzing", function () {
     const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 21;
     // Under coverage, a tenth of the runs (the first of the same sequence): every step still checks the model and
     // the invariants, but so few runs need not exercise every action or finish enough committee votes.
-    const runs = statisticalDraws(22);
+    const runs = statisticalDraws(19);
     const stats = await runFuzz({ runs, seed, maxSteps: 80, log: () => undefined });
     await network.provider.send("evm_revert", [before]);
     console.log(`      ${summary(stats)}`);

@@ -26,17 +26,8 @@ import {
   type ContractTransactionResponse,
   type Signer,
 } from "ethers";
-import {
-  JobEscrow__factory,
-  ModelRegistry__factory,
-  TestToken__factory,
-  VerifierStaking__factory,
-  type JobEscrow,
-  type ModelRegistry,
-  type TestToken,
-  type VerifierStaking,
-  type IModelRegistry,
-} from "../../typechain-types";
+import type { IModelRegistry, JobEscrow, ModelRegistry, TestToken, VerifierStaking } from "../../typechain-types";
+import { JobEscrow__factory, ModelRegistry__factory, TestToken__factory, VerifierStaking__factory } from "../factories";
 import { encodeTensors, type Tensor } from "../codec";
 import { loadDeployment, type Deployment } from "../deployment";
 import { jobFromTx, type Job } from "../job";

@@ -3,15 +3,8 @@
  * logs in bounded block ranges up to the head minus the confirmations.
  */
 import type { ContractRunner, Log, LogDescription, Provider } from "ethers";
-import {
-  JobEscrow__factory,
-  ModelRegistry__factory,
-  VerifierStaking__factory,
-  type IJobEscrow,
-  type JobEscrow,
-  type ModelRegistry,
-  type VerifierStaking,
-} from "../../typechain-types";
+import type { IJobEscrow, JobEscrow, ModelRegistry, VerifierStaking } from "../../typechain-types";
+import { JobEscrow__factory, ModelRegistry__factory, VerifierStaking__factory } from "../factories";
 import type { Deployment } from "../deployment";
 import { sealInOrder } from "../votes";
 import { withRetry, type RetryOptions } from "./sender";

@@ -8,13 +8,10 @@
  * configuration exits with status 2 and one line naming the problem.
  */
 import { Command, Option } from "commander";
-import { JsonRpcProvider } from "ethers";
-import { loadDeployment } from "../deployment";
-import { addressesOf } from "./chain";
 import { ConfigError, FAULTS, LOG_LEVELS, parseConfig, ROLES, type ConfigInput } from "./config";
-import { ModelStore } from "./models";
-import { startServiceFromConfig } from "./service";
-import { formatVerdict, verifyJob } from "./verify";
+
+// The service, the chain code and ONNX Runtime are loaded once the arguments and the configuration are found
+// good: under ts-node they take seconds to load, and a refusal should not wait for them.
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`${message}\n`);
@@ -69,6 +66,7 @@ program
       settleAll: opts.settleAll,
       logLevel: opts.logLevel,
     });
+    const { startServiceFromConfig } = await import("./service");
     let handle;
     try {
       handle = await startServiceFromConfig(cfg, { progress: process.stderr.isTTY === true });
@@ -105,6 +103,14 @@ program
       { rpcUrl: opts.rpcUrl, deployment: opts.deployment, cacheDir: opts.cacheDir, ipfsGateway: opts.ipfsGateway },
       false,
     );
+    const [{ JsonRpcProvider }, { loadDeployment }, { addressesOf }, { ModelStore }, { formatVerdict, verifyJob }] =
+      await Promise.all([
+        import("ethers"),
+        import("../deployment"),
+        import("./chain"),
+        import("./models"),
+        import("./verify"),
+      ]);
     let deployment;
     try {
       deployment = loadDeployment(cfg.deployment);

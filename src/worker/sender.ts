@@ -6,7 +6,7 @@
  */
 import { Interface, type TransactionReceipt, type TransactionRequest } from "ethers";
 import type { Logger } from "pino";
-import { IJobEscrow__factory, IModelRegistry__factory, IVerifierStaking__factory } from "../../typechain-types";
+import { IJobEscrow__factory, IModelRegistry__factory, IVerifierStaking__factory } from "../factories";
 
 /** What went wrong, as far as the caller needs to know. */
 export type ErrorKind =

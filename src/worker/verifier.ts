@@ -9,7 +9,8 @@
  * the verifier cannot judge and does not vote (logged, counted by reason).
  */
 import { getBytes, type Signer } from "ethers";
-import { IERC20__factory, type IJobEscrow } from "../../typechain-types";
+import type { IJobEscrow } from "../../typechain-types";
+import { IERC20__factory } from "../factories";
 import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../codec";
 import { JobStatus, VerificationMode, VoteState } from "../params";
 import { challengeBondFor } from "../settlement";

@@ -28,6 +28,7 @@ import {
   type Protocol,
 } from "../fixtures/protocol";
 import { saltOf } from "../fixtures/verification";
+import { view } from "../fixtures/views";
 import { jobIdOf } from "../../src/job";
 import { toJobTerms } from "../../src/terms";
 import { JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
@@ -931,11 +932,11 @@ async function checkState(r: Run, label: string): Promise<void> {
   const actors = Object.entries(r.w.addr);
   // Every read goes out at once (views of one block, independent of each other) rather than one round trip
   // after another; the checks below await them in their order, so they and their messages are unchanged.
-  const balances = holders.map((a) => sent(token.balanceOf(a)));
-  const credits = actors.map(([, a]) => sent(escrow.balanceOf(a)));
-  const stakes = actors.map(([, a]) => sent(staking.accountOf(a)));
-  const weightsOf = actors.map(([, a]) => sent(staking.verifierWeightOf(a)));
-  const jobStates = s.jobs.map((j) => sent(escrow.jobState(j.job.id)));
+  const balances = holders.map((a) => sent(view(token, "balanceOf", a)));
+  const credits = actors.map(([, a]) => sent(view(escrow, "balanceOf", a)));
+  const stakes = actors.map(([, a]) => sent(view(staking, "accountOf", a)));
+  const weightsOf = actors.map(([, a]) => sent(view(staking, "verifierWeightOf", a)));
+  const jobStates = s.jobs.map((j) => sent(view(escrow, "jobState", j.job.id)));
   const settledBefore = s.jobs.map((j) => {
     const i = Number(j.job.nonce) - 1;
     return isTerminal(r.lastStatus[i] ?? JobStatus.Requested) && r.lastStatus[i] !== undefined;
@@ -944,9 +945,9 @@ async function checkState(r: Run, label: string): Promise<void> {
     settledBefore[k]
       ? undefined
       : {
-          outputHash: sent(escrow.outputHash(j.job.id)),
-          challenge: sent(escrow.challengeOf(j.job.id)),
-          committee: j.seats.length > 0 ? sent(escrow.committee(j.job.id)) : undefined,
+          outputHash: sent(view(escrow, "outputHash", j.job.id)),
+          challenge: sent(view(escrow, "challengeOf", j.job.id)),
+          committee: j.seats.length > 0 ? sent(view(escrow, "committee", j.job.id)) : undefined,
         },
   );
   for (const [k, a] of holders.entries()) {
@@ -954,7 +955,7 @@ async function checkState(r: Run, label: string): Promise<void> {
     held += balance;
     eq(balance, s.tokens[a] ?? 0n, `${label}: token balance of ${a}`);
   }
-  eq(await token.totalSupply(), s.totalSupply, `${label}: total supply`);
+  eq(await view(token, "totalSupply"), s.totalSupply, `${label}: total supply`);
   eq(held, s.totalSupply, `${label}: tokens outside the actors and contracts`);
   for (const [k, [name, a]] of actors.entries()) {
     const credit = await credits[k];
@@ -975,15 +976,24 @@ async function checkState(r: Run, label: string): Promise<void> {
     weights += weight;
     if (weight > 0n) eligible += 1n;
   }
-  eq(await staking.totalVerifierWeight(), weights, `${label}: total verifier weight`);
-  eq(await staking.eligibleVerifierCount(), eligible, `${label}: eligible verifiers`);
+  eq(await view(staking, "totalVerifierWeight"), weights, `${label}: total verifier weight`);
+  eq(await view(staking, "eligibleVerifierCount"), eligible, `${label}: eligible verifiers`);
   eq(
-    [await escrow.paused(), await escrow.treasury(), await escrow.paramsId(), await escrow.jobCount()],
+    [
+      await view(escrow, "paused"),
+      await view(escrow, "treasury"),
+      await view(escrow, "paramsId"),
+      await view(escrow, "jobCount"),
+    ],
     [s.paused, s.treasury, BigInt(s.params.length), BigInt(s.jobs.length)],
     `${label}: escrow pause, treasury, params version, job count`,
   );
   eq(
-    [await escrow.maxDisputeWindow(), await staking.unbondingPeriod(), await staking.minVerifierStake()],
+    [
+      await view(escrow, "maxDisputeWindow"),
+      await view(staking, "unbondingPeriod"),
+      await view(staking, "minVerifierStake"),
+    ],
     [s.maxDisputeWindow, s.unbondingPeriod, s.minVerifierStake],
     `${label}: dispute window, unbonding period, min verifier stake`,
   );
@@ -1029,18 +1039,18 @@ async function checkState(r: Run, label: string): Promise<void> {
     }
   }
   // Invariant 1: conservation.
-  eq(await token.balanceOf(escrow), open + credited, `${label}: escrow balance vs open jobs + credits`);
+  eq(await view(token, "balanceOf", s.escrow), open + credited, `${label}: escrow balance vs open jobs + credits`);
   eq(open, r.m.openHoldings(), `${label}: open job holdings`);
-  eq(await token.balanceOf(staking), staked, `${label}: staking balance vs active + unbonding stake`);
-  eq(await staking.totalStake(), staked, `${label}: staking totalStake vs active + unbonding stake`);
+  eq(await view(token, "balanceOf", s.staking), staked, `${label}: staking balance vs active + unbonding stake`);
+  eq(await view(staking, "totalStake"), staked, `${label}: staking totalStake vs active + unbonding stake`);
 
-  eq(await registry.modelCount(), BigInt(s.models.length), `${label}: model count`);
+  eq(await view(registry, "modelCount"), BigInt(s.models.length), `${label}: model count`);
 }
 
 async function checkRegistry(r: Run, label: string): Promise<void> {
   const s = r.m.s;
   for (let i = 0; i < s.models.length; i++) {
-    const m = await r.w.p.registry.getModel(i + 1);
+    const m = await view(r.w.p.registry, "getModel", i + 1);
     eq(
       [m.owner, m.pendingOwner, Number(m.versionCount), m.deprecated, [...m.terms].map((x) => BigInt(x))],
       [
