@@ -44,6 +44,11 @@ export interface GriefingRow {
   /** The same outcomes under the earlier rule (unresolved: refund, bond back, worker unpaid), per job, tokens. */
   earlierCoalitionCost: number;
   earlierWorkerIncome: number;
+  /**
+   * Whether griefing paid: the coalition got its outputs for less than their fees, or the worker earned less
+   * than unchallenged jobs pay. Decided on the exact token amounts, not on the rounded per-job figures.
+   */
+  paid: boolean;
 }
 
 export interface GriefingOptions {
@@ -102,6 +107,8 @@ export async function runGriefingRow(world: World, colluders: number, opts: Grie
     const workerIncome = (await wealthOf(world, worker)) - workerBefore;
     const job = { fee: SIM_PRICE, royaltyBps: 500n, protocolFeeBps: world.params.protocolFeeBps, verifierShareBps: 0n };
     const per = (x: bigint): number => tokens(x) / opts.jobs;
+    const jobs = BigInt(opts.jobs);
+    const unchallenged = acceptedSettlement(job, world.params, 0n).workerPayment;
     return {
       colluders,
       eligible: others.length,
@@ -112,11 +119,12 @@ export async function runGriefingRow(world: World, colluders: number, opts: Grie
       bond: tokens(challengeBondFor(job, world.params)),
       coalitionCost: per(coalitionCost),
       workerIncome: per(workerIncome),
-      unchallengedIncome: tokens(acceptedSettlement(job, world.params, 0n).workerPayment),
+      unchallengedIncome: tokens(unchallenged),
       // Earlier rule: an unresolved challenge refunded the fee and the bond to the coalition, and paid the worker
       // nothing; the fee part of the bond is exactly what now pays the worker, royalty and protocol fee.
       earlierCoalitionCost: per(coalitionCost - BigInt(unresolved) * SIM_PRICE),
       earlierWorkerIncome: per(workerIncome - unresolvedWorkerPay),
+      paid: coalitionCost < SIM_PRICE * jobs || workerIncome < unchallenged * jobs,
     };
   } finally {
     await revert(base);
@@ -135,7 +143,7 @@ export async function runGriefing(world: World, opts: GriefingOptions): Promise<
 
 /** Whether griefing paid in a row: the coalition got an output for less than its fee, or the worker earned less. */
 export function griefingPaid(r: GriefingRow): boolean {
-  return r.coalitionCost < r.fee || r.workerIncome < r.unchallengedIncome;
+  return r.paid;
 }
 
 export function formatGriefingTable(rows: GriefingRow[]): string {
