@@ -114,6 +114,14 @@ export function acceptedVerifierPool(
   return share(BigInt(job.fee), job.verifierShareBps) + share(BigInt(challenge?.bond ?? 0n), params.verifierRewardBps);
 }
 
+/** `SettlementMath.accepted`: royalty and protocol fee off the fee, the rest to the worker (no committee's pool). */
+function acceptedAlone(job: Pick<SettledJob, "fee" | "royaltyBps" | "protocolFeeBps">): Settlement {
+  const fee = BigInt(job.fee);
+  const royalty = share(fee, job.royaltyBps);
+  const treasuryPayment = share(fee, job.protocolFeeBps);
+  return { ...none(), royalty, treasuryPayment, workerPayment: fee - royalty - treasuryPayment };
+}
+
 /**
  * `_settleAccepted`: the output stands. `agreed` is the number of agreeing verifiers (0 when no committee voted:
  * a None-mode job or an unchallenged optimistic one); `challenge` is the challenge a committee voted down.
@@ -130,17 +138,12 @@ export function acceptedSettlement(
 ): Settlement {
   const fee = BigInt(job.fee);
   const voters = BigInt(agreed);
-  const s = none();
-  s.royalty = share(fee, job.royaltyBps);
-  s.treasuryPayment = share(fee, job.protocolFeeBps);
-  if (voters === 0n) {
-    s.workerPayment = fee - s.royalty - s.treasuryPayment;
-    return s;
-  }
+  const s = acceptedAlone(job);
+  if (voters === 0n) return s;
   const bond = BigInt(challenge?.bond ?? 0n);
   const toWorker = share(bond, params.compensationBps);
   const pool = acceptedVerifierPool(job, params, challenge);
-  s.workerPayment = fee - s.royalty - s.treasuryPayment - share(fee, job.verifierShareBps) + toWorker;
+  s.workerPayment += toWorker - share(fee, job.verifierShareBps);
   s.verifierReward = pool / voters;
   s.rewardedVerifiers = voters;
   s.treasuryPayment += bond - toWorker - share(bond, params.verifierRewardBps) + (pool - s.verifierReward * voters);
@@ -210,16 +213,7 @@ export function inconclusiveSettlement(
   const fee = BigInt(job.fee);
   const bond = BigInt(challenge?.bond ?? 0n);
   if (!challenge || !voted) return { ...none(), requesterRefund: fee, challengerPayment: bond };
-  const royalty = share(fee, job.royaltyBps);
-  const treasuryPayment = share(fee, job.protocolFeeBps);
-  return {
-    ...none(),
-    royalty,
-    treasuryPayment,
-    workerPayment: fee - royalty - treasuryPayment,
-    requesterRefund: fee,
-    challengerPayment: bond - fee,
-  };
+  return { ...acceptedAlone(job), requesterRefund: fee, challengerPayment: bond - fee };
 }
 
 /**

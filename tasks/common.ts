@@ -140,6 +140,12 @@ export function parseAmount(p: Protocol, value: string, flag: string): bigint {
   }
 }
 
+/** `value` as an address, or a clear error naming `flag`. */
+export function parseAddress(value: string, flag: string): string {
+  if (!isAddress(value)) fail(`${flag} ${value} is not an address`);
+  return value;
+}
+
 /** A base-unit amount as tokens with the symbol: "1.5 TML". */
 export function formatAmount(p: Protocol, amount: bigint): string {
   return `${formatUnits(amount, p.decimals)} ${p.symbol}`;

@@ -4,9 +4,9 @@
  * be granted ESCROW_ROLE). Each sends from the escrow's owner or the staking admin; anyone else gets the
  * contract's own error.
  */
-import { isAddress, ZeroAddress } from "ethers";
+import { ZeroAddress } from "ethers";
 import { task } from "hardhat/config";
-import { DEPLOYMENT_HELP, FROM_HELP, connect, fail, requireSigner, say, send, type Protocol } from "./common";
+import { DEPLOYMENT_HELP, FROM_HELP, connect, parseAddress, requireSigner, say, send, type Protocol } from "./common";
 
 interface CommonArgs {
   from?: string;
@@ -37,11 +37,6 @@ function printRandomness(view: RandomnessView): void {
   );
 }
 
-function addressParam(value: string, flag: string): string {
-  if (!isAddress(value)) fail(`${flag} ${value} is not an address`);
-  return value;
-}
-
 task("randomness:show", "Shows the escrow's committee randomness source and any announced one")
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: { deployment?: string }, hre): Promise<RandomnessView> => {
@@ -58,7 +53,7 @@ task(
   .addOptionalParam("from", FROM_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: CommonArgs & { source: string }, hre): Promise<RandomnessView> => {
-    const source = addressParam(args.source, "--source");
+    const source = parseAddress(args.source, "--source");
     const p = await connect(hre, args);
     requireSigner(p);
     const receipt = await send(p, "announceRandomnessSource", () => p.escrow.announceRandomnessSource(source));
@@ -87,7 +82,7 @@ task(
   .addOptionalParam("from", FROM_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: CommonArgs & { escrow: string }, hre): Promise<{ readyAt: number; expiresAt: number }> => {
-    const escrow = addressParam(args.escrow, "--escrow");
+    const escrow = parseAddress(args.escrow, "--escrow");
     const p = await connect(hre, args);
     requireSigner(p);
     const receipt = await send(p, "announceEscrow", () => p.staking.announceEscrow(escrow));

@@ -2,7 +2,6 @@
  * Workers and verifiers: `stake:add`, `stake:unstake`, `stake:withdraw`, `stake:verifier`, `stake:show`; payouts:
  * `escrow:withdraw`; test tokens: `token:faucet`.
  */
-import { isAddress } from "ethers";
 import { task } from "hardhat/config";
 import {
   DEPLOYMENT_HELP,
@@ -11,6 +10,7 @@ import {
   ensureAllowance,
   fail,
   formatAmount,
+  parseAddress,
   parseAmount,
   requireSigner,
   say,
@@ -139,9 +139,10 @@ task("stake:show", "Shows an account's stake, verifier status and balances")
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: { account?: string; deployment?: string }, hre): Promise<StakeView> => {
     const p = await connect(hre, args);
-    let account = args.account;
-    if (account !== undefined && !isAddress(account)) fail(`--account ${account} is not an address`);
-    account ??= p.address ?? fail("give --account: the network has no account of its own");
+    const account =
+      args.account !== undefined
+        ? parseAddress(args.account, "--account")
+        : (p.address ?? fail("give --account: the network has no account of its own"));
     const view = await stakeOf(p, account);
     printStake(p, view);
     return view;

@@ -42,11 +42,7 @@ library CommitteeDrawLib {
         address challenger,
         bool refuse
     ) public returns (bool drawn) {
-        address[] memory excluded = new address[](challenger == address(0) ? 3 : 4);
-        excluded[0] = state.worker;
-        excluded[1] = requester;
-        excluded[2] = modelOwner;
-        if (challenger != address(0)) excluded[3] = challenger;
+        address[] memory excluded = _parties(state.worker, requester, modelOwner, challenger);
         (bool seeded, uint256 seed) = seedOf(address(randomness), jobId);
         if (!seeded) {
             if (refuse) revert IJobEscrow.JobEscrowRandomnessSourceUnusable(address(randomness));
@@ -105,11 +101,23 @@ library CommitteeDrawLib {
         address modelOwner,
         uint256 needed
     ) public view {
-        address[] memory excluded = new address[](3);
-        excluded[0] = worker;
-        excluded[1] = requester;
-        excluded[2] = modelOwner;
+        address[] memory excluded = _parties(worker, requester, modelOwner, address(0));
         uint256 eligible = IVerifierStaking(staking).eligibleVerifiersExcluding(excluded);
         if (eligible < needed) revert IJobEscrow.JobEscrowNotEnoughVerifiers(jobId, eligible, needed);
+    }
+
+    /// @dev The accounts a job's committee never includes: its worker, requester, model owner and challenger (left
+    /// out when zero).
+    function _parties(
+        address worker,
+        address requester,
+        address modelOwner,
+        address challenger
+    ) private pure returns (address[] memory parties) {
+        parties = new address[](challenger == address(0) ? 3 : 4);
+        parties[0] = worker;
+        parties[1] = requester;
+        parties[2] = modelOwner;
+        if (challenger != address(0)) parties[3] = challenger;
     }
 }

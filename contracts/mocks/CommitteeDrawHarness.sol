@@ -21,32 +21,8 @@ contract CommitteeDrawHarness {
         _params.revealWindow = revealWindow;
     }
 
+    /// @notice Runs CommitteeDrawLib.draw on this job; `refuse` as a submission that claims the job passes it.
     function draw(
-        IRandomnessSource randomness,
-        IVerifierStaking staking,
-        uint256 jobId,
-        uint256 size,
-        address requester,
-        address modelOwner,
-        address challenger
-    ) external returns (bool) {
-        return _draw(randomness, staking, jobId, size, requester, modelOwner, challenger, false);
-    }
-
-    /// @notice `draw` as a submission that claims the job in the same transaction runs it: a shortage reverts.
-    function drawRefusing(
-        IRandomnessSource randomness,
-        IVerifierStaking staking,
-        uint256 jobId,
-        uint256 size,
-        address requester,
-        address modelOwner,
-        address challenger
-    ) external returns (bool) {
-        return _draw(randomness, staking, jobId, size, requester, modelOwner, challenger, true);
-    }
-
-    function _draw(
         IRandomnessSource randomness,
         IVerifierStaking staking,
         uint256 jobId,
@@ -55,7 +31,7 @@ contract CommitteeDrawHarness {
         address modelOwner,
         address challenger,
         bool refuse
-    ) private returns (bool) {
+    ) external returns (bool) {
         return
             CommitteeDrawLib.draw(
                 _state,

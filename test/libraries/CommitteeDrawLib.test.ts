@@ -19,8 +19,16 @@ interface DrawSetup extends StakingSetup {
   challenger: HardhatEthersSigner;
   /** Opted-in verifiers that are none of the job's parties. */
   eligible: string[];
-  /** Arguments of `harness.draw` for a job: the fixture's randomness, staking, requester and model owner. */
-  drawArgs(jobId: bigint, size: number, challenger?: string): Parameters<CommitteeDrawHarness["draw"]>;
+  /**
+   * Arguments of `harness.draw` for a job: the fixture's randomness, staking, requester and model owner; `refuse`
+   * false (an ending, not a revert, when no committee can be drawn) unless given.
+   */
+  drawArgs(
+    jobId: bigint,
+    size: number,
+    challenger?: string,
+    refuse?: boolean,
+  ): Parameters<CommitteeDrawHarness["draw"]>;
 }
 
 /**
@@ -44,6 +52,7 @@ async function drawFixture(): Promise<DrawSetup> {
     jobId: bigint,
     size: number,
     challengerAddress = ethers.ZeroAddress,
+    refuse = false,
   ): Parameters<CommitteeDrawHarness["draw"]> => [
     randomness,
     s.staking,
@@ -52,6 +61,7 @@ async function drawFixture(): Promise<DrawSetup> {
     s.requester,
     modelOwner,
     challengerAddress,
+    refuse,
   ];
   return {
     ...s,
@@ -129,7 +139,7 @@ describe("CommitteeDrawLib", function () {
 
       it("reverts with VerifierStakingInsufficientVerifiers instead when refusing (a submission that claims)", async function () {
         const d = await loadFixture(drawFixture);
-        await expect(d.harness.drawRefusing(...d.drawArgs(JOB_ID, 4, d.challenger.address)))
+        await expect(d.harness.draw(...d.drawArgs(JOB_ID, 4, d.challenger.address, true)))
           .to.be.revertedWithCustomError(d.staking, "VerifierStakingInsufficientVerifiers")
           .withArgs(3, 4);
         expect((await d.harness.state()).status).to.equal(JobStatus.Submitted);
