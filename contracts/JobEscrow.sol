@@ -36,7 +36,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @dev Gas kept back for the CALL itself and the work after it, on top of the 1/64 that EIP-150 withholds.
     uint256 private constant CALLBACK_GAS_OVERHEAD = 10_000;
-    /// @dev A new randomness source is usable this long after the staking unbonding period from its announcement.
+    /// @dev A new randomness source is usable this long after the staking exit notice and unbonding period from its
+    /// announcement.
     uint256 private constant RANDOMNESS_NOTICE_MARGIN = 1 days;
     /// @dev Number of fixed fields after `Job.id`, which the id hashes.
     uint256 private constant JOB_HASHED_WORDS = 16;
@@ -284,7 +285,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @inheritdoc IJobEscrow
     function announceRandomnessSource(IRandomnessSource next) external onlyOwner {
         _checkRandomnessSource(next);
-        uint256 readyAt = block.timestamp + STAKING.unbondingPeriod() + RANDOMNESS_NOTICE_MARGIN;
+        uint256 readyAt = block.timestamp + STAKING.exitNotice() + STAKING.unbondingPeriod() + RANDOMNESS_NOTICE_MARGIN;
         _nextRandomness = next;
         _nextRandomnessReadyAt = uint40(readyAt);
         emit RandomnessSourceAnnounced(address(next), readyAt);

@@ -71,7 +71,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         unchecked {
             _totalStake = (_totalStake + amount).toUint160();
         }
-        _syncWeight(msg.sender, account);
+        _syncWeight(msg.sender, account, true);
         emit Staked(msg.sender, amount);
     }
 
@@ -85,8 +85,8 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         account.active -= uint96(amount);
         account.unbonding = (account.unbonding + amount).toUint96();
         uint256 unbondingEnd = block.timestamp + _unbondingPeriod;
-        account.unbondingEnd = unbondingEnd.toUint56();
-        _syncWeight(msg.sender, account);
+        account.unbondingEnd = unbondingEnd.toUint48();
+        _syncWeight(msg.sender, account, true);
         emit UnstakeRequested(msg.sender, amount, unbondingEnd);
     }
 
@@ -111,14 +111,42 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     /// @inheritdoc IVerifierStaking
     function setVerifier(bool verifier) external {
         Account storage account = _accounts[msg.sender];
-        if (account.verifier == verifier) revert VerifierStakingVerifierStatusUnchanged(msg.sender, verifier);
-        uint256 free = account.active - account.locked;
-        if (verifier && free < _minVerifierStake) {
-            revert VerifierStakingInsufficientStake(msg.sender, free, _minVerifierStake);
+        if (account.leaving) {
+            if (!verifier) revert VerifierStakingExitPending(msg.sender, account.exitAt);
+            _endExit(msg.sender, account);
+            emit VerifierExitCancelled(msg.sender);
+            return;
         }
-        account.verifier = verifier;
-        _verifiers.set(msg.sender, verifier ? free : 0);
+        if (account.verifier == verifier) revert VerifierStakingVerifierStatusUnchanged(msg.sender, verifier);
+        if (verifier) {
+            uint256 free = account.active - account.locked;
+            if (free < _minVerifierStake) revert VerifierStakingInsufficientStake(msg.sender, free, _minVerifierStake);
+            account.verifier = true;
+            _verifiers.set(msg.sender, free);
+        } else if (_verifiers.weightOf(msg.sender) == 0) {
+            // Not in the draw: nothing to give notice of.
+            account.verifier = false;
+        } else {
+            uint256 exitAt = block.timestamp + _longestDisputeWindow();
+            account.leaving = true;
+            account.exitAt = exitAt.toUint48();
+            ++_verifiers.marked;
+            emit VerifierExitRequested(msg.sender, exitAt);
+            return;
+        }
         emit VerifierStatusChanged(msg.sender, verifier);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function completeExit(address account) external {
+        Account storage stakeAccount = _accounts[account];
+        if (!stakeAccount.leaving) revert VerifierStakingNoExitPending(account);
+        uint256 exitAt = stakeAccount.exitAt;
+        if (block.timestamp < exitAt) revert VerifierStakingExitPending(account, exitAt);
+        _endExit(account, stakeAccount);
+        stakeAccount.verifier = false;
+        _verifiers.set(account, 0);
+        emit VerifierStatusChanged(account, false);
     }
 
     /// @inheritdoc IVerifierStaking
@@ -128,7 +156,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         if (amount > free) revert VerifierStakingInsufficientStake(account, free, amount);
         // amount <= free, so locked + amount <= active < 2^96.
         stakeAccount.locked += uint96(amount);
-        _syncWeight(account, stakeAccount);
+        _syncWeight(account, stakeAccount, true);
         emit StakeLocked(account, amount);
     }
 
@@ -136,7 +164,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     function unlock(address account, uint256 amount) external onlyRole(ESCROW_ROLE) {
         Account storage stakeAccount = _accounts[account];
         uint256 released = _release(stakeAccount, amount);
-        _syncWeight(account, stakeAccount);
+        _syncWeight(account, stakeAccount, false);
         emit StakeUnlocked(account, released);
     }
 
@@ -163,7 +191,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         stakeAccount.active = uint96(active - fromFree - fromLocked);
         stakeAccount.locked = uint96(locked - fromLocked);
         if (fromUnbonding != 0) stakeAccount.unbonding -= uint96(fromUnbonding);
-        _syncWeight(account, stakeAccount);
+        _syncWeight(account, stakeAccount, false);
 
         if (slashed != 0) {
             // The total includes this account's stake, of which `slashed` is part, so it cannot underflow;
@@ -181,11 +209,8 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         if (period < MIN_UNBONDING_PERIOD || period > MAX_UNBONDING_PERIOD) {
             revert VerifierStakingInvalidParam("unbondingPeriod", period, MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD);
         }
-        uint256 escrows = getRoleMemberCount(ESCROW_ROLE);
-        for (uint256 i; i < escrows; ++i) {
-            uint256 window = _disputeWindowOf(getRoleMember(ESCROW_ROLE, i));
-            if (window > period) revert VerifierStakingUnbondingShorterThanDisputeWindow(period, window);
-        }
+        uint256 window = _longestDisputeWindow();
+        if (window > period) revert VerifierStakingUnbondingShorterThanDisputeWindow(period, window);
         emit UnbondingPeriodUpdated(_unbondingPeriod, period);
         _unbondingPeriod = period;
     }
@@ -206,7 +231,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
             unbondingPeriod: uint64(period), // at most MAX_UNBONDING_PERIOD
             codeHash: codeHash
         });
-        uint256 readyAt = block.timestamp + period + ESCROW_NOTICE_MARGIN;
+        uint256 readyAt = block.timestamp + period + _longestDisputeWindow() + ESCROW_NOTICE_MARGIN;
         emit EscrowAnnounced(escrow, codeHash, readyAt, readyAt + ESCROW_NOTICE_VALIDITY);
     }
 
@@ -270,8 +295,20 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     }
 
     /// @inheritdoc IVerifierStaking
-    function eligibleVerifiersExcluding(address[] calldata excluded) external view returns (uint256 eligible) {
-        (, eligible) = _verifiers.draw(0, 0, excluded);
+    function eligibleVerifiersExcluding(address[] calldata excluded) external view returns (uint256) {
+        (, uint256 eligible) = _verifiers.draw(0, 0, excluded);
+        uint256 leaving = _verifiers.marked;
+        return eligible > leaving ? eligible - leaving : 0;
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function leavingVerifierCount() external view returns (uint256) {
+        return _verifiers.marked;
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function exitNotice() external view returns (uint256) {
+        return _longestDisputeWindow();
     }
 
     /// @inheritdoc IVerifierStaking
@@ -336,7 +373,11 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     function _readyAt(EscrowNotice storage notice) private view returns (uint256) {
         uint256 announcedAt = notice.announcedAt;
         if (announcedAt == 0) return 0;
-        return announcedAt + Math.max(notice.unbondingPeriod, _unbondingPeriod) + ESCROW_NOTICE_MARGIN;
+        return
+            announcedAt +
+            Math.max(notice.unbondingPeriod, _unbondingPeriod) +
+            _longestDisputeWindow() +
+            ESCROW_NOTICE_MARGIN;
     }
 
     /// @dev Releases up to `amount` of locked stake; a slash may already have taken part of it.
@@ -349,10 +390,40 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
 
     /// @dev Keeps a verifier's draw weight equal to its free stake while that is at least the verifier minimum,
     /// and zero below it: a verifier cannot stay drawable after unstaking down to dust it could lose.
-    function _syncWeight(address account, Account storage stakeAccount) private {
+    /// @dev Sets a verifier's draw weight from its free stake. A `voluntary` change (the account's own stake or
+    /// unstake, or collateral it locks by claiming a job) may not take it out of the draw: that takes notice
+    /// (`setVerifier(false)`). A slash or a release may, and the count of leaving verifiers in the draw follows.
+    function _syncWeight(address account, Account storage stakeAccount, bool voluntary) private {
         if (!stakeAccount.verifier) return;
         uint256 free = stakeAccount.active - stakeAccount.locked;
-        _verifiers.set(account, free < _minVerifierStake ? 0 : free);
+        uint256 minimum = _minVerifierStake;
+        uint256 weight = free < minimum ? 0 : free;
+        bool leaving = stakeAccount.leaving;
+        if (weight == 0 ? (voluntary || leaving) : leaving) {
+            bool drawn = _verifiers.weightOf(account) != 0;
+            if (weight == 0 && drawn) {
+                if (voluntary) revert VerifierStakingExitNoticeRequired(account, free, minimum);
+                --_verifiers.marked;
+            } else if (weight != 0 && !drawn) {
+                ++_verifiers.marked;
+            }
+        }
+        _verifiers.set(account, weight);
+    }
+
+    /// @dev Clears `account`'s exit, and its place in the count of leaving verifiers in the draw.
+    function _endExit(address account, Account storage stakeAccount) private {
+        if (_verifiers.weightOf(account) != 0) --_verifiers.marked;
+        stakeAccount.leaving = false;
+        stakeAccount.exitAt = 0;
+    }
+
+    /// @dev The longest dispute window of the escrows holding ESCROW_ROLE (`_disputeWindowOf`).
+    function _longestDisputeWindow() private view returns (uint256 longest) {
+        uint256 escrows = getRoleMemberCount(ESCROW_ROLE);
+        for (uint256 i; i < escrows; ++i) {
+            longest = Math.max(longest, _disputeWindowOf(getRoleMember(ESCROW_ROLE, i)));
+        }
     }
 
     /// @dev The dispute window an escrow reports; zero for an account that does not report one (an EOA

@@ -1,5 +1,6 @@
 /**
- * Workers and verifiers: `stake:add`, `stake:unstake`, `stake:withdraw`, `stake:verifier`, `stake:show`; payouts:
+ * Workers and verifiers: `stake:add`, `stake:unstake`, `stake:withdraw`, `stake:verifier`, `stake:complete-exit`,
+ * `stake:show`; payouts:
  * `escrow:withdraw`; test tokens: `token:faucet`.
  */
 import { task } from "hardhat/config";
@@ -27,6 +28,9 @@ export interface StakeView {
   /** Unix seconds when `unbonding` becomes withdrawable (0 when nothing unbonds). */
   unbondingEnd: number;
   verifier: boolean;
+  /** Opted out, still drawn for committees until `exitAt` (Unix seconds) and stake:complete-exit. */
+  leaving: boolean;
+  exitAt: number;
   verifierWeight: bigint;
   minVerifierStake: bigint;
   unbondingPeriod: number;
@@ -51,6 +55,8 @@ export async function stakeOf(p: Protocol, account: string): Promise<StakeView> 
     unbonding: a.unbonding,
     unbondingEnd: Number(a.unbondingEnd),
     verifier: a.verifier,
+    leaving: a.leaving,
+    exitAt: Number(a.exitAt),
     verifierWeight: await p.staking.verifierWeightOf(account),
     minVerifierStake: await p.staking.minVerifierStake(),
     unbondingPeriod: Number(await p.staking.unbondingPeriod()),
@@ -71,6 +77,7 @@ function printStake(p: Protocol, s: StakeView): void {
     `  verifier ${s.verifier ? "yes" : "no"} (weight ${formatAmount(p, s.verifierWeight)}; ` +
       `opt-in needs ${formatAmount(p, s.minVerifierStake)})`,
   );
+  if (s.leaving) say(`  leaving: still drawn for committees until ${isoTime(s.exitAt)}; then stake:complete-exit`);
   say(`  wallet ${formatAmount(p, s.balance)}, escrow payouts ${formatAmount(p, s.escrowBalance)}`);
 }
 
@@ -89,6 +96,8 @@ task("stake:add", "Stakes tokens (approving the staking contract first when need
     printStake(p, view);
     return view;
   });
+
+const isoTime = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
 task("stake:unstake", "Starts unbonding free stake; withdraw it after the unbonding period")
   .addParam("amount", "tokens to unbond (e.g. 50)")
@@ -120,18 +129,39 @@ task("stake:withdraw", "Withdraws stake whose unbonding period has ended")
     return { amount, transactionHash: receipt.hash };
   });
 
-task("stake:verifier", "Opts in to (--on) or out of (--off) verifier committees")
-  .addFlag("on", "opt in: be drawn for committees (needs the minimum verifier stake)")
-  .addFlag("off", "opt out")
+task("stake:verifier", "Opts in to (--on) or out of (--off) verifier committees; opting out takes notice")
+  .addFlag("on", "opt in: be drawn for committees (needs the minimum verifier stake); cancels an exit in notice")
+  .addFlag("off", "opt out: you stay drawn for the exit notice, then run stake:complete-exit")
   .addOptionalParam("from", FROM_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: CommonArgs & { on: boolean; off: boolean }, hre): Promise<StakeView> => {
     if (args.on === args.off) fail("give exactly one of --on and --off");
     const p = await connect(hre, args);
     const { address } = requireSigner(p);
+    const leaving = (await p.staking.accountOf(address)).leaving;
     const receipt = await send(p, "setVerifier", () => p.staking.setVerifier(args.on));
-    say(`${args.on ? "Opted in as" : "Opted out as"} verifier (tx ${receipt.hash})`);
-    return stakeOf(p, address);
+    const view = await stakeOf(p, address);
+    if (args.on) say(`${leaving ? "Cancelled your exit; still a" : "Opted in as"} verifier (tx ${receipt.hash})`);
+    else if (view.leaving) {
+      say(
+        `Opting out: you stay drawn for committees (and owe their votes) until ${isoTime(view.exitAt)}; ` +
+          `then run stake:complete-exit (tx ${receipt.hash})`,
+      );
+    } else say(`Opted out as verifier (tx ${receipt.hash})`);
+    return view;
+  });
+
+task("stake:complete-exit", "Takes a verifier whose exit notice has run out of committee draws (anyone may send it)")
+  .addOptionalParam("account", "the leaving verifier (default: your own account)")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: CommonArgs & { account?: string }, hre): Promise<StakeView> => {
+    const p = await connect(hre, args);
+    const { address } = requireSigner(p);
+    const account = args.account !== undefined ? parseAddress(args.account, "--account") : address;
+    const receipt = await send(p, "completeExit", () => p.staking.completeExit(account));
+    say(`Exit of ${account} completed: no longer drawn for committees (tx ${receipt.hash})`);
+    return stakeOf(p, account);
   });
 
 task("stake:show", "Shows an account's stake, verifier status and balances")

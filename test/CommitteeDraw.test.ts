@@ -1,12 +1,13 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { VerifierStaking } from "../typechain-types";
 import {
   MAX_COMMITTEE_SIZE,
   MIN_STAKE,
   deployStakingFixture,
+  exitVerifier,
   tokens,
   verifiersWithPartiesFixture,
   weightedVerifiersFixture,
@@ -117,6 +118,8 @@ interface ModelAccount {
   locked: bigint;
   unbonding: bigint;
   verifier: boolean;
+  /** Opted out, still in the draw until its exit is completed. */
+  leaving: boolean;
 }
 
 /**
@@ -131,7 +134,7 @@ class StakingModel {
   get(address: string): ModelAccount {
     let account = this.accounts.get(address);
     if (!account) {
-      account = { active: 0n, locked: 0n, unbonding: 0n, verifier: false };
+      account = { active: 0n, locked: 0n, unbonding: 0n, verifier: false, leaving: false };
       this.accounts.set(address, account);
     }
     return account;
@@ -163,6 +166,19 @@ class StakingModel {
   setVerifier(address: string, verifier: boolean): void {
     this.get(address).verifier = verifier;
     this.setWeight(address, verifier ? this.free(address) : 0n);
+  }
+
+  /**
+   * Whether a change the account makes itself (stake, unstake, collateral it locks), leaving it `free` free stake,
+   * is refused for taking a verifier out of the draw without notice (VerifierStakingExitNoticeRequired).
+   */
+  refusesExit(address: string, free: bigint): boolean {
+    return this.get(address).verifier && this.weightOf(address) > 0n && free < MIN_STAKE;
+  }
+
+  /** Leaving verifiers that still have a weight: the ones eligibleVerifiersExcluding subtracts. */
+  leaving(): number {
+    return [...this.accounts.entries()].filter(([address, a]) => a.leaving && this.weightOf(address) > 0n).length;
   }
 
   slash(address: string, unlockAmount: bigint, amount: bigint): bigint {
@@ -225,12 +241,17 @@ async function expectMatchesModel(staking: VerifierStaking, model: StakingModel,
     expect(account.locked, `locked of ${address}`).to.equal(expected.locked);
     expect(account.unbonding, `unbonding of ${address}`).to.equal(expected.unbonding);
     expect(account.verifier, `verifier of ${address}`).to.equal(expected.verifier);
+    expect(account.leaving, `leaving of ${address}`).to.equal(expected.leaving);
     expect(await staking.verifierWeightOf(address), `weight of ${address}`).to.equal(model.weightOf(address));
     const free = await staking.freeStakeOf(address);
     if (account.verifier && free >= MIN_STAKE) sumOfFreeStakeOfVerifiers += free;
   }
   expect(await staking.totalVerifierWeight(), "totalVerifierWeight").to.equal(sumOfFreeStakeOfVerifiers);
   expect(await staking.totalVerifierWeight(), "totalVerifierWeight (model)").to.equal(model.total());
+  expect(await staking.leavingVerifierCount(), "leavingVerifierCount").to.equal(model.leaving());
+  expect(await staking.eligibleVerifiersExcluding([]), "eligibleVerifiersExcluding([])").to.equal(
+    Math.max(0, model.eligible() - model.leaving()),
+  );
   expect(await staking.eligibleVerifierCount(), "eligibleVerifierCount").to.equal(model.eligible());
 }
 
@@ -438,9 +459,21 @@ describe("VerifierStaking committee draw", function () {
       });
 
       const zeroWeightCases: [string, (s: StakingSetup, v: HardhatEthersSigner) => Promise<unknown>][] = [
-        ["all of whose stake is locked", (s, v) => s.staking.connect(s.escrow).lock(v.address, tokens(30))],
-        ["who opted out", (s, v) => s.staking.connect(v).setVerifier(false)],
-        ["who unstaked everything", (s, v) => s.staking.connect(v).requestUnstake(tokens(30))],
+        [
+          "all of whose stake is locked after its exit",
+          async (s, v) => {
+            await exitVerifier(s.staking, v);
+            await s.staking.connect(s.escrow).lock(v.address, tokens(30));
+          },
+        ],
+        ["who opted out and completed its exit", (s, v) => exitVerifier(s.staking, v)],
+        [
+          "who unstaked everything after its exit",
+          async (s, v) => {
+            await exitVerifier(s.staking, v);
+            await s.staking.connect(v).requestUnstake(tokens(30));
+          },
+        ],
         [
           "who was slashed to zero",
           (s, v) => s.staking.connect(s.escrow).slash(v.address, 0, tokens(30), s.recipient.address),
@@ -490,15 +523,20 @@ describe("VerifierStaking committee draw", function () {
     it("never draws a verifier whose free stake is below the minimum, and draws it again once it has enough", async function () {
       const { staking, escrow, verifiers } = await loadFixture(weightedVerifiersFixture);
       const heaviest = verifiers[4].address;
-      await staking.connect(escrow).lock(heaviest, tokens(100));
+      // Collateral cannot take a verifier below the minimum (that takes notice); a slash can.
+      await expect(staking.connect(escrow).lock(heaviest, tokens(100)))
+        .to.be.revertedWithCustomError(staking, "VerifierStakingExitNoticeRequired")
+        .withArgs(heaviest, 0, MIN_STAKE);
+      await staking.connect(escrow).lock(heaviest, tokens(100) - MIN_STAKE);
+      await staking.connect(escrow).slash(heaviest, 0, tokens(2), escrow.address);
       for (const size of [1, 2, 4]) {
         for (const c of await drawMany(staking, 2 * SEEDS, size)) expect(c).not.to.include(heaviest);
       }
-      // One token free is below the verifier minimum: still never drawn.
+      // MIN_STAKE - 1 token free is still below the verifier minimum: never drawn.
       await staking.connect(escrow).unlock(heaviest, tokens(1));
       expect(await staking.verifierWeightOf(heaviest)).to.equal(0n);
       for (const c of await drawMany(staking, 2 * SEEDS, 1)) expect(c).not.to.include(heaviest);
-      await staking.connect(escrow).unlock(heaviest, MIN_STAKE - tokens(1));
+      await staking.connect(escrow).unlock(heaviest, tokens(1));
       expect(await staking.verifierWeightOf(heaviest)).to.equal(MIN_STAKE);
       const counts = countSeats(
         await drawMany(staking, 200, 1),
@@ -549,18 +587,36 @@ describe("VerifierStaking committee draw", function () {
         model.setVerifier(addresses[i], true);
       }
       const checks: string[] = [];
+      const tally = { refused: 0, notices: 0, exits: 0 };
       for (let step = 0; step < 180; step++) {
         const i = Math.floor(random() * COUNT);
         const account = accounts[i];
         const address = addresses[i];
         const a = model.get(address);
-        const op = Math.floor(random() * 7);
+        // Ops 5 and 7 opt in or out (or end an exit), so that opt-outs, which take two steps, reach their end.
+        const op = Math.floor(random() * 8);
         const escrowCaller = random() < 0.5 ? escrow : null;
-        if (op === 0) {
-          const amount = 1n + randomBelowOrEqual(random, tokens(200));
-          await staking.connect(account).stake(amount);
-          a.active += amount;
+        // A change the account makes itself: refused when it would take a verifier out of the draw at once.
+        const voluntary = async (send: () => Promise<unknown>, freeAfter: bigint, apply: () => void) => {
+          if (model.refusesExit(address, freeAfter)) {
+            await expect(send())
+              .to.be.revertedWithCustomError(staking, "VerifierStakingExitNoticeRequired")
+              .withArgs(address, freeAfter, MIN_STAKE);
+            ++tally.refused;
+            return;
+          }
+          await send();
+          apply();
           model.sync(address);
+        };
+        if (op === 0 || op === 6) {
+          // op 6: small amounts, so that a newcomer's first weight allocates a fresh leaf late in the sequence.
+          const amount = 1n + randomBelowOrEqual(random, op === 0 ? tokens(200) : tokens(5));
+          await voluntary(
+            () => staking.connect(account).stake(amount),
+            model.free(address) + amount,
+            () => (a.active += amount),
+          );
         } else if (op === 1) {
           const free = model.free(address);
           if (free === 0n) {
@@ -568,20 +624,26 @@ describe("VerifierStaking committee draw", function () {
               .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
               .withArgs(address, 0, 1);
           } else {
-            // Often all of it, so that leaves reach zero weight.
+            // Often all of it, so that leaves reach zero weight (or the exit notice refuses it).
             const amount = random() < 0.3 ? free : 1n + randomBelowOrEqual(random, free - 1n);
-            await staking.connect(account).requestUnstake(amount);
-            a.active -= amount;
-            a.unbonding += amount;
-            model.sync(address);
+            await voluntary(
+              () => staking.connect(account).requestUnstake(amount),
+              free - amount,
+              () => {
+                a.active -= amount;
+                a.unbonding += amount;
+              },
+            );
           }
         } else if (op === 2) {
           const free = model.free(address);
           const amount = random() < 0.3 ? free : randomBelowOrEqual(random, free);
-          if (escrowCaller) await staking.connect(escrowCaller).lock(address, amount);
-          else await escrowStub.lock(address, amount);
-          a.locked += amount;
-          model.sync(address);
+          await voluntary(
+            () =>
+              escrowCaller ? staking.connect(escrowCaller).lock(address, amount) : escrowStub.lock(address, amount),
+            free - amount,
+            () => (a.locked += amount),
+          );
         } else if (op === 3) {
           const amount = randomBelowOrEqual(random, a.locked + tokens(10));
           if (escrowCaller) await staking.connect(escrowCaller).unlock(address, amount);
@@ -597,24 +659,33 @@ describe("VerifierStaking committee draw", function () {
             .slash.staticCall(address, unlockAmount, amount, recipient.address);
           expect(actual, `slash of ${address}`).to.equal(expected);
           await staking.connect(escrow).slash(address, unlockAmount, amount, recipient.address);
-        } else if (op === 5) {
-          if (a.verifier) {
-            await staking.connect(account).setVerifier(false);
-            model.setVerifier(address, false);
-          } else if (model.free(address) >= MIN_STAKE) {
-            await staking.connect(account).setVerifier(true);
-            model.setVerifier(address, true);
+        } else if (a.leaving) {
+          if (random() < 0.25) {
+            await expect(staking.connect(account).setVerifier(true)).to.emit(staking, "VerifierExitCancelled");
           } else {
-            await expect(staking.connect(account).setVerifier(true))
-              .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
-              .withArgs(address, model.free(address), MIN_STAKE);
+            const { exitAt } = await staking.accountOf(address);
+            if (BigInt(await time.latest()) < exitAt) await time.increaseTo(exitAt);
+            await staking.connect(recipient).completeExit(address);
+            model.setVerifier(address, false);
+            ++tally.exits;
           }
+          a.leaving = false;
+        } else if (a.verifier) {
+          // Opting out takes notice while the account is in the draw: it stays, with its weight, until its exit.
+          await staking.connect(account).setVerifier(false);
+          if (model.weightOf(address) > 0n) {
+            a.leaving = true;
+            ++tally.notices;
+          } else {
+            model.setVerifier(address, false);
+          }
+        } else if (model.free(address) >= MIN_STAKE) {
+          await staking.connect(account).setVerifier(true);
+          model.setVerifier(address, true);
         } else {
-          // A newcomer's first weight allocates a fresh leaf late in the sequence.
-          const amount = 1n + randomBelowOrEqual(random, tokens(5));
-          await staking.connect(account).stake(amount);
-          a.active += amount;
-          model.sync(address);
+          await expect(staking.connect(account).setVerifier(true))
+            .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientStake")
+            .withArgs(address, model.free(address), MIN_STAKE);
         }
         expect(await staking.verifierWeightOf(address), `weight of ${address} at step ${step}`).to.equal(
           model.weightOf(address),
@@ -624,17 +695,21 @@ describe("VerifierStaking committee draw", function () {
           checks.push(`step ${step}`);
         }
       }
-      return { ...s, checks };
+      return { ...s, checks, tally };
     }
 
     it("keeps totalVerifierWeight equal to the free stake of opted-in accounts holding the minimum, through 180 random operations", async function () {
-      const { staking, addresses, model, checks } = await loadFixture(randomOperationsFixture);
+      const { staking, addresses, model, checks, tally } = await loadFixture(randomOperationsFixture);
       expect(checks).to.have.length(9);
-      // The sequence must have produced zero-weight verifiers, opted-out accounts and locks to be meaningful.
-      const accounts = [...model.accounts.values()];
-      expect(accounts.some((a) => a.verifier && a.active === a.locked)).to.equal(true);
-      expect(accounts.some((a) => !a.verifier)).to.equal(true);
-      expect(accounts.some((a) => a.locked > 0n)).to.equal(true);
+      // The sequence must have produced zero-weight verifiers, leaving and opted-out accounts, completed exits,
+      // refused exits without notice and locks to be meaningful.
+      const accounts = [...model.accounts.entries()];
+      expect(accounts.some(([address, a]) => a.verifier && model.weightOf(address) === 0n)).to.equal(true);
+      expect(accounts.some(([, a]) => !a.verifier)).to.equal(true);
+      expect(accounts.some(([, a]) => a.locked > 0n)).to.equal(true);
+      expect(tally.notices, "exits with notice").to.be.greaterThan(0);
+      expect(tally.exits, "completed exits").to.be.greaterThan(0);
+      expect(tally.refused, "exits without notice refused").to.be.greaterThan(0);
       await expectMatchesModel(staking, model, addresses);
     });
 

@@ -30,18 +30,19 @@ async function faultyProtocolFixture() {
   const p = await deployProtocolFixture();
   const source = await faultySource();
   await p.escrow.connect(p.governance).announceRandomnessSource(source);
-  await time.increase((await p.staking.unbondingPeriod()) + DAY);
+  await time.increaseTo((await p.escrow.nextRandomnessSource()).readyAt);
   await p.escrow.connect(p.governance).activateRandomnessSource();
   return { ...p, source };
 }
 
 describe("JobEscrow randomness source", function () {
   describe("#announceRandomnessSource", function () {
-    it("records the source with a notice of the unbonding period plus a day, without changing the source in use", async function () {
+    it("records the source with a notice of the exit notice and unbonding period plus a day, without changing the source in use", async function () {
       const p = await loadFixture(deployProtocolFixture);
       const next = await faultySource();
       const tx = await p.escrow.connect(p.governance).announceRandomnessSource(next);
-      const readyAt = BigInt(await time.latest()) + (await p.staking.unbondingPeriod()) + DAY;
+      const readyAt =
+        BigInt(await time.latest()) + (await p.staking.exitNotice()) + (await p.staking.unbondingPeriod()) + DAY;
       await expect(tx)
         .to.emit(p.escrow, "RandomnessSourceAnnounced")
         .withArgs(await next.getAddress(), readyAt);
@@ -115,14 +116,16 @@ describe("JobEscrow randomness source", function () {
       await p.escrow.connect(p.governance).announceRandomnessSource(second);
       const [source, readyAt] = await p.escrow.nextRandomnessSource();
       expect(source).to.equal(await second.getAddress());
-      expect(readyAt).to.equal(BigInt(await time.latest()) + (await p.staking.unbondingPeriod()) + DAY);
+      expect(readyAt).to.equal(
+        BigInt(await time.latest()) + (await p.staking.exitNotice()) + (await p.staking.unbondingPeriod()) + DAY,
+      );
     });
 
     it("reverts with JobEscrowRandomnessSourceUnusable when the source broke during the notice", async function () {
       const p = await loadFixture(deployProtocolFixture);
       const next = await faultySource();
       await p.escrow.connect(p.governance).announceRandomnessSource(next);
-      await time.increase((await p.staking.unbondingPeriod()) + DAY);
+      await time.increaseTo((await p.escrow.nextRandomnessSource()).readyAt);
       await next.setFault(Fault.Revert);
       await expect(p.escrow.connect(p.governance).activateRandomnessSource())
         .to.be.revertedWithCustomError(p.escrow, "JobEscrowRandomnessSourceUnusable")

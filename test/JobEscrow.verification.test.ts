@@ -11,6 +11,7 @@ import {
   committeeVotingFixture,
   creditsOf,
   expectConservation,
+  exitVerifiers,
   membersOf,
   optimisticChallengedFixture,
   optimisticSubmittedFixture,
@@ -20,6 +21,7 @@ import {
   seatOf,
   settlementArgs,
   sharedVerifierFixture,
+  slasherFixture,
   timestampOf,
   verificationFixture,
   voteAll,
@@ -279,12 +281,20 @@ describe("JobEscrow verification", function () {
             .withArgs(s.job.id, s.other.address);
         });
 
-        it("reverts with JobEscrowInvalidChallenger for a staker that opted out", async function () {
+        it("reverts with JobEscrowInvalidChallenger for a staker whose exit has completed", async function () {
+          const v = await loadFixture(verificationFixture);
+          await exitVerifiers(v, [v.verifiers[0]]);
+          const job = await v.request(v.models.optimistic);
+          await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          await expect(v.escrow.connect(v.verifiers[0]).challenge(job))
+            .to.be.revertedWithCustomError(v.escrow, "JobEscrowInvalidChallenger")
+            .withArgs(job.id, v.verifiers[0].address);
+        });
+
+        it("accepts the challenge of a verifier that is leaving: it is still in the draw", async function () {
           const s = await loadFixture(optimisticSubmittedFixture);
           await s.staking.connect(s.verifiers[0]).setVerifier(false);
-          await expect(s.escrow.connect(s.verifiers[0]).challenge(s.job))
-            .to.be.revertedWithCustomError(s.escrow, "JobEscrowInvalidChallenger")
-            .withArgs(s.job.id, s.verifiers[0].address);
+          await expect(s.escrow.connect(s.verifiers[0]).challenge(s.job)).to.emit(s.escrow, "CommitteeDrawn");
         });
       });
 
@@ -307,9 +317,12 @@ describe("JobEscrow verification", function () {
 
       describe("when fewer than a committee of verifiers remain besides the challenger", function () {
         it("judges the challenge anyway: the job ends Inconclusive at once, the requester refunded, the bond returned", async function () {
-          const s = await loadFixture(optimisticSubmittedFixture);
-          await s.staking.connect(s.verifiers[3]).setVerifier(false);
-          await s.staking.connect(s.verifiers[4]).setVerifier(false);
+          const v = await loadFixture(slasherFixture);
+          const job = await v.request(v.models.optimistic);
+          await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          const s = { ...v, job };
+          // Only slashes take verifiers out of the draw without notice.
+          await s.slashOut([s.verifiers[3], s.verifiers[4]]);
           // Three verifiers are left; excluding the challenger leaves two.
           expect(await s.staking.eligibleVerifierCount()).to.equal(3);
           const challenger = s.verifiers[0];
@@ -333,10 +346,20 @@ describe("JobEscrow verification", function () {
 
       describe("when exactly a committee of verifiers remains besides the challenger", function () {
         it("draws exactly those verifiers", async function () {
+          const s = await loadFixture(slasherFixture);
+          const job = await s.request(s.models.optimistic);
+          await s.escrow.connect(s.worker).submitResult(job, OUTPUT);
+          await s.slashOut([s.verifiers[4]]);
+          await s.escrow.connect(s.verifiers[0]).challenge(job);
+          expect(addressesOf(await membersOf(s, idOf(job)))).to.have.members(addressesOf(s.verifiers.slice(1, 4)));
+        });
+
+        it("keeps a verifier that opted out after the submission in the draw", async function () {
           const s = await loadFixture(optimisticSubmittedFixture);
+          await s.staking.connect(s.verifiers[3]).setVerifier(false);
           await s.staking.connect(s.verifiers[4]).setVerifier(false);
           await s.escrow.connect(s.verifiers[0]).challenge(s.job);
-          expect(addressesOf(await membersOf(s, idOf(s.job)))).to.have.members(addressesOf(s.verifiers.slice(1, 4)));
+          expect(await membersOf(s, idOf(s.job))).to.have.lengthOf(3);
         });
       });
 
@@ -687,7 +710,7 @@ describe("JobEscrow verification", function () {
       describe("when fewer verifiers than the committee size are eligible", function () {
         it("refuses a submission that claims the job: VerifierStakingInsufficientVerifiers, the job stays Requested", async function () {
           const v = await loadFixture(verificationFixture);
-          for (const verifier of v.verifiers.slice(2)) await v.staking.connect(verifier).setVerifier(false);
+          await exitVerifiers(v, v.verifiers.slice(2));
           const job = await v.request(v.models.committee);
           await expect(v.escrow.connect(v.worker).submitResult(job, OUTPUT))
             .to.be.revertedWithCustomError(v.staking, "VerifierStakingInsufficientVerifiers")
@@ -698,18 +721,37 @@ describe("JobEscrow verification", function () {
 
         it("refuses the claim: JobEscrowNotEnoughVerifiers with how many are eligible and needed", async function () {
           const v = await loadFixture(verificationFixture);
-          for (const verifier of v.verifiers.slice(2)) await v.staking.connect(verifier).setVerifier(false);
+          await exitVerifiers(v, v.verifiers.slice(2));
           const job = await v.request(v.models.committee);
           await expect(v.escrow.connect(v.worker).claim(job))
             .to.be.revertedWithCustomError(v.escrow, "JobEscrowNotEnoughVerifiers")
             .withArgs(job.id, 2, 3);
         });
 
-        it("refunds a job claimed before the verifiers left as Inconclusive at submission and unlocks the collateral", async function () {
+        it("refuses the claim when verifiers that would make up the committee are leaving: they are not counted", async function () {
+          const v = await loadFixture(verificationFixture);
+          for (const verifier of v.verifiers.slice(2)) await v.staking.connect(verifier).setVerifier(false);
+          expect(await v.staking.eligibleVerifierCount()).to.equal(5);
+          const job = await v.request(v.models.committee);
+          await expect(v.escrow.connect(v.worker).claim(job))
+            .to.be.revertedWithCustomError(v.escrow, "JobEscrowNotEnoughVerifiers")
+            .withArgs(job.id, 2, 3);
+        });
+
+        it("keeps verifiers that opt out after the claim in the draw: the submission draws the committee", async function () {
           const v = await loadFixture(verificationFixture);
           const job = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).claim(job);
           for (const verifier of v.verifiers.slice(2)) await v.staking.connect(verifier).setVerifier(false);
+          await expect(v.escrow.connect(v.worker).submitResult(job, OUTPUT)).to.emit(v.escrow, "CommitteeDrawn");
+          expect((await v.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
+        });
+
+        it("refunds a job claimed before verifiers were slashed out of the draw as Inconclusive at submission and unlocks the collateral", async function () {
+          const v = await loadFixture(slasherFixture);
+          const job = await v.request(v.models.committee);
+          await v.escrow.connect(v.worker).claim(job);
+          await v.slashOut(v.verifiers.slice(2));
           const tx = await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
 
           await expect(tx)
@@ -746,7 +788,7 @@ describe("JobEscrow verification", function () {
           expect(await v.staking.eligibleVerifiersExcluding([...parties, v.worker.address, v.other.address])).to.equal(
             5,
           );
-          for (const verifier of v.verifiers.slice(3)) await v.staking.connect(verifier).setVerifier(false);
+          await exitVerifiers(v, v.verifiers.slice(3));
           const committeeJob = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).claim(committeeJob); // 3 besides them: enough
           const optimisticJob = await v.request(v.models.optimistic);
@@ -765,7 +807,7 @@ describe("JobEscrow verification", function () {
       describe("when exactly the committee size of verifiers is eligible", function () {
         it("draws all of them", async function () {
           const v = await loadFixture(verificationFixture);
-          for (const verifier of v.verifiers.slice(3)) await v.staking.connect(verifier).setVerifier(false);
+          await exitVerifiers(v, v.verifiers.slice(3));
           const job = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
           expect((await v.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
@@ -1746,22 +1788,25 @@ describe("JobEscrow verification", function () {
     });
 
     describe("vote penalties", function () {
-      describe("when the penalised member has moved all its stake to unbonding", function () {
-        it("still slashes the penalty from the unbonding stake", async function () {
+      describe("when the penalised member has moved all it may to unbonding", function () {
+        it("slashes the penalty from the minimum it had to keep, and it cannot unbond that without notice", async function () {
           const s = await loadFixture(committeeVotingFixture);
           const penalty = s.params.votePenalty;
           const runaway = s.members[2];
+          const minimum = await s.staking.minVerifierStake();
           await commitAll(s, idOf(s.job), s.members, [true, true, true]);
-          await s.staking.connect(runaway).requestUnstake(STAKE);
-          expect((await s.staking.accountOf(runaway.address)).active).to.equal(0);
+          await expect(s.staking.connect(runaway).requestUnstake(STAKE))
+            .to.be.revertedWithCustomError(s.staking, "VerifierStakingExitNoticeRequired")
+            .withArgs(runaway.address, 0, minimum);
+          await s.staking.connect(runaway).requestUnstake(STAKE - minimum);
           await revealAll(s, idOf(s.job), s.members.slice(0, 2), [true, true]);
           await time.increaseTo(s.revealEnd);
           const tx = await s.escrow.settle(s.job, "0x");
 
           await expect(tx).to.emit(s.escrow, "VerifierPenalized").withArgs(s.job.id, runaway.address, penalty, false);
           const account = await s.staking.accountOf(runaway.address);
-          expect(account.active).to.equal(0);
-          expect(account.unbonding).to.equal(STAKE - penalty);
+          expect(account.active).to.equal(minimum - penalty);
+          expect(account.unbonding).to.equal(STAKE - minimum);
           await expectConservation(s);
         });
       });
@@ -1772,7 +1817,7 @@ describe("JobEscrow verification", function () {
           const penalty = v.params.votePenalty;
           const poor = v.verifiers[2];
           const left = penalty / 2n;
-          for (const verifier of v.verifiers.slice(3)) await v.staking.connect(verifier).setVerifier(false);
+          await exitVerifiers(v, v.verifiers.slice(3));
 
           const job = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
@@ -1782,8 +1827,10 @@ describe("JobEscrow verification", function () {
           await commitAll(v, idOf(job), voters, [true, true]);
           await time.increaseTo(commitEnd);
           await revealAll(v, idOf(job), voters, [true, true]);
-          // Drawn with its full stake, it then unbonds all but `left` and, as nobody settles for the whole
-          // unbonding period, withdraws it: the penalty finds only `left`.
+          // Drawn with its full stake, it opts out, completes its exit after the notice, unbonds all but `left`
+          // and, as nobody settles for twice the unbonding period, withdraws it: the penalty finds only `left`
+          // (README, Known limits).
+          await exitVerifiers(v, [poor]);
           await v.staking.connect(poor).requestUnstake(STAKE - left);
           await time.increase(await v.staking.unbondingPeriod());
           await v.staking.connect(poor).withdraw();

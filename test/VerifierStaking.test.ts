@@ -16,6 +16,7 @@ import {
   STAKE,
   STUB_WINDOW,
   deployStakingFixture,
+  exitVerifier,
   falseReturningFixture,
   feeOnTransferFixture,
   reentrantTokenFixture,
@@ -231,9 +232,9 @@ describe("VerifierStaking", function () {
         expect(await staking.eligibleVerifierCount()).to.equal(3);
       });
 
-      it("makes a verifier whose stake was all locked eligible again once its free stake reaches the minimum", async function () {
-        const { staking, escrow, alice } = await loadFixture(verifiersStakedFixture);
-        await staking.connect(escrow).lock(alice.address, STAKE);
+      it("makes a verifier slashed below the minimum eligible again once its free stake reaches the minimum", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(escrow).slash(alice.address, 0, STAKE, recipient.address);
         expect(await staking.eligibleVerifierCount()).to.equal(2);
         await staking.connect(alice).stake(MIN_STAKE - 1n);
         expect(await staking.verifierWeightOf(alice.address)).to.equal(0n);
@@ -350,13 +351,37 @@ describe("VerifierStaking", function () {
         expect(await staking.eligibleVerifierCount()).to.equal(3);
       });
 
-      it("makes it ineligible when it unstakes everything, but keeps its verifier status", async function () {
+      it("allows unstaking down to exactly the minimum", async function () {
         const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).requestUnstake(STAKE - MIN_STAKE);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(MIN_STAKE);
+        expect(await staking.eligibleVerifierCount()).to.equal(3);
+      });
+
+      it("reverts with VerifierStakingExitNoticeRequired(account, freeAfter, minimum) below the minimum, also while leaving", async function () {
+        const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await expect(staking.connect(alice).requestUnstake(STAKE))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingExitNoticeRequired")
+          .withArgs(alice.address, 0, MIN_STAKE);
+        await staking.connect(alice).setVerifier(false);
+        await expect(staking.connect(alice).requestUnstake(STAKE - MIN_STAKE + 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingExitNoticeRequired")
+          .withArgs(alice.address, MIN_STAKE - 1n, MIN_STAKE);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(STAKE);
+      });
+
+      it("allows unstaking everything once its exit has completed", async function () {
+        const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await exitVerifier(staking, alice);
         await staking.connect(alice).requestUnstake(STAKE);
+        await expectAccount(staking, alice, { active: 0n, locked: 0n, unbonding: STAKE, verifier: false });
+      });
+
+      it("allows unstaking everything when a slash already took it out of the draw", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(escrow).slash(alice.address, 0, STAKE - MIN_STAKE + 1n, recipient.address);
+        await staking.connect(alice).requestUnstake(MIN_STAKE - 1n);
         expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
-        expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE);
-        expect(await staking.eligibleVerifierCount()).to.equal(2);
-        expect((await staking.accountOf(alice.address)).verifier).to.equal(true);
       });
     });
   });
@@ -539,8 +564,8 @@ describe("VerifierStaking", function () {
 
     describe("when an opted-in verifier's free stake falls below the minimum", function () {
       it("keeps it opted in with zero weight until it has enough again", async function () {
-        const { staking, alice } = await loadFixture(verifiersStakedFixture);
-        await staking.connect(alice).requestUnstake(STAKE - MIN_STAKE + 1n);
+        const { staking, escrow, alice, recipient } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(escrow).slash(alice.address, 0, STAKE - MIN_STAKE + 1n, recipient.address);
         expect((await staking.accountOf(alice.address)).verifier).to.equal(true);
         expect(await staking.verifierWeightOf(alice.address)).to.equal(0n);
         expect(await staking.eligibleVerifierCount()).to.equal(2);
@@ -549,26 +574,104 @@ describe("VerifierStaking", function () {
       });
     });
 
-    describe("when a verifier opts out", function () {
-      it("emits VerifierStatusChanged(account, false)", async function () {
+    describe("when a verifier in the draw opts out", function () {
+      it("emits VerifierExitRequested(account, now + exitNotice) and keeps it in the draw with its weight", async function () {
         const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        // The longest dispute window of the escrows: the stub's (an EOA escrow reports none).
+        expect(await staking.exitNotice()).to.equal(STUB_WINDOW);
+        const t = await nextTimestamp();
+        await expect(staking.connect(alice).setVerifier(false))
+          .to.emit(staking, "VerifierExitRequested")
+          .withArgs(alice.address, t + STUB_WINDOW)
+          .and.not.to.emit(staking, "VerifierStatusChanged");
+        const account = await staking.accountOf(alice.address);
+        expect([account.verifier, account.leaving, account.exitAt]).to.deep.equal([true, true, t + STUB_WINDOW]);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(STAKE);
+        expect(await staking.eligibleVerifierCount()).to.equal(3);
+        expect(await staking.leavingVerifierCount()).to.equal(1);
+      });
+
+      it("gives the notice of the longest dispute window of the escrows at the time of the opt-out", async function () {
+        const { staking, escrowStub, alice, bob } = await loadFixture(verifiersStakedFixture);
+        await escrowStub.setMaxDisputeWindow(5n * DAY);
+        expect(await staking.exitNotice()).to.equal(5n * DAY);
+        const t = await nextTimestamp();
+        await staking.connect(alice).setVerifier(false);
+        expect((await staking.accountOf(alice.address)).exitAt).to.equal(t + 5n * DAY);
+        await escrowStub.setMaxDisputeWindow(HOUR);
+        const t2 = await nextTimestamp();
+        await staking.connect(bob).setVerifier(false);
+        expect((await staking.accountOf(bob.address)).exitAt).to.equal(t2 + HOUR);
+        expect((await staking.accountOf(alice.address)).exitAt).to.equal(t + 5n * DAY);
+      });
+
+      it("no longer counts it in eligibleVerifiersExcluding, excluded or not", async function () {
+        const { staking, alice, bob } = await loadFixture(verifiersStakedFixture);
+        expect(await staking.eligibleVerifiersExcluding([])).to.equal(3);
+        await staking.connect(alice).setVerifier(false);
+        expect(await staking.eligibleVerifiersExcluding([])).to.equal(2);
+        expect(await staking.eligibleVerifiersExcluding([bob.address])).to.equal(1);
+        // Conservative: a leaving verifier that is also excluded is taken off twice.
+        expect(await staking.eligibleVerifiersExcluding([alice.address])).to.equal(1);
+        await staking.connect(bob).setVerifier(false);
+        await staking.connect(alice).requestUnstake(tokens(1));
+        expect(await staking.eligibleVerifiersExcluding([alice.address, bob.address])).to.equal(0);
+      });
+
+      it("reverts with VerifierStakingExitPending(account, exitAt) when it opts out again", async function () {
+        const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).setVerifier(false);
+        const { exitAt } = await staking.accountOf(alice.address);
+        await expect(staking.connect(alice).setVerifier(false))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingExitPending")
+          .withArgs(alice.address, exitAt);
+      });
+
+      it("cancels the exit when it opts in again (VerifierExitCancelled), keeping its weight", async function () {
+        const { staking, alice } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).setVerifier(false);
+        await expect(staking.connect(alice).setVerifier(true))
+          .to.emit(staking, "VerifierExitCancelled")
+          .withArgs(alice.address);
+        const account = await staking.accountOf(alice.address);
+        expect([account.verifier, account.leaving, account.exitAt]).to.deep.equal([true, false, 0n]);
+        expect(await staking.leavingVerifierCount()).to.equal(0);
+        expect(await staking.eligibleVerifiersExcluding([])).to.equal(3);
+        await expect(staking.completeExit(alice.address))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingNoExitPending")
+          .withArgs(alice.address);
+      });
+
+      it("counts it as leaving only while it has weight: a slash below the minimum and a new stake move the count", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).setVerifier(false);
+        await staking.connect(escrow).slash(alice.address, 0, STAKE - MIN_STAKE + 1n, recipient.address);
+        expect(await staking.leavingVerifierCount()).to.equal(0);
+        expect(await staking.eligibleVerifiersExcluding([])).to.equal(2);
+        await staking.connect(alice).stake(tokens(1));
+        expect(await staking.leavingVerifierCount()).to.equal(1);
+        expect(await staking.eligibleVerifiersExcluding([])).to.equal(2);
+        expect(await staking.eligibleVerifierCount()).to.equal(3);
+      });
+    });
+
+    describe("when a verifier with no weight in the draw opts out", function () {
+      it("opts out at once with VerifierStatusChanged(account, false)", async function () {
+        const { staking, escrow, alice, recipient } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(escrow).slash(alice.address, 0, STAKE - MIN_STAKE + 1n, recipient.address);
         await expect(staking.connect(alice).setVerifier(false))
           .to.emit(staking, "VerifierStatusChanged")
           .withArgs(alice.address, false);
+        const account = await staking.accountOf(alice.address);
+        expect([account.verifier, account.leaving]).to.deep.equal([false, false]);
+        expect(await staking.leavingVerifierCount()).to.equal(0);
       });
+    });
 
-      it("removes its weight but keeps its stake", async function () {
-        const { staking, token, alice } = await loadFixture(verifiersStakedFixture);
-        await expect(staking.connect(alice).setVerifier(false)).to.changeTokenBalances(token, [alice, staking], [0, 0]);
-        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
-        expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE);
-        expect(await staking.eligibleVerifierCount()).to.equal(2);
-        await expectAccount(staking, alice, { active: STAKE, locked: 0n, unbonding: 0n, verifier: false });
-      });
-
+    describe("when a verifier has completed its exit", function () {
       it("gets no weight from later stake changes, and its free stake back when it opts in again", async function () {
         const { staking, escrow, alice } = await loadFixture(verifiersStakedFixture);
-        await staking.connect(alice).setVerifier(false);
+        await exitVerifier(staking, alice);
         await staking.connect(alice).stake(tokens(10));
         await staking.connect(escrow).lock(alice.address, tokens(30));
         await staking.connect(escrow).unlock(alice.address, tokens(5));
@@ -578,6 +681,67 @@ describe("VerifierStaking", function () {
         expect(await staking.verifierWeightOf(alice.address)).to.equal(tokens(85));
         expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE + tokens(85));
         expect(await staking.eligibleVerifierCount()).to.equal(3);
+      });
+    });
+  });
+
+  describe("#completeExit", function () {
+    describe("when the account has not opted out", function () {
+      it("reverts with VerifierStakingNoExitPending(account)", async function () {
+        const { staking, alice, other } = await loadFixture(verifiersStakedFixture);
+        for (const account of [alice, other]) {
+          await expect(staking.completeExit(account.address))
+            .to.be.revertedWithCustomError(staking, "VerifierStakingNoExitPending")
+            .withArgs(account.address);
+        }
+      });
+    });
+
+    describe("when the notice has not run", function () {
+      it("reverts with VerifierStakingExitPending(account, exitAt) one second before exitAt", async function () {
+        const { staking, alice, other } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).setVerifier(false);
+        const { exitAt } = await staking.accountOf(alice.address);
+        await time.setNextBlockTimestamp(exitAt - 1n);
+        await expect(staking.connect(other).completeExit(alice.address))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingExitPending")
+          .withArgs(alice.address, exitAt);
+      });
+    });
+
+    describe("when the notice has run", function () {
+      it("lets anyone take the verifier out of the draw at exactly exitAt, with VerifierStatusChanged(account, false)", async function () {
+        const { staking, token, alice, other } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).setVerifier(false);
+        await time.setNextBlockTimestamp((await staking.accountOf(alice.address)).exitAt);
+        const tx = staking.connect(other).completeExit(alice.address);
+        await expect(tx).to.emit(staking, "VerifierStatusChanged").withArgs(alice.address, false);
+        await expect(tx).to.changeTokenBalances(token, [alice, staking], [0, 0]);
+        await expectAccount(staking, alice, { active: STAKE, locked: 0n, unbonding: 0n, verifier: false });
+        const account = await staking.accountOf(alice.address);
+        expect([account.leaving, account.exitAt]).to.deep.equal([false, 0n]);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
+        expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE);
+        expect(await staking.eligibleVerifierCount()).to.equal(2);
+        expect(await staking.leavingVerifierCount()).to.equal(0);
+        expect(await staking.eligibleVerifiersExcluding([])).to.equal(2);
+        await expect(staking.completeExit(alice.address))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingNoExitPending")
+          .withArgs(alice.address);
+      });
+
+      it("completes the exit of a verifier a slash already took out of the draw without moving the leaving count", async function () {
+        const { staking, escrow, alice, bob, recipient } = await loadFixture(verifiersStakedFixture);
+        await staking.connect(alice).setVerifier(false);
+        await staking.connect(bob).setVerifier(false);
+        await staking.connect(escrow).slash(alice.address, 0, STAKE, recipient.address);
+        expect(await staking.leavingVerifierCount()).to.equal(1);
+        await time.increase(STUB_WINDOW);
+        await staking.completeExit(alice.address);
+        expect(await staking.leavingVerifierCount()).to.equal(1);
+        await staking.completeExit(bob.address);
+        expect(await staking.leavingVerifierCount()).to.equal(0);
+        expect(await staking.eligibleVerifierCount()).to.equal(1);
       });
     });
   });
@@ -638,16 +802,27 @@ describe("VerifierStaking", function () {
     });
 
     describe("when the account is a verifier", function () {
-      it("lowers its weight by the amount, and to zero when all is locked", async function () {
+      it("lowers its weight by the amount, down to exactly the minimum", async function () {
         const { staking, escrow, alice } = await loadFixture(verifiersStakedFixture);
         await staking.connect(escrow).lock(alice.address, tokens(40));
         expect(await staking.verifierWeightOf(alice.address)).to.equal(tokens(60));
         expect(await staking.totalVerifierWeight()).to.equal(3n * STAKE - tokens(40));
         expect(await staking.eligibleVerifierCount()).to.equal(3);
-        await staking.connect(escrow).lock(alice.address, tokens(60));
-        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
-        expect(await staking.totalVerifierWeight()).to.equal(2n * STAKE);
-        expect(await staking.eligibleVerifierCount()).to.equal(2);
+        await staking.connect(escrow).lock(alice.address, tokens(60) - MIN_STAKE);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(MIN_STAKE);
+      });
+
+      it("reverts with VerifierStakingExitNoticeRequired(account, freeAfter, minimum) below the minimum", async function () {
+        const { staking, escrow, escrowStub, alice } = await loadFixture(verifiersStakedFixture);
+        await expect(staking.connect(escrow).lock(alice.address, STAKE))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingExitNoticeRequired")
+          .withArgs(alice.address, 0, MIN_STAKE);
+        await expect(escrowStub.lock(alice.address, STAKE - MIN_STAKE + 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingExitNoticeRequired")
+          .withArgs(alice.address, MIN_STAKE - 1n, MIN_STAKE);
+        await exitVerifier(staking, alice);
+        await staking.connect(escrow).lock(alice.address, STAKE);
+        await expectAccount(staking, alice, { active: STAKE, locked: STAKE, unbonding: 0n });
       });
     });
   });
@@ -1046,7 +1221,7 @@ describe("VerifierStaking", function () {
         expect(await staking.escrowReadyAt(candidate)).to.equal(0n);
         expect(await staking.escrowNoticeExpiresAt(candidate)).to.equal(0n);
         const at = await nextTimestamp();
-        const readyAt = at + DEFAULT_UNBONDING_PERIOD + ESCROW_NOTICE_MARGIN;
+        const readyAt = at + DEFAULT_UNBONDING_PERIOD + STUB_WINDOW + ESCROW_NOTICE_MARGIN;
         await expect(staking.connect(admin).announceEscrow(candidate))
           .to.emit(staking, "EscrowAnnounced")
           .withArgs(
@@ -1059,6 +1234,19 @@ describe("VerifierStaking", function () {
         expect(await staking.escrowNoticeExpiresAt(candidate)).to.equal(readyAt + ESCROW_NOTICE_VALIDITY);
       });
 
+      it("waits the exit notice in force at the grant: a longer dispute window moves readyAt later", async function () {
+        const { staking, escrowStub, admin } = await loadFixture(stakedFixture);
+        const candidate = await newEscrow(staking);
+        await staking.connect(admin).announceEscrow(candidate);
+        const announcedReadyAt = await staking.escrowReadyAt(candidate);
+        await escrowStub.setMaxDisputeWindow(STUB_WINDOW + DAY);
+        expect(await staking.escrowReadyAt(candidate)).to.equal(announcedReadyAt + DAY);
+        await time.setNextBlockTimestamp(announcedReadyAt);
+        await expect(staking.connect(admin).grantRole(await staking.ESCROW_ROLE(), candidate))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingEscrowNoticePending")
+          .withArgs(await candidate.getAddress(), announcedReadyAt + DAY);
+      });
+
       it("waits the longer unbonding period when governance shortens it after the announcement", async function () {
         const { staking, admin } = await loadFixture(stakedFixture);
         const candidate = await newEscrow(staking);
@@ -1066,7 +1254,7 @@ describe("VerifierStaking", function () {
         const at = await nextTimestamp();
         await staking.connect(admin).announceEscrow(candidate);
         await staking.connect(admin).setUnbondingPeriod(7n * DAY);
-        const readyAt = at + MAX_UNBONDING_PERIOD + ESCROW_NOTICE_MARGIN;
+        const readyAt = at + MAX_UNBONDING_PERIOD + STUB_WINDOW + ESCROW_NOTICE_MARGIN;
         expect(await staking.escrowReadyAt(candidate)).to.equal(readyAt);
         expect(await staking.escrowNoticeExpiresAt(candidate)).to.equal(readyAt + ESCROW_NOTICE_VALIDITY);
       });
@@ -1080,7 +1268,7 @@ describe("VerifierStaking", function () {
         const firstExpiry = await staking.escrowNoticeExpiresAt(candidate);
         await time.increaseTo(firstExpiry);
         const at = await nextTimestamp();
-        const readyAt = at + DEFAULT_UNBONDING_PERIOD + ESCROW_NOTICE_MARGIN;
+        const readyAt = at + DEFAULT_UNBONDING_PERIOD + STUB_WINDOW + ESCROW_NOTICE_MARGIN;
         await expect(staking.connect(admin).announceEscrow(candidate))
           .to.emit(staking, "EscrowAnnounced")
           .withArgs(

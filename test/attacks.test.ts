@@ -4,6 +4,7 @@ import { jobFromTx } from "../src/job";
  * elsewhere in the suite are not repeated here; docs/THREAT-MODEL.md maps every attack to its test.
  */
 import { expect } from "chai";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { ethers, network } from "hardhat";
 import { loadFixture, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther, parseUnits, type AddressLike, type ContractTransactionResponse } from "ethers";
@@ -27,6 +28,7 @@ import {
   commitAll,
   commitmentOf,
   committeeVotingFixture,
+  exitVerifiers,
   expectConservation,
   revealAll,
   saltOf,
@@ -623,6 +625,62 @@ describe("Hostile actors", function () {
     });
   });
 
+  describe("Leaving the verifier set mid-job: a coalition opts out between the claim and the draw", function () {
+    // Before exits took notice, a requester whose sock-puppets were among the few verifiers opted them out after
+    // the claim: the submission drew no committee, the job ended Inconclusive and the requester had the output
+    // for free. Opting out now keeps a verifier in the draw for the longest dispute window.
+    it("a Committee job claimed before the opt-outs still draws its committee, with them in it; silence then costs each its penalty", async function () {
+      const v = await loadFixture(verificationFixture);
+      await exitVerifiers(v, v.verifiers.slice(3)); // a network of exactly three verifiers
+      const job = await v.request(v.models.committee);
+      await v.escrow.connect(v.worker).claim(job);
+      const puppets = v.verifiers.slice(0, 2);
+      for (const puppet of puppets) {
+        await expect(v.staking.connect(puppet).setVerifier(false)).to.emit(v.staking, "VerifierExitRequested");
+        await expect(v.staking.connect(puppet).requestUnstake(STAKE))
+          .to.be.revertedWithCustomError(v.staking, "VerifierStakingExitNoticeRequired")
+          .withArgs(puppet.address, 0, await v.staking.minVerifierStake());
+      }
+      await expect(v.escrow.connect(v.worker).submitResult(job, OUTPUT)).to.emit(v.escrow, "CommitteeDrawn");
+      const voting = await votingJob(v, job);
+      expect(voting.members.map((m) => m.address)).to.include.members(puppets.map((p) => p.address));
+      // Seated, the puppets can only vote or stay silent. Silent, they leave the honest member's reveal the only
+      // one: no majority of three, and each pays the vote penalty (README, Known limits: a penalty below the fee
+      // leaves silence cheaper than paying).
+      await commitAll(v, BigInt(job.id), [v.verifiers[2]], [true]);
+      await time.increaseTo(voting.commitEnd);
+      await revealAll(v, BigInt(job.id), [v.verifiers[2]], [true]);
+      await time.increaseTo(voting.revealEnd);
+      const tx = await v.escrow.settle(job, "0x");
+      for (const puppet of puppets) {
+        await expect(tx).to.emit(v.escrow, "VerifierPenalized").withArgs(job.id, puppet.address, anyValue, false);
+      }
+      await expectConservation(v);
+    });
+
+    it("a claim after the opt-outs counts the leaving verifiers out: it is refused instead of being left without a committee", async function () {
+      const v = await loadFixture(verificationFixture);
+      await exitVerifiers(v, v.verifiers.slice(3));
+      for (const puppet of v.verifiers.slice(0, 2)) await v.staking.connect(puppet).setVerifier(false);
+      const job = await v.request(v.models.optimistic);
+      await expect(v.escrow.connect(v.worker).claim(job))
+        .to.be.revertedWithCustomError(v.escrow, "JobEscrowNotEnoughVerifiers")
+        .withArgs(job.id, 1, 4);
+    });
+
+    it("a verifier cannot leave the draw by locking its stake as collateral: the claim is refused", async function () {
+      const v = await loadFixture(verificationFixture);
+      const puppet = v.verifiers[0];
+      const job = await v.request(v.models.none);
+      const minimum = await v.staking.minVerifierStake();
+      // Its free stake covers the collateral, but not the collateral and the minimum a verifier keeps.
+      await v.staking.connect(puppet).requestUnstake(STAKE - minimum - BigInt(job.collateral) + 1n);
+      await expect(v.escrow.connect(puppet).claim(job))
+        .to.be.revertedWithCustomError(v.staking, "VerifierStakingExitNoticeRequired")
+        .withArgs(puppet.address, minimum - 1n, minimum);
+    });
+  });
+
   describe("Unstaking to dodge a pending slash", function () {
     it("a worker whose result is under a committee vote cannot unstake its locked collateral, and the rejection slashes all of it", async function () {
       const s = await loadFixture(committeeVotingFixture);
@@ -666,7 +724,7 @@ describe("Hostile actors", function () {
       // the challenged job is under vote.
       const newSource = await ethers.deployContract("MockRandomness");
       await v.escrow.connect(v.governance).announceRandomnessSource(newSource);
-      await time.increase((await v.staking.unbondingPeriod()) + DAY);
+      await time.increaseTo((await v.escrow.nextRandomnessSource()).readyAt);
       await v.request(v.models.none); // open fee
       await v.escrow.connect(v.worker).submitResult(await v.request(v.models.none), OUTPUT); // credits, treasury income
       const challenged = await v.request(v.models.optimistic);
@@ -773,7 +831,8 @@ describe("Hostile actors", function () {
     });
 
     // ESCROW_ROLE can slash anyone, so it is the one governance grant that could reach staked funds. Once anything
-    // is staked it goes only to a contract announced an unbonding period (plus a margin) ahead, and never away.
+    // is staked it goes only to a contract announced an exit notice and an unbonding period (plus a margin) ahead,
+    // and never away.
     it("governance cannot take staked funds by granting itself ESCROW_ROLE: no grant without notice, and the notice lets stakers leave first", async function () {
       const f = await loadFixture(fundsEverywhereFixture);
       const admin = f.governance;
@@ -793,8 +852,12 @@ describe("Hostile actors", function () {
         .to.be.revertedWithCustomError(f.staking, "VerifierStakingEscrowNoticePending")
         .withArgs(drain, readyAt);
 
-      // A verifier that distrusts the announced escrow unbonds at once and has withdrawn before it gets power.
+      // A verifier that distrusts the announced escrow opts out at once, completes its exit after the exit notice,
+      // unbonds everything and has withdrawn before the escrow gets power.
       const leaver = f.verifiers[1];
+      await f.staking.connect(leaver).setVerifier(false);
+      await time.increaseTo((await f.staking.accountOf(leaver.address)).exitAt);
+      await f.staking.connect(leaver).completeExit(leaver.address);
       const free = await f.staking.freeStakeOf(leaver.address);
       await f.staking.connect(leaver).requestUnstake(free);
       const { unbondingEnd } = await f.staking.accountOf(leaver.address);

@@ -129,7 +129,7 @@ describe("operator tasks", function () {
     expect(models[0].latest).to.deep.include({ version: 2, uri: "ipfs://identity" });
   });
 
-  it("token:faucet, stake:add, stake:verifier, stake:show, stake:unstake and stake:withdraw", async function () {
+  it("token:faucet, stake:add, stake:verifier, stake:show, stake:unstake, stake:withdraw and stake:complete-exit", async function () {
     for (const account of [worker, verifier, requester]) {
       const { balance } = await run<{ balance: bigint }>("token:faucet", { from: account.address });
       expect(balance).to.equal(await token.FAUCET_AMOUNT());
@@ -157,6 +157,22 @@ describe("operator tasks", function () {
     await time.increaseTo(unstaking.unbondingEnd);
     const withdrawn = await run<{ amount: bigint }>("stake:withdraw", { from: verifier.address });
     expect(withdrawn.amount).to.equal(ethers.parseEther("10"));
+
+    // Opting out takes notice: still drawn until exitAt, then anyone completes the exit; --on brings it back.
+    const leaving = await run<StakeView>("stake:verifier", { off: true, from: verifier.address });
+    expect(leaving).to.deep.include({ verifier: true, leaving: true });
+    expect(leaving.exitAt).to.equal((await time.latest()) + Number(await staking.exitNotice()));
+    expect(await staking.verifierWeightOf(verifier.address)).to.equal(ethers.parseEther("40"));
+    await expect(run("stake:complete-exit", { account: verifier.address, from: worker.address })).to.be.rejectedWith(
+      /completeExit failed: VerifierStakingExitPending/,
+    );
+    await time.increaseTo(leaving.exitAt);
+    const out = await run<StakeView>("stake:complete-exit", { account: verifier.address, from: worker.address });
+    expect(out).to.deep.include({ verifier: false, leaving: false, exitAt: 0, verifierWeight: 0n });
+    await expect(run("stake:complete-exit", { from: verifier.address })).to.be.rejectedWith(
+      /completeExit failed: VerifierStakingNoExitPending/,
+    );
+    expect((await run<StakeView>("stake:verifier", { on: true, from: verifier.address })).verifier).to.equal(true);
   });
 
   it("job:request, job:show and job:list, through a worker's submission and settlement", async function () {
@@ -329,7 +345,9 @@ describe("operator tasks", function () {
       from: governance.address,
     });
     expect(announced.next).to.equal(await next.getAddress());
-    expect(announced.readyAt).to.equal((await time.latest()) + Number(await staking.unbondingPeriod()) + 86_400);
+    expect(announced.readyAt).to.equal(
+      (await time.latest()) + Number(await staking.exitNotice()) + Number(await staking.unbondingPeriod()) + 86_400,
+    );
     await expect(run("randomness:activate", { from: governance.address })).to.be.rejectedWith(
       /activateRandomnessSource failed: JobEscrowRandomnessNoticePending/,
     );

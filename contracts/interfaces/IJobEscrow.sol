@@ -412,7 +412,8 @@ interface IJobEscrow is IDisputeWindowSource {
     function setTreasury(address newTreasury) external;
 
     /// @notice Announces `next` as the committee randomness source. It can be activated after the staking
-    /// contract's unbonding period plus a day, so that stakers and requesters who distrust it can leave first;
+    /// contract's exit notice and unbonding period plus a day, so that verifiers, stakers and requesters who
+    /// distrust it can leave first;
     /// a later announcement replaces this one and restarts the notice.
     /// @dev Requirements: caller is the owner; `next` answers `randomSeed` (else
     /// `JobEscrowRandomnessSourceUnusable`).

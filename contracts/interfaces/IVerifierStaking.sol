@@ -15,6 +15,15 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// weight in the committee draw is their free stake while it is at least that minimum, and zero below it (they
 /// stay opted in and count again once they have enough). A change of the minimum applies to each account at its
 /// next stake change.
+///
+/// Leaving the draw takes notice, so that it cannot shape a draw or dodge a duty already owed: opting out
+/// (`setVerifier(false)`) keeps a verifier in the draw, with its weight, for `exitNotice()` (the longest dispute
+/// window of the escrows: every job claimed before the opt-out has drawn any committee it needs by then), after
+/// which anyone completes the exit (`completeExit`). Until then a verifier cannot take itself out of the draw
+/// another way: unstaking or locking collateral that would leave it below the minimum is refused
+/// (`VerifierStakingExitNoticeRequired`). Leaving verifiers are not counted by `eligibleVerifiersExcluding`, so an
+/// escrow that checks it at a claim knows a committee can still be drawn when the job needs one. Only a slash can
+/// take a verifier out of the draw at once.
 interface IVerifierStaking {
     /// @notice One account's stake.
     /// @dev Packed so that locking, unlocking and the verifier check touch one storage word; amounts are
@@ -22,9 +31,11 @@ interface IVerifierStaking {
     struct Account {
         uint96 active; // staked and not unbonding; includes `locked`
         uint96 locked; // collateral held for jobs; cannot be unstaked
-        uint56 unbondingEnd; // when `unbonding` becomes withdrawable
-        bool verifier; // opted in to be drawn for committees
+        uint48 unbondingEnd; // when `unbonding` becomes withdrawable
+        bool verifier; // opted in to be drawn for committees (still true while leaving)
+        bool leaving; // opted out, still drawn until `exitAt` and `completeExit`
         uint96 unbonding; // requested for withdrawal, withdrawable from `unbondingEnd`, slashable until then
+        uint48 exitAt; // while leaving: from when `completeExit` takes the account out of the draw
     }
 
     /// @notice When governance announced an escrow, the unbonding period then in force, and the hash of the code
@@ -39,8 +50,8 @@ interface IVerifierStaking {
     event Staked(address indexed account, uint256 amount);
     /// @notice Emitted when governance announces that `escrow`, whose code hashes to `codeHash`, may be granted
     /// ESCROW_ROLE from `readyAt` until just before `expiresAt`.
-    /// @dev Both times are at the unbonding period in force at the announcement; a longer period set before the
-    /// grant moves both later by the difference (`escrowReadyAt`, `escrowNoticeExpiresAt`).
+    /// @dev Both times are at the unbonding period and exit notice in force at the announcement; a longer period or
+    /// notice before the grant moves both later by the difference (`escrowReadyAt`, `escrowNoticeExpiresAt`).
     event EscrowAnnounced(address indexed escrow, bytes32 codeHash, uint256 readyAt, uint256 expiresAt);
     /// @notice Emitted when `amount` moves from active to unbonding; all unbonding stake unlocks at `unbondingEnd`.
     event UnstakeRequested(address indexed account, uint256 amount, uint256 unbondingEnd);
@@ -52,8 +63,13 @@ interface IVerifierStaking {
     event StakeUnlocked(address indexed account, uint256 amount);
     /// @notice Emitted when `amount` of the account's stake is taken and sent to `recipient`.
     event StakeSlashed(address indexed account, address indexed recipient, uint256 amount);
-    /// @notice Emitted when an account opts in to, or out of, verifier committees.
+    /// @notice Emitted when an account opts in to, or out of, verifier committees (out: when its exit completes,
+    /// or at once when it had no weight in the draw).
     event VerifierStatusChanged(address indexed account, bool verifier);
+    /// @notice Emitted when a verifier opts out: it stays in the draw until `exitAt`, then `completeExit` applies.
+    event VerifierExitRequested(address indexed account, uint256 exitAt);
+    /// @notice Emitted when a leaving verifier opts in again before its exit completed.
+    event VerifierExitCancelled(address indexed account);
     /// @notice Emitted when governance changes the unbonding period.
     event UnbondingPeriodUpdated(uint256 previousPeriod, uint256 newPeriod);
     /// @notice Emitted when governance changes the stake needed to opt in as a verifier.
@@ -93,6 +109,14 @@ interface IVerifierStaking {
     error VerifierStakingEscrowNoticeExpired(address escrow, uint256 expiredAt);
     /// @notice The escrow's code is not the code announced (`announced`, now `current`); announce it again.
     error VerifierStakingEscrowCodeChanged(address escrow, bytes32 announced, bytes32 current);
+    /// @notice Unstaking or locking would leave the verifier `freeStakeAfter` of free stake, below
+    /// `minVerifierStake`, and so take it out of the draw without notice: opt out with `setVerifier(false)` and
+    /// complete the exit after its notice first (or keep at least the minimum free).
+    error VerifierStakingExitNoticeRequired(address account, uint256 freeStakeAfter, uint256 minVerifierStake);
+    /// @notice The account is already leaving, or its exit notice runs until `exitAt`.
+    error VerifierStakingExitPending(address account, uint256 exitAt);
+    /// @notice The account has not opted out: there is no exit to complete.
+    error VerifierStakingNoExitPending(address account);
 
     /// @notice The ERC-20 token staked, fixed at deployment.
     function token() external view returns (IERC20);
@@ -103,7 +127,8 @@ interface IVerifierStaking {
 
     /// @notice Moves `amount` of free stake into unbonding; it can be withdrawn after the unbonding period.
     /// @dev The unbonding end of all the caller's unbonding stake restarts at now + `unbondingPeriod()`.
-    /// Requirements: 0 < `amount` <= free stake.
+    /// Requirements: 0 < `amount` <= free stake; a verifier in the draw keeps at least `minVerifierStake()` free
+    /// (else VerifierStakingExitNoticeRequired).
     function requestUnstake(uint256 amount) external;
 
     /// @notice Pays the caller's unbonded stake.
@@ -111,11 +136,23 @@ interface IVerifierStaking {
     function withdraw() external returns (uint256 amount);
 
     /// @notice Opts the caller in (true) or out (false) of verifier committees.
-    /// @dev Requirements: the status changes; to opt in, free stake >= `minVerifierStake()`.
+    /// @dev Opting out of the draw takes notice: the caller stays in the draw, with its weight and its duties,
+    /// until now + `exitNotice()` (VerifierExitRequested), and `completeExit` takes it out after that. A
+    /// verifier with no weight in the draw (below the minimum) opts out at once. Opting in while leaving cancels
+    /// the exit (VerifierExitCancelled).
+    /// Requirements: the status changes (a leaving verifier cannot opt out again: VerifierStakingExitPending); to
+    /// opt in, free stake >= `minVerifierStake()`.
     function setVerifier(bool verifier) external;
 
+    /// @notice Completes the exit of a verifier that opted out: takes it out of the draw and clears its verifier
+    /// status. Anyone may call it once the notice has run.
+    /// @dev Requirements: `account` is leaving (VerifierStakingNoExitPending) and its `exitAt` has come
+    /// (VerifierStakingExitPending).
+    function completeExit(address account) external;
+
     /// @notice Locks `amount` of the account's free stake as collateral.
-    /// @dev Requirements: caller has ESCROW_ROLE; `amount` <= free stake.
+    /// @dev Requirements: caller has ESCROW_ROLE; `amount` <= free stake; a verifier in the draw keeps at least
+    /// `minVerifierStake()` free (else VerifierStakingExitNoticeRequired): collateral comes from stake above it.
     function lock(address account, uint256 amount) external;
 
     /// @notice Releases `amount` of the account's locked stake.
@@ -147,8 +184,9 @@ interface IVerifierStaking {
 
     /// @notice Announces that `escrow` will be granted ESCROW_ROLE, which lets it lock and slash stake. Once anything
     /// is staked, the grant is refused before `escrowReadyAt(escrow)`: the unbonding period (the longer of the one in
-    /// force now and at the grant) plus ESCROW_NOTICE_MARGIN, so that a staker who requests to unstake on the
-    /// announcement has withdrawn before the new escrow has any power. The grant is also refused from
+    /// force now and at the grant) plus the exit notice (`exitNotice()`, at the grant) plus ESCROW_NOTICE_MARGIN, so
+    /// that a verifier that opts out on the announcement, then unstakes, has withdrawn before the new escrow has any
+    /// power. The grant is also refused from
     /// `escrowNoticeExpiresAt(escrow)` (ESCROW_NOTICE_VALIDITY after `escrowReadyAt`), so an old announcement cannot
     /// surprise whoever staked after it, and refused if the escrow's code is no longer the code announced. Without
     /// an announcement, ESCROW_ROLE is granted only while nothing is staked (`totalStake()` is zero, as at
@@ -192,12 +230,20 @@ interface IVerifierStaking {
     /// @notice Sum of all verifiers' weights.
     function totalVerifierWeight() external view returns (uint256);
 
-    /// @notice Number of verifiers with a non-zero weight.
+    /// @notice Number of verifiers with a non-zero weight (leaving ones included: they are still drawn).
     function eligibleVerifierCount() external view returns (uint256);
 
-    /// @notice Number of verifiers with a non-zero weight other than the accounts in `excluded`: how many a
-    /// committee excluding them could be drawn from now.
+    /// @notice Number of leaving verifiers (opted out, exit not completed) that still have a weight in the draw.
+    function leavingVerifierCount() external view returns (uint256);
+
+    /// @notice Number of verifiers with a non-zero weight other than the accounts in `excluded`, less the leaving
+    /// ones: how many a committee excluding them could be drawn from, now and for the unbonding period ahead.
+    /// @dev Conservative: every leaving verifier with weight is subtracted, also one that is in `excluded`.
     function eligibleVerifiersExcluding(address[] calldata excluded) external view returns (uint256);
+
+    /// @notice How long a verifier that opts out stays in the draw, in seconds: the longest dispute window of the
+    /// escrows holding ESCROW_ROLE, so that a job claimed before the opt-out can always draw its committee.
+    function exitNotice() external view returns (uint256);
 
     /// @notice Current unbonding period in seconds.
     function unbondingPeriod() external view returns (uint256);

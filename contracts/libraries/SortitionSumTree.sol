@@ -13,10 +13,13 @@ pragma solidity 0.8.28;
 /// their weights subtracted from every node read on the way down, so a draw is a pure view.
 library SortitionSumTree {
     struct Tree {
-        // The three counters share one storage word: a draw reads them with one SLOAD.
+        // The counters share one storage word: a draw reads them with one SLOAD.
         uint64 leafCount;
         uint64 height;
         uint64 nonZeroLeaves;
+        // Not read or written by this library: a count its user keeps of some of the non-zero leaves (the staking
+        // contract's leaving verifiers), here so that reading it with `nonZeroLeaves` costs no other storage read.
+        uint64 marked;
         mapping(uint256 node => uint256 sum) sums;
         mapping(address account => uint256 leafPlusOne) leafOf;
         mapping(uint256 leaf => address account) accountOf;

@@ -88,10 +88,14 @@ export type Action =
   /** `who` when `any`, else one of the accounts the escrow owes something (if any). */
   | { kind: "withdraw"; who: Actor; pick: number; any: boolean }
   | { kind: "stake"; who: Actor; amount: bigint }
-  | { kind: "requestUnstake"; who: Actor; amount: "zero" | "one" | "ten" | "free" | "morethanfree" }
+  /** "allowed": all a verifier in the draw may unbond without notice (free stake above the minimum), else "free". */
+  | { kind: "requestUnstake"; who: Actor; amount: "zero" | "one" | "ten" | "allowed" | "free" | "morethanfree" }
   /** `who` when `any`, else one of the accounts with stake unbonding (if any). */
   | { kind: "withdrawStake"; who: Actor; pick: number; any: boolean }
-  | { kind: "setVerifier"; who: Actor; on: boolean }
+  /** `on` as given when `raw`, else the change the account can make: opt in, opt out, now and then cancel an exit. */
+  | { kind: "setVerifier"; who: Actor; on: boolean; raw: boolean; pick: number }
+  /** `who` completes the exit of `of` when `any`, else of one of the leaving verifiers (if any). */
+  | { kind: "completeExit"; who: Actor; of: Actor; pick: number; any: boolean }
   | { kind: "setParams"; who: Actor; params: P; invalid: keyof P | null }
   | { kind: "pause"; who: Actor }
   | { kind: "unpause"; who: Actor }
@@ -328,10 +332,10 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
   requestUnstake: fc.record({
     kind: fc.constant("requestUnstake" as const),
     who: staker,
-    amount: fc.constantFrom<"zero" | "one" | "ten" | "free" | "morethanfree">(
+    amount: fc.constantFrom<"zero" | "one" | "ten" | "allowed" | "free" | "morethanfree">(
       "one",
       "ten",
-      "ten",
+      "allowed",
       "free",
       "zero",
       "morethanfree",
@@ -343,7 +347,21 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     pick: pickArb,
     any: mostly(fc.constant(false), fc.constant(true), 3),
   }),
-  setVerifier: fc.record({ kind: fc.constant("setVerifier" as const), who: staker, on: fc.boolean() }),
+  // Mostly verifiers, so that opt-outs (exits with notice) happen and reach completeExit.
+  setVerifier: fc.record({
+    kind: fc.constant("setVerifier" as const),
+    who: mostly(verifier, staker, 2),
+    on: fc.boolean(),
+    raw: mostly(fc.constant(false), fc.constant(true), 2),
+    pick: pickArb,
+  }),
+  completeExit: fc.record({
+    kind: fc.constant("completeExit" as const),
+    who: anyone,
+    of: staker,
+    pick: pickArb,
+    any: mostly(fc.constant(false), fc.constant(true), 3),
+  }),
   setParams: fc.record({
     kind: fc.constant("setParams" as const),
     who: governance,
@@ -421,6 +439,7 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
       "day",
       "unbonding",
       "unbonding",
+      "unbonding",
       "reveal",
       "reveal",
     ),
@@ -445,10 +464,11 @@ export const WEIGHTS: Record<ActionKind, number> = {
   withdraw: 4,
   stake: 3,
   requestUnstake: 3,
-  withdrawStake: 3,
-  setVerifier: 3,
+  withdrawStake: 4,
+  setVerifier: 4,
+  completeExit: 3,
   setParams: 2,
-  pause: 1,
+  pause: 2,
   // A pause stops requests and claims for the rest of a run unless someone lifts it.
   unpause: 4,
   setTreasury: 2,
@@ -456,8 +476,8 @@ export const WEIGHTS: Record<ActionKind, number> = {
   setMinVerifierStake: 2,
   registerModel: 2,
   setTerms: 2,
-  deprecate: 1,
-  publishVersion: 1,
+  deprecate: 2,
+  publishVersion: 2,
   transferModelOwnership: 2,
   acceptModelOwnership: 2,
   reseed: 1,

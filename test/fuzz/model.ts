@@ -92,6 +92,9 @@ export interface Account {
   unbonding: bigint;
   unbondingEnd: bigint;
   verifier: boolean;
+  /** Opted out, still in the draw until `exitAt` and `completeExit`. */
+  leaving: boolean;
+  exitAt: bigint;
   /** The draw weight stored in the sortition tree (synced at each stake change of the account). */
   weight: bigint;
 }
@@ -241,7 +244,16 @@ export class Model {
   }
 
   account(a: string): Account {
-    this.s.accounts[a] ??= { active: 0n, locked: 0n, unbonding: 0n, unbondingEnd: 0n, verifier: false, weight: 0n };
+    this.s.accounts[a] ??= {
+      active: 0n,
+      locked: 0n,
+      unbonding: 0n,
+      unbondingEnd: 0n,
+      verifier: false,
+      leaving: false,
+      exitAt: 0n,
+      weight: 0n,
+    };
     return this.s.accounts[a];
   }
 
@@ -282,18 +294,24 @@ export class Model {
 
   // ------------------------------------------------------------------ staking
 
-  private sync(a: string): void {
+  /**
+   * `_syncWeight`: the draw weight follows free stake; a change the account makes itself (`voluntary`: stake,
+   * unstake, collateral it locks) may not take a verifier out of the draw without notice.
+   */
+  private sync(a: string, voluntary = false): void {
     const acc = this.account(a);
     if (!acc.verifier) return;
     const free = acc.active - acc.locked;
-    acc.weight = free < this.s.minVerifierStake ? 0n : free;
+    const weight = free < this.s.minVerifierStake ? 0n : free;
+    if (voluntary && weight === 0n && acc.weight > 0n) revert("VerifierStakingExitNoticeRequired");
+    acc.weight = weight;
   }
 
   stake(a: string, amount: bigint): void {
     if (amount === 0n) revert("VerifierStakingZeroAmount");
     this.move(a, this.s.staking, amount);
     this.account(a).active += amount;
-    this.sync(a);
+    this.sync(a, true);
   }
 
   requestUnstake(a: string, amount: bigint): void {
@@ -303,7 +321,7 @@ export class Model {
     acc.active -= amount;
     acc.unbonding += amount;
     acc.unbondingEnd = this.s.now + this.s.unbondingPeriod;
-    this.sync(a);
+    this.sync(a, true);
   }
 
   withdrawStake(a: string): void {
@@ -316,13 +334,43 @@ export class Model {
     this.move(this.s.staking, a, amount);
   }
 
+  /** Opting in; opting out takes notice while the account is in the draw; opting in while leaving cancels. */
   setVerifier(a: string, on: boolean): void {
     const acc = this.account(a);
+    if (acc.leaving) {
+      if (!on) revert("VerifierStakingExitPending");
+      acc.leaving = false;
+      acc.exitAt = 0n;
+      return;
+    }
     if (acc.verifier === on) revert("VerifierStakingVerifierStatusUnchanged");
     const free = acc.active - acc.locked;
-    if (on && free < this.s.minVerifierStake) revert("VerifierStakingInsufficientStake");
-    acc.verifier = on;
-    acc.weight = on ? free : 0n;
+    if (on) {
+      if (free < this.s.minVerifierStake) revert("VerifierStakingInsufficientStake");
+      acc.verifier = true;
+      acc.weight = free;
+    } else if (acc.weight === 0n) {
+      acc.verifier = false;
+    } else {
+      acc.leaving = true;
+      // The exit notice: the longest dispute window of the escrows (the one escrow here).
+      acc.exitAt = this.s.now + this.s.maxDisputeWindow;
+    }
+  }
+
+  completeExit(a: string): void {
+    const acc = this.account(a);
+    if (!acc.leaving) revert("VerifierStakingNoExitPending");
+    if (this.s.now < acc.exitAt) revert("VerifierStakingExitPending");
+    acc.leaving = false;
+    acc.exitAt = 0n;
+    acc.verifier = false;
+    acc.weight = 0n;
+  }
+
+  /** Leaving verifiers still in the draw: eligibleVerifiersExcluding subtracts them. */
+  leavingInDraw(): number {
+    return Object.values(this.s.accounts).filter((acc) => acc.leaving && acc.weight > 0n).length;
   }
 
   setUnbondingPeriod(isAdmin: boolean, period: bigint): void {
@@ -343,7 +391,7 @@ export class Model {
     const acc = this.account(a);
     if (amount > acc.active - acc.locked) revert("VerifierStakingInsufficientStake");
     acc.locked += amount;
-    this.sync(a);
+    this.sync(a, true);
   }
 
   private release(a: string, amount: bigint): void {
@@ -590,7 +638,8 @@ export class Model {
   /** `_requireVerifiers`: a committee could be drawn now besides the worker, requester and model owner. */
   private requireVerifiers(from: string, j: JobModel): void {
     const needed = Number(j.job.committeeSize) + (j.job.mode === BigInt(VerificationMode.Optimistic) ? 1 : 0);
-    if (this.eligible([from, j.job.requester, j.job.modelOwner]).length < needed) {
+    const eligible = this.eligible([from, j.job.requester, j.job.modelOwner]).length - this.leavingInDraw();
+    if (eligible < needed) {
       revert("JobEscrowNotEnoughVerifiers");
     }
   }

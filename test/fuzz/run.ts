@@ -128,7 +128,11 @@ async function deployWorld(): Promise<World> {
     await p.token.connect(s).approve(p.escrow, ethers.MaxUint256);
     await p.token.connect(s).approve(p.staking, ethers.MaxUint256);
   }
+  // An unbonding period of a day (the default is a week), and some stake unbonding from the start, so that a
+  // day's jump lets unbonding stake be withdrawn within a run's 80 steps.
+  await p.staking.connect(p.governance).setUnbondingPeriod(86_400);
   await p.staking.connect(signers.worker1).stake(STAKE);
+  await p.staking.connect(signers.worker1).requestUnstake(ethers.parseEther("10"));
   await p.staking.connect(signers.ver5).stake(STAKE);
   await p.staking.connect(signers.ver5).setVerifier(true);
   const terms5 = (mode: number): ModelTerms => ({
@@ -189,6 +193,8 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
       unbonding: acc.unbonding,
       unbondingEnd: acc.unbondingEnd,
       verifier: acc.verifier,
+      leaving: acc.leaving,
+      exitAt: acc.exitAt,
       weight: await p.staking.verifierWeightOf(a),
     };
     s.credits[a] = await p.escrow.balanceOf(a);
@@ -580,10 +586,12 @@ function resolve(r: Run, a: Action): Resolved {
     case "requestUnstake": {
       const acc = r.m.account(A[a.who]);
       const free = acc.active - acc.locked;
+      const inDraw = acc.verifier && acc.weight > 0n;
       const amount = {
         zero: 0n,
         one: ethers.parseEther("1"),
         ten: ethers.parseEther("10"),
+        allowed: inDraw ? free - s.minVerifierStake : free,
         free,
         morethanfree: free + 1n,
       }[a.amount];
@@ -605,12 +613,26 @@ function resolve(r: Run, a: Action): Resolved {
         send: () => p.staking.connect(as(who)).withdraw(GAS),
       };
     }
-    case "setVerifier":
+    case "setVerifier": {
+      const acc = r.m.account(A[a.who]);
+      const on = a.raw ? a.on : !acc.verifier || (acc.leaving && a.pick % 4 === 0);
       return {
-        label: `setVerifier ${a.who} ${a.on}`,
-        predict: (m) => m.setVerifier(A[a.who], a.on),
-        send: () => p.staking.connect(as(a.who)).setVerifier(a.on, GAS),
+        label: `setVerifier ${a.who} ${on}`,
+        predict: (m) => m.setVerifier(A[a.who], on),
+        send: () => p.staking.connect(as(a.who)).setVerifier(on, GAS),
       };
+    }
+    case "completeExit": {
+      // Mostly a leaving verifier whose notice has run, else any leaving one.
+      const leaving = ACTORS.filter((x) => r.m.account(A[x]).leaving);
+      const due = leaving.filter((x) => r.m.account(A[x]).exitAt <= s.now);
+      const of = (a.any ? undefined : pickFrom(due.length > 0 ? due : leaving, a.pick)) ?? a.of;
+      return {
+        label: `completeExit ${a.who} of ${of}`,
+        predict: (m) => m.completeExit(A[of]),
+        send: () => p.staking.connect(as(a.who)).completeExit(A[of], GAS),
+      };
+    }
     case "setParams": {
       const params = a.invalid ? { ...a.params, [a.invalid]: OUT_OF_BOUNDS[a.invalid]! } : a.params;
       return {
@@ -724,10 +746,12 @@ function resolve(r: Run, a: Action): Resolved {
       if (a.jump === "small") target = s.now + BigInt(1 + (a.pick % 600));
       else if (a.jump === "day") target = s.now + 86_400n;
       else if (a.jump === "unbonding") {
-        // To the end of someone's unbonding if any is pending, else one whole unbonding period.
-        const ends = Object.values(s.accounts)
-          .filter((x) => x.unbonding > 0n && x.unbondingEnd > s.now)
-          .map((x) => x.unbondingEnd);
+        // To the end of someone's unbonding if any is pending, else of someone's exit notice, else one whole
+        // unbonding period.
+        const accounts = Object.values(s.accounts);
+        const unbonding = accounts.filter((x) => x.unbonding > 0n && x.unbondingEnd > s.now).map((x) => x.unbondingEnd);
+        const exits = accounts.filter((x) => x.leaving && x.exitAt > s.now).map((x) => x.exitAt);
+        const ends = unbonding.length > 0 ? unbonding : exits;
         target = pickFrom(ends, a.pick) ?? s.now + s.unbondingPeriod + 1n;
       } else if (a.jump === "window") {
         const windows = [
@@ -964,8 +988,8 @@ async function checkState(r: Run, label: string): Promise<void> {
     const acc = await stakes[k];
     const m = r.m.account(a);
     eq(
-      [acc.active, acc.locked, acc.unbonding, acc.unbondingEnd, acc.verifier],
-      [m.active, m.locked, m.unbonding, m.unbondingEnd, m.verifier],
+      [acc.active, acc.locked, acc.unbonding, acc.unbondingEnd, acc.verifier, acc.leaving, acc.exitAt],
+      [m.active, m.locked, m.unbonding, m.unbondingEnd, m.verifier, m.leaving, m.exitAt],
       `${label}: stake of ${name}`,
     );
     // Invariant 3: locked stake never exceeds active stake.
@@ -978,6 +1002,7 @@ async function checkState(r: Run, label: string): Promise<void> {
   }
   eq(await view(staking, "totalVerifierWeight"), weights, `${label}: total verifier weight`);
   eq(await view(staking, "eligibleVerifierCount"), eligible, `${label}: eligible verifiers`);
+  eq(await view(staking, "leavingVerifierCount"), BigInt(r.m.leavingInDraw()), `${label}: leaving verifiers`);
   eq(
     [
       await view(escrow, "paused"),
