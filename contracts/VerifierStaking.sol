@@ -389,23 +389,24 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     }
 
     /// @dev Keeps a verifier's draw weight equal to its free stake while that is at least the verifier minimum,
-    /// and zero below it: a verifier cannot stay drawable after unstaking down to dust it could lose.
-    /// @dev Sets a verifier's draw weight from its free stake. A `voluntary` change (the account's own stake or
-    /// unstake, or collateral it locks by claiming a job) may not take it out of the draw: that takes notice
-    /// (`setVerifier(false)`). A slash or a release may, and the count of leaving verifiers in the draw follows.
+    /// and zero below it: a verifier cannot stay drawable after unstaking down to dust it could lose. A `voluntary`
+    /// change (the account's own stake or unstake, or collateral it locks by claiming a job) may not take it out of
+    /// the draw: that takes notice (`setVerifier(false)`). A slash or a release may, and the count of leaving
+    /// verifiers in the draw follows a leaving verifier's weight in and out of zero.
     function _syncWeight(address account, Account storage stakeAccount, bool voluntary) private {
         if (!stakeAccount.verifier) return;
         uint256 free = stakeAccount.active - stakeAccount.locked;
         uint256 minimum = _minVerifierStake;
         uint256 weight = free < minimum ? 0 : free;
         bool leaving = stakeAccount.leaving;
-        if (weight == 0 ? (voluntary || leaving) : leaving) {
+        // Whether the account was in the draw matters only for a leaving verifier or a voluntary drop to zero.
+        if (leaving || (voluntary && weight == 0)) {
             bool drawn = _verifiers.weightOf(account) != 0;
-            if (weight == 0 && drawn) {
+            if (drawn && weight == 0) {
                 if (voluntary) revert VerifierStakingExitNoticeRequired(account, free, minimum);
-                --_verifiers.marked;
-            } else if (weight != 0 && !drawn) {
-                ++_verifiers.marked;
+                --_verifiers.marked; // a leaving verifier slashed out of the draw
+            } else if (!drawn && weight != 0) {
+                ++_verifiers.marked; // a leaving verifier back in the draw
             }
         }
         _verifiers.set(account, weight);

@@ -146,6 +146,11 @@ export function parseAddress(value: string, flag: string): string {
   return value;
 }
 
+/** A chain timestamp (Unix seconds) as an ISO 8601 UTC time. */
+export function formatTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString();
+}
+
 /** A base-unit amount as tokens with the symbol: "1.5 TML". */
 export function formatAmount(p: Protocol, amount: bigint): string {
   return `${formatUnits(amount, p.decimals)} ${p.symbol}`;

@@ -6,7 +6,17 @@
  */
 import { ZeroAddress } from "ethers";
 import { task } from "hardhat/config";
-import { DEPLOYMENT_HELP, FROM_HELP, connect, parseAddress, requireSigner, say, send, type Protocol } from "./common";
+import {
+  DEPLOYMENT_HELP,
+  FROM_HELP,
+  connect,
+  formatTime,
+  parseAddress,
+  requireSigner,
+  say,
+  send,
+  type Protocol,
+} from "./common";
 
 interface CommonArgs {
   from?: string;
@@ -21,8 +31,6 @@ export interface RandomnessView {
   readyAt: number;
 }
 
-const when = (seconds: number): string => new Date(seconds * 1000).toISOString();
-
 async function randomnessOf(p: Protocol): Promise<RandomnessView> {
   const [next, readyAt] = await p.escrow.nextRandomnessSource();
   return { current: await p.escrow.randomnessSource(), next, readyAt: Number(readyAt) };
@@ -33,7 +41,7 @@ function printRandomness(view: RandomnessView): void {
   say(
     view.next === ZeroAddress
       ? "  nothing announced"
-      : `  announced: ${view.next}, can be activated from ${when(view.readyAt)}`,
+      : `  announced: ${view.next}, can be activated from ${formatTime(view.readyAt)}`,
   );
 }
 
@@ -58,7 +66,9 @@ task(
     requireSigner(p);
     const receipt = await send(p, "announceRandomnessSource", () => p.escrow.announceRandomnessSource(source));
     const view = await randomnessOf(p);
-    say(`Announced ${source} (tx ${receipt.hash}); activate it with randomness:activate from ${when(view.readyAt)}`);
+    say(
+      `Announced ${source} (tx ${receipt.hash}); activate it with randomness:activate from ${formatTime(view.readyAt)}`,
+    );
     return view;
   });
 
@@ -89,8 +99,8 @@ task(
     const readyAt = Number(await p.staking.escrowReadyAt(escrow));
     const expiresAt = Number(await p.staking.escrowNoticeExpiresAt(escrow));
     say(
-      `Announced escrow ${escrow} (tx ${receipt.hash}); ESCROW_ROLE can be granted from ${when(readyAt)} ` +
-        `until ${when(expiresAt)}`,
+      `Announced escrow ${escrow} (tx ${receipt.hash}); ESCROW_ROLE can be granted from ${formatTime(readyAt)} ` +
+        `until ${formatTime(expiresAt)}`,
     );
     return { readyAt, expiresAt };
   });

@@ -19,6 +19,7 @@ import {
   fail,
   formatAmount,
   formatJobId,
+  formatTime,
   parseAmount,
   parseId,
   queryEvents,
@@ -160,7 +161,7 @@ task("job:request", "Requests an inference on a model's latest version, with the
       transactionHash: receipt.hash,
     };
     say(`Job ${formatJobId(result.jobId)} (request #${result.nonce}) requested on model ${modelId} v${result.version}`);
-    say(`  fee ${formatAmount(p, result.fee)}, deadline ${new Date(result.deadline * 1000).toISOString()}`);
+    say(`  fee ${formatAmount(p, result.fee)}, deadline ${formatTime(result.deadline)}`);
     say(`  input ${input.length} bytes, keccak256 ${result.inputHash}, tx ${receipt.hash}`);
     return result;
   });
@@ -250,15 +251,16 @@ function printTensors(label: string, tensors: TensorJson[]): void {
 }
 
 function printJob(p: Protocol, v: JobView): void {
-  const time = (t: number) => new Date(t * 1000).toISOString();
   say(`Job ${formatJobId(v.jobId)} (request #${v.nonce}): ${v.status}`);
   say(`  model ${v.modelId} v${v.version} (${v.mode}), requester ${v.requester}`);
-  say(`  fee ${formatAmount(p, v.fee)}, collateral ${formatAmount(p, v.collateral)}, deadline ${time(v.deadline)}`);
+  say(
+    `  fee ${formatAmount(p, v.fee)}, collateral ${formatAmount(p, v.collateral)}, deadline ${formatTime(v.deadline)}`,
+  );
   say(`  input keccak256 ${v.inputHash}${v.inputUri ? ` at ${v.inputUri}` : ""}`);
   if (v.input) printTensors("input", v.input);
   if (v.worker) say(`  worker ${v.worker}`);
-  if (v.windowEnd > 0 && !v.settlement) say(`  window ends ${time(v.windowEnd)}`);
-  if (v.revealEnd > 0 && !v.settlement) say(`  reveal ends ${time(v.revealEnd)}`);
+  if (v.windowEnd > 0 && !v.settlement) say(`  window ends ${formatTime(v.windowEnd)}`);
+  if (v.revealEnd > 0 && !v.settlement) say(`  reveal ends ${formatTime(v.revealEnd)}`);
   if (v.outputHash) say(`  output keccak256 ${v.outputHash}`);
   if (v.output) printTensors("output", v.output);
   if (v.outputHex) say(`  output (not a tensor encoding) ${v.outputHex}`);

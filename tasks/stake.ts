@@ -11,6 +11,7 @@ import {
   ensureAllowance,
   fail,
   formatAmount,
+  formatTime,
   parseAddress,
   parseAmount,
   requireSigner,
@@ -69,15 +70,13 @@ function printStake(p: Protocol, s: StakeView): void {
   say(`Account ${s.account}`);
   say(`  active ${formatAmount(p, s.active)} (locked ${formatAmount(p, s.locked)}, free ${formatAmount(p, s.free)})`);
   if (s.unbonding > 0n) {
-    say(
-      `  unbonding ${formatAmount(p, s.unbonding)}, withdrawable from ${new Date(s.unbondingEnd * 1000).toISOString()}`,
-    );
+    say(`  unbonding ${formatAmount(p, s.unbonding)}, withdrawable from ${formatTime(s.unbondingEnd)}`);
   }
   say(
     `  verifier ${s.verifier ? "yes" : "no"} (weight ${formatAmount(p, s.verifierWeight)}; ` +
       `opt-in needs ${formatAmount(p, s.minVerifierStake)})`,
   );
-  if (s.leaving) say(`  leaving: still drawn for committees until ${isoTime(s.exitAt)}; then stake:complete-exit`);
+  if (s.leaving) say(`  leaving: still drawn for committees until ${formatTime(s.exitAt)}; then stake:complete-exit`);
   say(`  wallet ${formatAmount(p, s.balance)}, escrow payouts ${formatAmount(p, s.escrowBalance)}`);
 }
 
@@ -97,8 +96,6 @@ task("stake:add", "Stakes tokens (approving the staking contract first when need
     return view;
   });
 
-const isoTime = (seconds: number): string => new Date(seconds * 1000).toISOString();
-
 task("stake:unstake", "Starts unbonding free stake; withdraw it after the unbonding period")
   .addParam("amount", "tokens to unbond (e.g. 50)")
   .addOptionalParam("from", FROM_HELP)
@@ -110,7 +107,7 @@ task("stake:unstake", "Starts unbonding free stake; withdraw it after the unbond
     const receipt = await send(p, "requestUnstake", () => p.staking.requestUnstake(amount));
     const view = await stakeOf(p, address);
     say(
-      `Unbonding ${formatAmount(p, amount)}; withdrawable from ${new Date(view.unbondingEnd * 1000).toISOString()} ` +
+      `Unbonding ${formatAmount(p, amount)}; withdrawable from ${formatTime(view.unbondingEnd)} ` +
         `(tx ${receipt.hash})`,
     );
     return view;
@@ -144,7 +141,7 @@ task("stake:verifier", "Opts in to (--on) or out of (--off) verifier committees;
     if (args.on) say(`${leaving ? "Cancelled your exit; still a" : "Opted in as"} verifier (tx ${receipt.hash})`);
     else if (view.leaving) {
       say(
-        `Opting out: you stay drawn for committees (and owe their votes) until ${isoTime(view.exitAt)}; ` +
+        `Opting out: you stay drawn for committees (and owe their votes) until ${formatTime(view.exitAt)}; ` +
           `then run stake:complete-exit (tx ${receipt.hash})`,
       );
     } else say(`Opted out as verifier (tx ${receipt.hash})`);
@@ -156,9 +153,9 @@ task("stake:complete-exit", "Takes a verifier whose exit notice has run out of c
   .addOptionalParam("from", FROM_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: CommonArgs & { account?: string }, hre): Promise<StakeView> => {
+    const given = args.account !== undefined ? parseAddress(args.account, "--account") : undefined;
     const p = await connect(hre, args);
-    const { address } = requireSigner(p);
-    const account = args.account !== undefined ? parseAddress(args.account, "--account") : address;
+    const account = given ?? requireSigner(p).address;
     const receipt = await send(p, "completeExit", () => p.staking.completeExit(account));
     say(`Exit of ${account} completed: no longer drawn for committees (tx ${receipt.hash})`);
     return stakeOf(p, account);

@@ -7,7 +7,7 @@ import {
   MAX_COMMITTEE_SIZE,
   MIN_STAKE,
   deployStakingFixture,
-  exitVerifier,
+  exitVerifiers,
   tokens,
   verifiersWithPartiesFixture,
   weightedVerifiersFixture,
@@ -462,15 +462,15 @@ describe("VerifierStaking committee draw", function () {
         [
           "all of whose stake is locked after its exit",
           async (s, v) => {
-            await exitVerifier(s.staking, v);
+            await exitVerifiers(s.staking, [v]);
             await s.staking.connect(s.escrow).lock(v.address, tokens(30));
           },
         ],
-        ["who opted out and completed its exit", (s, v) => exitVerifier(s.staking, v)],
+        ["who opted out and completed its exit", (s, v) => exitVerifiers(s.staking, [v])],
         [
           "who unstaked everything after its exit",
           async (s, v) => {
-            await exitVerifier(s.staking, v);
+            await exitVerifiers(s.staking, [v]);
             await s.staking.connect(v).requestUnstake(tokens(30));
           },
         ],

@@ -11,7 +11,6 @@ import {
   committeeVotingFixture,
   creditsOf,
   expectConservation,
-  exitVerifiers,
   membersOf,
   optimisticChallengedFixture,
   optimisticSubmittedFixture,
@@ -28,6 +27,7 @@ import {
   votingJob,
   type Verification,
 } from "./fixtures/verification";
+import { exitVerifiers } from "./fixtures/staking";
 import { JobOutcome, JobStatus, VoteState } from "../src/params";
 import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
 import { acceptedSettlement, challengeBondFor, inconclusiveSettlement, rejectedSettlement } from "../src/settlement";
@@ -283,7 +283,7 @@ describe("JobEscrow verification", function () {
 
         it("reverts with JobEscrowInvalidChallenger for a staker whose exit has completed", async function () {
           const v = await loadFixture(verificationFixture);
-          await exitVerifiers(v, [v.verifiers[0]]);
+          await exitVerifiers(v.staking, [v.verifiers[0]]);
           const job = await v.request(v.models.optimistic);
           await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
           await expect(v.escrow.connect(v.verifiers[0]).challenge(job))
@@ -710,7 +710,7 @@ describe("JobEscrow verification", function () {
       describe("when fewer verifiers than the committee size are eligible", function () {
         it("refuses a submission that claims the job: VerifierStakingInsufficientVerifiers, the job stays Requested", async function () {
           const v = await loadFixture(verificationFixture);
-          await exitVerifiers(v, v.verifiers.slice(2));
+          await exitVerifiers(v.staking, v.verifiers.slice(2));
           const job = await v.request(v.models.committee);
           await expect(v.escrow.connect(v.worker).submitResult(job, OUTPUT))
             .to.be.revertedWithCustomError(v.staking, "VerifierStakingInsufficientVerifiers")
@@ -721,7 +721,7 @@ describe("JobEscrow verification", function () {
 
         it("refuses the claim: JobEscrowNotEnoughVerifiers with how many are eligible and needed", async function () {
           const v = await loadFixture(verificationFixture);
-          await exitVerifiers(v, v.verifiers.slice(2));
+          await exitVerifiers(v.staking, v.verifiers.slice(2));
           const job = await v.request(v.models.committee);
           await expect(v.escrow.connect(v.worker).claim(job))
             .to.be.revertedWithCustomError(v.escrow, "JobEscrowNotEnoughVerifiers")
@@ -788,7 +788,7 @@ describe("JobEscrow verification", function () {
           expect(await v.staking.eligibleVerifiersExcluding([...parties, v.worker.address, v.other.address])).to.equal(
             5,
           );
-          await exitVerifiers(v, v.verifiers.slice(3));
+          await exitVerifiers(v.staking, v.verifiers.slice(3));
           const committeeJob = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).claim(committeeJob); // 3 besides them: enough
           const optimisticJob = await v.request(v.models.optimistic);
@@ -807,7 +807,7 @@ describe("JobEscrow verification", function () {
       describe("when exactly the committee size of verifiers is eligible", function () {
         it("draws all of them", async function () {
           const v = await loadFixture(verificationFixture);
-          await exitVerifiers(v, v.verifiers.slice(3));
+          await exitVerifiers(v.staking, v.verifiers.slice(3));
           const job = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
           expect((await v.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
@@ -1817,7 +1817,7 @@ describe("JobEscrow verification", function () {
           const penalty = v.params.votePenalty;
           const poor = v.verifiers[2];
           const left = penalty / 2n;
-          await exitVerifiers(v, v.verifiers.slice(3));
+          await exitVerifiers(v.staking, v.verifiers.slice(3));
 
           const job = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
@@ -1830,7 +1830,7 @@ describe("JobEscrow verification", function () {
           // Drawn with its full stake, it opts out, completes its exit after the notice, unbonds all but `left`
           // and, as nobody settles for twice the unbonding period, withdraws it: the penalty finds only `left`
           // (README, Known limits).
-          await exitVerifiers(v, [poor]);
+          await exitVerifiers(v.staking, [poor]);
           await v.staking.connect(poor).requestUnstake(STAKE - left);
           await time.increase(await v.staking.unbondingPeriod());
           await v.staking.connect(poor).withdraw();

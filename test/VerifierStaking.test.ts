@@ -16,7 +16,7 @@ import {
   STAKE,
   STUB_WINDOW,
   deployStakingFixture,
-  exitVerifier,
+  exitVerifiers,
   falseReturningFixture,
   feeOnTransferFixture,
   reentrantTokenFixture,
@@ -372,7 +372,7 @@ describe("VerifierStaking", function () {
 
       it("allows unstaking everything once its exit has completed", async function () {
         const { staking, alice } = await loadFixture(verifiersStakedFixture);
-        await exitVerifier(staking, alice);
+        await exitVerifiers(staking, [alice]);
         await staking.connect(alice).requestUnstake(STAKE);
         await expectAccount(staking, alice, { active: 0n, locked: 0n, unbonding: STAKE, verifier: false });
       });
@@ -671,7 +671,7 @@ describe("VerifierStaking", function () {
     describe("when a verifier has completed its exit", function () {
       it("gets no weight from later stake changes, and its free stake back when it opts in again", async function () {
         const { staking, escrow, alice } = await loadFixture(verifiersStakedFixture);
-        await exitVerifier(staking, alice);
+        await exitVerifiers(staking, [alice]);
         await staking.connect(alice).stake(tokens(10));
         await staking.connect(escrow).lock(alice.address, tokens(30));
         await staking.connect(escrow).unlock(alice.address, tokens(5));
@@ -820,7 +820,7 @@ describe("VerifierStaking", function () {
         await expect(escrowStub.lock(alice.address, STAKE - MIN_STAKE + 1n))
           .to.be.revertedWithCustomError(staking, "VerifierStakingExitNoticeRequired")
           .withArgs(alice.address, MIN_STAKE - 1n, MIN_STAKE);
-        await exitVerifier(staking, alice);
+        await exitVerifiers(staking, [alice]);
         await staking.connect(escrow).lock(alice.address, STAKE);
         await expectAccount(staking, alice, { active: STAKE, locked: STAKE, unbonding: 0n });
       });

@@ -28,7 +28,6 @@ import {
   commitAll,
   commitmentOf,
   committeeVotingFixture,
-  exitVerifiers,
   expectConservation,
   revealAll,
   saltOf,
@@ -38,6 +37,7 @@ import {
   votingJob,
   type Verification,
 } from "./fixtures/verification";
+import { exitVerifiers } from "./fixtures/staking";
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../src/params";
 import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
 import { currentTerms } from "../src/terms";
@@ -631,7 +631,7 @@ describe("Hostile actors", function () {
     // for free. Opting out now keeps a verifier in the draw for the longest dispute window.
     it("a Committee job claimed before the opt-outs still draws its committee, with them in it; silence then costs each its penalty", async function () {
       const v = await loadFixture(verificationFixture);
-      await exitVerifiers(v, v.verifiers.slice(3)); // a network of exactly three verifiers
+      await exitVerifiers(v.staking, v.verifiers.slice(3)); // a network of exactly three verifiers
       const job = await v.request(v.models.committee);
       await v.escrow.connect(v.worker).claim(job);
       const puppets = v.verifiers.slice(0, 2);
@@ -660,7 +660,7 @@ describe("Hostile actors", function () {
 
     it("a claim after the opt-outs counts the leaving verifiers out: it is refused instead of being left without a committee", async function () {
       const v = await loadFixture(verificationFixture);
-      await exitVerifiers(v, v.verifiers.slice(3));
+      await exitVerifiers(v.staking, v.verifiers.slice(3));
       for (const puppet of v.verifiers.slice(0, 2)) await v.staking.connect(puppet).setVerifier(false);
       const job = await v.request(v.models.optimistic);
       await expect(v.escrow.connect(v.worker).claim(job))

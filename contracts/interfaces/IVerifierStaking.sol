@@ -237,7 +237,7 @@ interface IVerifierStaking {
     function leavingVerifierCount() external view returns (uint256);
 
     /// @notice Number of verifiers with a non-zero weight other than the accounts in `excluded`, less the leaving
-    /// ones: how many a committee excluding them could be drawn from, now and for the unbonding period ahead.
+    /// ones: how many a committee excluding them could be drawn from, now and for the exit notice ahead.
     /// @dev Conservative: every leaving verifier with weight is subtracted, also one that is in `excluded`.
     function eligibleVerifiersExcluding(address[] calldata excluded) external view returns (uint256);
 

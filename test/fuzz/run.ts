@@ -586,12 +586,13 @@ function resolve(r: Run, a: Action): Resolved {
     case "requestUnstake": {
       const acc = r.m.account(A[a.who]);
       const free = acc.active - acc.locked;
-      const inDraw = acc.verifier && acc.weight > 0n;
+      // A minimum raised since the account's last stake change can exceed its free stake: nothing is allowed then.
+      const aboveMinimum = free > s.minVerifierStake ? free - s.minVerifierStake : 0n;
       const amount = {
         zero: 0n,
         one: ethers.parseEther("1"),
         ten: ethers.parseEther("10"),
-        allowed: inDraw ? free - s.minVerifierStake : free,
+        allowed: acc.verifier && acc.weight > 0n ? aboveMinimum : free,
         free,
         morethanfree: free + 1n,
       }[a.amount];
