@@ -1,9 +1,17 @@
 import { existsSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { subtask } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST_GET_TEST_FILES } from "hardhat/builtin-tasks/task-names";
+import {
+  TASK_COMPILE_SOLIDITY_COMPILE_JOBS,
+  TASK_COMPILE_SOLIDITY_GET_COMPILATION_JOB_FOR_FILE,
+  TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
+  TASK_TEST_GET_TEST_FILES,
+} from "hardhat/builtin-tasks/task-names";
+import { CompilationJob } from "hardhat/internal/solidity/compilation-job";
 import type { HardhatUserConfig } from "hardhat/config";
-import type { HttpNetworkUserConfig } from "hardhat/types";
+import type { HttpNetworkUserConfig, SolcConfig } from "hardhat/types";
+import type { CompilationJob as Job } from "hardhat/types/builtin-tasks";
 import "@nomicfoundation/hardhat-toolbox";
 import "./tasks";
 
@@ -31,6 +39,46 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
     longVersion: installed,
   };
 });
+
+/**
+ * solc-js compiles a job in one single-threaded process, and Hardhat puts every file with the same settings into
+ * one job: the whole build ran on one core. These files compile as a second job with the same settings, beside
+ * the rest on the other core; they are about half the work (the escrow alone is a third). A contract's bytecode
+ * depends only on its own sources and the settings, not on what else is in its job (checked: every artifact is
+ * byte for byte the same as from one job).
+ */
+const SECOND_COMPILATION_JOB = [
+  "contracts/JobEscrow.sol",
+  "contracts/ModelRegistry.sol",
+  "contracts/libraries/CommitteeDrawLib.sol",
+  "contracts/libraries/EscrowParamsLib.sol",
+  "contracts/mocks/CommitteeDrawHarness.sol",
+  "contracts/mocks/PackedCommitteeHarness.sol",
+  "contracts/mocks/SettlementMathHarness.sol",
+  "contracts/mocks/VoteWordHarness.sol",
+];
+
+/** The second job's settings: equal to the first's, but another object, which Hardhat does not merge with it. */
+const secondJobConfigs = new WeakMap<SolcConfig, SolcConfig>();
+
+subtask(
+  TASK_COMPILE_SOLIDITY_GET_COMPILATION_JOB_FOR_FILE,
+  async (args: { file: { sourceName: string } }, _hre, runSuper) => {
+    const job: Job | { reason: string } = await runSuper(args);
+    if (!("getSolcConfig" in job) || !SECOND_COMPILATION_JOB.includes(args.file.sourceName)) return job;
+    const config = job.getSolcConfig();
+    if (!secondJobConfigs.has(config)) secondJobConfigs.set(config, { ...config });
+    const second = new CompilationJob(secondJobConfigs.get(config)!);
+    for (const file of job.getResolvedFiles()) second.addFileToCompile(file, job.emitsArtifacts(file));
+    return second;
+  },
+);
+
+// Hardhat runs one job at a time on a two-core machine (its default is one fewer than the cores, but solc-js
+// works in child processes while this one waits): run as many jobs at once as there are cores.
+subtask(TASK_COMPILE_SOLIDITY_COMPILE_JOBS, async (args: { concurrency: number }, _hre, runSuper) =>
+  runSuper({ ...args, concurrency: Math.max(args.concurrency, os.cpus().length) }),
+);
 
 /**
  * The slowest test files, slowest first (measured with `npx hardhat test <file>`). `npm test` runs the files on two
