@@ -173,8 +173,23 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _challenges[job.id] = Challenge({challenger: msg.sender, bond: uint96(bond)});
         emit ResultChallenged(job.id, msg.sender, bond);
         // A challenge in time is always judged: when no committee can be drawn the result is not accepted.
-        if (!_drawCommittee(job, state, msg.sender, false)) _settleInconclusive(job, state, new Seat[](0));
+        if (!_requestSeed(job, state, false)) _settleInconclusive(job, state, new Seat[](0));
         _pull(msg.sender, bond);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function drawCommittee(Job calldata job) external nonReentrant {
+        _draw(job, true);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function drawCommittees(Job[] calldata jobs) external nonReentrant returns (uint256 drawn) {
+        if (jobs.length == 0) revert JobEscrowInvalidBatch(0, 0);
+        uint256 mark = _memoryMark();
+        for (uint256 i; i < jobs.length; ++i) {
+            if (_draw(jobs[i], false)) ++drawn;
+            _releaseMemory(mark);
+        }
     }
 
     /// @inheritdoc IJobEscrow
@@ -513,8 +528,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (claimedNow) {
             _requireNotPaused();
             locked = job.mode != IModelRegistry.VerificationMode.None;
-            // A Committee job's draw below is its check.
-            if (job.mode == IModelRegistry.VerificationMode.Optimistic) _requireVerifiers(job);
+            if (locked) _requireVerifiers(job);
             _claim(job, state, locked);
         } else if (status != JobStatus.Claimed) {
             revert JobEscrowInvalidStatus(job.id, status);
@@ -538,36 +552,49 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             state.windowEnd = uint40(windowEnd);
             emit ResultSubmitted(job.id, msg.sender, hash, output, uint64(windowEnd));
         } else {
-            state.status = JobStatus.Submitted;
-            emit ResultSubmitted(job.id, msg.sender, hash, output, 0);
-            // Claimed in this transaction, the job is refused rather than refunded when no committee can be drawn.
-            if (!_drawCommittee(job, state, address(0), claimedNow)) _settleInconclusive(job, state, new Seat[](0));
+            // Claimed in this transaction, the job is refused rather than refunded when the source fails.
+            bool requested = _requestSeed(job, state, claimedNow);
+            emit ResultSubmitted(job.id, msg.sender, hash, output, requested ? state.windowEnd : 0);
+            if (!requested) _settleInconclusive(job, state, new Seat[](0));
         }
     }
 
-    /// @dev Draws the committee for `job` and opens its vote (CommitteeDrawLib.draw), excluding its worker, its
-    /// requester, its model's owner and any challenger. Returns false when too few verifiers are eligible or the
-    /// randomness source fails, or with `refuse` reverts then too; any other failure reverts.
-    function _drawCommittee(
-        Job memory job,
-        JobState storage state,
-        address challenger,
-        bool refuse
-    ) private returns (bool) {
-        return
-            CommitteeDrawLib.draw(
-                state,
-                _committees[job.id],
-                _paramsById[job.paramsId],
-                _randomness,
-                STAKING,
-                job.id,
-                job.committeeSize,
-                job.requester,
-                job.modelOwner,
-                challenger,
-                refuse
-            );
+    /// @dev Asks the randomness source for the seed of `job`'s committee and moves it to Drawing
+    /// (CommitteeDrawLib.request). Returns false, with nothing written, when the source fails; with `refuse` that
+    /// reverts instead.
+    function _requestSeed(Job memory job, JobState storage state, bool refuse) private returns (bool) {
+        return CommitteeDrawLib.request(state, _paramsById[job.paramsId], _randomness, job.id, refuse);
+    }
+
+    /// @dev Draws the committee of `job` (CommitteeDrawLib.draw), excluding its worker, requester, model owner and
+    /// any challenger; settles it Inconclusive when too few verifiers are eligible. Returns whether the job left
+    /// Drawing. With `single`, what keeps it from being drawn now reverts; otherwise it is skipped.
+    function _draw(Job memory job, bool single) private returns (bool) {
+        JobState storage state = _stateOf(job);
+        if (state.status != JobStatus.Drawing) {
+            if (single) revert JobEscrowInvalidStatus(job.id, state.status);
+            return false;
+        }
+        uint256 drawBy = state.windowEnd;
+        if (block.timestamp > drawBy) {
+            if (single) revert JobEscrowDrawWindowClosed(job.id, drawBy);
+            return false;
+        }
+        CommitteeDrawLib.Drawn result = CommitteeDrawLib.draw(
+            state,
+            _committees[job.id],
+            _paramsById[job.paramsId],
+            _randomness,
+            STAKING,
+            job.id,
+            job.committeeSize,
+            job.requester,
+            job.modelOwner,
+            _challengeIfAny(job).challenger,
+            single
+        );
+        if (result == CommitteeDrawLib.Drawn.TooFew) _settleInconclusive(job, state, new Seat[](0));
+        return result != CommitteeDrawLib.Drawn.Pending;
     }
 
     /// @dev Reverts unless a committee for `job` could be drawn now with the caller as its worker: its size in
@@ -587,7 +614,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         JobStatus status = state.status;
         if (status == JobStatus.Requested) {
             readyAt = uint256(job.deadline) + 1;
-        } else if (status == JobStatus.Claimed || status == JobStatus.Submitted) {
+        } else if (status == JobStatus.Claimed || status == JobStatus.Submitted || status == JobStatus.Drawing) {
             readyAt = uint256(state.windowEnd) + 1;
         } else if (status == JobStatus.Voting) {
             readyAt = uint256(state.revealEnd) + 1;
@@ -611,6 +638,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             _settleAbandoned(job, state);
         } else if (status == JobStatus.Submitted) {
             _settleAccepted(job, state, output, new Seat[](0), 0, true);
+        } else if (status == JobStatus.Drawing) {
+            _settleInconclusive(job, state, new Seat[](0));
         } else {
             _tally(job, state, output);
         }
@@ -970,9 +999,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _randomness = newSource;
     }
 
-    /// @dev Reverts unless `source` is a contract that answers `randomSeed`.
+    /// @dev Reverts unless `source` is a contract that answers `seedOf`.
     function _checkRandomnessSource(IRandomnessSource source) private view {
-        (bool seeded, ) = CommitteeDrawLib.seedOf(address(source), 0);
-        if (!seeded) revert JobEscrowRandomnessSourceUnusable(address(source));
+        if (!CommitteeDrawLib.answers(address(source))) revert JobEscrowRandomnessSourceUnusable(address(source));
     }
 }

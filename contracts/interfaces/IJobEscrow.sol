@@ -27,6 +27,7 @@ interface IJobEscrow is IDisputeWindowSource {
         Requested, // fee escrowed, waiting for a worker
         Claimed, // a worker locked collateral and must submit by `windowEnd`
         Submitted, // output posted; an optimistic job waits out its challenge window
+        Drawing, // a committee must be drawn, from a seed that did not exist when it was asked for, by `windowEnd`
         Voting, // a committee was drawn: commit until `windowEnd`, reveal until `revealEnd`
         Settled, // accepted: the worker was paid
         Rejected, // the committee found the output wrong: the worker was slashed, the requester refunded
@@ -78,8 +79,8 @@ interface IJobEscrow is IDisputeWindowSource {
     struct JobState {
         JobStatus status;
         address worker;
-        uint40 windowEnd; // Claimed: submit by; Submitted: challenge until; Voting: commit until
-        uint40 revealEnd; // Voting: reveal until
+        uint40 windowEnd; // Claimed: submit by; Submitted: challenge until; Drawing: draw by; Voting: commit until
+        uint40 revealEnd; // Drawing: the randomness source's ticket; Voting: reveal until
         uint8 seats; // committee size once a committee is drawn
     }
 
@@ -147,7 +148,7 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Emitted when a worker claims a job and locks `collateral`; it must submit by `submitBy`.
     event JobClaimed(uint256 indexed jobId, address indexed worker, uint256 collateral, uint64 submitBy);
     /// @notice Emitted when a worker posts a job's output (canonical tensor bytes).
-    /// @param windowEnd End of the challenge window (Optimistic), 0 otherwise.
+    /// @param windowEnd End of the challenge window (Optimistic), of the draw window (Committee), 0 otherwise.
     event ResultSubmitted(
         uint256 indexed jobId,
         address indexed worker,
@@ -236,6 +237,10 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowZeroCommitment();
     /// @notice The commit window has closed.
     error JobEscrowCommitWindowClosed(uint256 jobId, uint256 commitEnd);
+    /// @notice The seed the job's committee is drawn from does not exist yet: `ticket` of the randomness source.
+    error JobEscrowSeedPending(uint256 jobId, uint256 ticket);
+    /// @notice The draw window has closed: the job settles Inconclusive.
+    error JobEscrowDrawWindowClosed(uint256 jobId, uint256 drawBy);
     /// @notice Reveals start when the commit window closes or every member has committed.
     error JobEscrowRevealNotOpen(uint256 jobId, uint256 commitEnd);
     /// @notice The reveal window has closed.
@@ -321,10 +326,10 @@ interface IJobEscrow is IDisputeWindowSource {
 
     /// @notice Posts a job's output. A job still Requested is claimed in the same transaction.
     /// @dev None mode settles at once (and runs the callback); Optimistic opens the challenge window;
-    /// Committee draws the committee. Claiming in the same transaction is refused when no committee can be drawn
-    /// (`VerifierStakingInsufficientVerifiers`, `JobEscrowRandomnessSourceUnusable`) and on an Optimistic job as
-    /// `claim` refuses it; a job claimed earlier whose committee cannot be drawn at submission is refunded
-    /// Inconclusive, with no slash.
+    /// Committee asks the randomness source for a seed and moves to Drawing: the committee is drawn later
+    /// (`drawCommittee`), from a seed that did not exist when this was sent. Claiming in the same transaction is
+    /// refused as `claim` refuses it, and when the randomness source fails (`JobEscrowRandomnessSourceUnusable`);
+    /// a job claimed earlier whose source fails at submission is refunded Inconclusive, with no slash.
     /// Requirements: `job` matches; either the caller's claim with its window open, or (not paused) an open
     /// job before its deadline; 0 < output length <= maxOutputBytes.
     function submitResult(Job calldata job, bytes calldata output) external;
@@ -338,11 +343,26 @@ interface IJobEscrow is IDisputeWindowSource {
     /// majority refunds the requester and pays the worker out of it (`Settlement.workerPayment`), so a challenge
     /// that proves nothing never costs the worker.
     /// @dev Requirements: `job` matches; Optimistic; status Submitted; challenge window open; caller is an
-    /// opted-in verifier with stake, neither the worker nor the requester; allowance for the bond. A challenge in
-    /// time is always judged: when no committee can be drawn (too few eligible verifiers besides the worker,
-    /// requester, model owner and challenger, or a failing randomness source) the job settles Inconclusive at
-    /// once: the requester is refunded, the bond returned and nobody slashed.
+    /// opted-in verifier with stake, neither the worker nor the requester; allowance for the bond. The job moves
+    /// to Drawing, as a Committee submission does. A challenge in time is always judged: when no committee can be
+    /// drawn (a failing randomness source, now or until the draw window closes, or too few eligible verifiers
+    /// besides the worker, requester, model owner and challenger at the draw) the job settles Inconclusive: the
+    /// requester is refunded, the bond returned and nobody slashed.
     function challenge(Job calldata job) external;
+
+    /// @notice Draws the committee of a job in Drawing, from the seed of its randomness ticket; anyone may call.
+    /// The committee excludes the job's worker, requester, model owner and challenger; its commit window and then
+    /// its reveal window run from now (CommitteeDrawn). When too few verifiers are eligible the job settles
+    /// Inconclusive at once, with no slash.
+    /// @dev Requirements: `job` matches; status Drawing; draw window open (`JobEscrowDrawWindowClosed`); the seed
+    /// exists (`JobEscrowSeedPending`); enough gas for the randomness source's allowance.
+    function drawCommittee(Job calldata job) external;
+
+    /// @notice Draws the committee of every job of a batch that can be drawn now and skips the others (not in
+    /// Drawing, draw window closed, seed not there yet).
+    /// @dev Requirements: a non-empty array; each `jobs[i]` matches its record.
+    /// @return drawn How many jobs left Drawing (drawn, or settled Inconclusive for too few verifiers).
+    function drawCommittees(Job[] calldata jobs) external returns (uint256 drawn);
 
     /// @notice Commits a hidden vote for the caller's seat: `commitment` = `voteCommitment(jobId, msg.sender,
     /// agree, salt)`.
@@ -385,7 +405,7 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Brings a job to its terminal state once it is due; anyone may call.
     /// @dev Due when: Requested past its deadline (Expired: full refund); Claimed past its submission window
     /// (Abandoned: requester refunded and compensated from the partly slashed collateral); Submitted past its
-    /// challenge window (Accepted); Voting after the reveal window or once every seat revealed (tally).
+    /// challenge window (Accepted); Drawing past its draw window (Inconclusive: no committee); Voting after the reveal window or once every seat revealed (tally).
     /// Requirements: `job` matches; the job is due (JobEscrowNotSettleable otherwise); when it has a
     /// callback and is accepted, `output` is the posted output (else `output` may be empty, and if given must
     /// match); enough gas for the callback's exact gas limit.
@@ -404,7 +424,8 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @dev Jobs already requested keep the version they were requested under, so no change of windows, slash
     /// shares, penalty or bond reaches a job in flight. `maxDisputeWindow` is the longest window of any version.
     /// Requirements: caller is the owner; every field within its bounds (EscrowParamsLib); the dispute window
-    /// (submission + challenge + commit + reveal) no longer than the staking contract's unbonding period.
+    /// (submission + challenge + draw + commit + reveal; the draw window is as long as the commit window) no longer
+    /// than the staking contract's unbonding period.
     function setParams(EscrowParams calldata newParams) external;
 
     /// @notice Sets where protocol fees and the treasury's share of slashes are credited.
@@ -415,13 +436,13 @@ interface IJobEscrow is IDisputeWindowSource {
     /// contract's exit notice and unbonding period plus a day, so that verifiers, stakers and requesters who
     /// distrust it can leave first;
     /// a later announcement replaces this one and restarts the notice.
-    /// @dev Requirements: caller is the owner; `next` answers `randomSeed` (else
+    /// @dev Requirements: caller is the owner; `next` answers `seedOf` (else
     /// `JobEscrowRandomnessSourceUnusable`).
     function announceRandomnessSource(IRandomnessSource next) external;
 
     /// @notice Makes the announced source the committee randomness source.
     /// @dev Requirements: caller is the owner; an announcement (`JobEscrowRandomnessNotAnnounced`) whose notice
-    /// has run out (`JobEscrowRandomnessNoticePending`); the source still answers `randomSeed`.
+    /// has run out (`JobEscrowRandomnessNoticePending`); the source still answers `seedOf`.
     function activateRandomnessSource() external;
 
     /// @notice Stops new requests and claims; refunds, submissions of claimed jobs, verification, settlement

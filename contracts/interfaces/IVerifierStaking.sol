@@ -256,6 +256,6 @@ interface IVerifierStaking {
 /// @notice Implemented by escrows so the staking contract can keep its unbonding period longer than any dispute.
 interface IDisputeWindowSource {
     /// @notice Longest time, in seconds, from a claim until its job can no longer be disputed
-    /// (submission + challenge + commit + reveal windows).
+    /// (submission + challenge + draw + commit + reveal windows).
     function maxDisputeWindow() external view returns (uint256);
 }

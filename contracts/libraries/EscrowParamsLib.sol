@@ -41,8 +41,8 @@ library EscrowParamsLib {
     uint256 private constant BPS = ProtocolBounds.BPS;
 
     /// @notice Reverts with `JobEscrowInvalidParam(name, value, min, max)` for the first parameter out of its
-    /// bounds, and with `JobEscrowDisputeWindowExceedsUnbonding` when submission + challenge + commit + reveal
-    /// windows outlast `unbondingPeriod`.
+    /// bounds, and with `JobEscrowDisputeWindowExceedsUnbonding` when the dispute window
+    /// (`disputeWindow`) outlasts `unbondingPeriod`.
     function check(IJobEscrow.EscrowParams memory p, uint256 unbondingPeriod) public pure {
         _checkRange("protocolFeeBps", p.protocolFeeBps, 0, MAX_PROTOCOL_FEE_BPS);
         _checkRange("verifierShareBps", p.verifierShareBps, 0, MAX_VERIFIER_SHARE_BPS);
@@ -80,9 +80,10 @@ library EscrowParamsLib {
         return disputeWindow(p);
     }
 
-    /// @notice Longest time from a claim until its job can no longer be disputed.
+    /// @notice Longest time from a claim until its job can no longer be disputed: the submission, challenge, draw
+    /// (as long as the commit window), commit and reveal windows.
     function disputeWindow(IJobEscrow.EscrowParams memory p) internal pure returns (uint256) {
-        return uint256(p.submissionWindow) + p.challengeWindow + p.commitWindow + p.revealWindow;
+        return uint256(p.submissionWindow) + p.challengeWindow + 2 * uint256(p.commitWindow) + p.revealWindow;
     }
 
     function _checkRange(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {

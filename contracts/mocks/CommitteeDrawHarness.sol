@@ -8,7 +8,8 @@ import {CommitteeDrawLib} from "../libraries/CommitteeDrawLib.sol";
 import {PackedCommittee} from "../libraries/PackedCommittee.sol";
 
 /// @notice Runs the linked CommitteeDrawLib over one job's storage, as the escrow does, for
-/// test/libraries/CommitteeDrawLib.test.ts; it has no other use. The job starts Submitted, claimed by `worker`.
+/// test/libraries/CommitteeDrawLib.test.ts; it has no other use. The job starts Submitted, claimed by `worker`;
+/// `request` moves it to Drawing, `draw` to Voting.
 contract CommitteeDrawHarness {
     IJobEscrow.JobState private _state;
     mapping(uint256 word => uint256 packed) private _committee;
@@ -21,7 +22,12 @@ contract CommitteeDrawHarness {
         _params.revealWindow = revealWindow;
     }
 
-    /// @notice Runs CommitteeDrawLib.draw on this job; `refuse` as a submission that claims the job passes it.
+    /// @notice Runs CommitteeDrawLib.request on this job; `refuse` as a submission that claims the job passes it.
+    function request(IRandomnessSource randomness, uint256 jobId, bool refuse) external returns (bool) {
+        return CommitteeDrawLib.request(_state, _params, randomness, jobId, refuse);
+    }
+
+    /// @notice Runs CommitteeDrawLib.draw on this job; `refuse` as `JobEscrow.drawCommittee` passes it.
     function draw(
         IRandomnessSource randomness,
         IVerifierStaking staking,
@@ -31,7 +37,7 @@ contract CommitteeDrawHarness {
         address modelOwner,
         address challenger,
         bool refuse
-    ) external returns (bool) {
+    ) external returns (CommitteeDrawLib.Drawn) {
         return
             CommitteeDrawLib.draw(
                 _state,
