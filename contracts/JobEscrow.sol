@@ -36,9 +36,6 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @dev Gas kept back for the CALL itself and the work after it, on top of the 1/64 that EIP-150 withholds.
     uint256 private constant CALLBACK_GAS_OVERHEAD = 10_000;
-    /// @dev A new randomness source is usable this long after the staking exit notice and unbonding period from its
-    /// announcement.
-    uint256 private constant RANDOMNESS_NOTICE_MARGIN = 1 days;
     /// @dev Number of fixed fields after `Job.id`, which the id hashes.
     uint256 private constant JOB_HASHED_WORDS = 16;
 
@@ -59,10 +56,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @dev Treasury income not yet moved to `_balances`, in the treasury's own storage word: a settlement reads
     /// the treasury's address anyway, so crediting it here saves a cold read of a balance slot.
     uint96 private _treasuryAccrued;
-    IRandomnessSource private _randomness;
-    /// @dev An announced source and when it can be activated (0: none announced), in one word.
-    IRandomnessSource private _nextRandomness;
-    uint40 private _nextRandomnessReadyAt;
+    /// @dev The randomness source in force, and an announced one with when it can be activated (0: none).
+    CommitteeDrawLib.Sources private _sources;
     /// @dev Written when the job is requested (status Requested), so a job's later steps update a word that
     /// already exists; status None means no job has the id.
     mapping(uint256 jobId => JobState) private _states;
@@ -101,7 +96,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         TOKEN = token_;
         REGISTRY = registry_;
         STAKING = staking_;
-        _setRandomnessSource(randomness_);
+        CommitteeDrawLib.setSource(_sources, randomness_);
         _setTreasury(treasury_);
         _setParams(initialParams);
     }
@@ -162,24 +157,21 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @inheritdoc IJobEscrow
     function challenge(Job calldata job) external nonReentrant {
         JobState storage state = _stateOf(job);
-        if (job.mode != IModelRegistry.VerificationMode.Optimistic) revert JobEscrowNotOptimistic(job.id);
-        if (state.status != JobStatus.Submitted) revert JobEscrowInvalidStatus(job.id, state.status);
-        if (block.timestamp > state.windowEnd) revert JobEscrowChallengeWindowClosed(job.id, state.windowEnd);
-        if (msg.sender == state.worker || msg.sender == job.requester || STAKING.verifierWeightOf(msg.sender) == 0) {
-            revert JobEscrowInvalidChallenger(job.id, msg.sender);
-        }
-        // The bond covers at least the fee: an unresolved challenge pays the worker out of it.
-        uint256 bond = Math.max(_paramsById[job.paramsId].challengeBond, job.fee);
-        _challenges[job.id] = Challenge({challenger: msg.sender, bond: uint96(bond)});
-        emit ResultChallenged(job.id, msg.sender, bond);
+        (bool requested, uint256 bond) = CommitteeDrawLib.challenge(
+            state,
+            _challenges[job.id],
+            _paramsById[job.paramsId],
+            _sources.current,
+            STAKING,
+            job.id,
+            job.mode == IModelRegistry.VerificationMode.Optimistic,
+            job.fee,
+            job.requester,
+            msg.sender
+        );
         // A challenge in time is always judged: when no committee can be drawn the result is not accepted.
-        if (!_requestSeed(job, state, false)) _settleInconclusive(job, state, new Seat[](0));
+        if (!requested) _settleInconclusive(job, state, new Seat[](0));
         _pull(msg.sender, bond);
-    }
-
-    /// @inheritdoc IJobEscrow
-    function drawCommittee(Job calldata job) external nonReentrant {
-        _draw(job, true);
     }
 
     /// @inheritdoc IJobEscrow
@@ -190,6 +182,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             if (_draw(jobs[i], false)) ++drawn;
             _releaseMemory(mark);
         }
+        // None could be drawn: the first job's draw again, this time reverting with the reason.
+        if (drawn == 0) _draw(jobs[0], true);
     }
 
     /// @inheritdoc IJobEscrow
@@ -299,22 +293,12 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IJobEscrow
     function announceRandomnessSource(IRandomnessSource next) external onlyOwner {
-        _checkRandomnessSource(next);
-        uint256 readyAt = block.timestamp + STAKING.exitNotice() + STAKING.unbondingPeriod() + RANDOMNESS_NOTICE_MARGIN;
-        _nextRandomness = next;
-        _nextRandomnessReadyAt = uint40(readyAt);
-        emit RandomnessSourceAnnounced(address(next), readyAt);
+        CommitteeDrawLib.announce(_sources, next, STAKING);
     }
 
     /// @inheritdoc IJobEscrow
     function activateRandomnessSource() external onlyOwner {
-        IRandomnessSource next = _nextRandomness;
-        uint256 readyAt = _nextRandomnessReadyAt;
-        if (readyAt == 0) revert JobEscrowRandomnessNotAnnounced();
-        if (block.timestamp < readyAt) revert JobEscrowRandomnessNoticePending(address(next), readyAt);
-        delete _nextRandomness;
-        delete _nextRandomnessReadyAt;
-        _setRandomnessSource(next);
+        CommitteeDrawLib.activate(_sources);
     }
 
     /// @inheritdoc IJobEscrow
@@ -344,12 +328,12 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IJobEscrow
     function randomnessSource() external view returns (IRandomnessSource) {
-        return _randomness;
+        return _sources.current;
     }
 
     /// @inheritdoc IJobEscrow
     function nextRandomnessSource() external view returns (IRandomnessSource source, uint256 readyAt) {
-        return (_nextRandomness, _nextRandomnessReadyAt);
+        return (_sources.next, _sources.nextReadyAt);
     }
 
     /// @inheritdoc IJobEscrow
@@ -552,18 +536,12 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             state.windowEnd = uint40(windowEnd);
             emit ResultSubmitted(job.id, msg.sender, hash, output, uint64(windowEnd));
         } else {
-            // Claimed in this transaction, the job is refused rather than refunded when the source fails.
-            bool requested = _requestSeed(job, state, claimedNow);
+            // Ask for the committee's seed (Drawing). Claimed in this transaction, the job is refused rather than
+            // refunded when the source fails.
+            bool requested = CommitteeDrawLib.request(state, p, _sources.current, job.id, claimedNow);
             emit ResultSubmitted(job.id, msg.sender, hash, output, requested ? state.windowEnd : 0);
             if (!requested) _settleInconclusive(job, state, new Seat[](0));
         }
-    }
-
-    /// @dev Asks the randomness source for the seed of `job`'s committee and moves it to Drawing
-    /// (CommitteeDrawLib.request). Returns false, with nothing written, when the source fails; with `refuse` that
-    /// reverts instead.
-    function _requestSeed(Job memory job, JobState storage state, bool refuse) private returns (bool) {
-        return CommitteeDrawLib.request(state, _paramsById[job.paramsId], _randomness, job.id, refuse);
     }
 
     /// @dev Draws the committee of `job` (CommitteeDrawLib.draw), excluding its worker, requester, model owner and
@@ -571,20 +549,11 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// Drawing. With `single`, what keeps it from being drawn now reverts; otherwise it is skipped.
     function _draw(Job memory job, bool single) private returns (bool) {
         JobState storage state = _stateOf(job);
-        if (state.status != JobStatus.Drawing) {
-            if (single) revert JobEscrowInvalidStatus(job.id, state.status);
-            return false;
-        }
-        uint256 drawBy = state.windowEnd;
-        if (block.timestamp > drawBy) {
-            if (single) revert JobEscrowDrawWindowClosed(job.id, drawBy);
-            return false;
-        }
         CommitteeDrawLib.Drawn result = CommitteeDrawLib.draw(
             state,
             _committees[job.id],
             _paramsById[job.paramsId],
-            _randomness,
+            _sources.current,
             STAKING,
             job.id,
             job.committeeSize,
@@ -594,7 +563,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             single
         );
         if (result == CommitteeDrawLib.Drawn.TooFew) _settleInconclusive(job, state, new Seat[](0));
-        return result != CommitteeDrawLib.Drawn.Pending;
+        return result != CommitteeDrawLib.Drawn.Skipped;
     }
 
     /// @dev Reverts unless a committee for `job` could be drawn now with the caller as its worker: its size in
@@ -991,16 +960,5 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _treasuryAccrued = 0;
         _treasury = newTreasury;
         emit TreasuryUpdated(previous, newTreasury);
-    }
-
-    function _setRandomnessSource(IRandomnessSource newSource) private {
-        _checkRandomnessSource(newSource);
-        emit RandomnessSourceUpdated(address(_randomness), address(newSource));
-        _randomness = newSource;
-    }
-
-    /// @dev Reverts unless `source` is a contract that answers `seedOf`.
-    function _checkRandomnessSource(IRandomnessSource source) private view {
-        if (!CommitteeDrawLib.answers(address(source))) revert JobEscrowRandomnessSourceUnusable(address(source));
     }
 }

@@ -350,17 +350,15 @@ interface IJobEscrow is IDisputeWindowSource {
     /// requester is refunded, the bond returned and nobody slashed.
     function challenge(Job calldata job) external;
 
-    /// @notice Draws the committee of a job in Drawing, from the seed of its randomness ticket; anyone may call.
-    /// The committee excludes the job's worker, requester, model owner and challenger; its commit window and then
-    /// its reveal window run from now (CommitteeDrawn). When too few verifiers are eligible the job settles
-    /// Inconclusive at once, with no slash.
-    /// @dev Requirements: `job` matches; status Drawing; draw window open (`JobEscrowDrawWindowClosed`); the seed
-    /// exists (`JobEscrowSeedPending`); enough gas for the randomness source's allowance.
-    function drawCommittee(Job calldata job) external;
-
-    /// @notice Draws the committee of every job of a batch that can be drawn now and skips the others (not in
-    /// Drawing, draw window closed, seed not there yet).
-    /// @dev Requirements: a non-empty array; each `jobs[i]` matches its record.
+    /// @notice Draws the committees of jobs in Drawing, each from the seed of its randomness ticket; anyone may
+    /// call. A committee excludes the job's worker, requester, model owner and challenger; its commit window and
+    /// then its reveal window run from now (CommitteeDrawn). When too few verifiers are eligible the job settles
+    /// Inconclusive at once, with no slash. Jobs that cannot be drawn now are skipped; when none can, the call
+    /// reverts with the first job's reason.
+    /// @dev Requirements: a non-empty array; each `jobs[i]` matches its record; for at least one: status Drawing
+    /// (else `JobEscrowInvalidStatus`), draw window open (`JobEscrowDrawWindowClosed`), the seed exists
+    /// (`JobEscrowSeedPending`); enough gas for the randomness source's allowance
+    /// (`JobEscrowInsufficientGasForDraw`).
     /// @return drawn How many jobs left Drawing (drawn, or settled Inconclusive for too few verifiers).
     function drawCommittees(Job[] calldata jobs) external returns (uint256 drawn);
 

@@ -4,14 +4,16 @@ pragma solidity 0.8.28;
 import {IJobEscrow} from "../interfaces/IJobEscrow.sol";
 import {IRandomnessSource} from "../interfaces/IRandomnessSource.sol";
 import {IVerifierStaking} from "../interfaces/IVerifierStaking.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {PackedCommittee} from "./PackedCommittee.sol";
 
 /// @title CommitteeDrawLib
 /// @notice Draws a job's verifier committee in two steps and opens its vote. `request`, in the transaction that needs
-/// a committee (a Committee-mode submission, an optimistic challenge), asks the randomness source for a seed that
-/// does not exist yet and moves the job to Drawing; `draw`, later and by anyone, draws the stake-weighted committee
-/// from that seed with the job's parties excluded, stores the members, moves the job to Voting with its commit and
-/// reveal windows and emits CommitteeDrawn.
+/// a committee (a Committee-mode submission, an optimistic challenge: `challenge`), asks the randomness source for
+/// a seed that does not exist yet and moves the job to Drawing; `draw`, later and by anyone, draws the
+/// stake-weighted committee from that seed with the job's parties excluded, stores the members, moves the job to
+/// Voting with its commit and reveal windows and emits CommitteeDrawn. It also keeps the escrow's randomness
+/// source and its announced successor (`Sources`).
 /// @dev Deployed once and linked into JobEscrow (its functions are public, run by DELEGATECALL on the escrow's
 /// storage, so the event is the escrow's): keeping the calls, the failure handling and the storage of the members
 /// out of the escrow keeps the escrow under the 24 KiB size limit, for about 3,000 gas a call (the library's
@@ -23,12 +25,56 @@ library CommitteeDrawLib {
     uint256 internal constant SEED_GAS = 100_000;
     /// @dev Gas kept back for the CALL itself and the work after it.
     uint256 private constant CALL_OVERHEAD = 10_000;
+    /// @dev A new randomness source is usable this long after the staking exit notice and unbonding period from its
+    /// announcement.
+    uint256 private constant RANDOMNESS_NOTICE_MARGIN = 1 days;
+
+    /// @notice The randomness source in force and the one announced to replace it (none when `nextReadyAt` is 0).
+    struct Sources {
+        IRandomnessSource current;
+        IRandomnessSource next;
+        uint40 nextReadyAt;
+    }
 
     /// @notice What `draw` did.
     enum Drawn {
         Committee, // the committee was drawn: the job is in Voting
-        Pending, // the seed does not exist yet (or the source does not answer): nothing written
+        Skipped, // nothing written: the job is not in Drawing, its draw window has closed or its seed is not there
         TooFew // too few verifiers are eligible: nothing written, the job cannot be judged
+    }
+
+    /// @notice Challenges optimistic job `jobId` for `challenger`, records the challenge with its bond,
+    /// max(`p.challengeBond`, `fee`), in `record`, emits ResultChallenged and asks for the committee's seed
+    /// (`request`, never refusing). The escrow then pulls the bond, and settles the job Inconclusive when the seed
+    /// could not be asked for.
+    /// @dev Reverts unless the job is Optimistic (JobEscrowNotOptimistic), Submitted (JobEscrowInvalidStatus) with
+    /// its challenge window open (JobEscrowChallengeWindowClosed), and `challenger` is an opted-in verifier with
+    /// weight that is neither the worker nor `requester` (JobEscrowInvalidChallenger).
+    function challenge(
+        IJobEscrow.JobState storage state,
+        IJobEscrow.Challenge storage record,
+        IJobEscrow.EscrowParams storage p,
+        IRandomnessSource randomness,
+        IVerifierStaking staking,
+        uint256 jobId,
+        bool optimistic,
+        uint256 fee,
+        address requester,
+        address challenger
+    ) public returns (bool requested, uint256 bond) {
+        if (!optimistic) revert IJobEscrow.JobEscrowNotOptimistic(jobId);
+        if (state.status != IJobEscrow.JobStatus.Submitted) revert IJobEscrow.JobEscrowInvalidStatus(jobId, state.status);
+        uint256 windowEnd = state.windowEnd;
+        if (block.timestamp > windowEnd) revert IJobEscrow.JobEscrowChallengeWindowClosed(jobId, windowEnd);
+        if (challenger == state.worker || challenger == requester || staking.verifierWeightOf(challenger) == 0) {
+            revert IJobEscrow.JobEscrowInvalidChallenger(jobId, challenger);
+        }
+        // The bond covers at least the fee: an unresolved challenge pays the worker out of it.
+        bond = Math.max(p.challengeBond, fee);
+        record.challenger = challenger;
+        record.bond = uint96(bond);
+        emit IJobEscrow.ResultChallenged(jobId, challenger, bond);
+        requested = request(state, p, randomness, jobId, false);
     }
 
     /// @notice Asks `randomness` for a seed for job `jobId` and moves `state` to Drawing: the committee can be
@@ -69,10 +115,12 @@ library CommitteeDrawLib {
     /// (`state.worker`), `requester`, `modelOwner` (who earns a royalty when the output is accepted) and
     /// `challenger` (none when zero). Then stores the members in `committee`, moves `state` to Voting with the
     /// commit window and the reveal window after it (`p.commitWindow`, `p.revealWindow`, from now) and emits
-    /// CommitteeDrawn. The caller checks the status and the draw window.
-    /// @return result Pending when the seed does not exist yet or the source fails to answer (with `refuse`, it
-    /// reverts then with JobEscrowSeedPending); TooFew when fewer than `size` verifiers are eligible. Any other
-    /// failure of the draw, such as running out of gas, reverts with its own reason.
+    /// CommitteeDrawn.
+    /// @return result Skipped when the job is not in Drawing, its draw window (`state.windowEnd`) has closed, or
+    /// its seed does not exist yet or the source fails to answer; with `refuse`, those revert
+    /// (JobEscrowInvalidStatus, JobEscrowDrawWindowClosed, JobEscrowSeedPending). TooFew when fewer than `size`
+    /// verifiers are eligible. Any other failure of the draw, such as running out of gas, reverts with its own
+    /// reason.
     function draw(
         IJobEscrow.JobState storage state,
         mapping(uint256 word => uint256 packed) storage committee,
@@ -86,11 +134,21 @@ library CommitteeDrawLib {
         address challenger,
         bool refuse
     ) public returns (Drawn result) {
+        IJobEscrow.JobStatus status = state.status;
+        if (status != IJobEscrow.JobStatus.Drawing) {
+            if (refuse) revert IJobEscrow.JobEscrowInvalidStatus(jobId, status);
+            return Drawn.Skipped;
+        }
+        uint256 drawBy = state.windowEnd;
+        if (block.timestamp > drawBy) {
+            if (refuse) revert IJobEscrow.JobEscrowDrawWindowClosed(jobId, drawBy);
+            return Drawn.Skipped;
+        }
         uint64 ticket = uint64(state.revealEnd);
         (bool ready, uint256 seed) = _seedOf(address(randomness), ticket, jobId);
         if (!ready) {
             if (refuse) revert IJobEscrow.JobEscrowSeedPending(jobId, ticket);
-            return Drawn.Pending;
+            return Drawn.Skipped;
         }
         address[] memory excluded = _parties(state.worker, requester, modelOwner, challenger);
         address[] memory members;
@@ -132,6 +190,37 @@ library CommitteeDrawLib {
         }
     }
 
+    /// @notice Makes `source` the one in force, after checking that it answers (`answers`, else
+    /// JobEscrowRandomnessSourceUnusable); emits RandomnessSourceUpdated.
+    function setSource(Sources storage sources, IRandomnessSource source) public {
+        _requireAnswers(source);
+        emit IJobEscrow.RandomnessSourceUpdated(address(sources.current), address(source));
+        sources.current = source;
+    }
+
+    /// @notice Announces `next`, which answers (else JobEscrowRandomnessSourceUnusable), as the source that can be
+    /// activated after `staking`'s exit notice and unbonding period and a day more; replaces any earlier
+    /// announcement. Emits RandomnessSourceAnnounced.
+    function announce(Sources storage sources, IRandomnessSource next, IVerifierStaking staking) public {
+        _requireAnswers(next);
+        uint256 readyAt = block.timestamp + staking.exitNotice() + staking.unbondingPeriod() + RANDOMNESS_NOTICE_MARGIN;
+        sources.next = next;
+        sources.nextReadyAt = uint40(readyAt);
+        emit IJobEscrow.RandomnessSourceAnnounced(address(next), readyAt);
+    }
+
+    /// @notice Puts the announced source in force (`setSource`) once its notice has run out.
+    /// @dev Reverts with JobEscrowRandomnessNotAnnounced, or JobEscrowRandomnessNoticePending before `nextReadyAt`.
+    function activate(Sources storage sources) public {
+        IRandomnessSource next = sources.next;
+        uint256 readyAt = sources.nextReadyAt;
+        if (readyAt == 0) revert IJobEscrow.JobEscrowRandomnessNotAnnounced();
+        if (block.timestamp < readyAt) revert IJobEscrow.JobEscrowRandomnessNoticePending(address(next), readyAt);
+        delete sources.next;
+        delete sources.nextReadyAt;
+        setSource(sources, next);
+    }
+
     /// @notice Whether `source` answers `seedOf` (for ticket 0) with two words: what the escrow checks before it
     /// takes a source.
     function answers(address source) public view returns (bool answered) {
@@ -157,6 +246,10 @@ library CommitteeDrawLib {
         address[] memory excluded = _parties(worker, requester, modelOwner, address(0));
         uint256 eligible = IVerifierStaking(staking).eligibleVerifiersExcluding(excluded);
         if (eligible < needed) revert IJobEscrow.JobEscrowNotEnoughVerifiers(jobId, eligible, needed);
+    }
+
+    function _requireAnswers(IRandomnessSource source) private view {
+        if (!answers(address(source))) revert IJobEscrow.JobEscrowRandomnessSourceUnusable(address(source));
     }
 
     /// @dev Reverts with JobEscrowInsufficientGasForDraw unless a call for job `jobId` can still be given
