@@ -229,7 +229,9 @@ library CommitteeDrawLib {
             let ptr := mload(0x40)
             mstore(ptr, selector)
             mstore(add(ptr, 0x04), 0)
-            answered := and(staticcall(SEED_GAS, source, ptr, 0x24, 0, 0), iszero(lt(returndatasize(), 0x40)))
+            // Two statements: Yul evaluates arguments right to left, so returndatasize() must be read after the call.
+            answered := staticcall(SEED_GAS, source, ptr, 0x24, 0, 0)
+            answered := and(answered, iszero(lt(returndatasize(), 0x40)))
         }
     }
 
