@@ -10,6 +10,7 @@ import {
   commitmentOf,
   committeeVotingFixture,
   creditsOf,
+  drawCommittee,
   expectConservation,
   membersOf,
   optimisticChallengedFixture,
@@ -294,7 +295,8 @@ describe("JobEscrow verification", function () {
         it("accepts the challenge of a verifier that is leaving: it is still in the draw", async function () {
           const s = await loadFixture(optimisticSubmittedFixture);
           await s.staking.connect(s.verifiers[0]).setVerifier(false);
-          await expect(s.escrow.connect(s.verifiers[0]).challenge(s.job)).to.emit(s.escrow, "CommitteeDrawn");
+          await expect(s.escrow.connect(s.verifiers[0]).challenge(s.job)).to.emit(s.escrow, "ResultChallenged");
+          await expect(drawCommittee(s, s.job)).to.emit(s.escrow, "CommitteeDrawn");
         });
       });
 
@@ -316,7 +318,7 @@ describe("JobEscrow verification", function () {
       });
 
       describe("when fewer than a committee of verifiers remain besides the challenger", function () {
-        it("judges the challenge anyway: the job ends Inconclusive at once, the requester refunded, the bond returned", async function () {
+        it("judges the challenge anyway: the draw ends the job Inconclusive, the requester refunded, the bond returned", async function () {
           const v = await loadFixture(slasherFixture);
           const job = await v.request(v.models.optimistic);
           await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
@@ -327,8 +329,10 @@ describe("JobEscrow verification", function () {
           expect(await s.staking.eligibleVerifierCount()).to.equal(3);
           const challenger = s.verifiers[0];
           const bond = challengeBondFor(s.job, s.params);
-          const tx = await s.escrow.connect(challenger).challenge(s.job);
-          await expect(tx).to.emit(s.escrow, "ResultChallenged").withArgs(s.job.id, challenger.address, bond);
+          const challengeTx = await s.escrow.connect(challenger).challenge(s.job);
+          await expect(challengeTx).to.emit(s.escrow, "ResultChallenged").withArgs(s.job.id, challenger.address, bond);
+          await expect(challengeTx).not.to.emit(s.escrow, "JobSettled");
+          const tx = await drawCommittee(s, s.job);
           await expect(tx)
             .to.emit(s.escrow, "JobSettled")
             .withArgs(
@@ -351,6 +355,7 @@ describe("JobEscrow verification", function () {
           await s.escrow.connect(s.worker).submitResult(job, OUTPUT);
           await s.slashOut([s.verifiers[4]]);
           await s.escrow.connect(s.verifiers[0]).challenge(job);
+          await drawCommittee(s, job);
           expect(addressesOf(await membersOf(s, idOf(job)))).to.have.members(addressesOf(s.verifiers.slice(1, 4)));
         });
 
@@ -359,6 +364,7 @@ describe("JobEscrow verification", function () {
           await s.staking.connect(s.verifiers[3]).setVerifier(false);
           await s.staking.connect(s.verifiers[4]).setVerifier(false);
           await s.escrow.connect(s.verifiers[0]).challenge(s.job);
+          await drawCommittee(s, s.job);
           expect(await membersOf(s, idOf(s.job))).to.have.lengthOf(3);
         });
       });
@@ -393,15 +399,25 @@ describe("JobEscrow verification", function () {
           await expectConservation(s);
         });
 
-        it("emits CommitteeDrawn with the drawn committee, commitEnd and revealEnd", async function () {
+        it("asks for the committee's seed: Drawing until commitWindow from now, with the source's ticket, no committee yet", async function () {
+          const s = await loadFixture(optimisticSubmittedFixture);
+          const tx = await s.escrow.connect(s.verifiers[2]).challenge(s.job);
+          const receipt = (await tx.wait())!;
+          const state = await s.escrow.jobState(s.job.id);
+          expect(state.status).to.equal(JobStatus.Drawing);
+          expect(state.windowEnd).to.equal((await timestampOf(tx)) + s.params.commitWindow);
+          expect(state.revealEnd).to.equal(receipt.blockNumber); // MockRandomness's ticket: the request's block
+          expect(state.seats).to.equal(0);
+          await expect(tx).not.to.emit(s.escrow, "CommitteeDrawn");
+        });
+
+        it("is drawn later, by anyone, from the seed: CommitteeDrawn with the committee, commitEnd and revealEnd", async function () {
           const s = await loadFixture(optimisticSubmittedFixture);
           const challenger = s.verifiers[2];
-          const predicted = await predictCommittee(s, s.job, [
-            s.worker.address,
-            s.requester.address,
-            challenger.address,
-          ]);
-          const tx = await s.escrow.connect(challenger).challenge(s.job);
+          await s.escrow.connect(challenger).challenge(s.job);
+          const predicted = await predictCommittee(s, s.job);
+          expect(predicted).to.not.include(challenger.address);
+          const tx = await drawCommittee(s, s.job);
           const commitEnd = (await timestampOf(tx)) + s.params.commitWindow;
           await expect(tx)
             .to.emit(s.escrow, "CommitteeDrawn")
@@ -409,9 +425,9 @@ describe("JobEscrow verification", function () {
           expect((await seatsOf(s, idOf(s.job))).map(([a]) => a)).to.deep.equal(predicted);
         });
 
-        it("moves the job to Voting with the committee's windows, every seat Drawn", async function () {
+        it("the draw moves the job to Voting with the committee's windows, every seat Drawn", async function () {
           const s = await loadFixture(optimisticChallengedFixture);
-          const at = await timestampOf(s.challengeTx);
+          const at = await timestampOf(s.drawTx);
           const state = await s.escrow.jobState(s.job.id);
           expect(state.status).to.equal(JobStatus.Voting);
           expect(state.windowEnd).to.equal(at + s.params.commitWindow);
@@ -434,6 +450,7 @@ describe("JobEscrow verification", function () {
           const job = await v.request(v.models.optimistic, { from: requester });
           await v.escrow.connect(worker).submitResult(job, OUTPUT);
           await v.escrow.connect(challenger).challenge(job);
+          await drawCommittee(v, job);
           expect(addressesOf(await membersOf(v, idOf(job)))).to.have.members([
             v.verifiers[3].address,
             v.verifiers[4].address,
@@ -632,24 +649,41 @@ describe("JobEscrow verification", function () {
   describe("Committee mode", function () {
     describe("#submitResult", function () {
       describe("when enough verifiers are eligible", function () {
-        it("emits CommitteeDrawn with the drawn committee, commitEnd and revealEnd", async function () {
+        it("asks for the committee's seed: ResultSubmitted with the draw-by, status Drawing, no committee yet", async function () {
           const v = await loadFixture(verificationFixture);
           const job = await v.request(v.models.committee);
-          const predicted = await predictCommittee(v, job, [v.worker.address, v.requester.address]);
           const tx = await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
-          const commitEnd = (await timestampOf(tx)) + v.params.commitWindow;
+          const drawBy = (await timestampOf(tx)) + v.params.commitWindow;
           await expect(tx)
             .to.emit(v.escrow, "ResultSubmitted")
-            .withArgs(job.id, v.worker.address, ethers.keccak256(OUTPUT), OUTPUT, 0);
+            .withArgs(job.id, v.worker.address, ethers.keccak256(OUTPUT), OUTPUT, drawBy);
+          await expect(tx).not.to.emit(v.escrow, "CommitteeDrawn");
+          await expect(tx).not.to.emit(v.escrow, "JobSettled");
+          const state = await v.escrow.jobState(job.id);
+          expect([state.status, state.windowEnd, state.revealEnd, state.seats]).to.deep.equal([
+            BigInt(JobStatus.Drawing),
+            drawBy,
+            BigInt((await tx.wait())!.blockNumber),
+            0n,
+          ]);
+        });
+
+        it("is drawn later, by anyone, from the seed: CommitteeDrawn with the committee, commitEnd and revealEnd", async function () {
+          const v = await loadFixture(verificationFixture);
+          const job = await v.request(v.models.committee);
+          await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          const predicted = await predictCommittee(v, job);
+          const tx = await drawCommittee(v, job);
+          const commitEnd = (await timestampOf(tx)) + v.params.commitWindow;
           await expect(tx)
             .to.emit(v.escrow, "CommitteeDrawn")
             .withArgs(job.id, predicted, commitEnd, commitEnd + v.params.revealWindow);
           await expect(tx).not.to.emit(v.escrow, "JobSettled");
         });
 
-        it("opens voting: status Voting, commit and reveal windows, three seats all Drawn", async function () {
+        it("the draw opens voting: status Voting, commit and reveal windows, three seats all Drawn", async function () {
           const s = await loadFixture(committeeVotingFixture);
-          const at = await timestampOf(s.submitTx);
+          const at = await timestampOf(s.drawTx);
           const state = await s.escrow.jobState(s.job.id);
           expect(state.status).to.equal(JobStatus.Voting);
           expect(state.windowEnd).to.equal(at + s.params.commitWindow);
@@ -672,6 +706,7 @@ describe("JobEscrow verification", function () {
             await v.randomness.setSeed(seed);
             const job = await v.request(v.models.committee, { from: requester });
             await v.escrow.connect(worker).submitResult(job, OUTPUT);
+            await drawCommittee(v, job);
             const drawn = (await seatsOf(v, idOf(job))).map(([a]) => a);
             expect(drawn).to.have.lengthOf(3);
             expect(new Set(drawn).size).to.equal(3);
@@ -692,6 +727,7 @@ describe("JobEscrow verification", function () {
             await v.randomness.setSeed(seed);
             const job = await v.request(v.models.committee);
             await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+            await drawCommittee(v, job);
             const drawn = (await seatsOf(v, idOf(job))).map(([a]) => a);
             drawn.forEach((a) => seen.add(a));
             expect(drawn).not.to.include(v.modelOwner.address);
@@ -703,18 +739,19 @@ describe("JobEscrow verification", function () {
           const job = await v.request(v.models.optimistic);
           await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
           await v.escrow.connect(v.verifiers[0]).challenge(job);
+          await drawCommittee(v, job);
           expect(addressesOf(await membersOf(v, idOf(job)))).not.to.include(v.modelOwner.address);
         });
       });
 
       describe("when fewer verifiers than the committee size are eligible", function () {
-        it("refuses a submission that claims the job: VerifierStakingInsufficientVerifiers, the job stays Requested", async function () {
+        it("refuses a submission that claims the job: JobEscrowNotEnoughVerifiers, the job stays Requested", async function () {
           const v = await loadFixture(verificationFixture);
           await exitVerifiers(v.staking, v.verifiers.slice(2));
           const job = await v.request(v.models.committee);
           await expect(v.escrow.connect(v.worker).submitResult(job, OUTPUT))
-            .to.be.revertedWithCustomError(v.staking, "VerifierStakingInsufficientVerifiers")
-            .withArgs(2, 3);
+            .to.be.revertedWithCustomError(v.escrow, "JobEscrowNotEnoughVerifiers")
+            .withArgs(job.id, 2, 3);
           expect((await v.escrow.jobState(job.id)).status).to.equal(JobStatus.Requested);
           expect(await v.escrow.outputHash(job.id)).to.equal(ethers.ZeroHash);
         });
@@ -738,21 +775,23 @@ describe("JobEscrow verification", function () {
             .withArgs(job.id, 2, 3);
         });
 
-        it("keeps verifiers that opt out after the claim in the draw: the submission draws the committee", async function () {
+        it("keeps verifiers that opt out after the claim in the draw: the committee is drawn", async function () {
           const v = await loadFixture(verificationFixture);
           const job = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).claim(job);
           for (const verifier of v.verifiers.slice(2)) await v.staking.connect(verifier).setVerifier(false);
-          await expect(v.escrow.connect(v.worker).submitResult(job, OUTPUT)).to.emit(v.escrow, "CommitteeDrawn");
+          await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          await expect(drawCommittee(v, job)).to.emit(v.escrow, "CommitteeDrawn");
           expect((await v.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
         });
 
-        it("refunds a job claimed before verifiers were slashed out of the draw as Inconclusive at submission and unlocks the collateral", async function () {
+        it("refunds a job claimed before verifiers were slashed out of the draw as Inconclusive at the draw and unlocks the collateral", async function () {
           const v = await loadFixture(slasherFixture);
           const job = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).claim(job);
           await v.slashOut(v.verifiers.slice(2));
-          const tx = await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          await expect(v.escrow.connect(v.worker).submitResult(job, OUTPUT)).not.to.emit(v.escrow, "JobSettled");
+          const tx = await drawCommittee(v, job);
 
           await expect(tx)
             .to.emit(v.escrow, "JobSettled")
@@ -810,6 +849,7 @@ describe("JobEscrow verification", function () {
           await exitVerifiers(v.staking, v.verifiers.slice(3));
           const job = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          await drawCommittee(v, job);
           expect((await v.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
           expect(addressesOf(await membersOf(v, idOf(job)))).to.have.members(addressesOf(v.verifiers.slice(0, 3)));
         });
@@ -1753,6 +1793,7 @@ describe("JobEscrow verification", function () {
           for (let i = 0; i < 3; ++i) {
             const job = await v.request(v.models.committee);
             await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+            await drawCommittee(v, job);
             jobs.push(await votingJob(v, job));
           }
           const [accepted, rejected, pending] = jobs;
@@ -1821,6 +1862,7 @@ describe("JobEscrow verification", function () {
 
           const job = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+          await drawCommittee(v, job);
           const { members, commitEnd } = await votingJob(v, job);
           expect(addressesOf(members)).to.include(poor.address);
           const voters = members.filter((m) => m !== poor);

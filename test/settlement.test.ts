@@ -9,7 +9,7 @@ import { ethers } from "hardhat";
 import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse, Signer } from "ethers";
 import { FUNDS, STAKE, OUTPUT, TEST_PARAMS, type Job } from "./fixtures/protocol";
-import { seedWithMember, verificationFixture, type Verification } from "./fixtures/verification";
+import { drawCommittee, seedWithMember, verificationFixture, type Verification } from "./fixtures/verification";
 import { toSettlement, type Settlement } from "../src/job";
 import { JobOutcome, VerificationMode, type EscrowParams } from "../src/params";
 import { sealedCommitments } from "../src/votes";
@@ -160,8 +160,9 @@ async function drainWorker(f: Settings, left: bigint): Promise<void> {
   await f.staking.connect(f.worker).setVerifier(true);
   await f.staking.connect(f.other).stake(STAKE);
   const job = await requestJob(f, VerificationMode.Committee, ODD_FEE, 0, 1);
-  await seedWithMember(f, job, f.other.address, f.worker.address, [f.modelOwner.address]);
   await f.escrow.connect(f.other).submitResult(job, OUTPUT);
+  await seedWithMember(f, job, f.worker.address);
+  await drawCommittee(f, job);
   await time.increaseTo((await f.escrow.jobState(job.id)).revealEnd);
   await expect(f.escrow.settle(job, "0x"))
     .to.emit(f.escrow, "VerifierPenalized")
