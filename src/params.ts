@@ -49,6 +49,17 @@ export const DEFAULT_ESCROW_PARAMS: EscrowParams = {
   maxCallbackGasLimit: 1_000_000,
 };
 
+/**
+ * The dispute window of a parameters version, as EscrowParamsLib.disputeWindow computes it: the longest time from a
+ * claim until its job can no longer be disputed (submission, challenge, draw, commit and reveal; a committee must
+ * be drawn within a commit window of its submission or challenge).
+ */
+export function disputeWindowOf(
+  p: Pick<EscrowParams, "submissionWindow" | "challengeWindow" | "commitWindow" | "revealWindow">,
+): number {
+  return p.submissionWindow + p.challengeWindow + 2 * p.commitWindow + p.revealWindow;
+}
+
 /** Stake needed to opt in as a verifier, by default. */
 export const DEFAULT_MIN_VERIFIER_STAKE = parseEther("10");
 

@@ -30,7 +30,7 @@ import {
   requestedEvent,
   settlement,
 } from "./fixtures/escrow";
-import { JobOutcome, JobStatus, VerificationMode, type EscrowParams } from "../src/params";
+import { disputeWindowOf, JobOutcome, JobStatus, VerificationMode, type EscrowParams } from "../src/params";
 import { jobIdOf } from "../src/job";
 import { deployCore } from "../src/deploy/contracts";
 import { currentTerms } from "../src/terms";
@@ -176,7 +176,8 @@ describe("JobEscrow (core)", function () {
         };
         await expect(deploy({ ...args, params }))
           .to.be.revertedWithCustomError(factory, "JobEscrowDisputeWindowExceedsUnbonding")
-          .withArgs(4 * twoDays, 7 * 86_400);
+          .withArgs(disputeWindowOf(params), 7 * 86_400);
+        expect(disputeWindowOf(params)).to.equal(5 * twoDays); // the draw window is as long as the commit window
       });
     });
   });
@@ -1402,7 +1403,7 @@ describe("JobEscrow (core)", function () {
       expect(await p.escrow.maxDisputeWindow()).to.equal(
         TEST_PARAMS.submissionWindow +
           TEST_PARAMS.challengeWindow +
-          TEST_PARAMS.commitWindow +
+          2 * TEST_PARAMS.commitWindow + // draw, then commit
           TEST_PARAMS.revealWindow,
       );
     });
@@ -1499,7 +1500,8 @@ describe("JobEscrow (core)", function () {
       it("reverts with JobEscrowDisputeWindowExceedsUnbonding(window, unbonding)", async function () {
         const p = await loadFixture(deployProtocolFixture);
         const day = 86_400;
-        const windows = { submissionWindow: 2 * day, challengeWindow: 2 * day, commitWindow: 2 * day };
+        // 2 + 2 + 2 × 1 (draw and commit) + reveal days.
+        const windows = { submissionWindow: 2 * day, challengeWindow: 2 * day, commitWindow: day };
         await expect(p.escrow.connect(p.governance).setParams({ ...TEST_PARAMS, ...windows, revealWindow: day + 1 }))
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowDisputeWindowExceedsUnbonding")
           .withArgs(7 * day + 1, 7 * day);
@@ -1543,11 +1545,7 @@ describe("JobEscrow (core)", function () {
         const version1 = await p.escrow.paramsOf(1);
         for (const [k, v] of Object.entries(TEST_PARAMS)) expect(version1[k as keyof EscrowParams], k).to.equal(v);
         // Jobs under version 1 may still be disputed for its longer window.
-        const initialWindow =
-          TEST_PARAMS.submissionWindow +
-          TEST_PARAMS.challengeWindow +
-          TEST_PARAMS.commitWindow +
-          TEST_PARAMS.revealWindow;
+        const initialWindow = disputeWindowOf(TEST_PARAMS);
         expect(await p.escrow.maxDisputeWindow()).to.equal(initialWindow);
       });
 

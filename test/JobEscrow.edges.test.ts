@@ -1,10 +1,11 @@
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployProtocolFixture, OUTPUT, TEST_PARAMS, termsFor, toJob } from "./fixtures/protocol";
 import { consumerFixture, escrowFactory, expectConservation } from "./fixtures/escrow";
 import {
   commitAll,
+  drawCommittee,
   membersOf,
   revealAll,
   verificationFixture,
@@ -18,16 +19,18 @@ import { acceptedSettlement } from "../src/settlement";
 const MAX_UINT96 = 2n ** 96n - 1n;
 
 describe("JobEscrow edges", function () {
-  describe("#submitResult on a Committee job sent with too little gas for the draw", function () {
-    // A worker who could make the draw fail by starving it of gas would turn a checked job into an
-    // "inconclusive" refund and skip verification. Only a shortage of verifiers may end a job that way.
-    it("never ends the job Refunded: below the gas the draw needs, the whole submission reverts", async function () {
+  describe("a Committee job's submission and draw sent with too little gas for the randomness source", function () {
+    // A worker who could make the randomness source fail by starving it of gas would turn a checked job into an
+    // "inconclusive" refund and skip verification. Only a failing source or a shortage of verifiers may end a job
+    // that way.
+    it("never ends the job Refunded: below the gas the seed request needs, the whole submission reverts", async function () {
       const p = await loadFixture(deployProtocolFixture);
       const job = await p.request(p.models.committee);
       const needed = await p.escrow.connect(p.worker).submitResult.estimateGas(job, OUTPUT);
       let reverted = 0;
-      let voting = 0;
-      for (let gasLimit = needed; gasLimit > needed - 120_000n; gasLimit -= 3_000n) {
+      let drawing = 0;
+      // The source gets 250,000 gas for requestSeed: the range reaches below what the submission then needs.
+      for (let gasLimit = needed + 30_000n; gasLimit > needed - 300_000n; gasLimit -= 10_000n) {
         const snapshot = await network.provider.send("evm_snapshot");
         try {
           await (await p.escrow.connect(p.worker).submitResult(job, OUTPUT, { gasLimit })).wait();
@@ -35,11 +38,34 @@ describe("JobEscrow edges", function () {
           reverted++;
         }
         const status = Number((await p.escrow.jobState(job.id)).status);
-        expect([JobStatus.Requested, JobStatus.Voting], `status with gas limit ${gasLimit}`).to.include(status);
+        expect([JobStatus.Requested, JobStatus.Drawing], `status with gas limit ${gasLimit}`).to.include(status);
+        if (status === JobStatus.Drawing) drawing++;
+        await network.provider.send("evm_revert", [snapshot]);
+      }
+      // Both outcomes occurred, so the range straddled the request's cost.
+      expect(drawing).to.be.greaterThan(0);
+      expect(reverted).to.be.greaterThan(0);
+    });
+
+    it("never ends the job Refunded at the draw: below the gas the seed and the draw need, the draw reverts", async function () {
+      const p = await loadFixture(deployProtocolFixture);
+      const job = await p.request(p.models.committee);
+      await p.escrow.connect(p.worker).submitResult(job, OUTPUT);
+      const needed = await p.escrow.connect(p.other).drawCommittees.estimateGas([job]);
+      let reverted = 0;
+      let voting = 0;
+      for (let gasLimit = needed + 30_000n; gasLimit > needed - 150_000n; gasLimit -= 6_000n) {
+        const snapshot = await network.provider.send("evm_snapshot");
+        try {
+          await (await p.escrow.connect(p.other).drawCommittees([job], { gasLimit })).wait();
+        } catch {
+          reverted++;
+        }
+        const status = Number((await p.escrow.jobState(job.id)).status);
+        expect([JobStatus.Drawing, JobStatus.Voting], `status with gas limit ${gasLimit}`).to.include(status);
         if (status === JobStatus.Voting) voting++;
         await network.provider.send("evm_revert", [snapshot]);
       }
-      // Both outcomes occurred, so the range straddled the draw's cost.
       expect(voting).to.be.greaterThan(0);
       expect(reverted).to.be.greaterThan(0);
     });
@@ -81,15 +107,10 @@ describe("JobEscrow edges", function () {
     });
   });
 
-  describe("PrevrandaoRandomness", function () {
-    it("gives each job its own seed from the block's prevrandao and draws committees for a real escrow", async function () {
+  describe("BlockhashRandomness", function () {
+    it("draws a real escrow's committee from the hash of the block after the submission's, not before it exists", async function () {
       const p = await loadFixture(deployProtocolFixture);
-      const randomness = await ethers.deployContract("PrevrandaoRandomness");
-      const at = { blockTag: (await ethers.provider.getBlock("latest"))!.number };
-      const seed1 = await randomness.randomSeed(1, at);
-      expect(await randomness.randomSeed(1, at)).to.equal(seed1);
-      expect(await randomness.randomSeed(2, at)).to.not.equal(seed1);
-
+      const randomness = await ethers.deployContract("BlockhashRandomness");
       const escrow = await (
         await escrowFactory()
       ).deploy(p.token, p.registry, p.staking, randomness, p.treasury.address, p.governance.address, TEST_PARAMS);
@@ -105,9 +126,28 @@ describe("JobEscrow edges", function () {
       const receipt = await tx.wait();
       const parsed = receipt!.logs.map((log) => escrow.interface.parseLog(log)).find((e) => e?.name === "JobRequested");
       const job = toJob(parsed!.args.job);
-      await escrow.connect(p.worker).submitResult(job, OUTPUT);
+      const submitted = await (await escrow.connect(p.worker).submitResult(job, OUTPUT)).wait();
+      const ticket = BigInt(submitted!.blockNumber) + 1n;
+      expect((await escrow.jobState(job.id)).revealEnd).to.equal(ticket);
+      // The next transaction is mined in the ticket's own block, whose hash does not exist yet.
+      await expect(escrow.connect(p.other).drawCommittees([job]))
+        .to.be.revertedWithCustomError(escrow, "JobEscrowSeedPending")
+        .withArgs(job.id, ticket);
+      await mine(1);
+      const drawn = await (await escrow.connect(p.other).drawCommittees([job])).wait();
+      expect(BigInt(drawn!.blockNumber)).to.be.greaterThan(ticket);
       expect((await escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
-      expect(new Set((await escrow.committee(job.id)).map((seat) => seat.verifier)).size).to.equal(3);
+      const members = (await escrow.committee(job.id)).map((seat) => seat.verifier);
+      expect(new Set(members).size).to.equal(3);
+      // The committee is the draw from the ticket block's hash, mixed as BlockhashRandomness and the escrow mix it.
+      const coder = ethers.AbiCoder.defaultAbiCoder();
+      const hash = (await ethers.provider.getBlock(Number(ticket)))!.hash!;
+      const sourceSeed = ethers.keccak256(
+        coder.encode(["bytes32", "uint64", "address"], [hash, ticket, await randomness.getAddress()]),
+      );
+      const seed = ethers.keccak256(coder.encode(["uint256", "uint256"], [sourceSeed, job.id]));
+      const parties = [p.worker.address, p.requester.address, p.modelOwner.address];
+      expect(members).to.deep.equal([...(await p.staking.drawCommittee(seed, 3, parties))]);
     });
   });
 });
@@ -116,6 +156,7 @@ describe("JobEscrow zero shares and penalties", function () {
   async function committeeJob(v: Verification) {
     const job = await v.request(v.models.committee);
     await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+    await drawCommittee(v, job);
     return { job, members: await membersOf(v, BigInt(job.id)) };
   }
 

@@ -27,6 +27,7 @@ import { DAY, settlement, type Deployed } from "./fixtures/escrow";
 import {
   commitAll,
   commitmentOf,
+  drawCommittee,
   committeeVotingFixture,
   expectConservation,
   revealAll,
@@ -169,14 +170,14 @@ describe("Hostile actors", function () {
       await expectConservation(h, [consumer]);
     });
 
-    it("re-entering settle from a challenge's bond pull is refused; the challenge goes on and the job goes to a vote", async function () {
+    it("re-entering settle from a challenge's bond pull is refused; the challenge goes on and the job waits for its committee", async function () {
       const h = await loadFixture(hookTokenFixture);
       const job = await h.request(h.models.optimistic);
       await h.escrow.connect(h.worker).submitResult(job, OUTPUT);
       await h.token.setHook(h.escrow, h.escrow.interface.encodeFunctionData("settle", [job, OUTPUT]), false);
       await expect(h.escrow.connect(h.verifiers[0]).challenge(job)).to.emit(h.escrow, "ResultChallenged");
       expect(await h.token.lastReturn()).to.equal(selectorOf(h.escrow, "ReentrancyGuardReentrantCall"));
-      expect((await h.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
+      expect((await h.escrow.jobState(job.id)).status).to.equal(JobStatus.Drawing);
       await expectConservation(h);
     });
   });
@@ -574,6 +575,10 @@ describe("Hostile actors", function () {
         await v.escrow.connect(spammer).challenge(job);
         await expect(v.escrow.connect(spammer).challenge(job))
           .to.be.revertedWithCustomError(v.escrow, "JobEscrowInvalidStatus")
+          .withArgs(job.id, JobStatus.Drawing);
+        await drawCommittee(v, job);
+        await expect(v.escrow.connect(spammer).challenge(job))
+          .to.be.revertedWithCustomError(v.escrow, "JobEscrowInvalidStatus")
           .withArgs(job.id, JobStatus.Voting);
         const voting = await votingJob(v, job);
         await voteAll(v, BigInt(job.id), voting.members, [true, true, true]);
@@ -601,6 +606,7 @@ describe("Hostile actors", function () {
       await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
       const puppet = v.verifiers[0]; // the requester's second identity, a staked verifier
       await v.escrow.connect(puppet).challenge(job);
+      await drawCommittee(v, job);
       const voting = await votingJob(v, job);
       const [honest, ally, silentAlly] = voting.members;
       await commitAll(v, BigInt(job.id), [honest, ally], [true, false]);
@@ -641,7 +647,8 @@ describe("Hostile actors", function () {
           .to.be.revertedWithCustomError(v.staking, "VerifierStakingExitNoticeRequired")
           .withArgs(puppet.address, 0, await v.staking.minVerifierStake());
       }
-      await expect(v.escrow.connect(v.worker).submitResult(job, OUTPUT)).to.emit(v.escrow, "CommitteeDrawn");
+      await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
+      await expect(drawCommittee(v, job)).to.emit(v.escrow, "CommitteeDrawn");
       const voting = await votingJob(v, job);
       expect(voting.members.map((m) => m.address)).to.include.members(puppets.map((p) => p.address));
       // Seated, the puppets can only vote or stay silent. Silent, they leave the honest member's reveal the only
@@ -730,6 +737,7 @@ describe("Hostile actors", function () {
       const challenged = await v.request(v.models.optimistic);
       await v.escrow.connect(v.worker).submitResult(challenged, OUTPUT); // locked collateral
       await v.escrow.connect(v.verifiers[0]).challenge(challenged); // a bond under vote
+      await drawCommittee(v, challenged);
       await v.staking.connect(v.verifiers[4]).requestUnstake(parseEther("40")); // unbonding stake
       const stub = await ethers.deployContract("EscrowStub", [v.staking, 0]);
       return { ...v, challenged, stub, newSource };

@@ -131,10 +131,11 @@ async function expectSettled(f: Settings, job: Job, outcome: number, expected: S
   return settled.settlement;
 }
 
-/** A committee job submitted and voted on as `vs`, its committee of `vs.length` drawn at submission. */
+/** A committee job submitted and voted on as `vs`, its committee of `vs.length` drawn after the submission. */
 async function committeeJob(f: Settings, fee: bigint, royaltyBps: number, vs: Vote[]): Promise<Job> {
   const job = await requestJob(f, VerificationMode.Committee, fee, royaltyBps, vs.length);
   await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
+  await drawCommittee(f, job);
   await vote(f, job, vs);
   return job;
 }
@@ -144,6 +145,7 @@ async function challengedJob(f: Settings, fee: bigint, royaltyBps: number, vs: V
   const job = await requestJob(f, VerificationMode.Optimistic, fee, royaltyBps, vs.length);
   await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
   await f.escrow.connect(f.verifiers[0]).challenge(job);
+  await drawCommittee(f, job);
   const { challenger, bond } = await f.escrow.challengeOf(job.id);
   expect(challenger).to.equal(f.verifiers[0].address);
   await vote(f, job, vs);
