@@ -57,8 +57,8 @@ export type Figures = Record<string, number>;
 /** Names of the job totals, and the most gas each may use (the issue's budget). */
 export const TOTAL_NONE = "job total: None (request + claim + submit)";
 export const TOTAL_NONE_SAME_TX = "job total: None (request + submit claiming in same tx)";
-export const TOTAL_COMMITTEE = "job total: Committee of 3 (request + submit + 3 commits + 3 reveals + settle)";
-export const TOTAL_COMMITTEE_BATCHED = `job total: Committee of 3, per job of ${10} (batched submit, votes, settle)`;
+export const TOTAL_COMMITTEE = "job total: Committee of 3 (request + submit + draw + 3 commits + 3 reveals + settle)";
+export const TOTAL_COMMITTEE_BATCHED = `job total: Committee of 3, per job of ${10} (batched submit, draw, votes, settle)`;
 /**
  * The budgets: a vanilla job under 250k, a committee-of-3 job with every commit and reveal under 650k. Both hold
  * one action per transaction: a None job requested, claimed and submitted in three transactions (its
@@ -82,6 +82,7 @@ export const TOLERANCE = 0.02;
 export const DRAW_SIZES = [10, 100, 1000] as const;
 
 const T0 = 4_000_000_000; // chain time during the measurement (2096-10-02)
+const B0 = 10_000_000; // block number from which the measurement runs
 const DEADLINE = T0 + 6 * 24 * 3600; // every job's deadline, within maxJobDuration (7 days) of T0
 const SEED = ethers.id("trustml gas seed");
 const PRICE = ethers.parseEther("2");
@@ -203,8 +204,11 @@ async function run(): Promise<Figures> {
   const OPTIMISTIC = 2n;
   const COMMITTEE = 3n;
 
-  const latest = (await ethers.provider.getBlock("latest"))!.timestamp;
-  if (latest >= T0) throw new Error(`gas scenario: chain time ${latest} is past T0 ${T0}`);
+  const latest = (await ethers.provider.getBlock("latest"))!;
+  if (latest.timestamp >= T0) throw new Error(`gas scenario: chain time ${latest.timestamp} is past T0 ${T0}`);
+  // Randomness tickets are block numbers: the same block numbers on every run, whatever ran before.
+  if (latest.number >= B0) throw new Error(`gas scenario: block ${latest.number} is past B0 ${B0}`);
+  await rpc("hardhat_mine", [ethers.toQuantity(B0 - latest.number)]);
   await rpc("evm_setNextBlockTimestamp", [T0]);
   await rpc("evm_mine");
 
@@ -256,6 +260,9 @@ async function run(): Promise<Figures> {
   };
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   const settle = (job: IJobEscrow.JobStruct) => escrow.connect(requester).settle(job, "0x");
+  /** Draws the committees of jobs in Drawing (the worker does, as its service would); MockRandomness's seed of
+   * a ticket exists from the block after it, so this must not run in the requesting transaction's block. */
+  const draw = (jobs: IJobEscrow.JobStruct[]) => escrow.connect(worker).drawCommittees(jobs);
 
   // ------------------------------------------------------------------ warm-up (not measured)
   {
@@ -271,11 +278,13 @@ async function run(): Promise<Figures> {
     const challenged = (await request(OPTIMISTIC)).job;
     await gasOf(escrow.connect(worker).submitResult(challenged, OUTPUT));
     await gasOf(escrow.connect(challenger).challenge(challenged));
+    await gasOf(draw([challenged]));
     await advancePast(DEFAULT_ESCROW_PARAMS.challengeWindow);
     await gasOf(settle(optimistic));
 
     const rejected = (await request(COMMITTEE)).job;
     await gasOf(escrow.connect(worker).submitResult(rejected, WRONG_OUTPUT));
+    await gasOf(draw([rejected]));
     await vote(rejected, false);
     await gasOf(settle(rejected));
 
@@ -285,6 +294,7 @@ async function run(): Promise<Figures> {
       if (round === 30) throw new Error("gas scenario: warm-up did not credit every verifier");
       const accepted = (await request(COMMITTEE)).job;
       await gasOf(escrow.connect(worker).submitResult(accepted, OUTPUT));
+      await gasOf(draw([accepted]));
       await vote(accepted, true);
       await gasOf(settle(accepted));
     }
@@ -326,7 +336,8 @@ async function run(): Promise<Figures> {
   record("submitResult (Optimistic)", await gasOf(escrow.connect(worker).submitResult(optimistic, OUTPUT)));
   const challenged = (await request(OPTIMISTIC)).job;
   await gasOf(escrow.connect(worker).submitResult(challenged, OUTPUT));
-  record("challenge (draws committee of 3)", await gasOf(escrow.connect(challenger).challenge(challenged)));
+  record("challenge (asks for the committee's seed)", await gasOf(escrow.connect(challenger).challenge(challenged)));
+  record("drawCommittees (1 challenged job, committee of 3)", await gasOf(draw([challenged])));
   const batchOptimistic = await requestMany(OPTIMISTIC, BATCH);
   await gasOf(
     escrow.connect(worker).submitResults(
@@ -346,12 +357,13 @@ async function run(): Promise<Figures> {
     ),
   );
 
-  // Committee of 3, accepted: submit (claims and draws), 3 commits, 3 reveals, settle.
+  // Committee of 3, accepted: submit (claims and asks for the seed), draw, 3 commits, 3 reveals, settle.
   const committee = await request(COMMITTEE);
   const committeeSubmit = record(
-    "submitResult (Committee of 3, claims in same tx, draws)",
+    "submitResult (Committee of 3, claims in same tx, asks for the seed)",
     await gasOf(escrow.connect(worker).submitResult(committee.job, OUTPUT)),
   );
+  const committeeDraw = record("drawCommittees (1 job, committee of 3)", await gasOf(draw([committee.job])));
   const votes = await vote(committee.job, true);
   record("commitVote", votes.commits[0]);
   record("revealVote", votes.reveals[0]);
@@ -360,6 +372,7 @@ async function run(): Promise<Figures> {
   // Committee of 3, rejected.
   const rejected = (await request(COMMITTEE)).job;
   await gasOf(escrow.connect(worker).submitResult(rejected, WRONG_OUTPUT));
+  await gasOf(draw([rejected]));
   await vote(rejected, false);
   record("settle (Committee of 3, rejected)", await gasOf(settle(rejected)));
 
@@ -368,11 +381,18 @@ async function run(): Promise<Figures> {
   const batchCommittee: Step[] = [];
   for (let i = 0; i < BATCH; i++) batchCommittee.push(await request(COMMITTEE));
   let batchedTotal = sum(batchCommittee.map((step) => step.gas));
-  batchedTotal += await gasOf(
-    escrow.connect(worker).submitResults(
-      batchCommittee.map((step) => step.job),
-      batchCommittee.map(() => OUTPUT),
+  batchedTotal += record(
+    `submitResults (batch of ${BATCH}, Committee of 3, claims in same tx)`,
+    await gasOf(
+      escrow.connect(worker).submitResults(
+        batchCommittee.map((step) => step.job),
+        batchCommittee.map(() => OUTPUT),
+      ),
     ),
+  );
+  batchedTotal += record(
+    `drawCommittees (${BATCH} jobs, committee of 3)`,
+    await gasOf(draw(batchCommittee.map((step) => step.job))),
   );
   // Each verifier's seats, as (job id, seat index) in job order.
   const seatsOf = new Map<string, { jobIds: bigint[]; seats: number[] }>();
@@ -428,7 +448,10 @@ async function run(): Promise<Figures> {
   // Totals.
   record(TOTAL_NONE, none.gas + claimGas + noneSubmit);
   record(TOTAL_NONE_SAME_TX, noneSameTx.gas + noneSameTxSubmit);
-  record(TOTAL_COMMITTEE, committee.gas + committeeSubmit + sum(votes.commits) + sum(votes.reveals) + committeeSettle);
+  record(
+    TOTAL_COMMITTEE,
+    committee.gas + committeeSubmit + committeeDraw + sum(votes.commits) + sum(votes.reveals) + committeeSettle,
+  );
   record(TOTAL_COMMITTEE_BATCHED, Math.round(batchedTotal / BATCH));
 
   // ------------------------------------------------------------------ committee draw, 10 / 100 / 1000 verifiers
