@@ -140,7 +140,10 @@ library CommitteeDrawLib {
             let ptr := mload(0x40)
             mstore(ptr, selector)
             mstore(add(ptr, 0x04), 0)
-            answered := and(staticcall(SEED_GAS, source, ptr, 0x24, 0, 0), iszero(lt(returndatasize(), 0x40)))
+            // Two statements: Yul evaluates arguments right to left, so in one expression returndatasize() would
+            // be read before the call.
+            let called := staticcall(SEED_GAS, source, ptr, 0x24, 0, 0)
+            answered := and(called, iszero(lt(returndatasize(), 0x40)))
         }
     }
 
