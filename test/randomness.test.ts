@@ -539,7 +539,11 @@ describe("Randomness sources", function () {
       expect(state.status).to.equal(Status.Drawing);
       expect(state.windowEnd).to.equal(drawBy);
       expect(state.revealEnd).to.equal(ticket);
-      await expect(tx).to.emit(p.escrow, "ResultSubmitted");
+      await expect(tx)
+        .to.emit(p.escrow, "ResultSubmitted")
+        .withArgs(job.id, p.worker.address, ethers.keccak256(OUTPUT), OUTPUT, drawBy);
+      await expect(tx).to.emit(p.vrf, "SeedRequested").withArgs(ticket, requestId);
+      await expect(tx).not.to.emit(p.escrow, "CommitteeDrawn");
 
       await mine(VRF_CONFIG.requestConfirmations as number);
       await expect(p.escrow.drawCommittee(job))
