@@ -3,11 +3,10 @@ import { ethers, network } from "hardhat";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import type { ContractTransactionResponse } from "ethers";
-import { JobOutcome } from "../src/params";
+import { JobOutcome, JobStatus } from "../src/params";
 import { OUTPUT } from "./fixtures/protocol";
 import {
   blockhashFixture,
-  Status,
   VRF_CONFIG,
   vrfFixture,
   vrfProtocolFixture,
@@ -536,7 +535,7 @@ describe("Randomness sources", function () {
       expect(ticket).to.equal(1n);
       const state = await p.escrow.jobState(job.id);
       const drawBy = BigInt(await time.latest()) + BigInt((await p.escrow.paramsOf(job.paramsId)).commitWindow);
-      expect(state.status).to.equal(Status.Drawing);
+      expect(state.status).to.equal(JobStatus.Drawing);
       expect(state.windowEnd).to.equal(drawBy);
       expect(state.revealEnd).to.equal(ticket);
       await expect(tx)
@@ -546,7 +545,7 @@ describe("Randomness sources", function () {
       await expect(tx).not.to.emit(p.escrow, "CommitteeDrawn");
 
       await mine(VRF_CONFIG.requestConfirmations as number);
-      await expect(p.escrow.drawCommittee(job))
+      await expect(p.escrow.drawCommittees([job]))
         .to.be.revertedWithCustomError(p.escrow, "JobEscrowSeedPending")
         .withArgs(job.id, ticket);
 
@@ -555,13 +554,13 @@ describe("Randomness sources", function () {
       const seed = seedFrom(0xabcdefn, ticket, await p.vrf.getAddress());
       const committee = await expectedCommittee(p, job, seed);
 
-      const draw = await p.escrow.connect(p.other).drawCommittee(job);
+      const draw = await p.escrow.connect(p.other).drawCommittees([job]);
       const now = BigInt(await time.latest());
       const params = await p.escrow.paramsOf(job.paramsId);
       await expect(draw)
         .to.emit(p.escrow, "CommitteeDrawn")
         .withArgs(job.id, committee, now + params.commitWindow, now + params.commitWindow + params.revealWindow);
-      expect((await p.escrow.jobState(job.id)).status).to.equal(Status.Voting);
+      expect((await p.escrow.jobState(job.id)).status).to.equal(JobStatus.Voting);
     });
 
     it("shares one VRF request among the submissions of one block, and draws each job its own committee", async function () {
@@ -587,13 +586,13 @@ describe("Randomness sources", function () {
       const { job } = await submitCommitteeJob(p);
       const drawBy = (await p.escrow.jobState(job.id)).windowEnd;
       await time.increaseTo(drawBy + 1n);
-      await expect(p.escrow.drawCommittee(job))
+      await expect(p.escrow.drawCommittees([job]))
         .to.be.revertedWithCustomError(p.escrow, "JobEscrowDrawWindowClosed")
         .withArgs(job.id, drawBy);
       await expect(p.escrow.settle(job, "0x"))
         .to.emit(p.escrow, "JobSettled")
         .withArgs(job.id, JobOutcome.Inconclusive, anyValue);
-      expect((await p.escrow.jobState(job.id)).status).to.equal(Status.Refunded);
+      expect((await p.escrow.jobState(job.id)).status).to.equal(JobStatus.Refunded);
       const stakeAfter = await p.staking.accountOf(p.worker.address);
       expect(stakeAfter.active).to.equal(stakeBefore.active);
       expect(stakeAfter.locked).to.equal(stakeBefore.locked);

@@ -12,7 +12,7 @@ import type {
   MockRandomness,
 } from "../../typechain-types";
 import { deployStakingFixture, STAKE, type StakingSetup } from "../fixtures/staking";
-import { Status } from "../fixtures/randomness";
+import { JobStatus } from "../../src/params";
 
 const COMMIT_WINDOW = 3600n;
 const REVEAL_WINDOW = 1800n;
@@ -112,7 +112,7 @@ function jobSeed(ticket: bigint, jobId: bigint): bigint {
 /** Expects the harness's job untouched since the request: Drawing, its draw-by and ticket, no seats, no members. */
 async function expectStillDrawing(d: DrawSetup, windowEnd: bigint, ticket: bigint, seats = 3): Promise<void> {
   const state = await d.harness.state();
-  expect(state.status).to.equal(Status.Drawing);
+  expect(state.status).to.equal(JobStatus.Drawing);
   expect(state.windowEnd).to.equal(windowEnd);
   expect(state.revealEnd).to.equal(ticket);
   expect(state.seats).to.equal(0n);
@@ -122,7 +122,7 @@ async function expectStillDrawing(d: DrawSetup, windowEnd: bigint, ticket: bigin
 /** Expects the harness's job as the fixture left it: Submitted, no windows. */
 async function expectUntouched(d: DrawSetup): Promise<void> {
   const state = await d.harness.state();
-  expect(state.status).to.equal(Status.Submitted);
+  expect(state.status).to.equal(JobStatus.Submitted);
   expect(state.worker).to.equal(d.worker.address);
   expect(state.windowEnd).to.equal(0n);
   expect(state.revealEnd).to.equal(0n);
@@ -139,7 +139,7 @@ describe("CommitteeDrawLib", function () {
         const ticket = BigInt((await tx.wait())!.blockNumber); // MockRandomness: the request's block
         const now = BigInt(await time.latest());
         const state = await d.harness.state();
-        expect(state.status).to.equal(Status.Drawing);
+        expect(state.status).to.equal(JobStatus.Drawing);
         expect(state.worker).to.equal(d.worker.address);
         expect(state.windowEnd).to.equal(now + COMMIT_WINDOW);
         expect(state.revealEnd).to.equal(ticket);
@@ -188,7 +188,7 @@ describe("CommitteeDrawLib", function () {
         .to.be.revertedWithCustomError(d.asEscrow, "JobEscrowInsufficientGasForDraw")
         .withArgs(JOB_ID, anyValue, needed(REQUEST_GAS));
       await d.harness.request(d.randomness, JOB_ID, false, { gasLimit: needed(REQUEST_GAS) + 60_000n });
-      expect((await d.harness.state()).status).to.equal(Status.Drawing);
+      expect((await d.harness.state()).status).to.equal(JobStatus.Drawing);
     });
   });
 
@@ -221,7 +221,7 @@ describe("CommitteeDrawLib", function () {
           .to.emit(d.asEscrow, "CommitteeDrawn")
           .withArgs(JOB_ID, members, now + COMMIT_WINDOW, now + COMMIT_WINDOW + REVEAL_WINDOW);
         const state = await d.harness.state();
-        expect(state.status).to.equal(Status.Voting);
+        expect(state.status).to.equal(JobStatus.Voting);
         expect(state.worker).to.equal(d.worker.address);
         expect(state.windowEnd).to.equal(now + COMMIT_WINDOW);
         expect(state.revealEnd).to.equal(now + COMMIT_WINDOW + REVEAL_WINDOW);
