@@ -140,7 +140,9 @@ library CommitteeDrawLib {
             let ptr := mload(0x40)
             mstore(ptr, selector)
             mstore(add(ptr, 0x04), 0)
-            answered := and(staticcall(SEED_GAS, source, ptr, 0x24, 0, 0), iszero(lt(returndatasize(), 0x40)))
+            // Yul evaluates arguments right to left: the call must come first, so returndatasize is its own.
+            let called := staticcall(SEED_GAS, source, ptr, 0x24, 0, 0)
+            answered := and(called, iszero(lt(returndatasize(), 0x40)))
         }
     }
 
