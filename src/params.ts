@@ -71,10 +71,11 @@ export const JobStatus = {
   Requested: 1,
   Claimed: 2,
   Submitted: 3,
-  Voting: 4,
-  Settled: 5,
-  Rejected: 6,
-  Refunded: 7,
+  Drawing: 4,
+  Voting: 5,
+  Settled: 6,
+  Rejected: 7,
+  Refunded: 8,
 } as const;
 
 /** Job outcomes as numbered by IJobEscrow.JobOutcome. */
