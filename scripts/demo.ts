@@ -175,14 +175,20 @@ async function main(): Promise<void> {
     const cheatJob = planned[0];
     await waitFor(
       "the dishonest worker's submission",
-      async () => Number((await n.escrow.jobState(cheatJob.id)).status) >= JobStatus.Submitted,
+      async () => Number((await n.escrow.jobState(cheatJob.id)).status) >= JobStatus.Drawing,
       { timeoutMs: remaining() },
     );
-    say(`job ${cheatJob.label}: the dishonest worker posted a wrong output; a committee of 3 is drawn to vote on it`);
+    say(
+      `job ${cheatJob.label}: the dishonest worker posted a wrong output; its committee of 3 is drawn from a seed ` +
+        "that did not exist yet (the hash of the next block), within 10 s",
+    );
     await cheat.stop();
     const honest = n.startService({ name: "worker", wallet: worker, role: "worker", settleAll: true });
     await honest.ready(remaining());
-    say("the dishonest worker is stopped; the honest worker is running (and settles due jobs as a keeper)");
+    say(
+      "the dishonest worker is stopped before drawing its committee (the verifiers draw it as its draw-by nears); " +
+        "the honest worker is running (and settles due jobs as a keeper)",
+    );
 
     // Phase 2: 30 jobs for the honest worker over both models and the three modes.
     for (let i = 0; i < 8; i++) await plan(mlpId, mlpInput(i + 1));
@@ -261,7 +267,8 @@ async function main(): Promise<void> {
     const cons = await conservation(n.escrow, n.token, jobs, [...accounts, n.deployment.treasury]);
     if (!cons.ok) problems.push(`escrow conservation fails: ${JSON.stringify(cons, (_k, v) => String(v))}`);
 
-    summary(jobs, slashes, cons, { dishonest: dishonest.address, verifiers: verifiers.map((v) => v.address) });
+    const draws = await drawers(n, jobs, { worker: worker.address, verifiers: verifiers.map((v) => v.address) });
+    summary(jobs, slashes, cons, draws, { dishonest: dishonest.address, verifiers: verifiers.map((v) => v.address) });
 
     clearTimeout(budgetTimer);
     const dir = n.dir;
@@ -307,10 +314,30 @@ function printTable(header: string[], rows: string[][]): void {
   console.log("");
 }
 
+/** Who sent each CommitteeDrawn: the honest worker drawing its own jobs, or a verifier (its challenge, or the
+ * backstop near draw-by). */
+async function drawers(
+  n: LocalNetwork,
+  jobs: JobReport[],
+  who: { worker: string; verifiers: string[] },
+): Promise<{ worker: number; verifiers: number; others: number }> {
+  const counts = { worker: 0, verifiers: 0, others: 0 };
+  for (const j of jobs) {
+    for (const e of j.events.filter((x) => x.name === "CommitteeDrawn")) {
+      const from = (await n.provider.getTransaction(e.log.transactionHash))!.from.toLowerCase();
+      if (from === who.worker.toLowerCase()) counts.worker++;
+      else if (who.verifiers.some((v) => v.toLowerCase() === from)) counts.verifiers++;
+      else counts.others++;
+    }
+  }
+  return counts;
+}
+
 function summary(
   jobs: JobReport[],
   slashes: Awaited<ReturnType<typeof readJobs>>["slashes"],
   cons: Awaited<ReturnType<typeof conservation>>,
+  draws: { worker: number; verifiers: number; others: number },
   who: { dishonest: string; verifiers: string[] },
 ): void {
   const first = Math.min(...jobs.map((j) => j.requestedAt));
@@ -328,6 +355,11 @@ function summary(
     return `${MODE_NAMES[mode]} ${avg.toLocaleString("en-US")} (${js.length} jobs, ${avgS} s)`;
   });
   console.log(`gas per job: ${byMode.join(" | ")}  (batched transactions split evenly)`);
+  const drawn = draws.worker + draws.verifiers + draws.others;
+  console.log(
+    `committees:  ${drawn} drawn after their seed existed: ${draws.worker} by the worker, ${draws.verifiers} by verifiers` +
+      (draws.others > 0 ? `, ${draws.others} by others` : ""),
+  );
   const p = payouts(jobs);
   console.log(
     `payouts:     workers ${TML(p.workers)} TML | model owner ${TML(p.modelOwners)} | verifiers ${TML(p.verifiers)} | ` +

@@ -8,6 +8,7 @@ export { ModelRegistry__factory } from "../typechain-types/factories/contracts/M
 export { VerifierStaking__factory } from "../typechain-types/factories/contracts/VerifierStaking__factory";
 export { TestToken__factory } from "../typechain-types/factories/contracts/tokens/TestToken__factory";
 export { IJobEscrow__factory } from "../typechain-types/factories/contracts/interfaces/IJobEscrow__factory";
+export { IRandomnessSource__factory } from "../typechain-types/factories/contracts/interfaces/IRandomnessSource__factory";
 export { IModelRegistry__factory } from "../typechain-types/factories/contracts/interfaces/IModelRegistry__factory";
 export { IVerifierStaking__factory } from "../typechain-types/factories/contracts/interfaces/IVerifierStaking.sol/IVerifierStaking__factory";
 export { IERC20__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/IERC20__factory";

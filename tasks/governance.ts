@@ -1,15 +1,17 @@
 /**
  * Governance: `randomness:show`, `randomness:announce`, `randomness:activate` (the escrow's committee randomness
- * source, changed only after a notice) and `escrow:announce` (the staking contract's notice before an escrow may
+ * source, an IRandomnessSource: `requestSeed` gives a ticket at submission, `seedOf(ticket)` the seed once it
+ * exists; changed only after a notice, and only to a source that answers `seedOf`) and `escrow:announce` (the staking contract's notice before an escrow may
  * be granted ESCROW_ROLE). Each sends from the escrow's owner or the staking admin; anyone else gets the
  * contract's own error.
  */
-import { ZeroAddress } from "ethers";
+import { ZeroAddress, type ContractTransactionReceipt, type ContractTransactionResponse } from "ethers";
 import { task } from "hardhat/config";
 import {
   DEPLOYMENT_HELP,
   FROM_HELP,
   connect,
+  fail,
   formatTime,
   parseAddress,
   requireSigner,
@@ -45,6 +47,23 @@ function printRandomness(view: RandomnessView): void {
   );
 }
 
+/** `send`, with what a source must do when the escrow refuses one (JobEscrowRandomnessSourceUnusable). */
+async function sendChecked(
+  p: Protocol,
+  what: string,
+  transaction: () => Promise<ContractTransactionResponse>,
+): Promise<ContractTransactionReceipt> {
+  try {
+    return await send(p, what, transaction);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.includes("JobEscrowRandomnessSourceUnusable")) throw err;
+    fail(
+      `${err.message}: a randomness source must be a contract whose seedOf(uint64 ticket) returns ` +
+        "(bool ready, uint256 seed) within 100,000 gas (IRandomnessSource; BlockhashRandomness is the default)",
+    );
+  }
+}
+
 task("randomness:show", "Shows the escrow's committee randomness source and any announced one")
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: { deployment?: string }, hre): Promise<RandomnessView> => {
@@ -57,14 +76,14 @@ task(
   "randomness:announce",
   "Announces a new committee randomness source (escrow owner); usable after the unbonding period plus a day",
 )
-  .addParam("source", "address of the IRandomnessSource contract")
+  .addParam("source", "address of the IRandomnessSource contract (answers requestSeed and seedOf)")
   .addOptionalParam("from", FROM_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: CommonArgs & { source: string }, hre): Promise<RandomnessView> => {
     const source = parseAddress(args.source, "--source");
     const p = await connect(hre, args);
     requireSigner(p);
-    const receipt = await send(p, "announceRandomnessSource", () => p.escrow.announceRandomnessSource(source));
+    const receipt = await sendChecked(p, "announceRandomnessSource", () => p.escrow.announceRandomnessSource(source));
     const view = await randomnessOf(p);
     say(
       `Announced ${source} (tx ${receipt.hash}); activate it with randomness:activate from ${formatTime(view.readyAt)}`,
@@ -78,7 +97,7 @@ task("randomness:activate", "Makes the announced randomness source the escrow's 
   .setAction(async (args: CommonArgs, hre): Promise<RandomnessView> => {
     const p = await connect(hre, args);
     requireSigner(p);
-    const receipt = await send(p, "activateRandomnessSource", () => p.escrow.activateRandomnessSource());
+    const receipt = await sendChecked(p, "activateRandomnessSource", () => p.escrow.activateRandomnessSource());
     const view = await randomnessOf(p);
     say(`Committees are now drawn from ${view.current} (tx ${receipt.hash})`);
     return view;

@@ -1,10 +1,10 @@
 /**
- * Requesters and integrators: `job:request`, `job:show`, `job:list`. Everything shown comes from the escrow's
- * events and views; nothing is kept off chain. A job id is the hash of the job's fields: printed in hex, and
- * taken back in hex or decimal. The nonce (the request's number, 1, 2, 3, …) is shown beside it.
+ * Requesters and integrators: `job:request`, `job:show`, `job:list`, `job:draw`. Everything shown comes from the
+ * escrow's events and views; nothing is kept off chain. A job id is the hash of the job's fields: printed in hex,
+ * and taken back in hex or decimal, or as `#<nonce>` (the request's number, 1, 2, 3, …, shown beside it).
  */
 import { readFileSync } from "node:fs";
-import { toSettlement, type Settlement } from "../src/job";
+import { toJob, toSettlement, type Settlement } from "../src/job";
 import { getBytes, hexlify } from "ethers";
 import { task, types } from "hardhat/config";
 import { decodeTensors, encodeTensors } from "../src/codec";
@@ -64,9 +64,13 @@ export interface JobView {
   input?: TensorJson[];
   inputUri?: string;
   worker?: string;
-  /** Claimed: submit by; Submitted: challenge until; Voting: commit until (unix seconds; 0 when none). */
+  /** As JobState: Claimed: submit by; Submitted: challenge until; Drawing: draw by; Voting: commit until (unix
+   * seconds; 0 when none). */
   windowEnd: number;
+  /** As JobState: Drawing: the randomness ticket (not a time); Voting: reveal until. */
   revealEnd: number;
+  /** Drawing only: the committee is still to be drawn, from the seed of `ticket`, by `drawBy`. */
+  draw?: DrawView;
   outputHash?: string;
   output?: TensorJson[];
   /** The raw output when it is not a valid tensor encoding. */
@@ -75,6 +79,27 @@ export interface JobView {
   /** The committee in seat order; a member commits and reveals with its seat. */
   votes: { seat: number; verifier: string; vote: string }[];
   settlement?: Settlement & { outcome: string; transactionHash: string };
+}
+
+export interface DrawView {
+  drawBy: number;
+  ticket: bigint;
+  /** Whether the seed exists now: `job:draw` can draw the committee. */
+  seedReady: boolean;
+  /** The latest block when this was read. */
+  block: number;
+}
+
+/** What `job:draw` did. */
+export interface DrawnJob {
+  jobId: bigint;
+  nonce: bigint;
+  /** "Voting" with the committee drawn, or "Refunded" (too few eligible verifiers: Inconclusive). */
+  status: string;
+  committee: string[];
+  commitEnd: number;
+  revealEnd: number;
+  transactionHash: string;
 }
 
 export interface JobSummary {
@@ -188,6 +213,44 @@ async function jobStateOf(p: Protocol, jobId: bigint) {
   }
 }
 
+/**
+ * The id of the job given on the command line: its id (hex or decimal), or `#<nonce>`, the request's number,
+ * looked up in the JobRequested events.
+ */
+export async function jobIdFromArg(p: Protocol, value: string, flag = "--job"): Promise<bigint> {
+  const text = String(value).trim();
+  if (!text.startsWith("#")) return parseId(text, flag);
+  if (!/^#\d+$/.test(text)) fail(`${flag} ${value}: after # comes a request number (#1, #2, …)`);
+  const nonce = BigInt(text.slice(1));
+  const count = await p.escrow.jobCount();
+  if (nonce < 1n || nonce > count) fail(`${flag} ${value}: no request #${nonce} (${count} requested)`);
+  const events = await queryEvents(p.escrow, p.escrow.filters.JobRequested(), p.deployment.startBlock, p.hre);
+  const found = events.find((e) => e.args.job.nonce === nonce);
+  if (found === undefined)
+    fail(`${flag} ${value}: request #${nonce} was not found from block ${p.deployment.startBlock}`);
+  return found.args.jobId;
+}
+
+/** The draw a job in Drawing waits for: its draw-by, its randomness ticket and whether the seed exists yet. */
+async function drawViewOf(p: Protocol, state: { windowEnd: bigint; revealEnd: bigint }): Promise<DrawView> {
+  const { IRandomnessSource__factory } = await import("../typechain-types");
+  const source = IRandomnessSource__factory.connect(await p.escrow.randomnessSource(), p.hre.ethers.provider);
+  const ticket = state.revealEnd;
+  const seedReady = await source.seedOf(ticket).then(
+    (r) => r.ready,
+    () => false,
+  );
+  return { drawBy: Number(state.windowEnd), ticket, seedReady, block: await p.hre.ethers.provider.getBlockNumber() };
+}
+
+/** Why the seed of `ticket` is not there yet, in a sentence. */
+function seedPending(ticket: bigint, block: number): string {
+  return (
+    `the seed of randomness ticket ${ticket} does not exist yet (the chain is at block ${block}; ` +
+    `the default BlockhashRandomness seeds ticket t with the hash of block t, readable from block t + 1)`
+  );
+}
+
 /** A job's record, state, output, votes and settlement, from events and views. */
 export async function showJob(p: Protocol, jobId: bigint): Promise<JobView> {
   const { escrow, deployment } = p;
@@ -215,6 +278,7 @@ export async function showJob(p: Protocol, jobId: bigint): Promise<JobView> {
     revealEnd: Number(state.revealEnd),
     votes: [],
   };
+  if (Number(state.status) === JobStatus.Drawing) view.draw = await drawViewOf(p, state);
   if (requested.args.inputUri !== "") view.inputUri = requested.args.inputUri;
   else view.input = decodedOrHex(requested.args.input).tensors;
   if (state.worker !== "0x0000000000000000000000000000000000000000") view.worker = state.worker;
@@ -259,8 +323,16 @@ function printJob(p: Protocol, v: JobView): void {
   say(`  input keccak256 ${v.inputHash}${v.inputUri ? ` at ${v.inputUri}` : ""}`);
   if (v.input) printTensors("input", v.input);
   if (v.worker) say(`  worker ${v.worker}`);
-  if (v.windowEnd > 0 && !v.settlement) say(`  window ends ${formatTime(v.windowEnd)}`);
-  if (v.revealEnd > 0 && !v.settlement) say(`  reveal ends ${formatTime(v.revealEnd)}`);
+  if (v.draw) {
+    const d = v.draw;
+    say(`  committee to be drawn by ${formatTime(d.drawBy)} from randomness ticket ${d.ticket}`);
+    say(
+      d.seedReady ? "    the seed exists: anyone can draw it now (job:draw)" : `    ${seedPending(d.ticket, d.block)}`,
+    );
+  } else {
+    if (v.windowEnd > 0 && !v.settlement) say(`  window ends ${formatTime(v.windowEnd)}`);
+    if (v.revealEnd > 0 && !v.settlement) say(`  reveal ends ${formatTime(v.revealEnd)}`);
+  }
   if (v.outputHash) say(`  output keccak256 ${v.outputHash}`);
   if (v.output) printTensors("output", v.output);
   if (v.outputHex) say(`  output (not a tensor encoding) ${v.outputHex}`);
@@ -279,14 +351,89 @@ function printJob(p: Protocol, v: JobView): void {
   }
 }
 
+const JOB_HELP = "job id (the hash job:request and job:list print, in hex or decimal), or #<request number>";
+
 task("job:show", "Shows a job: status, worker, output (decoded tensors), committee votes, payouts")
-  .addParam("job", "job id (the hash job:request and job:list print, in hex or decimal)")
+  .addParam("job", JOB_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: { job: string; deployment?: string }, hre): Promise<JobView> => {
     const p = await connect(hre, args);
-    const view = await showJob(p, parseId(args.job, "--job"));
+    const view = await showJob(p, await jobIdFromArg(p, args.job));
     printJob(p, view);
     return view;
+  });
+
+const NOT_DRAWING: Record<string, string> = {
+  Requested: "no result was submitted yet",
+  Claimed: "no result was submitted yet",
+  Submitted: "no committee was asked for (an Optimistic job is drawn only when challenged)",
+  Voting: "its committee was drawn already (job:show lists it)",
+};
+
+task(
+  "job:draw",
+  "Draws the committee of a job in Drawing once its seed exists (anyone may); commit and reveal windows start then",
+)
+  .addParam("job", JOB_HELP)
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: { job: string; from?: string; deployment?: string }, hre): Promise<DrawnJob> => {
+    const p = await connect(hre, args);
+    requireSigner(p);
+    const jobId = await jobIdFromArg(p, args.job);
+    const state = await jobStateOf(p, jobId);
+    const [requested] = await queryEvents(p.escrow, p.escrow.filters.JobRequested(jobId), p.deployment.startBlock, hre);
+    if (requested === undefined) {
+      fail(
+        `job ${formatJobId(jobId)} exists but its JobRequested event was not found from block ${p.deployment.startBlock}`,
+      );
+    }
+    const job = toJob(requested.args.job);
+    const name = `job ${formatJobId(jobId)} (request #${job.nonce})`;
+    const status = nameOf(JobStatus, state.status);
+    if (Number(state.status) !== JobStatus.Drawing) {
+      fail(
+        `${name} is ${status}, not Drawing: nothing to draw${NOT_DRAWING[status] ? `; ${NOT_DRAWING[status]}` : ""}`,
+      );
+    }
+    const draw = await drawViewOf(p, state);
+    const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+    if (now > draw.drawBy) {
+      fail(
+        `${name}: the draw window closed at ${formatTime(draw.drawBy)}; nobody can draw it now. ` +
+          "Settle it instead (JobEscrow.settle): it ends Inconclusive, the requester refunded and nobody slashed",
+      );
+    }
+    if (!draw.seedReady) {
+      fail(`${name}: ${seedPending(draw.ticket, draw.block)}. Try again then, before ${formatTime(draw.drawBy)}`);
+    }
+    const receipt = await send(p, "drawCommittee", () => p.escrow.drawCommittee(job));
+    const result: DrawnJob = {
+      jobId,
+      nonce: BigInt(job.nonce),
+      status: nameOf(JobStatus, (await p.escrow.jobState(jobId)).status),
+      committee: [],
+      commitEnd: 0,
+      revealEnd: 0,
+      transactionHash: receipt.hash,
+    };
+    for (const log of receipt.logs) {
+      const parsed = p.escrow.interface.parseLog(log);
+      if (parsed?.name !== "CommitteeDrawn") continue;
+      result.committee = [...parsed.args.committee];
+      result.commitEnd = Number(parsed.args.commitEnd);
+      result.revealEnd = Number(parsed.args.revealEnd);
+    }
+    if (result.committee.length > 0) {
+      say(`Drew the committee of ${name} (tx ${receipt.hash}):`);
+      result.committee.forEach((member, seat) => say(`  seat ${seat} ${member}`));
+      say(`  commit until ${formatTime(result.commitEnd)}, reveal until ${formatTime(result.revealEnd)}`);
+    } else {
+      say(
+        `${name}: too few verifiers were eligible, so it settled Inconclusive (tx ${receipt.hash}): refunded, nobody slashed`,
+      );
+    }
+    return result;
   });
 
 task("job:list", "Lists the jobs requested (from JobRequested events) with their current status")

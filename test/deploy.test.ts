@@ -54,6 +54,10 @@ describe("deployProtocol", function () {
     expect(await escrow.registry()).to.equal(d.contracts.registry.address);
     expect(await escrow.staking()).to.equal(d.contracts.staking.address);
     expect(await escrow.randomnessSource()).to.equal(d.contracts.randomness.address);
+    // The default source is BlockhashRandomness: a request's ticket is the block after it.
+    const randomness = await ethers.getContractAt("BlockhashRandomness", d.contracts.randomness.address);
+    expect(await randomness.BLOCKHASH_WINDOW()).to.equal(256n);
+    expect(await randomness.requestSeed.staticCall()).to.equal(BigInt((await ethers.provider.getBlockNumber()) + 1));
     expect(await escrow.treasury()).to.equal(deployer.address);
     expect(await escrow.owner()).to.equal(deployer.address);
     expect(await staking.token()).to.equal(d.contracts.token.address);

@@ -198,8 +198,12 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
         reveals.map((e) => e.args.agree),
         `job ${j.id} votes`,
       ).to.deep.equal([true, true, true]);
+      // Drawn after the submission, from the hash of the block after it (readable from the block after that).
+      const drawnEvent = j.events.find((e) => e.name === "CommitteeDrawn")!;
+      const submitted = j.events.find((e) => e.name === "ResultSubmitted")!;
+      expect(drawnEvent.log.blockNumber, `job ${j.id} drawn`).to.be.greaterThan(submitted.log.blockNumber + 1);
       // Each verifier committed from its own seat of the drawn committee.
-      const drawn = j.events.find((e) => e.name === "CommitteeDrawn")!.args.committee as string[];
+      const drawn = drawnEvent.args.committee as string[];
       const commits = j.events.filter((e) => e.name === "VoteCommitted");
       expect(commits.map((e) => Number(e.args.seat)).sort(), `job ${j.id} seats`).to.deep.equal([0, 1, 2]);
       for (const e of commits) expect(drawn[Number(e.args.seat)], `job ${j.id} seat`).to.equal(e.args.verifier);

@@ -7,7 +7,7 @@ import { sealedCommitments } from "../src/votes";
 
 // One job through each verification mode, end to end; the per-function suites cover every branch.
 describe("a job in each verification mode", function () {
-  it("None settles on submission, Committee rejects a wrong output, Optimistic settles after its window", async function () {
+  it("None settles on submission, Committee (drawn after the submission) rejects a wrong output, Optimistic settles after its window", async function () {
     const p = await loadFixture(deployProtocolFixture);
     const none = await p.request(p.models.none);
     await p.escrow.connect(p.worker).claim(none);
@@ -17,6 +17,10 @@ describe("a job in each verification mode", function () {
 
     const committee = await p.request(p.models.committee);
     await p.escrow.connect(p.worker).submitResult(committee, WRONG_OUTPUT);
+    // The submission asked for a seed that exists from the next block; then anyone draws the committee.
+    expect((await p.escrow.jobState(committee.id)).status).to.equal(JobStatus.Drawing);
+    await expect(p.escrow.drawCommittee(committee)).to.emit(p.escrow, "CommitteeDrawn");
+    expect((await p.escrow.jobState(committee.id)).status).to.equal(JobStatus.Voting);
     const salt = ethers.id("salt");
     const members = (await p.escrow.committee(committee.id)).map((seat) =>
       p.verifiers.find((v) => v.address === seat.verifier)!,

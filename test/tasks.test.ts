@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +15,7 @@ import { buildIdentityModel, buildMlpClassifier } from "../src/models/build";
 import { JobStatus, VerificationMode } from "../src/params";
 import { TensorJsonError, tensorsFromJson, tensorsToJson } from "../src/tensor-json";
 import { QUIET_ENV } from "../tasks/common";
-import type { RequestedJob, JobSummary, JobView } from "../tasks/job";
+import type { DrawnJob, RequestedJob, JobSummary, JobView } from "../tasks/job";
 import type { ModelView, PublishedModel } from "../tasks/model";
 import type { StakeView } from "../tasks/stake";
 import type { RandomnessView } from "../tasks/governance";
@@ -263,7 +263,7 @@ describe("operator tasks", function () {
     expect(await escrow.balanceOf(worker.address)).to.equal(0n);
   });
 
-  it("job:show lists a committee's seats and revealed votes", async function () {
+  it("job:draw draws a committee once its seed exists; job:show lists its draw, seats and revealed votes", async function () {
     const members = (await ethers.getSigners()).slice(6, 9);
     for (const member of members) {
       await token.connect(member).faucet();
@@ -288,8 +288,46 @@ describe("operator tasks", function () {
     const [event] = await escrow.queryFilter(escrow.filters.JobRequested(jobId));
     await escrow.connect(worker).submitResult(toJob(event.args.job), encodeTensors(OUTPUT));
 
-    let shown = await run<JobView>("job:show", { job: jobId.toString() });
+    // The submission asked BlockhashRandomness for the hash of the next block: the committee is drawn once it
+    // can be read, by anyone, before draw-by.
+    const state = await escrow.jobState(jobId);
+    const submittedAt = await ethers.provider.getBlockNumber();
+    expect(state.revealEnd).to.equal(BigInt(submittedAt + 1), "the ticket is the next block");
+    let shown = await run<JobView>("job:show", { job: "#3" });
+    expect(shown).to.deep.include({ jobId, nonce: 3n, status: "Drawing", votes: [] });
+    expect(shown.draw).to.deep.equal({
+      drawBy: Number(state.windowEnd),
+      ticket: state.revealEnd,
+      seedReady: false,
+      block: submittedAt,
+    });
+    for (const block of [submittedAt, submittedAt + 1]) {
+      await expect(run("job:draw", { job: "#3", from: requester.address })).to.be.rejectedWith(
+        `job ${ethers.toBeHex(jobId, 32)} (request #3): the seed of randomness ticket ${submittedAt + 1} does not ` +
+          `exist yet (the chain is at block ${block};`,
+      );
+      await mine(1);
+    }
+    expect((await run<JobView>("job:show", { job: "#3" })).draw?.seedReady).to.equal(true);
+    const drawn = await run<DrawnJob>("job:draw", { job: "#3", from: requester.address });
+    const [committeeDrawn] = await escrow.queryFilter(escrow.filters.CommitteeDrawn(jobId));
+    expect(drawn).to.deep.equal({
+      jobId,
+      nonce: 3n,
+      status: "Voting",
+      committee: [...committeeDrawn.args.committee],
+      commitEnd: Number(committeeDrawn.args.commitEnd),
+      revealEnd: Number(committeeDrawn.args.revealEnd),
+      transactionHash: committeeDrawn.transactionHash,
+    });
+    expect(await ethers.provider.getTransaction(drawn.transactionHash)).to.include({ from: requester.address });
+    await expect(run("job:draw", { job: jobId.toString(), from: requester.address })).to.be.rejectedWith(
+      /\(request #3\) is Voting, not Drawing: nothing to draw; its committee was drawn already/,
+    );
+
+    shown = await run<JobView>("job:show", { job: jobId.toString() });
     expect(shown.status).to.equal("Voting");
+    expect(shown.draw).to.equal(undefined);
     expect(shown.mode).to.equal("committee");
     expect(shown.votes.map((v) => v.vote)).to.deep.equal(["Drawn", "Drawn", "Drawn"]);
     expect(shown.votes.map((v) => v.seat)).to.deep.equal([0, 1, 2]);
@@ -310,6 +348,27 @@ describe("operator tasks", function () {
     shown = await run<JobView>("job:show", { job: ethers.toBeHex(jobId, 32) });
     expect(shown.votes.map((v) => v.vote)).to.deep.equal(["Agreed", "Agreed", "Disagreed"]);
     expect(shown.settlement).to.equal(undefined);
+
+    // Not drawn by its draw-by: nobody can draw it any more, and settling it ends it Inconclusive.
+    const late = await run<RequestedJob>("job:request", {
+      model: modelId.toString(),
+      input: files.input,
+      from: requester.address,
+    });
+    const [lateEvent] = await escrow.queryFilter(escrow.filters.JobRequested(late.jobId));
+    await escrow.connect(worker).submitResult(toJob(lateEvent.args.job), encodeTensors(OUTPUT));
+    const drawBy = Number((await escrow.jobState(late.jobId)).windowEnd);
+    await time.increaseTo(drawBy + 1);
+    await expect(run("job:draw", { job: `#${late.nonce}`, from: requester.address })).to.be.rejectedWith(
+      `the draw window closed at ${new Date(drawBy * 1000).toISOString()}; nobody can draw it now. Settle it instead`,
+    );
+    await escrow.settle(toJob(lateEvent.args.job), "0x");
+    expect((await run<JobView>("job:show", { job: `#${late.nonce}` })).settlement?.outcome).to.equal("Inconclusive");
+
+    await expect(run("job:draw", { job: "#9", from: requester.address })).to.be.rejectedWith(
+      /--job #9: no request #9 \(4 requested\)/,
+    );
+    await expect(run("job:show", { job: "#x" })).to.be.rejectedWith(/--job #x: after # comes a request number/);
   });
 
   it("fail clearly without a deployment record, or with one for another chain", async function () {
@@ -334,9 +393,9 @@ describe("operator tasks", function () {
       /--source 0x1234 is not an address/,
     );
     await expect(run("randomness:announce", { source: worker.address, from: governance.address })).to.be.rejectedWith(
-      /announceRandomnessSource failed: JobEscrowRandomnessSourceUnusable/,
+      /announceRandomnessSource failed: JobEscrowRandomnessSourceUnusable\(.*\): a randomness source must be a contract whose seedOf\(uint64 ticket\) returns/,
     );
-    const next = await ethers.deployContract("PrevrandaoRandomness");
+    const next = await ethers.deployContract("BlockhashRandomness");
     await expect(
       run("randomness:announce", { source: await next.getAddress(), from: worker.address }),
     ).to.be.rejectedWith(/OwnableUnauthorizedAccount/);

@@ -403,7 +403,8 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Brings a job to its terminal state once it is due; anyone may call.
     /// @dev Due when: Requested past its deadline (Expired: full refund); Claimed past its submission window
     /// (Abandoned: requester refunded and compensated from the partly slashed collateral); Submitted past its
-    /// challenge window (Accepted); Drawing past its draw window (Inconclusive: no committee); Voting after the reveal window or once every seat revealed (tally).
+    /// challenge window (Accepted); Drawing past its draw window (Inconclusive: no committee); Voting after the
+    /// reveal window or once every seat revealed (tally).
     /// Requirements: `job` matches; the job is due (JobEscrowNotSettleable otherwise); when it has a
     /// callback and is accepted, `output` is the posted output (else `output` may be empty, and if given must
     /// match); enough gas for the callback's exact gas limit.

@@ -1,5 +1,5 @@
 /**
- * The TrustML suite as one Hardhat Ignition module: ModelRegistry, VerifierStaking, PrevrandaoRandomness,
+ * The TrustML suite as one Hardhat Ignition module: ModelRegistry, VerifierStaking, BlockhashRandomness,
  * JobEscrow with its libraries (ESCROW_LIBRARIES, src/deploy/libraries.ts) deployed and linked, ESCROW_ROLE
  * granted to the escrow, and either a TestToken (local and test networks) or an existing ERC-20 given as the
  * `token` parameter. Each library is a result named as in the deployment record (`escrowParamsLib`, …).
@@ -53,7 +53,7 @@ export function trustMLModule({ testToken, governanceSender }: TrustMLModuleOpti
 
     const registry = m.contract("ModelRegistry");
     const staking = m.contract("VerifierStaking", [token, governance, minVerifierStake]);
-    const randomness = m.contract("PrevrandaoRandomness");
+    const randomness = m.contract("BlockhashRandomness");
     const libraries = Object.fromEntries(ESCROW_LIBRARIES.map((name) => [name, m.contract(name)]));
     const escrow = m.contract("JobEscrow", [token, registry, staking, randomness, treasury, governance, escrowParams], {
       libraries,

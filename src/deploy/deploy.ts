@@ -91,7 +91,7 @@ const SOURCES: Record<ContractKey, string> = {
   registry: "contracts/ModelRegistry.sol:ModelRegistry",
   staking: "contracts/VerifierStaking.sol:VerifierStaking",
   escrow: "contracts/JobEscrow.sol:JobEscrow",
-  randomness: "contracts/randomness/PrevrandaoRandomness.sol:PrevrandaoRandomness",
+  randomness: "contracts/randomness/BlockhashRandomness.sol:BlockhashRandomness",
   ...escrowLibraryEntries(escrowLibrarySource),
 };
 

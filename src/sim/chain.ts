@@ -2,7 +2,7 @@
  * The simulation's chain: the real TrustML contracts deployed on Hardhat's in-process network (as
  * test/fixtures/protocol.ts deploys them: the escrow's libraries linked, default parameters), ten verifiers of equal
  * stake, one worker, one requester, and committee jobs driven in batches: requests mined together, one
- * `submitResults`, one `commitVotes` and one `revealVotes` per verifier, one `settleBatch`. Reveals open as soon
+ * `submitResults`, one `drawCommittees`, one `commitVotes` and one `revealVotes` per verifier, one `settleBatch`. Reveals open as soon
  * as every member has committed and a job is due once every member has revealed, so no time has to pass unless a
  * member stays silent (then the clock is moved past the commit and reveal windows). Each reveal passes its job's
  * sealed commitments, read from the VoteCommitted events of the commit transactions. Optimistic jobs can be run
@@ -72,7 +72,7 @@ export interface JobSpec {
 }
 
 export interface BatchOptions {
-  /** Challenges every job once it is submitted (the specs' models must be Optimistic): the challenge draws. */
+  /** Challenges every job once it is submitted (the specs' models must be Optimistic): its committee is drawn. */
   challenger?: HardhatEthersSigner;
 }
 
@@ -179,7 +179,7 @@ async function mineAt(timestamp: bigint): Promise<void> {
 /**
  * Runs `specs` as committee jobs through the real escrow (or as challenged optimistic jobs, with
  * `opts.challenger`): requests (mined in one block), one submitResults, one challenge per job when challenged,
- * commitVotes and revealVotes per verifier, one settleBatch. Returns each job's settlement as emitted.
+ * one drawCommittees, commitVotes and revealVotes per verifier, one settleBatch. Returns each job's settlement as emitted.
  */
 export async function runBatch(world: World, specs: JobSpec[], opts: BatchOptions = {}): Promise<JobResult[]> {
   const { escrow } = world;
@@ -218,28 +218,26 @@ export async function runBatch(world: World, specs: JobSpec[], opts: BatchOption
   }
   if (jobs.length !== specs.length) throw new Error(`requested ${specs.length} jobs, ${jobs.length} emitted`);
 
-  // Submission draws each committee.
-  const submitted = await escrow.connect(world.worker).submitResults(
+  // Submission (or the challenge) asks for each committee's seed; the next block has it, and one drawCommittees
+  // draws them all.
+  await escrow.connect(world.worker).submitResults(
     jobs,
     specs.map((s) => s.output),
     { gasLimit: GAS.batch },
   );
-  const drawing: (ContractTransactionResponse | string)[] = [submitted];
   if (opts.challenger) {
-    for (const job of jobs)
-      drawing.push(await escrow.connect(opts.challenger).challenge(job, { gasLimit: GAS.request }));
+    for (const job of jobs) await escrow.connect(opts.challenger).challenge(job, { gasLimit: GAS.request });
   }
+  const drawn = await escrow.connect(world.worker).drawCommittees(jobs, { gasLimit: GAS.batch });
   const committees = new Map<bigint, string[]>();
   let commitEnd = 0n;
   let revealEnd = 0n;
-  for (const tx of drawing) {
-    for (const log of await logsOf(tx)) {
-      const parsed = escrow.interface.parseLog(log);
-      if (parsed?.name !== "CommitteeDrawn") continue;
-      committees.set(parsed.args.jobId, [...parsed.args.committee]);
-      if (parsed.args.commitEnd > commitEnd) commitEnd = parsed.args.commitEnd;
-      if (parsed.args.revealEnd > revealEnd) revealEnd = parsed.args.revealEnd;
-    }
+  for (const log of await logsOf(drawn)) {
+    const parsed = escrow.interface.parseLog(log);
+    if (parsed?.name !== "CommitteeDrawn") continue;
+    committees.set(parsed.args.jobId, [...parsed.args.committee]);
+    if (parsed.args.commitEnd > commitEnd) commitEnd = parsed.args.commitEnd;
+    if (parsed.args.revealEnd > revealEnd) revealEnd = parsed.args.revealEnd;
   }
 
   // Each verifier decides, commits its votes in one transaction, then (once all have committed, or the commit

@@ -11,6 +11,7 @@ export class Metrics {
   readonly jobsFailed: Counter<"reason">;
   readonly votes: Counter<"phase">;
   readonly challenges: Counter;
+  readonly draws: Counter<"result">;
   readonly settled: Counter;
   readonly inferenceSeconds: Histogram;
   readonly submitSeconds: Histogram<"tx">;
@@ -50,6 +51,12 @@ export class Metrics {
     this.challenges = new Counter({
       name: "trustml_challenges_total",
       help: "Optimistic results challenged",
+      registers,
+    });
+    this.draws = new Counter({
+      name: "trustml_committee_draws_total",
+      help: "Jobs this service's drawCommittees took out of Drawing: result committee (drawn) or too-few (Inconclusive)",
+      labelNames: ["result"],
       registers,
     });
     this.settled = new Counter({ name: "trustml_jobs_settled_total", help: "Jobs settled by this service", registers });

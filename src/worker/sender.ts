@@ -38,8 +38,9 @@ const TOO_LATE = new Set([
   "JobEscrowChallengeWindowClosed",
   "JobEscrowCommitWindowClosed",
   "JobEscrowRevealWindowClosed",
+  "JobEscrowDrawWindowClosed",
 ]);
-const NOT_YET = new Set(["JobEscrowRevealNotOpen", "JobEscrowNotSettleable"]);
+const NOT_YET = new Set(["JobEscrowRevealNotOpen", "JobEscrowNotSettleable", "JobEscrowSeedPending"]);
 
 /** Every custom error the protocol's contracts can revert with. */
 export const PROTOCOL_ERRORS = new Interface([
@@ -173,15 +174,24 @@ export interface SenderSigner {
 }
 
 /**
- * Added to every gas estimate. An estimate is exact for the block it was simulated in, but a transaction that
- * draws a committee walks the sum tree along a path chosen by the mined block's randomness: an exact estimate
- * runs out of gas on another path.
+ * Added to every gas estimate. An estimate is exact for the state it was simulated on, but a transaction that
+ * draws a committee walks the sum tree along a path chosen by the seed and the verifiers' weights when it is
+ * mined (a stake or an opt-in in between moves it; BlockhashRandomness moves an old ticket's seed every 256
+ * blocks): an exact estimate runs out of gas on another path.
  */
 export const GAS_HEADROOM_PERCENT = 25n;
 
 export type TxOutcome =
   | { ok: true; hash: string; receipt: TransactionReceipt | null; result: unknown }
   | { ok: false; error: ClassifiedError; hash?: string };
+
+export interface SendOptions {
+  /**
+   * Looks at the simulation's result: a reason not to send (the call would do nothing, as a batch that skips
+   * every item), or undefined to send. A skipped send is an "already-done" outcome, logged at debug level.
+   */
+  skipIf?: (simulated: unknown) => string | undefined;
+}
 
 export interface SenderOptions {
   retries: number;
@@ -208,8 +218,8 @@ export class TxSender {
   ) {}
 
   /** Queues a transaction; resolves when it is mined (or failed). `ctx` goes into every log line. */
-  send(label: string, call: TxCall, ctx: Record<string, unknown> = {}): Promise<TxOutcome> {
-    const run = this.tail.then(() => this.run(label, call, ctx));
+  send(label: string, call: TxCall, ctx: Record<string, unknown> = {}, opts: SendOptions = {}): Promise<TxOutcome> {
+    const run = this.tail.then(() => this.run(label, call, ctx, opts));
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -219,7 +229,7 @@ export class TxSender {
     return this.nextNonce;
   }
 
-  private async run(label: string, call: TxCall, ctx: Record<string, unknown>): Promise<TxOutcome> {
+  private async run(label: string, call: TxCall, ctx: Record<string, unknown>, opts: SendOptions): Promise<TxOutcome> {
     const log = this.opts.logger?.child({ ...ctx, tx: label });
     const retry: RetryOptions = {
       retries: this.opts.retries,
@@ -232,6 +242,11 @@ export class TxSender {
     try {
       this.address ??= await this.signer.getAddress();
       const result = await withRetry(() => call.staticCall(), retry);
+      const skip = opts.skipIf?.(result);
+      if (skip !== undefined) {
+        log?.debug({ why: skip }, `${label}: not sent`);
+        return { ok: false, error: { kind: "already-done", message: skip } };
+      }
       const tx = await withRetry(() => call.populate(), retry);
       if (tx.gasLimit == null && this.signer.estimateGas) {
         const estimate = await withRetry(() => this.signer.estimateGas!(tx), retry);

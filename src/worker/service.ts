@@ -1,6 +1,6 @@
 /**
  * The service loop: read the escrow's events from the cursor up to head − confirmations, read the state of
- * every open job, run the roles, save the cursor, sleep; until stopped. `startService` runs it in-process
+ * every open job, run the roles (work, draw committees, verify, settle), save the cursor, sleep; until stopped. `startService` runs it in-process
  * (tests pass Hardhat's provider and signers); `startServiceFromConfig` builds provider, wallet and addresses
  * from a validated configuration (the CLI).
  */
@@ -23,6 +23,7 @@ import {
 import type { Fault, Role, WorkerConfig } from "./config";
 import { limiter, type RoleContext, type TickView } from "./context";
 import { Cursor, eventKey } from "./cursor";
+import { DrawRole } from "./draw";
 import { Metrics } from "./metrics";
 import { ModelStore } from "./models";
 import { SaltStore } from "./salts";
@@ -143,6 +144,11 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
   const reader = new EventReader(provider, contracts.escrow, opts.addresses.escrow, opts.maxBlockRange ?? 2000, retry);
   const verifier = role === "worker" ? undefined : new VerifierRole(ctx);
   const works = role !== "verifier";
+  const drawer = new DrawRole(ctx, {
+    own: works,
+    verifier: verifier !== undefined,
+    challenged: (jobId) => verifier?.hasChallenged(jobId) ?? false,
+  });
   if (ctx.fault !== "none") {
     log.warn({ fault: ctx.fault }, `FAULT INJECTION ENABLED (${ctx.fault}): this worker posts WRONG results`);
   }
@@ -235,6 +241,7 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
     }
     metrics.openJobs.set(cursor.jobs.size);
     if (works) await workerTick(ctx, view);
+    await drawer.tick(view);
     if (verifier) await verifier.tick(view);
     await settleTick(ctx, view);
     cursor.save();
@@ -245,7 +252,7 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
     const line =
       `[trustml ${role}] block ${cursor.block} | open ${cursor.jobs.size} | seen ${await v(metrics.jobsSeen)} ` +
       `computed ${await v(metrics.jobsComputed)} submitted ${await v(metrics.jobsSubmitted)} ` +
-      `failed ${await v(metrics.jobsFailed)} votes ${await v(metrics.votes)}`;
+      `drawn ${await v(metrics.draws)} failed ${await v(metrics.jobsFailed)} votes ${await v(metrics.votes)}`;
     process.stderr.write(`\r${line.padEnd(110)}`);
   };
 

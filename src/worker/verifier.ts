@@ -42,6 +42,11 @@ export class VerifierRole {
 
   constructor(private readonly ctx: RoleContext) {}
 
+  /** Whether this process challenged the job (before its ResultChallenged event is read). */
+  hasChallenged(jobId: string): boolean {
+    return this.challenged.has(jobId);
+  }
+
   /** Re-executes the job and compares with its posted output; null when it cannot judge. */
   async judge(rec: JobRecord): Promise<Judgment | null> {
     const jobId = rec.job.id;

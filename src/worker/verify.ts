@@ -9,7 +9,8 @@ import { getBytes, keccak256, toBeHex, zeroPadValue, type Provider } from "ether
 import { compareOutputs, CodecError, decodeTensors } from "../codec";
 import { jobIdOf, toJob } from "../job";
 import { JobOutcome, JobStatus, VoteState } from "../params";
-import { connect, EventReader, jobToJson, type JobRecord, type ProtocolAddresses } from "./chain";
+import { IRandomnessSource__factory } from "../factories";
+import { chainTime, connect, EventReader, jobToJson, type JobRecord, type ProtocolAddresses } from "./chain";
 import { JobFailure, jobInput, loadJobModel, type ExecuteDeps } from "./execute";
 import type { FetchOptions, ModelStore } from "./models";
 import { runModel } from "./onnx";
@@ -34,9 +35,23 @@ export interface JobVerdict {
   rerun?: { agree: boolean; reason?: string; maxAbsDiff?: number };
   tolerance: { relTolerance: number; absTolerance: number };
   challenger?: string;
+  /** A job in Drawing: its committee is still to be drawn, from the seed of `ticket`, by `drawBy`. */
+  draw?: DrawState;
   committee: { verifier: string; vote: string }[];
   verdict: Verdict;
   summary: string;
+}
+
+export interface DrawState {
+  /** The randomness source's ticket the committee is drawn from. */
+  ticket: string;
+  /** Whether the seed of the ticket exists now (the escrow's current source). */
+  seedReady: boolean;
+  /** Draw-by, Unix seconds: after it the job can only settle Inconclusive. */
+  drawBy: number;
+  /** The chain's time and block when this was read. */
+  now: number;
+  block: number;
 }
 
 export interface VerifyDeps {
@@ -101,6 +116,20 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
     verdict: "unverifiable",
     summary: "",
   };
+  if (Number(state.status) === JobStatus.Drawing) {
+    const source = IRandomnessSource__factory.connect(await escrow.randomnessSource(), deps.provider);
+    const ticket = state.revealEnd;
+    verdict.draw = {
+      ticket: ticket.toString(),
+      seedReady: await source.seedOf(ticket).then(
+        (r) => r.ready,
+        () => false,
+      ),
+      drawBy: Number(state.windowEnd),
+      now: await chainTime(deps.provider),
+      block: head,
+    };
+  }
   if (!verdict.record.hashOk) {
     // Model, input hash and tolerance all come from this record: with it unproven, nothing can be judged.
     verdict.summary = "the JobRequested record does not hash to the job id";
@@ -169,6 +198,18 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
   return verdict;
 }
 
+/** What a job in Drawing waits for, and what anyone can do about it. */
+export function describeDraw(d: DrawState): string {
+  const by = new Date(d.drawBy * 1000).toISOString();
+  if (d.now > d.drawBy) {
+    return `not drawn, and the draw window closed at ${by}: settling the job ends it Inconclusive (requester refunded, nobody slashed)`;
+  }
+  const seed = d.seedReady
+    ? `the seed of randomness ticket ${d.ticket} exists: anyone can draw it now (drawCommittee, npx hardhat job:draw)`
+    : `waiting for the seed of randomness ticket ${d.ticket} (chain at block ${d.block}; the default source seeds ticket t with the hash of block t, readable from block t + 1)`;
+  return `not drawn yet: ${seed}; draw by ${by}, else the job settles Inconclusive`;
+}
+
 /** A human-readable report of a verdict. */
 export function formatVerdict(v: JobVerdict): string {
   const lines = [
@@ -186,6 +227,7 @@ export function formatVerdict(v: JobVerdict): string {
   if (v.rerun)
     lines.push(`  re-run     ${v.rerun.agree ? "agrees" : "DISAGREES"}${v.rerun.reason ? `: ${v.rerun.reason}` : ""}`);
   if (v.challenger) lines.push(`  challenger ${v.challenger}`);
+  if (v.draw) lines.push(`  committee  ${describeDraw(v.draw)}`);
   if (v.committee.length > 0) {
     lines.push("  committee");
     for (const s of v.committee) lines.push(`    ${s.verifier}  ${s.vote}`);

@@ -86,8 +86,8 @@ async function submit(ctx: RoleContext, ready: Ready[]): Promise<void> {
 
 /**
  * Settles due jobs this account has a stake in: as their worker at once, as committee member or challenger
- * once the reveal or challenge window is well past (the worker normally settles first); all due jobs with
- * `settleAll`. Then withdraws when the balance reaches `withdrawAt`.
+ * once the reveal or challenge window is well past (the worker normally settles first), as worker or challenger
+ * a job left undrawn past its draw-by (Inconclusive); all due jobs with `settleAll`. Then withdraws when the balance reaches `withdrawAt`.
  */
 export async function settleTick(ctx: RoleContext, view: TickView): Promise<void> {
   const { escrow } = ctx.contracts;
@@ -102,6 +102,9 @@ export async function settleTick(ctx: RoleContext, view: TickView): Promise<void
     if (status === JobStatus.Requested) candidate = ctx.settleAll && view.now > Number(rec.job.deadline);
     else if (status === JobStatus.Claimed || status === JobStatus.Submitted) {
       candidate = (mine || ctx.settleAll) && view.now > Number(state.windowEnd);
+    } else if (status === JobStatus.Drawing) {
+      // Never drawn by draw-by: settles Inconclusive, which returns the worker's collateral and a challenger's bond.
+      candidate = (mine || ctx.settleAll || same(rec.challenger, ctx.address)) && view.now > Number(state.windowEnd);
     } else if (status === JobStatus.Voting) {
       candidate = mine || ctx.settleAll || (voter && view.now > Number(state.revealEnd));
     }

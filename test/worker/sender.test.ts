@@ -98,6 +98,11 @@ describe("worker sender", function () {
     );
     expect(classifyError(revert("JobEscrowCommitWindowClosed", [3n, 100n])).kind).to.equal("too-late");
     expect(classifyError(revert("JobEscrowRevealNotOpen", [3n, 100n])).kind).to.equal("not-yet");
+    expect(classifyError(revert("JobEscrowSeedPending", [3n, 41n]))).to.include({
+      kind: "not-yet",
+      name: "JobEscrowSeedPending",
+    });
+    expect(classifyError(revert("JobEscrowDrawWindowClosed", [3n, 100n])).kind).to.equal("too-late");
     const staking = revert("VerifierStakingInsufficientStake", ["0x" + "11".repeat(20), 1n, 2n]);
     expect(classifyError(staking)).to.include({ kind: "revert", name: "VerifierStakingInsufficientStake" });
     const nested = {
@@ -123,6 +128,28 @@ describe("worker sender", function () {
     if (!empty.ok) expect(empty.error).to.include({ kind: "revert", name: "JobEscrowEmptyOutput" });
     const done = await mine.send("submit", txCall(p.escrow.connect(p.worker).submitResult, job, "0x01"));
     expect(done.ok).to.equal(true);
+  });
+
+  it("does not send when skipIf finds a reason in the simulation's result", async function () {
+    const f = fakeSigner();
+    const sender = new TxSender(f.signer, { retries: 2, baseDelayMs: 1, ...noSleep });
+    const skipIf = (n: unknown) => (n === 0n ? "nothing to draw" : undefined);
+    const skipped = await sender.send(
+      "draw",
+      call("0x01", async () => 0n),
+      {},
+      { skipIf },
+    );
+    expect(skipped).to.deep.equal({ ok: false, error: { kind: "already-done", message: "nothing to draw" } });
+    expect(f.sent).to.deep.equal([]);
+    const sent = await sender.send(
+      "draw",
+      call("0x02", async () => 2n),
+      {},
+      { skipIf },
+    );
+    expect(sent).to.include({ ok: true, result: 2n });
+    expect(f.sent.map((s) => s.label)).to.deep.equal(["0x02"]);
   });
 
   it("owns the nonce: concurrent sends get consecutive nonces in call order", async function () {

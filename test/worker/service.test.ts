@@ -17,7 +17,7 @@ import { jobToJson, type ProtocolAddresses } from "../../src/worker/chain";
 import { ModelStore, sha256Hex } from "../../src/worker/models";
 import { loadModel, runModel } from "../../src/worker/onnx";
 import { startService, type ServiceHandle } from "../../src/worker/service";
-import { verifyJob } from "../../src/worker/verify";
+import { formatVerdict, verifyJob } from "../../src/worker/verify";
 import { currentTerms } from "../../src/terms";
 import { deployEscrowLibraries } from "../../src/deploy/contracts";
 
@@ -36,10 +36,18 @@ async function waitFor(what: string, cond: () => Promise<boolean> | boolean, tim
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await cond()) return;
+    await onPoll?.();
     await new Promise((r) => setTimeout(r, 40));
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/**
+ * Run on every poll of `waitFor`: stands in for the block production of a real chain, which the in-process
+ * network does only on transactions. A committee is drawn from a seed that exists from the block after its
+ * request, so `mineWhileDrawing` mines one block per poll while any job is in Drawing, and nothing otherwise.
+ */
+let onPoll: (() => Promise<void>) | undefined;
 
 describe("worker service (in-process)", function () {
   this.timeout(60_000);
@@ -106,6 +114,22 @@ describe("worker service (in-process)", function () {
   }
 
   const status = async (id: bigint) => Number((await escrow.jobState(id)).status);
+  const mineWhileDrawing = (ids: bigint[]) => async () => {
+    for (const id of ids) {
+      if ((await status(id)) === JobStatus.Drawing) return void (await mine(1));
+    }
+  };
+  /** Waits for `id` to reach `want`, mining while it waits for its committee's seed. */
+  async function waitStatus(what: string, id: bigint, want: number): Promise<void> {
+    onPoll = mineWhileDrawing([id]);
+    try {
+      await waitFor(what, async () => (await status(id)) === want);
+    } finally {
+      onPoll = undefined;
+    }
+  }
+  const drawsOf = async (id: bigint) => escrow.queryFilter(escrow.filters.CommitteeDrawn(id));
+  const senderOf = async (txHash: string) => (await ethers.provider.getTransaction(txHash))!.from;
   const outputOf = async (id: bigint) => {
     const [ev] = await escrow.queryFilter(escrow.filters.ResultSubmitted(id));
     return ev?.args.output as string | undefined;
@@ -202,8 +226,13 @@ describe("worker service (in-process)", function () {
   it("Committee mode: the three verifiers agree and the job settles Accepted", async function () {
     const input = [features([[5.1, 3.5, 1.4, 0.2]])];
     const id = await request(models.mlp, input);
-    await waitFor("the committee job settled", async () => (await status(id)) === JobStatus.Settled);
+    await waitStatus("the committee job settled", id, JobStatus.Settled);
     expect(await outcomeOf(id)).to.equal(JobOutcome.Accepted);
+    // The worker drew its committee, after the submission and once the seed existed.
+    const [drawn] = await drawsOf(id);
+    const [submitted] = await escrow.queryFilter(escrow.filters.ResultSubmitted(id));
+    expect(await senderOf(drawn.transactionHash)).to.equal(worker.address);
+    expect(drawn.blockNumber).to.be.greaterThan(submitted.blockNumber + 1);
     const votes = await escrow.committee(id);
     expect(votes.map((s) => Number(s.vote))).to.deep.equal([VoteState.Agreed, VoteState.Agreed, VoteState.Agreed]);
     // Each verifier committed from its own seat: its index in the committee.
@@ -255,7 +284,7 @@ describe("worker service (in-process)", function () {
     const before = (await staking.accountOf(faulty.address)).active;
     await start("faulty", faulty, "worker", { fault: "wrong-output" });
     const id = await request(models.mlp, [features([[6.7, 3.1, 4.4, 1.4]])]);
-    await waitFor("the wrong committee job rejected", async () => (await status(id)) === JobStatus.Rejected);
+    await waitStatus("the wrong committee job rejected", id, JobStatus.Rejected);
     const votes = await escrow.committee(id);
     expect(votes.every((s) => Number(s.vote) === VoteState.Disagreed)).to.equal(true);
     const collateral = (await escrow.queryFilter(escrow.filters.JobClaimed(id)))[0].args.collateral;
@@ -297,10 +326,12 @@ describe("worker service (in-process)", function () {
     const id = await request(models.mlp, [features([[5.9, 3.0, 5.1, 1.8]])]);
     const committed = async (who: HardhatEthersSigner) =>
       (await escrow.committee(id)).find((s) => s.verifier === who.address)?.vote === BigInt(VoteState.Committed);
+    onPoll = mineWhileDrawing([id]);
     await waitFor(
       "v0 and v1 committed",
       async () => (await committed(verifiers[0])) && (await committed(verifiers[1])),
     );
+    onPoll = undefined;
     await stop("v0");
     await start("v2", verifiers[2], "verifier");
     const revealed = async (who: HardhatEthersSigner) =>
@@ -319,7 +350,7 @@ describe("worker service (in-process)", function () {
       await start(`v${i}`, verifiers[i], "verifier", { confirmations: 1 });
     }
     const id = await request(models.mlp, [features([[6.1, 2.8, 4.7, 1.2]])]);
-    await waitFor("the result under vote", async () => (await status(id)) === JobStatus.Voting);
+    await waitStatus("the result under vote", id, JobStatus.Voting);
     await mine(1); // puts the ResultSubmitted event one confirmation deep
     // Each commit mines a block, so the last commitment is always at the head, which no cursor has applied;
     // nothing else mines before the reveals: without reading it from the chain, no one could reveal.
@@ -335,6 +366,99 @@ describe("worker service (in-process)", function () {
       await stop(`v${i}`);
       await start(`v${i}`, verifiers[i], "verifier");
     }
+  });
+
+  it("the worker draws the committees of its jobs in one drawCommittees, only once their seed exists", async function () {
+    await stop("worker");
+    const ids = [
+      await request(models.mlp, [features([[5.0, 3.4, 1.5, 0.2]])]),
+      await request(models.mlp, [features([[6.9, 3.1, 5.4, 2.1]])]),
+    ];
+    const handle = await start("worker", worker, "worker");
+    await waitFor("both results submitted", async () =>
+      (await Promise.all(ids.map(status))).every((s) => s === JobStatus.Drawing),
+    );
+    const nonce = await ethers.provider.getTransactionCount(worker.address);
+    const ticks = handle.ticks;
+    await waitFor("a few ticks without a new block", () => handle.ticks > ticks + 5);
+    expect(await ethers.provider.getTransactionCount(worker.address)).to.equal(
+      nonce,
+      "nothing sent for a pending seed",
+    );
+    expect((await Promise.all(ids.map(status))).every((s) => s === JobStatus.Drawing)).to.equal(true);
+
+    await mine(1); // the seed exists from the block after the submission
+    await waitFor("both committees drawn", async () =>
+      (await Promise.all(ids.map(status))).every((s) => s !== JobStatus.Drawing),
+    );
+    const draws = await Promise.all(ids.map(async (id) => (await drawsOf(id))[0]));
+    expect(draws[0].transactionHash).to.equal(draws[1].transactionHash, "one drawCommittees for both");
+    expect(await senderOf(draws[0].transactionHash)).to.equal(worker.address);
+    expect(await ethers.provider.getTransactionCount(worker.address)).to.equal(nonce + 1);
+    expect(await handle.metrics.value(handle.metrics.draws, { result: "committee" })).to.equal(2);
+    const metrics = await handle.metrics.registry.metrics();
+    expect(metrics).to.match(/trustml_committee_draws_total\{[^}]*result="committee"[^}]*\} 2/);
+    await waitFor("both settled", async () =>
+      (await Promise.all(ids.map(status))).every((s) => s === JobStatus.Settled),
+    );
+  });
+
+  it("verifiers draw a job its worker left in Drawing once its draw-by nears; verify-job explains the wait", async function () {
+    await stop("worker");
+    const id = await request(models.mlp, [features([[5.7, 2.8, 4.1, 1.3]])]);
+    await start("worker", worker, "worker");
+    await waitFor("the result submitted", async () => (await status(id)) === JobStatus.Drawing);
+    await stop("worker"); // before the seed exists: it never draws
+    const store = new ModelStore({
+      cacheDir: path.join(tmp, "verify-cache"),
+      ipfsGateway: "http://127.0.0.1:1",
+      timeoutMs: 5000,
+      maxBytes: 1 << 24,
+    });
+    const deps = { provider: ethers.provider, addresses, models: store, fetch: store["opts"] };
+    const state = await escrow.jobState(id);
+    let v = await verifyJob(id, deps);
+    expect(v.status).to.equal("Drawing");
+    expect(v.draw).to.deep.include({
+      ticket: String(state.revealEnd),
+      seedReady: false,
+      drawBy: Number(state.windowEnd),
+    });
+    expect(formatVerdict(v)).to.include(`waiting for the seed of randomness ticket ${state.revealEnd}`);
+
+    await mine(1);
+    v = await verifyJob(id, deps);
+    expect(v.draw?.seedReady).to.equal(true);
+    expect(formatVerdict(v)).to.include("anyone can draw it now");
+    await new Promise((r) => setTimeout(r, 300)); // the verifiers tick: the draw-by is far, so they leave it
+    expect(await status(id)).to.equal(JobStatus.Drawing);
+
+    await time.increase(DEFAULT_ESCROW_PARAMS.commitWindow / 2);
+    await waitFor("the committee drawn", async () => (await status(id)) !== JobStatus.Drawing);
+    const [drawn] = await drawsOf(id);
+    expect(verifiers.map((s) => s.address)).to.include(await senderOf(drawn.transactionHash));
+    await start("worker", worker, "worker");
+    await waitFor("the job settled", async () => (await status(id)) === JobStatus.Settled);
+    expect(await outcomeOf(id)).to.equal(JobOutcome.Accepted);
+    await store.close();
+  });
+
+  it("a job nobody drew by its draw-by: the worker settles it Inconclusive, nobody slashed", async function () {
+    await stop("worker");
+    for (let i = 0; i < 3; i++) await stop(`v${i}`);
+    const id = await request(models.mlp, [features([[6.0, 2.2, 5.0, 1.5]])]);
+    const before = (await staking.accountOf(worker.address)).active;
+    await start("worker", worker, "worker");
+    await waitFor("the result submitted", async () => (await status(id)) === JobStatus.Drawing);
+    await stop("worker");
+    await time.increase(DEFAULT_ESCROW_PARAMS.commitWindow + 1);
+    const handle = await start("worker", worker, "worker");
+    await waitFor("the job settled", async () => (await status(id)) === JobStatus.Refunded);
+    expect(await outcomeOf(id)).to.equal(JobOutcome.Inconclusive);
+    expect(await drawsOf(id)).to.deep.equal([]);
+    expect((await staking.accountOf(worker.address)).active).to.equal(before);
+    expect(await handle.metrics.value(handle.metrics.draws)).to.equal(0);
+    for (let i = 0; i < 3; i++) await start(`v${i}`, verifiers[i], "verifier");
   });
 
   it("verify-job re-checks an accepted and a rejected job from chain data", async function () {
