@@ -407,7 +407,7 @@ task(
     if (!draw.seedReady) {
       fail(`${name}: ${seedPending(draw.ticket, draw.block)}. Try again then, before ${formatTime(draw.drawBy)}`);
     }
-    const receipt = await send(p, "drawCommittee", () => p.escrow.drawCommittee(job));
+    const receipt = await send(p, "drawCommittees", () => p.escrow.drawCommittees([job]));
     const result: DrawnJob = {
       jobId,
       nonce: BigInt(job.nonce),

@@ -40,7 +40,7 @@ describe("committee storage for every committee size", function () {
         );
       const job = await p.request(await p.registry.modelCount());
       await p.escrow.connect(p.worker).submitResult(job, OUTPUT);
-      await p.escrow.drawCommittee(job);
+      await p.escrow.drawCommittees([job]);
 
       const drawn = (await p.escrow.committee(job.id)).map((seat) => seat.verifier);
       expect(drawn).to.have.length(size);

@@ -19,7 +19,7 @@ describe("a job in each verification mode", function () {
     await p.escrow.connect(p.worker).submitResult(committee, WRONG_OUTPUT);
     // The submission asked for a seed that exists from the next block; then anyone draws the committee.
     expect((await p.escrow.jobState(committee.id)).status).to.equal(JobStatus.Drawing);
-    await expect(p.escrow.drawCommittee(committee)).to.emit(p.escrow, "CommitteeDrawn");
+    await expect(p.escrow.drawCommittees([committee])).to.emit(p.escrow, "CommitteeDrawn");
     expect((await p.escrow.jobState(committee.id)).status).to.equal(JobStatus.Voting);
     const salt = ethers.id("salt");
     const members = (await p.escrow.committee(committee.id)).map((seat) =>

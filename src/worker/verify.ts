@@ -205,7 +205,7 @@ export function describeDraw(d: DrawState): string {
     return `not drawn, and the draw window closed at ${by}: settling the job ends it Inconclusive (requester refunded, nobody slashed)`;
   }
   const seed = d.seedReady
-    ? `the seed of randomness ticket ${d.ticket} exists: anyone can draw it now (drawCommittee, npx hardhat job:draw)`
+    ? `the seed of randomness ticket ${d.ticket} exists: anyone can draw it now (drawCommittees, npx hardhat job:draw)`
     : `waiting for the seed of randomness ticket ${d.ticket} (chain at block ${d.block}; the default source seeds ticket t with the hash of block t, readable from block t + 1)`;
   return `not drawn yet: ${seed}; draw by ${by}, else the job settles Inconclusive`;
 }
