@@ -62,11 +62,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// already exists; status None means no job has the id.
     mapping(uint256 jobId => JobState) private _states;
     mapping(uint256 jobId => bytes32 outputHash) private _outputHashes;
-    /// @dev A committee's addresses (see PackedCommittee): written once, when drawn; a vote reads only the
-    /// word(s) its seat is in.
+    /// @dev The members of a committee after its first three (see PackedCommittee): written once, when drawn.
     mapping(uint256 jobId => mapping(uint256 word => uint256 packed)) private _committees;
-    /// @dev A committee's vote states and the running hash of its sealed commitments (see VoteWord): a commit or
-    /// a reveal writes only this word.
+    /// @dev A committee's vote states, its first three members and the running hash of its sealed commitments
+    /// (see VoteWord): written when it is drawn; a commit or a reveal writes only this word.
     mapping(uint256 jobId => VoteWord votes) private _votes;
     mapping(uint256 jobId => Challenge) private _challenges;
     mapping(address account => uint256 balance) private _balances;
@@ -551,6 +550,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         JobState storage state = _stateOf(job);
         CommitteeDrawLib.Drawn result = CommitteeDrawLib.draw(
             state,
+            _votes,
             _committees[job.id],
             _paramsById[job.paramsId],
             _sources.current,
@@ -854,8 +854,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         JobState storage state = _votingState(jobId);
         uint256 commitEnd = state.windowEnd;
         if (block.timestamp > commitEnd) revert JobEscrowCommitWindowClosed(jobId, commitEnd);
-        _checkSeat(jobId, state.seats, seat);
         VoteWord word = _votes[jobId];
+        _checkSeat(jobId, word, state.seats, seat);
         _checkVote(jobId, word, seat, VoteState.Committed);
         _votes[jobId] = word.withVote(seat, VoteState.Committed).withCommitment(sealCommitment(seat, commitment));
         emit VoteCommitted(jobId, msg.sender, seat, commitment);
@@ -872,8 +872,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint256 revealEnd = state.revealEnd;
         if (block.timestamp > revealEnd) revert JobEscrowRevealWindowClosed(jobId, revealEnd);
         uint256 size = state.seats;
-        _checkSeat(jobId, size, seat);
         VoteWord word = _votes[jobId];
+        _checkSeat(jobId, word, size, seat);
         VoteState vote = agree ? VoteState.Agreed : VoteState.Disagreed;
         _checkVote(jobId, word, seat, vote);
         uint256 commitEnd = state.windowEnd;
@@ -895,10 +895,9 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         emit VoteRevealed(jobId, msg.sender, agree);
     }
 
-    /// @dev Reverts unless the caller holds `seat` on the committee of `size` seats; reads only the storage
-    /// word(s) the seat's 20 bytes lie in.
-    function _checkSeat(uint256 jobId, uint256 size, uint256 seat) private view {
-        if (seat >= size || PackedCommittee.memberAt(_committees[jobId], seat) != msg.sender) {
+    /// @dev Reverts unless the caller holds `seat` on the committee of `size` seats whose vote word is `votes`.
+    function _checkSeat(uint256 jobId, VoteWord votes, uint256 size, uint256 seat) private view {
+        if (seat >= size || _memberAt(jobId, votes, seat) != msg.sender) {
             revert JobEscrowNotCommitteeMember(jobId, msg.sender, seat);
         }
     }
@@ -911,14 +910,18 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (vote != from) revert JobEscrowInvalidVoteState(jobId, msg.sender, vote);
     }
 
+    /// @dev The member in `seat` of the committee whose vote word is `votes`: the account of the seat's leaf in the
+    /// staking contract's sum tree.
+    function _memberAt(uint256 jobId, VoteWord votes, uint256 seat) private view returns (address) {
+        return STAKING.verifierAtLeaf(PackedCommittee.leafAt(votes, _committees[jobId], seat));
+    }
+
     /// @dev The committee as seats with their votes, for views and settlement.
     function _committeeSeats(uint256 jobId, uint256 size) private view returns (Seat[] memory seats) {
         seats = new Seat[](size);
-        if (size == 0) return seats;
-        address[] memory members = PackedCommittee.load(_committees[jobId], size);
         VoteWord votes = _votes[jobId];
         for (uint256 i; i < size; ++i) {
-            seats[i] = Seat({verifier: members[i], vote: votes.voteAt(i)});
+            seats[i] = Seat({verifier: _memberAt(jobId, votes, i), vote: votes.voteAt(i)});
         }
     }
 

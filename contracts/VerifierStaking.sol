@@ -246,10 +246,41 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         uint256 size,
         address[] calldata excluded
     ) external view returns (address[] memory committee) {
+        (committee, ) = _drawLeaves(seed, size, excluded);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function drawCommitteeLeaves(
+        uint256 seed,
+        uint256 size,
+        address[] calldata excluded
+    ) external view returns (address[] memory committee, uint256[] memory leaves) {
+        return _drawLeaves(seed, size, excluded);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function verifierAtLeaf(uint256 leaf) external view returns (address) {
+        return _verifiers.accountAt(leaf);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function verifiersAtLeaves(uint256[] calldata leaves) external view returns (address[] memory verifiers) {
+        verifiers = new address[](leaves.length);
+        for (uint256 i; i < leaves.length; ++i) verifiers[i] = _verifiers.accountAt(leaves[i]);
+    }
+
+    /// @dev The draw of `drawCommittee`: the verifiers and their leaves in the sum tree.
+    function _drawLeaves(
+        uint256 seed,
+        uint256 size,
+        address[] calldata excluded
+    ) private view returns (address[] memory committee, uint256[] memory leaves) {
         if (size == 0 || size > MAX_COMMITTEE_SIZE) revert VerifierStakingInvalidCommitteeSize(size);
         uint256 eligible;
-        (committee, eligible) = _verifiers.draw(seed, size, excluded);
+        (leaves, eligible) = _verifiers.draw(seed, size, excluded);
         if (eligible < size) revert VerifierStakingInsufficientVerifiers(eligible, size);
+        committee = new address[](size);
+        for (uint256 i; i < size; ++i) committee[i] = _verifiers.accountAt(leaves[i]);
     }
 
     /// @inheritdoc IVerifierStaking

@@ -213,6 +213,21 @@ interface IVerifierStaking {
         address[] calldata excluded
     ) external view returns (address[] memory committee);
 
+    /// @notice `drawCommittee`, with each member's leaf: the index of its leaf in the draw's sum tree, below 2^32,
+    /// which stands for the same account for good (`verifierAtLeaf`). An escrow stores a committee as leaves,
+    /// 32 bits each, instead of 20-byte addresses.
+    function drawCommitteeLeaves(
+        uint256 seed,
+        uint256 size,
+        address[] calldata excluded
+    ) external view returns (address[] memory committee, uint256[] memory leaves);
+
+    /// @notice The account whose leaf in the draw's sum tree is `leaf`; zero for a leaf never given out.
+    function verifierAtLeaf(uint256 leaf) external view returns (address);
+
+    /// @notice `verifierAtLeaf` for each of `leaves`.
+    function verifiersAtLeaves(uint256[] calldata leaves) external view returns (address[] memory);
+
     /// @notice An account's stake.
     function accountOf(address account) external view returns (Account memory);
 

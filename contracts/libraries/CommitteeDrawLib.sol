@@ -6,6 +6,7 @@ import {IRandomnessSource} from "../interfaces/IRandomnessSource.sol";
 import {IVerifierStaking} from "../interfaces/IVerifierStaking.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {PackedCommittee} from "./PackedCommittee.sol";
+import {VoteWord, VoteWordLib} from "./VoteWord.sol";
 
 /// @title CommitteeDrawLib
 /// @notice Draws a job's verifier committee in two steps and opens its vote. `request`, in the transaction that needs
@@ -113,9 +114,10 @@ library CommitteeDrawLib {
     /// @notice Draws `size` verifiers for job `jobId` in Drawing from `staking`, with the seed of its ticket
     /// (`state.revealEnd`, read from `randomness`) mixed with the job id, excluding the job's worker
     /// (`state.worker`), `requester`, `modelOwner` (who earns a royalty when the output is accepted) and
-    /// `challenger` (none when zero). Then stores the members in `committee`, moves `state` to Voting with the
-    /// commit window and the reveal window after it (`p.commitWindow`, `p.revealWindow`, from now) and emits
-    /// CommitteeDrawn.
+    /// `challenger` (none when zero). Then stores the members as their leaves in the staking contract's sum tree
+    /// (the first three in the job's vote word in `votes`, the rest in `committee`: see PackedCommittee), moves
+    /// `state` to Voting with the commit window and the reveal window after it (`p.commitWindow`,
+    /// `p.revealWindow`, from now) and emits CommitteeDrawn.
     /// @return result Skipped when the job is not in Drawing, its draw window (`state.windowEnd`) has closed, or
     /// its seed does not exist yet or the source fails to answer; with `refuse`, those revert
     /// (JobEscrowInvalidStatus, JobEscrowDrawWindowClosed, JobEscrowSeedPending). TooFew when fewer than `size`
@@ -123,6 +125,7 @@ library CommitteeDrawLib {
     /// reason.
     function draw(
         IJobEscrow.JobState storage state,
+        mapping(uint256 jobId => VoteWord) storage votes,
         mapping(uint256 word => uint256 packed) storage committee,
         IJobEscrow.EscrowParams storage p,
         IRandomnessSource randomness,
@@ -152,10 +155,12 @@ library CommitteeDrawLib {
         }
         address[] memory excluded = _parties(state.worker, requester, modelOwner, challenger);
         address[] memory members;
-        try staking.drawCommittee(uint256(keccak256(abi.encode(seed, jobId))), size, excluded) returns (
-            address[] memory result_
+        uint256[] memory leaves;
+        try staking.drawCommitteeLeaves(uint256(keccak256(abi.encode(seed, jobId))), size, excluded) returns (
+            address[] memory members_,
+            uint256[] memory leaves_
         ) {
-            members = result_;
+            (members, leaves) = (members_, leaves_);
         } catch (bytes memory reason) {
             if (bytes4(reason) == IVerifierStaking.VerifierStakingInsufficientVerifiers.selector) return Drawn.TooFew;
             assembly ("memory-safe") {
@@ -168,7 +173,8 @@ library CommitteeDrawLib {
         state.windowEnd = uint40(commitEnd);
         state.revealEnd = uint40(revealEnd);
         state.seats = uint8(members.length);
-        PackedCommittee.store(committee, members);
+        votes[jobId] = VoteWordLib.seated(leaves);
+        PackedCommittee.storeRest(committee, leaves);
         emit IJobEscrow.CommitteeDrawn(jobId, members, uint64(commitEnd), uint64(revealEnd));
         return Drawn.Committee;
     }

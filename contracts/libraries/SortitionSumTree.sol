@@ -12,6 +12,12 @@ pragma solidity 0.8.28;
 /// Drawing without replacement needs no storage writes: drawn (and excluded) leaves are kept in memory and
 /// their weights subtracted from every node read on the way down, so a draw is a pure view.
 library SortitionSumTree {
+    /// @notice Leaves a tree can hold: a leaf index fits in 32 bits, which is how an escrow stores a committee seat.
+    uint256 internal constant MAX_LEAVES = 1 << 32;
+
+    /// @notice Every one of the MAX_LEAVES leaves has been allocated.
+    error SortitionSumTreeFull();
+
     struct Tree {
         // The counters share one storage word: a draw reads them with one SLOAD.
         uint64 leafCount;
@@ -42,8 +48,8 @@ library SortitionSumTree {
         uint256 leaf;
         if (leafPlusOne == 0) {
             if (weight == 0) return;
-            // Leaves are allocated one per account; 2^64 accounts cannot exist.
             leaf = tree.leafCount++;
+            if (leaf >= MAX_LEAVES) revert SortitionSumTreeFull();
             tree.leafOf[account] = leaf + 1;
             tree.accountOf[leaf] = account;
             uint256 height = tree.height;
@@ -74,8 +80,13 @@ library SortitionSumTree {
         }
     }
 
-    /// @notice Draws up to `count` distinct accounts with probability proportional to weight, never one of
-    /// `excluded`.
+    /// @notice The account of `leaf` (zero for a leaf not allocated).
+    function accountAt(Tree storage tree, uint256 leaf) internal view returns (address) {
+        return tree.accountOf[leaf];
+    }
+
+    /// @notice Draws up to `count` distinct leaves with probability proportional to their weight, never the leaf
+    /// of one of `excluded`. A leaf stands for its account for good (`accountAt`).
     /// @dev Returns an empty list, and how many accounts were eligible, when fewer than `count` are.
     /// Each draw i uses keccak256(seed, i) modulo the remaining weight; the modulo bias is below
     /// total / 2^256.
@@ -84,7 +95,7 @@ library SortitionSumTree {
         uint256 seed,
         uint256 count,
         address[] memory excluded
-    ) internal view returns (address[] memory drawn, uint256 eligible) {
+    ) internal view returns (uint256[] memory drawn, uint256 eligible) {
         Removed memory removed = Removed({
             leaves: new uint256[](excluded.length + count),
             weights: new uint256[](excluded.length + count),
@@ -102,14 +113,14 @@ library SortitionSumTree {
             remaining -= weight;
             --eligible;
         }
-        if (eligible < count) return (new address[](0), eligible);
+        if (eligible < count) return (new uint256[](0), eligible);
 
-        drawn = new address[](count);
+        drawn = new uint256[](count);
         uint256 height = tree.height;
         for (uint256 i; i < count; ++i) {
             uint256 target = uint256(keccak256(abi.encode(seed, i))) % remaining;
             (uint256 leaf, uint256 weight) = _descend(tree, height, target, remaining, removed);
-            drawn[i] = tree.accountOf[leaf];
+            drawn[i] = leaf;
             _remove(removed, leaf, weight);
             remaining -= weight;
         }

@@ -6,14 +6,19 @@ import {IRandomnessSource} from "../interfaces/IRandomnessSource.sol";
 import {IVerifierStaking} from "../interfaces/IVerifierStaking.sol";
 import {CommitteeDrawLib} from "../libraries/CommitteeDrawLib.sol";
 import {PackedCommittee} from "../libraries/PackedCommittee.sol";
+import {VoteWord} from "../libraries/VoteWord.sol";
 
 /// @notice Runs the linked CommitteeDrawLib over one job's storage, as the escrow does, for
 /// test/libraries/CommitteeDrawLib.test.ts; it has no other use. The job starts Submitted, claimed by `worker`;
 /// `request` moves it to Drawing, `draw` to Voting.
 contract CommitteeDrawHarness {
     IJobEscrow.JobState private _state;
+    mapping(uint256 jobId => VoteWord) private _votes;
     mapping(uint256 word => uint256 packed) private _committee;
     IJobEscrow.EscrowParams private _params;
+    /// @dev The job and staking contract of the last draw, for `members`.
+    uint256 private _jobId;
+    IVerifierStaking private _staking;
 
     constructor(address worker, uint32 commitWindow, uint32 revealWindow) {
         _state.status = IJobEscrow.JobStatus.Submitted;
@@ -38,9 +43,11 @@ contract CommitteeDrawHarness {
         address challenger,
         bool refuse
     ) external returns (CommitteeDrawLib.Drawn) {
+        (_jobId, _staking) = (jobId, staking);
         return
             CommitteeDrawLib.draw(
                 _state,
+                _votes,
                 _committee,
                 _params,
                 randomness,
@@ -58,7 +65,9 @@ contract CommitteeDrawHarness {
         return _state;
     }
 
+    /// @notice The first `size` members of the committee drawn (zero addresses before a draw).
     function members(uint256 size) external view returns (address[] memory) {
-        return PackedCommittee.load(_committee, size);
+        if (_state.seats == 0) return new address[](size);
+        return _staking.verifiersAtLeaves(PackedCommittee.leaves(_votes[_jobId], _committee, size));
     }
 }

@@ -2,22 +2,30 @@
 pragma solidity 0.8.28;
 
 import {PackedCommittee} from "../libraries/PackedCommittee.sol";
+import {VoteWord, VoteWordLib} from "../libraries/VoteWord.sol";
 
-/// @notice Exposes PackedCommittee over one committee's storage for test/libraries/PackedCommittee.test.ts; it
-/// has no other use.
+/// @notice Exposes PackedCommittee over one committee's storage (its vote word and its words) for
+/// test/libraries/PackedCommittee.test.ts; it has no other use.
 contract PackedCommitteeHarness {
+    VoteWord private _votes;
     mapping(uint256 word => uint256 packed) private _words;
 
-    function store(address[] calldata members) external {
-        PackedCommittee.store(_words, members);
+    /// @notice Stores a committee of `leaves` as a draw does.
+    function store(uint256[] calldata leaves) external {
+        _votes = VoteWordLib.seated(leaves);
+        PackedCommittee.storeRest(_words, leaves);
     }
 
-    function load(uint256 size) external view returns (address[] memory) {
-        return PackedCommittee.load(_words, size);
+    function leaves(uint256 size) external view returns (uint256[] memory) {
+        return PackedCommittee.leaves(_votes, _words, size);
     }
 
-    function memberAt(uint256 seat) external view returns (address) {
-        return PackedCommittee.memberAt(_words, seat);
+    function leafAt(uint256 seat) external view returns (uint256) {
+        return PackedCommittee.leafAt(_votes, _words, seat);
+    }
+
+    function votes() external view returns (uint256) {
+        return VoteWord.unwrap(_votes);
     }
 
     function wordAt(uint256 index) external view returns (uint256) {

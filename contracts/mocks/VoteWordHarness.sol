@@ -30,6 +30,14 @@ contract VoteWordHarness {
         return VoteWord.unwrap(VoteWord.wrap(word).withCommitment(sealed_));
     }
 
+    function seated(uint256[] calldata leaves) external pure returns (uint256) {
+        return VoteWord.unwrap(VoteWordLib.seated(leaves));
+    }
+
+    function leafAt(uint256 word, uint256 seat) external pure returns (uint256) {
+        return VoteWord.wrap(word).leafAt(seat);
+    }
+
     function fold(uint256 previous, bytes32 sealed_) external pure returns (uint256) {
         return VoteWordLib.fold(previous, sealed_);
     }

@@ -60,18 +60,22 @@ export const TOTAL_NONE_SAME_TX = "job total: None (request + submit claiming in
 export const TOTAL_COMMITTEE = "job total: Committee of 3 (request + submit + draw + 3 commits + 3 reveals + settle)";
 export const TOTAL_COMMITTEE_BATCHED = `job total: Committee of 3, per job of ${10} (batched submit, draw, votes, settle)`;
 /**
- * The budgets: a vanilla job under 250k, a committee-of-3 job with every commit and reveal under 650k. Both hold
+ * The budgets: a vanilla job under 250k, a committee-of-3 job with every commit and reveal under 700k. Both hold
  * one action per transaction: a None job requested, claimed and submitted in three transactions (its
  * submission settles it), and a committee job requested, submitted (claiming it in the same transaction, as
- * PROTOCOL.md has workers do), committed and revealed by each of its three verifiers in transactions of their
- * own, and settled. The faster paths are held tighter: a None job claimed in its submission under 200k (with
- * the request's terms check), and committee jobs run ten at a time with batched calls no dearer than they were
- * before the terms check and the model owner's exclusion from draws (436,290).
+ * PROTOCOL.md has workers do), drawn, committed and revealed by each of its three verifiers in transactions of
+ * their own, and settled. The committee budget was 650k until draws became lazy: the draw, from a seed that did
+ * not exist at the submission, is a transaction of its own (its 21,000 base cost and cold reads of the staking
+ * contract, the library, the sum tree and the job's state), which one job alone pays in full; the submission no
+ * longer draws and the commits no longer create the vote word. The faster paths are held tighter: a None job
+ * claimed in its submission under 200k (with the request's terms check), and committee jobs run ten at a time
+ * with batched calls (one drawCommittees for the ten) no dearer than they were before the terms check and the
+ * model owner's exclusion from draws (436,290).
  */
 export const LIMITS: Record<string, number> = {
   [TOTAL_NONE]: 250_000,
   [TOTAL_NONE_SAME_TX]: 200_000,
-  [TOTAL_COMMITTEE]: 650_000,
+  [TOTAL_COMMITTEE]: 700_000,
   [TOTAL_COMMITTEE_BATCHED]: 436_290,
 };
 

@@ -4,17 +4,18 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { PackedCommitteeHarness } from "../../typechain-types";
 
 const SEATS = 15; // MAX_COMMITTEE_SIZE
+const IN_VOTE_WORD = 3; // VoteWordLib.SEATS_IN_WORD
 
-/** 15 distinct addresses with no zero byte, so a byte lost or shifted at a word boundary shows. */
-const MEMBERS = Array.from({ length: SEATS }, (_, i) =>
-  ethers.getAddress(
-    "0x" +
-      ethers
-        .keccak256(ethers.toBeHex(i + 1, 32))
-        .slice(2, 42)
-        .replace(/00/g, "a5"),
-  ),
+/** 15 distinct 32-bit leaves with every byte non-zero, so a bit lost or shifted at a boundary shows. */
+const LEAVES = Array.from(
+  { length: SEATS },
+  (_, i) => BigInt(ethers.keccak256(ethers.toBeHex(i + 1, 32)).slice(0, 10)) | 0x01010101n,
 );
+
+/** The vote word of a committee just drawn: every seat Drawn, the first three leaves above the 32 state bits. */
+function voteWordOf(leaves: bigint[]): bigint {
+  return leaves.slice(0, IN_VOTE_WORD).reduce((word, leaf, i) => word | (leaf << BigInt(32 + 32 * i)), 0n);
+}
 
 async function harnessFixture(): Promise<{ committee: PackedCommitteeHarness }> {
   const committee = await ethers.deployContract("PackedCommitteeHarness");
@@ -23,51 +24,52 @@ async function harnessFixture(): Promise<{ committee: PackedCommitteeHarness }> 
 
 describe("PackedCommittee", function () {
   describe("#wordCount", function () {
-    it("is ceil(20 * size / 32)", async function () {
+    it("is 0 up to three seats (the vote word holds them), then ceil((size - 3) / 8)", async function () {
       const { committee } = await loadFixture(harnessFixture);
-      const expected = [0, 1, 2, 2, 3, 4, 4, 5, 5, 6, 7, 7, 8, 9, 9, 10];
+      const expected = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2];
       for (let size = 0; size <= SEATS; size++) expect(await committee.wordCount(size)).to.equal(expected[size]);
     });
   });
 
-  for (const size of [1, 2, 3, 8, 13, 15]) {
+  for (const size of [1, 2, 3, 4, 11, 12, 15]) {
     describe(`with a committee of ${size}`, function () {
       async function storedFixture() {
         const f = await harnessFixture();
-        await f.committee.store(MEMBERS.slice(0, size));
+        await f.committee.store(LEAVES.slice(0, size));
         return f;
       }
 
-      it("packs the addresses 20 bytes each, back to back, zero after the last", async function () {
+      it("puts the first three leaves in the vote word and the rest eight to a word, zero after the last", async function () {
         const { committee } = await loadFixture(storedFixture);
-        const packed = ethers
-          .concat(MEMBERS.slice(0, size))
-          .slice(2)
-          .padEnd(Math.ceil((size * 20) / 32) * 64, "0");
-        const words = size === 0 ? 0 : Math.ceil((size * 20) / 32);
+        expect(await committee.votes()).to.equal(voteWordOf(LEAVES.slice(0, size)));
+        const rest = LEAVES.slice(IN_VOTE_WORD, size);
+        const words = Math.ceil(rest.length / 8);
         for (let w = 0; w < words; w++) {
-          expect(await committee.wordAt(w), `word ${w}`).to.equal(BigInt("0x" + packed.slice(w * 64, w * 64 + 64)));
+          const expected = rest.slice(w * 8, w * 8 + 8).reduce((word, leaf, i) => word | (leaf << BigInt(32 * i)), 0n);
+          expect(await committee.wordAt(w), `word ${w}`).to.equal(expected);
         }
         expect(await committee.wordAt(words)).to.equal(0n);
       });
 
-      it("reads every seat back, including those that span two words", async function () {
+      it("reads every seat back, one at a time and all together", async function () {
         const { committee } = await loadFixture(storedFixture);
         for (let seat = 0; seat < size; seat++)
-          expect(await committee.memberAt(seat), `seat ${seat}`).to.equal(MEMBERS[seat]);
-        expect(await committee.load(size)).to.deep.equal(MEMBERS.slice(0, size));
-      });
-
-      it("reads the zero address beyond the last seat", async function () {
-        const { committee } = await loadFixture(storedFixture);
-        if (size < SEATS) expect(await committee.memberAt(size)).to.equal(ethers.ZeroAddress);
+          expect(await committee.leafAt(seat), `seat ${seat}`).to.equal(LEAVES[seat]);
+        expect(await committee.leaves(size)).to.deep.equal(LEAVES.slice(0, size));
       });
     });
   }
 
-  it("loads every prefix of a full committee", async function () {
+  it("reads every prefix of a full committee", async function () {
     const { committee } = await loadFixture(harnessFixture);
-    await committee.store(MEMBERS);
-    for (let size = 0; size <= SEATS; size++) expect(await committee.load(size)).to.deep.equal(MEMBERS.slice(0, size));
+    await committee.store(LEAVES);
+    for (let size = 0; size <= SEATS; size++) expect(await committee.leaves(size)).to.deep.equal(LEAVES.slice(0, size));
+  });
+
+  it("keeps leaf 0 and the largest leaf, 2^32 - 1, apart from their neighbours", async function () {
+    const { committee } = await loadFixture(harnessFixture);
+    const edges = [0n, 2n ** 32n - 1n, 0n, 2n ** 32n - 1n, 0n, 2n ** 32n - 1n];
+    await committee.store(edges);
+    expect(await committee.leaves(edges.length)).to.deep.equal(edges);
   });
 });
