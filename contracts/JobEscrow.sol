@@ -608,7 +608,9 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         } else if (status == JobStatus.Submitted) {
             _settleAccepted(job, state, output, new Seat[](0), 0, true);
         } else if (status == JobStatus.Drawing) {
-            _settleInconclusive(job, state, new Seat[](0));
+            // Past its draw window: a job whose seed exists is drawn now (nobody ends a job undrawn by not drawing
+            // it); only one whose seed never came ends Inconclusive.
+            if (!_draw(job, false)) _settleInconclusive(job, state, new Seat[](0));
         } else {
             _tally(job, state, output);
         }

@@ -398,14 +398,12 @@ task(
     }
     const draw = await drawViewOf(p, state);
     const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
-    if (now > draw.drawBy) {
-      fail(
-        `${name}: the draw window closed at ${formatTime(draw.drawBy)}; nobody can draw it now. ` +
-          "Settle it instead (JobEscrow.settle): it ends Inconclusive, the requester refunded and nobody slashed",
-      );
-    }
     if (!draw.seedReady) {
-      fail(`${name}: ${seedPending(draw.ticket, draw.block)}. Try again then, before ${formatTime(draw.drawBy)}`);
+      const after =
+        now > draw.drawBy
+          ? `; its draw window closed at ${formatTime(draw.drawBy)}: settle it instead (JobEscrow.settle), it ends Inconclusive, the requester refunded and nobody slashed`
+          : `. Try again then; if no seed comes by ${formatTime(draw.drawBy)}, the job can be settled Inconclusive`;
+      fail(`${name}: ${seedPending(draw.ticket, draw.block)}${after}`);
     }
     const receipt = await send(p, "drawCommittees", () => p.escrow.drawCommittees([job]));
     const result: DrawnJob = {

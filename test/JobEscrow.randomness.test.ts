@@ -3,7 +3,7 @@ import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroAddress } from "ethers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
-import { deployProtocolFixture, OUTPUT } from "./fixtures/protocol";
+import { deployProtocolFixture, OUTPUT, WRONG_OUTPUT } from "./fixtures/protocol";
 import { DAY, expectConservation } from "./fixtures/escrow";
 import { JobOutcome, JobStatus } from "../src/params";
 import { challengeBondFor, inconclusiveSettlement } from "../src/settlement";
@@ -247,8 +247,8 @@ describe("JobEscrow randomness source", function () {
             .withArgs(job.id, JobStatus.Drawing, drawBy + 1n);
           await time.increaseTo(drawBy + 1n);
           await expect(p.escrow.connect(p.other).drawCommittees([job]))
-            .to.be.revertedWithCustomError(p.escrow, "JobEscrowDrawWindowClosed")
-            .withArgs(job.id, drawBy);
+            .to.be.revertedWithCustomError(p.escrow, "JobEscrowSeedPending")
+            .withArgs(job.id, ticket);
           const stakeBefore = await p.staking.accountOf(p.worker.address);
           await expect(p.escrow.connect(p.other).settle(job, "0x"))
             .to.emit(p.escrow, "JobSettled")
@@ -327,6 +327,28 @@ describe("JobEscrow randomness source", function () {
       await expect(p.escrow.drawCommittees([]))
         .to.be.revertedWithCustomError(p.escrow, "JobEscrowInvalidBatch")
         .withArgs(0, 0);
+    });
+
+    it("draws a job whose seed exists even after its draw window, and settling it then draws it: nobody escapes the vote by not drawing", async function () {
+      const p = await loadFixture(deployProtocolFixture);
+      const jobs = [];
+      for (let i = 0; i < 2; ++i) {
+        const job = await p.request(p.models.committee);
+        await p.escrow.connect(p.worker).submitResult(job, WRONG_OUTPUT);
+        jobs.push(job);
+      }
+      // The worker, whose output is wrong, does not draw; the draw window closes.
+      await time.increaseTo((await p.escrow.jobState(jobs[1].id)).windowEnd + 1n);
+      expect(await p.escrow.isSettleable(jobs[0])).to.equal(true);
+      // Settling does not end it undrawn: it draws the committee, and the job goes to a vote.
+      const settled = await p.escrow.connect(p.requester).settle(jobs[0], "0x");
+      await expect(settled).to.emit(p.escrow, "CommitteeDrawn");
+      await expect(settled).not.to.emit(p.escrow, "JobSettled");
+      expect((await p.escrow.jobState(jobs[0].id)).status).to.equal(JobStatus.Voting);
+      // And anyone can still draw the other.
+      await expect(p.escrow.connect(p.other).drawCommittees([jobs[1]])).to.emit(p.escrow, "CommitteeDrawn");
+      expect((await p.escrow.jobState(jobs[1].id)).status).to.equal(JobStatus.Voting);
+      expect((await p.staking.accountOf(p.worker.address)).locked).to.equal(BigInt(jobs[0].collateral) * 2n);
     });
 
     it("cannot draw in the ticket's own block, where the seed does not exist yet: the draw reverts, the job stays in Drawing", async function () {

@@ -584,11 +584,11 @@ describe("Randomness sources", function () {
       const p = await loadFixture(vrfProtocolFixture);
       const stakeBefore = await p.staking.accountOf(p.worker.address);
       const { job } = await submitCommitteeJob(p);
-      const drawBy = (await p.escrow.jobState(job.id)).windowEnd;
+      const { windowEnd: drawBy, revealEnd: ticket } = await p.escrow.jobState(job.id);
       await time.increaseTo(drawBy + 1n);
       await expect(p.escrow.drawCommittees([job]))
-        .to.be.revertedWithCustomError(p.escrow, "JobEscrowDrawWindowClosed")
-        .withArgs(job.id, drawBy);
+        .to.be.revertedWithCustomError(p.escrow, "JobEscrowSeedPending")
+        .withArgs(job.id, ticket);
       await expect(p.escrow.settle(job, "0x"))
         .to.emit(p.escrow, "JobSettled")
         .withArgs(job.id, JobOutcome.Inconclusive, anyValue);

@@ -239,8 +239,6 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowCommitWindowClosed(uint256 jobId, uint256 commitEnd);
     /// @notice The seed the job's committee is drawn from does not exist yet: `ticket` of the randomness source.
     error JobEscrowSeedPending(uint256 jobId, uint256 ticket);
-    /// @notice The draw window has closed: the job settles Inconclusive.
-    error JobEscrowDrawWindowClosed(uint256 jobId, uint256 drawBy);
     /// @notice Reveals start when the commit window closes or every member has committed.
     error JobEscrowRevealNotOpen(uint256 jobId, uint256 commitEnd);
     /// @notice The reveal window has closed.
@@ -355,10 +353,11 @@ interface IJobEscrow is IDisputeWindowSource {
     /// then its reveal window run from now (CommitteeDrawn). When too few verifiers are eligible the job settles
     /// Inconclusive at once, with no slash. Jobs that cannot be drawn now are skipped; when none can, the call
     /// reverts with the first job's reason.
+    /// A job is drawn whenever its seed exists, even after its draw window: only a job whose seed never came may be
+    /// settled undrawn (`settle`), so nobody escapes a vote by not drawing.
     /// @dev Requirements: a non-empty array; each `jobs[i]` matches its record; for at least one: status Drawing
-    /// (else `JobEscrowInvalidStatus`), draw window open (`JobEscrowDrawWindowClosed`), the seed exists
-    /// (`JobEscrowSeedPending`); enough gas for the randomness source's allowance
-    /// (`JobEscrowInsufficientGasForDraw`).
+    /// (else `JobEscrowInvalidStatus`) and the seed exists (`JobEscrowSeedPending`); enough gas for the randomness
+    /// source's allowance (`JobEscrowInsufficientGasForDraw`).
     /// @return drawn How many jobs left Drawing (drawn, or settled Inconclusive for too few verifiers).
     function drawCommittees(Job[] calldata jobs) external returns (uint256 drawn);
 
@@ -403,8 +402,9 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Brings a job to its terminal state once it is due; anyone may call.
     /// @dev Due when: Requested past its deadline (Expired: full refund); Claimed past its submission window
     /// (Abandoned: requester refunded and compensated from the partly slashed collateral); Submitted past its
-    /// challenge window (Accepted); Drawing past its draw window (Inconclusive: no committee); Voting after the
-    /// reveal window or once every seat revealed (tally).
+    /// challenge window (Accepted); Drawing past its draw window (its committee is drawn when its seed exists, and
+    /// the job goes to a vote, so nobody ends a job undrawn by not drawing it; Inconclusive, no committee, when the
+    /// seed never came); Voting after the reveal window or once every seat revealed (tally).
     /// Requirements: `job` matches; the job is due (JobEscrowNotSettleable otherwise); when it has a
     /// callback and is accepted, `output` is the posted output (else `output` may be empty, and if given must
     /// match); enough gas for the callback's exact gas limit.
@@ -412,7 +412,8 @@ interface IJobEscrow is IDisputeWindowSource {
 
     /// @notice Settles every due job of a batch and skips the others (terminal, or windows still open).
     /// @dev Requirements: arrays of equal, non-zero length; each `jobs[i]` matches its record.
-    /// @return settled How many jobs reached a terminal state.
+    /// @return settled How many jobs were due: each reached a terminal state, or (a job in Drawing whose seed
+    /// exists) went to a vote.
     function settleBatch(Job[] calldata jobs, bytes[] calldata outputs) external returns (uint256 settled);
 
     /// @notice Pays the caller everything credited to it.

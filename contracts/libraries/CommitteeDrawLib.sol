@@ -118,9 +118,10 @@ library CommitteeDrawLib {
     /// (the first three in the job's vote word in `votes`, the rest in `committee`: see PackedCommittee), moves
     /// `state` to Voting with the commit window and the reveal window after it (`p.commitWindow`,
     /// `p.revealWindow`, from now) and emits CommitteeDrawn.
-    /// @return result Skipped when the job is not in Drawing, its draw window (`state.windowEnd`) has closed, or
-    /// its seed does not exist yet or the source fails to answer; with `refuse`, those revert
-    /// (JobEscrowInvalidStatus, JobEscrowDrawWindowClosed, JobEscrowSeedPending). TooFew when fewer than `size`
+    /// A job is drawn whenever its seed exists, even after its draw window (`state.windowEnd`): that window only
+    /// bounds how long a job waits for a seed that does not come (JobEscrow.settle).
+    /// @return result Skipped when the job is not in Drawing, or its seed does not exist yet or the source fails
+    /// to answer; with `refuse`, those revert (JobEscrowInvalidStatus, JobEscrowSeedPending). TooFew when fewer than `size`
     /// verifiers are eligible. Any other failure of the draw, such as running out of gas, reverts with its own
     /// reason.
     function draw(
@@ -140,11 +141,6 @@ library CommitteeDrawLib {
         IJobEscrow.JobStatus status = state.status;
         if (status != IJobEscrow.JobStatus.Drawing) {
             if (refuse) revert IJobEscrow.JobEscrowInvalidStatus(jobId, status);
-            return Drawn.Skipped;
-        }
-        uint256 drawBy = state.windowEnd;
-        if (block.timestamp > drawBy) {
-            if (refuse) revert IJobEscrow.JobEscrowDrawWindowClosed(jobId, drawBy);
             return Drawn.Skipped;
         }
         uint64 ticket = uint64(state.revealEnd);

@@ -51,7 +51,6 @@ export class DrawRole {
     for (const rec of ctx.cursor.jobs.values()) {
       const state = view.states.get(rec.job.id);
       if (!state || Number(state.status) !== JobStatus.Drawing) continue;
-      if (view.now > Number(state.windowEnd)) continue; // draw window closed: settleTick ends it Inconclusive
       if (await this.wants(rec, state, view.now)) wanted.push({ rec, ticket: state.revealEnd });
     }
     if (wanted.length === 0) return;

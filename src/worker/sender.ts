@@ -38,7 +38,6 @@ const TOO_LATE = new Set([
   "JobEscrowChallengeWindowClosed",
   "JobEscrowCommitWindowClosed",
   "JobEscrowRevealWindowClosed",
-  "JobEscrowDrawWindowClosed",
 ]);
 const NOT_YET = new Set(["JobEscrowRevealNotOpen", "JobEscrowNotSettleable", "JobEscrowSeedPending"]);
 

@@ -201,13 +201,15 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
 /** What a job in Drawing waits for, and what anyone can do about it. */
 export function describeDraw(d: DrawState): string {
   const by = new Date(d.drawBy * 1000).toISOString();
-  if (d.now > d.drawBy) {
-    return `not drawn, and the draw window closed at ${by}: settling the job ends it Inconclusive (requester refunded, nobody slashed)`;
+  if (d.seedReady) {
+    const late = d.now > d.drawBy ? ` (its draw window closed at ${by}: settling it draws it too)` : "";
+    return `not drawn yet: the seed of randomness ticket ${d.ticket} exists: anyone can draw it now (drawCommittees, npx hardhat job:draw)${late}`;
   }
-  const seed = d.seedReady
-    ? `the seed of randomness ticket ${d.ticket} exists: anyone can draw it now (drawCommittees, npx hardhat job:draw)`
-    : `waiting for the seed of randomness ticket ${d.ticket} (chain at block ${d.block}; the default source seeds ticket t with the hash of block t, readable from block t + 1)`;
-  return `not drawn yet: ${seed}; draw by ${by}, else the job settles Inconclusive`;
+  const pending = `waiting for the seed of randomness ticket ${d.ticket} (chain at block ${d.block}; the default source seeds ticket t with the hash of block t, readable from block t + 1)`;
+  if (d.now > d.drawBy) {
+    return `not drawn: ${pending}; its draw window closed at ${by}, so settling it ends it Inconclusive (requester refunded, nobody slashed)`;
+  }
+  return `not drawn yet: ${pending}; if no seed comes by ${by}, the job can be settled Inconclusive`;
 }
 
 /** A human-readable report of a verdict. */

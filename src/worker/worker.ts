@@ -103,7 +103,8 @@ export async function settleTick(ctx: RoleContext, view: TickView): Promise<void
     else if (status === JobStatus.Claimed || status === JobStatus.Submitted) {
       candidate = (mine || ctx.settleAll) && view.now > Number(state.windowEnd);
     } else if (status === JobStatus.Drawing) {
-      // Never drawn by draw-by: settles Inconclusive, which returns the worker's collateral and a challenger's bond.
+      // Not drawn by draw-by: settling draws it if its seed exists, else ends it Inconclusive (collateral released,
+      // a challenger's bond returned).
       candidate = (mine || ctx.settleAll || same(rec.challenger, ctx.address)) && view.now > Number(state.windowEnd);
     } else if (status === JobStatus.Voting) {
       candidate = mine || ctx.settleAll || (voter && view.now > Number(state.revealEnd));

@@ -443,22 +443,23 @@ describe("worker service (in-process)", function () {
     await store.close();
   });
 
-  it("a job nobody drew by its draw-by: the worker settles it Inconclusive, nobody slashed", async function () {
+  it("a job nobody drew by its draw-by is still drawn when the worker comes back: nobody escapes the vote", async function () {
     await stop("worker");
     for (let i = 0; i < 3; i++) await stop(`v${i}`);
     const id = await request(models.mlp, [features([[6.0, 2.2, 5.0, 1.5]])]);
-    const before = (await staking.accountOf(worker.address)).active;
     await start("worker", worker, "worker");
     await waitFor("the result submitted", async () => (await status(id)) === JobStatus.Drawing);
     await stop("worker");
     await time.increase(DEFAULT_ESCROW_PARAMS.commitWindow + 1);
+    // Past its draw-by with its seed there, the job is drawn (not ended undrawn) and goes to a vote.
     const handle = await start("worker", worker, "worker");
-    await waitFor("the job settled", async () => (await status(id)) === JobStatus.Refunded);
-    expect(await outcomeOf(id)).to.equal(JobOutcome.Inconclusive);
-    expect(await drawsOf(id)).to.deep.equal([]);
-    expect((await staking.accountOf(worker.address)).active).to.equal(before);
-    expect(await handle.metrics.value(handle.metrics.draws)).to.equal(0);
+    await waitFor("the committee drawn", async () => (await status(id)) === JobStatus.Voting);
+    const [drawn] = await drawsOf(id);
+    expect(await senderOf(drawn.transactionHash)).to.equal(worker.address);
+    expect(await handle.metrics.value(handle.metrics.draws, { result: "committee" })).to.be.at.least(1);
     for (let i = 0; i < 3; i++) await start(`v${i}`, verifiers[i], "verifier");
+    await waitFor("the job settled", async () => (await status(id)) === JobStatus.Settled);
+    expect(await outcomeOf(id)).to.equal(JobOutcome.Accepted);
   });
 
   it("verify-job re-checks an accepted and a rejected job from chain data", async function () {
