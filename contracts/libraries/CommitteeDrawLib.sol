@@ -64,7 +64,8 @@ library CommitteeDrawLib {
         address challenger
     ) public returns (bool requested, uint256 bond) {
         if (!optimistic) revert IJobEscrow.JobEscrowNotOptimistic(jobId);
-        if (state.status != IJobEscrow.JobStatus.Submitted) revert IJobEscrow.JobEscrowInvalidStatus(jobId, state.status);
+        if (state.status != IJobEscrow.JobStatus.Submitted)
+            revert IJobEscrow.JobEscrowInvalidStatus(jobId, state.status);
         uint256 windowEnd = state.windowEnd;
         if (block.timestamp > windowEnd) revert IJobEscrow.JobEscrowChallengeWindowClosed(jobId, windowEnd);
         if (challenger == state.worker || challenger == requester || staking.verifierWeightOf(challenger) == 0) {
