@@ -166,6 +166,8 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
   const staking = await p.staking.getAddress();
   const s: State = {
     now: 0n,
+    block: 0n,
+    randomSeed: await p.randomness.seed(),
     escrow,
     staking,
     chainId: p.domain.chainId,
@@ -384,6 +386,14 @@ function otherSeat(own: number, size: number, pick: number): number {
 
 const tamper = (job: Job): Job => ({ ...job, fee: BigInt(job.fee) + 1n });
 
+/** The draw that follows a submission or challenge that left job `id` in Drawing: its batch alone, sent by anyone. */
+function drawNext(r: Run, id: bigint): Action | undefined {
+  if (r.m.jobOf(id)?.status !== JobStatus.Drawing) return undefined;
+  const all = r.m.s.jobs;
+  const who = ACTORS[(all.length + r.step) % ACTORS.length];
+  return { kind: "drawCommittees", who, first: "any", jobs: [Number(r.m.jobOf(id)!.job.nonce) - 1], tampered: false };
+}
+
 function resolve(r: Run, a: Action): Resolved {
   const p = r.w.p;
   const A = r.w.addr;
@@ -463,6 +473,7 @@ function resolve(r: Run, a: Action): Resolved {
         predict: (m) => m.submit(A[who], id, output, a.output === "right"),
         send: () => p.escrow.connect(as(who)).submitResult(job, output, GAS),
         after: () => r.outputs.set(id, output),
+        next: () => (a.draw ? drawNext(r, id) : undefined),
       };
     }
     case "challenge": {
@@ -478,6 +489,26 @@ function resolve(r: Run, a: Action): Resolved {
         label: `challenge ${a.who} job ${tag(r, id)}`,
         predict: (m) => m.challenge(A[a.who], id),
         send: () => p.escrow.connect(as(a.who)).challenge(job, GAS),
+        next: () => (a.draw ? drawNext(r, id) : undefined),
+      };
+    }
+    case "drawCommittees": {
+      const all = s.jobs.map((j) => j.job.id);
+      const first =
+        a.first === "ready"
+          ? s.jobs.filter((j) => r.m.drawSkip(j) === undefined).map((j) => j.job.id)
+          : a.first === "stuck"
+            ? s.jobs.filter((j) => j.status === JobStatus.Drawing && r.m.drawSkip(j) !== undefined).map((j) => j.job.id)
+            : [];
+      const picks = all.length === 0 ? [] : a.jobs.map((x) => all[x % all.length]);
+      // A job named twice is drawn once: the second mention finds it in Voting (or settled) and skips it.
+      const ids = [...first.slice(0, 3), ...picks];
+      const tampered = a.tampered && ids.length > 0;
+      const jobs = ids.map((id, i) => (tampered && i === ids.length - 1 ? tamper(recordOf(r, id)) : recordOf(r, id)));
+      return {
+        label: `drawCommittees ${a.who} ${a.first} [${ids.map((id) => tag(r, id)).join(",")}]${tampered ? " tampered" : ""}`,
+        predict: (m) => m.drawCommittees(ids.map((id, i) => ({ id, tampered: tampered && i === ids.length - 1 }))),
+        send: () => p.escrow.connect(as(a.who)).drawCommittees(jobs, GAS),
       };
     }
     case "commitVote": {
@@ -731,7 +762,7 @@ function resolve(r: Run, a: Action): Resolved {
     case "reseed":
       return {
         label: `reseed ${a.seed}`,
-        predict: () => undefined,
+        predict: (m) => m.reseed(BigInt(a.seed)),
         send: () => p.randomness.connect(as("outsider")).setSeed(a.seed, GAS),
       };
     case "mint":
@@ -812,6 +843,7 @@ function modelFor(r: Run, pick: number, asOwner: boolean): { id: bigint; who: Ac
 
 /** Sends one resolved action and checks it against the model; whether it succeeded (as predicted). */
 async function execute(r: Run, label: string, kind: string, res: Resolved, stats: FuzzStats): Promise<boolean> {
+  const before = r.m.s.block;
   const next = r.m.clone();
   let expected: string | null = null;
   try {
@@ -828,11 +860,15 @@ async function execute(r: Run, label: string, kind: string, res: Resolved, stats
     const tx = await res.send!();
     const receipt = await tx.wait();
     logs = receipt!.logs;
+    check(BigInt(receipt!.blockNumber) === before, `${label}: mined in block ${receipt!.blockNumber}, model ${before}`);
   } catch (e) {
+    if (e instanceof Failure) throw e;
     actual = errorName(r.w, e);
   }
   r.m.s.now = at + 1n;
   next.s.now = at + 1n;
+  // Every transaction is mined in a block of its own, a reverted one too: read it rather than assume it.
+  r.m.s.block = next.s.block = BigInt(await network.provider.send("eth_blockNumber", [])) + 1n;
   const k = (stats.kinds[kind] ??= { ok: 0, reverted: 0, errors: {} });
   r.trace.push(`#${r.step} @${at} ${label} -> ${actual ?? "ok"}`);
   if (expected !== actual) {
@@ -852,6 +888,8 @@ async function execute(r: Run, label: string, kind: string, res: Resolved, stats
     }
   }
   checkEvents(r, next, logs, label);
+  await checkDraws(r, next, before, label);
+  next.fx = { settlements: [], draws: [], commits: [] };
   r.m = next;
   res.after?.();
   return true;
@@ -932,7 +970,24 @@ function checkEvents(
     eq([ev.commitEnd, ev.revealEnd], [j.windowEnd, j.revealEnd], `${label}: committee windows`);
     next.fillCommittee(d.jobId, ev.members);
   }
-  next.fx = { settlements: [], draws: [], commits: [] };
+}
+
+/**
+ * Each committee the transaction in block `block` drew, against VerifierStaking.drawCommittee from the seed the
+ * model derived (the mock's seed of the job's ticket, mixed with the job id) on the stake of the block before:
+ * when no settlement earlier in the same batch changed a draw weight, the chain drew from exactly that stake.
+ */
+async function checkDraws(r: Run, next: Model, block: bigint, label: string): Promise<void> {
+  const before = r.m.weights();
+  for (const d of next.fx.draws) {
+    if (d.weights !== before) continue;
+    const expected = await r.w.p.staking.drawCommittee(d.seed, d.size, d.excluded, { blockTag: Number(block - 1n) });
+    eq(
+      next.jobOf(d.jobId)!.seats.map((x) => x.verifier),
+      [...expected],
+      `${label}: committee of ${tag(r, d.jobId)} vs the staking draw from the model's seed`,
+    );
+  }
 }
 
 /** Statuses in the order a job moves through them; every terminal status ranks last. */
@@ -1040,16 +1095,18 @@ async function checkState(r: Run, label: string): Promise<void> {
     check(j.settledCount <= 1, `${label}: ${name} settled ${j.settledCount} times`);
     check(isTerminal(status) === (j.settledCount === 1), `${label}: ${name} terminal without one JobSettled`);
     r.lastStatus[i] = status;
+    // Drawing: windowEnd is the draw-by time and revealEnd the randomness ticket (the request's block number).
     eq(
-      [status, st.worker, st.windowEnd, st.revealEnd, Number(st.seats)],
-      [j.status, j.worker, j.windowEnd, j.revealEnd, j.seats.length],
-      `${label}: ${name} state`,
+      [STATUS_NAMES[status], st.worker, st.windowEnd, st.revealEnd, Number(st.seats)],
+      [STATUS_NAMES[j.status], j.worker, j.windowEnd, j.revealEnd, j.seats.length],
+      `${label}: ${name} state${j.status === JobStatus.Drawing ? " (Drawing: draw-by, ticket)" : ""}`,
     );
     const detail = details[k];
     if (!isTerminal(status)) {
       open += j.job.fee;
-      // An open job was not terminal at the last check either, so its details were read.
-      if (status === JobStatus.Voting) open += (await detail!.challenge).bond;
+      // An open job was not terminal at the last check either, so its details were read. A challenge's bond is
+      // held while it is judged: from the challenge (Drawing) to the settlement.
+      if (status === JobStatus.Drawing || status === JobStatus.Voting) open += (await detail!.challenge).bond;
     }
     if (!detail) continue; // settled before: unchanged since it was checked in full
     eq(await detail.outputHash, j.outputHash, `${label}: ${name} output hash`);
@@ -1133,6 +1190,7 @@ async function runOnce(w: World, actions: Action[], stats: FuzzStats, verbose: b
   const latest = await ethers.provider.getBlock("latest");
   const m = new Model(structuredClone(w.initial));
   m.s.now = BigInt(latest!.timestamp) + 1n;
+  m.s.block = BigInt(latest!.number) + 1n;
   const r: Run = {
     w,
     m,
@@ -1156,12 +1214,15 @@ async function runOnce(w: World, actions: Action[], stats: FuzzStats, verbose: b
         r.trace.push(`#${r.step} ${res.label}`);
         continue;
       }
+      // A follow-up (the next vote of a burst, the draw after a submission) counts as its own kind.
+      let kind: ActionKind = a.kind;
       for (;;) {
-        const ok = await execute(r, res.label, a.kind, res, stats);
+        const ok = await execute(r, res.label, kind, res, stats);
         await checkState(r, `step ${r.step} (${res.label})`);
         const next = ok ? res.next?.() : undefined;
         if (!next) break;
         res = resolve(r, next);
+        kind = next.kind;
       }
       if (
         [
