@@ -221,7 +221,15 @@ export interface Effects {
   draws: ExpectedDraw[];
   commits: ExpectedCommit[];
   requested?: JobRecord;
+  /**
+   * How jobs left Drawing without a committee or were passed over, for the run's statistics: "tooFew" (settled at
+   * the draw), "undrawn" (settled past draw-by), or the reason a batch skipped a job.
+   */
+  drawPaths: string[];
 }
+
+/** Effects of nothing yet. */
+export const noEffects = (): Effects => ({ settlements: [], draws: [], commits: [], drawPaths: [] });
 
 export const MAX_URI_BYTES = 2048;
 const MAX_COMMITTEE_SIZE = 15;
@@ -249,7 +257,7 @@ function asJob(j: JobRecord): Job {
 }
 
 export class Model {
-  fx: Effects = { settlements: [], draws: [], commits: [] };
+  fx: Effects = noEffects();
 
   constructor(public s: State) {}
 
@@ -735,7 +743,11 @@ export class Model {
     let drawn = 0;
     for (const item of items) {
       const j = this.stateOf(item.id, item.tampered ?? false);
-      if (this.drawSkip(j) !== undefined) continue;
+      const skip = this.drawSkip(j);
+      if (skip !== undefined) {
+        this.fx.drawPaths.push(`skipped ${skip.replace("JobEscrow", "")}`);
+        continue;
+      }
       this.draw(j);
       drawn += 1;
     }
@@ -753,6 +765,7 @@ export class Model {
     const eligible = this.eligible(excluded);
     const size = Number(j.job.committeeSize);
     if (eligible.length < size) {
+      this.fx.drawPaths.push("tooFew");
       this.settleInconclusive(j);
       return;
     }
@@ -894,6 +907,7 @@ export class Model {
       this.settleAccepted(j, output, 0n);
     } else if (j.status === JobStatus.Drawing) {
       // No committee was drawn by draw-by: nobody is slashed, a challenger gets its bond back.
+      this.fx.drawPaths.push("undrawn");
       this.settleInconclusive(j);
     } else {
       const agreed = BigInt(j.seats.filter((x) => x.vote === VoteState.Agreed).length);
