@@ -7,15 +7,16 @@ import { statisticalDraws, underCoverage } from "./fixtures/coverage";
  * Invariant fuzzing, bounded for CI: fast-check drives random sequences of every external action against the
  * real contracts and a TypeScript model (test/fuzz). `npm run fuzz -- --runs N --seed S` runs more.
  * The seed is fixed so that the coverage asserted here is reproducible: 19 runs of up to 80 steps, with which this
- * seed has every action kind succeed and revert and 15 of 24 committee votes end fully revealed (of seeds 1 to 11
- * and 21, only 2, 7 and 8 cover every kind in 19 runs, and 7 reveals too few votes). FUZZ_SEED overrides it.
+ * seed has every action kind succeed and revert (drawCommittees with each of its three reasons) and 10 of 19
+ * committee votes end fully revealed. Since committees are drawn lazily, seed 8 reveals too few (4 of 13) and
+ * seed 3 misses a kind. FUZZ_SEED overrides it.
  */
 describe("Invariant fuzzing", function () {
   this.timeout(600_000);
 
   it("keeps the model and the four invariants through random action sequences, exercising every action", async function () {
     const before = await network.provider.send("evm_snapshot", []);
-    const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 8;
+    const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 2;
     // Under coverage, a tenth of the runs (the first of the same sequence): every step still checks the model and
     // the invariants, but so few runs need not exercise every action or finish enough committee votes.
     const runs = statisticalDraws(19);

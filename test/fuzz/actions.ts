@@ -52,12 +52,37 @@ export type RequestVariant =
   | "callback"
   | "unknownModel";
 
+/** When the committee of a job a submission or challenge moved to Drawing is drawn (see `submit`). */
+export type DrawAfter = "next" | "sameBlock" | "none";
+
 export type Action =
   /** `mode`: prefer a model in this verification mode (when one takes jobs). */
   | { kind: "request"; who: Actor; model: number; mode: number | null; variant: RequestVariant; deadlineIn: number }
   | { kind: "claim"; who: Actor; job: JobPick; tampered: boolean }
-  | { kind: "submit"; who: Actor; job: JobPick; output: "right" | "wrong" | "empty" | "huge"; asWorker: boolean }
-  | { kind: "challenge"; who: Actor; job: JobPick }
+  /**
+   * `draw`: "next": once a Committee submission succeeds (its job in Drawing), its committee is drawn in the next
+   * transaction, as the worker's service draws as soon as the seed exists; "sameBlock": a draw of it is sent in
+   * the same block too, before the seed exists; "none": it waits for a `drawCommittees` action, or its draw
+   * window closes.
+   */
+  | {
+      kind: "submit";
+      who: Actor;
+      job: JobPick;
+      output: "right" | "wrong" | "empty" | "huge";
+      asWorker: boolean;
+      draw: DrawAfter;
+    }
+  /** `draw`: as for `submit`, once the challenge succeeds. */
+  | { kind: "challenge"; who: Actor; job: JobPick; draw: DrawAfter }
+  /**
+   * A batch of jobs to draw committees for. `jobs` picks among every job, as settleBatch picks; `first`: "ready"
+   * puts the jobs whose committee can be drawn now (if any) before the picks, which are then skipped unless
+   * they can be drawn too; "stuck" picks among the jobs in Drawing that cannot be drawn now (if any), and "any"
+   * among every job, so that the batch mostly reverts with the first job's reason. `tampered`: the last record
+   * does not hash to its id.
+   */
+  | { kind: "drawCommittees"; who: Actor; first: "ready" | "stuck" | "any"; jobs: number[]; tampered: boolean }
   /**
    * `wrongSeat`: a member names a seat it does not hold (another member's, or past the committee). `burst`: once
    * this commit succeeds, the job's other members commit too, one transaction each, honestly except the one at
@@ -131,6 +156,18 @@ function mostly<T>(usual: fc.Arbitrary<T>, unusual: fc.Arbitrary<T>, ratio = 6):
   return fc.oneof({ weight: ratio, arbitrary: usual }, { weight: 1, arbitrary: unusual });
 }
 
+/** Mostly drawn at once, so that votes follow; now and then tried in the submission's block first, or left to wait. */
+const drawAfter = fc.constantFrom<DrawAfter>(
+  "next",
+  "next",
+  "next",
+  "next",
+  "next",
+  "next",
+  "sameBlock",
+  "none",
+  "none",
+);
 const jobPick = fc.record({ pick: pickArb, any: mostly(fc.constant(false), fc.constant(true), 5) });
 /** For votes: mostly the oldest open committee. */
 const votePick = fc.record({
@@ -269,11 +306,20 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
       10,
     ),
     asWorker: mostly(fc.constant(true), fc.constant(false), 6),
+    draw: drawAfter,
   }),
   challenge: fc.record({
     kind: fc.constant("challenge" as const),
     who: mostly(verifier, fc.constantFrom<Actor>("req0", "worker0", "outsider"), 8),
     job: jobPick,
+    draw: drawAfter,
+  }),
+  drawCommittees: fc.record({
+    kind: fc.constant("drawCommittees" as const),
+    who: anyone,
+    first: fc.constantFrom<"ready" | "stuck" | "any">("ready", "ready", "ready", "stuck", "any"),
+    jobs: mostly(fc.array(pickArb, { minLength: 0, maxLength: 3 }), fc.constant<number[]>([]), 10),
+    tampered: mostly(fc.constant(false), fc.constant(true), 20),
   }),
   commitVote: fc.record({
     kind: fc.constant("commitVote" as const),
@@ -457,6 +503,7 @@ export const WEIGHTS: Record<ActionKind, number> = {
   claim: 5,
   submit: 12,
   challenge: 6,
+  drawCommittees: 5,
   commitVote: 28,
   revealVote: 26,
   settle: 6,

@@ -4,15 +4,18 @@
  * Every operation mirrors one external call: it either throws `Revert` with the custom error the contracts
  * should revert with, or mutates the state the way the call should and records what it should emit
  * (settlements, committee draws, the requested job). Callers run an operation on a clone of the state, send
- * the transaction, then compare; committee membership is not predicted but read back from `CommitteeDrawn`
- * and checked against the set of verifiers the model says were eligible.
+ * the transaction, then compare. A committee is drawn in two steps, as the escrow does: the submission or
+ * challenge moves its job to Drawing with MockRandomness's ticket (the number of that transaction's block), and a
+ * later `drawCommittees` draws it from the seed the model derives (`drawSeedOf`); the members are read back from
+ * `CommitteeDrawn`, checked against the verifiers the model says were eligible and, where the draw saw the stake
+ * of the block before it, against the staking contract's own draw from that seed.
  *
  * Jobs are kept in request order (index = nonce - 1) and found by their id, the hash of their fixed fields
  * (`jobIdOf`). Each committee job keeps the list of its sealed commitments in commit order, the list every
  * reveal must pass back.
  */
 import { keccak256, ZeroAddress, ZeroHash } from "ethers";
-import { JobOutcome, JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
+import { disputeWindowOf, JobOutcome, JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
 import { jobIdOf, type Settlement } from "../../src/job";
 import {
   abandonedSettlement,
@@ -30,6 +33,7 @@ import {
   type ChallengeBond,
 } from "../../src/settlement";
 import { sealCommitment, voteCommitment } from "../../src/votes";
+import { drawSeedOf } from "../fixtures/verification";
 import type { Job } from "../fixtures/protocol";
 
 /** A custom error the model expects the call to revert with. */
@@ -129,7 +133,9 @@ export interface JobModel {
   job: JobRecord;
   status: number;
   worker: string;
+  /** Claimed: submit by; Submitted: challenge until; Drawing: draw by; Voting: commit until. */
   windowEnd: bigint;
+  /** Drawing: the randomness ticket (the block number of the submission or challenge); Voting: reveal until. */
   revealEnd: bigint;
   seats: Seat[];
   /** `sealCommitment(seat, commitment)` of every commit, in commit order: what a reveal passes. */
@@ -154,6 +160,10 @@ export interface RegisteredModel {
 export interface State {
   /** Timestamp the next transaction is mined at. */
   now: bigint;
+  /** Number of the block the next transaction is mined in (the runner reads it before each transaction). */
+  block: bigint;
+  /** MockRandomness.seed(): a ticket's seed is keccak256(abi.encode(randomSeed, ticket)), read at the draw. */
+  randomSeed: bigint;
   /** The chain id: job ids bind it and the escrow's address. */
   chainId: bigint;
   escrow: string;
@@ -187,7 +197,15 @@ export interface ExpectedDraw {
   size: number;
   /** Accounts the draw may pick from (non-zero weight, not excluded). */
   eligible: string[];
+  /** The seed VerifierStaking.drawCommittee is given, and the parties it excludes. */
+  seed: bigint;
+  excluded: string[];
+  /** Every account's draw weight at the draw (a settlement earlier in the batch may have changed some). */
+  weights: string;
 }
+
+/** Why `drawCommittees` skips a job: the error it reverts with when it is the first of a batch none of which can be drawn. */
+type DrawSkip = "JobEscrowInvalidStatus" | "JobEscrowDrawWindowClosed" | "JobEscrowSeedPending";
 
 /** A VoteCommitted event. */
 export interface ExpectedCommit {
@@ -203,7 +221,15 @@ export interface Effects {
   draws: ExpectedDraw[];
   commits: ExpectedCommit[];
   requested?: JobRecord;
+  /**
+   * How jobs left Drawing without a committee or were passed over, for the run's statistics: "tooFew" (settled at
+   * the draw), "undrawn" (settled past draw-by), or the reason a batch skipped a job.
+   */
+  drawPaths: string[];
 }
+
+/** Effects of nothing yet. */
+export const noEffects = (): Effects => ({ settlements: [], draws: [], commits: [], drawPaths: [] });
 
 export const MAX_URI_BYTES = 2048;
 const MAX_COMMITTEE_SIZE = 15;
@@ -216,6 +242,13 @@ const MAX_MIN_VERIFIER_STAKE = 10n ** 27n;
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+/** The windows of `p` as numbers (seconds, far below 2^53), for src/params' `disputeWindowOf`. */
+const numbers = (p: P) => ({
+  submissionWindow: Number(p.submissionWindow),
+  challengeWindow: Number(p.challengeWindow),
+  commitWindow: Number(p.commitWindow),
+  revealWindow: Number(p.revealWindow),
+});
 
 export const isTerminal = (status: number): boolean => status >= JobStatus.Settled;
 
@@ -224,7 +257,7 @@ function asJob(j: JobRecord): Job {
 }
 
 export class Model {
-  fx: Effects = { settlements: [], draws: [], commits: [] };
+  fx: Effects = noEffects();
 
   constructor(public s: State) {}
 
@@ -275,7 +308,7 @@ export class Model {
     if (amount !== 0n) this.s.credits[a] = this.creditOf(a) + amount;
   }
 
-  /** What the escrow must hold for open jobs: their fees, and the bond of a challenge under vote. */
+  /** What the escrow must hold for open jobs: their fees, and the bond of a challenge being judged (Drawing, Voting). */
   openHoldings(): bigint {
     let held = 0n;
     for (const j of this.s.jobs) {
@@ -518,7 +551,7 @@ export class Model {
       ["maxCallbackGasLimit", 0n, 5_000_000n],
     ];
     for (const [key, lo, hi] of bounds) if (p[key] < lo || p[key] > hi) revert("JobEscrowInvalidParam");
-    const window = p.submissionWindow + p.challengeWindow + p.commitWindow + p.revealWindow;
+    const window = BigInt(disputeWindowOf(numbers(p)));
     if (window > this.s.unbondingPeriod) revert("JobEscrowDisputeWindowExceedsUnbonding");
     this.s.params.push({ ...p });
     this.s.maxDisputeWindow = max(this.s.maxDisputeWindow, window);
@@ -657,7 +690,8 @@ export class Model {
     const claimedNow = j.status === JobStatus.Requested;
     if (claimedNow) {
       if (this.s.paused) revert("EnforcedPause");
-      if (j.job.mode === BigInt(VerificationMode.Optimistic)) this.requireVerifiers(from, j);
+      // Claimed in this transaction, a verified job is checked as `claim` checks it.
+      if (j.job.mode !== BigInt(VerificationMode.None)) this.requireVerifiers(from, j);
       this.doClaim(from, j);
     } else if (j.status !== JobStatus.Claimed) {
       revert("JobEscrowInvalidStatus");
@@ -677,29 +711,81 @@ export class Model {
       j.status = JobStatus.Submitted;
       j.windowEnd = this.s.now + p.challengeWindow;
     } else {
-      j.status = JobStatus.Submitted;
-      if (!this.draw(j, ZeroAddress)) {
-        // Claimed in this transaction: refused rather than refunded.
-        if (claimedNow) revert("VerifierStakingInsufficientVerifiers");
-        this.settleInconclusive(j);
-      }
+      this.requestSeed(j);
     }
   }
 
-  /** Opens a committee vote; the members themselves are filled in from CommitteeDrawn (`fillCommittee`). */
-  private draw(j: JobModel, challenger: string): boolean {
+  /**
+   * CommitteeDrawLib.request: MockRandomness never fails, so the job always moves to Drawing, to be drawn by
+   * `windowEnd` from the seed of its ticket (kept in `revealEnd`), the number of this transaction's block.
+   */
+  private requestSeed(j: JobModel): void {
+    j.status = JobStatus.Drawing;
+    j.windowEnd = this.s.now + this.paramsOf(j.job.paramsId).commitWindow;
+    j.revealEnd = this.s.block;
+  }
+
+  /** Why the committee of `j` cannot be drawn now, if it cannot (CommitteeDrawLib.draw's checks, in order). */
+  drawSkip(j: JobModel): DrawSkip | undefined {
+    if (j.status !== JobStatus.Drawing) return "JobEscrowInvalidStatus";
+    if (this.s.now > j.windowEnd) return "JobEscrowDrawWindowClosed";
+    // MockRandomness: a ticket's seed exists from the block after the ticket's.
+    if (this.s.block <= j.revealEnd) return "JobEscrowSeedPending";
+    return undefined;
+  }
+
+  /**
+   * `drawCommittees`: draws every job of the batch that can be drawn, skips the others; when none can, reverts
+   * with the first job's reason. Every record is checked first (an unknown or tampered one reverts the batch).
+   */
+  drawCommittees(items: { id: bigint; tampered?: boolean }[]): void {
+    if (items.length === 0) revert("JobEscrowInvalidBatch");
+    let drawn = 0;
+    for (const item of items) {
+      const j = this.stateOf(item.id, item.tampered ?? false);
+      const skip = this.drawSkip(j);
+      if (skip !== undefined) {
+        this.fx.drawPaths.push(`skipped ${skip.replace("JobEscrow", "")}`);
+        continue;
+      }
+      this.draw(j);
+      drawn += 1;
+    }
+    if (drawn === 0) revert(this.drawSkip(this.stateOf(items[0].id, items[0].tampered ?? false))!);
+  }
+
+  /**
+   * Draws the committee of `j` (in Drawing, its seed there), excluding its worker, requester, model owner and
+   * challenger, and opens the vote; with too few eligible verifiers the job settles Inconclusive at once. The
+   * members are filled in from CommitteeDrawn (`fillCommittee`).
+   */
+  private draw(j: JobModel): void {
     const excluded = [j.worker, j.job.requester, j.job.modelOwner];
-    if (challenger !== ZeroAddress) excluded.push(challenger);
+    if (j.challenger !== ZeroAddress) excluded.push(j.challenger);
     const eligible = this.eligible(excluded);
     const size = Number(j.job.committeeSize);
-    if (eligible.length < size) return false;
+    if (eligible.length < size) {
+      this.fx.drawPaths.push("tooFew");
+      this.settleInconclusive(j);
+      return;
+    }
+    const seed = drawSeedOf(asJob(j.job), j.revealEnd, this.s.randomSeed);
     const p = this.paramsOf(j.job.paramsId);
     j.status = JobStatus.Voting;
     j.windowEnd = this.s.now + p.commitWindow;
     j.revealEnd = j.windowEnd + p.revealWindow;
     j.seats = [];
-    this.fx.draws.push({ jobId: j.job.id, size, eligible });
-    return true;
+    this.fx.draws.push({ jobId: j.job.id, size, eligible, seed, excluded, weights: this.weights() });
+  }
+
+  /** Every account's draw weight, as one comparable string. */
+  weights(): string {
+    return JSON.stringify(Object.entries(this.s.accounts).map(([a, acc]) => [a, acc.weight.toString()]));
+  }
+
+  /** `MockRandomness.setSeed`: the seed every ticket's seed is derived from from now on, at the draw. */
+  reseed(seed: bigint): void {
+    this.s.randomSeed = seed;
   }
 
   /** Seats the committee a transaction drew. */
@@ -717,10 +803,8 @@ export class Model {
     }
     j.challenger = from;
     j.bond = challengeBondFor(j.job, this.paramsOf(j.job.paramsId));
-    const drawn = this.draw(j, from);
+    this.requestSeed(j);
     this.move(from, this.s.escrow, j.bond);
-    // A challenge in time is always judged: with no committee the job is refunded and the bond returned.
-    if (!drawn) this.settleInconclusive(j);
   }
 
   private votingJob(id: bigint): JobModel {
@@ -767,8 +851,9 @@ export class Model {
   due(j: JobModel): { due: boolean; readyAt: bigint } {
     let readyAt: bigint;
     if (j.status === JobStatus.Requested) readyAt = j.job.deadline + 1n;
-    else if (j.status === JobStatus.Claimed || j.status === JobStatus.Submitted) readyAt = j.windowEnd + 1n;
-    else if (j.status === JobStatus.Voting) {
+    else if (j.status === JobStatus.Claimed || j.status === JobStatus.Submitted || j.status === JobStatus.Drawing) {
+      readyAt = j.windowEnd + 1n;
+    } else if (j.status === JobStatus.Voting) {
       readyAt = j.revealEnd + 1n;
       const allRevealed = j.seats.every((x) => x.vote === VoteState.Agreed || x.vote === VoteState.Disagreed);
       if (this.s.now < readyAt && allRevealed) return { due: true, readyAt };
@@ -820,6 +905,10 @@ export class Model {
       this.settleAbandoned(j);
     } else if (j.status === JobStatus.Submitted) {
       this.settleAccepted(j, output, 0n);
+    } else if (j.status === JobStatus.Drawing) {
+      // No committee was drawn by draw-by: nobody is slashed, a challenger gets its bond back.
+      this.fx.drawPaths.push("undrawn");
+      this.settleInconclusive(j);
     } else {
       const agreed = BigInt(j.seats.filter((x) => x.vote === VoteState.Agreed).length);
       const disagreed = BigInt(j.seats.filter((x) => x.vote === VoteState.Disagreed).length);

@@ -44,7 +44,17 @@ import {
   type ActionKind,
   type JobPick,
 } from "./actions";
-import { Model, PARAM_KEYS, Revert, isTerminal, type JobModel, type JobRecord, type P, type State } from "./model";
+import {
+  Model,
+  PARAM_KEYS,
+  Revert,
+  isTerminal,
+  noEffects,
+  type JobModel,
+  type JobRecord,
+  type P,
+  type State,
+} from "./model";
 
 export interface FuzzOptions {
   runs: number;
@@ -79,6 +89,8 @@ export interface FuzzStats {
   kinds: Record<string, KindStats>;
   /** Committee votes opened (CommitteeDrawn), and how many of those jobs settled with every seat's vote revealed. */
   committees: { drawn: number; allRevealed: number };
+  /** Jobs settled at the draw for too few verifiers ("tooFew"), settled undrawn past draw-by, or skipped by a batch. */
+  drawPaths: Record<string, number>;
   failure?: FuzzFailure;
 }
 
@@ -166,6 +178,8 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
   const staking = await p.staking.getAddress();
   const s: State = {
     now: 0n,
+    block: 0n,
+    randomSeed: await p.randomness.seed(),
     escrow,
     staking,
     chainId: p.domain.chainId,
@@ -260,6 +274,8 @@ interface Resolved {
   after?: () => void;
   /** For a vote in a burst: the action that sends the next member's vote on the same job, if any is left. */
   next?: () => Action | undefined;
+  /** A transaction sent in the same block, after this one. */
+  inBlock?: Sent;
 }
 
 /**
@@ -384,6 +400,39 @@ function otherSeat(own: number, size: number, pick: number): number {
 
 const tamper = (job: Job): Job => ({ ...job, fee: BigInt(job.fee) + 1n });
 
+/**
+ * A draw of job `id` in the block of its submission or challenge, before its seed exists: alone, the batch
+ * reverts with JobEscrowSeedPending; with a job that can be drawn (`pick` odd, if any), it skips job `id`. When
+ * the submission or challenge reverts, the draw reverts with job `id`'s own reason.
+ */
+function drawInBlock(r: Run, id: bigint, pick: number): Sent | undefined {
+  if (!r.m.jobOf(id)) return undefined; // no job yet: the submission names an unknown one
+  const ready = r.m.s.jobs.filter((j) => r.m.drawSkip(j) === undefined).map((j) => j.job.id);
+  const ids = pick % 2 === 1 && ready.length > 0 ? [id, ready[0]] : [id];
+  const label = `drawCommittees outsider in block [${ids.map((x) => tag(r, x)).join(",")}]`;
+  return {
+    label,
+    kind: "drawCommittees",
+    res: {
+      label,
+      predict: (m) => m.drawCommittees(ids.map((x) => ({ id: x }))),
+      send: () =>
+        r.w.p.escrow.connect(r.w.signers.outsider).drawCommittees(
+          ids.map((x) => recordOf(r, x)),
+          GAS,
+        ),
+    },
+  };
+}
+
+/** The draw that follows a submission or challenge that left job `id` in Drawing: its batch alone, sent by anyone. */
+function drawNext(r: Run, id: bigint): Action | undefined {
+  if (r.m.jobOf(id)?.status !== JobStatus.Drawing) return undefined;
+  const all = r.m.s.jobs;
+  const who = ACTORS[(all.length + r.step) % ACTORS.length];
+  return { kind: "drawCommittees", who, first: "any", jobs: [Number(r.m.jobOf(id)!.job.nonce) - 1], tampered: false };
+}
+
 function resolve(r: Run, a: Action): Resolved {
   const p = r.w.p;
   const A = r.w.addr;
@@ -463,6 +512,8 @@ function resolve(r: Run, a: Action): Resolved {
         predict: (m) => m.submit(A[who], id, output, a.output === "right"),
         send: () => p.escrow.connect(as(who)).submitResult(job, output, GAS),
         after: () => r.outputs.set(id, output),
+        next: () => (a.draw !== "none" ? drawNext(r, id) : undefined),
+        inBlock: a.draw === "sameBlock" ? drawInBlock(r, id, a.job.pick) : undefined,
       };
     }
     case "challenge": {
@@ -478,6 +529,27 @@ function resolve(r: Run, a: Action): Resolved {
         label: `challenge ${a.who} job ${tag(r, id)}`,
         predict: (m) => m.challenge(A[a.who], id),
         send: () => p.escrow.connect(as(a.who)).challenge(job, GAS),
+        next: () => (a.draw !== "none" ? drawNext(r, id) : undefined),
+        inBlock: a.draw === "sameBlock" ? drawInBlock(r, id, a.job.pick) : undefined,
+      };
+    }
+    case "drawCommittees": {
+      const all = s.jobs.map((j) => j.job.id);
+      const first =
+        a.first === "ready"
+          ? s.jobs.filter((j) => r.m.drawSkip(j) === undefined).map((j) => j.job.id)
+          : a.first === "stuck"
+            ? s.jobs.filter((j) => j.status === JobStatus.Drawing && r.m.drawSkip(j) !== undefined).map((j) => j.job.id)
+            : [];
+      const picks = all.length === 0 ? [] : a.jobs.map((x) => all[x % all.length]);
+      // A job named twice is drawn once: the second mention finds it in Voting (or settled) and skips it.
+      const ids = [...first.slice(0, 3), ...picks];
+      const tampered = a.tampered && ids.length > 0;
+      const jobs = ids.map((id, i) => (tampered && i === ids.length - 1 ? tamper(recordOf(r, id)) : recordOf(r, id)));
+      return {
+        label: `drawCommittees ${a.who} ${a.first} [${ids.map((id) => tag(r, id)).join(",")}]${tampered ? " tampered" : ""}`,
+        predict: (m) => m.drawCommittees(ids.map((id, i) => ({ id, tampered: tampered && i === ids.length - 1 }))),
+        send: () => p.escrow.connect(as(a.who)).drawCommittees(jobs, GAS),
       };
     }
     case "commitVote": {
@@ -731,7 +803,7 @@ function resolve(r: Run, a: Action): Resolved {
     case "reseed":
       return {
         label: `reseed ${a.seed}`,
-        predict: () => undefined,
+        predict: (m) => m.reseed(BigInt(a.seed)),
         send: () => p.randomness.connect(as("outsider")).setSeed(a.seed, GAS),
       };
     case "mint":
@@ -810,51 +882,128 @@ function modelFor(r: Run, pick: number, asOwner: boolean): { id: bigint; who: Ac
 
 // ---------------------------------------------------------------- execution and checks
 
+/** One transaction of a block: what it does, its label and the action kind it counts as. */
+interface Sent {
+  label: string;
+  kind: string;
+  res: Resolved;
+}
+
+type Logs = readonly { topics: readonly string[]; data: string; address: string }[];
+
+/** What the chain did with a transaction: the custom error it reverted with, or its logs and block. */
+interface Outcome {
+  actual: string | null;
+  logs: Logs;
+  minedIn?: bigint;
+}
+
 /** Sends one resolved action and checks it against the model; whether it succeeded (as predicted). */
 async function execute(r: Run, label: string, kind: string, res: Resolved, stats: FuzzStats): Promise<boolean> {
-  const next = r.m.clone();
-  let expected: string | null = null;
-  try {
-    res.predict?.(next);
-  } catch (e) {
-    if (!(e instanceof Revert)) throw e;
-    expected = e.error;
-  }
+  return (await executeBlock(r, [{ label, kind, res }], stats))[0];
+}
+
+/**
+ * Sends resolved actions in one block, in order, and checks each against the model, which runs each on the state
+ * the ones before it left (a revert leaves it as it was); whether each succeeded (as predicted).
+ */
+async function executeBlock(r: Run, txs: Sent[], stats: FuzzStats): Promise<boolean[]> {
+  const block = r.m.s.block;
   const at = r.m.s.now;
-  await network.provider.send("evm_setNextBlockTimestamp", [Number(at)]);
-  let actual: string | null = null;
-  let logs: readonly { topics: readonly string[]; data: string; address: string }[] = [];
-  try {
-    const tx = await res.send!();
-    const receipt = await tx.wait();
-    logs = receipt!.logs;
-  } catch (e) {
-    actual = errorName(r.w, e);
-  }
-  r.m.s.now = at + 1n;
-  next.s.now = at + 1n;
-  const k = (stats.kinds[kind] ??= { ok: 0, reverted: 0, errors: {} });
-  r.trace.push(`#${r.step} @${at} ${label} -> ${actual ?? "ok"}`);
-  if (expected !== actual) {
-    throw new Failure(`${label}: model expected ${expected ?? "success"}, chain ${actual ?? "succeeded"}`);
-  }
-  if (actual !== null) {
-    k.reverted += 1;
-    k.errors[actual] = (k.errors[actual] ?? 0) + 1;
-    return false;
-  }
-  k.ok += 1;
-  stats.committees.drawn += next.fx.draws.length;
-  for (const { jobId } of next.fx.settlements) {
-    const seats = next.jobOf(jobId)!.seats;
-    if (seats.length > 0 && seats.every((x) => x.vote === VoteState.Agreed || x.vote === VoteState.Disagreed)) {
-      stats.committees.allRevealed += 1;
+  const start = r.m;
+  const predicted: { next: Model; expected: string | null }[] = [];
+  let state = r.m;
+  for (const { res } of txs) {
+    const next = state.clone();
+    let expected: string | null = null;
+    try {
+      res.predict?.(next);
+    } catch (e) {
+      if (!(e instanceof Revert)) throw e;
+      expected = e.error;
     }
+    predicted.push({ next, expected });
+    if (expected === null) state = next;
   }
-  checkEvents(r, next, logs, label);
-  r.m = next;
-  res.after?.();
-  return true;
+  await network.provider.send("evm_setNextBlockTimestamp", [Number(at)]);
+  const outcomes = txs.length === 1 ? [await sendAlone(r, txs[0].res)] : await sendTogether(r, txs);
+  // Every transaction is mined in a block, a reverted one too: read the next block's number rather than assume it.
+  const nextBlock = BigInt(await network.provider.send("eth_blockNumber", [])) + 1n;
+  const oks: boolean[] = [];
+  for (const [i, { label, kind, res }] of txs.entries()) {
+    const { next, expected } = predicted[i];
+    const { actual, logs, minedIn } = outcomes[i];
+    const k = (stats.kinds[kind] ??= { ok: 0, reverted: 0, errors: {} });
+    r.trace.push(`#${r.step} @${at}${txs.length > 1 ? ` block ${block}` : ""} ${label} -> ${actual ?? "ok"}`);
+    if (expected !== actual) {
+      throw new Failure(`${label}: model expected ${expected ?? "success"}, chain ${actual ?? "succeeded"}`);
+    }
+    if (actual !== null) {
+      k.reverted += 1;
+      k.errors[actual] = (k.errors[actual] ?? 0) + 1;
+      oks.push(false);
+      continue;
+    }
+    check(minedIn === block, `${label}: mined in block ${minedIn}, model ${block}`);
+    k.ok += 1;
+    stats.committees.drawn += next.fx.draws.length;
+    for (const path of next.fx.drawPaths) stats.drawPaths[path] = (stats.drawPaths[path] ?? 0) + 1;
+    for (const { jobId } of next.fx.settlements) {
+      const seats = next.jobOf(jobId)!.seats;
+      if (seats.length > 0 && seats.every((x) => x.vote === VoteState.Agreed || x.vote === VoteState.Disagreed)) {
+        stats.committees.allRevealed += 1;
+      }
+    }
+    checkEvents(r, next, logs, label);
+    await checkDraws(r, start, next, block, label);
+    next.fx = noEffects();
+    oks.push(true);
+  }
+  state.s.now = at + 1n;
+  state.s.block = nextBlock;
+  r.m = state;
+  for (const [i, { res }] of txs.entries()) if (oks[i]) res.after?.();
+  return oks;
+}
+
+/** Sends a transaction mined in a block of its own (automine). */
+async function sendAlone(r: Run, res: Resolved): Promise<Outcome> {
+  try {
+    const receipt = await (await res.send!()).wait();
+    return { actual: null, logs: receipt!.logs, minedIn: BigInt(receipt!.blockNumber) };
+  } catch (e) {
+    return { actual: errorName(r.w, e), logs: [] };
+  }
+}
+
+/**
+ * Sends transactions into one block: automine off while they queue, then one block mined. A reverted one's
+ * custom error is read from its trace, since its receipt has none.
+ */
+async function sendTogether(r: Run, txs: Sent[]): Promise<Outcome[]> {
+  const hashes: string[] = [];
+  await network.provider.send("evm_setAutomine", [false]);
+  try {
+    for (const { res } of txs) hashes.push((await res.send!()).hash);
+    await network.provider.send("evm_mine", []);
+  } finally {
+    await network.provider.send("evm_setAutomine", [true]);
+  }
+  const outcomes: Outcome[] = [];
+  for (const hash of hashes) {
+    const receipt = await ethers.provider.getTransactionReceipt(hash);
+    if (receipt!.status === 1) {
+      outcomes.push({ actual: null, logs: receipt!.logs, minedIn: BigInt(receipt!.blockNumber) });
+      continue;
+    }
+    const trace = await network.provider.send("debug_traceTransaction", [
+      hash,
+      { disableMemory: true, disableStack: true, disableStorage: true },
+    ]);
+    const data = String(trace.returnValue ?? "");
+    outcomes.push({ actual: errorName(r.w, { data: data.startsWith("0x") ? data : `0x${data}` }), logs: [] });
+  }
+  return outcomes;
 }
 
 /** The events of a successful transaction against what the model said it should emit. */
@@ -932,7 +1081,25 @@ function checkEvents(
     eq([ev.commitEnd, ev.revealEnd], [j.windowEnd, j.revealEnd], `${label}: committee windows`);
     next.fillCommittee(d.jobId, ev.members);
   }
-  next.fx = { settlements: [], draws: [], commits: [] };
+}
+
+/**
+ * Each committee the transaction in block `block` drew, against VerifierStaking.drawCommittee from the seed the
+ * model derived (the mock's seed of the job's ticket, mixed with the job id) on the stake of the block before:
+ * when nothing earlier in the block (a settlement earlier in the batch, a transaction before it) changed a draw
+ * weight, the chain drew from exactly that stake.
+ */
+async function checkDraws(r: Run, start: Model, next: Model, block: bigint, label: string): Promise<void> {
+  const before = start.weights();
+  for (const d of next.fx.draws) {
+    if (d.weights !== before) continue;
+    const expected = await r.w.p.staking.drawCommittee(d.seed, d.size, d.excluded, { blockTag: Number(block - 1n) });
+    eq(
+      next.jobOf(d.jobId)!.seats.map((x) => x.verifier),
+      [...expected],
+      `${label}: committee of ${tag(r, d.jobId)} vs the staking draw from the model's seed`,
+    );
+  }
 }
 
 /** Statuses in the order a job moves through them; every terminal status ranks last. */
@@ -1040,16 +1207,18 @@ async function checkState(r: Run, label: string): Promise<void> {
     check(j.settledCount <= 1, `${label}: ${name} settled ${j.settledCount} times`);
     check(isTerminal(status) === (j.settledCount === 1), `${label}: ${name} terminal without one JobSettled`);
     r.lastStatus[i] = status;
+    // Drawing: windowEnd is the draw-by time and revealEnd the randomness ticket (the request's block number).
     eq(
-      [status, st.worker, st.windowEnd, st.revealEnd, Number(st.seats)],
-      [j.status, j.worker, j.windowEnd, j.revealEnd, j.seats.length],
-      `${label}: ${name} state`,
+      [STATUS_NAMES[status], st.worker, st.windowEnd, st.revealEnd, Number(st.seats)],
+      [STATUS_NAMES[j.status], j.worker, j.windowEnd, j.revealEnd, j.seats.length],
+      `${label}: ${name} state${j.status === JobStatus.Drawing ? " (Drawing: draw-by, ticket)" : ""}`,
     );
     const detail = details[k];
     if (!isTerminal(status)) {
       open += j.job.fee;
-      // An open job was not terminal at the last check either, so its details were read.
-      if (status === JobStatus.Voting) open += (await detail!.challenge).bond;
+      // An open job was not terminal at the last check either, so its details were read. A challenge's bond is
+      // held while it is judged: from the challenge (Drawing) to the settlement.
+      if (status === JobStatus.Drawing || status === JobStatus.Voting) open += (await detail!.challenge).bond;
     }
     if (!detail) continue; // settled before: unchanged since it was checked in full
     eq(await detail.outputHash, j.outputHash, `${label}: ${name} output hash`);
@@ -1133,6 +1302,7 @@ async function runOnce(w: World, actions: Action[], stats: FuzzStats, verbose: b
   const latest = await ethers.provider.getBlock("latest");
   const m = new Model(structuredClone(w.initial));
   m.s.now = BigInt(latest!.timestamp) + 1n;
+  m.s.block = BigInt(latest!.number) + 1n;
   const r: Run = {
     w,
     m,
@@ -1156,12 +1326,16 @@ async function runOnce(w: World, actions: Action[], stats: FuzzStats, verbose: b
         r.trace.push(`#${r.step} ${res.label}`);
         continue;
       }
+      // A follow-up (the next vote of a burst, the draw after a submission) counts as its own kind.
+      let kind: ActionKind = a.kind;
       for (;;) {
-        const ok = await execute(r, res.label, a.kind, res, stats);
+        const block: Sent[] = [{ label: res.label, kind, res }, ...(res.inBlock ? [res.inBlock] : [])];
+        const ok = (await executeBlock(r, block, stats))[0];
         await checkState(r, `step ${r.step} (${res.label})`);
         const next = ok ? res.next?.() : undefined;
         if (!next) break;
         res = resolve(r, next);
+        kind = next.kind;
       }
       if (
         [
@@ -1196,7 +1370,15 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzStats> {
   world.snapshot = await network.provider.send("evm_snapshot", []);
   const w = world;
   const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
-  const stats: FuzzStats = { seed, runs: 0, steps: 0, ms: 0, kinds: {}, committees: { drawn: 0, allRevealed: 0 } };
+  const stats: FuzzStats = {
+    seed,
+    runs: 0,
+    steps: 0,
+    ms: 0,
+    kinds: {},
+    committees: { drawn: 0, allRevealed: 0 },
+    drawPaths: {},
+  };
   const details = await fc.check(
     fc.asyncProperty(actionsArb(opts.maxSteps ?? 40), async (actions) => {
       await runOnce(w, actions, stats, opts.verbose ?? false, log);
@@ -1240,6 +1422,11 @@ export function formatStats(stats: FuzzStats): string {
         .map(([e, n]) => `${e.replace(/^(JobEscrow|VerifierStaking|ModelRegistry)/, "")}×${n}`)
         .join(" ")}`,
   );
+  const paths = Object.entries(stats.drawPaths)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([path, n]) => `${path}×${n}`)
+    .join(" ");
+  lines.push(`  ${"draws without a committee".padEnd(24)} ${paths || "none"}`);
   return lines.join("\n");
 }
 
