@@ -205,7 +205,7 @@ export interface ExpectedDraw {
 }
 
 /** Why `drawCommittees` skips a job: the error it reverts with when it is the first of a batch none of which can be drawn. */
-type DrawSkip = "JobEscrowInvalidStatus" | "JobEscrowDrawWindowClosed" | "JobEscrowSeedPending";
+type DrawSkip = "JobEscrowInvalidStatus" | "JobEscrowSeedPending";
 
 /** A VoteCommitted event. */
 export interface ExpectedCommit {
@@ -716,8 +716,9 @@ export class Model {
   }
 
   /**
-   * CommitteeDrawLib.request: MockRandomness never fails, so the job always moves to Drawing, to be drawn by
-   * `windowEnd` from the seed of its ticket (kept in `revealEnd`), the number of this transaction's block.
+   * CommitteeDrawLib.request: MockRandomness never fails, so the job always moves to Drawing, to be drawn from the
+   * seed of its ticket (kept in `revealEnd`), the number of this transaction's block; `windowEnd` (draw-by) only
+   * bounds the wait for a seed that does not come.
    */
   private requestSeed(j: JobModel): void {
     j.status = JobStatus.Drawing;
@@ -728,8 +729,7 @@ export class Model {
   /** Why the committee of `j` cannot be drawn now, if it cannot (CommitteeDrawLib.draw's checks, in order). */
   drawSkip(j: JobModel): DrawSkip | undefined {
     if (j.status !== JobStatus.Drawing) return "JobEscrowInvalidStatus";
-    if (this.s.now > j.windowEnd) return "JobEscrowDrawWindowClosed";
-    // MockRandomness: a ticket's seed exists from the block after the ticket's.
+    // Drawn whenever its seed exists, even past draw-by. MockRandomness: a ticket's seed exists from the block after the ticket's.
     if (this.s.block <= j.revealEnd) return "JobEscrowSeedPending";
     return undefined;
   }
@@ -906,9 +906,15 @@ export class Model {
     } else if (j.status === JobStatus.Submitted) {
       this.settleAccepted(j, output, 0n);
     } else if (j.status === JobStatus.Drawing) {
-      // No committee was drawn by draw-by: nobody is slashed, a challenger gets its bond back.
-      this.fx.drawPaths.push("undrawn");
-      this.settleInconclusive(j);
+      // Past draw-by: a job whose seed exists is drawn now (nobody escapes the vote by not drawing); one whose seed
+      // never came ends Inconclusive, nobody slashed, a challenger's bond returned.
+      if (this.drawSkip(j) === undefined) {
+        this.fx.drawPaths.push("drawn by settle");
+        this.draw(j);
+      } else {
+        this.fx.drawPaths.push("undrawn");
+        this.settleInconclusive(j);
+      }
     } else {
       const agreed = BigInt(j.seats.filter((x) => x.vote === VoteState.Agreed).length);
       const disagreed = BigInt(j.seats.filter((x) => x.vote === VoteState.Disagreed).length);
