@@ -294,7 +294,12 @@ describe("worker service (in-process)", function () {
     const opt = await request(models.identity, [
       { name: "x", type: "float32", shape: [2], data: new Float32Array([1, 2]) },
     ]);
-    await waitFor("the wrong optimistic job rejected", async () => (await status(opt)) === JobStatus.Rejected);
+    // The challenge asks for a seed that exists from the next block; Hardhat's automine makes blocks only for
+    // transactions, so blocks are mined here as a chain would make them.
+    await waitFor("the wrong optimistic job rejected", async () => {
+      if ((await status(opt)) === JobStatus.Drawing) await mine(1);
+      return (await status(opt)) === JobStatus.Rejected;
+    });
     expect((await escrow.challengeOf(opt)).challenger).to.not.equal(ethers.ZeroAddress);
     await stop("faulty");
   });
