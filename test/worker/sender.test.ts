@@ -102,7 +102,6 @@ describe("worker sender", function () {
       kind: "not-yet",
       name: "JobEscrowSeedPending",
     });
-    expect(classifyError(revert("JobEscrowDrawWindowClosed", [3n, 100n])).kind).to.equal("too-late");
     const staking = revert("VerifierStakingInsufficientStake", ["0x" + "11".repeat(20), 1n, 2n]);
     expect(classifyError(staking)).to.include({ kind: "revert", name: "VerifierStakingInsufficientStake" });
     const nested = {
