@@ -92,17 +92,28 @@ const typechainPrettier = typechainOutput.findIndex((transformer) => transformer
 if (typechainPrettier >= 0) typechainOutput.splice(typechainPrettier, 1);
 
 /**
- * The slowest test files, slowest first (measured with `npx hardhat test <file>`). `npm test` runs the files on two
- * mocha workers (`--parallel`), each taking the next file once it is free: started first, the long ones run beside
- * the many short ones instead of alone at the end. Files not listed follow in their usual order.
+ * The slowest test files, slowest first: seconds of CPU for `npx hardhat test --no-compile <file>` alone, each
+ * including about 4.4 s of start-up (measured on a shared, loaded machine). `npm test` runs the files on two mocha
+ * workers (`--parallel`), each taking the next file once it is free: longest first, the long ones run beside the
+ * many short ones instead of alone at the end, and the last files to start are a few seconds each, so the two
+ * workers finish together. Files not listed (under 10 s each) follow in their usual order.
  */
 const SLOW_TEST_FILES = [
-  "test/e2e.test.ts",
-  "test/fuzz.test.ts",
-  "test/CommitteeDraw.test.ts",
-  "test/gas.test.ts",
-  "test/deploy.test.ts",
-  "test/economics.test.ts",
+  "test/fuzz.test.ts", // 96 (one test, so it bounds the run: it starts at once)
+  "test/e2e.test.ts", // 52, with its child processes
+  "test/CommitteeDraw.test.ts", // 44
+  "test/gas.test.ts", // 32
+  "test/economics.test.ts", // 29
+  "test/deploy.test.ts", // 26
+  "test/JobEscrow.core.test.ts", // 25
+  "test/JobEscrow.verification.test.ts", // 22
+  "test/settlement.test.ts", // 19
+  "test/attacks.test.ts", // 15
+  "test/tasks.test.ts", // 14
+  "test/worker/cli.test.ts", // 13
+  "test/worker/service.test.ts", // 13
+  "test/VerifierStaking.test.ts", // 12
+  "test/CommitteeSizes.test.ts", // 12
 ];
 
 subtask(TASK_TEST_GET_TEST_FILES, async (args, _hre, runSuper) => {
