@@ -114,6 +114,8 @@ const SLOW_TEST_FILES = [
   "test/worker/service.test.ts", // 13
   "test/VerifierStaking.test.ts", // 12
   "test/CommitteeSizes.test.ts", // 12
+  "test/JobEscrow.randomness.test.ts", // about 10 (not measured with the others)
+  "test/randomness.test.ts", // about 10 (not measured with the others)
 ];
 
 subtask(TASK_TEST_GET_TEST_FILES, async (args, _hre, runSuper) => {
