@@ -122,9 +122,9 @@ library CommitteeDrawLib {
     /// A job is drawn whenever its seed exists, even after its draw window (`state.windowEnd`): that window only
     /// bounds how long a job waits for a seed that does not come (JobEscrow.settle).
     /// @return result Skipped when the job is not in Drawing, or its seed does not exist yet or the source fails
-    /// to answer; with `refuse`, those revert (JobEscrowInvalidStatus, JobEscrowSeedPending). TooFew when fewer than `size`
-    /// verifiers are eligible. Any other failure of the draw, such as running out of gas, reverts with its own
-    /// reason.
+    /// to answer; with `refuse`, those revert (JobEscrowInvalidStatus, JobEscrowSeedPending). TooFew when fewer
+    /// than `size` verifiers are eligible. Any other failure of the draw, such as running out of gas, reverts with
+    /// its own reason.
     function draw(
         IJobEscrow.JobState storage state,
         mapping(uint256 jobId => VoteWord) storage votes,
