@@ -129,6 +129,16 @@ describe("worker service (in-process)", function () {
     }
   }
   const drawsOf = async (id: bigint) => escrow.queryFilter(escrow.filters.CommitteeDrawn(id));
+  /** A model store and what verifyJob needs to re-check jobs from chain data. */
+  const verifyDeps = () => {
+    const store = new ModelStore({
+      cacheDir: path.join(tmp, "verify-cache"),
+      ipfsGateway: "http://127.0.0.1:1",
+      timeoutMs: 5000,
+      maxBytes: 1 << 24,
+    });
+    return { store, deps: { provider: ethers.provider, addresses, models: store, fetch: store["opts"] } };
+  };
   const senderOf = async (txHash: string) => (await ethers.provider.getTransaction(txHash))!.from;
   const outputOf = async (id: bigint) => {
     const [ev] = await escrow.queryFilter(escrow.filters.ResultSubmitted(id));
@@ -294,12 +304,7 @@ describe("worker service (in-process)", function () {
     const opt = await request(models.identity, [
       { name: "x", type: "float32", shape: [2], data: new Float32Array([1, 2]) },
     ]);
-    // The challenge asks for a seed that exists from the next block; Hardhat's automine makes blocks only for
-    // transactions, so blocks are mined here as a chain would make them.
-    await waitFor("the wrong optimistic job rejected", async () => {
-      if ((await status(opt)) === JobStatus.Drawing) await mine(1);
-      return (await status(opt)) === JobStatus.Rejected;
-    });
+    await waitStatus("the wrong optimistic job rejected", opt, JobStatus.Rejected);
     expect((await escrow.challengeOf(opt)).challenger).to.not.equal(ethers.ZeroAddress);
     await stop("faulty");
   });
@@ -414,13 +419,7 @@ describe("worker service (in-process)", function () {
     await start("worker", worker, "worker");
     await waitFor("the result submitted", async () => (await status(id)) === JobStatus.Drawing);
     await stop("worker"); // before the seed exists: it never draws
-    const store = new ModelStore({
-      cacheDir: path.join(tmp, "verify-cache"),
-      ipfsGateway: "http://127.0.0.1:1",
-      timeoutMs: 5000,
-      maxBytes: 1 << 24,
-    });
-    const deps = { provider: ethers.provider, addresses, models: store, fetch: store["opts"] };
+    const { store, deps } = verifyDeps();
     const state = await escrow.jobState(id);
     let v = await verifyJob(id, deps);
     expect(v.status).to.equal("Drawing");
@@ -468,13 +467,7 @@ describe("worker service (in-process)", function () {
   });
 
   it("verify-job re-checks an accepted and a rejected job from chain data", async function () {
-    const store = new ModelStore({
-      cacheDir: path.join(tmp, "verify-cache"),
-      ipfsGateway: "http://127.0.0.1:1",
-      timeoutMs: 5000,
-      maxBytes: 1 << 24,
-    });
-    const deps = { provider: ethers.provider, addresses, models: store, fetch: store["opts"] };
+    const { store, deps } = verifyDeps();
     const ok = await verifyJob(jobs.accepted, deps);
     const [requested] = await escrow.queryFilter(escrow.filters.JobRequested(jobs.accepted));
     expect(ok.record).to.deep.equal({ nonce: String(requested.args.job.nonce), hashOk: true });
