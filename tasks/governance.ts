@@ -1,9 +1,9 @@
 /**
- * Governance: `randomness:show`, `randomness:announce`, `randomness:activate` (the escrow's committee randomness
- * source, an IRandomnessSource: `requestSeed` gives a ticket at submission, `seedOf(ticket)` the seed once it
- * exists; changed only after a notice, and only to a source that answers `seedOf`) and `escrow:announce` (the staking contract's notice before an escrow may
- * be granted ESCROW_ROLE). Each sends from the escrow's owner or the staking admin; anyone else gets the
- * contract's own error.
+ * Governance: `randomness:show`, `randomness:deploy-vrf`, `randomness:announce`, `randomness:activate` (the escrow's
+ * committee randomness source, an IRandomnessSource: `requestSeed` gives a ticket at submission, `seedOf(ticket)`
+ * the seed once it exists; changed only after a notice, and only to a source that answers `seedOf`) and
+ * `escrow:announce` (the staking contract's notice before an escrow may be granted ESCROW_ROLE). Each sends from the
+ * escrow's owner or the staking admin; anyone else gets the contract's own error.
  */
 import { ZeroAddress, type ContractTransactionReceipt, type ContractTransactionResponse } from "ethers";
 import { task } from "hardhat/config";
@@ -102,6 +102,81 @@ task("randomness:activate", "Makes the announced randomness source the escrow's 
     say(`Committees are now drawn from ${view.current} (tx ${receipt.hash})`);
     return view;
   });
+
+export interface VrfSourceView {
+  /** The VrfRandomness deployed, owned by the sender, with the escrow authorised to request seeds. */
+  source: string;
+  coordinator: string;
+  escrow: string;
+}
+
+/** A whole number within [min, max] from a task flag, or a clear failure naming the flag. */
+function parseInteger(value: string, flag: string, min: bigint, max: bigint): bigint {
+  if (!/^\d+$/.test(value.trim())) fail(`${flag}: "${value}" is not a whole number`);
+  const n = BigInt(value.trim());
+  if (n < min || n > max) fail(`${flag}: ${n} is outside ${min}..${max}`);
+  return n;
+}
+
+task(
+  "randomness:deploy-vrf",
+  "Deploys a VrfRandomness (Chainlink VRF v2.5) owned by the sender, with the escrow allowed to request seeds",
+)
+  .addParam("coordinator", "address of the network's VRF v2.5 coordinator")
+  .addParam("keyHash", "the VRF key hash (gas lane), 32 bytes in hex")
+  .addParam("subId", "the VRF subscription id (a decimal number)")
+  .addOptionalParam("confirmations", "blocks the VRF waits before answering (1..200)", "3")
+  .addOptionalParam("callbackGas", "gas for the fulfilment callback (60000..2500000)", "100000")
+  .addFlag("native", "pay the VRF in the native coin instead of LINK")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(
+    async (
+      args: CommonArgs & {
+        coordinator: string;
+        keyHash: string;
+        subId: string;
+        confirmations: string;
+        callbackGas: string;
+        native: boolean;
+      },
+      hre,
+    ): Promise<VrfSourceView> => {
+      const coordinator = parseAddress(args.coordinator, "--coordinator");
+      if (!/^0x[0-9a-fA-F]{64}$/.test(args.keyHash)) fail(`--key-hash: "${args.keyHash}" is not 32 bytes in hex`);
+      const subId = parseInteger(args.subId, "--sub-id", 0n, 2n ** 256n - 1n);
+      const confirmations = parseInteger(args.confirmations, "--confirmations", 1n, 200n);
+      const callbackGas = parseInteger(args.callbackGas, "--callback-gas", 60_000n, 2_500_000n);
+      const p = await connect(hre, args);
+      const { signer, address } = requireSigner(p);
+      if ((await hre.ethers.provider.getCode(coordinator)) === "0x") {
+        fail(
+          `--coordinator: ${coordinator} has no code on ${hre.network.name}: give the network's VRF v2.5 coordinator`,
+        );
+      }
+      const factory = await hre.ethers.getContractFactory("VrfRandomness", signer);
+      const source = await factory.deploy(
+        coordinator,
+        args.keyHash,
+        subId,
+        confirmations,
+        callbackGas,
+        args.native,
+        address,
+      );
+      await source.waitForDeployment();
+      const escrow = await p.escrow.getAddress();
+      await send(p, "setRequester", () => source.setRequester(escrow, true));
+      const view = { source: await source.getAddress(), coordinator, escrow };
+      say(
+        `Deployed VrfRandomness ${view.source} on coordinator ${coordinator}; the escrow ${escrow} may request seeds.`,
+      );
+      say(`Next: add ${view.source} as a consumer of VRF subscription ${subId}, then (escrow owner)`);
+      say(`  npx hardhat --network ${hre.network.name} randomness:announce --source ${view.source}`);
+      say("and randomness:activate once its notice has run.");
+      return view;
+    },
+  );
 
 task(
   "escrow:announce",

@@ -18,7 +18,7 @@ import { QUIET_ENV } from "../tasks/common";
 import type { DrawnJob, RequestedJob, JobSummary, JobView } from "../tasks/job";
 import type { ModelView, PublishedModel } from "../tasks/model";
 import type { StakeView } from "../tasks/stake";
-import type { RandomnessView } from "../tasks/governance";
+import type { RandomnessView, VrfSourceView } from "../tasks/governance";
 import type { JobEscrow, TestToken, VerifierStaking, ModelRegistry } from "../typechain-types";
 
 const INPUT_JSON = { tensors: [{ name: "features", type: "float32", shape: [1, 4], data: [[0.5, 1, -2, 3]] }] };
@@ -378,6 +378,43 @@ describe("operator tasks", function () {
     await expect(hre.run("model:list", { deployment: other })).to.be.rejectedWith(
       /is a deployment on chain 11155111, but network "hardhat" is chain 31337/,
     );
+  });
+
+  it("randomness:deploy-vrf deploys a VrfRandomness the escrow may request seeds from, and refuses bad settings", async function () {
+    const [governance] = await ethers.getSigners();
+    const coordinator = await ethers.deployContract("MockVrfCoordinator");
+    const base = {
+      coordinator: await coordinator.getAddress(),
+      keyHash: ethers.id("gas lane"),
+      subId: "42",
+      from: governance.address,
+    };
+    await expect(run("randomness:deploy-vrf", { ...base, keyHash: "0x12" })).to.be.rejectedWith(
+      /--key-hash: "0x12" is not 32 bytes in hex/,
+    );
+    await expect(run("randomness:deploy-vrf", { ...base, subId: "x" })).to.be.rejectedWith(
+      /--sub-id: "x" is not a whole number/,
+    );
+    await expect(run("randomness:deploy-vrf", { ...base, confirmations: "0" })).to.be.rejectedWith(
+      /--confirmations: 0 is outside 1..200/,
+    );
+    await expect(run("randomness:deploy-vrf", { ...base, coordinator: worker.address })).to.be.rejectedWith(
+      /--coordinator: .* has no code/,
+    );
+    const view = await run<VrfSourceView>("randomness:deploy-vrf", { ...base, callbackGas: "150000", native: true });
+    const source = await ethers.getContractAt("VrfRandomness", view.source);
+    expect(view.escrow).to.equal(await escrow.getAddress());
+    expect(await source.isRequester(view.escrow)).to.equal(true);
+    expect(await source.owner()).to.equal(governance.address);
+    expect(await source.coordinator()).to.equal(base.coordinator);
+    const config = await source.vrfConfig();
+    expect([
+      config.keyHash,
+      config.subId,
+      config.requestConfirmations,
+      config.callbackGasLimit,
+      config.nativePayment,
+    ]).to.deep.equal([base.keyHash, 42n, 3n, 150_000n, true]);
   });
 
   // Last: it moves the clock past the unbonding period.
