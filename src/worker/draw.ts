@@ -1,8 +1,9 @@
 /**
  * Committee draws. A Committee-mode submission or an optimistic challenge leaves its job in Drawing: the escrow
  * asked the randomness source for a seed that did not exist yet (the ticket, in `JobState.revealEnd`), and anyone
- * draws the committee once that seed exists and before draw-by (`JobState.windowEnd`). A job still in Drawing
- * after draw-by can only settle Inconclusive (settleTick).
+ * draws the committee once that seed exists, even after draw-by (`JobState.windowEnd`, which only bounds the wait
+ * for a seed that does not come: settling a job past draw-by draws it when its seed exists, else ends it
+ * Inconclusive; settleTick).
  *
  * Who draws: the worker its own jobs and a verifier the jobs it challenged, as soon as the seed exists (the
  * sooner the draw, the less time anyone who reads the seed has to move stake before it); a verifier also draws
