@@ -5,6 +5,7 @@ import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import type { ContractTransactionResponse } from "ethers";
 import { JobOutcome, JobStatus } from "../src/params";
 import { OUTPUT } from "./fixtures/protocol";
+import { underCoverage } from "./fixtures/coverage";
 import {
   blockhashFixture,
   VRF_CONFIG,
@@ -486,7 +487,8 @@ describe("Randomness sources", function () {
         );
         expect(success).to.equal(true);
         expect((await v.vrf.seedOf(ticket))[0]).to.equal(true);
-        expect(callbackGas).to.be.lessThanOrEqual(min / 2n);
+        // Instrumented bytecode costs far more gas: the bound means nothing under solidity-coverage.
+        if (!underCoverage()) expect(callbackGas).to.be.lessThanOrEqual(min / 2n);
       });
     });
   });
