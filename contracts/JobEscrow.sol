@@ -178,11 +178,11 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (jobs.length == 0) revert JobEscrowInvalidBatch(0, 0);
         uint256 mark = _memoryMark();
         for (uint256 i; i < jobs.length; ++i) {
-            if (_draw(jobs[i], false)) ++drawn;
+            if (_draw(jobs[i], _stateOf(jobs[i]), false)) ++drawn;
             _releaseMemory(mark);
         }
         // None could be drawn: the first job's draw again, this time reverting with the reason.
-        if (drawn == 0) _draw(jobs[0], true);
+        if (drawn == 0) _draw(jobs[0], _stateOf(jobs[0]), true);
     }
 
     /// @inheritdoc IJobEscrow
@@ -543,11 +543,11 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         }
     }
 
-    /// @dev Draws the committee of `job` (CommitteeDrawLib.draw), excluding its worker, requester, model owner and
-    /// any challenger; settles it Inconclusive when too few verifiers are eligible. Returns whether the job left
-    /// Drawing. With `single`, what keeps it from being drawn now reverts; otherwise it is skipped.
-    function _draw(Job memory job, bool single) private returns (bool) {
-        JobState storage state = _stateOf(job);
+    /// @dev Draws the committee of `job`, whose state is `state` (CommitteeDrawLib.draw), excluding its worker,
+    /// requester, model owner and any challenger; settles it Inconclusive when too few verifiers are eligible.
+    /// Returns whether the job left Drawing. With `single`, what keeps it from being drawn now reverts; otherwise it
+    /// is skipped.
+    function _draw(Job memory job, JobState storage state, bool single) private returns (bool) {
         CommitteeDrawLib.Drawn result = CommitteeDrawLib.draw(
             state,
             _votes,
@@ -610,7 +610,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         } else if (status == JobStatus.Drawing) {
             // Past its draw window: a job whose seed exists is drawn now (nobody ends a job undrawn by not drawing
             // it); only one whose seed never came ends Inconclusive.
-            if (!_draw(job, false)) _settleInconclusive(job, state, new Seat[](0));
+            if (!_draw(job, state, false)) _settleInconclusive(job, state, new Seat[](0));
         } else {
             _tally(job, state, output);
         }

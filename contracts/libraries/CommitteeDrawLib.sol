@@ -40,7 +40,7 @@ library CommitteeDrawLib {
     /// @notice What `draw` did.
     enum Drawn {
         Committee, // the committee was drawn: the job is in Voting
-        Skipped, // nothing written: the job is not in Drawing, its draw window has closed or its seed is not there
+        Skipped, // nothing written: the job is not in Drawing, or its seed is not there yet
         TooFew // too few verifiers are eligible: nothing written, the job cannot be judged
     }
 
