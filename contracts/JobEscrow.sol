@@ -631,8 +631,10 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _pay(job, address(0), JobOutcome.Abandoned, settlement, new Seat[](0), address(0), "");
     }
 
-    /// @dev Counts the revealed votes and settles by majority of the committee's size.
+    /// @dev Counts the revealed votes and settles by majority of the committee's size; tells the staking contract
+    /// the committee settled, which frees its members' stake for withdrawal.
     function _tally(Job memory job, JobState storage state, bytes calldata output) private {
+        STAKING.committeeSettled(state.revealEnd);
         uint256 size = state.seats;
         Seat[] memory seats = _committeeSeats(job.id, size);
         uint256 agreed;

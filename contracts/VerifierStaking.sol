@@ -45,6 +45,18 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
     mapping(address account => Account) private _accounts;
     mapping(address escrow => EscrowNotice) private _escrowNotices;
     SortitionSumTree.Tree private _verifiers;
+    /// @dev Committees seated and settled, by the day their votes end. Both counts only grow, so a day's word is
+    /// written from zero once (a count that went back to zero would cost a fresh write at the next committee).
+    mapping(uint256 day => CommitteeDay) private _committeeDays;
+    /// @dev Every day before this one has all its committees settled, and can get no new ones (votes end in the
+    /// future): a withdrawal checks the days from here.
+    uint256 private _settledBefore;
+
+    /// @dev The committees seated (`seatCommittee`) and settled (`committeeSettled`) whose votes end on one day.
+    struct CommitteeDay {
+        uint128 seated;
+        uint128 settled;
+    }
 
     /// @param stakeToken The ERC-20 staked (the escrow's fee token).
     /// @param admin Governance: DEFAULT_ADMIN_ROLE, which grants ESCROW_ROLE and sets parameters.
@@ -55,6 +67,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         _unbondingPeriod = DEFAULT_UNBONDING_PERIOD;
         _setMinVerifierStake(minStake);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _settledBefore = block.timestamp / 1 days;
     }
 
     /// @inheritdoc IVerifierStaking
@@ -86,6 +99,8 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         account.unbonding = (account.unbonding + amount).toUint96();
         uint256 unbondingEnd = block.timestamp + _unbondingPeriod;
         account.unbondingEnd = unbondingEnd.toUint48();
+        // A verifier's stake was drawable until now: its withdrawal waits for the committees it could sit on.
+        if (account.verifier) account.drawableUntil = uint48(block.timestamp);
         _syncWeight(msg.sender, account, true);
         emit UnstakeRequested(msg.sender, amount, unbondingEnd);
     }
@@ -97,6 +112,13 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         if (amount == 0) revert VerifierStakingNothingToWithdraw(msg.sender);
         if (block.timestamp < account.unbondingEnd) {
             revert VerifierStakingStillUnbonding(msg.sender, account.unbondingEnd);
+        }
+        uint256 drawableUntil = account.drawableUntil;
+        if (drawableUntil != 0) {
+            (uint256 day, uint256 open, uint256 settledBefore) = _unsettledCommittees(drawableUntil);
+            if (open != 0) revert VerifierStakingCommitteesUnsettled(day, open);
+            if (settledBefore != _settledBefore) _settledBefore = settledBefore;
+            account.drawableUntil = 0;
         }
         account.unbonding = 0;
         account.unbondingEnd = 0;
@@ -124,8 +146,10 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
             account.verifier = true;
             _verifiers.set(msg.sender, free);
         } else if (_verifiers.weightOf(msg.sender) == 0) {
-            // Not in the draw: nothing to give notice of.
+            // Not in the draw: nothing to give notice of. It may have been until a slash took it out, so its
+            // stake waits for the committees seated until now.
             account.verifier = false;
+            account.drawableUntil = uint48(block.timestamp);
         } else {
             uint256 exitAt = block.timestamp + _longestDisputeWindow();
             account.leaving = true;
@@ -145,6 +169,7 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         if (block.timestamp < exitAt) revert VerifierStakingExitPending(account, exitAt);
         _endExit(account, stakeAccount);
         stakeAccount.verifier = false;
+        stakeAccount.drawableUntil = uint48(block.timestamp);
         _verifiers.set(account, 0);
         emit VerifierStatusChanged(account, false);
     }
@@ -256,6 +281,47 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
         address[] calldata excluded
     ) external view returns (address[] memory committee, uint256[] memory leaves) {
         return _drawLeaves(seed, size, excluded);
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function seatCommittee(
+        uint256 seed,
+        uint256 size,
+        address[] calldata excluded,
+        uint256 voteEnd
+    ) external onlyRole(ESCROW_ROLE) returns (address[] memory committee, uint256[] memory leaves) {
+        // A vote ending in the past would land on a day a withdrawal may already have found settled.
+        if (voteEnd < block.timestamp || voteEnd > type(uint48).max) {
+            revert VerifierStakingInvalidParam("voteEnd", voteEnd, block.timestamp, type(uint48).max);
+        }
+        (committee, leaves) = _drawLeaves(seed, size, excluded);
+        // At most one committee per job and far fewer than 2^128 jobs: the count cannot overflow.
+        unchecked {
+            ++_committeeDays[voteEnd / 1 days].seated;
+        }
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function committeeSettled(uint256 voteEnd) external onlyRole(ESCROW_ROLE) {
+        uint256 day = voteEnd / 1 days;
+        CommitteeDay storage counts = _committeeDays[day];
+        if (counts.settled >= counts.seated) revert VerifierStakingNoOpenCommittee(day);
+        // settled < seated < 2^128.
+        unchecked {
+            ++counts.settled;
+        }
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function openCommittees(uint256 day) external view returns (uint256) {
+        CommitteeDay storage counts = _committeeDays[day];
+        return counts.seated - counts.settled;
+    }
+
+    /// @inheritdoc IVerifierStaking
+    function unsettledCommitteesFor(address account) external view returns (uint256 day, uint256 open) {
+        uint256 drawableUntil = _accounts[account].drawableUntil;
+        if (drawableUntil != 0) (day, open, ) = _unsettledCommittees(drawableUntil);
     }
 
     /// @inheritdoc IVerifierStaking
@@ -441,6 +507,24 @@ contract VerifierStaking is IVerifierStaking, AccessControlEnumerable, Reentranc
             }
         }
         _verifiers.set(account, weight);
+    }
+
+    /// @dev The first day with `open` unsettled committees that stake drawable until `drawableUntil` could sit on
+    /// ((0, 0, ·) when there is none), and how far `_settledBefore` can move. A committee seated by then has its
+    /// vote end within the longest dispute window after it (an escrow's window never shrinks), so the days up to
+    /// that one are checked, from the first not yet known to be settled. The pointer never passes today, which can
+    /// still get committees.
+    function _unsettledCommittees(
+        uint256 drawableUntil
+    ) private view returns (uint256 day, uint256 open, uint256 settledBefore) {
+        uint256 lastDay = (drawableUntil + _longestDisputeWindow()) / 1 days;
+        for (day = _settledBefore; day <= lastDay; ++day) {
+            CommitteeDay storage counts = _committeeDays[day];
+            open = counts.seated - counts.settled;
+            if (open != 0) return (day, open, 0);
+        }
+        settledBefore = Math.min(day, block.timestamp / 1 days);
+        day = 0;
     }
 
     /// @dev Clears `account`'s exit, and its place in the count of leaving verifiers in the draw.

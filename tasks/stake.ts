@@ -4,6 +4,8 @@
  * `escrow:withdraw`; test tokens: `token:faucet`.
  */
 import { task } from "hardhat/config";
+import { toJob, type Job } from "../src/job";
+import { JobStatus } from "../src/params";
 import {
   DEPLOYMENT_HELP,
   FROM_HELP,
@@ -11,9 +13,11 @@ import {
   ensureAllowance,
   fail,
   formatAmount,
+  formatJobId,
   formatTime,
   parseAddress,
   parseAmount,
+  queryEvents,
   requireSigner,
   say,
   send,
@@ -40,6 +44,8 @@ export interface StakeView {
   /** Payouts credited in the escrow, withdrawable with escrow:withdraw. */
   escrowBalance: bigint;
 }
+
+const DAY = 86_400n;
 
 interface CommonArgs {
   from?: string;
@@ -113,18 +119,88 @@ task("stake:unstake", "Starts unbonding free stake; withdraw it after the unbond
     return view;
   });
 
-task("stake:withdraw", "Withdraws stake whose unbonding period has ended")
+/** A committee of this escrow that is seated and not settled, with what settling it takes. */
+interface OpenCommittee {
+  job: Job;
+  /** The posted output (settling a job whose consumer wants a callback needs it). */
+  output: string;
+  revealEnd: number;
+}
+
+/** The committees of this escrow whose votes end on `day` (unix time / 86,400) and that have not settled. */
+async function openCommitteesOn(p: Protocol, day: bigint): Promise<OpenCommittee[]> {
+  const from = p.deployment.startBlock;
+  const open: OpenCommittee[] = [];
+  for (const drawn of await queryEvents(p.escrow, p.escrow.filters.CommitteeDrawn(), from, p.hre)) {
+    const { jobId, revealEnd } = drawn.args;
+    if (revealEnd / DAY !== day || (await p.escrow.jobState(jobId)).status !== BigInt(JobStatus.Voting)) continue;
+    const [requested] = await queryEvents(p.escrow, p.escrow.filters.JobRequested(jobId), from, p.hre);
+    const [submitted] = await queryEvents(p.escrow, p.escrow.filters.ResultSubmitted(jobId), from, p.hre);
+    if (requested === undefined || submitted === undefined) {
+      fail(`job ${formatJobId(jobId)} is under vote but its request or result was not found from block ${from}`);
+    }
+    open.push({ job: toJob(requested.args.job), output: submitted.args.output, revealEnd: Number(revealEnd) });
+  }
+  return open;
+}
+
+/**
+ * Settles the committees that keep `address` from withdrawing (VerifierStaking.unsettledCommitteesFor), day by day;
+ * fails, naming them, when `settle` is off or one of them cannot be settled yet.
+ */
+async function settleCommitteesFor(p: Protocol, address: string, settle: boolean): Promise<void> {
+  for (;;) {
+    const [day, open] = await p.staking.unsettledCommitteesFor(address);
+    if (open === 0n) return;
+    const committees = await openCommitteesOn(p, day);
+    const date = new Date(Number(day * DAY) * 1000).toISOString().slice(0, 10);
+    const head =
+      `${open} committee(s) whose votes end on ${date} have not settled, and this stake could sit on them ` +
+      `(their penalties are owed from it), so the withdrawal waits for them`;
+    if (committees.length === 0) {
+      fail(`${head}; none of them is this escrow's: settle them at the escrow that seated them, then withdraw`);
+    }
+    const listed = committees.map((c) => `${formatJobId(BigInt(c.job.id))} (reveal ends ${formatTime(c.revealEnd)})`);
+    if (!settle) {
+      fail(
+        `${head}: ${listed.join(", ")}. Settle them (anyone may): stake:withdraw --settle, or a worker with --settle-all`,
+      );
+    }
+    const now = (await p.hre.ethers.provider.getBlock("latest"))!.timestamp;
+    const due = committees.filter((c) => c.revealEnd < now);
+    if (due.length < committees.length) {
+      const waiting = committees.find((c) => c.revealEnd >= now)!;
+      fail(`${head}: ${formatJobId(BigInt(waiting.job.id))} can be settled after ${formatTime(waiting.revealEnd)}`);
+    }
+    const receipt = await send(p, "settleBatch", () =>
+      p.escrow.settleBatch(
+        due.map((c) => c.job),
+        due.map((c) => c.output),
+      ),
+    );
+    say(`Settled ${due.length} committee(s) whose votes ended on ${date} (tx ${receipt.hash})`);
+  }
+}
+
+task("stake:withdraw", "Withdraws stake whose unbonding period has ended, once the committees it could sit on settled")
+  .addFlag("settle", "first settle the committees the withdrawal waits for (anyone may, once their reveal ended)")
   .addOptionalParam("from", FROM_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
-  .setAction(async (args: CommonArgs, hre): Promise<{ amount: bigint; transactionHash: string }> => {
-    const p = await connect(hre, args);
-    const { address } = requireSigner(p);
-    const before = await p.token.balanceOf(address);
-    const receipt = await send(p, "withdraw", () => p.staking.withdraw());
-    const amount = (await p.token.balanceOf(address)) - before;
-    say(`Withdrew ${formatAmount(p, amount)} of stake (tx ${receipt.hash})`);
-    return { amount, transactionHash: receipt.hash };
-  });
+  .setAction(
+    async (args: CommonArgs & { settle?: boolean }, hre): Promise<{ amount: bigint; transactionHash: string }> => {
+      const p = await connect(hre, args);
+      const { address } = requireSigner(p);
+      const { unbonding, unbondingEnd } = await p.staking.accountOf(address);
+      const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+      // Only once the stake is otherwise withdrawable: before that the contract's own reason says more.
+      if (unbonding > 0n && now >= Number(unbondingEnd)) await settleCommitteesFor(p, address, args.settle === true);
+      const before = await p.token.balanceOf(address);
+      const receipt = await send(p, "withdraw", () => p.staking.withdraw());
+      const amount = (await p.token.balanceOf(address)) - before;
+      say(`Withdrew ${formatAmount(p, amount)} of stake (tx ${receipt.hash})`);
+      return { amount, transactionHash: receipt.hash };
+    },
+  );
 
 task("stake:verifier", "Opts in to (--on) or out of (--off) verifier committees; opting out takes notice")
   .addFlag("on", "opt in: be drawn for committees (needs the minimum verifier stake); cancels an exit in notice")

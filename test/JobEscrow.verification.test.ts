@@ -1852,39 +1852,41 @@ describe("JobEscrow verification", function () {
         });
       });
 
-      describe("when the penalised member holds less than the penalty", function () {
-        it("takes only what it has", async function () {
+      // Finding 10: a member that never revealed used to keep its stake by leaving and withdrawing before anyone
+      // settled (the penalty then found only what it left behind). Its withdrawal now waits for the committee.
+      describe("when the silent member leaves and unbonds before anyone settles", function () {
+        it("cannot withdraw until its committee settles, and the penalty is taken in full", async function () {
           const v = await loadFixture(verificationFixture);
           const penalty = v.params.votePenalty;
-          const poor = v.verifiers[2];
-          const left = penalty / 2n;
+          const runaway = v.verifiers[2];
           await exitVerifiers(v.staking, v.verifiers.slice(3));
 
           const job = await v.request(v.models.committee);
           await v.escrow.connect(v.worker).submitResult(job, OUTPUT);
           await drawCommittee(v, job);
-          const { members, commitEnd } = await votingJob(v, job);
-          expect(addressesOf(members)).to.include(poor.address);
-          const voters = members.filter((m) => m !== poor);
+          const { members, commitEnd, revealEnd } = await votingJob(v, job);
+          expect(addressesOf(members)).to.include(runaway.address);
+          const voters = members.filter((m) => m !== runaway);
           await commitAll(v, idOf(job), voters, [true, true]);
           await time.increaseTo(commitEnd);
           await revealAll(v, idOf(job), voters, [true, true]);
-          // Drawn with its full stake, it opts out, completes its exit after the notice, unbonds all but `left`
-          // and, as nobody settles for twice the unbonding period, withdraws it: the penalty finds only `left`
-          // (README, Known limits).
-          await exitVerifiers(v.staking, [poor]);
-          await v.staking.connect(poor).requestUnstake(STAKE - left);
+          // Drawn with its full stake, it opts out, completes its exit after the notice and unbonds everything;
+          // nobody settles for the whole unbonding period.
+          await exitVerifiers(v.staking, [runaway]);
+          await v.staking.connect(runaway).requestUnstake(STAKE);
           await time.increase(await v.staking.unbondingPeriod());
-          await v.staking.connect(poor).withdraw();
-          const treasuryBefore = await v.escrow.balanceOf(v.treasury.address);
-          const tx = await v.escrow.settle(job, "0x");
+          const day = revealEnd / 86_400n;
+          expect(await v.staking.unsettledCommitteesFor(runaway.address)).to.deep.equal([day, 1n]);
+          await expect(v.staking.connect(runaway).withdraw())
+            .to.be.revertedWithCustomError(v.staking, "VerifierStakingCommitteesUnsettled")
+            .withArgs(day, 1);
 
-          await expect(tx).to.emit(v.escrow, "VerifierPenalized").withArgs(job.id, poor.address, left, false);
-          const account = await v.staking.accountOf(poor.address);
-          expect(account.active + account.unbonding).to.equal(0);
-          expect((await v.escrow.balanceOf(v.treasury.address)) - treasuryBefore).to.equal(
-            acceptedSettlement(job, v.params, 2n).treasuryPayment + left,
-          );
+          // Anyone may settle, the runaway too: the penalty comes out of its unbonding stake, then it withdraws.
+          const tx = await v.escrow.connect(runaway).settle(job, "0x");
+          await expect(tx).to.emit(v.escrow, "VerifierPenalized").withArgs(job.id, runaway.address, penalty, false);
+          expect(await v.staking.openCommittees(day)).to.equal(0);
+          expect(await v.staking.unsettledCommitteesFor(runaway.address)).to.deep.equal([0n, 0n]);
+          await expect(v.staking.connect(runaway).withdraw()).to.changeTokenBalance(v.token, runaway, STAKE - penalty);
           await expectConservation(v);
         });
       });

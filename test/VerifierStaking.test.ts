@@ -479,6 +479,166 @@ describe("VerifierStaking", function () {
     });
   });
 
+  describe("#seatCommittee and #committeeSettled", function () {
+    describe("when the caller lacks ESCROW_ROLE", function () {
+      it("reverts with AccessControlUnauthorizedAccount(caller, ESCROW_ROLE)", async function () {
+        const { staking, alice, ESCROW_ROLE } = await loadFixture(verifiersStakedFixture);
+        const voteEnd = BigInt(await time.latest()) + DAY;
+        await expect(staking.connect(alice).seatCommittee(1, 1, [], voteEnd))
+          .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+          .withArgs(alice.address, ESCROW_ROLE);
+        await expect(staking.connect(alice).committeeSettled(voteEnd))
+          .to.be.revertedWithCustomError(staking, "AccessControlUnauthorizedAccount")
+          .withArgs(alice.address, ESCROW_ROLE);
+      });
+    });
+
+    describe("when the vote would end in the past", function () {
+      it("reverts with VerifierStakingInvalidParam('voteEnd', voteEnd, now, 2^48 - 1)", async function () {
+        const { staking, escrow } = await loadFixture(verifiersStakedFixture);
+        const t = await nextTimestamp();
+        await expect(staking.connect(escrow).seatCommittee(1, 1, [], t - 1n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInvalidParam")
+          .withArgs(ethers.encodeBytes32String("voteEnd"), t - 1n, t, 2n ** 48n - 1n);
+      });
+    });
+
+    describe("when the committee is seated", function () {
+      it("draws what drawCommitteeLeaves draws and counts the committee open on the day its vote ends", async function () {
+        const { staking, escrow, carol } = await loadFixture(verifiersStakedFixture);
+        const voteEnd = BigInt(await time.latest()) + 3n * DAY;
+        const drawn = await staking.drawCommitteeLeaves(7, 2, [carol.address]);
+        const seated = await staking.connect(escrow).seatCommittee.staticCall(7, 2, [carol.address], voteEnd);
+        expect(seated.committee).to.deep.equal(drawn.committee);
+        expect(seated.leaves).to.deep.equal(drawn.leaves);
+        await staking.connect(escrow).seatCommittee(7, 2, [carol.address], voteEnd);
+        await staking.connect(escrow).seatCommittee(8, 2, [], voteEnd + 1n);
+        expect(await staking.openCommittees(voteEnd / DAY)).to.equal(voteEnd % DAY === DAY - 1n ? 1n : 2n);
+      });
+
+      it("counts nothing when too few verifiers are eligible (VerifierStakingInsufficientVerifiers)", async function () {
+        const { staking, escrow, alice } = await loadFixture(verifiersStakedFixture);
+        const voteEnd = BigInt(await time.latest()) + DAY;
+        await expect(staking.connect(escrow).seatCommittee(1, 3, [alice.address], voteEnd))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInsufficientVerifiers")
+          .withArgs(2, 3);
+        expect(await staking.openCommittees(voteEnd / DAY)).to.equal(0);
+      });
+    });
+
+    describe("when a committee is settled", function () {
+      it("counts it settled, and refuses a day with none open (VerifierStakingNoOpenCommittee(day))", async function () {
+        const { staking, escrow } = await loadFixture(verifiersStakedFixture);
+        const voteEnd = BigInt(await time.latest()) + DAY;
+        await expect(staking.connect(escrow).committeeSettled(voteEnd))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingNoOpenCommittee")
+          .withArgs(voteEnd / DAY);
+        await staking.connect(escrow).seatCommittee(1, 1, [], voteEnd);
+        await staking.connect(escrow).committeeSettled(voteEnd);
+        expect(await staking.openCommittees(voteEnd / DAY)).to.equal(0);
+        await expect(staking.connect(escrow).committeeSettled(voteEnd))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingNoOpenCommittee")
+          .withArgs(voteEnd / DAY);
+      });
+    });
+
+    // A penalty a committee member owes is taken when its committee settles; the stake it could sit on waits for
+    // that, so leaving and unbonding before anyone settles dodges nothing (finding 10 of the hardening review).
+    describe("a withdrawal of stake that could sit on open committees", function () {
+      // The fixture's longest dispute window is STUB_WINDOW (two days); a vote ends within it of its draw.
+      async function seatedFixture() {
+        const s = await verifiersStakedFixture();
+        const voteEnd = BigInt(await time.latest()) + STUB_WINDOW;
+        await s.staking.connect(s.escrow).seatCommittee(1, 2, [], voteEnd);
+        return { ...s, voteEnd, day: voteEnd / DAY };
+      }
+
+      it("waits for them after an exit, names the day, and goes ahead once they settle", async function () {
+        const { staking, token, escrow, alice, voteEnd, day } = await loadFixture(seatedFixture);
+        await exitVerifiers(staking, [alice]);
+        expect((await staking.accountOf(alice.address)).drawableUntil).to.equal(await time.latest());
+        await staking.connect(alice).requestUnstake(STAKE);
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        expect(await staking.unsettledCommitteesFor(alice.address)).to.deep.equal([day, 1n]);
+        await expect(staking.connect(alice).withdraw())
+          .to.be.revertedWithCustomError(staking, "VerifierStakingCommitteesUnsettled")
+          .withArgs(day, 1);
+
+        await staking.connect(escrow).committeeSettled(voteEnd);
+        expect(await staking.unsettledCommitteesFor(alice.address)).to.deep.equal([0n, 0n]);
+        await expect(staking.connect(alice).withdraw()).to.changeTokenBalance(token, alice, STAKE);
+        expect((await staking.accountOf(alice.address)).drawableUntil).to.equal(0);
+      });
+
+      it("waits for them after a verifier unstakes part of its stake and stays in the draw", async function () {
+        const { staking, escrow, alice, voteEnd, day } = await loadFixture(seatedFixture);
+        await staking.connect(alice).requestUnstake(tokens(10));
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        await expect(staking.connect(alice).withdraw())
+          .to.be.revertedWithCustomError(staking, "VerifierStakingCommitteesUnsettled")
+          .withArgs(day, 1);
+        await staking.connect(escrow).committeeSettled(voteEnd);
+        await staking.connect(alice).withdraw();
+      });
+
+      it("waits for them after a verifier slashed out of the draw opts out at once", async function () {
+        const { staking, escrow, recipient, alice, day } = await loadFixture(seatedFixture);
+        await staking.connect(escrow).slash(alice.address, 0, STAKE - MIN_STAKE + 1n, recipient.address);
+        expect(await staking.verifierWeightOf(alice.address)).to.equal(0);
+        await staking.connect(alice).setVerifier(false);
+        await staking.connect(alice).requestUnstake(MIN_STAKE - 1n);
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        await expect(staking.connect(alice).withdraw())
+          .to.be.revertedWithCustomError(staking, "VerifierStakingCommitteesUnsettled")
+          .withArgs(day, 1);
+      });
+
+      it("does not wait for committees whose votes end after its stake left the draw and the longest window", async function () {
+        const { staking, escrow, alice, voteEnd } = await loadFixture(seatedFixture);
+        await staking.connect(escrow).committeeSettled(voteEnd);
+        await exitVerifiers(staking, [alice]);
+        await staking.connect(alice).requestUnstake(STAKE);
+        const drawableUntil = (await staking.accountOf(alice.address)).drawableUntil;
+        // Seated after alice left, with a vote ending on a day after its drawable time plus the longest window.
+        const later = ((drawableUntil + STUB_WINDOW) / DAY + 1n) * DAY;
+        await staking.connect(escrow).seatCommittee(2, 2, [], later);
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        await staking.connect(alice).withdraw();
+      });
+
+      it("never waits when the stake was never drawable", async function () {
+        const { staking, token, other, stakeAs } = await loadFixture(seatedFixture);
+        await stakeAs(other, STAKE);
+        await staking.connect(other).requestUnstake(STAKE);
+        await time.increase(DEFAULT_UNBONDING_PERIOD);
+        expect(await staking.unsettledCommitteesFor(other.address)).to.deep.equal([0n, 0n]);
+        await expect(staking.connect(other).withdraw()).to.changeTokenBalance(token, other, STAKE);
+      });
+
+      it("checks again a day that can still get committees, however far earlier withdrawals checked", async function () {
+        const { staking, escrow, alice, bob, admin, voteEnd } = await loadFixture(seatedFixture);
+        await staking.connect(escrow).committeeSettled(voteEnd);
+        // An unbonding period as long as the window, so that a withdrawal checks up to the day it is made.
+        await staking.connect(admin).setUnbondingPeriod(STUB_WINDOW);
+        const start = (BigInt(await time.latest()) / DAY + 1n) * DAY + HOUR; // 01:00 on the next day
+        await time.setNextBlockTimestamp(start);
+        await staking.connect(alice).requestUnstake(tokens(10));
+        await time.setNextBlockTimestamp(start + 1n);
+        await staking.connect(bob).requestUnstake(tokens(10));
+        const today = (start + STUB_WINDOW) / DAY;
+        await time.setNextBlockTimestamp(start + STUB_WINDOW + 1n);
+        await staking.connect(alice).withdraw(); // checked every day up to today
+        // Seated after that check, with its vote ending later today: the check did not move past today, so bob's
+        // withdrawal, which covers today too, sees it.
+        await staking.connect(escrow).seatCommittee(3, 2, [], today * DAY + 23n * HOUR);
+        await time.setNextBlockTimestamp(start + STUB_WINDOW + 3n);
+        await expect(staking.connect(bob).withdraw())
+          .to.be.revertedWithCustomError(staking, "VerifierStakingCommitteesUnsettled")
+          .withArgs(today, 1);
+      });
+    });
+  });
+
   describe("#setVerifier", function () {
     describe("when the account is already a verifier", function () {
       it("reverts with VerifierStakingVerifierStatusUnchanged(account, true)", async function () {

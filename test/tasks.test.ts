@@ -363,6 +363,26 @@ describe("operator tasks", function () {
     await expect(escrow.settle(toJob(lateEvent.args.job), "0x")).to.emit(escrow, "CommitteeDrawn");
     expect((await run<JobView>("job:show", { job: `#${late.nonce}` })).status).to.equal("Voting");
 
+    // A member of both committees unbonds part of its stake while they are open: its withdrawal waits until they
+    // settle (their penalties are owed from that stake), and stake:withdraw names them or, with --settle, settles
+    // them first.
+    const lateMembers = (await escrow.queryFilter(escrow.filters.CommitteeDrawn(late.jobId)))[0].args.committee;
+    const both = seated.find((m) => lateMembers.includes(m.address))!;
+    await run("stake:unstake", { amount: "1", from: both.address });
+    await time.increase(await staking.unbondingPeriod());
+    const [day] = await staking.unsettledCommitteesFor(both.address);
+    const date = new Date(Number(day) * 86_400_000).toISOString().slice(0, 10);
+    await expect(run("stake:withdraw", { from: both.address })).to.be.rejectedWith(
+      new RegExp(
+        `committee\\(s\\) whose votes end on ${date} have not settled, and this stake could sit on them .*` +
+          `${ethers.toBeHex(jobId, 32)} \\(reveal ends .*\\).*Settle them \\(anyone may\\): stake:withdraw --settle`,
+      ),
+    );
+    const withdrawn = await run<{ amount: bigint }>("stake:withdraw", { from: both.address, settle: true });
+    expect(withdrawn.amount).to.equal(ethers.parseEther("1"));
+    for (const id of [jobId, late.jobId]) expect((await escrow.jobState(id)).status).to.not.equal(JobStatus.Voting);
+    expect(await staking.unsettledCommitteesFor(both.address)).to.deep.equal([0n, 0n]);
+
     await expect(run("job:draw", { job: "#9", from: requester.address })).to.be.rejectedWith(
       /--job #9: no request #9 \(4 requested\)/,
     );

@@ -36,6 +36,9 @@ interface IVerifierStaking {
         bool leaving; // opted out, still drawn until `exitAt` and `completeExit`
         uint96 unbonding; // requested for withdrawal, withdrawable from `unbondingEnd`, slashable until then
         uint48 exitAt; // while leaving: from when `completeExit` takes the account out of the draw
+        // The latest time the stake now unbonding could have been drawn (set by `requestUnstake` of a verifier and by
+        // `completeExit`; zero: none of it could): its withdrawal waits for the committees seated by then.
+        uint48 drawableUntil;
     }
 
     /// @notice When governance announced an escrow, the unbonding period then in force, and the hash of the code
@@ -117,6 +120,12 @@ interface IVerifierStaking {
     error VerifierStakingExitPending(address account, uint256 exitAt);
     /// @notice The account has not opted out: there is no exit to complete.
     error VerifierStakingNoExitPending(address account);
+    /// @notice `open` committees whose votes end on `day` (unix time / 1 days) have not settled, and the stake
+    /// being withdrawn could sit on them: their penalties are owed from it. Anyone can settle them at their escrow
+    /// (JobEscrow.settle, once their reveal window has ended), then withdraw.
+    error VerifierStakingCommitteesUnsettled(uint256 day, uint256 open);
+    /// @notice An escrow reported a committee settled whose vote ends on a day with no committee open.
+    error VerifierStakingNoOpenCommittee(uint256 day);
 
     /// @notice The ERC-20 token staked, fixed at deployment.
     function token() external view returns (IERC20);
@@ -132,7 +141,11 @@ interface IVerifierStaking {
     function requestUnstake(uint256 amount) external;
 
     /// @notice Pays the caller's unbonded stake.
-    /// @dev Requirements: something unbonding; the unbonding period has ended.
+    /// @dev A verifier's stake stays until every committee it could sit on has settled, so that a penalty it owes
+    /// is always collected: when the account's stake was drawable until `drawableUntil`, every committee whose vote
+    /// ends by then plus `exitNotice()` must be settled (VerifierStakingCommitteesUnsettled names the first day
+    /// that holds one; `unsettledCommitteesFor` tells ahead of time). Anyone can settle them.
+    /// Requirements: something unbonding; the unbonding period has ended; those committees settled.
     function withdraw() external returns (uint256 amount);
 
     /// @notice Opts the caller in (true) or out (false) of verifier committees.
@@ -221,6 +234,28 @@ interface IVerifierStaking {
         uint256 size,
         address[] calldata excluded
     ) external view returns (address[] memory committee, uint256[] memory leaves);
+
+    /// @notice `drawCommitteeLeaves` for an escrow seating a committee whose vote ends at `voteEnd`: the committee
+    /// is counted open until the escrow reports it settled (`committeeSettled`), and until then no stake that could
+    /// have been drawn onto it can be withdrawn (`withdraw`).
+    /// @dev Requirements: caller has ESCROW_ROLE; `voteEnd` is not in the past (VerifierStakingInvalidParam).
+    function seatCommittee(
+        uint256 seed,
+        uint256 size,
+        address[] calldata excluded,
+        uint256 voteEnd
+    ) external returns (address[] memory committee, uint256[] memory leaves);
+
+    /// @notice Counts a committee seated with vote end `voteEnd` as settled.
+    /// @dev Requirements: caller has ESCROW_ROLE; a committee is open on that day (VerifierStakingNoOpenCommittee).
+    function committeeSettled(uint256 voteEnd) external;
+
+    /// @notice How many committees whose votes end on `day` (unix time / 1 days) are seated and not settled.
+    function openCommittees(uint256 day) external view returns (uint256);
+
+    /// @notice What keeps `account` from withdrawing its unbonding stake because of committees it could sit on: the
+    /// first day with `open` unsettled committees that its withdrawal waits for; (0, 0) when none does.
+    function unsettledCommitteesFor(address account) external view returns (uint256 day, uint256 open);
 
     /// @notice The account whose leaf in the draw's sum tree is `leaf`; zero for a leaf never given out.
     function verifierAtLeaf(uint256 leaf) external view returns (address);

@@ -112,9 +112,9 @@ library CommitteeDrawLib {
         state.revealEnd = uint40(ticket);
     }
 
-    /// @notice Draws `size` verifiers for job `jobId` in Drawing from `staking`, with the seed of its ticket
-    /// (`state.revealEnd`, read from `randomness`) mixed with the job id, excluding the job's worker
-    /// (`state.worker`), `requester`, `modelOwner` (who earns a royalty when the output is accepted) and
+    /// @notice Draws and seats (`staking.seatCommittee`) `size` verifiers for job `jobId` in Drawing, with the
+    /// seed of its ticket (`state.revealEnd`, read from `randomness`) mixed with the job id, excluding the job's
+    /// worker (`state.worker`), `requester`, `modelOwner` (who earns a royalty when the output is accepted) and
     /// `challenger` (none when zero). Then stores the members as their leaves in the staking contract's sum tree
     /// (the first three in the job's vote word in `votes`, the rest in `committee`: see PackedCommittee), moves
     /// `state` to Voting with the commit window and the reveal window after it (`p.commitWindow`,
@@ -151,9 +151,12 @@ library CommitteeDrawLib {
             return Drawn.Skipped;
         }
         address[] memory excluded = _parties(state.worker, requester, modelOwner, challenger);
+        uint256 commitEnd = block.timestamp + p.commitWindow;
+        uint256 revealEnd = commitEnd + p.revealWindow;
         address[] memory members;
         uint256[] memory leaves;
-        try staking.drawCommitteeLeaves(uint256(keccak256(abi.encode(seed, jobId))), size, excluded) returns (
+        // Seated, the committee holds its members' stake until it settles (`VerifierStaking.withdraw`).
+        try staking.seatCommittee(uint256(keccak256(abi.encode(seed, jobId))), size, excluded, revealEnd) returns (
             address[] memory members_,
             uint256[] memory leaves_
         ) {
@@ -164,8 +167,6 @@ library CommitteeDrawLib {
                 revert(add(reason, 0x20), mload(reason))
             }
         }
-        uint256 commitEnd = block.timestamp + p.commitWindow;
-        uint256 revealEnd = commitEnd + p.revealWindow;
         state.status = IJobEscrow.JobStatus.Voting;
         state.windowEnd = uint40(commitEnd);
         state.revealEnd = uint40(revealEnd);

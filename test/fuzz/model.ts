@@ -16,6 +16,7 @@
  */
 import { keccak256, ZeroAddress, ZeroHash } from "ethers";
 import { disputeWindowOf, JobOutcome, JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
+
 import { jobIdOf, type Settlement } from "../../src/job";
 import {
   abandonedSettlement,
@@ -35,6 +36,9 @@ import {
 import { sealCommitment, voteCommitment } from "../../src/votes";
 import { drawSeedOf } from "../fixtures/verification";
 import type { Job } from "../fixtures/protocol";
+
+/** Seconds in a day: the staking contract counts open committees by the day their votes end. */
+const DAY = 86_400n;
 
 /** A custom error the model expects the call to revert with. */
 export class Revert extends Error {
@@ -99,6 +103,8 @@ export interface Account {
   /** Opted out, still in the draw until `exitAt` and `completeExit`. */
   leaving: boolean;
   exitAt: bigint;
+  /** The latest time the stake now unbonding could be drawn: its withdrawal waits for the committees seated by then. */
+  drawableUntil: bigint;
   /** The draw weight stored in the sortition tree (synced at each stake change of the account). */
   weight: bigint;
 }
@@ -285,6 +291,7 @@ export class Model {
       verifier: false,
       leaving: false,
       exitAt: 0n,
+      drawableUntil: 0n,
       weight: 0n,
     };
     return this.s.accounts[a];
@@ -354,6 +361,7 @@ export class Model {
     acc.active -= amount;
     acc.unbonding += amount;
     acc.unbondingEnd = this.s.now + this.s.unbondingPeriod;
+    if (acc.verifier) acc.drawableUntil = this.s.now;
     this.sync(a, true);
   }
 
@@ -361,10 +369,25 @@ export class Model {
     const acc = this.account(a);
     if (acc.unbonding === 0n) revert("VerifierStakingNothingToWithdraw");
     if (this.s.now < acc.unbondingEnd) revert("VerifierStakingStillUnbonding");
+    if (acc.drawableUntil !== 0n) {
+      if (this.waitsForCommittees(a)) revert("VerifierStakingCommitteesUnsettled");
+      acc.drawableUntil = 0n;
+    }
     const amount = acc.unbonding;
     acc.unbonding = 0n;
     acc.unbondingEnd = 0n;
     this.move(this.s.staking, a, amount);
+  }
+
+  /**
+   * Whether `a`'s stake waits for open committees: every committee whose vote ends by the day of its drawable time
+   * plus the longest dispute window must have settled before it is withdrawn.
+   */
+  waitsForCommittees(a: string): boolean {
+    const acc = this.account(a);
+    if (acc.drawableUntil === 0n) return false;
+    const lastDay = (acc.drawableUntil + this.s.maxDisputeWindow) / DAY;
+    return this.s.jobs.some((j) => j.status === JobStatus.Voting && j.revealEnd / DAY <= lastDay);
   }
 
   /** Opting in; opting out takes notice while the account is in the draw; opting in while leaving cancels. */
@@ -384,6 +407,7 @@ export class Model {
       acc.weight = free;
     } else if (acc.weight === 0n) {
       acc.verifier = false;
+      acc.drawableUntil = this.s.now;
     } else {
       acc.leaving = true;
       // The exit notice: the longest dispute window of the escrows (the one escrow here).
@@ -398,6 +422,7 @@ export class Model {
     acc.leaving = false;
     acc.exitAt = 0n;
     acc.verifier = false;
+    acc.drawableUntil = this.s.now;
     acc.weight = 0n;
   }
 

@@ -209,6 +209,7 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
       verifier: acc.verifier,
       leaving: acc.leaving,
       exitAt: acc.exitAt,
+      drawableUntil: acc.drawableUntil,
       weight: await p.staking.verifierWeightOf(a),
     };
     s.credits[a] = await p.escrow.balanceOf(a);
@@ -678,7 +679,14 @@ function resolve(r: Run, a: Action): Resolved {
       const withdrawable = ACTORS.filter(
         (x) => r.m.account(A[x]).unbonding > 0n && r.m.account(A[x]).unbondingEnd <= s.now,
       );
-      const unbonding = withdrawable.length > 0 ? withdrawable : ACTORS.filter((x) => r.m.account(A[x]).unbonding > 0n);
+      // Every other pick, one whose withdrawal waits for open committees, when there is one.
+      const waiting = withdrawable.filter((x) => r.m.waitsForCommittees(A[x]));
+      const unbonding =
+        waiting.length > 0 && a.pick % 2 === 0
+          ? waiting
+          : withdrawable.length > 0
+            ? withdrawable
+            : ACTORS.filter((x) => r.m.account(A[x]).unbonding > 0n);
       const who = (a.any ? undefined : pickFrom(unbonding, a.pick)) ?? a.who;
       return {
         label: `withdrawStake ${who}`,
@@ -1156,8 +1164,17 @@ async function checkState(r: Run, label: string): Promise<void> {
     const acc = await stakes[k];
     const m = r.m.account(a);
     eq(
-      [acc.active, acc.locked, acc.unbonding, acc.unbondingEnd, acc.verifier, acc.leaving, acc.exitAt],
-      [m.active, m.locked, m.unbonding, m.unbondingEnd, m.verifier, m.leaving, m.exitAt],
+      [
+        acc.active,
+        acc.locked,
+        acc.unbonding,
+        acc.unbondingEnd,
+        acc.verifier,
+        acc.leaving,
+        acc.exitAt,
+        acc.drawableUntil,
+      ],
+      [m.active, m.locked, m.unbonding, m.unbondingEnd, m.verifier, m.leaving, m.exitAt, m.drawableUntil],
       `${label}: stake of ${name}`,
     );
     // Invariant 3: locked stake never exceeds active stake.

@@ -61,15 +61,17 @@ async function drawFixture(): Promise<DrawSetup> {
   const s = await deployStakingFixture();
   const [modelOwner, challenger] = [s.alice, s.bob];
   const others = s.verifiers.slice(0, 3);
+  const library = await ethers.deployContract("CommitteeDrawLib");
+  const harness = (await ethers.deployContract("CommitteeDrawHarness", [s.worker, COMMIT_WINDOW, REVEAL_WINDOW], {
+    libraries: { CommitteeDrawLib: await library.getAddress() },
+  })) as unknown as CommitteeDrawHarness;
+  // The harness seats committees as an escrow does; granted before anything is staked, it needs no notice.
+  await s.staking.connect(s.admin).grantRole(s.ESCROW_ROLE, harness);
   for (const account of [s.worker, s.requester, modelOwner, challenger, ...others])
     await s.stakeAs(account, STAKE, true);
   const randomness = await ethers.deployContract("MockRandomness");
   await randomness.setSeed(SEED);
   const faulty = await ethers.deployContract("FaultyRandomness");
-  const library = await ethers.deployContract("CommitteeDrawLib");
-  const harness = (await ethers.deployContract("CommitteeDrawHarness", [s.worker, COMMIT_WINDOW, REVEAL_WINDOW], {
-    libraries: { CommitteeDrawLib: await library.getAddress() },
-  })) as unknown as CommitteeDrawHarness;
   const asEscrow = (await ethers.getContractAt("IJobEscrow", await harness.getAddress())) as unknown as IJobEscrow;
   const drawArgs = (
     jobId: bigint,
@@ -226,6 +228,8 @@ describe("CommitteeDrawLib", function () {
         expect(state.windowEnd).to.equal(now + COMMIT_WINDOW);
         expect(state.revealEnd).to.equal(now + COMMIT_WINDOW + REVEAL_WINDOW);
         expect(state.seats).to.equal(3);
+        // Seated: the staking contract counts it open on the day its vote ends, holding its members' stake.
+        expect(await d.staking.openCommittees(state.revealEnd / 86_400n)).to.equal(1);
       });
 
       it("excludes no one else when there is no challenger", async function () {
@@ -307,6 +311,9 @@ describe("CommitteeDrawLib", function () {
         const tx = await d.harness.draw(...d.drawArgs(JOB_ID, 4, d.challenger.address));
         await expect(tx).not.to.emit(d.asEscrow, "CommitteeDrawn");
         await expectStillDrawing(d, drawBy, d.ticket, 4);
+        // Nothing seated: no committee counted open on the day its vote would have ended, nor the next.
+        const day = (BigInt(await time.latest()) + COMMIT_WINDOW + REVEAL_WINDOW) / 86_400n;
+        for (const d_ of [day, day + 1n]) expect(await d.staking.openCommittees(d_)).to.equal(0);
       });
 
       it("returns TooFew when refusing too: the escrow then settles the job Inconclusive", async function () {
