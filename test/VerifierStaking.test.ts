@@ -493,13 +493,21 @@ describe("VerifierStaking", function () {
       });
     });
 
-    describe("when the vote would end in the past", function () {
+    describe("when the vote would end in the past or too far ahead", function () {
       it("reverts with VerifierStakingInvalidParam('voteEnd', voteEnd, now, 2^48 - 1)", async function () {
         const { staking, escrow } = await loadFixture(verifiersStakedFixture);
         const t = await nextTimestamp();
         await expect(staking.connect(escrow).seatCommittee(1, 1, [], t - 1n))
           .to.be.revertedWithCustomError(staking, "VerifierStakingInvalidParam")
           .withArgs(ethers.encodeBytes32String("voteEnd"), t - 1n, t, 2n ** 48n - 1n);
+      });
+
+      it("reverts with the same error for a vote end beyond 2^48 - 1 (no day could hold it)", async function () {
+        const { staking, escrow } = await loadFixture(verifiersStakedFixture);
+        const t = await nextTimestamp();
+        await expect(staking.connect(escrow).seatCommittee(1, 1, [], 2n ** 48n))
+          .to.be.revertedWithCustomError(staking, "VerifierStakingInvalidParam")
+          .withArgs(ethers.encodeBytes32String("voteEnd"), 2n ** 48n, t, 2n ** 48n - 1n);
       });
     });
 
