@@ -24,11 +24,13 @@ const ARRAYS = {
   float64: Float64Array,
   int32: Int32Array,
   uint8: Uint8Array,
+  int8: Int8Array,
 } as const;
 
 const INTEGER_RANGES: Partial<Record<ElementType, [number, number]>> = {
   int32: [-(2 ** 31), 2 ** 31 - 1],
   uint8: [0, 255],
+  int8: [-128, 127],
 };
 
 function flatten(value: unknown, where: string): unknown[] {
@@ -52,7 +54,7 @@ function tensorFromJson(value: unknown, index: number): Tensor {
   const label = `${where} ("${t.name}")`;
   if (!isElementType(t.type)) {
     throw new TensorJsonError(
-      `${label}.type: ${JSON.stringify(t.type)} is not float32, float64, int32, int64, uint8 or bool`,
+      `${label}.type: ${JSON.stringify(t.type)} is not float32, float64, int32, int64, uint8, int8 or bool`,
     );
   }
   if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {

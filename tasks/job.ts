@@ -140,7 +140,7 @@ task("job:request", "Requests an inference on a model's latest version, with the
   .addParam(
     "input",
     'JSON file: { "tensors": [ { "name": "x", "type": "float32", "shape": [1, 4], "data": [...] } ] } ' +
-      "(types float32, float64, int32, int64 (numbers or strings), uint8, bool)",
+      "(types float32, float64, int32, int64 (numbers or strings), uint8, int8, bool)",
     undefined,
     types.inputFile,
   )

@@ -46,6 +46,12 @@ const u8 = (name: string, shape: number[], values: number[]): Tensor => ({
   shape,
   data: new Uint8Array(values),
 });
+const i8 = (name: string, shape: number[], values: number[]): Tensor => ({
+  name,
+  type: "int8",
+  shape,
+  data: new Int8Array(values),
+});
 const bool = (name: string, shape: number[], values: number[]): Tensor => ({
   name,
   type: "bool",
@@ -115,10 +121,28 @@ describe("tensor codec", function () {
       roundTrip([f64("a", [3], [Math.PI, -Number.MAX_VALUE, Number.MIN_VALUE])]);
       roundTrip([i32("a", [4], [0, -1, 2147483647, -2147483648])]);
       roundTrip([u8("a", [3], [0, 128, 255])]);
+      roundTrip([i8("a", [4], [-128, -1, 0, 127])]);
       roundTrip([bool("a", [2, 2], [1, 0, 0, 1])]);
       roundTrip([i64("a", [3], [0n, -1n, 1234567890123456789n])]);
-      expect([...ELEMENT_TYPES].sort()).to.deep.equal(["bool", "float32", "float64", "int32", "int64", "uint8"]);
-      expect(TYPE_CODES).to.deep.equal({ float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float64: 11 });
+      expect([...ELEMENT_TYPES].sort()).to.deep.equal([
+        "bool",
+        "float32",
+        "float64",
+        "int32",
+        "int64",
+        "int8",
+        "uint8",
+      ]);
+      expect(TYPE_CODES).to.deep.equal({ float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11 });
+    });
+
+    it("int8 is code 3, one two's complement byte per element", function () {
+      const bytes = encodeTensors([i8("q", [1, 3], [-128, -1, 127])]);
+      expect(hex(bytes)).to.equal(
+        "544d4c3101000000" + "0100" + "71" + "03" + "02" + "0100000000000000" + "0300000000000000" + "80ff7f",
+      );
+      expect([...(decodeTensors(bytes)[0].data as Int8Array)]).to.deep.equal([-128, -1, 127]);
+      expect(decodeTensors(bytes)[0].data).to.be.instanceOf(Int8Array);
     });
 
     it("int64 extremes -2^63 and 2^63-1", function () {
@@ -310,6 +334,14 @@ describe("tensor codec", function () {
           ]),
         /"w": bool data must be a Uint8Array, got Uint8ClampedArray/,
       );
+      expectCodecError(
+        () => encodeTensors([{ name: "w", type: "int8", shape: [1], data: new Uint8Array(1) }]),
+        /"w": int8 data must be a Int8Array, got Uint8Array/,
+      );
+      expectCodecError(
+        () => encodeTensors([{ name: "w", type: "uint8", shape: [1], data: new Int8Array(1) }]),
+        /"w": uint8 data must be a Uint8Array, got Int8Array/,
+      );
     });
 
     it("rank over 255", function () {
@@ -405,7 +437,7 @@ describe("tensor codec", function () {
     });
 
     it("unknown type codes", function () {
-      for (const code of [0, 3, 8, 10, 12, 255]) {
+      for (const code of [0, 4, 5, 8, 10, 12, 255]) {
         expectCodecError(
           () => decodeTensors(rawEncoding(1, rawTensor("t", code, [], [1]))),
           new RegExp(`"t": unknown element type code ${code}$`),
@@ -537,6 +569,12 @@ describe("tensor codec", function () {
         'tensor "c" element 0: posted 9223372036854775807, re-executed 9223372036854775806 (int64, exact)',
       );
       expect(compareOutputs([u8("c", [1], [7])], [u8("c", [1], [8])], big).agree).to.equal(false);
+      expect(compareOutputs([i8("c", [2], [-128, 5])], [i8("c", [2], [-127, 5])], big).reason).to.equal(
+        'tensor "c" element 0: posted -128, re-executed -127 (int8, exact)',
+      );
+      expect(compareOutputs([i8("c", [1], [-1])], [u8("c", [1], [255])], big).reason).to.equal(
+        'tensor "c": type int8 posted, uint8 re-executed',
+      );
       expect(compareOutputs([bool("c", [2], [0, 1])], [bool("c", [2], [0, 0])], big).reason).to.equal(
         'tensor "c" element 1: posted 1, re-executed 0 (bool, exact)',
       );
@@ -613,6 +651,8 @@ describe("tensor codec", function () {
           return i64(n, [2], [1n, 2n]);
         case "uint8":
           return u8(n, [2], [1, 2]);
+        case "int8":
+          return i8(n, [2], [-1, 2]);
         case "bool":
           return bool(n, [2], [1, 0]);
       }

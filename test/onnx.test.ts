@@ -190,6 +190,7 @@ describe("ONNX Runtime adapter", function () {
       int32: new Int32Array([0, -1, 2147483647, -2147483648]),
       int64: new BigInt64Array([0n, -1n, -(2n ** 63n), 2n ** 63n - 1n]),
       uint8: new Uint8Array([0, 1, 128, 255]),
+      int8: new Int8Array([0, -1, -128, 127]),
       bool: new Uint8Array([1, 0, 0, 1]),
     };
     for (const [type, data] of Object.entries(cases) as [ElementType, TensorData][]) {

@@ -498,8 +498,11 @@ describe("tensors as JSON", function () {
         { name: "i", type: "int64", shape: [3], data: ["-9223372036854775808", 7, "9223372036854775807"] },
         { name: "b", type: "bool", shape: [3], data: [true, 0, 1] },
         { name: "u", type: "uint8", shape: [1], data: [255] },
+        { name: "q", type: "int8", shape: [3], data: [-128, 0, 127] },
       ],
     });
+    expect(tensors[4].data).to.deep.equal(new Int8Array([-128, 0, 127]));
+    expect(tensorsToJson(tensors)[4]).to.deep.equal({ name: "q", type: "int8", shape: [3], data: [-128, 0, 127] });
     expect(tensors[1].data).to.deep.equal(new BigInt64Array([-(2n ** 63n), 7n, 2n ** 63n - 1n]));
     expect(tensors[2].data).to.deep.equal(new Uint8Array([1, 0, 1]));
     expect(tensorsToJson(tensors)[1].data).to.deep.equal(["-9223372036854775808", "7", "9223372036854775807"]);
@@ -517,6 +520,10 @@ describe("tensors as JSON", function () {
     expect(() => tensorsFromJson({ inputs: [] })).to.throw(TensorJsonError, /expected \{ "tensors"/);
     expect(bad({ name: "x", type: "int64", shape: [1], data: [1.5] })).to.throw(/tensors\[0\] \("x"\)\.data\[0\]/);
     expect(bad({ name: "x", type: "uint8", shape: [1], data: [256] })).to.throw(/256 is not a uint8/);
+    expect(bad({ name: "x", type: "int8", shape: [1], data: [128] })).to.throw(
+      /128 is not a int8 \(an integer in -128\.\.127\)/,
+    );
+    expect(bad({ name: "x", type: "int8", shape: [1], data: [-129] })).to.throw(/-129 is not a int8/);
     expect(bad({ name: "x", type: "bool", shape: [1], data: [2] })).to.throw(/must be true, false, 0 or 1/);
     expect(bad({ name: "x", type: "float32", shape: [-1], data: [] })).to.throw(/shape: must be an array/);
   });

@@ -19,6 +19,7 @@
  *   1         element type code, u8 (the ONNX TensorProto.DataType number):
  *               1  float32  IEEE 754 binary32, 4 bytes
  *               2  uint8    1 byte
+ *               3  int8     two's complement, 1 byte
  *               6  int32    two's complement, 4 bytes
  *               7  int64    two's complement, 8 bytes
  *               9  bool     1 byte, 0x00 (false) or 0x01 (true)
@@ -44,10 +45,10 @@
 import { keccak256 } from "ethers";
 
 /** The element types a tensor can have. */
-export type ElementType = "float32" | "float64" | "int32" | "int64" | "uint8" | "bool";
+export type ElementType = "float32" | "float64" | "int32" | "int64" | "uint8" | "int8" | "bool";
 
 /** The array that holds each element type's data; bool is a Uint8Array of 0 and 1. */
-export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
 
 /** A named tensor: `data` holds product(shape) elements in row-major order. */
 export interface Tensor {
@@ -101,6 +102,7 @@ interface TypeInfo {
 const TYPES: Record<ElementType, TypeInfo> = {
   float32: { code: 1, size: 4, array: "Float32Array", make: (b) => new Float32Array(b) },
   uint8: { code: 2, size: 1, array: "Uint8Array", make: (b) => new Uint8Array(b) },
+  int8: { code: 3, size: 1, array: "Int8Array", make: (b) => new Int8Array(b) },
   int32: { code: 6, size: 4, array: "Int32Array", make: (b) => new Int32Array(b) },
   int64: { code: 7, size: 8, array: "BigInt64Array", make: (b) => new BigInt64Array(b) },
   bool: { code: 9, size: 1, array: "Uint8Array", make: (b) => new Uint8Array(b) },
@@ -458,7 +460,7 @@ const isFloat = (type: ElementType): boolean => type === "float32" || type === "
  *
  * They agree when both lists hold the same names, each name with the same element type and shape, and every
  * pair of elements agrees:
- * - integers (int32, int64, uint8) and bools: exactly equal;
+ * - integers (int8, int32, int64, uint8) and bools: exactly equal;
  * - floats, `a` posted and `b` re-executed: when both are finite, `|a - b| <= max(absTolerance / 1e9,
  *   (relTolerance / 1e9) * |b|)`, evaluated in IEEE 754 double precision as written, each operation rounded
  *   to nearest (float32 values widen to double exactly). The relative bound scales with the re-executed value. -0 and +0 are equal.

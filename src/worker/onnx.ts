@@ -12,7 +12,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { onnx } from "onnx-proto";
-import { CodecError, isElementType, validateTensors, type ElementType, type Tensor } from "../codec";
+import { CodecError, isElementType, validateTensors, type ElementType, type Tensor, type TensorData } from "../codec";
 
 /** A declared input or output. */
 export interface ValueInfo {
@@ -198,6 +198,8 @@ function toOrt(t: Tensor): ort.Tensor {
       return new ort.Tensor("int64", t.data as BigInt64Array, t.shape);
     case "uint8":
       return new ort.Tensor("uint8", t.data as Uint8Array, t.shape);
+    case "int8":
+      return new ort.Tensor("int8", t.data as Int8Array, t.shape);
     case "bool":
       return new ort.Tensor("bool", t.data as Uint8Array, t.shape);
   }
@@ -208,7 +210,7 @@ function fromOrt(name: string, value: ort.OnnxValue | undefined): Tensor {
   const type = value.type;
   if (!isElementType(type)) throw new Error(`output ${quote(name)} has element type ${type}, not a codec type`);
   // Copies (same-type slice copies the bytes, so NaN payloads survive); the result owns its arrays.
-  const data = (value.data as Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array).slice();
+  const data = (value.data as TensorData).slice();
   return { name, type, shape: [...value.dims], data };
 }
 
