@@ -40,7 +40,8 @@ export const MLP_WEIGHTS: {
   b2: [0.25, -0.125, 0],
 };
 
-function valueInfo(name: string, type: ElementType, shape: Dim[] | null): onnx.IValueInfoProto {
+/** A graph input or output of `type`; `shape` as in buildIdentityModel (null: no shape declared). */
+export function valueInfo(name: string, type: ElementType, shape: Dim[] | null): onnx.IValueInfoProto {
   const tensorType: onnx.TypeProto.ITensor = { elemType: TYPE_CODES[type] };
   if (shape !== null) {
     tensorType.shape = { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) };
@@ -73,7 +74,8 @@ function node(
   return { opType, input, output, attribute, name: `${opType}_${output[0]}` };
 }
 
-function serialize(graph: onnx.IGraphProto): Uint8Array {
+/** The graph as a serialized ModelProto (IR_VERSION, default-domain opset OPSET_VERSION, producer "trustml"). */
+export function serialize(graph: onnx.IGraphProto): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: "", version: OPSET_VERSION }],

@@ -1,0 +1,123 @@
+/**
+ * What the judge does, in TypeScript (docs/FRAUD-PROOFS.md, "The judge"): recompute one neuron from the posted
+ * x(ℓ-1) and its leaf, and compare with the posted xℓ[j]. Also the verifier's side: find the first neuron of a
+ * posted trace that a proof can convict, and assemble that proof. The Solidity judge is written from this file
+ * and the document; test/fixtures/proven-golden.json holds vectors both check.
+ */
+import { requantize, type NeuronSteps } from "./reference";
+import { decodeNeuronLeaf, verifyNeuronProof, WeightsTree, type NeuronLeaf } from "./leaves";
+import { checkLayers, widths, type DenseLayer } from "./profile";
+import { commitTrace, traceCommitment, vectorHash } from "./trace";
+
+/** Neuron j of a leaf recomputed from x(ℓ-1); RangeError when x(ℓ-1) does not have the leaf's nIn values. */
+export function recomputeNeuron(xPrev: Int8Array, leaf: NeuronLeaf | Uint8Array): NeuronSteps {
+  const l = leaf instanceof Uint8Array ? decodeNeuronLeaf(leaf) : leaf;
+  if (xPrev.length !== l.nIn) throw new RangeError(`x(ℓ-1) has ${xPrev.length} values, the leaf's nIn is ${l.nIn}`);
+  let sum = 0;
+  for (let i = 0; i < l.nIn; i++) sum += xPrev[i] * l.weights[i];
+  const acc = sum + l.bias;
+  return { sum, acc, ...requantize(acc, l.multiplier, l.shift, l.relu ? "relu" : "none") };
+}
+
+/** Whether a posted value of neuron j is wrong, given the posted x(ℓ-1) and the neuron's leaf. */
+export function checkPostedNeuron(
+  xPrev: Int8Array,
+  leaf: NeuronLeaf | Uint8Array,
+  posted: number,
+): { expected: number; wrong: boolean } {
+  const expected = recomputeNeuron(xPrev, leaf).value;
+  return { expected, wrong: expected !== posted };
+}
+
+/** What is wrong with a posted trace, as a judge can be shown it. */
+export type Fraud =
+  /** The trace has L + 1 vectors but vector `layer` has the wrong length (a judge sees it against the leaf). */
+  | { kind: "length"; layer: number; length: number; expected: number }
+  /** Neuron `index` of layer `layer` is not what the posted x(layer-1) and the leaf give. */
+  | { kind: "neuron"; layer: number; index: number; posted: number; expected: number };
+
+/**
+ * The first fraud in a posted trace (vectors x0 .. xL): layer by layer, each layer recomputed from the posted
+ * previous vector (not from the verifier's own), so the neuron found is one a judge can convict. undefined when
+ * every neuron follows from the vector before it. Throws RangeError when there are not L + 1 vectors (a
+ * submission without every vector is not a Proven submission at all).
+ */
+export function findFirstFraud(layers: readonly DenseLayer[], posted: readonly Int8Array[]): Fraud | undefined {
+  checkLayers(layers);
+  const n = widths(layers);
+  if (posted.length !== n.length)
+    throw new RangeError(`a trace of ${layers.length} layers has ${n.length} vectors, got ${posted.length}`);
+  if (posted[0].length !== n[0]) return { kind: "length", layer: 0, length: posted[0].length, expected: n[0] };
+  for (let k = 0; k < layers.length; k++) {
+    const layer = layers[k];
+    const [xPrev, x] = [posted[k], posted[k + 1]];
+    if (x.length !== layer.nOut) return { kind: "length", layer: k + 1, length: x.length, expected: layer.nOut };
+    for (let j = 0; j < layer.nOut; j++) {
+      let sum = 0;
+      for (let i = 0; i < layer.nIn; i++) sum += xPrev[i] * layer.weights[i * layer.nOut + j];
+      const expected = requantize(sum + layer.bias[j], layer.multiplier, layer.shift, layer.activation).value;
+      if (expected !== x[j]) return { kind: "neuron", layer: k + 1, index: j, posted: x[j], expected };
+    }
+  }
+  return undefined;
+}
+
+/** The arguments of proveFraud for one neuron (docs/FRAUD-PROOFS.md, "The judge"). */
+export interface FraudProof {
+  layer: number;
+  index: number;
+  /** h0 .. hL of the posted trace. */
+  hashes: string[];
+  xPrev: Int8Array;
+  x: Int8Array;
+  leaf: Uint8Array;
+  proof: string[];
+}
+
+/**
+ * The proof of a fraud in the posted trace: for a wrong neuron, that neuron; for a vector of the wrong length,
+ * neuron 0 of the layer that produced it (of layer 1 when it is x0).
+ */
+export function buildFraudProof(tree: WeightsTree, posted: readonly Int8Array[], fraud: Fraud): FraudProof {
+  const [layer, index] = fraud.kind === "neuron" ? [fraud.layer, fraud.index] : [Math.max(fraud.layer, 1), 0];
+  const { leaf, proof } = tree.proof(layer, index);
+  return { layer, index, hashes: commitTrace(posted).hashes, xPrev: posted[layer - 1], x: posted[layer], leaf, proof };
+}
+
+/** Why a judge refuses a fraud proof (each a named revert of the Solidity judge). */
+export type JudgeRefusal =
+  | "HashListMismatch"
+  | "PreviousVectorMismatch"
+  | "VectorMismatch"
+  | "LeafNotInModel"
+  | "LeafPositionMismatch"
+  | "NeuronCorrect";
+
+/**
+ * The judge, in TypeScript: given the job's trace commitment and the version's weightsRoot, whether the proof
+ * convicts the worker. Steps, in the order the judge takes them:
+ * 1. keccak256(hashes) = commitment, and the list has L + 1 entries (L from the leaf);
+ * 2. keccak256(xPrev) = hashes[ℓ-1] and keccak256(x) = hashes[ℓ];
+ * 3. the leaf is in weightsRoot, and is the leaf of (ℓ, j);
+ * 4. a vector whose length differs from the leaf's nIn or nOut convicts; else the recomputed neuron must differ
+ *    from x[j].
+ */
+export function judge(
+  commitment: string,
+  root: string,
+  p: FraudProof,
+): { proven: true; expected?: number } | { proven: false; refusal: JudgeRefusal } {
+  if (traceCommitment(p.hashes) !== commitment.toLowerCase()) return { proven: false, refusal: "HashListMismatch" };
+  if (p.layer < 1 || p.layer >= p.hashes.length || vectorHash(p.xPrev) !== p.hashes[p.layer - 1]) {
+    return { proven: false, refusal: "PreviousVectorMismatch" };
+  }
+  if (vectorHash(p.x) !== p.hashes[p.layer]) return { proven: false, refusal: "VectorMismatch" };
+  if (!verifyNeuronProof(root, p.leaf, p.proof)) return { proven: false, refusal: "LeafNotInModel" };
+  const leaf = decodeNeuronLeaf(p.leaf);
+  if (leaf.layer !== p.layer || leaf.index !== p.index) return { proven: false, refusal: "LeafPositionMismatch" };
+  if (p.hashes.length !== leaf.layerCount + 1 || p.xPrev.length !== leaf.nIn || p.x.length !== leaf.nOut) {
+    return { proven: true };
+  }
+  const { expected, wrong } = checkPostedNeuron(p.xPrev, leaf, p.x[p.index]);
+  return wrong ? { proven: true, expected } : { proven: false, refusal: "NeuronCorrect" };
+}
