@@ -1,0 +1,121 @@
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { keccak256, sha256 } from "ethers";
+import { encodeTensors } from "../../src/codec";
+import {
+  ProfileRuntime,
+  buildProfileModel,
+  decodeNeuronLeaf,
+  parseProfileModel,
+  traceCommitment,
+  vectorTensor,
+  verifyNeuronProof,
+} from "../../src/proven";
+import { GOLDEN_FILE, GOLDEN_INPUT, GOLDEN_MODEL, goldenJson } from "../fixtures/proven";
+
+const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.slice(2), "hex"));
+
+interface GoldenFile {
+  model: { onnxSha256: string };
+  input: { tensorPrefix: string; outputTensorPrefix: string };
+  steps: { layer: number; neurons: { index: number; quotient: string; value: number }[] }[];
+  vectors: { layer: number; values: number[]; hex: string; hash: string }[];
+  commitment: string;
+  leaves: { layer: number; index: number; leaf: string; leafHash: string; proof: string[] }[];
+  weightsRoot: string;
+  fraud: { verdict: { proven: boolean; expected?: number }; proof: { layer: number; index: number } };
+  honestAttempt: { verdict: { proven: boolean; refusal?: string } };
+}
+
+describe("Proven mode golden vectors (test/fixtures/proven-golden.json)", function () {
+  const text = readFileSync(GOLDEN_FILE, "utf8");
+  const golden = JSON.parse(text) as GoldenFile;
+
+  it("the file is exactly what scripts/proven-golden.ts writes today", function () {
+    expect(text === goldenJson(), "test/fixtures/proven-golden.json is stale: run scripts/proven-golden.ts").to.equal(
+      true,
+    );
+  });
+
+  it("pins the documented cases: exact halves, truncation toward zero, both clamps, ReLU, M and s at bounds", function () {
+    const values = golden.steps.map((l) => l.neurons.map((n) => [n.quotient, n.value]));
+    expect(values).to.deep.equal([
+      [
+        ["3", 3], // 2.5 rounds up
+        ["164", 127], // clamped high
+        ["-39", 0], // ReLU
+      ],
+      [
+        ["-1", -1], // -1.5 rounds up
+        ["-2", -2], // -3 exactly, truncated toward zero from -2.5
+        ["-12479", -128], // clamped low
+      ],
+      [
+        ["1", 1],
+        ["0", 0], // -0.99998 + 0.5 truncates to 0
+      ],
+    ]);
+  });
+
+  it("vectors hash to h0..hL, and the commitment is keccak256(h0 ‖ ... ‖ hL)", function () {
+    for (const v of golden.vectors) {
+      expect(v.hex).to.equal("0x" + Buffer.from(Int8Array.from(v.values).buffer).toString("hex"));
+      expect(keccak256(unhex(v.hex))).to.equal(v.hash);
+    }
+    expect(traceCommitment(golden.vectors.map((v) => v.hash))).to.equal(golden.commitment);
+  });
+
+  it("the input and output hashes are keccak256(tensor prefix ‖ vector)", function () {
+    const { inputName, outputName } = GOLDEN_MODEL;
+    const first = golden.vectors[0];
+    const last = golden.vectors[golden.vectors.length - 1];
+    const input = encodeTensors([vectorTensor(inputName, Int8Array.from(first.values))]);
+    const output = encodeTensors([vectorTensor(outputName, Int8Array.from(last.values))]);
+    expect("0x" + Buffer.from(input).toString("hex")).to.equal(golden.input.tensorPrefix + first.hex.slice(2));
+    expect("0x" + Buffer.from(output).toString("hex")).to.equal(golden.input.outputTensorPrefix + last.hex.slice(2));
+  });
+
+  it("every leaf decodes to its neuron, double-hashes to its leaf hash, and its proof verifies", function () {
+    expect(golden.leaves).to.have.length(8);
+    for (const l of golden.leaves) {
+      const leaf = unhex(l.leaf);
+      const decoded = decodeNeuronLeaf(leaf);
+      expect([decoded.layer, decoded.index, decoded.layerCount]).to.deep.equal([l.layer, l.index, 3]);
+      expect(keccak256(keccak256(leaf))).to.equal(l.leafHash);
+      expect(verifyNeuronProof(golden.weightsRoot, leaf, l.proof)).to.equal(true);
+    }
+    // Layer 1, neuron 0: layer 1, j 0, L 3, nIn 4, nOut 3, M 5, s 4, relu, bias 6, column [1, 1, 0, 0].
+    expect(golden.leaves[0].leaf).to.equal(
+      "0x" +
+        "0001" +
+        "00000000" +
+        "0003" +
+        "00000004" +
+        "00000003" +
+        "00000005" +
+        "04" +
+        "01" +
+        "00000006" +
+        "01010000",
+    );
+  });
+
+  it("the fraud example convicts and the honest attempt is refused", function () {
+    expect(golden.fraud.verdict).to.deep.equal({ proven: true, expected: -2 });
+    expect([golden.fraud.proof.layer, golden.fraud.proof.index]).to.deep.equal([2, 1]);
+    expect(golden.honestAttempt.verdict).to.deep.equal({ proven: false, refusal: "NeuronCorrect" });
+  });
+
+  it("the ONNX file parses back to the model, and ONNX Runtime computes the same vectors", async function () {
+    const bytes = buildProfileModel(GOLDEN_MODEL);
+    expect(sha256(bytes)).to.equal(golden.model.onnxSha256);
+    expect(parseProfileModel(bytes).model).to.deep.equal(GOLDEN_MODEL);
+    const runtime = await ProfileRuntime.load(bytes);
+    try {
+      const { vectors } = await runtime.run(GOLDEN_INPUT);
+      expect(vectors.map((v) => Array.from(v))).to.deep.equal(golden.vectors.map((v) => v.values));
+    } finally {
+      await runtime.release();
+    }
+  });
+});
