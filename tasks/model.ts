@@ -1,12 +1,13 @@
 /**
- * Model owners: `model:publish`, `model:version`, `model:list`.
+ * Model owners: `model:publish`, `model:version`, `model:list`, `model:quantize`.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { sha256 } from "ethers";
 import { task, types } from "hardhat/config";
 import { VerificationMode } from "../src/params";
+import type { Agreement, Quantized } from "../src/proven/quantize";
 import type { IModelRegistry } from "../typechain-types";
 import {
   DEPLOYMENT_HELP,
@@ -224,4 +225,74 @@ task("model:list", "Lists the registered models: owner, terms, latest version")
       say(`  v${m.latest.version} sha256 ${m.latest.contentHash} ${m.latest.uri}`);
     }
     return models;
+  });
+
+interface QuantizeArgs {
+  file: string;
+  calibration: string;
+  out: string;
+}
+
+/** What `model:quantize` wrote and measured. */
+export interface QuantizeResult {
+  out: string;
+  contentHash: string;
+  weightsRoot: string;
+  quantized: Quantized;
+  agreement: Agreement;
+}
+
+task("model:quantize", "Converts a float MLP (Gemm or MatMul+Add, ReLU) into a Proven-mode integer profile file")
+  .addParam("file", "the float32 ONNX model", undefined, types.inputFile)
+  .addParam(
+    "calibration",
+    'calibration inputs: a 2-D .npy, or JSON { "rows": [[...], ...] }',
+    undefined,
+    types.inputFile,
+  )
+  .addParam("out", "where to write the profile ONNX file")
+  .setAction(async (args: QuantizeArgs): Promise<QuantizeResult> => {
+    // Loaded here, not at start-up: they bring ONNX Runtime, which no other task needs.
+    const { buildProfileModel, parseProfileModel, weightsRoot } = await import("../src/proven");
+    const { QuantizeError, measureAgreement, parseFloatMlp, quantizeMlp, readCalibration } =
+      await import("../src/proven/quantize");
+    const floatFile = new Uint8Array(readFileSync(args.file));
+    let quantized: Quantized;
+    let rows: number[][];
+    try {
+      rows = readCalibration(new Uint8Array(readFileSync(args.calibration)), args.calibration);
+      quantized = quantizeMlp(parseFloatMlp(floatFile), rows);
+    } catch (e) {
+      if (e instanceof QuantizeError) fail(`${e.message}`);
+      throw e;
+    }
+    const bytes = buildProfileModel(quantized.model, {
+      "trustml.input_scale": String(quantized.inputScale),
+      "trustml.output_scale": String(quantized.outputScale),
+    });
+    parseProfileModel(bytes); // the profile checker accepts what the converter writes
+    writeFileSync(args.out, bytes);
+    const root = weightsRoot(quantized.model.layers);
+    const contentHash = sha256(bytes);
+    say(`Wrote ${args.out}: ${quantized.model.layers.length} integer layers, sha256 ${contentHash}`);
+    say(`  weightsRoot ${root}`);
+    say(`  input: x0 = clamp(round(x / ${quantized.inputScale.toPrecision(6)}), -128, 127)`);
+    quantized.model.layers.forEach((l, k) => {
+      const q = quantized.layers[k];
+      say(
+        `  layer ${k + 1}: ${l.nIn} -> ${l.nOut}${l.activation === "relu" ? " ReLU" : ""}, ` +
+          `M ${l.multiplier} / 2^${l.shift} (${q.realMultiplier.toPrecision(6)}), ` +
+          `weight scale ${q.weightScale.toPrecision(4)}, output scale ${q.outputScale.toPrecision(4)}` +
+          (q.clampedBiases > 0 ? `, ${q.clampedBiases} biases clamped` : ""),
+      );
+    });
+    say(`  output: y = ${quantized.outputScale.toPrecision(6)} * xL`);
+    const agreement = await measureAgreement(floatFile, quantized, rows);
+    const share = ((100 * agreement.top1) / agreement.rows).toFixed(1);
+    say(
+      `Agreement with the float model on ${agreement.rows} calibration rows: top-1 ${agreement.top1}/${agreement.rows} ` +
+        `(${share}%), max |error| of the dequantized outputs ${agreement.maxAbsError.toPrecision(4)} ` +
+        `(largest |output| ${agreement.maxAbsOutput.toPrecision(4)})`,
+    );
+    return { out: args.out, contentHash, weightsRoot: root, quantized, agreement };
   });

@@ -74,14 +74,18 @@ function node(
   return { opType, input, output, attribute, name: `${opType}_${output[0]}` };
 }
 
-/** The graph as a serialized ModelProto (IR_VERSION, default-domain opset OPSET_VERSION, producer "trustml"). */
-export function serialize(graph: onnx.IGraphProto): Uint8Array {
+/**
+ * The graph as a serialized ModelProto (IR_VERSION, default-domain opset OPSET_VERSION, producer "trustml"), with
+ * `metadata` as the model's metadata_props (none by default).
+ */
+export function serialize(graph: onnx.IGraphProto, metadata: Record<string, string> = {}): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: "", version: OPSET_VERSION }],
     producerName: "trustml",
     producerVersion: "1",
     graph,
+    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
   });
   // protobufjs returns a Buffer under Node; hand back a plain Uint8Array.
   return new Uint8Array(onnx.ModelProto.encode(model).finish());
@@ -149,5 +153,55 @@ export function buildIdentityModel(type: ElementType, shape: Dim[] | null = ["N"
     node: [node("Identity", ["x"], ["y"])],
     input: [valueInfo("x", type, shape)],
     output: [valueInfo("y", type, shape)],
+  });
+}
+
+/** One dense layer of a float MLP: W row-major [in][out], b [out], and whether ReLU follows it. */
+export interface FloatDenseLayer {
+  weights: number[][];
+  bias: number[];
+  relu: boolean;
+}
+
+/**
+ * A float32 MLP: input "x" [N, in], output "y" [N, out], each layer a Gemm (style "gemm", with W stored transposed
+ * and transB = 1, as PyTorch exports it) or a MatMul followed by an Add (style "matmul"), then Relu where asked.
+ */
+export function buildFloatMlp(layers: FloatDenseLayer[], style: "gemm" | "matmul" = "gemm"): Uint8Array {
+  const nodes: onnx.INodeProto[] = [];
+  const initializer: onnx.ITensorProto[] = [];
+  let previous = "x";
+  layers.forEach((layer, k) => {
+    const [nIn, nOut] = [layer.weights.length, layer.bias.length];
+    const out = k === layers.length - 1 && !layer.relu ? "y" : `dense${k + 1}`;
+    if (style === "gemm") {
+      const transposed = Array.from({ length: nOut }, (_, j) => layer.weights.map((row) => row[j]));
+      initializer.push(
+        floatTensor(`w${k + 1}`, [nOut, nIn], transposed.flat()),
+        floatTensor(`b${k + 1}`, [nOut], layer.bias),
+      );
+      nodes.push(node("Gemm", [previous, `w${k + 1}`, `b${k + 1}`], [out], [intAttr("transB", 1)]));
+    } else {
+      initializer.push(
+        floatTensor(`w${k + 1}`, [nIn, nOut], layer.weights.flat()),
+        floatTensor(`b${k + 1}`, [nOut], layer.bias),
+      );
+      nodes.push(node("MatMul", [previous, `w${k + 1}`], [`product${k + 1}`]));
+      nodes.push(node("Add", [`product${k + 1}`, `b${k + 1}`], [out]));
+    }
+    previous = out;
+    if (layer.relu) {
+      const relu = k === layers.length - 1 ? "y" : `relu${k + 1}`;
+      nodes.push(node("Relu", [previous], [relu]));
+      previous = relu;
+    }
+  });
+  const [n0, nL] = [layers[0].weights.length, layers[layers.length - 1].bias.length];
+  return serialize({
+    name: `float_mlp_${style}`,
+    node: nodes,
+    initializer,
+    input: [valueInfo("x", "float32", ["N", n0])],
+    output: [valueInfo("y", "float32", ["N", nL])],
   });
 }

@@ -46,10 +46,11 @@ const castTo = (type: number): onnx.IAttributeProto => ({
 });
 
 /**
- * The ONNX file of a profile model (IR version 8, opset 17), deterministic bytes. Checks the layers first
+ * The ONNX file of a profile model (IR version 8, opset 17), deterministic bytes, with `metadata` as its
+ * metadata_props (which carry no semantics: the converter records its scales there). Checks the layers first
  * (LayerError) and throws RangeError when the input or output name is empty, equal to the other, or contains "/".
  */
-export function buildProfileModel(model: ProfileModel): Uint8Array {
+export function buildProfileModel(model: ProfileModel, metadata: Record<string, string> = {}): Uint8Array {
   const { inputName, outputName, layers } = model;
   checkLayers(layers);
   for (const name of [inputName, outputName]) {
@@ -87,11 +88,14 @@ export function buildProfileModel(model: ProfileModel): Uint8Array {
       int64Scalar(t("max"), BigInt(hi)),
     );
   });
-  return serialize({
-    name: "trustml_integer_profile",
-    node: nodes,
-    initializer,
-    input: [valueInfo(inputName, "int8", [1, layers[0].nIn])],
-    output: [valueInfo(outputName, "int8", [1, layers[layers.length - 1].nOut])],
-  });
+  return serialize(
+    {
+      name: "trustml_integer_profile",
+      node: nodes,
+      initializer,
+      input: [valueInfo(inputName, "int8", [1, layers[0].nIn])],
+      output: [valueInfo(outputName, "int8", [1, layers[layers.length - 1].nOut])],
+    },
+    metadata,
+  );
 }

@@ -8,3 +8,4 @@ export * from "./trace";
 export * from "./merkle";
 export * from "./leaves";
 export * from "./judge";
+export * from "./quantize";
