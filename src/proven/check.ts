@@ -166,14 +166,16 @@ export function parseProfileModel(bytes: Uint8Array): ParsedProfile {
   if (graph == null) throw new ProfileError("the model has no graph");
   const opsets = proto.opsetImport ?? [];
   const foreign = opsets.find((o) => o.domain !== "" && o.domain !== "ai.onnx" && o.domain != null);
-  if (foreign)
+  if (foreign) {
     throw new ProfileError(
       `the model imports opset domain ${quote(foreign.domain)}; the profile uses only the default domain`,
     );
-  if (opsets.length !== 1)
+  }
+  if (opsets.length !== 1) {
     throw new ProfileError(
       `the model imports ${opsets.length} opsets; the profile needs exactly one, the default domain`,
     );
+  }
   const opset = toNumber(opsets[0].version ?? 0);
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new ProfileError(`default-domain opset ${opset}; the profile accepts ${MIN_OPSET}..${MAX_OPSET}`);

@@ -4,7 +4,7 @@
  * posted trace that a proof can convict, and assemble that proof. The Solidity judge is written from this file
  * and the document; test/fixtures/proven-golden.json holds vectors both check.
  */
-import { requantize, type NeuronSteps } from "./reference";
+import { layerSteps, neuronSteps, type NeuronSteps } from "./reference";
 import { decodeNeuronLeaf, verifyNeuronProof, WeightsTree, type NeuronLeaf } from "./leaves";
 import { checkLayers, widths, type DenseLayer } from "./profile";
 import { commitTrace, traceCommitment, vectorHash } from "./trace";
@@ -13,10 +13,17 @@ import { commitTrace, traceCommitment, vectorHash } from "./trace";
 export function recomputeNeuron(xPrev: Int8Array, leaf: NeuronLeaf | Uint8Array): NeuronSteps {
   const l = leaf instanceof Uint8Array ? decodeNeuronLeaf(leaf) : leaf;
   if (xPrev.length !== l.nIn) throw new RangeError(`x(ℓ-1) has ${xPrev.length} values, the leaf's nIn is ${l.nIn}`);
-  let sum = 0;
-  for (let i = 0; i < l.nIn; i++) sum += xPrev[i] * l.weights[i];
-  const acc = sum + l.bias;
-  return { sum, acc, ...requantize(acc, l.multiplier, l.shift, l.relu ? "relu" : "none") };
+  // The leaf as a one-neuron layer: its column is that layer's whole weight matrix.
+  const neuron: DenseLayer = {
+    nIn: l.nIn,
+    nOut: 1,
+    weights: l.weights,
+    bias: Int32Array.of(l.bias),
+    multiplier: l.multiplier,
+    shift: l.shift,
+    activation: l.relu ? "relu" : "none",
+  };
+  return neuronSteps(neuron, xPrev, 0);
 }
 
 /** Whether a posted value of neuron j is wrong, given the posted x(ℓ-1) and the neuron's leaf. */
@@ -52,12 +59,9 @@ export function findFirstFraud(layers: readonly DenseLayer[], posted: readonly I
     const layer = layers[k];
     const [xPrev, x] = [posted[k], posted[k + 1]];
     if (x.length !== layer.nOut) return { kind: "length", layer: k + 1, length: x.length, expected: layer.nOut };
-    for (let j = 0; j < layer.nOut; j++) {
-      let sum = 0;
-      for (let i = 0; i < layer.nIn; i++) sum += xPrev[i] * layer.weights[i * layer.nOut + j];
-      const expected = requantize(sum + layer.bias[j], layer.multiplier, layer.shift, layer.activation).value;
-      if (expected !== x[j]) return { kind: "neuron", layer: k + 1, index: j, posted: x[j], expected };
-    }
+    const expected = layerSteps(layer, xPrev).value;
+    const j = expected.findIndex((v, i) => v !== x[i]);
+    if (j >= 0) return { kind: "neuron", layer: k + 1, index: j, posted: x[j], expected: expected[j] };
   }
   return undefined;
 }
