@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { keccak256, sha256 } from "ethers";
 import { encodeTensors } from "../../src/codec";
 import {
@@ -7,6 +8,7 @@ import {
   buildProfileModel,
   decodeNeuronLeaf,
   parseProfileModel,
+  requantize,
   traceCommitment,
   vectorTensor,
   verifyNeuronProof,
@@ -55,6 +57,17 @@ describe("Proven mode golden vectors (test/fixtures/proven-golden.json)", functi
         ["0", 0], // -0.99998 + 0.5 truncates to 0
       ],
     ]);
+  });
+
+  it("the rounding table in docs/FRAUD-PROOFS.md (M = 1, s = 2) is what the reference computes", function () {
+    const doc = readFileSync(path.join(__dirname, "..", "..", "docs", "FRAUD-PROOFS.md"), "utf8");
+    const minus = (cell: string) => Number(cell.replace(/\*/g, "").replace("−", "-"));
+    const rows = [...doc.matchAll(/^\| (−?\d+) +\| [^|]+\| [^|]+\| ([^|]+?) +\| (−?\d+) +\|$/gm)];
+    expect(rows).to.have.length(8);
+    for (const [, acc, v, nearest] of rows) {
+      expect(requantize(minus(acc), 1, 2, "none").value, `acc ${acc}`).to.equal(minus(v));
+      expect(Math.floor(minus(acc) / 4 + 0.5), `acc ${acc}`).to.equal(minus(nearest));
+    }
   });
 
   it("vectors hash to h0..hL, and the commitment is keccak256(h0 ‖ ... ‖ hL)", function () {
