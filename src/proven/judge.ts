@@ -38,22 +38,22 @@ export function checkPostedNeuron(
 
 /** What is wrong with a posted trace, as a judge can be shown it. */
 export type Fraud =
+  /** The trace has `count` vectors where the model has L + 1 (a judge sees it against any leaf's L). */
+  | { kind: "count"; count: number; expected: number }
   /** The trace has L + 1 vectors but vector `layer` has the wrong length (a judge sees it against the leaf). */
   | { kind: "length"; layer: number; length: number; expected: number }
   /** Neuron `index` of layer `layer` is not what the posted x(layer-1) and the leaf give. */
   | { kind: "neuron"; layer: number; index: number; posted: number; expected: number };
 
 /**
- * The first fraud in a posted trace (vectors x0 .. xL): layer by layer, each layer recomputed from the posted
- * previous vector (not from the verifier's own), so the neuron found is one a judge can convict. undefined when
- * every neuron follows from the vector before it. Throws RangeError when there are not L + 1 vectors (a
- * submission without every vector is not a Proven submission at all).
+ * The first fraud in a posted trace (vectors x0 .. xL): a trace of the wrong shape, else layer by layer, each layer
+ * recomputed from the posted previous vector (not from the verifier's own), so the neuron found is one a judge can
+ * convict. undefined when every neuron follows from the vector before it.
  */
 export function findFirstFraud(layers: readonly DenseLayer[], posted: readonly Int8Array[]): Fraud | undefined {
   checkLayers(layers);
   const n = widths(layers);
-  if (posted.length !== n.length)
-    throw new RangeError(`a trace of ${layers.length} layers has ${n.length} vectors, got ${posted.length}`);
+  if (posted.length !== n.length) return { kind: "count", count: posted.length, expected: n.length };
   if (posted[0].length !== n[0]) return { kind: "length", layer: 0, length: posted[0].length, expected: n[0] };
   for (let k = 0; k < layers.length; k++) {
     const layer = layers[k];
@@ -80,12 +80,19 @@ export interface FraudProof {
 
 /**
  * The proof of a fraud in the posted trace: for a wrong neuron, that neuron; for a vector of the wrong length,
- * neuron 0 of the layer that produced it (of layer 1 when it is x0).
+ * neuron 0 of the layer that produced it (of layer 1 when it is x0); for the wrong number of vectors, neuron 0 of
+ * layer 1 (the vectors it carries then do not matter: empty when the trace has none).
  */
 export function buildFraudProof(tree: WeightsTree, posted: readonly Int8Array[], fraud: Fraud): FraudProof {
-  const [layer, index] = fraud.kind === "neuron" ? [fraud.layer, fraud.index] : [Math.max(fraud.layer, 1), 0];
+  const [layer, index] =
+    fraud.kind === "neuron"
+      ? [fraud.layer, fraud.index]
+      : fraud.kind === "length"
+        ? [Math.max(fraud.layer, 1), 0]
+        : [1, 0];
   const { leaf, proof } = tree.proof(layer, index);
-  return { layer, index, hashes: commitTrace(posted).hashes, xPrev: posted[layer - 1], x: posted[layer], leaf, proof };
+  const vector = (k: number) => posted[k] ?? new Int8Array(0);
+  return { layer, index, hashes: commitTrace(posted).hashes, xPrev: vector(layer - 1), x: vector(layer), leaf, proof };
 }
 
 /** Why a judge refuses a fraud proof (each a named revert of the Solidity judge). */
@@ -100,10 +107,11 @@ export type JudgeRefusal =
 /**
  * The judge, in TypeScript: given the job's trace commitment and the version's weightsRoot, whether the proof
  * convicts the worker. Steps, in the order the judge takes them:
- * 1. keccak256(hashes) = commitment, and the list has L + 1 entries (L from the leaf);
- * 2. keccak256(xPrev) = hashes[ℓ-1] and keccak256(x) = hashes[ℓ];
- * 3. the leaf is in weightsRoot, and is the leaf of (ℓ, j);
- * 4. a vector whose length differs from the leaf's nIn or nOut convicts; else the recomputed neuron must differ
+ * 1. keccak256(hashes) = commitment;
+ * 2. the leaf is in weightsRoot, and is the leaf of (ℓ, j);
+ * 3. a hash list without L + 1 entries (L from the leaf) convicts at once: the trace does not have the model's shape;
+ * 4. keccak256(xPrev) = hashes[ℓ-1] and keccak256(x) = hashes[ℓ];
+ * 5. a vector whose length differs from the leaf's nIn or nOut convicts; else the recomputed neuron must differ
  *    from x[j].
  */
 export function judge(
@@ -112,16 +120,13 @@ export function judge(
   p: FraudProof,
 ): { proven: true; expected?: number } | { proven: false; refusal: JudgeRefusal } {
   if (traceCommitment(p.hashes) !== commitment.toLowerCase()) return { proven: false, refusal: "HashListMismatch" };
-  if (p.layer < 1 || p.layer >= p.hashes.length || vectorHash(p.xPrev) !== p.hashes[p.layer - 1]) {
-    return { proven: false, refusal: "PreviousVectorMismatch" };
-  }
-  if (vectorHash(p.x) !== p.hashes[p.layer]) return { proven: false, refusal: "VectorMismatch" };
   if (!verifyNeuronProof(root, p.leaf, p.proof)) return { proven: false, refusal: "LeafNotInModel" };
   const leaf = decodeNeuronLeaf(p.leaf);
   if (leaf.layer !== p.layer || leaf.index !== p.index) return { proven: false, refusal: "LeafPositionMismatch" };
-  if (p.hashes.length !== leaf.layerCount + 1 || p.xPrev.length !== leaf.nIn || p.x.length !== leaf.nOut) {
-    return { proven: true };
-  }
+  if (p.hashes.length !== leaf.layerCount + 1) return { proven: true };
+  if (vectorHash(p.xPrev) !== p.hashes[p.layer - 1]) return { proven: false, refusal: "PreviousVectorMismatch" };
+  if (vectorHash(p.x) !== p.hashes[p.layer]) return { proven: false, refusal: "VectorMismatch" };
+  if (p.xPrev.length !== leaf.nIn || p.x.length !== leaf.nOut) return { proven: true };
   const { expected, wrong } = checkPostedNeuron(p.xPrev, leaf, p.x[p.index]);
   return wrong ? { proven: true, expected } : { proven: false, refusal: "NeuronCorrect" };
 }

@@ -168,6 +168,18 @@ describe("fraud proofs (property: random models, random single-value corruptions
     });
   });
 
+  it("a trace with too few or too many vectors convicts through any leaf, without its vectors", function () {
+    const { layers } = randomProfileModel(random);
+    const honest = runReference(layers, randomInt8(random, layers[0].nIn)).vectors;
+    const tree = new WeightsTree(layers);
+    for (const posted of [honest.slice(0, 1), honest.slice(0, -1), [...honest, honest[honest.length - 1]]]) {
+      const fraud = findFirstFraud(layers, posted);
+      expect(fraud).to.deep.equal({ kind: "count", count: posted.length, expected: layers.length + 1 });
+      const proof = buildFraudProof(tree, posted, fraud!);
+      expect(judge(commitTrace(posted).commitment, tree.root, proof)).to.deep.equal({ proven: true });
+    }
+  });
+
   it("the judge's refusals: wrong hash list, wrong vectors, a leaf not in the model, a leaf of another neuron", function () {
     const { layers } = randomProfileModel(random, 8);
     const honest = runReference(layers, randomInt8(random, layers[0].nIn)).vectors;
