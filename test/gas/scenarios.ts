@@ -27,6 +27,10 @@
  *   by contracts/mocks/DrawGasProbe.sol as the `gasleft()` difference around the call, through eth_call.
  *   No intrinsic or calldata gas. The N verifiers hold equal stakes. The 10-verifier figure is taken on the
  *   set every job figure runs with; 90 and then 900 verifiers are added afterwards.
+ * - "ProvenJudge.judge (one neuron, N inputs)": the gas ProvenJudgeHarness.judgeGas measures around one
+ *   conviction by the Proven mode's judge (the library call, its calldata copied, the hash list of a 3-layer
+ *   trace, the Merkle proof, the neuron recomputed from N inputs), through eth_call. No intrinsic or calldata gas:
+ *   proveFraud's own figures come with the escrow's Proven mode.
  * - "job total: ...": the sum of the receipts of the transactions named in brackets, of one job measured
  *   here (every commit and reveal counted, not three times the first).
  * Job figures run on a verifier set of 10 (tree height 4), inputs of 64 bytes, outputs of 64 bytes, no
@@ -41,6 +45,8 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { ContractTransactionResponse } from "ethers";
 import {
   DrawGasProbe__factory,
+  ProvenJudge__factory,
+  ProvenJudgeHarness__factory,
   MockRandomness__factory,
   ModelRegistry__factory,
   TestToken__factory,
@@ -51,6 +57,8 @@ import {
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, VerificationMode } from "../../src/params";
 import { currentTerms } from "../../src/terms";
 import { deployEscrowLibraries } from "../../src/deploy/contracts";
+import { WeightsTree, commitTrace, runReference, type DenseLayer } from "../../src/proven";
+import { randomInt8, seededRandom } from "../fixtures/proven";
 
 export type Figures = Record<string, number>;
 
@@ -88,6 +96,9 @@ export const TOLERANCE = 0.02;
 /** Verifier set sizes the committee draw is measured on. */
 export const DRAW_SIZES = [10, 100, 1000] as const;
 
+/** Input widths of the layer whose neuron the Proven judge's figures convict. */
+export const JUDGE_WIDTHS = [64, 256, 1024] as const;
+
 const T0 = 4_000_000_000; // chain time during the measurement (2096-10-02)
 const B0 = 10_000_000; // block number from which the measurement runs
 const DEADLINE = T0 + 6 * 24 * 3600; // every job's deadline, within maxJobDuration (7 days) of T0
@@ -102,6 +113,31 @@ const WRONG_OUTPUT = "0x" + "3c".repeat(64);
 const MODEL_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
 const ETH = ethers.toQuantity(ethers.parseEther("1000000"));
 const BATCH = 10;
+
+/**
+ * A conviction of neuron 0 of the second layer of a width → width → width → 2 profile model (seeded weights, so the
+ * same on every run), whose posted x2 has that neuron one too high: the arguments of ProvenJudge.judge.
+ */
+function judgeCase(width: number): [string, string, string[], string, string, string, string[]] {
+  const random = seededRandom(width);
+  const layer = (nIn: number, nOut: number): DenseLayer => ({
+    nIn,
+    nOut,
+    weights: randomInt8(random, nIn * nOut),
+    bias: new Int32Array(nOut),
+    multiplier: 1,
+    shift: 12,
+    activation: "relu",
+  });
+  const layers = [layer(width, width), layer(width, width), layer(width, 2)];
+  const posted = runReference(layers, randomInt8(random, width)).vectors;
+  posted[2][0] = posted[2][0] === 127 ? 126 : posted[2][0] + 1;
+  const { hashes, commitment } = commitTrace(posted);
+  const tree = new WeightsTree(layers);
+  const { leaf, proof } = tree.proof(2, 0);
+  const bytes = (v: Int8Array | Uint8Array) => ethers.hexlify(new Uint8Array(v.buffer, v.byteOffset, v.length));
+  return [commitment, tree.root, hashes, bytes(posted[1]), bytes(posted[2]), bytes(leaf), proof];
+}
 
 /** A fixed address for `label`, the same on every run. */
 function addressOf(label: string): string {
@@ -473,6 +509,17 @@ async function run(): Promise<Figures> {
     const [gasUsed, drawn] = await probe.measure(staking, drawSeed, 3, []);
     if (drawn !== 3n) throw new Error("gas scenario: draw returned no committee");
     record(`drawCommittee (${size} verifiers)`, Number(gasUsed));
+  }
+
+  // The Proven judge, last, so that its deployments move no other figure.
+  const judgeLibrary = await new ProvenJudge__factory(governance).deploy();
+  const judge = await new ProvenJudgeHarness__factory(
+    { "contracts/libraries/ProvenJudge.sol:ProvenJudge": await judgeLibrary.getAddress() },
+    governance,
+  ).deploy();
+  for (const width of JUDGE_WIDTHS) {
+    const c = judgeCase(width);
+    record(`ProvenJudge.judge (one neuron, ${width} inputs)`, Number(await judge.judgeGas(...c)));
   }
 
   return figures;
