@@ -457,6 +457,7 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         bytes32 agreedHash = JobTermsLib.hashCalldata(agreed);
         if (agreedHash != current) revert JobEscrowTermsChanged(modelId, agreedHash, current);
         IModelRegistry.ModelTerms calldata terms = agreed.terms;
+        if (terms.mode == IModelRegistry.VerificationMode.Proven) revert JobEscrowModeUnsupported(uint8(terms.mode));
         uint256 fee = terms.price;
         if (fee < p.minFee) revert JobEscrowFeeTooLow(modelId, fee, p.minFee);
 

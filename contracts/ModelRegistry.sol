@@ -36,15 +36,17 @@ contract ModelRegistry is IModelRegistry {
     function registerModel(
         bytes32 contentHash,
         string calldata uri,
-        ModelTerms calldata terms
+        ModelTerms calldata terms,
+        bytes32 weightsRoot
     ) external returns (uint256 modelId) {
         _checkTerms(terms);
         modelId = ++_modelCount;
+        _requireWeightsRoot(terms.mode, weightsRoot, modelId, 1);
         Model storage model = _models[modelId];
         model.owner = msg.sender;
         model.terms = terms;
-        emit ModelRegistered(modelId, msg.sender, contentHash, uri, terms);
-        _publish(modelId, model, contentHash, uri);
+        emit ModelRegistered(modelId, msg.sender, contentHash, uri, weightsRoot, terms);
+        _publish(modelId, model, contentHash, uri, weightsRoot);
         _storeJobTermsHash(modelId, model);
     }
 
@@ -52,11 +54,13 @@ contract ModelRegistry is IModelRegistry {
     function publishVersion(
         uint256 modelId,
         bytes32 contentHash,
-        string calldata uri
+        string calldata uri,
+        bytes32 weightsRoot
     ) external onlyModelOwner(modelId) returns (uint256 version) {
         Model storage model = _models[modelId];
         if (model.deprecated) revert ModelRegistryDeprecated(modelId);
-        version = _publish(modelId, model, contentHash, uri);
+        _requireWeightsRoot(model.terms.mode, weightsRoot, modelId, model.versionCount + 1);
+        version = _publish(modelId, model, contentHash, uri, weightsRoot);
         _storeJobTermsHash(modelId, model);
     }
 
@@ -64,6 +68,11 @@ contract ModelRegistry is IModelRegistry {
     function setTerms(uint256 modelId, ModelTerms calldata terms) external onlyModelOwner(modelId) {
         _checkTerms(terms);
         Model storage model = _models[modelId];
+        if (terms.mode == VerificationMode.Proven) {
+            // Read only when switching to (or staying in) Proven: other terms cost no more than before.
+            uint256 latest = model.versionCount;
+            _requireWeightsRoot(terms.mode, _versions[modelId][latest].weightsRoot, modelId, latest);
+        }
         model.terms = terms;
         emit TermsUpdated(modelId, terms);
         _storeJobTermsHash(modelId, model);
@@ -140,6 +149,13 @@ contract ModelRegistry is IModelRegistry {
     }
 
     /// @inheritdoc IModelRegistry
+    function getWeightsRoot(uint256 modelId, uint256 version) external view returns (bytes32) {
+        Model storage model = _existing(modelId);
+        if (version == 0 || version > model.versionCount) revert ModelRegistryUnknownVersion(modelId, version);
+        return _versions[modelId][version].weightsRoot;
+    }
+
+    /// @inheritdoc IModelRegistry
     function findContentHash(
         address publisher,
         bytes32 contentHash
@@ -165,7 +181,8 @@ contract ModelRegistry is IModelRegistry {
         uint256 modelId,
         Model storage model,
         bytes32 contentHash,
-        string calldata uri
+        string calldata uri,
+        bytes32 weightsRoot
     ) private returns (uint256 version) {
         if (contentHash == bytes32(0)) revert ModelRegistryZeroContentHash();
         uint256 location = _publishedAt[msg.sender][contentHash];
@@ -175,13 +192,15 @@ contract ModelRegistry is IModelRegistry {
         }
         version = model.versionCount + 1;
         model.versionCount = uint32(version);
-        _versions[modelId][version] = ModelVersion({
-            contentHash: contentHash,
-            publishedAt: uint64(block.timestamp),
-            uri: uri
-        });
+        ModelVersion storage published = _versions[modelId][version];
+        published.contentHash = contentHash;
+        published.publishedAt = uint64(block.timestamp);
+        published.uri = uri;
+        // Field by field: assigning the whole struct would write the root's word even when it is zero (2,200 gas
+        // more for every version that is not a profile model).
+        if (weightsRoot != bytes32(0)) published.weightsRoot = weightsRoot;
         _publishedAt[msg.sender][contentHash] = (modelId << 32) | version;
-        emit VersionPublished(modelId, version, contentHash, uri);
+        emit VersionPublished(modelId, version, contentHash, uri, weightsRoot);
     }
 
     /// @dev Rewrites the stored hash after any part of the snapshot changed; a deprecated model keeps none.
@@ -195,6 +214,20 @@ contract ModelRegistry is IModelRegistry {
         if (model.owner == address(0)) revert ModelRegistryUnknownModel(modelId);
     }
 
+    /// @dev A model in Proven mode always has a weights root on its latest version: checked when a version is
+    /// registered or published under Proven terms, and when the terms switch to Proven.
+    function _requireWeightsRoot(
+        VerificationMode mode,
+        bytes32 weightsRoot,
+        uint256 modelId,
+        uint256 version
+    ) private pure {
+        if (mode == VerificationMode.Proven && weightsRoot == bytes32(0)) {
+            revert ModelRegistryWeightsRootRequired(modelId, version);
+        }
+    }
+
+    /// @dev The same bounds in every mode, Proven included, where the committee size and tolerances have no effect.
     function _checkTerms(ModelTerms calldata terms) private pure {
         uint256 size = terms.committeeSize;
         if (size == 0 || size > MAX_COMMITTEE_SIZE || size % 2 == 0) revert ModelRegistryInvalidCommitteeSize(size);

@@ -30,7 +30,7 @@ import {
   waitFor,
   type JobReport,
 } from "../src/network";
-import { JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../src/params";
+import { ESCROW_MODES, JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../src/params";
 import { loadModel, runModel, type LoadedModel } from "../src/worker/onnx";
 
 const args = process.argv.slice(2);
@@ -347,7 +347,7 @@ function summary(
     `jobs:        ${jobs.length} in ${span} s from the first request to the last settlement: ` +
       `${(jobs.length / span).toFixed(2)} jobs/s`,
   );
-  const byMode = Object.values(VerificationMode).map((mode) => {
+  const byMode = ESCROW_MODES.map((mode) => {
     const js = jobs.filter((j) => j.mode === mode);
     const avg = js.length ? js.reduce((a, j) => a + j.gas, 0n) / BigInt(js.length) : 0n;
     const secs = js.filter((j) => j.settledAt !== undefined).map((j) => j.settledAt! - j.requestedAt);

@@ -63,8 +63,19 @@ export function disputeWindowOf(
 /** Stake needed to opt in as a verifier, by default. */
 export const DEFAULT_MIN_VERIFIER_STAKE = parseEther("10");
 
-/** Verification modes as numbered by IModelRegistry.VerificationMode. */
-export const VerificationMode = { None: 0, Optimistic: 1, Committee: 2 } as const;
+/**
+ * Verification modes as numbered by IModelRegistry.VerificationMode. Proven (integer profile models with a
+ * weightsRoot, docs/FRAUD-PROOFS.md) is accepted by the registry; the escrow refuses its requests
+ * (JobEscrowModeUnsupported) until its Proven mode exists.
+ */
+export const VerificationMode = { None: 0, Optimistic: 1, Committee: 2, Proven: 3 } as const;
+
+/** The modes JobEscrow runs today (a request on any other reverts with JobEscrowModeUnsupported). */
+export const ESCROW_MODES: readonly number[] = [
+  VerificationMode.None,
+  VerificationMode.Optimistic,
+  VerificationMode.Committee,
+];
 
 /** Model terms as ModelRegistry takes them (`IModelRegistry.ModelTerms`). */
 export interface ModelTerms {

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { sha256 } from "ethers";
+import { sha256, ZeroHash } from "ethers";
 import { task, types } from "hardhat/config";
 import { VerificationMode } from "../src/params";
 import type { Agreement, Quantized } from "../src/proven/quantize";
@@ -121,7 +121,7 @@ task("model:publish", "Registers an ONNX model: sha256 of the file, its URI and 
       relTolerance: args.relTol,
       absTolerance: args.absTol,
     };
-    const receipt = await send(p, "registerModel", () => p.registry.registerModel(contentHash, uri, terms));
+    const receipt = await send(p, "registerModel", () => p.registry.registerModel(contentHash, uri, terms, ZeroHash));
     const event = receipt.logs
       .map((log) => p.registry.interface.parseLog(log))
       .find((parsed) => parsed?.name === "ModelRegistered");
@@ -154,7 +154,9 @@ task("model:version", "Publishes a new version of a model you own; new jobs run 
     const modelId = parseId(args.model, "--model");
     const { contentHash, uri } = modelFile(args.file, args.uri);
     await checkUnpublished(p, address, contentHash);
-    const receipt = await send(p, "publishVersion", () => p.registry.publishVersion(modelId, contentHash, uri));
+    const receipt = await send(p, "publishVersion", () =>
+      p.registry.publishVersion(modelId, contentHash, uri, ZeroHash),
+    );
     const event = receipt.logs
       .map((log) => p.registry.interface.parseLog(log))
       .find((parsed) => parsed?.name === "VersionPublished");

@@ -37,6 +37,7 @@ describe("committee storage for every committee size", function () {
           ethers.sha256(ethers.toUtf8Bytes(seed)),
           "file:///m.onnx",
           termsFor(VerificationMode.Committee, size),
+          ethers.ZeroHash,
         );
       const job = await p.request(await p.registry.modelCount());
       await p.escrow.connect(p.worker).submitResult(job, OUTPUT);

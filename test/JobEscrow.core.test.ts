@@ -422,7 +422,9 @@ describe("JobEscrow (core)", function () {
         [
           "a new version",
           (p) =>
-            p.registry.connect(p.modelOwner).publishVersion(p.models.committee, ethers.id("other bytes"), "ipfs://v2"),
+            p.registry
+              .connect(p.modelOwner)
+              .publishVersion(p.models.committee, ethers.id("other bytes"), "ipfs://v2", ethers.ZeroHash),
         ],
         [
           "a new owner",
@@ -489,6 +491,42 @@ describe("JobEscrow (core)", function () {
         await expect(p.requestTx(p.models.none, { deadline: await deadlineIn(DAY) }))
           .to.be.revertedWithCustomError(p.escrow, "JobEscrowFeeTooLow")
           .withArgs(p.models.none, price, TEST_PARAMS.minFee);
+      });
+    });
+
+    describe("when the model is in Proven mode", function () {
+      /** Model `none` switched to Proven: a version with a weights root, then Proven terms. */
+      async function provenModel(p: Protocol): Promise<void> {
+        const root = ethers.id("weights root");
+        await p.registry
+          .connect(p.modelOwner)
+          .publishVersion(p.models.none, ethers.sha256(ethers.toUtf8Bytes("profile model")), MODEL_URI, root);
+        await p.registry
+          .connect(p.modelOwner)
+          .setTerms(p.models.none, { ...termsFor(VerificationMode.None), mode: VerificationMode.Proven });
+      }
+
+      it("reverts with JobEscrowModeUnsupported(3): the escrow's Proven mode is not built yet", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await provenModel(p);
+        expect((await currentTerms(p.registry, p.models.none)).terms.mode).to.equal(VerificationMode.Proven);
+        await expect(p.requestTx(p.models.none, { deadline: await deadlineIn(DAY) }))
+          .to.be.revertedWithCustomError(p.escrow, "JobEscrowModeUnsupported")
+          .withArgs(VerificationMode.Proven);
+      });
+
+      it("reverts with JobEscrowModeUnsupported for a request by URI too", async function () {
+        const p = await loadFixture(deployProtocolFixture);
+        await provenModel(p);
+        const terms = await currentTerms(p.registry, p.models.none);
+        const hash = ethers.keccak256(ethers.toUtf8Bytes("big input"));
+        await expect(
+          p.escrow
+            .connect(p.requester)
+            .requestInferenceByUri(p.models.none, terms, "ipfs://input", hash, await deadlineIn(DAY), 0),
+        )
+          .to.be.revertedWithCustomError(p.escrow, "JobEscrowModeUnsupported")
+          .withArgs(VerificationMode.Proven);
       });
     });
 
@@ -606,7 +644,12 @@ describe("JobEscrow (core)", function () {
         const old = await p.request(p.models.none);
         await p.registry
           .connect(p.modelOwner)
-          .publishVersion(p.models.none, ethers.sha256(ethers.toUtf8Bytes("model none v2")), MODEL_URI);
+          .publishVersion(
+            p.models.none,
+            ethers.sha256(ethers.toUtf8Bytes("model none v2")),
+            MODEL_URI,
+            ethers.ZeroHash,
+          );
         const newPrice = PRICE * 3n;
         await p.registry
           .connect(p.modelOwner)

@@ -79,12 +79,15 @@ describe("JobEscrow edges", function () {
         .connect(p.governance)
         .setParams({ ...TEST_PARAMS, protocolFeeBps: 1000, collateralRatioBps: 10_000 });
       const price = MAX_UINT96;
-      await p.registry
-        .connect(p.modelOwner)
-        .registerModel(ethers.sha256(ethers.toUtf8Bytes("large price")), "file:///large.onnx", {
+      await p.registry.connect(p.modelOwner).registerModel(
+        ethers.sha256(ethers.toUtf8Bytes("large price")),
+        "file:///large.onnx",
+        {
           ...termsFor(VerificationMode.None),
           price,
-        });
+        },
+        ethers.ZeroHash,
+      );
       const modelId = await p.registry.modelCount();
       await p.token.connect(p.governance).mint(p.worker.address, price);
       await p.staking.connect(p.worker).stake(price - (await p.staking.freeStakeOf(p.worker.address)));

@@ -30,6 +30,11 @@ import {
   termsTuple,
   termsWith,
   threeModelsFixture,
+  NO_ROOT,
+  PROVEN_TERMS,
+  ROOT_V1,
+  ROOT_V2,
+  provenModelFixture,
   toTerms,
   transferredModelFixture,
   twoModelsFixture,
@@ -55,11 +60,12 @@ function expectModel(
 /** Asserts every field of a stored version. */
 function expectVersion(
   version: IModelRegistry.ModelVersionStructOutput,
-  expected: { contentHash: string; publishedAt: number; uri: string },
+  expected: { contentHash: string; publishedAt: number; uri: string; weightsRoot?: string },
 ): void {
   expect(version.contentHash).to.equal(expected.contentHash);
   expect(version.publishedAt).to.equal(expected.publishedAt);
   expect(version.uri).to.equal(expected.uri);
+  expect(version.weightsRoot).to.equal(expected.weightsRoot ?? NO_ROOT);
 }
 
 /** Asserts every field of a job snapshot. */
@@ -88,6 +94,12 @@ async function storageReadsOf(registry: ModelRegistry, data: string): Promise<nu
   const call = { to: await registry.getAddress(), data };
   const trace = await network.provider.send("debug_traceCall", [call, "latest"]);
   return (trace.structLogs as { op: string }[]).filter((log) => log.op === "SLOAD").length;
+}
+
+/** The SSTORE instructions a mined transaction executed. */
+async function storageWritesOf(txHash: string): Promise<number> {
+  const trace = await network.provider.send("debug_traceTransaction", [txHash]);
+  return (trace.structLogs as { op: string }[]).filter((log) => log.op === "SSTORE").length;
 }
 
 /** Terms that break one bound each, with the error and arguments `registerModel` and `setTerms` must revert with. */
@@ -172,7 +184,7 @@ describe("ModelRegistry", function () {
     describe("when the hash, URI and terms are valid", function () {
       it("returns the new model's id", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        expect(await registry.connect(owner).registerModel.staticCall(HASH_V1, URI_V1, TERMS)).to.equal(1n);
+        expect(await registry.connect(owner).registerModel.staticCall(HASH_V1, URI_V1, TERMS, NO_ROOT)).to.equal(1n);
       });
 
       it("numbers models sequentially from 1", async function () {
@@ -180,10 +192,10 @@ describe("ModelRegistry", function () {
         for (let id = 1; id <= 3; id++) {
           const hash = contentHash(`model ${id}`);
           const account = id === 2 ? other : owner;
-          expect(await registry.connect(account).registerModel.staticCall(hash, URI_V1, TERMS)).to.equal(id);
-          await expect(registry.connect(account).registerModel(hash, URI_V1, TERMS))
+          expect(await registry.connect(account).registerModel.staticCall(hash, URI_V1, TERMS, NO_ROOT)).to.equal(id);
+          await expect(registry.connect(account).registerModel(hash, URI_V1, TERMS, NO_ROOT))
             .to.emit(registry, "ModelRegistered")
-            .withArgs(id, account.address, hash, URI_V1, termsTuple(TERMS));
+            .withArgs(id, account.address, hash, URI_V1, NO_ROOT, termsTuple(TERMS));
           expect(await registry.modelCount()).to.equal(id);
           expect((await registry.getModel(id)).owner).to.equal(account.address);
           expect(await registry.findContentHash(account.address, hash)).to.deep.equal([BigInt(id), 1n]);
@@ -203,7 +215,7 @@ describe("ModelRegistry", function () {
 
       it("lets any account register (the caller, not the deployer, owns the model)", async function () {
         const { registry, other } = await loadFixture(deployRegistryFixture);
-        await registry.connect(other).registerModel(HASH_V1, URI_V1, TERMS);
+        await registry.connect(other).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT);
         expect((await registry.getModel(1)).owner).to.equal(other.address);
       });
 
@@ -227,11 +239,11 @@ describe("ModelRegistry", function () {
 
       it("emits ModelRegistered then VersionPublished for version 1", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS);
+        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT);
         await expect(tx)
           .to.emit(registry, "ModelRegistered")
-          .withArgs(1, owner.address, HASH_V1, URI_V1, termsTuple(TERMS));
-        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1);
+          .withArgs(1, owner.address, HASH_V1, URI_V1, NO_ROOT, termsTuple(TERMS));
+        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1, NO_ROOT);
 
         const { events } = await registryEvents(registry, tx);
         expect(events.map((e) => e.name)).to.deep.equal(["ModelRegistered", "VersionPublished"]);
@@ -240,12 +252,14 @@ describe("ModelRegistry", function () {
           owner: string;
           contentHash: string;
           uri: string;
+          weightsRoot: string;
           terms: IModelRegistry.ModelTermsStructOutput;
         };
         expect(registered.modelId).to.equal(1n);
         expect(registered.owner).to.equal(owner.address);
         expect(registered.contentHash).to.equal(HASH_V1);
         expect(registered.uri).to.equal(URI_V1);
+        expect(registered.weightsRoot).to.equal(NO_ROOT);
         expect(toTerms(registered.terms)).to.deep.equal(TERMS);
       });
 
@@ -253,15 +267,15 @@ describe("ModelRegistry", function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
         const uri = uriOfLength(MAX_URI_BYTES);
         expect(ethers.toUtf8Bytes(uri).length).to.equal(2048);
-        await expect(registry.connect(owner).registerModel(HASH_V1, uri, TERMS))
+        await expect(registry.connect(owner).registerModel(HASH_V1, uri, TERMS, NO_ROOT))
           .to.emit(registry, "VersionPublished")
-          .withArgs(1, 1, HASH_V1, uri);
+          .withArgs(1, 1, HASH_V1, uri, NO_ROOT);
         expect((await registry.getVersion(1, 1)).uri).to.equal(uri);
       });
 
       it("stores a URI of 1 byte", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        await registry.connect(owner).registerModel(HASH_V1, "x", TERMS);
+        await registry.connect(owner).registerModel(HASH_V1, "x", TERMS, NO_ROOT);
         expect((await registry.getVersion(1, 1)).uri).to.equal("x");
       });
 
@@ -269,9 +283,9 @@ describe("ModelRegistry", function () {
         describe(`when ${when}`, function () {
           it("registers the model with those terms", async function () {
             const { registry, owner } = await loadFixture(deployRegistryFixture);
-            await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms))
+            await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms, NO_ROOT))
               .to.emit(registry, "ModelRegistered")
-              .withArgs(1, owner.address, HASH_V1, URI_V1, termsTuple(terms));
+              .withArgs(1, owner.address, HASH_V1, URI_V1, NO_ROOT, termsTuple(terms));
             expect(toTerms((await registry.getModel(1)).terms)).to.deep.equal(terms);
           });
         });
@@ -281,10 +295,9 @@ describe("ModelRegistry", function () {
     describe("when the content hash is zero", function () {
       it("reverts with ModelRegistryZeroContentHash", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        await expect(registry.connect(owner).registerModel(ZERO_HASH, URI_V1, TERMS)).to.be.revertedWithCustomError(
-          registry,
-          "ModelRegistryZeroContentHash",
-        );
+        await expect(
+          registry.connect(owner).registerModel(ZERO_HASH, URI_V1, TERMS, NO_ROOT),
+        ).to.be.revertedWithCustomError(registry, "ModelRegistryZeroContentHash");
       });
     });
 
@@ -292,12 +305,12 @@ describe("ModelRegistry", function () {
       it("still registers the author's model, under its own id; each id snapshots its own owner for jobs", async function () {
         const { registry, owner: author, other: squatter } = await loadFixture(deployRegistryFixture);
         // The squatter copies the author's pending registerModel from the mempool and lands first.
-        await registry.connect(squatter).registerModel(HASH_V1, URI_V1, TERMS);
+        await registry.connect(squatter).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT);
 
-        expect(await registry.connect(author).registerModel.staticCall(HASH_V1, URI_V1, TERMS)).to.equal(2n);
-        await expect(registry.connect(author).registerModel(HASH_V1, URI_V1, TERMS))
+        expect(await registry.connect(author).registerModel.staticCall(HASH_V1, URI_V1, TERMS, NO_ROOT)).to.equal(2n);
+        await expect(registry.connect(author).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT))
           .to.emit(registry, "ModelRegistered")
-          .withArgs(2, author.address, HASH_V1, URI_V1, termsTuple(TERMS));
+          .withArgs(2, author.address, HASH_V1, URI_V1, NO_ROOT, termsTuple(TERMS));
         expect(await registry.findContentHash(author.address, HASH_V1)).to.deep.equal([2n, 1n]);
         expect(await registry.findContentHash(squatter.address, HASH_V1)).to.deep.equal([1n, 1n]);
 
@@ -315,12 +328,12 @@ describe("ModelRegistry", function () {
           terms: TERMS,
         });
         // The squatter holds no rights over the author's model.
-        await expect(registry.connect(squatter).publishVersion(2, HASH_V2, URI_V2))
+        await expect(registry.connect(squatter).publishVersion(2, HASH_V2, URI_V2, NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
           .withArgs(2, squatter.address);
-        await expect(registry.connect(author).publishVersion(2, HASH_V2, URI_V2))
+        await expect(registry.connect(author).publishVersion(2, HASH_V2, URI_V2, NO_ROOT))
           .to.emit(registry, "VersionPublished")
-          .withArgs(2, 2, HASH_V2, URI_V2);
+          .withArgs(2, 2, HASH_V2, URI_V2, NO_ROOT);
       });
     });
 
@@ -329,9 +342,9 @@ describe("ModelRegistry", function () {
         const { registry, owner, other } = await loadFixture(twoVersionsFixture);
         for (const [i, hash] of [HASH_V1, HASH_V2].entries()) {
           const id = i + 2;
-          await expect(registry.connect(other).registerModel(hash, URI_OTHER, NEW_TERMS))
+          await expect(registry.connect(other).registerModel(hash, URI_OTHER, NEW_TERMS, NO_ROOT))
             .to.emit(registry, "ModelRegistered")
-            .withArgs(id, other.address, hash, URI_OTHER, termsTuple(NEW_TERMS));
+            .withArgs(id, other.address, hash, URI_OTHER, NO_ROOT, termsTuple(NEW_TERMS));
           expect(await registry.findContentHash(other.address, hash)).to.deep.equal([BigInt(id), 1n]);
           expect(await registry.findContentHash(owner.address, hash)).to.deep.equal([1n, BigInt(i + 1)]);
         }
@@ -343,7 +356,7 @@ describe("ModelRegistry", function () {
       describe("as version 1 of another of its models", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
           const { registry, owner } = await loadFixture(registeredModelFixture);
-          await expect(registry.connect(owner).registerModel(HASH_V1, URI_OTHER, TERMS))
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_OTHER, TERMS, NO_ROOT))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V1, 1, 1);
           expect(await registry.modelCount()).to.equal(1n);
@@ -353,7 +366,7 @@ describe("ModelRegistry", function () {
       describe("as a later version of another of its models", function () {
         it("reverts with ModelRegistryContentHashTaken naming that version", async function () {
           const { registry, owner } = await loadFixture(twoVersionsFixture);
-          await expect(registry.connect(owner).registerModel(HASH_V2, URI_OTHER, TERMS))
+          await expect(registry.connect(owner).registerModel(HASH_V2, URI_OTHER, TERMS, NO_ROOT))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V2, 1, 2);
         });
@@ -362,7 +375,7 @@ describe("ModelRegistry", function () {
       describe("in a model registered after model 1", function () {
         it("reverts with ModelRegistryContentHashTaken naming that model", async function () {
           const { registry, other } = await loadFixture(twoModelsFixture);
-          await expect(registry.connect(other).registerModel(HASH_OTHER, URI_V1, TERMS))
+          await expect(registry.connect(other).registerModel(HASH_OTHER, URI_V1, TERMS, NO_ROOT))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_OTHER, 2, 1);
         });
@@ -371,7 +384,7 @@ describe("ModelRegistry", function () {
       describe("in a model it has since deprecated", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
           const { registry, owner } = await loadFixture(deprecatedModelFixture);
-          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS))
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V1, 1, 1);
         });
@@ -380,7 +393,7 @@ describe("ModelRegistry", function () {
       describe("in a model it has since handed over", function () {
         it("reverts with ModelRegistryContentHashTaken (the record stays with the publisher)", async function () {
           const { registry, owner, newOwner } = await loadFixture(transferredModelFixture);
-          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS))
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V1, 1, 1);
           expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([0n, 0n]);
@@ -391,7 +404,7 @@ describe("ModelRegistry", function () {
     describe("when the URI is empty", function () {
       it("reverts with ModelRegistryInvalidUri", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        await expect(registry.connect(owner).registerModel(HASH_V1, "", TERMS))
+        await expect(registry.connect(owner).registerModel(HASH_V1, "", TERMS, NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
           .withArgs(0, MAX_URI_BYTES);
       });
@@ -400,7 +413,7 @@ describe("ModelRegistry", function () {
     describe("when the URI is 2049 bytes", function () {
       it("reverts with ModelRegistryInvalidUri", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        await expect(registry.connect(owner).registerModel(HASH_V1, uriOfLength(MAX_URI_BYTES + 1), TERMS))
+        await expect(registry.connect(owner).registerModel(HASH_V1, uriOfLength(MAX_URI_BYTES + 1), TERMS, NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
           .withArgs(MAX_URI_BYTES + 1, MAX_URI_BYTES);
       });
@@ -410,7 +423,7 @@ describe("ModelRegistry", function () {
       it("reverts with ModelRegistryInvalidUri for 1025 two-byte characters", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
         const uri = "é".repeat(1025);
-        await expect(registry.connect(owner).registerModel(HASH_V1, uri, TERMS))
+        await expect(registry.connect(owner).registerModel(HASH_V1, uri, TERMS, NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
           .withArgs(2050, MAX_URI_BYTES);
       });
@@ -420,7 +433,7 @@ describe("ModelRegistry", function () {
       describe(`when ${when}`, function () {
         it(`reverts with ${error}`, async function () {
           const { registry, owner } = await loadFixture(deployRegistryFixture);
-          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms))
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms, NO_ROOT))
             .to.be.revertedWithCustomError(registry, error)
             .withArgs(...args);
           expect(await registry.modelCount()).to.equal(0n);
@@ -428,19 +441,108 @@ describe("ModelRegistry", function () {
         });
       });
     }
+
+    describe("when a weights root is given", function () {
+      it("stores it on version 1 and emits it in ModelRegistered and VersionPublished, in any mode", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, ROOT_V1);
+        await expect(tx)
+          .to.emit(registry, "ModelRegistered")
+          .withArgs(1, owner.address, HASH_V1, URI_V1, ROOT_V1, termsTuple(TERMS));
+        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1, ROOT_V1);
+        const { timestamp } = await registryEvents(registry, tx);
+        expectVersion(await registry.getVersion(1, 1), {
+          contentHash: HASH_V1,
+          publishedAt: timestamp,
+          uri: URI_V1,
+          weightsRoot: ROOT_V1,
+        });
+        expect(await registry.getWeightsRoot(1, 1)).to.equal(ROOT_V1);
+      });
+
+      it("registers a Proven model, whose snapshot carries mode Proven (3)", async function () {
+        const { registry, owner, publishedAt } = await loadFixture(provenModelFixture);
+        expect(PROVEN_TERMS.mode).to.equal(3);
+        expectModel(await registry.getModel(1), {
+          owner: owner.address,
+          versionCount: 1,
+          deprecated: false,
+          pendingOwner: ethers.ZeroAddress,
+          terms: PROVEN_TERMS,
+        });
+        expectVersion(await registry.getVersion(1, 1), {
+          contentHash: HASH_V1,
+          publishedAt,
+          uri: URI_V1,
+          weightsRoot: ROOT_V1,
+        });
+        const snapshot = { owner: owner.address, version: 1n, contentHash: HASH_V1, terms: PROVEN_TERMS };
+        expectJobTerms(await registry.jobTerms(1), { ...snapshot, version: 1 });
+        await expectJobTermsHash(registry, 1, snapshot);
+      });
+
+      it("emits the root of a Proven registration", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, PROVEN_TERMS, ROOT_V1);
+        await expect(tx)
+          .to.emit(registry, "ModelRegistered")
+          .withArgs(1, owner.address, HASH_V1, URI_V1, ROOT_V1, termsTuple(PROVEN_TERMS));
+        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1, ROOT_V1);
+      });
+
+      it("writes the root's storage word only when the root is non-zero (one word more than without)", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        const without = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT);
+        const withRoot = await registry.connect(owner).registerModel(HASH_V2, URI_V1, TERMS, ROOT_V1);
+        expect(await storageWritesOf(withRoot.hash)).to.equal((await storageWritesOf(without.hash)) + 1);
+      });
+    });
+
+    describe("when the mode is Proven and the weights root is zero", function () {
+      it("reverts with ModelRegistryWeightsRootRequired naming the new model and version 1", async function () {
+        const { registry, owner } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(owner).registerModel(HASH_V2, URI_V2, PROVEN_TERMS, NO_ROOT))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryWeightsRootRequired")
+          .withArgs(2, 1);
+        expect(await registry.modelCount()).to.equal(1n);
+      });
+    });
+
+    describe("when the mode is Proven and a committee bound is broken", function () {
+      it("reverts with ModelRegistryInvalidCommitteeSize: the bounds hold in every mode", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        const terms = { ...PROVEN_TERMS, committeeSize: 2 };
+        await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms, ROOT_V1))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidCommitteeSize")
+          .withArgs(2);
+      });
+    });
+
+    describe("when the mode is not a VerificationMode (4)", function () {
+      it("reverts without a reason (the ABI decoder refuses the enum)", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        const data = registry.interface
+          .encodeFunctionData("registerModel", [HASH_V1, URI_V1, { ...PROVEN_TERMS, mode: 3 }, ROOT_V1])
+          .replace(
+            ethers.AbiCoder.defaultAbiCoder().encode(["uint8"], [3]).slice(2),
+            ethers.AbiCoder.defaultAbiCoder().encode(["uint8"], [4]).slice(2),
+          );
+        await expect(owner.sendTransaction({ to: await registry.getAddress(), data })).to.be.revertedWithoutReason();
+      });
+    });
   });
 
   describe("#publishVersion", function () {
     describe("when the owner publishes a new hash", function () {
       it("returns the next version number", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        expect(await registry.connect(owner).publishVersion.staticCall(modelId, HASH_V2, URI_V2)).to.equal(2n);
+        expect(await registry.connect(owner).publishVersion.staticCall(modelId, HASH_V2, URI_V2, NO_ROOT)).to.equal(2n);
       });
 
       it("emits VersionPublished only", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        const tx = await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2);
-        await expect(tx).to.emit(registry, "VersionPublished").withArgs(modelId, 2, HASH_V2, URI_V2);
+        const tx = await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT);
+        await expect(tx).to.emit(registry, "VersionPublished").withArgs(modelId, 2, HASH_V2, URI_V2, NO_ROOT);
         const { events } = await registryEvents(registry, tx);
         expect(events.map((e) => e.name)).to.deep.equal(["VersionPublished"]);
       });
@@ -469,7 +571,7 @@ describe("ModelRegistry", function () {
 
       it("leaves earlier versions unchanged", async function () {
         const { registry, owner, modelId, publishedAt } = await loadFixture(twoVersionsFixture);
-        await registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3);
+        await registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3, NO_ROOT);
         expectVersion(await registry.getVersion(modelId, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
         expect((await registry.getVersion(modelId, 2)).contentHash).to.equal(HASH_V2);
         expect((await registry.getVersion(modelId, 2)).uri).to.equal(URI_V2);
@@ -477,19 +579,19 @@ describe("ModelRegistry", function () {
 
       it("numbers versions in order", async function () {
         const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3, NO_ROOT))
           .to.emit(registry, "VersionPublished")
-          .withArgs(modelId, 3, HASH_V3, URI_V3);
+          .withArgs(modelId, 3, HASH_V3, URI_V3, NO_ROOT);
         expect((await registry.getModel(modelId)).versionCount).to.equal(3n);
         expect(await registry.findContentHash(owner.address, HASH_V3)).to.deep.equal([1n, 3n]);
       });
 
       it("numbers each model's versions on their own", async function () {
         const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2);
-        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V3, URI_V3))
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT);
+        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V3, URI_V3, NO_ROOT))
           .to.emit(registry, "VersionPublished")
-          .withArgs(otherModelId, 2, HASH_V3, URI_V3);
+          .withArgs(otherModelId, 2, HASH_V3, URI_V3, NO_ROOT);
         expect(await registry.findContentHash(other.address, HASH_V3)).to.deep.equal([2n, 2n]);
         expect((await registry.getVersion(modelId, 2)).contentHash).to.equal(HASH_V2);
         expect((await registry.getVersion(otherModelId, 2)).contentHash).to.equal(HASH_V3);
@@ -508,13 +610,13 @@ describe("ModelRegistry", function () {
       it("accepts a URI of exactly 2048 bytes", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
         const uri = uriOfLength(MAX_URI_BYTES);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, uri);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, uri, NO_ROOT);
         expect((await registry.getVersion(modelId, 2)).uri).to.equal(uri);
       });
 
       it("accepts the URI of an earlier version (only hashes are unique)", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V1);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V1, NO_ROOT);
         expect((await registry.getVersion(modelId, 2)).uri).to.equal(URI_V1);
       });
     });
@@ -522,7 +624,7 @@ describe("ModelRegistry", function () {
     describe("when the caller is not the owner", function () {
       it("reverts with ModelRegistryNotModelOwner", async function () {
         const { registry, other, modelId } = await loadFixture(registeredModelFixture);
-        await expect(registry.connect(other).publishVersion(modelId, HASH_V2, URI_V2))
+        await expect(registry.connect(other).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
           .withArgs(modelId, other.address);
       });
@@ -531,7 +633,7 @@ describe("ModelRegistry", function () {
     describe("when the caller owns another model", function () {
       it("reverts with ModelRegistryNotModelOwner", async function () {
         const { registry, other, modelId } = await loadFixture(twoModelsFixture);
-        await expect(registry.connect(other).publishVersion(modelId, HASH_V2, URI_V2))
+        await expect(registry.connect(other).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
           .withArgs(modelId, other.address);
       });
@@ -540,7 +642,7 @@ describe("ModelRegistry", function () {
     describe("when the model is deprecated", function () {
       it("reverts with ModelRegistryDeprecated", async function () {
         const { registry, owner, modelId } = await loadFixture(deprecatedModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
           .withArgs(modelId);
       });
@@ -550,7 +652,7 @@ describe("ModelRegistry", function () {
       it("reverts with ModelRegistryUnknownModel", async function () {
         const { registry, owner } = await loadFixture(registeredModelFixture);
         for (const id of [0, 2, 99]) {
-          await expect(registry.connect(owner).publishVersion(id, HASH_V2, URI_V2))
+          await expect(registry.connect(owner).publishVersion(id, HASH_V2, URI_V2, NO_ROOT))
             .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
             .withArgs(id);
         }
@@ -560,10 +662,9 @@ describe("ModelRegistry", function () {
     describe("when the content hash is zero", function () {
       it("reverts with ModelRegistryZeroContentHash", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, ZERO_HASH, URI_V2)).to.be.revertedWithCustomError(
-          registry,
-          "ModelRegistryZeroContentHash",
-        );
+        await expect(
+          registry.connect(owner).publishVersion(modelId, ZERO_HASH, URI_V2, NO_ROOT),
+        ).to.be.revertedWithCustomError(registry, "ModelRegistryZeroContentHash");
       });
     });
 
@@ -571,10 +672,10 @@ describe("ModelRegistry", function () {
       describe("by an earlier version of the same model", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
           const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
-          await expect(registry.connect(owner).publishVersion(modelId, HASH_V1, URI_V3))
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V1, URI_V3, NO_ROOT))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V1, modelId, 1);
-          await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V3))
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V3, NO_ROOT))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V2, modelId, 2);
           expect((await registry.getModel(modelId)).versionCount).to.equal(2n);
@@ -584,8 +685,8 @@ describe("ModelRegistry", function () {
       describe("by another model of the caller", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
           const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-          await registry.connect(owner).registerModel(HASH_V3, URI_V3, TERMS);
-          await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V2))
+          await registry.connect(owner).registerModel(HASH_V3, URI_V3, TERMS, NO_ROOT);
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V2, NO_ROOT))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V3, 2, 1);
         });
@@ -595,12 +696,12 @@ describe("ModelRegistry", function () {
     describe("when another account published the content hash", function () {
       it("publishes it as the caller's new version", async function () {
         const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_OTHER, URI_V2))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_OTHER, URI_V2, NO_ROOT))
           .to.emit(registry, "VersionPublished")
-          .withArgs(modelId, 2, HASH_OTHER, URI_V2);
-        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V1, URI_V2))
+          .withArgs(modelId, 2, HASH_OTHER, URI_V2, NO_ROOT);
+        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V1, URI_V2, NO_ROOT))
           .to.emit(registry, "VersionPublished")
-          .withArgs(otherModelId, 2, HASH_V1, URI_V2);
+          .withArgs(otherModelId, 2, HASH_V1, URI_V2, NO_ROOT);
         expect(await registry.findContentHash(owner.address, HASH_OTHER)).to.deep.equal([modelId, 2n]);
         expect(await registry.findContentHash(other.address, HASH_OTHER)).to.deep.equal([otherModelId, 1n]);
         expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([otherModelId, 2n]);
@@ -608,9 +709,9 @@ describe("ModelRegistry", function () {
 
       it("publishes the bytes a previous owner published in the same model, as a new version", async function () {
         const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
-        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V1, URI_V2))
+        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V1, URI_V2, NO_ROOT))
           .to.emit(registry, "VersionPublished")
-          .withArgs(modelId, 2, HASH_V1, URI_V2);
+          .withArgs(modelId, 2, HASH_V1, URI_V2, NO_ROOT);
         expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([modelId, 2n]);
         expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([modelId, 1n]);
       });
@@ -619,7 +720,7 @@ describe("ModelRegistry", function () {
     describe("when the URI is empty", function () {
       it("reverts with ModelRegistryInvalidUri", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, ""))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, "", NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
           .withArgs(0, MAX_URI_BYTES);
       });
@@ -628,9 +729,45 @@ describe("ModelRegistry", function () {
     describe("when the URI is 2049 bytes", function () {
       it("reverts with ModelRegistryInvalidUri", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, uriOfLength(MAX_URI_BYTES + 1)))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, uriOfLength(MAX_URI_BYTES + 1), NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
           .withArgs(MAX_URI_BYTES + 1, MAX_URI_BYTES);
+      });
+    });
+
+    describe("when the version has a weights root", function () {
+      it("stores it, emits it and leaves the earlier version's root alone", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        const tx = await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, ROOT_V2);
+        await expect(tx).to.emit(registry, "VersionPublished").withArgs(modelId, 2, HASH_V2, URI_V2, ROOT_V2);
+        const { timestamp } = await registryEvents(registry, tx);
+        expectVersion(await registry.getVersion(modelId, 2), {
+          contentHash: HASH_V2,
+          publishedAt: timestamp,
+          uri: URI_V2,
+          weightsRoot: ROOT_V2,
+        });
+        expect(await registry.getWeightsRoot(modelId, 1)).to.equal(NO_ROOT);
+        expect(await registry.getWeightsRoot(modelId, 2)).to.equal(ROOT_V2);
+      });
+    });
+
+    describe("when the model is Proven", function () {
+      it("publishes a version with a non-zero root", async function () {
+        const { registry, owner, modelId } = await loadFixture(provenModelFixture);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, ROOT_V2))
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 2, HASH_V2, URI_V2, ROOT_V2);
+        expect(await registry.getWeightsRoot(modelId, 2)).to.equal(ROOT_V2);
+        expect((await registry.jobTerms(modelId)).version).to.equal(2n);
+      });
+
+      it("reverts with ModelRegistryWeightsRootRequired for a zero root, naming the version it would be", async function () {
+        const { registry, owner, modelId } = await loadFixture(provenModelFixture);
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryWeightsRootRequired")
+          .withArgs(modelId, 2);
+        expect((await registry.getModel(modelId)).versionCount).to.equal(1n);
       });
     });
   });
@@ -722,6 +859,48 @@ describe("ModelRegistry", function () {
           .to.emit(registry, "TermsUpdated")
           .withArgs(modelId, termsTuple(NEW_TERMS));
         expect(toTerms((await registry.getModel(modelId)).terms)).to.deep.equal(NEW_TERMS);
+      });
+    });
+
+    describe("when the terms switch to Proven", function () {
+      it("reverts with ModelRegistryWeightsRootRequired when the latest version has no root", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await expect(registry.connect(owner).setTerms(modelId, PROVEN_TERMS))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryWeightsRootRequired")
+          .withArgs(modelId, 1);
+      });
+
+      it("looks at the latest version only: a root on an earlier one does not count", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, ROOT_V1);
+        await registry.connect(owner).publishVersion(1, HASH_V2, URI_V2, NO_ROOT);
+        await expect(registry.connect(owner).setTerms(1, PROVEN_TERMS))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryWeightsRootRequired")
+          .withArgs(1, 2);
+      });
+
+      it("switches when the latest version has a root, and the snapshot then says Proven", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, ROOT_V2);
+        await expect(registry.connect(owner).setTerms(modelId, PROVEN_TERMS))
+          .to.emit(registry, "TermsUpdated")
+          .withArgs(modelId, termsTuple(PROVEN_TERMS));
+        await expectJobTermsHash(registry, modelId, {
+          owner: owner.address,
+          version: 2n,
+          contentHash: HASH_V2,
+          terms: PROVEN_TERMS,
+        });
+      });
+    });
+
+    describe("when a Proven model switches to another mode", function () {
+      it("switches (a root is allowed in any mode)", async function () {
+        const { registry, owner, modelId } = await loadFixture(provenModelFixture);
+        await expect(registry.connect(owner).setTerms(modelId, TERMS))
+          .to.emit(registry, "TermsUpdated")
+          .withArgs(modelId, termsTuple(TERMS));
+        expect(await registry.getWeightsRoot(modelId, 1)).to.equal(ROOT_V1);
       });
     });
   });
@@ -817,13 +996,13 @@ describe("ModelRegistry", function () {
 
       it("leaves the owner's rights with the owner until the offer is accepted", async function () {
         const { registry, owner, newOwner, modelId } = await loadFixture(pendingTransferFixture);
-        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V2, URI_V2))
+        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
           .withArgs(modelId, newOwner.address);
         await expect(registry.connect(newOwner).transferModelOwnership(modelId, newOwner.address))
           .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
           .withArgs(modelId, newOwner.address);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT);
         expect((await registry.getModel(modelId)).versionCount).to.equal(2n);
       });
 
@@ -910,7 +1089,7 @@ describe("ModelRegistry", function () {
       it("takes the owner's rights from the old owner", async function () {
         const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
         const calls = [
-          () => registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2),
+          () => registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT),
           () => registry.connect(owner).setTerms(modelId, NEW_TERMS),
           () => registry.connect(owner).deprecate(modelId),
           () => registry.connect(owner).transferModelOwnership(modelId, owner.address),
@@ -925,9 +1104,9 @@ describe("ModelRegistry", function () {
 
       it("gives the owner's rights to the new owner", async function () {
         const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
-        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V2, URI_V2))
+        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
           .to.emit(registry, "VersionPublished")
-          .withArgs(modelId, 2, HASH_V2, URI_V2);
+          .withArgs(modelId, 2, HASH_V2, URI_V2, NO_ROOT);
         await expect(registry.connect(newOwner).setTerms(modelId, NEW_TERMS))
           .to.emit(registry, "TermsUpdated")
           .withArgs(modelId, termsTuple(NEW_TERMS));
@@ -995,7 +1174,7 @@ describe("ModelRegistry", function () {
 
       it("returns the latest version and its hash", async function () {
         const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
-        await registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3);
+        await registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3, NO_ROOT);
         expectJobTerms(await registry.jobTerms(modelId), {
           owner: owner.address,
           version: 3,
@@ -1057,7 +1236,7 @@ describe("ModelRegistry", function () {
       it("is rewritten by publishVersion", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
         const before = await registry.jobTermsHash(modelId);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT);
         const after = await expectJobTermsHash(registry, modelId, {
           owner: owner.address,
           version: 2n,
@@ -1391,11 +1570,49 @@ describe("ModelRegistry", function () {
     });
   });
 
+  describe("#getWeightsRoot", function () {
+    describe("when the version exists", function () {
+      it("returns its root, zero for a version that is not a profile model", async function () {
+        const { registry, owner } = await loadFixture(provenModelFixture);
+        await registry.connect(owner).registerModel(HASH_V2, URI_V2, TERMS, NO_ROOT);
+        expect(await registry.getWeightsRoot(1, 1)).to.equal(ROOT_V1);
+        expect(await registry.getWeightsRoot(2, 1)).to.equal(NO_ROOT);
+      });
+
+      it("reads the root's word and the model's first word, not the version's URI", async function () {
+        const { registry } = await loadFixture(provenModelFixture);
+        const data = registry.interface.encodeFunctionData("getWeightsRoot", [1, 1]);
+        // The model's first word twice (its owner, then its version count), then the root.
+        expect(await storageReadsOf(registry, data)).to.equal(3);
+      });
+    });
+
+    describe("when the version is 0 or past the latest", function () {
+      it("reverts with ModelRegistryUnknownVersion", async function () {
+        const { registry, modelId } = await loadFixture(provenModelFixture);
+        for (const version of [0n, 2n]) {
+          await expect(registry.getWeightsRoot(modelId, version))
+            .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownVersion")
+            .withArgs(modelId, version);
+        }
+      });
+    });
+
+    describe("when the model does not exist", function () {
+      it("reverts with ModelRegistryUnknownModel", async function () {
+        const { registry } = await loadFixture(provenModelFixture);
+        await expect(registry.getWeightsRoot(5, 1))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+          .withArgs(5);
+      });
+    });
+  });
+
   describe("#findContentHash", function () {
     describe("when the publisher published the hash", function () {
       it("returns the model and version in which it published it", async function () {
         const { registry, owner, other, otherModelId } = await loadFixture(twoModelsFixture);
-        await registry.connect(other).publishVersion(otherModelId, HASH_V2, URI_V2);
+        await registry.connect(other).publishVersion(otherModelId, HASH_V2, URI_V2, NO_ROOT);
         expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
         expect(await registry.findContentHash(other.address, HASH_OTHER)).to.deep.equal([2n, 1n]);
         expect(await registry.findContentHash(other.address, HASH_V2)).to.deep.equal([2n, 2n]);
@@ -1405,9 +1622,9 @@ describe("ModelRegistry", function () {
     describe("when several accounts published the same hash", function () {
       it("returns each publisher's own model", async function () {
         const { registry, owner, newOwner, other } = await loadFixture(registeredModelFixture);
-        await registry.connect(other).registerModel(HASH_V1, URI_OTHER, TERMS);
-        await registry.connect(newOwner).registerModel(HASH_V2, URI_V2, TERMS);
-        await registry.connect(newOwner).publishVersion(3, HASH_V1, URI_V1);
+        await registry.connect(other).registerModel(HASH_V1, URI_OTHER, TERMS, NO_ROOT);
+        await registry.connect(newOwner).registerModel(HASH_V2, URI_V2, TERMS, NO_ROOT);
+        await registry.connect(newOwner).publishVersion(3, HASH_V1, URI_V1, NO_ROOT);
         expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
         expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([2n, 1n]);
         expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([3n, 2n]);
@@ -1427,7 +1644,7 @@ describe("ModelRegistry", function () {
     describe("when a publication reverted", function () {
       it("returns (0, 0)", async function () {
         const { registry, owner, modelId } = await loadFixture(deprecatedModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
           .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
           .withArgs(modelId);
         expect(await registry.findContentHash(owner.address, HASH_V2)).to.deep.equal([0n, 0n]);

@@ -303,7 +303,9 @@ describe("Hostile actors", function () {
       const [honest, ...owner] = await inOneBlock(async () => [
         await v.escrow.connect(v.requester).requestInference(model, agreed, INPUT, deadline, 0, HONEST),
         await v.registry.connect(v.modelOwner).setTerms(model, termsFor(VerificationMode.None), RACER),
-        await v.registry.connect(v.modelOwner).publishVersion(model, ethers.id("other bytes"), "ipfs://other", RACER),
+        await v.registry
+          .connect(v.modelOwner)
+          .publishVersion(model, ethers.id("other bytes"), "ipfs://other", ethers.ZeroHash, RACER),
       ]);
       for (const tx of owner) expect((await ethers.provider.getTransactionReceipt(tx.hash))!.status).to.equal(1);
       const h = (await ethers.provider.getTransactionReceipt(honest.hash))!;

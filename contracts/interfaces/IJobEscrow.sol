@@ -197,6 +197,10 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowTermsChanged(uint256 modelId, bytes32 agreed, bytes32 current);
     /// @notice The model's price is below the protocol's minimum fee.
     error JobEscrowFeeTooLow(uint256 modelId, uint256 price, uint256 minFee);
+    /// @notice The model's terms name a verification mode this escrow does not run. The registry accepts Proven terms
+    /// (integer profile models with a weights root, docs/FRAUD-PROOFS.md), but the escrow's Proven mode (trace
+    /// commitments, `proveFraud`) is not built yet: until it is, a request on a Proven model reverts with this.
+    error JobEscrowModeUnsupported(uint8 mode);
     /// @notice The deadline is not in (now, now + maxJobDuration].
     error JobEscrowInvalidDeadline(uint256 deadline, uint256 latest);
     /// @notice The inline input is empty.
@@ -287,10 +291,10 @@ interface IJobEscrow is IDisputeWindowSource {
     /// under it, not even by a transaction placed ahead of it in the same block. Pulls `agreed.terms.price`
     /// from the caller. The job snapshots the agreed terms, the fee shares and the parameters' version, so later
     /// changes never affect it.
-    /// Requirements: not paused; model exists and is not deprecated; `agreed` is its current snapshot;
-    /// price >= minFee; 0 < input length <= maxInputBytes; now < `deadline` <= now + maxJobDuration;
-    /// `callbackGasLimit` <= maxCallbackGasLimit, and if > 0 the caller is a contract implementing
-    /// IInferenceConsumer; allowance given; the token delivers the full amount.
+    /// Requirements: not paused; model exists and is not deprecated; `agreed` is its current snapshot; its mode
+    /// is not Proven (JobEscrowModeUnsupported); price >= minFee; 0 < input length <= maxInputBytes;
+    /// now < `deadline` <= now + maxJobDuration; `callbackGasLimit` <= maxCallbackGasLimit, and if > 0 the caller
+    /// is a contract implementing IInferenceConsumer; allowance given; the token delivers the full amount.
     /// @param agreed The terms the requester agreed to (pass `jobTerms(modelId)` as read when deciding).
     /// @param input Canonical tensor bytes (see the TypeScript codec).
     /// @return jobId The new job's id: the hash of its fixed fields, this chain and this escrow (see `Job.id`).

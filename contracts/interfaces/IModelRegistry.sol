@@ -9,20 +9,31 @@ pragma solidity 0.8.28;
 /// once published. A content hash identifies bytes, not who owns them: each account can publish a content hash
 /// once, and any other account can publish the same bytes as its own model, so a front-runner that copies a
 /// pending registration never stops the author from publishing its model.
+/// A version of an integer profile model (docs/FRAUD-PROOFS.md) also carries its `weightsRoot`, the Merkle root
+/// over the model's neurons that a Proven-mode fraud proof checks a neuron against. The registry cannot read the
+/// file, so it stores the root the owner commits to; workers and verifiers recompute it from the file and refuse
+/// a version whose root does not match.
 interface IModelRegistry {
     /// @notice How results of a model's jobs are checked before the worker is paid.
     /// @dev None: the result settles on submission, the worker's collateral is the only guarantee.
     /// Optimistic: a challenge window; a staked verifier may challenge with a bond, which escalates to a
     /// committee vote. Committee: a committee is drawn on submission and votes by commit-reveal.
+    /// Proven: results of integer profile models, challengeable by a one-transaction fraud proof
+    /// (docs/FRAUD-PROOFS.md); the model's latest version always has a non-zero `weightsRoot`. The registry accepts
+    /// Proven terms; JobEscrow refuses requests on them (`JobEscrowModeUnsupported`) until its Proven mode exists.
     enum VerificationMode {
         None,
         Optimistic,
-        Committee
+        Committee,
+        Proven
     }
 
     /// @notice What a job on a model costs and how it is verified.
     /// @dev Tolerances are in parts per billion (1e-9): two floats `a` (posted) and `b` (re-executed) agree when
     /// `|a - b| <= max(absTolerance * 1e-9, relTolerance * 1e-9 * |b|)`. Integers always compare exactly.
+    /// In Proven mode neither the committee size nor the tolerances have any effect (a neuron is recomputed exactly
+    /// by the judge, never voted on), but they are checked against the same bounds as in every mode, so that the
+    /// same terms stay valid when the owner switches modes.
     struct ModelTerms {
         uint96 price; // token units paid by the requester for one job
         VerificationMode mode;
@@ -41,11 +52,15 @@ interface IModelRegistry {
         ModelTerms terms;
     }
 
-    /// @notice One published version of a model: the sha256 of the ONNX file and where to fetch it.
+    /// @notice One published version of a model: the sha256 of the ONNX file, where to fetch it and, for an integer
+    /// profile model, the Merkle root over its neurons.
+    /// @dev `weightsRoot` is zero for a version that is not a profile model; a non-zero root is allowed in any mode,
+    /// so that a model can switch to Proven later. See docs/FRAUD-PROOFS.md for the leaves and the tree.
     struct ModelVersion {
         bytes32 contentHash;
         uint64 publishedAt;
         string uri;
+        bytes32 weightsRoot;
     }
 
     /// @notice The snapshot a job takes of a model when it is requested.
@@ -56,16 +71,25 @@ interface IModelRegistry {
         ModelTerms terms;
     }
 
-    /// @notice Emitted when a model is registered; `VersionPublished` for version 1 follows.
+    /// @notice Emitted when a model is registered, with its first version's content hash, URI and weights root
+    /// (zero when it is not a profile model); `VersionPublished` for version 1 follows.
     event ModelRegistered(
         uint256 indexed modelId,
         address indexed owner,
         bytes32 indexed contentHash,
         string uri,
+        bytes32 weightsRoot,
         ModelTerms terms
     );
-    /// @notice Emitted for every published version, including version 1 at registration.
-    event VersionPublished(uint256 indexed modelId, uint256 indexed version, bytes32 indexed contentHash, string uri);
+    /// @notice Emitted for every published version, including version 1 at registration; `weightsRoot` is zero for
+    /// a version that is not a profile model.
+    event VersionPublished(
+        uint256 indexed modelId,
+        uint256 indexed version,
+        bytes32 indexed contentHash,
+        string uri,
+        bytes32 weightsRoot
+    );
     /// @notice Emitted when the owner changes the terms; jobs already requested keep their snapshot.
     event TermsUpdated(uint256 indexed modelId, ModelTerms terms);
     /// @notice Emitted when the owner deprecates a model; no new job can be requested on it.
@@ -97,32 +121,43 @@ interface IModelRegistry {
     error ModelRegistryToleranceTooHigh(uint256 tolerance, uint256 maxTolerance);
     /// @notice The model is deprecated: no new job or version.
     error ModelRegistryDeprecated(uint256 modelId);
+    /// @notice A model in Proven mode needs a non-zero weights root on its latest version: `version` of `modelId`
+    /// (the version being registered or published, or the latest one when switching the terms to Proven) has none.
+    error ModelRegistryWeightsRootRequired(uint256 modelId, uint256 version);
 
     /// @notice Registers a model by the sha256 of its ONNX file; the caller becomes its owner.
     /// @dev Requirements:
     /// - `contentHash` is non-zero and not yet published by the caller (other accounts' publications of the same
     ///   bytes do not count);
     /// - `uri` is 1..MAX_URI_BYTES bytes (`ipfs://`, `https://` or `file://` by convention);
-    /// - `terms` pass the bounds of `setTerms`.
+    /// - `terms` pass the bounds of `setTerms`;
+    /// - `weightsRoot` is non-zero when `terms.mode` is Proven (ModelRegistryWeightsRootRequired).
+    /// @param weightsRoot The Merkle root over the neurons of an integer profile model (docs/FRAUD-PROOFS.md), or
+    /// zero for any other model. The registry cannot check it against the file: workers and verifiers do, and refuse
+    /// a version whose root they cannot recompute.
     /// @return modelId The new model's id; its first version is 1.
     function registerModel(
         bytes32 contentHash,
         string calldata uri,
-        ModelTerms calldata terms
+        ModelTerms calldata terms,
+        bytes32 weightsRoot
     ) external returns (uint256 modelId);
 
     /// @notice Publishes a new version of a model; new jobs run on the latest version.
-    /// @dev Requirements: caller is the owner; the model is not deprecated; hash and URI as in `registerModel`.
+    /// @dev Requirements: caller is the owner; the model is not deprecated; hash, URI and weights root as in
+    /// `registerModel` (a Proven model's new version needs a non-zero root, ModelRegistryWeightsRootRequired).
     /// @return version The new version's number.
     function publishVersion(
         uint256 modelId,
         bytes32 contentHash,
-        string calldata uri
+        string calldata uri,
+        bytes32 weightsRoot
     ) external returns (uint256 version);
 
     /// @notice Replaces the terms for jobs requested from now on.
     /// @dev Requirements: caller is the owner; `committeeSize` odd in 1..MAX_COMMITTEE_SIZE;
-    /// `royaltyBps` <= MAX_ROYALTY_BPS; each tolerance <= MAX_TOLERANCE.
+    /// `royaltyBps` <= MAX_ROYALTY_BPS; each tolerance <= MAX_TOLERANCE; when `terms.mode` is Proven, the latest
+    /// version has a non-zero weights root (ModelRegistryWeightsRootRequired).
     function setTerms(uint256 modelId, ModelTerms calldata terms) external;
 
     /// @notice Stops new jobs on the model for good; jobs in flight are not affected.
@@ -163,8 +198,13 @@ interface IModelRegistry {
     /// @notice Up to `count` models starting at id `fromId` (inclusive), for paging through the registry.
     function getModels(uint256 fromId, uint256 count) external view returns (Model[] memory models);
 
-    /// @notice One version of a model.
+    /// @notice One version of a model, with its weights root (zero when it is not a profile model).
     function getVersion(uint256 modelId, uint256 version) external view returns (ModelVersion memory);
+
+    /// @notice The weights root of one version of a model (zero when it is not a profile model).
+    /// @dev One storage read, without the version's URI: what a fraud proof on a job of `version` checks a neuron's
+    /// leaf against. Reverts with ModelRegistryUnknownModel or ModelRegistryUnknownVersion.
+    function getWeightsRoot(uint256 modelId, uint256 version) external view returns (bytes32);
 
     /// @notice The model and version in which `publisher` published `contentHash`, or (0, 0) when it never did.
     /// @dev The publisher is the account that called `registerModel` or `publishVersion`; the record stays with it

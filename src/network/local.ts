@@ -23,6 +23,7 @@ import {
   MaxUint256,
   Mnemonic,
   Network,
+  ZeroHash,
   type ContractTransactionResponse,
   type Signer,
 } from "ethers";
@@ -95,6 +96,8 @@ export interface PublishOptions {
   contentHash?: string;
   /** Registered instead of the file's URI (an unfetchable model). */
   uri?: string;
+  /** The version's weights root (an integer profile model's, or a wrong one); zero by default. */
+  weightsRoot?: string;
 }
 
 export interface ServiceOptions {
@@ -273,7 +276,7 @@ export class LocalNetwork {
     const receipt = await wait(
       this.registry
         .connect(opts.owner)
-        .registerModel(opts.contentHash ?? sha256Hex(opts.bytes), uri, { ...opts.terms }),
+        .registerModel(opts.contentHash ?? sha256Hex(opts.bytes), uri, { ...opts.terms }, opts.weightsRoot ?? ZeroHash),
     );
     for (const l of receipt.logs) {
       const parsed = this.registry.interface.parseLog(l);

@@ -105,26 +105,32 @@ export async function deployWorld(committeeSizes: number[], verifierCount = 10):
   );
   const models = new Map<number, bigint>();
   for (const size of committeeSizes) {
-    await registry
-      .connect(modelOwner)
-      .registerModel(ethers.sha256(ethers.toUtf8Bytes(`sim model, committee ${size}`)), "ipfs://sim", {
+    await registry.connect(modelOwner).registerModel(
+      ethers.sha256(ethers.toUtf8Bytes(`sim model, committee ${size}`)),
+      "ipfs://sim",
+      {
         price: SIM_PRICE,
         mode: VerificationMode.Committee,
         committeeSize: size,
         royaltyBps: 500,
         ...SIM_TOLERANCE,
-      });
+      },
+      ethers.ZeroHash,
+    );
     models.set(size, await registry.modelCount());
   }
-  await registry
-    .connect(modelOwner)
-    .registerModel(ethers.sha256(ethers.toUtf8Bytes("sim model, optimistic")), "ipfs://sim", {
+  await registry.connect(modelOwner).registerModel(
+    ethers.sha256(ethers.toUtf8Bytes("sim model, optimistic")),
+    "ipfs://sim",
+    {
       price: SIM_PRICE,
       mode: VerificationMode.Optimistic,
       committeeSize: 3,
       royaltyBps: 500,
       ...SIM_TOLERANCE,
-    });
+    },
+    ethers.ZeroHash,
+  );
   const optimistic = await registry.modelCount();
   return {
     token,

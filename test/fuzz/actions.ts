@@ -127,10 +127,18 @@ export type Action =
   | { kind: "setTreasury"; who: Actor; to: Actor | "zero" }
   | { kind: "setUnbondingPeriod"; who: Actor; period: bigint }
   | { kind: "setMinVerifierStake"; who: Actor; amount: bigint }
-  | { kind: "registerModel"; who: Actor; terms: ModelTerms; hash: "new" | "taken" | "zero"; uri: "ok" | "empty" }
+  /** `root`: with a (made-up) non-zero weights root; Proven terms without one revert. */
+  | {
+      kind: "registerModel";
+      who: Actor;
+      terms: ModelTerms;
+      hash: "new" | "taken" | "zero";
+      uri: "ok" | "empty";
+      root: boolean;
+    }
   | { kind: "setTerms"; model: number; asOwner: boolean; terms: ModelTerms }
   | { kind: "deprecate"; model: number; asOwner: boolean }
-  | { kind: "publishVersion"; model: number; asOwner: boolean; hash: "new" | "taken" | "zero" }
+  | { kind: "publishVersion"; model: number; asOwner: boolean; hash: "new" | "taken" | "zero"; root: boolean }
   | { kind: "transferModelOwnership"; model: number; asOwner: boolean; to: Actor }
   | { kind: "acceptModelOwnership"; model: number; asPending: boolean }
   | { kind: "reseed"; seed: number }
@@ -188,7 +196,8 @@ export const termsArb: fc.Arbitrary<ModelTerms> = fc.record({
     fc.constantFrom(0n, ether("0.001"), ether("50000")),
     8,
   ),
-  mode: fc.constantFrom(0, 1, 2),
+  // Proven (3) now and then: the registry takes it with a weights root, the escrow refuses its requests.
+  mode: mostly(fc.constantFrom(0, 1, 2), fc.constant(3), 10),
   committeeSize: mostly(fc.constantFrom(1, 3, 3, 5), fc.constantFrom(0, 2, 15, 16), 10),
   royaltyBps: mostly(fc.constantFrom(0, 500, 2000), fc.constant(2001), 20),
   relTolerance: mostly(fc.constantFrom(0, 10_000, 1_000_000_000), fc.constant(1_000_000_001), 30),
@@ -437,6 +446,7 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     terms: termsArb,
     hash: mostly(fc.constant<"new">("new"), fc.constantFrom<"taken" | "zero">("taken", "zero"), 6),
     uri: mostly(fc.constant<"ok">("ok"), fc.constant<"empty">("empty"), 10),
+    root: mostly(fc.constant(false), fc.constant(true), 3),
   }),
   setTerms: fc.record({
     kind: fc.constant("setTerms" as const),
@@ -454,6 +464,7 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     model: pickArb,
     asOwner: mostly(fc.constant(true), fc.constant(false), 6),
     hash: mostly(fc.constant<"new">("new"), fc.constantFrom<"taken" | "zero">("taken", "zero"), 6),
+    root: mostly(fc.constant(false), fc.constant(true), 3),
   }),
   transferModelOwnership: fc.record({
     kind: fc.constant("transferModelOwnership" as const),

@@ -161,6 +161,8 @@ export interface RegisteredModel {
   versionCount: number;
   deprecated: boolean;
   terms: ModelTerms;
+  /** Whether the latest version has a non-zero weights root (a Proven model always has). */
+  latestRoot: boolean;
 }
 
 export interface State {
@@ -505,32 +507,48 @@ export class Model {
     return m;
   }
 
-  private publish(from: string, m: RegisteredModel, hash: string, uri: string): void {
+  /** ModelRegistryWeightsRootRequired: Proven terms need a weights root on the latest version. */
+  private requireRoot(mode: number, root: boolean): void {
+    if (mode === VerificationMode.Proven && !root) revert("ModelRegistryWeightsRootRequired");
+  }
+
+  private publish(from: string, m: RegisteredModel, hash: string, uri: string, root: boolean): void {
     if (hash === ZeroHash) revert("ModelRegistryZeroContentHash");
     if (this.s.published.some((p) => same(p.publisher, from) && same(p.hash, hash))) {
       revert("ModelRegistryContentHashTaken");
     }
     if (uri.length === 0 || uri.length > MAX_URI_BYTES) revert("ModelRegistryInvalidUri");
     m.versionCount += 1;
+    m.latestRoot = root;
     this.s.published.push({ publisher: from, hash });
   }
 
-  registerModel(from: string, hash: string, uri: string, terms: ModelTerms): void {
+  registerModel(from: string, hash: string, uri: string, terms: ModelTerms, root: boolean): void {
     this.checkTerms(terms);
-    const m: RegisteredModel = { owner: from, pendingOwner: ZeroAddress, versionCount: 0, deprecated: false, terms };
-    this.publish(from, m, hash, uri);
+    this.requireRoot(terms.mode, root);
+    const m: RegisteredModel = {
+      owner: from,
+      pendingOwner: ZeroAddress,
+      versionCount: 0,
+      deprecated: false,
+      terms,
+      latestRoot: false,
+    };
+    this.publish(from, m, hash, uri, root);
     this.s.models.push(m);
   }
 
-  publishVersion(from: string, id: bigint, hash: string, uri: string): void {
+  publishVersion(from: string, id: bigint, hash: string, uri: string, root: boolean): void {
     const m = this.ownedBy(from, id);
     if (m.deprecated) revert("ModelRegistryDeprecated");
-    this.publish(from, m, hash, uri);
+    this.requireRoot(m.terms.mode, root);
+    this.publish(from, m, hash, uri, root);
   }
 
   setTerms(from: string, id: bigint, terms: ModelTerms): void {
     const m = this.ownedBy(from, id);
     this.checkTerms(terms);
+    this.requireRoot(terms.mode, m.latestRoot);
     m.terms = terms;
   }
 
@@ -646,6 +664,7 @@ export class Model {
     if (m.deprecated) revert("ModelRegistryDeprecated");
     const fee = m.terms.price;
     if (staleTerms) revert("JobEscrowTermsChanged");
+    if (m.terms.mode === VerificationMode.Proven) revert("JobEscrowModeUnsupported");
     if (fee < p.minFee) revert("JobEscrowFeeTooLow");
     const job: JobRecord = {
       id: 0n,

@@ -157,10 +157,10 @@ async function deployWorld(): Promise<World> {
   });
   await p.registry
     .connect(signers.owner1)
-    .registerModel(FUZZ_MODEL_HASHES[0], MODEL_URI, terms5(VerificationMode.Committee));
+    .registerModel(FUZZ_MODEL_HASHES[0], MODEL_URI, terms5(VerificationMode.Committee), ZeroHash);
   await p.registry
     .connect(signers.owner1)
-    .registerModel(FUZZ_MODEL_HASHES[1], MODEL_URI, terms5(VerificationMode.Optimistic));
+    .registerModel(FUZZ_MODEL_HASHES[1], MODEL_URI, terms5(VerificationMode.Optimistic), ZeroHash);
 
   const addr = Object.fromEntries(ACTORS.map((a) => [a, signers[a].address])) as Record<Actor, string>;
   const initial = await readInitialState(p, addr);
@@ -217,8 +217,11 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
   for (let id = 1n; id <= (await p.registry.modelCount()); id++) {
     const m = await p.registry.getModel(id);
     // No model changed hands in the fixture, so each version's publisher is the model's owner.
+    let latestRoot = false;
     for (let v = 1n; v <= m.versionCount; v++) {
-      s.published.push({ publisher: m.owner, hash: (await p.registry.getVersion(id, v)).contentHash });
+      const version = await p.registry.getVersion(id, v);
+      s.published.push({ publisher: m.owner, hash: version.contentHash });
+      latestRoot = version.weightsRoot !== ZeroHash;
     }
     s.models.push({
       owner: m.owner,
@@ -233,6 +236,7 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
         relTolerance: Number(m.terms.relTolerance),
         absTolerance: Number(m.terms.absTolerance),
       },
+      latestRoot,
     });
   }
   return s;
@@ -758,9 +762,9 @@ function resolve(r: Run, a: Action): Resolved {
       const hash = contentHash(r, a.hash);
       const uri = a.uri === "ok" ? MODEL_URI : "";
       return {
-        label: `registerModel ${a.who} ${a.hash} ${a.uri} ${json(a.terms)}`,
-        predict: (m) => m.registerModel(A[a.who], hash, uri, a.terms),
-        send: () => p.registry.connect(as(a.who)).registerModel(hash, uri, a.terms, GAS),
+        label: `registerModel ${a.who} ${a.hash} ${a.uri} ${a.root ? "root" : "no root"} ${json(a.terms)}`,
+        predict: (m) => m.registerModel(A[a.who], hash, uri, a.terms, a.root),
+        send: () => p.registry.connect(as(a.who)).registerModel(hash, uri, a.terms, weightsRoot(r, a.root), GAS),
       };
     }
     case "setTerms": {
@@ -783,9 +787,9 @@ function resolve(r: Run, a: Action): Resolved {
       const { id, who } = modelFor(r, a.model, a.asOwner);
       const hash = contentHash(r, a.hash);
       return {
-        label: `publishVersion ${who} model ${id} ${a.hash}`,
-        predict: (m) => m.publishVersion(A[who], id, hash, MODEL_URI),
-        send: () => p.registry.connect(as(who)).publishVersion(id, hash, MODEL_URI, GAS),
+        label: `publishVersion ${who} model ${id} ${a.hash} ${a.root ? "root" : "no root"}`,
+        predict: (m) => m.publishVersion(A[who], id, hash, MODEL_URI, a.root),
+        send: () => p.registry.connect(as(who)).publishVersion(id, hash, MODEL_URI, weightsRoot(r, a.root), GAS),
       };
     }
     case "transferModelOwnership": {
@@ -879,6 +883,11 @@ function contentHash(r: Run, kind: "new" | "taken" | "zero"): string {
   if (kind === "taken") return r.m.s.published[r.hashCounter % r.m.s.published.length].hash;
   r.hashCounter += 1;
   return ethers.sha256(toUtf8Bytes(`fuzz model ${r.hashCounter} at step ${r.step}`));
+}
+
+/** A made-up weights root (the registry cannot check one against a file), or zero. */
+function weightsRoot(r: Run, root: boolean): string {
+  return root ? ethers.id(`fuzz weights root at step ${r.step}`) : ZeroHash;
 }
 
 function modelFor(r: Run, pick: number, asOwner: boolean): { id: bigint; who: Actor } {
@@ -1274,6 +1283,8 @@ async function checkRegistry(r: Run, label: string): Promise<void> {
       ],
       `${label}: model ${i + 1}`,
     );
+    const root = await view(r.w.p.registry, "getWeightsRoot", i + 1, m.versionCount);
+    eq(root !== ZeroHash, s.models[i].latestRoot, `${label}: model ${i + 1}'s latest weights root is non-zero`);
   }
 }
 

@@ -239,7 +239,7 @@ async function run(): Promise<Figures> {
   const register = (mode: number) =>
     registry
       .connect(modelOwner)
-      .registerModel(ethers.sha256(ethers.toUtf8Bytes(`model ${++models}`)), MODEL_URI, terms(mode));
+      .registerModel(ethers.sha256(ethers.toUtf8Bytes(`model ${++models}`)), MODEL_URI, terms(mode), ethers.ZeroHash);
   await (await register(VerificationMode.None)).wait();
   await (await register(VerificationMode.Optimistic)).wait();
   await (await register(VerificationMode.Committee)).wait();

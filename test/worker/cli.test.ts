@@ -105,14 +105,19 @@ describe("worker configuration and command line", function () {
       const mlp = buildMlpClassifier();
       const file = path.join(dir, "mlp.onnx");
       writeFileSync(file, mlp);
-      await p.registry.connect(p.modelOwner).registerModel(sha256Hex(mlp), pathToFileURL(file).href, {
-        price: ethers.parseEther("2"),
-        mode: VerificationMode.None,
-        committeeSize: 1,
-        royaltyBps: 0,
-        relTolerance: 0,
-        absTolerance: 0,
-      });
+      await p.registry.connect(p.modelOwner).registerModel(
+        sha256Hex(mlp),
+        pathToFileURL(file).href,
+        {
+          price: ethers.parseEther("2"),
+          mode: VerificationMode.None,
+          committeeSize: 1,
+          royaltyBps: 0,
+          relTolerance: 0,
+          absTolerance: 0,
+        },
+        ethers.ZeroHash,
+      );
       const modelId = await p.registry.modelCount();
       const wallet = Wallet.createRandom();
       await network.provider.send("hardhat_setBalance", [wallet.address, "0x56BC75E2D63100000"]);

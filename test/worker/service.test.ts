@@ -188,14 +188,19 @@ describe("worker service (in-process)", function () {
     const register = async (file: string, bytes: Uint8Array, mode: number, committeeSize: number, hash?: string) => {
       const full = path.join(tmp, file);
       writeFileSync(full, bytes);
-      await registry.connect(modelOwner).registerModel(hash ?? sha256Hex(bytes), pathToFileURL(full).href, {
-        price: PRICE,
-        mode,
-        committeeSize,
-        royaltyBps: 500,
-        relTolerance: 10_000,
-        absTolerance: 1000,
-      });
+      await registry.connect(modelOwner).registerModel(
+        hash ?? sha256Hex(bytes),
+        pathToFileURL(full).href,
+        {
+          price: PRICE,
+          mode,
+          committeeSize,
+          royaltyBps: 500,
+          relTolerance: 10_000,
+          absTolerance: 1000,
+        },
+        ethers.ZeroHash,
+      );
       return registry.modelCount();
     };
     models.mlp = await register("mlp.onnx", buildMlpClassifier(), 2, 3);
