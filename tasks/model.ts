@@ -1,11 +1,17 @@
 /**
  * Model owners: `model:publish`, `model:version`, `model:list`, `model:quantize`.
+ *
+ * Weights roots: a version of an integer profile model (docs/FRAUD-PROOFS.md) is published with its weightsRoot,
+ * whatever the model's mode, so that the model can switch to Proven later without a new version; any other file is
+ * published with a zero root. In Proven mode (`--mode proven`, or a new version of a Proven model) a file outside
+ * the profile is refused with the checker's reason before any transaction.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { sha256, ZeroHash } from "ethers";
+import { sha256 } from "ethers";
 import { task, types } from "hardhat/config";
+import { fileWeightsRoot, NO_WEIGHTS_ROOT, ProfileError, profileWeightsRoot } from "../src/models/weights-root";
 import { VerificationMode } from "../src/params";
 import type { Agreement, Quantized } from "../src/proven/quantize";
 import type { IModelRegistry } from "../typechain-types";
@@ -24,7 +30,8 @@ import {
   type Protocol,
 } from "./common";
 
-export const MODE_NAMES = ["none", "optimistic", "committee"] as const;
+/** Mode names as the tasks take and print them, indexed by `VerificationMode`. */
+export const MODE_NAMES = ["none", "optimistic", "committee", "proven"] as const;
 export type ModeName = (typeof MODE_NAMES)[number];
 
 export interface ModelTermsView {
@@ -41,6 +48,8 @@ export interface PublishedModel {
   version: bigint;
   contentHash: string;
   uri: string;
+  /** The version's weights root: the profile model's, or zero for any other file. */
+  weightsRoot: string;
   transactionHash: string;
 }
 
@@ -50,11 +59,11 @@ export interface ModelView {
   versionCount: number;
   deprecated: boolean;
   terms: ModelTermsView;
-  latest: { version: number; contentHash: string; uri: string; publishedAt: number };
+  latest: { version: number; contentHash: string; uri: string; publishedAt: number; weightsRoot: string };
 }
 
 /** The model file's bytes, its sha256 and its URI (default file://<absolute path>). */
-function modelFile(file: string, uri?: string): { contentHash: string; uri: string } {
+function modelFile(file: string, uri?: string): { bytes: Uint8Array; contentHash: string; uri: string } {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -62,7 +71,32 @@ function modelFile(file: string, uri?: string): { contentHash: string; uri: stri
     fail(`--file ${file}: ${(err as Error).message}`);
   }
   if (bytes.length === 0) fail(`--file ${file} is empty`);
-  return { contentHash: sha256(bytes), uri: uri || pathToFileURL(path.resolve(file)).href };
+  return { bytes, contentHash: sha256(bytes), uri: uri || pathToFileURL(path.resolve(file)).href };
+}
+
+/**
+ * The weights root to publish `bytes` with. Proven: the file must be an integer profile model, else the task fails
+ * with the checker's reason (naming the node at fault). Other modes: the profile model's root when the file is
+ * one (so the model can switch to Proven later), zero otherwise.
+ */
+function weightsRootFor(file: string, bytes: Uint8Array, mode: number): string {
+  if (mode === VerificationMode.Proven) {
+    try {
+      return fileWeightsRoot(bytes);
+    } catch (e) {
+      if (e instanceof ProfileError) {
+        fail(`--file ${file} is not an integer profile model, which Proven mode needs: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+  const profile = profileWeightsRoot(bytes);
+  return profile.root ?? NO_WEIGHTS_ROOT;
+}
+
+/** The weights root line the publishing tasks print. */
+function describeRoot(root: string): string {
+  return root === NO_WEIGHTS_ROOT ? "none (not an integer profile model)" : root;
 }
 
 /** Fails when `publisher` already published these bytes, which the registry refuses; other accounts' copies of the
@@ -78,7 +112,7 @@ async function checkUnpublished(p: Protocol, publisher: string, contentHash: str
 function parseMode(mode: string): number {
   const index = MODE_NAMES.indexOf(mode.toLowerCase() as ModeName);
   if (index < 0) fail(`--mode ${mode}: expected one of ${MODE_NAMES.join(", ")}`);
-  return [VerificationMode.None, VerificationMode.Optimistic, VerificationMode.Committee][index];
+  return index; // MODE_NAMES is indexed by VerificationMode
 }
 
 interface PublishArgs {
@@ -94,14 +128,18 @@ interface PublishArgs {
   deployment?: string;
 }
 
-task("model:publish", "Registers an ONNX model: sha256 of the file, its URI and its terms")
+task("model:publish", "Registers an ONNX model: sha256 of the file, its URI, its weights root and its terms")
   .addParam("file", "the ONNX model file", undefined, types.inputFile)
   .addOptionalParam(
     "uri",
     "where workers fetch the file: ipfs://, https:// or file:// (default: file://<absolute path>)",
   )
   .addParam("price", "fee per job, in tokens (e.g. 1.5)")
-  .addOptionalParam("mode", `verification: ${MODE_NAMES.join(" | ")}`, "none")
+  .addOptionalParam(
+    "mode",
+    `verification: ${MODE_NAMES.join(" | ")} (proven: integer profile files only; the escrow does not run it yet)`,
+    "none",
+  )
   .addOptionalParam("committee", "committee size, odd, 1..15 (committee mode and optimistic challenges)", 3, types.int)
   .addOptionalParam("royaltyBps", "share of each fee to the model owner, in basis points (max 2000)", 500, types.int)
   .addOptionalParam("relTol", "relative float tolerance, parts per billion", 10_000, types.int)
@@ -111,17 +149,21 @@ task("model:publish", "Registers an ONNX model: sha256 of the file, its URI and 
   .setAction(async (args: PublishArgs, hre): Promise<PublishedModel> => {
     const p = await connect(hre, args);
     const { address } = requireSigner(p);
-    const { contentHash, uri } = modelFile(args.file, args.uri);
+    const { bytes, contentHash, uri } = modelFile(args.file, args.uri);
+    const mode = parseMode(args.mode);
+    const weightsRoot = weightsRootFor(args.file, bytes, mode);
     await checkUnpublished(p, address, contentHash);
     const terms = {
       price: parseAmount(p, args.price, "--price"),
-      mode: parseMode(args.mode),
+      mode,
       committeeSize: args.committee,
       royaltyBps: args.royaltyBps,
       relTolerance: args.relTol,
       absTolerance: args.absTol,
     };
-    const receipt = await send(p, "registerModel", () => p.registry.registerModel(contentHash, uri, terms, ZeroHash));
+    const receipt = await send(p, "registerModel", () =>
+      p.registry.registerModel(contentHash, uri, terms, weightsRoot),
+    );
     const event = receipt.logs
       .map((log) => p.registry.interface.parseLog(log))
       .find((parsed) => parsed?.name === "ModelRegistered");
@@ -130,8 +172,9 @@ task("model:publish", "Registers an ONNX model: sha256 of the file, its URI and 
     say(`Model ${modelId} published (version 1)`);
     say(`  sha256 ${contentHash}`);
     say(`  uri    ${uri}`);
-    say(`  price  ${formatAmount(p, terms.price)}, mode ${args.mode}, tx ${receipt.hash}`);
-    return { modelId, version: 1n, contentHash, uri, transactionHash: receipt.hash };
+    say(`  weightsRoot ${describeRoot(weightsRoot)}`);
+    say(`  price  ${formatAmount(p, terms.price)}, mode ${MODE_NAMES[mode]}, tx ${receipt.hash}`);
+    return { modelId, version: 1n, contentHash, uri, weightsRoot, transactionHash: receipt.hash };
   });
 
 interface VersionArgs {
@@ -142,7 +185,10 @@ interface VersionArgs {
   deployment?: string;
 }
 
-task("model:version", "Publishes a new version of a model you own; new jobs run on it")
+task(
+  "model:version",
+  "Publishes a new version of a model you own (with its weights root; a Proven model's must be a profile file)",
+)
   .addParam("model", "model id")
   .addParam("file", "the new ONNX file", undefined, types.inputFile)
   .addOptionalParam("uri", "where workers fetch it (default: file://<absolute path>)")
@@ -152,10 +198,12 @@ task("model:version", "Publishes a new version of a model you own; new jobs run 
     const p = await connect(hre, args);
     const { address } = requireSigner(p);
     const modelId = parseId(args.model, "--model");
-    const { contentHash, uri } = modelFile(args.file, args.uri);
+    const { bytes, contentHash, uri } = modelFile(args.file, args.uri);
+    const model = await read(p, "getModel", () => p.registry.getModel(modelId));
+    const weightsRoot = weightsRootFor(args.file, bytes, Number(model.terms.mode));
     await checkUnpublished(p, address, contentHash);
     const receipt = await send(p, "publishVersion", () =>
-      p.registry.publishVersion(modelId, contentHash, uri, ZeroHash),
+      p.registry.publishVersion(modelId, contentHash, uri, weightsRoot),
     );
     const event = receipt.logs
       .map((log) => p.registry.interface.parseLog(log))
@@ -165,7 +213,8 @@ task("model:version", "Publishes a new version of a model you own; new jobs run 
     say(`Model ${modelId} version ${version} published`);
     say(`  sha256 ${contentHash}`);
     say(`  uri    ${uri}, tx ${receipt.hash}`);
-    return { modelId, version, contentHash, uri, transactionHash: receipt.hash };
+    say(`  weightsRoot ${describeRoot(weightsRoot)}`);
+    return { modelId, version, contentHash, uri, weightsRoot, transactionHash: receipt.hash };
   });
 
 /** Every model with its terms and latest version. */
@@ -189,6 +238,7 @@ export async function listModels(p: Protocol): Promise<ModelView[]> {
           contentHash: v.contentHash,
           uri: v.uri,
           publishedAt: Number(v.publishedAt),
+          weightsRoot: v.weightsRoot,
         },
       });
     }
@@ -208,15 +258,18 @@ export function termsView(t: IModelRegistry.ModelTermsStructOutput): ModelView["
   };
 }
 
+/** The modes that draw a committee (Optimistic only when challenged); the others ignore the committee size. */
+const COMMITTEE_MODES = new Set<ModeName>(["optimistic", "committee"]);
+
 /** A model's terms in one line, as `model:list` lists them and `job:request` agrees to them. */
 export function formatTerms(p: Protocol, t: ModelView["terms"]): string {
   return (
-    `${formatAmount(p, t.price)}, ${t.mode}${t.mode === "none" ? "" : ` (committee ${t.committeeSize})`}, ` +
+    `${formatAmount(p, t.price)}, ${t.mode}${COMMITTEE_MODES.has(t.mode) ? ` (committee ${t.committeeSize})` : ""}, ` +
     `royalty ${t.royaltyBps} bps, tolerance rel ${t.relTolerance} abs ${t.absTolerance} ppb`
   );
 }
 
-task("model:list", "Lists the registered models: owner, terms, latest version")
+task("model:list", "Lists the registered models: owner, terms, latest version and its weights root")
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: { deployment?: string }, hre): Promise<ModelView[]> => {
     const p = await connect(hre, args);
@@ -225,6 +278,7 @@ task("model:list", "Lists the registered models: owner, terms, latest version")
     for (const m of models) {
       say(`Model ${m.modelId}${m.deprecated ? " (deprecated)" : ""}: owner ${m.owner}, ${formatTerms(p, m.terms)}`);
       say(`  v${m.latest.version} sha256 ${m.latest.contentHash} ${m.latest.uri}`);
+      say(`  weightsRoot ${describeRoot(m.latest.weightsRoot)}`);
     }
     return models;
   });

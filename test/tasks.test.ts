@@ -12,6 +12,9 @@ import { toJob } from "./fixtures/protocol";
 import { jobDomainOf, jobIdOf } from "../src/job";
 import { sealedCommitments } from "../src/votes";
 import { buildIdentityModel, buildMlpClassifier } from "../src/models/build";
+import { onnx } from "onnx-proto";
+import { buildProfileModel, weightsRoot } from "../src/proven";
+import { GOLDEN_MODEL } from "./fixtures/proven";
 import { JobStatus, VerificationMode } from "../src/params";
 import { TensorJsonError, tensorsFromJson, tensorsToJson } from "../src/tensor-json";
 import { QUIET_ENV } from "../tasks/common";
@@ -479,6 +482,73 @@ describe("operator tasks", function () {
     });
     expect(notice.readyAt).to.equal(Number(await staking.escrowReadyAt(await next.getAddress())));
     expect(notice.expiresAt).to.be.greaterThan(notice.readyAt);
+  });
+
+  it("model:publish --mode proven and model:version register a profile file's weightsRoot, and refuse other files", async function () {
+    const profile = path.join(dir, "profile.onnx");
+    const profileV2 = path.join(dir, "profile-v2.onnx");
+    writeFileSync(profile, buildProfileModel(GOLDEN_MODEL));
+    const v2Layers = GOLDEN_MODEL.layers.map((l, k) => (k === 0 ? { ...l, bias: l.bias.map((b) => b + 1) } : l));
+    writeFileSync(profileV2, buildProfileModel({ ...GOLDEN_MODEL, layers: v2Layers }));
+    const count = await registry.modelCount();
+
+    // A file outside the profile is refused with the checker's reason before any transaction: the graph's input
+    // here, a node (named, with its index) below.
+    await expect(
+      run("model:publish", { file: files.mlp, price: "1", mode: "proven", committee: 1, from: requester.address }),
+    ).to.be.rejectedWith(
+      /is not an integer profile model, which Proven mode needs: the input "features" is float32, the profile needs int8/,
+    );
+    const tampered = path.join(dir, "profile-tampered.onnx");
+    const proto = onnx.ModelProto.decode(buildProfileModel(GOLDEN_MODEL));
+    proto.graph!.node![5].opType = "Mul"; // layer 1's Div
+    writeFileSync(tampered, onnx.ModelProto.encode(proto).finish());
+    await expect(
+      run("model:publish", { file: tampered, price: "1", mode: "proven", committee: 1, from: requester.address }),
+    ).to.be.rejectedWith(/Proven mode needs: node #5 "layer1\/quotient" \(Mul\): layer 1: expected Div/);
+    expect(await registry.modelCount()).to.equal(count);
+
+    const published = await run<PublishedModel>("model:publish", {
+      file: profile,
+      price: "1",
+      mode: "proven",
+      committee: 1,
+      from: requester.address,
+    });
+    const root = weightsRoot(GOLDEN_MODEL.layers);
+    expect(published.weightsRoot).to.equal(root);
+    const modelId = published.modelId;
+    expect((await registry.getModel(modelId)).terms.mode).to.equal(VerificationMode.Proven);
+    expect((await registry.getVersion(modelId, 1)).weightsRoot).to.equal(root);
+
+    // A new version of a Proven model: the same refusal, then the new file's root.
+    await expect(
+      run("model:version", { model: String(modelId), file: tampered, from: requester.address }),
+    ).to.be.rejectedWith(/Proven mode needs: node #5 "layer1\/quotient" \(Mul\)/);
+    expect((await registry.getModel(modelId)).versionCount).to.equal(1n);
+    const version = await run<PublishedModel>("model:version", {
+      model: String(modelId),
+      file: profileV2,
+      from: requester.address,
+    });
+    expect(version.weightsRoot).to.equal(weightsRoot(v2Layers)).and.not.equal(root);
+    expect(await registry.getWeightsRoot(modelId, 2)).to.equal(version.weightsRoot);
+
+    // Other modes: a profile file is published with its root (the model may switch to Proven later), any other file
+    // with none (model 1 above, an ordinary MLP).
+    const again = await run<PublishedModel>("model:publish", { file: profile, price: "1", from: owner.address });
+    expect(again.weightsRoot).to.equal(root);
+    expect(await registry.getWeightsRoot(again.modelId, 1)).to.equal(root);
+    expect(await registry.getWeightsRoot(1, 1)).to.equal(ethers.ZeroHash);
+
+    const listed = await run<ModelView[]>("model:list");
+    expect(listed.find((m) => m.modelId === modelId)!.latest).to.deep.include({
+      version: 2,
+      weightsRoot: version.weightsRoot,
+      contentHash: ethers.sha256(buildProfileModel({ ...GOLDEN_MODEL, layers: v2Layers })),
+    });
+    expect(listed.find((m) => m.modelId === modelId)!.terms.mode).to.equal("proven");
+    expect(listed[0].latest.weightsRoot).to.equal(ethers.ZeroHash);
   });
 });
 
