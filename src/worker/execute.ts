@@ -7,7 +7,15 @@ import { getBytes } from "ethers";
 import type { ModelRegistry } from "../../typechain-types";
 import { CodecError, decodeTensors, encodeTensors, type Tensor } from "../codec";
 import type { JobRecord } from "./chain";
-import { FetchError, HashMismatchError, fetchInput, type FetchOptions, type ModelRef, type ModelStore } from "./models";
+import {
+  FetchError,
+  HashMismatchError,
+  WeightsRootMismatchError,
+  fetchInput,
+  type FetchOptions,
+  type ModelRef,
+  type ModelStore,
+} from "./models";
 import { ModelInputError, ModelLoadError, runModel, type LoadedModel } from "./onnx";
 
 /** Why a job cannot be run. Model reasons say nothing about the input; input reasons condemn any output. */
@@ -15,6 +23,7 @@ export type FailureReason =
   | "model-unknown" // the registry has no such version
   | "model-unfetchable"
   | "model-hash-mismatch"
+  | "model-weights-root-mismatch" // the file's weights root is not the registry's (or the file is no profile model)
   | "model-not-onnx"
   | "input-unfetchable"
   | "input-hash-mismatch"
@@ -47,7 +56,7 @@ export interface ExecuteDeps {
 export async function modelRef(registry: ModelRegistry, modelId: bigint, version: bigint): Promise<ModelRef> {
   try {
     const v = await registry.getVersion(modelId, version);
-    return { modelId, version, contentHash: v.contentHash, uri: v.uri };
+    return { modelId, version, contentHash: v.contentHash, uri: v.uri, weightsRoot: v.weightsRoot };
   } catch (cause) {
     const name = (cause as { revert?: { name?: string } }).revert?.name;
     if (name === "ModelRegistryUnknownVersion" || name === "ModelRegistryUnknownModel") {
@@ -65,6 +74,9 @@ export async function loadJobModel(deps: ExecuteDeps, rec: JobRecord): Promise<{
   } catch (e) {
     if (e instanceof FetchError) throw new JobFailure("model-unfetchable", e.message, { cause: e });
     if (e instanceof HashMismatchError) throw new JobFailure("model-hash-mismatch", e.message, { cause: e });
+    if (e instanceof WeightsRootMismatchError) {
+      throw new JobFailure("model-weights-root-mismatch", e.message, { cause: e });
+    }
     if (e instanceof ModelLoadError) throw new JobFailure("model-not-onnx", e.message, { cause: e });
     throw e;
   }

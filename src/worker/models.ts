@@ -1,7 +1,9 @@
 /**
  * Models by content hash: fetched from their registry URI (`file://`, `http(s)://`, `ipfs://` through a
  * gateway), checked against the registry's sha256, cached on disk by hash, and loaded into ONNX Runtime once
- * per hash (the session is reused). Inputs given by URI are fetched the same way and checked by keccak256.
+ * per hash (the session is reused). A version with a non-zero weights root is also checked against it (the root
+ * recomputed from the file, src/models/weights-root.ts) before it is loaded. Inputs given by URI are fetched the
+ * same way and checked by keccak256.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -9,7 +11,10 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { keccak256 } from "ethers";
+import { checkWeightsRoot, hasWeightsRoot, WeightsRootMismatchError } from "../models/weights-root";
 import { loadModel, type LoadedModel } from "./onnx";
+
+export { WeightsRootMismatchError };
 
 /** The model or input could not be fetched from its URI. */
 export class FetchError extends Error {
@@ -75,6 +80,8 @@ export interface ModelRef {
   version: bigint;
   contentHash: string; // sha256, 0x-prefixed
   uri: string;
+  /** The registry's weights root of the version (zero when it is not a profile model), 0x-prefixed. */
+  weightsRoot: string;
 }
 
 export interface ModelStoreOptions extends FetchOptions {
@@ -86,6 +93,8 @@ export type ModelSource = "cache" | "fetch";
 
 export class ModelStore {
   private readonly sessions = new Map<string, Promise<LoadedModel>>();
+  /** Weights-root checks by content hash and root: a version never changes, so neither does its verdict. */
+  private readonly rootChecks = new Map<string, Promise<void>>();
   /** Fetches so far (cache misses), for tests and metrics. */
   fetches = 0;
 
@@ -125,9 +134,33 @@ export class ModelStore {
 
   /**
    * The loaded model (one ONNX Runtime session per content hash, reused). Throws FetchError,
-   * HashMismatchError or ModelLoadError; a failure is not cached, so a later call tries again.
+   * HashMismatchError, WeightsRootMismatchError or ModelLoadError; a failure is not cached, so a later call tries
+   * again, except a weights-root mismatch, which is final. The root is checked per version, not per content hash:
+   * two owners may register the same bytes with different roots.
    */
   load(ref: ModelRef): Promise<LoadedModel> {
+    if (!hasWeightsRoot(ref.weightsRoot)) return this.session(ref);
+    return this.checkRoot(ref).then(() => this.session(ref));
+  }
+
+  /**
+   * Recomputes the weights root of the version's file and compares it with the registry's: throws
+   * WeightsRootMismatchError naming both roots (or why the file is not a profile model).
+   */
+  checkRoot(ref: ModelRef): Promise<void> {
+    const key = `${ref.contentHash.toLowerCase()}:${ref.weightsRoot.toLowerCase()}`;
+    let check = this.rootChecks.get(key);
+    if (!check) {
+      check = this.bytes(ref).then(({ bytes }) => checkWeightsRoot(bytes, ref.weightsRoot, ref));
+      this.rootChecks.set(key, check);
+      check.catch((e) => {
+        if (!(e instanceof WeightsRootMismatchError)) this.rootChecks.delete(key);
+      });
+    }
+    return check;
+  }
+
+  private session(ref: ModelRef): Promise<LoadedModel> {
     const key = ref.contentHash.toLowerCase();
     let session = this.sessions.get(key);
     if (!session) {

@@ -2,13 +2,14 @@
  * `verify-job`: re-checks a past job from chain data alone. Reads the job's events (request with input and
  * tolerance, submission with output, committee, votes, settlement), checks that the requested record hashes to
  * the job's id (`jobIdOf`, as the escrow holds every later call to that record), fetches the model from the
- * registry's URI and checks its sha256, re-runs the input, compares with the posted output within the job's
- * tolerance, and gives a verdict next to the committee's votes and the chain's outcome.
+ * registry's URI and checks its sha256 (and its weights root, when the version has one), re-runs the input,
+ * compares with the posted output within the job's tolerance, and gives a verdict next to the committee's votes
+ * and the chain's outcome.
  */
 import { getBytes, keccak256, toBeHex, zeroPadValue, type Provider } from "ethers";
 import { compareOutputs, CodecError, decodeTensors } from "../codec";
 import { jobIdOf, toJob } from "../job";
-import { JobOutcome, JobStatus, VoteState } from "../params";
+import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../params";
 import { IRandomnessSource__factory } from "../factories";
 import { chainTime, connect, EventReader, jobToJson, type JobRecord, type ProtocolAddresses } from "./chain";
 import { JobFailure, jobInput, loadJobModel, type ExecuteDeps } from "./execute";
@@ -106,7 +107,7 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
     },
     status: name(JobStatus, Number(state.status)),
     outcome: settled ? name(JobOutcome, Number(settled.args.outcome)) : undefined,
-    mode: ["None", "Optimistic", "Committee"][Number(rec.job.mode)] ?? rec.job.mode,
+    mode: name(VerificationMode, Number(rec.job.mode)),
     requester: rec.job.requester,
     model: { modelId: rec.job.modelId, version: rec.job.version, hashOk: false },
     input: { source: rec.inputUri ? "uri" : "inline" },

@@ -5,8 +5,18 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { ZeroHash } from "ethers";
 import { buildIdentityModel, buildMlpClassifier } from "../../src/models/build";
-import { FetchError, HashMismatchError, ModelStore, ipfsUrl, sha256Hex } from "../../src/worker/models";
+import { buildProfileModel, weightsRoot } from "../../src/proven";
+import {
+  FetchError,
+  HashMismatchError,
+  ModelStore,
+  WeightsRootMismatchError,
+  ipfsUrl,
+  sha256Hex,
+} from "../../src/worker/models";
+import { GOLDEN_MODEL } from "../fixtures/proven";
 import { ModelLoadError, runModel } from "../../src/worker/onnx";
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -42,7 +52,13 @@ describe("worker model store", function () {
 
   const store = (name: string) =>
     new ModelStore({ cacheDir: path.join(dir, name), ipfsGateway: base, timeoutMs: 5000, maxBytes: 1 << 24 });
-  const ref = (uri: string, contentHash = sha256Hex(mlp)) => ({ modelId: 1n, version: 1n, contentHash, uri });
+  const ref = (uri: string, contentHash = sha256Hex(mlp), root = ZeroHash) => ({
+    modelId: 1n,
+    version: 1n,
+    contentHash,
+    uri,
+    weightsRoot: root,
+  });
 
   it("fetches a file:// model, checks its sha256 and loads it", async function () {
     const file = path.join(dir, "mlp.onnx");
@@ -102,6 +118,51 @@ describe("worker model store", function () {
     const ipfs = store("ipfs");
     expect((await ipfs.bytes(ref("ipfs://bafyMLP/model.onnx"))).source).to.equal("fetch");
     expect(requests).to.include("/ipfs/bafyMLP/model.onnx");
+  });
+
+  describe("a version with a weights root", function () {
+    const profile = buildProfileModel(GOLDEN_MODEL);
+    const root = weightsRoot(GOLDEN_MODEL.layers);
+    const wrongRoot = weightsRoot(GOLDEN_MODEL.layers.slice(0, 1));
+    let uri: string;
+    before(function () {
+      const file = path.join(dir, "profile.onnx");
+      writeFileSync(file, profile);
+      uri = pathToFileURL(file).href;
+    });
+
+    it("loads when the root recomputed from the file is the registry's", async function () {
+      const s = store("root-ok");
+      const model = await s.load(ref(uri, sha256Hex(profile), root));
+      expect(model.inputs.map((i) => i.name)).to.deep.equal([GOLDEN_MODEL.inputName]);
+      await s.close();
+    });
+
+    it("refuses another root, naming both roots, and keeps refusing the same bytes under that root", async function () {
+      const s = store("root-wrong");
+      const wrong = { ...ref(uri, sha256Hex(profile), wrongRoot), modelId: 7n, version: 2n };
+      const e = await rejection(s.load(wrong));
+      expect(e).to.be.instanceOf(WeightsRootMismatchError);
+      expect(e.message)
+        .to.include("model 7 version 2")
+        .and.include(`weightsRoot of the file is ${root}`)
+        .and.include(`the registry says ${wrongRoot}`);
+      expect((e as WeightsRootMismatchError).expected).to.equal(wrongRoot);
+      expect((e as WeightsRootMismatchError).actual).to.equal(root);
+      expect(await rejection(s.load(wrong))).to.equal(e, "the verdict on a version is final");
+      // The same bytes under their right root (another owner's version) still load from the same store.
+      await s.load(ref(uri, sha256Hex(profile), root));
+      await s.close();
+    });
+
+    it("refuses a root on a file outside the profile, with the checker's reason", async function () {
+      const file = path.join(dir, "mlp-rooted.onnx");
+      writeFileSync(file, mlp);
+      const e = await rejection(store("root-not-profile").load(ref(pathToFileURL(file).href, sha256Hex(mlp), root)));
+      expect(e).to.be.instanceOf(WeightsRootMismatchError);
+      expect(e.message).to.include('is not an integer profile model (the input "features" is float32');
+      expect((e as WeightsRootMismatchError).actual).to.equal(null);
+    });
   });
 
   it("refetches when the cached file is corrupt", async function () {

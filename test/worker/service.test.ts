@@ -16,6 +16,8 @@ import { buildIdentityModel, buildMlpClassifier, buildTwoInputModel } from "../.
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, JobOutcome, JobStatus, VoteState } from "../../src/params";
 import { jobToJson, type ProtocolAddresses } from "../../src/worker/chain";
 import { ModelStore, sha256Hex } from "../../src/worker/models";
+import { buildProfileModel, weightsRoot } from "../../src/proven";
+import { GOLDEN_MODEL } from "../fixtures/proven";
 import { loadModel, runModel } from "../../src/worker/onnx";
 import { startService, type ServiceHandle } from "../../src/worker/service";
 import { formatVerdict, verifyJob } from "../../src/worker/verify";
@@ -25,6 +27,8 @@ import { deployEscrowLibraries } from "../../src/deploy/contracts";
 const PRICE = parseEther("2");
 const STAKE = parseEther("100");
 const FUNDS = parseEther("10000");
+/** A wrong weights root for the golden profile model: the root of its first layer alone. */
+const BAD_ROOT = weightsRoot(GOLDEN_MODEL.layers.slice(0, 1));
 
 const features = (rows: number[][]): Tensor => ({
   name: "features",
@@ -62,7 +66,7 @@ describe("worker service (in-process)", function () {
   let worker: HardhatEthersSigner;
   let faulty: HardhatEthersSigner;
   let verifiers: HardhatEthersSigner[];
-  const models = { mlp: 0n, two: 0n, identity: 0n, badHash: 0n, notOnnx: 0n };
+  const models = { mlp: 0n, two: 0n, identity: 0n, badHash: 0n, notOnnx: 0n, badRoot: 0n };
   const logs: Record<string, string[]> = {};
   const running = new Map<string, ServiceHandle>();
   const jobs: Record<string, bigint> = {};
@@ -185,7 +189,14 @@ describe("worker service (in-process)", function () {
       await staking.connect(v).setVerifier(true);
     }
 
-    const register = async (file: string, bytes: Uint8Array, mode: number, committeeSize: number, hash?: string) => {
+    const register = async (
+      file: string,
+      bytes: Uint8Array,
+      mode: number,
+      committeeSize: number,
+      hash?: string,
+      root = ethers.ZeroHash,
+    ) => {
       const full = path.join(tmp, file);
       writeFileSync(full, bytes);
       await registry.connect(modelOwner).registerModel(
@@ -199,7 +210,7 @@ describe("worker service (in-process)", function () {
           relTolerance: 10_000,
           absTolerance: 1000,
         },
-        ethers.ZeroHash,
+        root,
       );
       return registry.modelCount();
     };
@@ -208,6 +219,9 @@ describe("worker service (in-process)", function () {
     models.identity = await register("identity.onnx", buildIdentityModel("float32", ["N"]), 1, 1);
     models.badHash = await register("mlp-copy.onnx", buildMlpClassifier(), 0, 1, sha256Hex(Buffer.from("other")));
     models.notOnnx = await register("garbage.onnx", Buffer.from("this is not an onnx file"), 0, 1);
+    // A profile model registered with the root of another model (its first layer alone): no worker may serve it.
+    const profile = buildProfileModel(GOLDEN_MODEL);
+    models.badRoot = await register("profile.onnx", profile, 0, 1, undefined, BAD_ROOT);
 
     addresses = {
       escrow: await escrow.getAddress(),
@@ -279,19 +293,26 @@ describe("worker service (in-process)", function () {
     const badHash = await request(models.badHash, good, 600);
     const notOnnx = await request(models.notOnnx, good, 600);
     const badInput = await request(models.mlp, [features([[1, 2, 3, 4, 5]])], 600);
+    const badRoot = await request(models.badRoot, good, 600);
     const reasons = () => logs.worker.map((l) => JSON.parse(l)).filter((l) => l.msg?.startsWith("job left unclaimed"));
-    await waitFor("three logged reasons", () => reasons().length >= 3);
+    await waitFor("four logged reasons", () => reasons().length >= 4);
     const byJob = new Map(reasons().map((l) => [l.jobId, l]));
     expect(byJob.get(String(badHash)).reason).to.equal("model-hash-mismatch");
     expect(byJob.get(String(badHash)).detail).to.include(sha256Hex(Buffer.from("other")));
     expect(byJob.get(String(notOnnx)).reason).to.equal("model-not-onnx");
     expect(byJob.get(String(badInput)).reason).to.equal("input-mismatch");
-    for (const id of [badHash, notOnnx, badInput]) expect(await status(id)).to.equal(JobStatus.Requested);
+    // The weights root recomputed from the file is not the registry's: refused, with both roots in the log.
+    expect(byJob.get(String(badRoot)).reason).to.equal("model-weights-root-mismatch");
+    expect(byJob.get(String(badRoot)).detail)
+      .to.include(`weightsRoot of the file is ${weightsRoot(GOLDEN_MODEL.layers)}`)
+      .and.include(`the registry says ${BAD_ROOT}`);
+    for (const id of [badHash, notOnnx, badInput, badRoot]) expect(await status(id)).to.equal(JobStatus.Requested);
     const m = running.get("worker")!.metrics;
     expect(await m.value(m.jobsFailed, { reason: "model-hash-mismatch" })).to.equal(1);
+    expect(await m.value(m.jobsFailed, { reason: "model-weights-root-mismatch" })).to.equal(1);
 
     await time.increase(601);
-    for (const id of [badHash, notOnnx, badInput]) {
+    for (const id of [badHash, notOnnx, badInput, badRoot]) {
       const job = (await escrow.queryFilter(escrow.filters.JobRequested(id)))[0].args.job;
       await escrow.connect(requester).settle(jobToJson(job), "0x");
       expect(await status(id)).to.equal(JobStatus.Refunded);
