@@ -310,6 +310,15 @@ describe("worker service (in-process)", function () {
     const m = running.get("worker")!.metrics;
     expect(await m.value(m.jobsFailed, { reason: "model-hash-mismatch" })).to.equal(1);
     expect(await m.value(m.jobsFailed, { reason: "model-weights-root-mismatch" })).to.equal(1);
+    // verify-job says why the job cannot be re-executed: the file is the registry's, its root is not.
+    const { store, deps } = verifyDeps();
+    const verdict = await verifyJob(badRoot, deps);
+    expect(verdict.model.hashOk).to.equal(true);
+    expect(verdict.model.error).to.match(/^model-weights-root-mismatch: /);
+    expect(formatVerdict(verdict))
+      .to.include(`weightsRoot of the file is ${weightsRoot(GOLDEN_MODEL.layers)}`)
+      .and.include(`the registry says ${BAD_ROOT}`);
+    await store.close();
 
     await time.increase(601);
     for (const id of [badHash, notOnnx, badInput, badRoot]) {
