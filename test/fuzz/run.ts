@@ -28,7 +28,7 @@ import {
   type Protocol,
 } from "../fixtures/protocol";
 import { saltOf } from "../fixtures/verification";
-import { view } from "../fixtures/views";
+import { ViewBatch } from "../fixtures/views";
 import { jobIdOf } from "../../src/job";
 import { toJobTerms } from "../../src/terms";
 import { JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
@@ -1122,12 +1122,6 @@ async function checkDraws(r: Run, start: Model, next: Model, block: bigint, labe
 /** Statuses in the order a job moves through them; every terminal status ranks last. */
 const rank = (status: number): number => (isTerminal(status) ? JobStatus.Settled : status);
 
-/** `read`, marked as handled: a check that fails first leaves the reads after it unawaited. */
-function sent<T>(read: Promise<T>): Promise<T> {
-  read.catch(() => undefined);
-  return read;
-}
-
 /** Chain state against the model, and the four invariants. */
 async function checkState(r: Run, label: string): Promise<void> {
   const { token, escrow, staking, registry } = r.w.p;
@@ -1139,13 +1133,14 @@ async function checkState(r: Run, label: string): Promise<void> {
   let eligible = 0n;
   const holders = [...Object.values(r.w.addr), s.escrow, s.staking];
   const actors = Object.entries(r.w.addr);
-  // Every read goes out at once (views of one block, independent of each other) rather than one round trip
-  // after another; the checks below await them in their order, so they and their messages are unchanged.
-  const balances = holders.map((a) => sent(view(token, "balanceOf", a)));
-  const credits = actors.map(([, a]) => sent(view(escrow, "balanceOf", a)));
-  const stakes = actors.map(([, a]) => sent(view(staking, "accountOf", a)));
-  const weightsOf = actors.map(([, a]) => sent(view(staking, "verifierWeightOf", a)));
-  const jobStates = s.jobs.map((j) => sent(view(escrow, "jobState", j.job.id)));
+  // Every read goes out in one eth_call (views of one block, independent of each other) rather than a hundred;
+  // the checks below await them in their order, so they and their messages are unchanged.
+  const batch = new ViewBatch();
+  const balances = holders.map((a) => batch.view(token, "balanceOf", a));
+  const credits = actors.map(([, a]) => batch.view(escrow, "balanceOf", a));
+  const stakes = actors.map(([, a]) => batch.view(staking, "accountOf", a));
+  const weightsOf = actors.map(([, a]) => batch.view(staking, "verifierWeightOf", a));
+  const jobStates = s.jobs.map((j) => batch.view(escrow, "jobState", j.job.id));
   const settledBefore = s.jobs.map((j) => {
     const i = Number(j.job.nonce) - 1;
     return isTerminal(r.lastStatus[i] ?? JobStatus.Requested) && r.lastStatus[i] !== undefined;
@@ -1154,17 +1149,34 @@ async function checkState(r: Run, label: string): Promise<void> {
     settledBefore[k]
       ? undefined
       : {
-          outputHash: sent(view(escrow, "outputHash", j.job.id)),
-          challenge: sent(view(escrow, "challengeOf", j.job.id)),
-          committee: j.seats.length > 0 ? sent(view(escrow, "committee", j.job.id)) : undefined,
+          outputHash: batch.view(escrow, "outputHash", j.job.id),
+          challenge: batch.view(escrow, "challengeOf", j.job.id),
+          committee: j.seats.length > 0 ? batch.view(escrow, "committee", j.job.id) : undefined,
         },
   );
+  const totalSupply = batch.view(token, "totalSupply");
+  const totalVerifierWeight = batch.view(staking, "totalVerifierWeight");
+  const eligibleVerifierCount = batch.view(staking, "eligibleVerifierCount");
+  const leavingVerifierCount = batch.view(staking, "leavingVerifierCount");
+  const escrowSettings = [
+    batch.view(escrow, "paused"),
+    batch.view(escrow, "treasury"),
+    batch.view(escrow, "paramsId"),
+    batch.view(escrow, "jobCount"),
+    batch.view(escrow, "maxDisputeWindow"),
+  ];
+  const stakingSettings = [batch.view(staking, "unbondingPeriod"), batch.view(staking, "minVerifierStake")];
+  const escrowHeld = batch.view(token, "balanceOf", s.escrow);
+  const stakingHeld = batch.view(token, "balanceOf", s.staking);
+  const totalStake = batch.view(staking, "totalStake");
+  const modelCount = batch.view(registry, "modelCount");
+  await batch.send();
   for (const [k, a] of holders.entries()) {
     const balance = await balances[k];
     held += balance;
     eq(balance, s.tokens[a] ?? 0n, `${label}: token balance of ${a}`);
   }
-  eq(await view(token, "totalSupply"), s.totalSupply, `${label}: total supply`);
+  eq(await totalSupply, s.totalSupply, `${label}: total supply`);
   eq(held, s.totalSupply, `${label}: tokens outside the actors and contracts`);
   for (const [k, [name, a]] of actors.entries()) {
     const credit = await credits[k];
@@ -1194,25 +1206,17 @@ async function checkState(r: Run, label: string): Promise<void> {
     weights += weight;
     if (weight > 0n) eligible += 1n;
   }
-  eq(await view(staking, "totalVerifierWeight"), weights, `${label}: total verifier weight`);
-  eq(await view(staking, "eligibleVerifierCount"), eligible, `${label}: eligible verifiers`);
-  eq(await view(staking, "leavingVerifierCount"), BigInt(r.m.leavingInDraw()), `${label}: leaving verifiers`);
+  eq(await totalVerifierWeight, weights, `${label}: total verifier weight`);
+  eq(await eligibleVerifierCount, eligible, `${label}: eligible verifiers`);
+  eq(await leavingVerifierCount, BigInt(r.m.leavingInDraw()), `${label}: leaving verifiers`);
+  const [paused, treasury, paramsId, jobCount, maxDisputeWindow] = await Promise.all(escrowSettings);
   eq(
-    [
-      await view(escrow, "paused"),
-      await view(escrow, "treasury"),
-      await view(escrow, "paramsId"),
-      await view(escrow, "jobCount"),
-    ],
+    [paused, treasury, paramsId, jobCount],
     [s.paused, s.treasury, BigInt(s.params.length), BigInt(s.jobs.length)],
     `${label}: escrow pause, treasury, params version, job count`,
   );
   eq(
-    [
-      await view(escrow, "maxDisputeWindow"),
-      await view(staking, "unbondingPeriod"),
-      await view(staking, "minVerifierStake"),
-    ],
+    [maxDisputeWindow, ...(await Promise.all(stakingSettings))],
     [s.maxDisputeWindow, s.unbondingPeriod, s.minVerifierStake],
     `${label}: dispute window, unbonding period, min verifier stake`,
   );
@@ -1260,18 +1264,21 @@ async function checkState(r: Run, label: string): Promise<void> {
     }
   }
   // Invariant 1: conservation.
-  eq(await view(token, "balanceOf", s.escrow), open + credited, `${label}: escrow balance vs open jobs + credits`);
+  eq(await escrowHeld, open + credited, `${label}: escrow balance vs open jobs + credits`);
   eq(open, r.m.openHoldings(), `${label}: open job holdings`);
-  eq(await view(token, "balanceOf", s.staking), staked, `${label}: staking balance vs active + unbonding stake`);
-  eq(await view(staking, "totalStake"), staked, `${label}: staking totalStake vs active + unbonding stake`);
+  eq(await stakingHeld, staked, `${label}: staking balance vs active + unbonding stake`);
+  eq(await totalStake, staked, `${label}: staking totalStake vs active + unbonding stake`);
 
-  eq(await view(registry, "modelCount"), BigInt(s.models.length), `${label}: model count`);
+  eq(await modelCount, BigInt(s.models.length), `${label}: model count`);
 }
 
 async function checkRegistry(r: Run, label: string): Promise<void> {
   const s = r.m.s;
+  const batch = new ViewBatch();
+  const models = s.models.map((_, i) => batch.view(r.w.p.registry, "getModel", i + 1));
+  await batch.send();
   for (let i = 0; i < s.models.length; i++) {
-    const m = await view(r.w.p.registry, "getModel", i + 1);
+    const m = await models[i];
     eq(
       [m.owner, m.pendingOwner, Number(m.versionCount), m.deprecated, [...m.terms].map((x) => BigInt(x))],
       [

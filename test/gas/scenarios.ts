@@ -162,7 +162,8 @@ async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> 
 
 /**
  * Deploys a fresh protocol inside a snapshot, runs the fixed sequence and returns every named figure in the
- * order measured. Takes about 10 seconds, some 4 of them adding 990 verifiers for the draw figures.
+ * order measured. Takes about 10 seconds, most of them adding 990 verifiers for the draw figures (measured: 8.6 of
+ * 10.3 s).
  */
 export async function measureGasFigures(): Promise<Figures> {
   const snapshot = await rpc("evm_snapshot");
@@ -524,15 +525,16 @@ async function run(): Promise<Figures> {
 
   return figures;
 
-  /** Stakes and opts in verifiers number `from` to `to - 1` (raw transactions: some 4 ms each). */
+  /**
+   * Stakes and opts in verifiers number `from` to `to - 1` (raw transactions: some 2 ms each). Each is mined as it
+   * is sent, and one that reverts makes eth_sendTransaction throw (Hardhat's network bails on transaction
+   * failures), so no receipt is read.
+   */
   async function addVerifiers(from: number, to: number) {
     const tokenAddress = await token.getAddress();
     const stakingAddress = await staking.getAddress();
     const send = async (sender: string, target: string, data: string) => {
-      const tx = { from: sender, to: target, data, gas: ethers.toQuantity(1_000_000) };
-      const hash = await rpc("eth_sendTransaction", [tx]);
-      const receipt = await ethers.provider.getTransactionReceipt(hash as string);
-      if (receipt === null || receipt.status !== 1) throw new Error("gas scenario: adding a verifier failed");
+      await rpc("eth_sendTransaction", [{ from: sender, to: target, data, gas: ethers.toQuantity(1_000_000) }]);
     };
     for (let i = from; i < to; i++) {
       const address = addressOf(`verifier.${i}`);
