@@ -143,16 +143,12 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function getVersion(uint256 modelId, uint256 version) external view returns (ModelVersion memory) {
-        Model storage model = _existing(modelId);
-        if (version == 0 || version > model.versionCount) revert ModelRegistryUnknownVersion(modelId, version);
-        return _versions[modelId][version];
+        return _existingVersion(modelId, version);
     }
 
     /// @inheritdoc IModelRegistry
     function getWeightsRoot(uint256 modelId, uint256 version) external view returns (bytes32) {
-        Model storage model = _existing(modelId);
-        if (version == 0 || version > model.versionCount) revert ModelRegistryUnknownVersion(modelId, version);
-        return _versions[modelId][version].weightsRoot;
+        return _existingVersion(modelId, version).weightsRoot;
     }
 
     /// @inheritdoc IModelRegistry
@@ -212,6 +208,13 @@ contract ModelRegistry is IModelRegistry {
     function _existing(uint256 modelId) private view returns (Model storage model) {
         model = _models[modelId];
         if (model.owner == address(0)) revert ModelRegistryUnknownModel(modelId);
+    }
+
+    /// @dev Reverts unless model `modelId` has a version `version` (ModelRegistryUnknownModel, ...UnknownVersion).
+    function _existingVersion(uint256 modelId, uint256 version) private view returns (ModelVersion storage) {
+        Model storage model = _existing(modelId);
+        if (version == 0 || version > model.versionCount) revert ModelRegistryUnknownVersion(modelId, version);
+        return _versions[modelId][version];
     }
 
     /// @dev A model in Proven mode always has a weights root on its latest version: checked when a version is

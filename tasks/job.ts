@@ -251,16 +251,23 @@ function seedPending(ticket: bigint, block: number): string {
   );
 }
 
+/** The JobRequested event of a job that exists (its record, input and URI); fails when the logs lack it. */
+export async function requestedEvent(p: Protocol, jobId: bigint) {
+  const from = p.deployment.startBlock;
+  const [requested] = await queryEvents(p.escrow, p.escrow.filters.JobRequested(jobId), from, p.hre);
+  if (requested === undefined) {
+    fail(`job ${formatJobId(jobId)} exists but its JobRequested event was not found from block ${from}`);
+  }
+  return requested;
+}
+
 /** A job's record, state, output, votes and settlement, from events and views. */
 export async function showJob(p: Protocol, jobId: bigint): Promise<JobView> {
   const { escrow, deployment } = p;
   const state = await jobStateOf(p, jobId);
   const from = deployment.startBlock;
 
-  const [requested] = await queryEvents(escrow, escrow.filters.JobRequested(jobId), from, p.hre);
-  if (requested === undefined) {
-    fail(`job ${formatJobId(jobId)} exists but its JobRequested event was not found from block ${from}`);
-  }
+  const requested = await requestedEvent(p, jobId);
   const job = requested.args.job;
   const view: JobView = {
     jobId,
@@ -382,13 +389,7 @@ task(
     requireSigner(p);
     const jobId = await jobIdFromArg(p, args.job);
     const state = await jobStateOf(p, jobId);
-    const [requested] = await queryEvents(p.escrow, p.escrow.filters.JobRequested(jobId), p.deployment.startBlock, hre);
-    if (requested === undefined) {
-      fail(
-        `job ${formatJobId(jobId)} exists but its JobRequested event was not found from block ${p.deployment.startBlock}`,
-      );
-    }
-    const job = toJob(requested.args.job);
+    const job = toJob((await requestedEvent(p, jobId)).args.job);
     const name = `job ${formatJobId(jobId)} (request #${job.nonce})`;
     const status = nameOf(JobStatus, state.status);
     if (Number(state.status) !== JobStatus.Drawing) {

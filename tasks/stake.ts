@@ -6,6 +6,7 @@
 import { task } from "hardhat/config";
 import { toJob, type Job } from "../src/job";
 import { JobStatus } from "../src/params";
+import { requestedEvent } from "./job";
 import {
   DEPLOYMENT_HELP,
   FROM_HELP,
@@ -127,17 +128,19 @@ interface OpenCommittee {
   revealEnd: number;
 }
 
-/** The committees of this escrow whose votes end on `day` (unix time / 86,400) and that have not settled. */
-async function openCommitteesOn(p: Protocol, day: bigint): Promise<OpenCommittee[]> {
-  const from = p.deployment.startBlock;
+/** Committee draws of this escrow (CommitteeDrawn events): the job and when its vote ends. */
+type Draw = { jobId: bigint; revealEnd: bigint };
+
+/** Of `draws`, the committees whose votes end on `day` (unix time / 86,400) and that have not settled. */
+async function openCommitteesOn(p: Protocol, draws: readonly Draw[], day: bigint): Promise<OpenCommittee[]> {
   const open: OpenCommittee[] = [];
-  for (const drawn of await queryEvents(p.escrow, p.escrow.filters.CommitteeDrawn(), from, p.hre)) {
-    const { jobId, revealEnd } = drawn.args;
+  for (const { jobId, revealEnd } of draws) {
     if (revealEnd / DAY !== day || (await p.escrow.jobState(jobId)).status !== BigInt(JobStatus.Voting)) continue;
-    const [requested] = await queryEvents(p.escrow, p.escrow.filters.JobRequested(jobId), from, p.hre);
+    const requested = await requestedEvent(p, jobId);
+    const from = p.deployment.startBlock;
     const [submitted] = await queryEvents(p.escrow, p.escrow.filters.ResultSubmitted(jobId), from, p.hre);
-    if (requested === undefined || submitted === undefined) {
-      fail(`job ${formatJobId(jobId)} is under vote but its request or result was not found from block ${from}`);
+    if (submitted === undefined) {
+      fail(`job ${formatJobId(jobId)} is under vote but its result was not found from block ${from}`);
     }
     open.push({ job: toJob(requested.args.job), output: submitted.args.output, revealEnd: Number(revealEnd) });
   }
@@ -149,10 +152,14 @@ async function openCommitteesOn(p: Protocol, day: bigint): Promise<OpenCommittee
  * fails, naming them, when `settle` is off or one of them cannot be settled yet.
  */
 async function settleCommitteesFor(p: Protocol, address: string, settle: boolean): Promise<void> {
+  let draws: Draw[] | undefined; // read once, at the first day that waits: settling draws no committee
   for (;;) {
     const [day, open] = await p.staking.unsettledCommitteesFor(address);
     if (open === 0n) return;
-    const committees = await openCommitteesOn(p, day);
+    draws ??= (await queryEvents(p.escrow, p.escrow.filters.CommitteeDrawn(), p.deployment.startBlock, p.hre)).map(
+      (e) => ({ jobId: e.args.jobId, revealEnd: e.args.revealEnd }),
+    );
+    const committees = await openCommitteesOn(p, draws, day);
     const date = new Date(Number(day * DAY) * 1000).toISOString().slice(0, 10);
     const head =
       `${open} committee(s) whose votes end on ${date} have not settled, and this stake could sit on them ` +
