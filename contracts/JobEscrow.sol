@@ -19,6 +19,7 @@ import {EscrowParamsLib} from "./libraries/EscrowParamsLib.sol";
 import {JobTermsLib} from "./libraries/JobTermsLib.sol";
 import {PackedCommittee} from "./libraries/PackedCommittee.sol";
 import {ProtocolBounds} from "./libraries/ProtocolBounds.sol";
+import {ProvenJudge} from "./libraries/ProvenJudge.sol";
 import {SettlementMath} from "./libraries/SettlementMath.sol";
 import {VoteWord, VoteWordLib} from "./libraries/VoteWord.sol";
 
@@ -171,6 +172,27 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         // A challenge in time is always judged: when no committee can be drawn the result is not accepted.
         if (!requested) _settleInconclusive(job, state, new Seat[](0));
         _pull(msg.sender, bond);
+    }
+
+    /// @inheritdoc IJobEscrow
+    function proveFraud(Job calldata job, bytes calldata evidence) external nonReentrant {
+        JobState storage state = _stateOf(job);
+        if (job.mode != IModelRegistry.VerificationMode.Proven) revert JobEscrowNotProven(job.id);
+        // Reverts unless the job can be proven wrong now and the evidence convicts (the judge's named errors); else
+        // ends it Rejected, slashes the worker and returns the split, the prover's share in it.
+        Settlement memory settlement = ProvenJudge.convict(
+            state,
+            _paramsById[job.paramsId],
+            STAKING,
+            job.id,
+            job.inputHash,
+            _outputHashes[job.id],
+            REGISTRY.getWeightsRoot(job.modelId, job.version),
+            job.fee,
+            job.collateral,
+            evidence
+        );
+        _pay(job, address(0), JobOutcome.Rejected, settlement, new Seat[](0), msg.sender, "");
     }
 
     /// @inheritdoc IJobEscrow
@@ -457,7 +479,6 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         bytes32 agreedHash = JobTermsLib.hashCalldata(agreed);
         if (agreedHash != current) revert JobEscrowTermsChanged(modelId, agreedHash, current);
         IModelRegistry.ModelTerms calldata terms = agreed.terms;
-        if (terms.mode == IModelRegistry.VerificationMode.Proven) revert JobEscrowModeUnsupported(uint8(terms.mode));
         uint256 fee = terms.price;
         if (fee < p.minFee) revert JobEscrowFeeTooLow(modelId, fee, p.minFee);
 
@@ -530,7 +551,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (job.mode == IModelRegistry.VerificationMode.None) {
             emit ResultSubmitted(job.id, msg.sender, hash, output, 0);
             _settleAccepted(job, state, output, new Seat[](0), 0, locked);
-        } else if (job.mode == IModelRegistry.VerificationMode.Optimistic) {
+        } else if (job.mode != IModelRegistry.VerificationMode.Committee) {
+            // Optimistic or Proven: the result stands unless challenged (Optimistic) or proven wrong (Proven) in time.
             uint256 windowEnd = block.timestamp + p.challengeWindow;
             state.status = JobStatus.Submitted;
             state.windowEnd = uint40(windowEnd);
@@ -569,10 +591,13 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @dev Reverts unless a committee for `job` could be drawn now with the caller as its worker: its size in
     /// eligible verifiers besides the caller, the requester and the model owner, and one more for an optimistic
-    /// job, whose challenger sits out its own committee.
+    /// job, whose challenger sits out its own committee. A Proven job never draws one (nor does a None job, whose
+    /// callers skip this).
     function _requireVerifiers(Job memory job) private view {
+        IModelRegistry.VerificationMode mode = job.mode;
+        if (mode == IModelRegistry.VerificationMode.Proven) return;
         uint256 needed = job.committeeSize;
-        if (job.mode == IModelRegistry.VerificationMode.Optimistic) ++needed;
+        if (mode == IModelRegistry.VerificationMode.Optimistic) ++needed;
         CommitteeDrawLib.requireVerifiers(address(STAKING), job.id, msg.sender, job.requester, job.modelOwner, needed);
     }
 
@@ -690,7 +715,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     /// @dev The committee found the output wrong: the whole collateral is slashed; the requester gets the fee back
-    /// and the compensation share; the disagreeing verifiers (and a challenger) share the verifier reward.
+    /// and the compensation share; the disagreeing verifiers (and a challenger) share the verifier reward. (A proven
+    /// fraud settles the same way, with the prover as the challenger: ProvenJudge.convict.)
     function _settleRejected(Job memory job, JobState storage state, Seat[] memory seats, uint256 disagreed) private {
         state.status = JobStatus.Rejected;
         EscrowParams storage p = _paramsById[job.paramsId];

@@ -64,17 +64,17 @@ export function disputeWindowOf(
 export const DEFAULT_MIN_VERIFIER_STAKE = parseEther("10");
 
 /**
- * Verification modes as numbered by IModelRegistry.VerificationMode. Proven (integer profile models with a
- * weightsRoot, docs/FRAUD-PROOFS.md) is accepted by the registry; the escrow refuses its requests
- * (JobEscrowModeUnsupported) until its Proven mode exists.
+ * Verification modes as numbered by IModelRegistry.VerificationMode. Proven: integer profile models with a
+ * weightsRoot, whose results anyone can prove wrong in one transaction (docs/FRAUD-PROOFS.md).
  */
 export const VerificationMode = { None: 0, Optimistic: 1, Committee: 2, Proven: 3 } as const;
 
-/** The modes JobEscrow runs today (a request on any other reverts with JobEscrowModeUnsupported). */
+/** The modes JobEscrow runs, in their order. */
 export const ESCROW_MODES: readonly number[] = [
   VerificationMode.None,
   VerificationMode.Optimistic,
   VerificationMode.Committee,
+  VerificationMode.Proven,
 ];
 
 /** Model terms as ModelRegistry takes them (`IModelRegistry.ModelTerms`). */

@@ -188,6 +188,19 @@ export function rejectedSettlement(
 }
 
 /**
+ * A Proven job proven wrong (`proveFraud`, ProvenJudge.convict): `rejectedSettlement` with no disagreeing verifier and
+ * the prover as the one winning challenger, with no bond: the requester gets the fee back and the compensation share
+ * of the slash, the prover the verifier reward share, the treasury the rest.
+ */
+export function provenSettlement(
+  job: Pick<SettledJob, "fee">,
+  params: Pick<SettlementParams, "compensationBps" | "verifierRewardBps">,
+  slashed: bigint,
+): Settlement {
+  return rejectedSettlement(job, params, 0, slashed, { bond: 0n });
+}
+
+/**
  * The bond `challenge` takes: the parameters' `challengeBond`, but never less than the job's fee, since an
  * unresolved challenge pays the worker out of it.
  */

@@ -506,27 +506,12 @@ describe("JobEscrow (core)", function () {
           .setTerms(p.models.none, { ...termsFor(VerificationMode.None), mode: VerificationMode.Proven });
       }
 
-      it("reverts with JobEscrowModeUnsupported(3): the escrow's Proven mode is not built yet", async function () {
+      it("opens a Proven job like any other (proofs and settlement: test/JobEscrow.proven.test.ts)", async function () {
         const p = await loadFixture(deployProtocolFixture);
         await provenModel(p);
         expect((await currentTerms(p.registry, p.models.none)).terms.mode).to.equal(VerificationMode.Proven);
-        await expect(p.requestTx(p.models.none, { deadline: await deadlineIn(DAY) }))
-          .to.be.revertedWithCustomError(p.escrow, "JobEscrowModeUnsupported")
-          .withArgs(VerificationMode.Proven);
-      });
-
-      it("reverts with JobEscrowModeUnsupported for a request by URI too", async function () {
-        const p = await loadFixture(deployProtocolFixture);
-        await provenModel(p);
-        const terms = await currentTerms(p.registry, p.models.none);
-        const hash = ethers.keccak256(ethers.toUtf8Bytes("big input"));
-        await expect(
-          p.escrow
-            .connect(p.requester)
-            .requestInferenceByUri(p.models.none, terms, "ipfs://input", hash, await deadlineIn(DAY), 0),
-        )
-          .to.be.revertedWithCustomError(p.escrow, "JobEscrowModeUnsupported")
-          .withArgs(VerificationMode.Proven);
+        const tx = await p.requestTx(p.models.none, { deadline: await deadlineIn(DAY) });
+        await expect(tx).to.emit(p.escrow, "JobRequested");
       });
     });
 

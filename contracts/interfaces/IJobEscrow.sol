@@ -168,6 +168,10 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Emitted when a committee member loses `amount` of stake for not revealing or voting against the
     /// majority (`revealed` false means it never revealed).
     event VerifierPenalized(uint256 indexed jobId, address indexed verifier, uint256 amount, bool revealed);
+    /// @notice Emitted when `prover` proves a Proven job's posted result wrong (`proveFraud`), naming the neuron of
+    /// the proof (`layer` from 1, `index` from 0) and how the judge convicted (`ProvenJudge.Fraud`: 0 the output's
+    /// layout, 1 the served input's, 2 a vector's width, 3 the neuron's value). JobSettled (Rejected) follows.
+    event FraudProven(uint256 indexed jobId, address indexed prover, uint8 fraud, uint256 layer, uint256 index);
     /// @notice Emitted when a job reaches its terminal state, with every amount credited.
     event JobSettled(uint256 indexed jobId, JobOutcome indexed outcome, Settlement settlement);
     /// @notice Emitted after the consumer callback, whether it succeeded or not.
@@ -197,10 +201,6 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowTermsChanged(uint256 modelId, bytes32 agreed, bytes32 current);
     /// @notice The model's price is below the protocol's minimum fee.
     error JobEscrowFeeTooLow(uint256 modelId, uint256 price, uint256 minFee);
-    /// @notice The model's terms name a verification mode this escrow does not run. The registry accepts Proven terms
-    /// (integer profile models with a weights root, docs/FRAUD-PROOFS.md), but the escrow's Proven mode (trace
-    /// commitments, `proveFraud`) is not built yet: until it is, a request on a Proven model reverts with this.
-    error JobEscrowModeUnsupported(uint8 mode);
     /// @notice The deadline is not in (now, now + maxJobDuration].
     error JobEscrowInvalidDeadline(uint256 deadline, uint256 latest);
     /// @notice The inline input is empty.
@@ -229,6 +229,8 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowOutputTooLarge(uint256 jobId, uint256 size, uint256 maxSize);
     /// @notice Only jobs on Optimistic models can be challenged.
     error JobEscrowNotOptimistic(uint256 jobId);
+    /// @notice Only jobs on Proven models can be proven wrong by `proveFraud`.
+    error JobEscrowNotProven(uint256 jobId);
     /// @notice The challenge window has closed.
     error JobEscrowChallengeWindowClosed(uint256 jobId, uint256 windowEnd);
     /// @notice Challengers must be staked verifiers and neither the job's worker nor its requester.
@@ -292,7 +294,7 @@ interface IJobEscrow is IDisputeWindowSource {
     /// from the caller. The job snapshots the agreed terms, the fee shares and the parameters' version, so later
     /// changes never affect it.
     /// Requirements: not paused; model exists and is not deprecated; `agreed` is its current snapshot; its mode
-    /// is not Proven (JobEscrowModeUnsupported); price >= minFee; 0 < input length <= maxInputBytes;
+    /// price >= minFee; 0 < input length <= maxInputBytes;
     /// now < `deadline` <= now + maxJobDuration; `callbackGasLimit` <= maxCallbackGasLimit, and if > 0 the caller
     /// is a contract implementing IInferenceConsumer; allowance given; the token delivers the full amount.
     /// @param agreed The terms the requester agreed to (pass `jobTerms(modelId)` as read when deciding).
@@ -321,13 +323,16 @@ interface IJobEscrow is IDisputeWindowSource {
 
     /// @notice Claims a requested job, locking `job.collateral` of the caller's free stake.
     /// @dev Requirements: not paused; `job` matches; status Requested; now <= deadline; enough free stake; for an
-    /// Optimistic or Committee job, a committee could be drawn now (`JobEscrowNotEnoughVerifiers`: its size in
-    /// eligible verifiers besides the caller, the requester and the model owner, one more for Optimistic).
+    /// Optimistic or Committee job (not None or Proven), a committee could be drawn now
+    /// (`JobEscrowNotEnoughVerifiers`: its size in eligible verifiers besides the caller, the requester and the model
+    /// owner, one more for Optimistic).
     /// The worker must submit by min(now + submissionWindow, deadline).
     function claim(Job calldata job) external;
 
     /// @notice Posts a job's output. A job still Requested is claimed in the same transaction.
-    /// @dev None mode settles at once (and runs the callback); Optimistic opens the challenge window;
+    /// @dev None mode settles at once (and runs the callback); Optimistic opens the challenge window; Proven too
+    /// (its output holds the output vector and every hidden vector, docs/FRAUD-PROOFS.md, and `proveFraud` is
+    /// its challenge);
     /// Committee asks the randomness source for a seed and moves to Drawing: the committee is drawn later
     /// (`drawCommittee`), from a seed that did not exist when this was sent. Claiming in the same transaction is
     /// refused as `claim` refuses it, and when the randomness source fails (`JobEscrowRandomnessSourceUnusable`);
@@ -339,6 +344,27 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice `submitResult` for several jobs in one transaction; all or nothing.
     /// @dev Requirements: arrays of equal, non-zero length; each item as in `submitResult`.
     function submitResults(Job[] calldata jobs, bytes[] calldata outputs) external;
+
+    /// @notice Proves a Proven job's posted result wrong in one transaction (docs/FRAUD-PROOFS.md, "The judge"):
+    /// the judge (`ProvenJudge`) recomputes the neuron of `leaf` from the posted vector before it and convicts when
+    /// the posted value differs, or when the posted output is not laid out as the profile says. The job ends
+    /// Rejected: the worker's whole collateral is slashed; the requester gets the fee back and `compensationBps`
+    /// of the slash; the caller gets `verifierRewardBps` of it (`Settlement.challengerPayment`); the treasury the
+    /// rest. Anyone may call, with no bond: a proof that fails reverts with the judge's named error and costs only
+    /// its gas.
+    /// @dev Requirements: `job` matches; Proven (JobEscrowNotProven); status Submitted; now <= the end of the
+    /// challenge window (JobEscrowChallengeWindowClosed). Then the judge's (`ProvenJudge`): `evidence` is
+    /// `abi.encode(bytes input, bytes output, bytes leaf, bytes32[] proof)` (ProvenEvidenceMalformed); `output` is
+    /// the posted output (ProvenOutputMismatch); `leaf` is in the version's weightsRoot with `proof`
+    /// (ProvenLeafNotInModel) and is a profile leaf (ProvenLeafMalformed); for a neuron of layer 1, `input` is the
+    /// job's input (ProvenInputMismatch; otherwise `input` is ignored and may be empty); and the result is wrong at
+    /// that neuron (ProvenNeuronCorrect). Emits FraudProven, then JobSettled. The four parts travel as one
+    /// ABI-encoded blob so the escrow decodes nothing new (its code size); the judge reads them in place.
+    /// @param evidence `abi.encode(input, output, leaf, proof)`: the job's input (inline in JobRequested, or
+    /// fetched from its URI; needed for a neuron of layer 1 only); the posted output (ResultSubmitted: the output
+    /// vector and every hidden vector); the neuron's leaf (its layer, index, widths, requantization, bias and
+    /// weight column); the leaf's Merkle proof in the version's weightsRoot.
+    function proveFraud(Job calldata job, bytes calldata evidence) external;
 
     /// @notice Challenges an optimistic result, posting a bond of max(`challengeBond`, `job.fee`) and escalating
     /// to a committee vote. A rejection returns the bond with a reward; an acceptance forfeits it; a vote with no

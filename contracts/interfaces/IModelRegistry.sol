@@ -18,9 +18,9 @@ interface IModelRegistry {
     /// @dev None: the result settles on submission, the worker's collateral is the only guarantee.
     /// Optimistic: a challenge window; a staked verifier may challenge with a bond, which escalates to a
     /// committee vote. Committee: a committee is drawn on submission and votes by commit-reveal.
-    /// Proven: results of integer profile models, challengeable by a one-transaction fraud proof
-    /// (docs/FRAUD-PROOFS.md); the model's latest version always has a non-zero `weightsRoot`. The registry accepts
-    /// Proven terms; JobEscrow refuses requests on them (`JobEscrowModeUnsupported`) until its Proven mode exists.
+    /// Proven: results of integer profile models, posted with every hidden vector and open for a challenge window
+    /// to a one-transaction fraud proof by anyone (`IJobEscrow.proveFraud`, docs/FRAUD-PROOFS.md); the model's
+    /// latest version always has a non-zero `weightsRoot`.
     enum VerificationMode {
         None,
         Optimistic,

@@ -10,7 +10,7 @@
  */
 
 /** Each library's contract name, which is also the name linking takes (ethers, Ignition, hardhat-verify). */
-export const ESCROW_LIBRARIES = ["EscrowParamsLib", "CommitteeDrawLib"] as const;
+export const ESCROW_LIBRARIES = ["EscrowParamsLib", "CommitteeDrawLib", "ProvenJudge"] as const;
 
 export type EscrowLibrary = (typeof ESCROW_LIBRARIES)[number];
 

@@ -196,7 +196,7 @@ export const termsArb: fc.Arbitrary<ModelTerms> = fc.record({
     fc.constantFrom(0n, ether("0.001"), ether("50000")),
     8,
   ),
-  // Proven (3) now and then: the registry takes it with a weights root, the escrow refuses its requests.
+  // Proven (3) now and then: the registry takes it with a weights root (a made-up one: no proof can convict).
   mode: mostly(fc.constantFrom(0, 1, 2), fc.constant(3), 10),
   committeeSize: mostly(fc.constantFrom(1, 3, 3, 5), fc.constantFrom(0, 2, 15, 16), 10),
   royaltyBps: mostly(fc.constantFrom(0, 500, 2000), fc.constant(2001), 20),

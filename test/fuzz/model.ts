@@ -248,6 +248,10 @@ const MAX_UNBONDING = 90n * 86_400n;
 const MAX_MIN_VERIFIER_STAKE = 10n ** 27n;
 
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+/** Whether a job of this mode checks, at its claim, that a committee could be drawn (`_requireVerifiers`): Optimistic
+ * and Committee; None and Proven never draw one. */
+const drawsCommittee = (mode: bigint): boolean =>
+  mode === BigInt(VerificationMode.Optimistic) || mode === BigInt(VerificationMode.Committee);
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 /** The windows of `p` as numbers (seconds, far below 2^53), for src/params' `disputeWindowOf`. */
@@ -664,7 +668,6 @@ export class Model {
     if (m.deprecated) revert("ModelRegistryDeprecated");
     const fee = m.terms.price;
     if (staleTerms) revert("JobEscrowTermsChanged");
-    if (m.terms.mode === VerificationMode.Proven) revert("JobEscrowModeUnsupported");
     if (fee < p.minFee) revert("JobEscrowFeeTooLow");
     const job: JobRecord = {
       id: 0n,
@@ -708,7 +711,7 @@ export class Model {
     if (this.s.paused) revert("EnforcedPause");
     const j = this.stateOf(id, tampered);
     if (j.status !== JobStatus.Requested) revert("JobEscrowInvalidStatus");
-    if (j.job.mode !== BigInt(VerificationMode.None)) this.requireVerifiers(from, j);
+    if (drawsCommittee(j.job.mode)) this.requireVerifiers(from, j);
     this.doClaim(from, j);
   }
 
@@ -735,7 +738,7 @@ export class Model {
     if (claimedNow) {
       if (this.s.paused) revert("EnforcedPause");
       // Claimed in this transaction, a verified job is checked as `claim` checks it.
-      if (j.job.mode !== BigInt(VerificationMode.None)) this.requireVerifiers(from, j);
+      if (drawsCommittee(j.job.mode)) this.requireVerifiers(from, j);
       this.doClaim(from, j);
     } else if (j.status !== JobStatus.Claimed) {
       revert("JobEscrowInvalidStatus");
@@ -751,7 +754,8 @@ export class Model {
     j.outputRight = right;
     if (j.job.mode === BigInt(VerificationMode.None)) {
       this.settleAccepted(j, output, 0n);
-    } else if (j.job.mode === BigInt(VerificationMode.Optimistic)) {
+    } else if (j.job.mode !== BigInt(VerificationMode.Committee)) {
+      // Optimistic or Proven: a window for a challenge or a fraud proof.
       j.status = JobStatus.Submitted;
       j.windowEnd = this.s.now + p.challengeWindow;
     } else {

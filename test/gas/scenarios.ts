@@ -45,8 +45,6 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { ContractTransactionResponse } from "ethers";
 import {
   DrawGasProbe__factory,
-  ProvenJudge__factory,
-  ProvenJudgeHarness__factory,
   MockRandomness__factory,
   ModelRegistry__factory,
   TestToken__factory,
@@ -57,7 +55,14 @@ import {
 import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, VerificationMode } from "../../src/params";
 import { currentTerms } from "../../src/terms";
 import { deployEscrowLibraries } from "../../src/deploy/contracts";
-import { WeightsTree, commitTrace, runReference, type DenseLayer } from "../../src/proven";
+import {
+  WeightsTree,
+  encodeEvidence,
+  encodeProvenInput,
+  runReference,
+  traceOf,
+  type DenseLayer,
+} from "../../src/proven";
 import { randomInt8, seededRandom } from "../fixtures/proven";
 
 export type Figures = Record<string, number>;
@@ -67,6 +72,10 @@ export const TOTAL_NONE = "job total: None (request + claim + submit)";
 export const TOTAL_NONE_SAME_TX = "job total: None (request + submit claiming in same tx)";
 export const TOTAL_COMMITTEE = "job total: Committee of 3 (request + submit + draw + 3 commits + 3 reveals + settle)";
 export const TOTAL_COMMITTEE_BATCHED = `job total: Committee of 3, per job of ${10} (batched submit, draw, votes, settle)`;
+export const TOTAL_PROVEN = `job total: Proven (request + submit claiming in same tx + a share of settleBatch of ${10})`;
+/** The name of proveFraud's figure for a neuron of `width` inputs, and of its calldata's share. */
+export const proveFraudFigure = (width: number) => `proveFraud (a neuron of ${width} inputs)`;
+export const proveFraudCalldataFigure = (width: number) => `proveFraud (a neuron of ${width} inputs): calldata`;
 /**
  * The budgets: a vanilla job under 250k, a committee-of-3 job with every commit and reveal under 700k. Both hold
  * one action per transaction: a None job requested, claimed and submitted in three transactions (its
@@ -88,6 +97,11 @@ export const LIMITS: Record<string, number> = {
   [TOTAL_NONE_SAME_TX]: 200_000,
   [TOTAL_COMMITTEE]: 715_000,
   [TOTAL_COMMITTEE_BATCHED]: 436_290,
+  // Issue 9's targets for the Proven mode: a job (64 int8 inputs and outputs) under 220k, against about 375k for a
+  // Chainlink Functions request and fulfilment; one fraud proof under 300k at a layer width of 256, 1M at 1,024.
+  [TOTAL_PROVEN]: 220_000,
+  [proveFraudFigure(256)]: 300_000,
+  [proveFraudFigure(1024)]: 1_000_000,
 };
 
 /** How far a figure may move from gas/figures.json before test/gas.test.ts fails. */
@@ -96,8 +110,10 @@ export const TOLERANCE = 0.02;
 /** Verifier set sizes the committee draw is measured on. */
 export const DRAW_SIZES = [10, 100, 1000] as const;
 
-/** Input widths of the layer whose neuron the Proven judge's figures convict. */
+/** Input widths of the layer whose neuron the Proven mode's fraud proofs convict. */
 export const JUDGE_WIDTHS = [64, 256, 1024] as const;
+/** The Proven job of the job total: 64 int8 inputs, a hidden layer of 64, 64 int8 outputs. */
+const PROVEN_WIDTHS = [64, 64, 64] as const;
 
 const T0 = 4_000_000_000; // chain time during the measurement (2096-10-02)
 const B0 = 10_000_000; // block number from which the measurement runs
@@ -114,29 +130,24 @@ const MODEL_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55
 const ETH = ethers.toQuantity(ethers.parseEther("1000000"));
 const BATCH = 10;
 
-/**
- * A conviction of neuron 0 of the second layer of a width → width → width → 2 profile model (seeded weights, so the
- * same on every run), whose posted x2 has that neuron one too high: the arguments of ProvenJudge.judge.
- */
-function judgeCase(width: number): [string, string, string[], string, string, string, string[]] {
-  const random = seededRandom(width);
-  const layer = (nIn: number, nOut: number): DenseLayer => ({
-    nIn,
+/** A seeded profile model of the given widths (the same on every run): ReLU layers, requantized by 2^-12. */
+function provenLayers(widths: readonly number[]): DenseLayer[] {
+  const random = seededRandom(widths.reduce((a, b) => a * 31 + b, 7));
+  return widths.slice(1).map((nOut, k) => ({
+    nIn: widths[k],
     nOut,
-    weights: randomInt8(random, nIn * nOut),
+    weights: randomInt8(random, widths[k] * nOut),
     bias: new Int32Array(nOut),
     multiplier: 1,
     shift: 12,
     activation: "relu",
-  });
-  const layers = [layer(width, width), layer(width, width), layer(width, 2)];
-  const posted = runReference(layers, randomInt8(random, width)).vectors;
-  posted[2][0] = posted[2][0] === 127 ? 126 : posted[2][0] + 1;
-  const { hashes, commitment } = commitTrace(posted);
-  const tree = new WeightsTree(layers);
-  const { leaf, proof } = tree.proof(2, 0);
-  const bytes = (v: Int8Array | Uint8Array) => ethers.hexlify(new Uint8Array(v.buffer, v.byteOffset, v.length));
-  return [commitment, tree.root, hashes, bytes(posted[1]), bytes(posted[2]), bytes(leaf), proof];
+  }));
+}
+
+/** Gas of a transaction's calldata (EIP-2028: 16 per non-zero byte, 4 per zero byte). */
+function calldataGas(data: string): number {
+  const bytes = ethers.getBytes(data);
+  return bytes.reduce((gas, b) => gas + (b === 0 ? 4 : 16), 0);
 }
 
 /** A fixed address for `label`, the same on every run. */
@@ -512,15 +523,85 @@ async function run(): Promise<Figures> {
     record(`drawCommittee (${size} verifiers)`, Number(gasUsed));
   }
 
-  // The Proven judge, last, so that its deployments move no other figure.
-  const judgeLibrary = await new ProvenJudge__factory(governance).deploy();
-  const judge = await new ProvenJudgeHarness__factory(
-    { "contracts/libraries/ProvenJudge.sol:ProvenJudge": await judgeLibrary.getAddress() },
-    governance,
-  ).deploy();
+  // ------------------------------------------------------------------ Proven, last, so that it moves no other figure
+  // The job total: a profile model of 64 → 64 → 64, each job requested, then submitted with its trace (claiming it
+  // in the same transaction), and ten settled in one settleBatch after the challenge window.
+  const registerProven = async (layers: DenseLayer[]): Promise<bigint> => {
+    const hash = ethers.sha256(ethers.toUtf8Bytes(`proven model ${++models}`));
+    await (
+      await registry
+        .connect(modelOwner)
+        .registerModel(hash, MODEL_URI, terms(VerificationMode.Proven), new WeightsTree(layers).root)
+    ).wait();
+    return registry.modelCount();
+  };
+  const requestProven = async (modelId: bigint, input: Uint8Array): Promise<Step> => {
+    const receipt = await (
+      await escrow
+        .connect(requester)
+        .requestInference(modelId, await currentTerms(registry, modelId), input, DEADLINE, 0)
+    ).wait();
+    for (const log of receipt!.logs) {
+      const parsed = escrow.interface.parseLog(log);
+      if (parsed?.name === "JobRequested") return { job: toJob(parsed.args.job), gas: Number(receipt!.gasUsed) };
+    }
+    throw new Error("gas scenario: no Proven JobRequested");
+  };
+  const provenLayersOf = provenLayers(PROVEN_WIDTHS);
+  const PROVEN = await registerProven(provenLayersOf);
+  const provenRandom = seededRandom(64);
+  const provenJob = async () => {
+    const x0 = randomInt8(provenRandom, PROVEN_WIDTHS[0]);
+    const step = await requestProven(PROVEN, encodeProvenInput("x", x0));
+    const { output } = traceOf("y", runReference(provenLayersOf, x0).vectors);
+    return { ...step, output };
+  };
+  {
+    // Warm-up: one Proven job through its whole life, as the other modes had theirs.
+    const warm = await provenJob();
+    await gasOf(escrow.connect(worker).submitResult(warm.job, warm.output));
+    await advancePast(DEFAULT_ESCROW_PARAMS.challengeWindow);
+    await gasOf(settle(warm.job));
+  }
+  const provenSteps = [];
+  for (let i = 0; i < BATCH; i++) provenSteps.push(await provenJob());
+  const provenRequest = record("requestInference (Proven, 64 int8 inputs)", provenSteps[0].gas);
+  const provenSubmit = record(
+    "submitResult (Proven, 64 → 64 → 64 trace, claims in same tx)",
+    await gasOf(escrow.connect(worker).submitResult(provenSteps[0].job, provenSteps[0].output)),
+  );
+  for (const step of provenSteps.slice(1)) await gasOf(escrow.connect(worker).submitResult(step.job, step.output));
+  await advancePast(DEFAULT_ESCROW_PARAMS.challengeWindow);
+  const provenSettle = record(
+    `settleBatch (${BATCH} Proven)`,
+    await gasOf(
+      escrow.connect(requester).settleBatch(
+        provenSteps.map((step) => step.job),
+        provenSteps.map(() => "0x"),
+      ),
+    ),
+  );
+  record(TOTAL_PROVEN, provenRequest + provenSubmit + Math.round(provenSettle / BATCH));
+
+  // proveFraud: width → width → width → 2 models; the worker posts neuron 0 of layer 2 one too high (and the rest
+  // honestly from it); a prover convicts that neuron, whose input is `width` values.
+  const prover = verifiers[1];
   for (const width of JUDGE_WIDTHS) {
-    const c = judgeCase(width);
-    record(`ProvenJudge.judge (one neuron, ${width} inputs)`, Number(await judge.judgeGas(...c)));
+    const layers = provenLayers([width, width, width, 2]);
+    const modelId = await registerProven(layers);
+    const x0 = randomInt8(seededRandom(width), width);
+    const input = encodeProvenInput("x", x0);
+    const { job } = await requestProven(modelId, input);
+    const vectors = runReference(layers, x0).vectors;
+    vectors[2][0] = vectors[2][0] === 127 ? 126 : vectors[2][0] + 1;
+    vectors[3] = runReference(layers.slice(2), vectors[2]).vectors[1];
+    const { output } = traceOf("y", vectors);
+    await gasOf(escrow.connect(worker).submitResult(job, output));
+    const { leaf, proof } = new WeightsTree(layers).proof(2, 0);
+    const evidence = encodeEvidence({ input: new Uint8Array(0), output, leaf, proof });
+    const tx = await escrow.connect(prover).proveFraud(job, evidence);
+    record(proveFraudFigure(width), await gasOf(Promise.resolve(tx)));
+    record(proveFraudCalldataFigure(width), calldataGas(tx.data));
   }
 
   return figures;

@@ -6,8 +6,9 @@ import {
   WeightsTree,
   buildFraudProof,
   checkPostedNeuron,
-  commitTrace,
   decodeNeuronLeaf,
+  encodeProvenInput,
+  encodeProvenOutput,
   encodeNeuronLeaf,
   findFirstFraud,
   hashPair,
@@ -16,13 +17,16 @@ import {
   merkleProof,
   merkleRoot,
   neuronLeaf,
+  proofOf,
   recomputeNeuron,
   runReference,
   verifyMerkleProof,
+  vectorTensor,
   verifyNeuronProof,
   weightsRoot,
 } from "../../src/proven";
-import { randomInt8, randomProfileModel, seededRandom } from "../fixtures/proven";
+import { encodeTensors } from "../../src/codec";
+import { postedFor, randomInt8, randomProfileModel, seededRandom } from "../fixtures/proven";
 
 const h = (n: number): string => keccak256(new Uint8Array([n]));
 const sorted = (a: string, b: string): string =>
@@ -97,19 +101,24 @@ describe("fraud proofs (property: random models, random single-value corruptions
   const random = seededRandom(0xf4a0d);
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 
-  it("an honest trace: no neuron mismatches, and the judge refuses every neuron", function () {
+  it("an honest result: no fault is found, and the judge refuses every neuron", function () {
     for (let m = 0; m < 15; m++) {
-      const { layers } = randomProfileModel(random);
+      const model = randomProfileModel(random);
+      const { layers } = model;
       const vectors = runReference(layers, randomInt8(random, layers[0].nIn)).vectors;
       const tree = new WeightsTree(layers);
-      const { commitment } = commitTrace(vectors);
-      expect(findFirstFraud(layers, vectors)).to.equal(undefined);
+      const posted = postedFor(model, vectors);
+      expect(findFirstFraud(layers, posted)).to.equal(undefined);
       layers.forEach((l, k) => {
         for (let j = 0; j < l.nOut; j++) {
           const { leaf } = tree.proof(k + 1, j);
           expect(checkPostedNeuron(vectors[k], leaf, vectors[k + 1][j]).wrong).to.equal(false);
-          const p = buildFraudProof(tree, vectors, { kind: "neuron", layer: k + 1, index: j, posted: 0, expected: 0 });
-          expect(judge(commitment, tree.root, p)).to.deep.equal({ proven: false, refusal: "NeuronCorrect" });
+          const p = proofOf(tree, posted, k + 1, j);
+          expect(judge(posted.inputHash, posted.outputHash, tree.root, p)).to.deep.equal({
+            proven: false,
+            refusal: "NeuronCorrect",
+            value: vectors[k + 1][j],
+          });
         }
       });
     }
@@ -117,86 +126,122 @@ describe("fraud proofs (property: random models, random single-value corruptions
 
   it("a corrupted hidden or output value: the first wrong neuron is found, its proof verifies and convicts", function () {
     for (let m = 0; m < 60; m++) {
-      const { layers } = randomProfileModel(random);
+      const model = randomProfileModel(random);
+      const { layers } = model;
       const honest = runReference(layers, randomInt8(random, layers[0].nIn)).vectors;
       const layer = int(1, layers.length);
       const index = int(0, layers[layer - 1].nOut - 1);
-      const posted: Int8Array[] = honest.map((v) => Int8Array.from(v));
+      const vectors: Int8Array[] = honest.map((v) => Int8Array.from(v));
       let value = honest[layer][index];
       while (value === honest[layer][index]) value = int(-128, 127);
-      posted[layer][index] = value;
+      vectors[layer][index] = value;
       // Half the cheats carry the lie on through the later layers, so only one neuron anywhere is wrong.
       if (random() < 0.5) {
-        for (let k = layer; k < layers.length; k++) posted[k + 1] = runReference(layers.slice(k), posted[k]).vectors[1];
+        for (let k = layer; k < layers.length; k++)
+          vectors[k + 1] = runReference(layers.slice(k), vectors[k]).vectors[1];
       }
+      const posted = postedFor(model, vectors);
       const fraud = findFirstFraud(layers, posted);
       expect(fraud).to.deep.equal({ kind: "neuron", layer, index, posted: value, expected: honest[layer][index] });
       const tree = new WeightsTree(layers);
       const proof = buildFraudProof(tree, posted, fraud!);
+      expect([proof.layer, proof.index]).to.deep.equal([layer, index]);
       expect(verifyNeuronProof(tree.root, proof.leaf, proof.proof)).to.equal(true);
-      expect(recomputeNeuron(proof.xPrev, proof.leaf).value).to.equal(honest[layer][index]);
-      expect(checkPostedNeuron(proof.xPrev, proof.leaf, proof.x[index])).to.deep.equal({
-        expected: honest[layer][index],
-        wrong: true,
-      });
-      expect(judge(commitTrace(posted).commitment, tree.root, proof)).to.deep.equal({
+      expect(proof.input.length).to.equal(layer === 1 ? posted.input.length : 0);
+      expect(recomputeNeuron(vectors[layer - 1], proof.leaf).value).to.equal(honest[layer][index]);
+      expect(judge(posted.inputHash, posted.outputHash, tree.root, proof)).to.deep.equal({
         proven: true,
+        fraud: "neuron",
         expected: honest[layer][index],
       });
     }
   });
 
-  it("a corrupted input is no neuron fraud: the input hash check catches it", function () {
-    const { layers } = randomProfileModel(random);
+  it("a result computed from another input is found at layer 1, where the job's input is read", function () {
+    const model = randomProfileModel(random);
+    const { layers } = model;
     const x0 = randomInt8(random, layers[0].nIn);
-    const wrong = Int8Array.from(x0);
-    wrong[0] = wrong[0] === 0 ? 1 : 0;
-    const posted = runReference(layers, wrong).vectors;
-    expect(findFirstFraud(layers, posted)).to.equal(undefined);
-    expect(commitTrace(posted).hashes[0]).to.not.equal(commitTrace([x0]).hashes[0]);
+    const other = Int8Array.from(x0);
+    other[0] = other[0] === 0 ? 1 : 0;
+    const vectors = runReference(layers, other).vectors;
+    // The worker posts the trace of `other` for a job whose input is x0.
+    const posted = { ...postedFor(model, vectors), input: encodeProvenInput(model.inputName, x0) };
+    const inputHash = keccak256(posted.input);
+    const fraud = findFirstFraud(layers, posted);
+    const honestFirst = runReference(layers, x0).vectors[1];
+    if (honestFirst.every((v, i) => v === vectors[1][i])) {
+      // The changed value made no difference to layer 1: the posted result is the model's on x0 too.
+      expect(fraud).to.equal(undefined);
+      return;
+    }
+    expect(fraud).to.deep.include({ kind: "neuron", layer: 1 });
+    const tree = new WeightsTree(layers);
+    expect(judge(inputHash, posted.outputHash, tree.root, buildFraudProof(tree, posted, fraud!)).proven).to.equal(true);
   });
 
-  it("a posted vector of the wrong length convicts through any neuron of its layer", function () {
-    const { layers } = randomProfileModel(random);
-    const posted: Int8Array[] = runReference(layers, randomInt8(random, layers[0].nIn)).vectors;
-    posted[1] = Int8Array.from([...posted[1], 0]);
+  it("a posted vector of the wrong length convicts through neuron 0 of the layer that produced it", function () {
+    const model = randomProfileModel(random);
+    const { layers } = model;
+    const vectors: Int8Array[] = runReference(layers, randomInt8(random, layers[0].nIn)).vectors;
+    vectors[1] = Int8Array.from([...vectors[1], 0]);
+    const posted = postedFor(model, vectors);
     const fraud = findFirstFraud(layers, posted);
     expect(fraud).to.deep.equal({ kind: "length", layer: 1, length: layers[0].nOut + 1, expected: layers[0].nOut });
     const tree = new WeightsTree(layers);
-    expect(judge(commitTrace(posted).commitment, tree.root, buildFraudProof(tree, posted, fraud!))).to.deep.equal({
+    const proof = buildFraudProof(tree, posted, fraud!);
+    expect(judge(posted.inputHash, posted.outputHash, tree.root, proof)).to.deep.equal({
       proven: true,
+      fraud: "length",
     });
   });
 
-  it("a trace with too few or too many vectors convicts through any leaf, without its vectors", function () {
-    const { layers } = randomProfileModel(random);
+  it("an output with too few or too many vectors, or misnamed, convicts through any neuron", function () {
+    const model = randomProfileModel(random);
+    const { layers } = model;
     const honest = runReference(layers, randomInt8(random, layers[0].nIn)).vectors;
     const tree = new WeightsTree(layers);
-    for (const posted of [honest.slice(0, 1), honest.slice(0, -1), [...honest, honest[honest.length - 1]]]) {
+    const outputs = [
+      encodeProvenOutput(model.outputName, honest.slice(1, -1).length ? honest.slice(1, -1) : [honest[1], honest[1]]),
+      encodeProvenOutput(model.outputName, [...honest.slice(1), honest[1]]),
+      encodeTensors([vectorTensor("renamed", honest[honest.length - 1])]),
+    ];
+    for (const output of outputs) {
+      const posted = { input: encodeProvenInput(model.inputName, honest[0]), output };
       const fraud = findFirstFraud(layers, posted);
-      expect(fraud).to.deep.equal({ kind: "count", count: posted.length, expected: layers.length + 1 });
-      const proof = buildFraudProof(tree, posted, fraud!);
-      expect(judge(commitTrace(posted).commitment, tree.root, proof)).to.deep.equal({ proven: true });
+      if (layers.length === 1 && output === outputs[2]) {
+        // One layer: the output's name is the worker's to choose; only the values are judged.
+        expect(fraud).to.equal(undefined);
+        continue;
+      }
+      expect(fraud, new TextDecoder().decode(output)).to.deep.include({ kind: "output-encoding" });
+      for (let layer = 1; layer <= layers.length; layer++) {
+        const proof = proofOf(tree, posted, layer, 0);
+        expect(judge(keccak256(posted.input), keccak256(output), tree.root, proof)).to.deep.equal({
+          proven: true,
+          fraud: "output-encoding",
+        });
+      }
     }
   });
 
-  it("the judge's refusals: wrong hash list, wrong vectors, a leaf not in the model, a leaf of another neuron", function () {
-    const { layers } = randomProfileModel(random, 8);
+  it("the judge's refusals: another output, another input, a leaf not in the model, a leaf outside the profile", function () {
+    const model = randomProfileModel(random, 8);
+    const { layers } = model;
     const honest = runReference(layers, randomInt8(random, layers[0].nIn)).vectors;
-    const posted: Int8Array[] = honest.map((v) => Int8Array.from(v));
-    posted[1][0] = honest[1][0] === 0 ? 1 : 0;
+    const vectors: Int8Array[] = honest.map((v) => Int8Array.from(v));
+    vectors[1][0] = honest[1][0] === 0 ? 1 : 0;
     const tree = new WeightsTree(layers);
-    const { commitment } = commitTrace(posted);
+    const posted = postedFor(model, vectors);
     const proof = buildFraudProof(tree, posted, findFirstFraud(layers, posted)!);
-    expect(judge(commitment, tree.root, proof).proven).to.equal(true);
-    const refusal = (p: typeof proof, root = tree.root) => (judge(commitment, root, p) as { refusal?: string }).refusal;
-    expect(refusal({ ...proof, hashes: [...proof.hashes].reverse() })).to.equal("HashListMismatch");
-    expect(refusal({ ...proof, xPrev: Int8Array.from(proof.xPrev).fill(1) })).to.equal("PreviousVectorMismatch");
-    expect(refusal({ ...proof, x: honest[1] })).to.equal("VectorMismatch");
+    const verdict = (p: typeof proof, root = tree.root) => judge(posted.inputHash, posted.outputHash, root, p);
+    expect(verdict(proof).proven).to.equal(true);
+    const refusal = (p: typeof proof, root = tree.root) => (verdict(p, root) as { refusal?: string }).refusal;
+    expect(refusal({ ...proof, output: postedFor(model, honest).output })).to.equal("OutputMismatch");
+    expect(refusal({ ...proof, input: encodeProvenInput("other", honest[0]) })).to.equal("InputMismatch");
     expect(refusal(proof, weightsRoot(randomProfileModel(random).layers))).to.equal("LeafNotInModel");
-    if (layers[0].nOut > 1) {
-      const other = tree.proof(1, 1);
-      expect(refusal({ ...proof, leaf: other.leaf, proof: other.proof })).to.equal("LeafPositionMismatch");
-    }
+    const outside = Uint8Array.from(proof.leaf);
+    outside[20] = 63; // s past its bound
+    const root = merkleRoot([leafHash(outside)]);
+    expect(refusal({ ...proof, leaf: outside, proof: [] }, root)).to.equal("LeafMalformed");
   });
 });

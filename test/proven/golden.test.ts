@@ -2,14 +2,13 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { keccak256, sha256 } from "ethers";
-import { encodeTensors } from "../../src/codec";
+import { decodeTensors } from "../../src/codec";
 import {
   ProfileRuntime,
   buildProfileModel,
   decodeNeuronLeaf,
   parseProfileModel,
   requantize,
-  traceCommitment,
   vectorTensor,
   verifyNeuronProof,
 } from "../../src/proven";
@@ -19,14 +18,14 @@ const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.slice(2), 
 
 interface GoldenFile {
   model: { onnxSha256: string };
-  input: { tensorPrefix: string; outputTensorPrefix: string };
+  input: { encoded: string; hash: string };
+  output: { encoded: string; hash: string };
   steps: { layer: number; neurons: { index: number; quotient: string; value: number }[] }[];
-  vectors: { layer: number; values: number[]; hex: string; hash: string }[];
-  commitment: string;
+  vectors: { layer: number; values: number[]; hex: string }[];
   leaves: { layer: number; index: number; leaf: string; leafHash: string; proof: string[] }[];
   weightsRoot: string;
   fraud: { verdict: { proven: boolean; expected?: number }; proof: { layer: number; index: number } };
-  honestAttempt: { verdict: { proven: boolean; refusal?: string } };
+  honestAttempt: { verdict: { proven: boolean; refusal?: string; value?: number } };
 }
 
 describe("Proven mode golden vectors (test/fixtures/proven-golden.json)", function () {
@@ -70,22 +69,38 @@ describe("Proven mode golden vectors (test/fixtures/proven-golden.json)", functi
     }
   });
 
-  it("vectors hash to h0..hL, and the commitment is keccak256(h0 ‖ ... ‖ hL)", function () {
+  it("the input is one int8 [1, n0] tensor; the posted output is xL, then x1 .. x(L-1) named <output>/<layer>", function () {
+    const { inputName, outputName } = GOLDEN_MODEL;
     for (const v of golden.vectors) {
       expect(v.hex).to.equal("0x" + Buffer.from(Int8Array.from(v.values).buffer).toString("hex"));
-      expect(keccak256(unhex(v.hex))).to.equal(v.hash);
     }
-    expect(traceCommitment(golden.vectors.map((v) => v.hash))).to.equal(golden.commitment);
-  });
-
-  it("the input and output hashes are keccak256(tensor prefix ‖ vector)", function () {
-    const { inputName, outputName } = GOLDEN_MODEL;
-    const first = golden.vectors[0];
-    const last = golden.vectors[golden.vectors.length - 1];
-    const input = encodeTensors([vectorTensor(inputName, Int8Array.from(first.values))]);
-    const output = encodeTensors([vectorTensor(outputName, Int8Array.from(last.values))]);
-    expect("0x" + Buffer.from(input).toString("hex")).to.equal(golden.input.tensorPrefix + first.hex.slice(2));
-    expect("0x" + Buffer.from(output).toString("hex")).to.equal(golden.input.outputTensorPrefix + last.hex.slice(2));
+    const input = unhex(golden.input.encoded);
+    expect(decodeTensors(input)).to.deep.equal([vectorTensor(inputName, GOLDEN_INPUT)]);
+    expect(keccak256(input)).to.equal(golden.input.hash);
+    const output = unhex(golden.output.encoded);
+    const values = (k: number) => Int8Array.from(golden.vectors[k].values);
+    expect(decodeTensors(output)).to.deep.equal([
+      vectorTensor("scores", values(3)),
+      vectorTensor("scores/00001", values(1)),
+      vectorTensor("scores/00002", values(2)),
+    ]);
+    expect(outputName).to.equal("scores");
+    expect(keccak256(output)).to.equal(golden.output.hash);
+    // Byte for byte, as docs/FRAUD-PROOFS.md lays it out.
+    const tensor = (name: string, hex: string) =>
+      Buffer.from([name.length, 0]).toString("hex") +
+      Buffer.from(name).toString("hex") +
+      "0302" +
+      "0100000000000000" +
+      Buffer.from([hex.length / 2 - 1, 0, 0, 0, 0, 0, 0, 0]).toString("hex") +
+      hex.slice(2);
+    expect(golden.output.encoded).to.equal(
+      "0x544d4c31" +
+        "03000000" +
+        tensor("scores", golden.vectors[3].hex) +
+        tensor("scores/00001", golden.vectors[1].hex) +
+        tensor("scores/00002", golden.vectors[2].hex),
+    );
   });
 
   it("every leaf decodes to its neuron, double-hashes to its leaf hash, and its proof verifies", function () {
@@ -114,9 +129,9 @@ describe("Proven mode golden vectors (test/fixtures/proven-golden.json)", functi
   });
 
   it("the fraud example convicts and the honest attempt is refused", function () {
-    expect(golden.fraud.verdict).to.deep.equal({ proven: true, expected: -2 });
+    expect(golden.fraud.verdict).to.deep.equal({ proven: true, fraud: "neuron", expected: -2 });
     expect([golden.fraud.proof.layer, golden.fraud.proof.index]).to.deep.equal([2, 1]);
-    expect(golden.honestAttempt.verdict).to.deep.equal({ proven: false, refusal: "NeuronCorrect" });
+    expect(golden.honestAttempt.verdict).to.deep.equal({ proven: false, refusal: "NeuronCorrect", value: -2 });
   });
 
   it("the ONNX file parses back to the model, and ONNX Runtime computes the same vectors", async function () {
