@@ -205,3 +205,25 @@ export function buildFloatMlp(layers: FloatDenseLayer[], style: "gemm" | "matmul
     output: [valueInfo("y", "float32", ["N", nL])],
   });
 }
+
+/**
+ * A float MLP of the given widths with uniform weights in ±sqrt(6 / fan-in) and biases in ±0.1, drawn from `random`
+ * (a seeded generator gives the same model every time), ReLU after every layer but the last: a stand-in for a
+ * trained MNIST-size classifier (784 → 128 → 64 → 10) in tests and the demo.
+ */
+export function randomFloatMlp(widths: readonly number[], random: () => number): FloatDenseLayer[] {
+  return widths.slice(1).map((nOut, k) => {
+    const nIn = widths[k];
+    const limit = Math.sqrt(6 / nIn);
+    return {
+      weights: Array.from({ length: nIn }, () => Array.from({ length: nOut }, () => (random() * 2 - 1) * limit)),
+      bias: Array.from({ length: nOut }, () => (random() * 2 - 1) * 0.1),
+      relu: k < widths.length - 2,
+    };
+  });
+}
+
+/** `count` image-like rows of `width` pixels: most 0, the rest in (0, 1]. */
+export function sparseImageRows(random: () => number, count: number, width: number): number[][] {
+  return Array.from({ length: count }, () => Array.from({ length: width }, () => (random() < 0.8 ? 0 : random())));
+}

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { onnx } from "onnx-proto";
-import { buildFloatMlp, type FloatDenseLayer } from "../../src/models/build";
+import { buildFloatMlp, randomFloatMlp, sparseImageRows, type FloatDenseLayer } from "../../src/models/build";
 import { ProfileRuntime, computeTrace, parseProfileModel, runReference, weightsRoot } from "../../src/proven";
 import {
   QuantizeError,
@@ -20,24 +20,11 @@ import { QUIET_ENV } from "../../tasks/common";
 import type { QuantizeResult } from "../../tasks/model";
 import { seededRandom } from "../fixtures/proven";
 
-/** A 784 → 128 → 64 → 10 MLP with seeded uniform weights scaled by 1/sqrt(fan-in), ReLU between layers. */
-function floatLayers(random: () => number): FloatDenseLayer[] {
-  const widths = [784, 128, 64, 10];
-  return widths.slice(1).map((nOut, k) => {
-    const nIn = widths[k];
-    const limit = Math.sqrt(6 / nIn);
-    return {
-      weights: Array.from({ length: nIn }, () => Array.from({ length: nOut }, () => (random() * 2 - 1) * limit)),
-      bias: Array.from({ length: nOut }, () => (random() * 2 - 1) * 0.1),
-      relu: k < widths.length - 2,
-    };
-  });
-}
+/** A 784 → 128 → 64 → 10 MLP with seeded weights. */
+const floatLayers = (random: () => number): FloatDenseLayer[] => randomFloatMlp([784, 128, 64, 10], random);
 
-/** Image-like rows: most pixels 0, the rest in (0, 1]. */
-function calibrationRows(random: () => number, count: number): number[][] {
-  return Array.from({ length: count }, () => Array.from({ length: 784 }, () => (random() < 0.8 ? 0 : random())));
-}
+/** Image-like calibration rows. */
+const calibrationRows = (random: () => number, count: number): number[][] => sparseImageRows(random, count, 784);
 
 /** A .npy file (format 1.0) of float32 rows. */
 function npy(rows: number[][]): Uint8Array {
