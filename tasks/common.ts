@@ -115,7 +115,17 @@ export async function connect(
     registry,
     staking,
     escrow,
-    errorSources: [escrow, registry, staking, token, types.IERC20Errors__factory.createInterface()],
+    // The escrow's libraries revert with their own errors (the Proven judge's, for a failed fraud proof).
+    errorSources: [
+      escrow,
+      registry,
+      staking,
+      token,
+      types.IERC20Errors__factory.createInterface(),
+      types.ProvenJudge__factory.createInterface(),
+      types.CommitteeDrawLib__factory.createInterface(),
+      types.EscrowParamsLib__factory.createInterface(),
+    ],
     decimals,
     symbol,
   };

@@ -5,12 +5,13 @@
  */
 import { readFileSync } from "node:fs";
 import { toJob, toSettlement, type Settlement } from "../src/job";
-import { getBytes, hexlify } from "ethers";
+import { getBytes, hexlify, keccak256 } from "ethers";
 import { task, types } from "hardhat/config";
 import { decodeTensors, encodeTensors } from "../src/codec";
-import { JobOutcome, JobStatus, VoteState } from "../src/params";
+import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../src/params";
 import { tensorsFromJson, tensorsToJson, type TensorJson } from "../src/tensor-json";
 import { describeError, findRevertData } from "../src/errors";
+import { FRAUD_KINDS } from "../src/proven/judge";
 import {
   DEPLOYMENT_HELP,
   FROM_HELP,
@@ -76,6 +77,8 @@ export interface JobView {
   /** The raw output when it is not a valid tensor encoding. */
   outputHex?: string;
   challenger?: string;
+  /** A Proven job proven wrong: who proved it, through which neuron, and how the judge convicted. */
+  fraudProof?: { prover: string; fraud: string; layer: number; index: number; transactionHash: string };
   /** The committee in seat order; a member commits and reveals with its seat. */
   votes: { seat: number; verifier: string; vote: string }[];
   settlement?: Settlement & { outcome: string; transactionHash: string };
@@ -300,6 +303,16 @@ export async function showJob(p: Protocol, jobId: bigint): Promise<JobView> {
   }
   const challenge = await escrow.challengeOf(jobId);
   if (challenge.challenger !== "0x0000000000000000000000000000000000000000") view.challenger = challenge.challenger;
+  const [proven] = await queryEvents(escrow, escrow.filters.FraudProven(jobId), from, p.hre);
+  if (proven !== undefined) {
+    view.fraudProof = {
+      prover: proven.args.prover,
+      fraud: FRAUD_KINDS[Number(proven.args.fraud)] ?? `unknown(${proven.args.fraud})`,
+      layer: Number(proven.args.layer),
+      index: Number(proven.args.index),
+      transactionHash: proven.transactionHash,
+    };
+  }
   view.votes = (await escrow.committee(jobId)).map((seat, index) => ({
     seat: index,
     verifier: seat.verifier,
@@ -341,9 +354,18 @@ function printJob(p: Protocol, v: JobView): void {
     if (v.revealEnd > 0 && !v.settlement) say(`  reveal ends ${formatTime(v.revealEnd)}`);
   }
   if (v.outputHash) say(`  output keccak256 ${v.outputHash}`);
-  if (v.output) printTensors("output", v.output);
+  if (v.output) {
+    printTensors(
+      v.mode === "Proven" ? "output (the model's output, then its hidden vectors: the trace)" : "output",
+      v.output,
+    );
+  }
   if (v.outputHex) say(`  output (not a tensor encoding) ${v.outputHex}`);
   if (v.challenger) say(`  challenged by ${v.challenger}`);
+  if (v.fraudProof) {
+    const f = v.fraudProof;
+    say(`  proven wrong by ${f.prover}: layer ${f.layer}, neuron ${f.index} (${f.fraud}) (tx ${f.transactionHash})`);
+  }
   for (const seat of v.votes) say(`  committee seat ${seat.seat} ${seat.verifier}: ${seat.vote}`);
   const s = v.settlement;
   if (s) {
@@ -470,5 +492,109 @@ task("job:list", "Lists the jobs requested (from JobRequested events) with their
         );
       }
       return jobs;
+    },
+  );
+
+/** What `job:prove` found and did. */
+export interface ProofResult {
+  jobId: bigint;
+  /** "proven": the proof landed; "consistent": every neuron follows from the vector before it, no proof can succeed. */
+  result: "proven" | "consistent";
+  /** The fault found (findFirstFraud), for "proven". */
+  fraud?: { kind: string; layer: number; index: number; posted?: number; expected?: number; reason?: string };
+  transactionHash?: string;
+  gasUsed?: bigint;
+}
+
+task(
+  "job:prove",
+  "Re-executes a Proven job's posted trace and, if a neuron is wrong, proves it in one transaction (proveFraud)",
+)
+  .addParam("job", JOB_HELP)
+  .addOptionalParam("input", "the job's input file, when it was given by URI (default: fetched from the URI)")
+  .addOptionalParam("ipfsGateway", "gateway for ipfs:// URIs", "https://ipfs.io")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(
+    async (
+      args: { job: string; input?: string; ipfsGateway: string; from?: string; deployment?: string },
+      hre,
+    ): Promise<ProofResult> => {
+      // Loaded here, not at start-up: the profile checker and the fetcher are needed by no other task.
+      const { WeightsTree, buildFraudProof, convictingNeuron, encodeEvidence, findFirstFraud, parseProfileModel } =
+        await import("../src/proven");
+      const { fetchInput, fetchUri, sha256Hex } = await import("../src/worker/models");
+      const p = await connect(hre, args);
+      requireSigner(p);
+      const jobId = await jobIdFromArg(p, args.job);
+      const requested = await requestedEvent(p, jobId);
+      const job = toJob(requested.args.job);
+      const name = `job ${formatJobId(jobId)} (request #${job.nonce})`;
+      if (Number(job.mode) !== VerificationMode.Proven) {
+        fail(`${name} is a ${MODE_NAMES[Number(job.mode)]} job: only Proven jobs are proven wrong by a fraud proof`);
+      }
+      const state = await jobStateOf(p, jobId);
+      if (Number(state.status) !== JobStatus.Submitted) {
+        fail(`${name} is ${nameOf(JobStatus, state.status)}: only a submitted result can be proven wrong`);
+      }
+      const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+      if (now >= Number(state.windowEnd)) {
+        fail(`${name}: its challenge window closed at ${formatTime(Number(state.windowEnd))}; it settles Accepted`);
+      }
+      const [submitted] = await queryEvents(
+        p.escrow,
+        p.escrow.filters.ResultSubmitted(jobId),
+        p.deployment.startBlock,
+        hre,
+      );
+      const output = getBytes(submitted.args.output);
+      const fetch = { ipfsGateway: args.ipfsGateway, timeoutMs: 30_000, maxBytes: 256 * 1024 * 1024 };
+      let input: Uint8Array;
+      if (requested.args.inputUri === "") input = getBytes(requested.args.input);
+      else if (args.input !== undefined) {
+        input = new Uint8Array(readFileSync(args.input));
+        if (keccak256(input) !== job.inputHash) {
+          fail(
+            `--input ${args.input} is not ${name}'s input: its keccak256 is ${keccak256(input)}, the job's ${job.inputHash}`,
+          );
+        }
+      } else input = await fetchInput(requested.args.inputUri, String(job.inputHash), fetch);
+
+      const version = await p.registry.getVersion(job.modelId, job.version);
+      const file = await fetchUri(version.uri, fetch);
+      if (sha256Hex(file) !== version.contentHash.toLowerCase()) {
+        fail(
+          `the model at ${version.uri} is not version ${job.version}: its sha256 is ${sha256Hex(file)}, the registry's ${version.contentHash}`,
+        );
+      }
+      const { model } = parseProfileModel(file);
+      const tree = new WeightsTree(model.layers);
+      if (tree.root !== version.weightsRoot.toLowerCase()) {
+        fail(
+          `the model file's weights root ${tree.root} is not the registry's ${version.weightsRoot}: no proof against it can succeed`,
+        );
+      }
+      const fraud = findFirstFraud(model.layers, { input, output });
+      if (fraud === undefined) {
+        say(`${name}: trace consistent: every neuron follows from the posted vector before it; no proof can succeed`);
+        return { jobId, result: "consistent" };
+      }
+      const [layer, index] = convictingNeuron(fraud);
+      const found =
+        fraud.kind === "neuron"
+          ? `layer ${layer}, neuron ${index}: posted ${fraud.posted}, the model gives ${fraud.expected}`
+          : fraud.kind === "length"
+            ? `vector ${fraud.layer} has ${fraud.length} values, the model ${fraud.expected}`
+            : fraud.reason;
+      const evidence = encodeEvidence(buildFraudProof(tree, { input, output }, fraud));
+      const receipt = await send(p, "proveFraud", () => p.escrow.proveFraud(job, evidence));
+      say(
+        `Proved ${name} wrong (${fraud.kind}: ${found}) in one transaction: tx ${receipt.hash}, ${receipt.gasUsed} gas`,
+      );
+      const detail =
+        fraud.kind === "neuron"
+          ? { kind: fraud.kind, layer, index, posted: fraud.posted, expected: fraud.expected }
+          : { kind: fraud.kind, layer, index, reason: found };
+      return { jobId, result: "proven", fraud: detail, transactionHash: receipt.hash, gasUsed: receipt.gasUsed };
     },
   );

@@ -13,12 +13,12 @@ import { jobDomainOf, jobIdOf } from "../src/job";
 import { sealedCommitments } from "../src/votes";
 import { buildIdentityModel, buildMlpClassifier } from "../src/models/build";
 import { onnx } from "onnx-proto";
-import { buildProfileModel, weightsRoot } from "../src/proven";
+import { buildProfileModel, runReference, traceOf, weightsRoot } from "../src/proven";
 import { GOLDEN_MODEL } from "./fixtures/proven";
 import { JobStatus, VerificationMode } from "../src/params";
 import { TensorJsonError, tensorsFromJson, tensorsToJson } from "../src/tensor-json";
 import { QUIET_ENV } from "../tasks/common";
-import type { DrawnJob, RequestedJob, JobSummary, JobView } from "../tasks/job";
+import type { DrawnJob, ProofResult, RequestedJob, JobSummary, JobView } from "../tasks/job";
 import type { ModelView, PublishedModel } from "../tasks/model";
 import type { StakeView } from "../tasks/stake";
 import type { RandomnessView, VrfSourceView } from "../tasks/governance";
@@ -549,6 +549,67 @@ describe("operator tasks", function () {
     });
     expect(listed.find((m) => m.modelId === modelId)!.terms.mode).to.equal("proven");
     expect(listed[0].latest.weightsRoot).to.equal(ethers.ZeroHash);
+  });
+
+  it("job:prove proves a wrong Proven trace in one transaction, finds an honest one consistent; job:show shows the proof", async function () {
+    const layers = GOLDEN_MODEL.layers.map((l, k) => (k === 1 ? { ...l, bias: l.bias.map((b) => b - 2) } : l));
+    const model = { ...GOLDEN_MODEL, layers };
+    const file = path.join(dir, "profile-prove.onnx");
+    writeFileSync(file, buildProfileModel(model));
+    const published = await run<PublishedModel>("model:publish", {
+      file,
+      price: "1",
+      mode: "proven",
+      committee: 1,
+      from: owner.address,
+    });
+    const inputFile = path.join(dir, "proven-input.json");
+    const x0 = Int8Array.from([5, -3, 127, -128]);
+    writeFileSync(
+      inputFile,
+      JSON.stringify({ tensors: [{ name: model.inputName, type: "int8", shape: [1, 4], data: [[...x0]] }] }),
+    );
+    const request = async () => {
+      const r = await run<RequestedJob>("job:request", {
+        model: String(published.modelId),
+        input: inputFile,
+        from: requester.address,
+      });
+      const [event] = await escrow.queryFilter(escrow.filters.JobRequested(r.jobId));
+      return { id: r.jobId, job: toJob(event.args.job) };
+    };
+    const honest = runReference(layers, x0).vectors;
+    const cheat = honest.map((v) => Int8Array.from(v));
+    cheat[2][0] = cheat[2][0] === 127 ? 126 : cheat[2][0] + 1; // layer 2, neuron 0; the output left as it was
+
+    const wrong = await request();
+    await escrow.connect(worker).submitResult(wrong.job, traceOf(model.outputName, cheat).output);
+    const proven = await run<ProofResult>("job:prove", { job: ethers.toBeHex(wrong.id), from: verifier.address });
+    expect(proven).to.deep.include({ jobId: wrong.id, result: "proven" });
+    expect(proven.fraud).to.deep.equal({
+      kind: "neuron",
+      layer: 2,
+      index: 0,
+      posted: cheat[2][0],
+      expected: honest[2][0],
+    });
+    expect((await escrow.jobState(wrong.id)).status).to.equal(JobStatus.Rejected);
+    const shown = await run<JobView>("job:show", { job: ethers.toBeHex(wrong.id) });
+    expect(shown.fraudProof).to.deep.include({ prover: verifier.address, fraud: "neuron", layer: 2, index: 0 });
+    expect(shown.settlement!.outcome).to.equal("Rejected");
+    expect(shown.output!.map((t) => t.name)).to.deep.equal(["scores", "scores/00001", "scores/00002"]);
+    await expect(run("job:prove", { job: ethers.toBeHex(wrong.id), from: verifier.address })).to.be.rejectedWith(
+      /is Rejected: only a submitted result can be proven wrong/,
+    );
+
+    const right = await request();
+    await escrow.connect(worker).submitResult(right.job, traceOf(model.outputName, honest).output);
+    const consistent = await run<ProofResult>("job:prove", { job: ethers.toBeHex(right.id), from: verifier.address });
+    expect(consistent).to.deep.equal({ jobId: right.id, result: "consistent" });
+    expect((await escrow.jobState(right.id)).status).to.equal(JobStatus.Submitted);
+    await expect(run("job:prove", { job: "#1", from: verifier.address })).to.be.rejectedWith(
+      /is a none job: only Proven jobs are proven wrong by a fraud proof/,
+    );
   });
 });
 
