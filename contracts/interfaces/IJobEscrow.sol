@@ -293,7 +293,7 @@ interface IJobEscrow is IDisputeWindowSource {
     /// under it, not even by a transaction placed ahead of it in the same block. Pulls `agreed.terms.price`
     /// from the caller. The job snapshots the agreed terms, the fee shares and the parameters' version, so later
     /// changes never affect it.
-    /// Requirements: not paused; model exists and is not deprecated; `agreed` is its current snapshot; its mode
+    /// Requirements: not paused; model exists and is not deprecated; `agreed` is its current snapshot;
     /// price >= minFee; 0 < input length <= maxInputBytes;
     /// now < `deadline` <= now + maxJobDuration; `callbackGasLimit` <= maxCallbackGasLimit, and if > 0 the caller
     /// is a contract implementing IInferenceConsumer; allowance given; the token delivers the full amount.

@@ -46,7 +46,8 @@ contract ProvenJudgeHarness {
         return (read, data.width);
     }
 
-    /// @notice Gas of one `judge` call that convicts, measured inside the call (for the gas figures).
+    /// @notice Gas of one `judge` call that convicts, measured inside the call. No committed figure uses it any more:
+    /// gas/figures.json measures `proveFraud` as a whole transaction.
     function judgeGas(
         bytes32 inputHash,
         bytes32 outputHash,
