@@ -38,7 +38,7 @@ describe("gas figures", function () {
     );
   });
 
-  it("job totals are under their limits (None 250,000, 200,000 claimed by its submission; committee of 3 715,000, 436,290 batched)", function () {
+  it("job totals are under their limits (None 250,000, 200,000 claimed by its submission; committee of 3 715,000, 436,290 batched; Proven 220,000; proveFraud 300,000 at width 256, 1,000,000 at 1,024)", function () {
     const checks = checkLimits(measured);
     expect(
       checks.every((c) => c.ok),

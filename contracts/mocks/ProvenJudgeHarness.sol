@@ -45,20 +45,4 @@ contract ProvenJudgeHarness {
         (bool read, ProvenJudge.Span memory data) = ProvenJudge.readInput(input);
         return (read, data.width);
     }
-
-    /// @notice Gas of one `judge` call that convicts, measured inside the call. No committed figure uses it any more:
-    /// gas/figures.json measures `proveFraud` as a whole transaction.
-    function judgeGas(
-        bytes32 inputHash,
-        bytes32 outputHash,
-        bytes32 weightsRoot,
-        bytes calldata input,
-        bytes calldata output,
-        bytes calldata leaf,
-        bytes32[] calldata proof
-    ) external view returns (uint256 used) {
-        used = gasleft();
-        ProvenJudge.judge(inputHash, outputHash, weightsRoot, input, output, leaf, proof);
-        used -= gasleft();
-    }
 }

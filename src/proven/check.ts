@@ -210,6 +210,19 @@ export function parseProfileModel(bytes: Uint8Array): ParsedProfile {
     );
   }
   const outputName = outputs[0].name ?? "";
+  // A Proven job posts its hidden vectors under "<output>/<layer>" (src/proven/trace.ts), and the judge tells the
+  // output from them by that "/": neither name may contain one (nor be empty).
+  for (const [what, name] of [
+    ["input", inputName],
+    ["output", outputName],
+  ]) {
+    if (name === "" || name.includes("/")) {
+      throw new ProfileError(
+        `the graph ${what} is named ${quote(name)}; the profile needs a non-empty name without "/" ` +
+          `(a Proven job posts its hidden vectors as "<output>/<layer>")`,
+      );
+    }
+  }
 
   const nodes = graph.node ?? [];
   if (nodes.length === 0 || nodes.length % LAYER_STEPS.length !== 0) {

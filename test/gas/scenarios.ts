@@ -27,14 +27,17 @@
  *   by contracts/mocks/DrawGasProbe.sol as the `gasleft()` difference around the call, through eth_call.
  *   No intrinsic or calldata gas. The N verifiers hold equal stakes. The 10-verifier figure is taken on the
  *   set every job figure runs with; 90 and then 900 verifiers are added afterwards.
- * - "ProvenJudge.judge (one neuron, N inputs)": the gas ProvenJudgeHarness.judgeGas measures around one
- *   conviction by the Proven mode's judge (the library call, its calldata copied, the hash list of a 3-layer
- *   trace, the Merkle proof, the neuron recomputed from N inputs), through eth_call. No intrinsic or calldata gas:
- *   proveFraud's own figures come with the escrow's Proven mode.
+ * - "proveFraud (a neuron of N inputs): calldata": the calldata share of the proveFraud receipt above it, by
+ *   EIP-2028's prices (16 gas a non-zero byte, 4 a zero byte): what the proof's bytes cost, the rest being the
+ *   judge, the conviction and the credits.
  * - "job total: ...": the sum of the receipts of the transactions named in brackets, of one job measured
- *   here (every commit and reveal counted, not three times the first).
+ *   here (every commit and reveal counted, not three times the first); the Proven total adds a tenth of the
+ *   settleBatch of ten.
  * Job figures run on a verifier set of 10 (tree height 4), inputs of 64 bytes, outputs of 64 bytes, no
- * callback, the default escrow parameters of src/params.ts. A None job has no settle of its own: its
+ * callback, the default escrow parameters of src/params.ts. Proven jobs, measured last, run a 64 → 64 → 64
+ * profile model: an input of 64 int8 values (a TML1 tensor of 93 bytes) and a posted output of the 64 output and
+ * 64 hidden values (184 bytes); the proveFraud figures convict neuron 0 of layer 2 of a width → width → width → 2
+ * model, whose posted output is one trace of 2·width + 2 values. A None job has no settle of its own: its
  * submission settles it. Figures that draw a committee depend on which verifiers are drawn (tree nodes shared
  * by two drawn paths are read warm), by about 1% between seeds; with the fixed seed they are exact.
  */
