@@ -38,7 +38,7 @@ interface Vote {
 }
 
 /** How this process's proof of a Proven job ended, once it is final: the job is never proven again. */
-export type ProofEnd = "landed" | "preempted" | "refused";
+type ProofEnd = "landed" | "preempted" | "refused";
 
 export class VerifierRole {
   /** Judgments so far, so a job is re-executed once per process. */
@@ -91,11 +91,6 @@ export class VerifierRole {
     await this.votes(view);
     await this.challenges(view);
     await this.frauds(view);
-  }
-
-  /** How this process's proof of the job ended, when it has. */
-  proofOf(jobId: string): ProofEnd | undefined {
-    return this.proofs.get(jobId);
   }
 
   private async votes(view: TickView): Promise<void> {
@@ -236,6 +231,7 @@ export class VerifierRole {
       }
     }
   }
+
   /**
    * Proven results in their challenge window (not this account's own): each checked once, and on a fault a judge
    * can convict, one proveFraud. A proof that is mined, preempted (proven by someone else, or the window closed) or
@@ -255,7 +251,7 @@ export class VerifierRole {
   }
 
   /** Checks a Proven job's posted trace; null when it cannot be checked here (model or input unusable). */
-  async checkTrace(rec: JobRecord): Promise<ProvenCheck | null> {
+  private async checkTrace(rec: JobRecord): Promise<ProvenCheck | null> {
     const { ctx } = this;
     const jobId = rec.job.id;
     const known = this.checked.get(jobId);

@@ -246,6 +246,7 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
   return verdict;
 }
 
+/** A FraudProven event's arguments. */
 function provenByOf(e: ProtocolEvent): NonNullable<ProvenState["provenBy"]> {
   return {
     prover: String(e.args.prover),
@@ -265,17 +266,16 @@ async function verifyProven(v: JobVerdict, proven: ProvenState, rec: JobRecord, 
     const ref = await modelRef(deps.registry, BigInt(rec.job.modelId), BigInt(rec.job.version));
     Object.assign(v.model, { contentHash: ref.contentHash, uri: ref.uri });
     proven.weightsRoot = ref.weightsRoot;
-    if (!rec.output) {
-      await loadProvenModel(deps, rec); // its checks still say whether anyone can serve the job
-      Object.assign(v.model, { hashOk: true });
-      if (hasWeightsRoot(ref.weightsRoot)) proven.rootOk = true;
+    // Without an output the model's checks still say whether anyone can serve the job.
+    const check = rec.output ? await checkProvenResult(deps, rec, getBytes(rec.output)) : undefined;
+    if (!check) await loadProvenModel(deps, rec);
+    v.model.hashOk = true;
+    if (hasWeightsRoot(ref.weightsRoot)) proven.rootOk = true;
+    if (!check) {
       v.verdict = "no-output";
       v.summary = "no output was posted";
       return;
     }
-    const check = await checkProvenResult(deps, rec, getBytes(rec.output));
-    v.model.hashOk = true;
-    if (hasWeightsRoot(ref.weightsRoot)) proven.rootOk = true;
     v.input.bytes = check.posted.input.length;
     proven.checked = true;
     proven.fraud = check.fraud;

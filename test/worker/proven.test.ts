@@ -401,6 +401,31 @@ describe("worker service: Proven mode (in-process)", function () {
     });
   });
 
+  it("verify-job on a wrong trace nobody proved: too late once the window closed, and after it settled", async function () {
+    const { escrow, faulty, other } = bench;
+    for (const label of ["v0", "v1"]) await bench.stop(label);
+    await bench.start("faulty", faulty, "worker", { fault: "wrong-trace" });
+    const id = await bench.request(golden, input(GOLDEN_INPUT));
+    await waitFor("the wrong trace posted", async () => (await bench.status(id)) === JobStatus.Submitted);
+    await bench.stop("faulty");
+    const windowEnd = Number((await escrow.jobState(id)).windowEnd);
+    await time.increase(DEFAULT_ESCROW_PARAMS.challengeWindow + 1);
+
+    const { store, deps } = bench.verifyDeps();
+    const closed = await verifyJob(id, deps);
+    expect(closed).to.deep.include({ status: "Submitted", verdict: "wrong" });
+    expect(closed.proven?.fraud?.kind).to.equal("neuron");
+    const end = new Date(windowEnd * 1000).toISOString();
+    expect(formatVerdict(closed)).to.include(
+      `  proof      too late for a proof: the challenge window closed at ${end}, and settling accepts the result`,
+    );
+    await escrow.connect(other).settle(await jobOf(id), "0x");
+    const settled = await verifyJob(id, deps);
+    expect(settled).to.deep.include({ status: "Settled", outcome: "Accepted", verdict: "wrong" });
+    expect(formatVerdict(settled)).to.include("  proof      too late for a proof: the job settled Accepted unproven");
+    await store.close();
+  });
+
   it("no service logged an error along the way", function () {
     const failures = Object.keys(bench.logs).flatMap((label) =>
       bench
