@@ -11,4 +11,5 @@ export { IJobEscrow__factory } from "../typechain-types/factories/contracts/inte
 export { IRandomnessSource__factory } from "../typechain-types/factories/contracts/interfaces/IRandomnessSource__factory";
 export { IModelRegistry__factory } from "../typechain-types/factories/contracts/interfaces/IModelRegistry__factory";
 export { IVerifierStaking__factory } from "../typechain-types/factories/contracts/interfaces/IVerifierStaking.sol/IVerifierStaking__factory";
+export { ProvenJudge__factory } from "../typechain-types/factories/contracts/libraries/ProvenJudge__factory";
 export { IERC20__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/IERC20__factory";

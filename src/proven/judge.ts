@@ -84,6 +84,22 @@ export function findFirstFraud(layers: readonly DenseLayer[], posted: PostedResu
   return undefined;
 }
 
+/** A fraud in words, for logs and reports: "layer 2, neuron 1: posted 5, the model gives 4". */
+export function describeFraud(fraud: Fraud): string {
+  switch (fraud.kind) {
+    case "neuron":
+      return `layer ${fraud.layer}, neuron ${fraud.index}: posted ${fraud.posted}, the model gives ${fraud.expected}`;
+    case "length": {
+      const what = fraud.layer === 0 ? "the input x0" : `vector x${fraud.layer}`;
+      return `${what} has ${fraud.length} values, the model's width there is ${fraud.expected}`;
+    }
+    case "output-encoding":
+      return `the posted output is not the model's trace encoding: ${fraud.reason}`;
+    case "input-encoding":
+      return `the input the worker served is not one int8 [1, n] vector: ${fraud.reason}`;
+  }
+}
+
 /** The arguments of proveFraud after the job (docs/FRAUD-PROOFS.md, "The judge"). */
 export interface FraudProof {
   /** The neuron named (read by the judge from the leaf). */

@@ -1,7 +1,7 @@
 /**
  * The worker's command line.
  *
- *   npm run worker -- --role worker|verifier|both [--fault wrong-output] [options]
+ *   npm run worker -- --role worker|verifier|both [--fault wrong-output|wrong-trace] [options]
  *   npm run verify-job -- <jobId> [--json]
  *
  * Configuration comes from TRUSTML_* environment variables (see .env.example), overridden by flags. A bad

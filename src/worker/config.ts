@@ -7,8 +7,12 @@ import { z } from "zod";
 export const ROLES = ["worker", "verifier", "both"] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Fault injection, for demos and tests only: `wrong-output` makes a worker post wrong results. */
-export const FAULTS = ["none", "wrong-output"] as const;
+/**
+ * Fault injection, for demos and tests only (faults.ts): `wrong-output` makes a worker post wrong results (for a
+ * Proven job, one wrong output value); `wrong-trace` makes it post Proven traces with one wrong hidden neuron,
+ * carried through to a consistent output (other jobs it serves honestly).
+ */
+export const FAULTS = ["none", "wrong-output", "wrong-trace"] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;

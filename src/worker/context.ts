@@ -9,7 +9,7 @@ import type { Tensor } from "../codec";
 import type { Contracts, JobRecord } from "./chain";
 import type { Fault } from "./config";
 import type { Cursor } from "./cursor";
-import { JobFailure, executeJob, type ExecuteDeps } from "./execute";
+import { JobFailure, executeJob, executeProvenJob, type ExecuteDeps, type ProvenRun } from "./execute";
 import type { Metrics } from "./metrics";
 import type { SaltStore } from "./salts";
 import type { TxSender } from "./sender";
@@ -42,15 +42,30 @@ export const same = (a: string | undefined, b: string | undefined): boolean =>
   !!a && !!b && a.toLowerCase() === b.toLowerCase();
 
 /** Runs a job's inference with metrics and logs; a JobFailure is counted by reason and rethrown. */
-export async function runJob(ctx: RoleContext, rec: JobRecord, purpose: string): Promise<Tensor[]> {
+export function runJob(ctx: RoleContext, rec: JobRecord, purpose: string): Promise<Tensor[]> {
+  return measured(ctx, rec, purpose, () => executeJob(ctx.deps, rec));
+}
+
+/** Computes a Proven job's trace (executeProvenJob) as runJob runs an inference. */
+export function runProvenJob(ctx: RoleContext, rec: JobRecord, purpose: string): Promise<ProvenRun> {
+  return measured(ctx, rec, purpose, () => executeProvenJob(ctx.deps, rec));
+}
+
+/** Runs `run` (an inference or a check of one) under the concurrency limit, timed and counted as runJob. */
+export async function measured<T>(
+  ctx: RoleContext,
+  rec: JobRecord,
+  purpose: string,
+  run: () => Promise<T>,
+): Promise<T> {
   return ctx.limit(async () => {
     const started = performance.now();
     try {
-      const outputs = await executeJob(ctx.deps, rec);
+      const result = await run();
       ctx.metrics.inferenceSeconds.observe((performance.now() - started) / 1000);
       ctx.metrics.jobsComputed.inc();
       ctx.log.debug({ jobId: rec.job.id, purpose }, "inference done");
-      return outputs;
+      return result;
     } catch (e) {
       if (e instanceof JobFailure) ctx.metrics.jobsFailed.inc({ reason: e.reason });
       throw e;

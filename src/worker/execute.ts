@@ -1,11 +1,16 @@
 /**
  * Running a job: resolve the model version in the registry, fetch and check the model, decode the input (inline
- * or by URI), run the model. Every way a job can be unrunnable is a JobFailure with a reason label, never a
- * guess: the worker leaves such jobs, the verifier decides its vote from the reason.
+ * or by URI), run the model. A Proven job's model is read as a profile model and its input as the one vector x0;
+ * its run is a trace (the reference executor, cross-checked by ONNX Runtime). Every way a job can be unrunnable
+ * is a JobFailure with a reason label, never a guess: the worker leaves such jobs, the verifier decides its vote
+ * from the reason.
  */
 import { getBytes } from "ethers";
 import type { ModelRegistry } from "../../typechain-types";
-import { CodecError, decodeTensors, encodeTensors, type Tensor } from "../codec";
+import { CodecError, decodeTensors, type Tensor } from "../codec";
+import { ProfileError } from "../proven/check";
+import { findFirstFraud, type Fraud, type PostedResult } from "../proven/judge";
+import { computeTrace, readProvenInput, TraceMismatchError, type Trace } from "../proven/trace";
 import type { JobRecord } from "./chain";
 import {
   FetchError,
@@ -15,6 +20,7 @@ import {
   type FetchOptions,
   type ModelRef,
   type ModelStore,
+  type ProvenModel,
 } from "./models";
 import { ModelInputError, ModelLoadError, runModel, type LoadedModel } from "./onnx";
 
@@ -25,11 +31,13 @@ export type FailureReason =
   | "model-hash-mismatch"
   | "model-weights-root-mismatch" // the file's weights root is not the registry's (or the file is no profile model)
   | "model-not-onnx"
+  | "model-not-profile" // a Proven job's file is not an integer profile model
   | "input-unfetchable"
   | "input-hash-mismatch"
   | "input-invalid" // not a valid tensor encoding
   | "input-mismatch" // does not fit the model's declared inputs
-  | "inference-error";
+  | "inference-error"
+  | "trace-mismatch"; // ONNX Runtime disagrees with the reference executor on this machine: a Proven model not served
 
 export class JobFailure extends Error {
   constructor(
@@ -66,36 +74,50 @@ export async function modelRef(registry: ModelRegistry, modelId: bigint, version
   }
 }
 
+/** A model store's error as the JobFailure it means; anything else is rethrown. */
+function modelFailure(e: unknown): never {
+  if (e instanceof FetchError) throw new JobFailure("model-unfetchable", e.message, { cause: e });
+  if (e instanceof HashMismatchError) throw new JobFailure("model-hash-mismatch", e.message, { cause: e });
+  if (e instanceof WeightsRootMismatchError) {
+    throw new JobFailure("model-weights-root-mismatch", e.message, { cause: e });
+  }
+  if (e instanceof ModelLoadError) throw new JobFailure("model-not-onnx", e.message, { cause: e });
+  if (e instanceof ProfileError) {
+    throw new JobFailure("model-not-profile", `the model is not an integer profile model: ${e.message}`, { cause: e });
+  }
+  throw e;
+}
+
 /** Loads the job's model, mapping fetch, hash and load errors to JobFailure. */
 export async function loadJobModel(deps: ExecuteDeps, rec: JobRecord): Promise<{ model: LoadedModel; ref: ModelRef }> {
   const ref = await modelRef(deps.registry, BigInt(rec.job.modelId), BigInt(rec.job.version));
+  return { model: await deps.models.load(ref).catch(modelFailure), ref };
+}
+
+/** Loads a Proven job's model as a profile model (layers and Merkle tree), mapping errors to JobFailure. */
+export async function loadProvenModel(
+  deps: ExecuteDeps,
+  rec: JobRecord,
+): Promise<{ model: ProvenModel; ref: ModelRef }> {
+  const ref = await modelRef(deps.registry, BigInt(rec.job.modelId), BigInt(rec.job.version));
+  return { model: await deps.models.profile(ref).catch(modelFailure), ref };
+}
+
+/** The job's input bytes: inline, or fetched from its URI and checked against the job's input hash. */
+export async function jobInputBytes(deps: ExecuteDeps, rec: JobRecord): Promise<Uint8Array> {
+  if (!rec.inputUri) return getBytes(rec.input);
   try {
-    return { model: await deps.models.load(ref), ref };
+    return await fetchInput(rec.inputUri, rec.job.inputHash, deps.fetch);
   } catch (e) {
-    if (e instanceof FetchError) throw new JobFailure("model-unfetchable", e.message, { cause: e });
-    if (e instanceof HashMismatchError) throw new JobFailure("model-hash-mismatch", e.message, { cause: e });
-    if (e instanceof WeightsRootMismatchError) {
-      throw new JobFailure("model-weights-root-mismatch", e.message, { cause: e });
-    }
-    if (e instanceof ModelLoadError) throw new JobFailure("model-not-onnx", e.message, { cause: e });
+    if (e instanceof HashMismatchError) throw new JobFailure("input-hash-mismatch", e.message, { cause: e });
+    if (e instanceof FetchError) throw new JobFailure("input-unfetchable", e.message, { cause: e });
     throw e;
   }
 }
 
 /** The job's input tensors. */
 export async function jobInput(deps: ExecuteDeps, rec: JobRecord): Promise<Tensor[]> {
-  let bytes: Uint8Array;
-  if (rec.inputUri) {
-    try {
-      bytes = await fetchInput(rec.inputUri, rec.job.inputHash, deps.fetch);
-    } catch (e) {
-      if (e instanceof HashMismatchError) throw new JobFailure("input-hash-mismatch", e.message, { cause: e });
-      if (e instanceof FetchError) throw new JobFailure("input-unfetchable", e.message, { cause: e });
-      throw e;
-    }
-  } else {
-    bytes = getBytes(rec.input);
-  }
+  const bytes = await jobInputBytes(deps, rec);
   try {
     return decodeTensors(bytes);
   } catch (e) {
@@ -117,16 +139,76 @@ export async function executeJob(deps: ExecuteDeps, rec: JobRecord): Promise<Ten
 }
 
 /**
- * FAULT INJECTION (demos and tests only): a wrong output of the same names, types and shapes — every number
- * moved by one, every bool flipped — so that it decodes fine and fails every tolerance.
+ * A Proven job's input as the model's x0: exactly one int8 [1, n0] tensor under the model's input name, as
+ * `encodeProvenInput` writes it. Throws JobFailure "input-invalid" for bytes that are not one int8 vector (read as
+ * the judge reads them) and "input-mismatch" for another name or width.
  */
-export function corruptOutput(outputs: Tensor[]): Uint8Array {
-  const wrong = outputs.map((t) => {
-    const data = t.data.slice();
-    if (data instanceof BigInt64Array) for (let i = 0; i < data.length; i++) data[i] += 1n;
-    else if (t.type === "bool") for (let i = 0; i < data.length; i++) data[i] = data[i] ? 0 : 1;
-    else for (let i = 0; i < data.length; i++) (data as Float32Array)[i] = (data as Float32Array)[i] + 1;
-    return { ...t, data };
-  });
-  return encodeTensors(wrong);
+export function provenInput(bytes: Uint8Array, model: ProvenModel["model"]): Int8Array {
+  const read = readProvenInput(bytes);
+  if (!read.ok) {
+    throw new JobFailure("input-invalid", `a Proven input is one int8 [1, n] tensor; this one: ${read.reason}`);
+  }
+  const n0 = model.layers[0].nIn;
+  let name: string | undefined;
+  try {
+    name = decodeTensors(bytes)[0].name;
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    throw new JobFailure("input-invalid", `input: ${e.message}`, { cause: e });
+  }
+  if (name !== model.inputName) {
+    throw new JobFailure(
+      "input-mismatch",
+      `input ${JSON.stringify(name)}: the model's input is ${JSON.stringify(model.inputName)}`,
+    );
+  }
+  if (read.x0.length !== n0) {
+    throw new JobFailure(
+      "input-mismatch",
+      `input ${JSON.stringify(name)}: ${read.x0.length} values, the model takes ${n0}`,
+    );
+  }
+  return read.x0;
+}
+
+/** A Proven job's run: the model and the trace the worker posts. */
+export interface ProvenRun {
+  model: ProvenModel;
+  trace: Trace;
+}
+
+/**
+ * Runs a Proven job: the profile model (weights root checked), its input as x0, the trace computed by the reference
+ * executor and cross-checked by ONNX Runtime. Throws JobFailure for anything wrong with model or input, and
+ * "trace-mismatch" when ONNX Runtime disagrees with the reference (this machine must not serve the model).
+ */
+export async function executeProvenJob(deps: ExecuteDeps, rec: JobRecord): Promise<ProvenRun> {
+  const { model, ref } = await loadProvenModel(deps, rec);
+  const x0 = provenInput(await jobInputBytes(deps, rec), model.model);
+  const runtime = await deps.models.profileRuntime(ref).catch(modelFailure);
+  try {
+    return { model, trace: await computeTrace(runtime, x0) };
+  } catch (e) {
+    if (e instanceof TraceMismatchError) throw new JobFailure("trace-mismatch", e.message, { cause: e });
+    throw new JobFailure("inference-error", `inference failed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** A Proven result checked as a judge would: the model, what was posted, and the first fault a proof can convict. */
+export interface ProvenCheck {
+  model: ProvenModel;
+  ref: ModelRef;
+  posted: PostedResult;
+  /** undefined when every posted neuron follows from the vector before it: no proof can succeed. */
+  fraud?: Fraud;
+}
+
+/**
+ * Checks the `output` posted for a Proven job (findFirstFraud on the job's input bytes and the output, against the
+ * profile model with its weights root checked). Throws JobFailure when the model or the input cannot be had.
+ */
+export async function checkProvenResult(deps: ExecuteDeps, rec: JobRecord, output: Uint8Array): Promise<ProvenCheck> {
+  const { model, ref } = await loadProvenModel(deps, rec);
+  const posted: PostedResult = { input: await jobInputBytes(deps, rec), output };
+  return { model, ref, posted, fraud: findFirstFraud(model.model.layers, posted) };
 }

@@ -11,6 +11,7 @@ export class Metrics {
   readonly jobsFailed: Counter<"reason">;
   readonly votes: Counter<"phase">;
   readonly challenges: Counter;
+  readonly fraudProofs: Counter<"result">;
   readonly draws: Counter<"result">;
   readonly settled: Counter;
   readonly inferenceSeconds: Histogram;
@@ -51,6 +52,15 @@ export class Metrics {
     this.challenges = new Counter({
       name: "trustml_challenges_total",
       help: "Optimistic results challenged",
+      registers,
+    });
+    this.fraudProofs = new Counter({
+      name: "trustml_fraud_proofs_total",
+      help:
+        "Fraud proofs of Proven results, by result: sent (a proveFraud transaction queued), landed (mined: the job " +
+        "Rejected), preempted (proven by another party first, or the window closed), failed (not mined: retried " +
+        "while the window is open), refused (the judge would not convict: not resent)",
+      labelNames: ["result"],
       registers,
     });
     this.draws = new Counter({

@@ -2,8 +2,10 @@
  * Models by content hash: fetched from their registry URI (`file://`, `http(s)://`, `ipfs://` through a
  * gateway), checked against the registry's sha256, cached on disk by hash, and loaded into ONNX Runtime once
  * per hash (the session is reused). A version with a non-zero weights root is also checked against it (the root
- * recomputed from the file, src/models/weights-root.ts) before it is loaded. Inputs given by URI are fetched the
- * same way and checked by keccak256.
+ * recomputed from the file, src/models/weights-root.ts) before it is loaded. A Proven job's model is read as an
+ * integer profile model instead (`profile`: its layers and Merkle tree; `profileRuntime`: ONNX Runtime with its
+ * hidden vectors exposed), from the same bytes and root check. Inputs given by URI are fetched the same way and
+ * checked by keccak256.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -12,9 +14,19 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { keccak256 } from "ethers";
 import { checkWeightsRoot, hasWeightsRoot, WeightsRootMismatchError } from "../models/weights-root";
+import { parseProfileModel } from "../proven/check";
+import { WeightsTree } from "../proven/leaves";
+import type { ProfileModel } from "../proven/profile";
+import { ProfileRuntime } from "../proven/runtime";
 import { loadModel, type LoadedModel } from "./onnx";
 
 export { WeightsRootMismatchError };
+
+/** A Proven version's file read as an integer profile model: its layers and names, and its neurons' Merkle tree. */
+export interface ProvenModel {
+  model: ProfileModel;
+  tree: WeightsTree;
+}
 
 /** The model or input could not be fetched from its URI. */
 export class FetchError extends Error {
@@ -93,6 +105,9 @@ export type ModelSource = "cache" | "fetch";
 
 export class ModelStore {
   private readonly sessions = new Map<string, Promise<LoadedModel>>();
+  /** Profile models and their ONNX Runtime sessions, by content hash, as `sessions`. */
+  private readonly profiles = new Map<string, Promise<ProvenModel>>();
+  private readonly runtimes = new Map<string, Promise<ProfileRuntime>>();
   /** Weights-root checks by content hash and root: a version never changes, so neither does its verdict. */
   private readonly rootChecks = new Map<string, Promise<void>>();
   /** Fetches so far (cache misses), for tests and metrics. */
@@ -139,8 +154,7 @@ export class ModelStore {
    * two owners may register the same bytes with different roots.
    */
   load(ref: ModelRef): Promise<LoadedModel> {
-    if (!hasWeightsRoot(ref.weightsRoot)) return this.session(ref);
-    return this.checkRoot(ref).then(() => this.session(ref));
+    return this.checked(ref, this.sessions, loadModel);
   }
 
   /**
@@ -160,26 +174,63 @@ export class ModelStore {
     return check;
   }
 
-  private session(ref: ModelRef): Promise<LoadedModel> {
+  /**
+   * The version's file as a profile model, for a Proven job: its weights root checked as by `load`, then parsed and
+   * its Merkle tree built, once per content hash. Throws what `load` throws, or ProfileError (naming what puts the
+   * file outside the profile) for a version without a root whose file is not a profile model.
+   */
+  profile(ref: ModelRef): Promise<ProvenModel> {
+    return this.checked(ref, this.profiles, (bytes) => {
+      const { model } = parseProfileModel(bytes);
+      return Promise.resolve({ model, tree: new WeightsTree(model.layers) });
+    });
+  }
+
+  /**
+   * The version's file in ONNX Runtime with every hidden vector exposed (ProfileRuntime), for a worker's trace:
+   * checked as `profile`, one session per content hash. Throws what `profile` throws, or ModelLoadError.
+   */
+  profileRuntime(ref: ModelRef): Promise<ProfileRuntime> {
+    return this.checked(ref, this.runtimes, (bytes) => ProfileRuntime.load(bytes));
+  }
+
+  /** `cached`, after the version's weights-root check when it has a root. */
+  private checked<T>(ref: ModelRef, cache: Map<string, Promise<T>>, make: (b: Uint8Array) => Promise<T>): Promise<T> {
+    if (!hasWeightsRoot(ref.weightsRoot)) return this.cached(ref, cache, make);
+    return this.checkRoot(ref).then(() => this.cached(ref, cache, make));
+  }
+
+  /** What `make` gives from the version's bytes, once per content hash; a failure is not kept. */
+  private cached<T>(ref: ModelRef, cache: Map<string, Promise<T>>, make: (b: Uint8Array) => Promise<T>): Promise<T> {
     const key = ref.contentHash.toLowerCase();
-    let session = this.sessions.get(key);
-    if (!session) {
-      session = this.bytes(ref).then(({ bytes }) => loadModel(bytes));
-      this.sessions.set(key, session);
-      session.catch(() => this.sessions.delete(key));
+    let value = cache.get(key);
+    if (!value) {
+      value = this.bytes(ref).then(({ bytes }) => make(bytes));
+      cache.set(key, value);
+      value.catch(() => cache.delete(key));
     }
-    return session;
+    return value;
   }
 
   /** Releases every session. */
   async close(): Promise<void> {
-    const all = [...this.sessions.values()];
+    const sessions = [...this.sessions.values()];
+    const runtimes = [...this.runtimes.values()];
     this.sessions.clear();
-    for (const s of all) {
+    this.runtimes.clear();
+    this.profiles.clear();
+    for (const s of sessions) {
       try {
         await (await s).session.release();
       } catch {
         // a failed load has nothing to release
+      }
+    }
+    for (const r of runtimes) {
+      try {
+        await (await r).release();
+      } catch {
+        // likewise
       }
     }
   }

@@ -6,7 +6,12 @@
  */
 import { Interface, type TransactionReceipt, type TransactionRequest } from "ethers";
 import type { Logger } from "pino";
-import { IJobEscrow__factory, IModelRegistry__factory, IVerifierStaking__factory } from "../factories";
+import {
+  IJobEscrow__factory,
+  IModelRegistry__factory,
+  IVerifierStaking__factory,
+  ProvenJudge__factory,
+} from "../factories";
 
 /** What went wrong, as far as the caller needs to know. */
 export type ErrorKind =
@@ -41,9 +46,11 @@ const TOO_LATE = new Set([
 ]);
 const NOT_YET = new Set(["JobEscrowRevealNotOpen", "JobEscrowNotSettleable", "JobEscrowSeedPending"]);
 
-/** Every custom error the protocol's contracts can revert with. */
+/** Every custom error the protocol's contracts can revert with (the escrow's, through its libraries, too). */
 export const PROTOCOL_ERRORS = new Interface([
   ...IJobEscrow__factory.abi.filter((f) => f.type === "error"),
+  // The judge's own; it also reverts with two of the escrow's, listed above.
+  ...ProvenJudge__factory.abi.filter((f) => f.type === "error" && f.name.startsWith("Proven")),
   ...IVerifierStaking__factory.abi.filter((f) => f.type === "error"),
   ...IModelRegistry__factory.abi.filter((f) => f.type === "error"),
 ]);
@@ -144,6 +151,21 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       await wait(delay);
     }
   }
+}
+
+/**
+ * Why a transaction that was mined reverted: its receipt carries no reason, so the call is simulated again on the
+ * state it met. A job that moved on between the simulation and the block (another party was first) is then
+ * "already-done" or "too-late", a normal outcome; anything else keeps the revert as it was.
+ */
+async function reason(call: TxCall, mined: ClassifiedError): Promise<ClassifiedError> {
+  try {
+    await call.staticCall();
+  } catch (e) {
+    const c = classifyError(e);
+    if (c.name !== undefined) return { ...c, message: `mined and reverted: ${c.message}` };
+  }
+  return mined;
 }
 
 /** A contract call to simulate and then send. */
@@ -277,7 +299,8 @@ export class TxSender {
       log?.info({ txHash: hash, gasUsed: receipt?.gasUsed?.toString() }, `${label}: mined`);
       return { ok: true, hash, receipt, result };
     } catch (e) {
-      const error = classifyError(e);
+      let error = classifyError(e);
+      if (hash !== undefined && error.kind === "revert" && error.name === undefined) error = await reason(call, error);
       const fields = { txHash: hash, err: error.message, kind: error.kind };
       if (error.kind === "already-done" || error.kind === "too-late" || error.kind === "not-yet") {
         log?.info(fields, `${label}: skipped (${error.kind})`);

@@ -252,7 +252,8 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
     const line =
       `[trustml ${role}] block ${cursor.block} | open ${cursor.jobs.size} | seen ${await v(metrics.jobsSeen)} ` +
       `computed ${await v(metrics.jobsComputed)} submitted ${await v(metrics.jobsSubmitted)} ` +
-      `drawn ${await v(metrics.draws)} failed ${await v(metrics.jobsFailed)} votes ${await v(metrics.votes)}`;
+      `drawn ${await v(metrics.draws)} failed ${await v(metrics.jobsFailed)} votes ${await v(metrics.votes)} ` +
+      `proofs ${await metrics.value(metrics.fraudProofs, { result: "landed" })}`;
     process.stderr.write(`\r${line.padEnd(110)}`);
   };
 

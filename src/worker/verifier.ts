@@ -2,7 +2,8 @@
  * The verifier role. Committee seats: re-execute the job, compare the posted output with the re-execution
  * within the model's tolerance (the job's JobRequested snapshot), commit the vote with a fresh salt kept on disk
  * first, and reveal once reveals open, before the windows close. Optimistic results: re-execute and challenge
- * a wrong one within the challenge window.
+ * a wrong one within the challenge window. Proven results: recompute the posted trace neuron by neuron from the
+ * posted vectors (findFirstFraud) and, on the first wrong neuron, prove it with one `proveFraud` within the window.
  *
  * A verifier never guesses: when the input cannot be decoded or does not fit the model, no output can be the
  * model's output on it, so the vote is "disagree"; when the model itself cannot be fetched, checked or loaded,
@@ -13,11 +14,12 @@ import type { IJobEscrow } from "../../typechain-types";
 import { IERC20__factory } from "../factories";
 import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../codec";
 import { JobStatus, VerificationMode, VoteState } from "../params";
+import { buildFraudProof, describeFraud, encodeEvidence, type Fraud } from "../proven/judge";
 import { challengeBondFor } from "../settlement";
 import { voteCommitment } from "../votes";
-import { sealedOf, voteRecordOf, type JobRecord } from "./chain";
-import { runJob, same, type RoleContext, type TickView } from "./context";
-import { JobFailure } from "./execute";
+import { chainTime, sealedOf, voteRecordOf, type JobRecord } from "./chain";
+import { measured, runJob, same, type RoleContext, type TickView } from "./context";
+import { checkProvenResult, JobFailure, type ProvenCheck } from "./execute";
 import { txCall } from "./sender";
 
 export interface Judgment {
@@ -35,10 +37,16 @@ interface Vote {
   sealed?: string[];
 }
 
+/** How this process's proof of a Proven job ended, once it is final: the job is never proven again. */
+type ProofEnd = "landed" | "preempted" | "refused";
+
 export class VerifierRole {
   /** Judgments so far, so a job is re-executed once per process. */
   private readonly judged = new Map<string, Judgment | null>();
   private readonly challenged = new Set<string>();
+  /** Proven results checked so far (null: cannot be checked here), so a trace is recomputed once per process. */
+  private readonly checked = new Map<string, ProvenCheck | null>();
+  private readonly proofs = new Map<string, ProofEnd>();
 
   constructor(private readonly ctx: RoleContext) {}
 
@@ -82,6 +90,7 @@ export class VerifierRole {
   async tick(view: TickView): Promise<void> {
     await this.votes(view);
     await this.challenges(view);
+    await this.frauds(view);
   }
 
   private async votes(view: TickView): Promise<void> {
@@ -221,5 +230,94 @@ export class VerifierRole {
         ctx.log.warn({ jobId, txHash: outcome.hash, why: j.reason }, "challenged a wrong optimistic result");
       }
     }
+  }
+
+  /**
+   * Proven results in their challenge window (not this account's own): each checked once, and on a fault a judge
+   * can convict, one proveFraud. A proof that is mined, preempted (proven by someone else, or the window closed) or
+   * refused by the judge is final; one that failed to get mined is tried again on the next tick.
+   */
+  private async frauds(view: TickView): Promise<void> {
+    const { ctx } = this;
+    for (const rec of ctx.cursor.jobs.values()) {
+      const jobId = rec.job.id;
+      const state = view.states.get(jobId);
+      if (!state || Number(state.status) !== JobStatus.Submitted) continue;
+      if (Number(rec.job.mode) !== VerificationMode.Proven || view.now > Number(state.windowEnd)) continue;
+      if (same(state.worker, ctx.address) || this.proofs.has(jobId)) continue;
+      const check = await this.checkTrace(rec);
+      if (check?.fraud) await this.prove(rec, check, check.fraud);
+    }
+  }
+
+  /** Checks a Proven job's posted trace; null when it cannot be checked here (model or input unusable). */
+  private async checkTrace(rec: JobRecord): Promise<ProvenCheck | null> {
+    const { ctx } = this;
+    const jobId = rec.job.id;
+    const known = this.checked.get(jobId);
+    if (known !== undefined) return known;
+    if (!rec.output) return null; // the ResultSubmitted event is not read yet
+    let check: ProvenCheck | null;
+    try {
+      const output = getBytes(rec.output);
+      check = await measured(ctx, rec, "verify", () => checkProvenResult(ctx.deps, rec, output));
+      if (check.fraud) {
+        ctx.log.warn({ jobId, fraud: check.fraud }, `wrong Proven trace: ${describeFraud(check.fraud)}`);
+      } else {
+        ctx.log.info({ jobId }, "Proven trace consistent: no proof can succeed");
+      }
+    } catch (e) {
+      if (!(e instanceof JobFailure)) throw e;
+      ctx.log.warn({ jobId, reason: e.reason, detail: e.message }, "cannot check the Proven trace");
+      check = null;
+    }
+    this.checked.set(jobId, check);
+    return check;
+  }
+
+  private async prove(rec: JobRecord, check: ProvenCheck, fraud: Fraud): Promise<void> {
+    const { ctx } = this;
+    const { escrow } = ctx.contracts;
+    const jobId = rec.job.id;
+    const proof = buildFraudProof(check.model.tree, check.posted, fraud);
+    const fields = { jobId, fraud: fraud.kind, layer: proof.layer, index: proof.index };
+    const outcome = await ctx.sender.send(
+      "proveFraud",
+      txCall(escrow.proveFraud, rec.job as IJobEscrow.JobStruct, encodeEvidence(proof)),
+      fields,
+    );
+    if (outcome.ok || outcome.hash) ctx.metrics.fraudProofs.inc({ result: "sent" });
+    if (outcome.ok) {
+      this.end(jobId, "landed");
+      ctx.log.warn(
+        { ...fields, txHash: outcome.hash, why: describeFraud(fraud) },
+        "proved a wrong Proven result: the job is Rejected and its worker slashed",
+      );
+      return;
+    }
+    // A proof that lost a race reverts on the job's status or window, in simulation or once mined: read the job.
+    const state = await escrow.jobState(jobId);
+    const now = await chainTime(ctx.provider);
+    if (Number(state.status) !== JobStatus.Submitted || now > Number(state.windowEnd)) {
+      this.end(jobId, "preempted");
+      ctx.log.info(
+        { ...fields, status: Number(state.status), why: outcome.error.name ?? outcome.error.message },
+        "not proven by this verifier: proven by another party first, or the challenge window closed",
+      );
+    } else if (outcome.error.kind === "revert") {
+      this.end(jobId, "refused");
+      ctx.log.error(
+        { ...fields, err: outcome.error.message },
+        "the judge refuses a proof that findFirstFraud convicts (a bug, or a judge that reads the model otherwise): not resent",
+      );
+    } else {
+      ctx.metrics.fraudProofs.inc({ result: "failed" });
+      ctx.log.warn({ ...fields, err: outcome.error.message }, "proof not mined: trying again on the next tick");
+    }
+  }
+
+  private end(jobId: string, end: ProofEnd): void {
+    this.proofs.set(jobId, end);
+    this.ctx.metrics.fraudProofs.inc({ result: end });
   }
 }

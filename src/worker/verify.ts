@@ -4,15 +4,34 @@
  * the job's id (`jobIdOf`, as the escrow holds every later call to that record), fetches the model from the
  * registry's URI and checks its sha256 (and its weights root, when the version has one), re-runs the input,
  * compares with the posted output within the job's tolerance, and gives a verdict next to the committee's votes
- * and the chain's outcome.
+ * and the chain's outcome. A Proven job's posted trace is checked as a judge would (findFirstFraud): consistent,
+ * or the first fault a proof convicts, with whether a proof would still succeed now.
  */
 import { getBytes, keccak256, toBeHex, zeroPadValue, type Provider } from "ethers";
 import { compareOutputs, CodecError, decodeTensors } from "../codec";
 import { jobIdOf, toJob } from "../job";
+import { hasWeightsRoot } from "../models/weights-root";
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../params";
 import { IRandomnessSource__factory } from "../factories";
-import { chainTime, connect, EventReader, jobToJson, type JobRecord, type ProtocolAddresses } from "./chain";
-import { JobFailure, jobInput, loadJobModel, type ExecuteDeps } from "./execute";
+import { describeFraud, FRAUD_KINDS, type Fraud, type FraudKind } from "../proven/judge";
+import {
+  chainTime,
+  connect,
+  EventReader,
+  jobToJson,
+  type JobRecord,
+  type ProtocolAddresses,
+  type ProtocolEvent,
+} from "./chain";
+import {
+  checkProvenResult,
+  JobFailure,
+  jobInput,
+  loadJobModel,
+  loadProvenModel,
+  modelRef,
+  type ExecuteDeps,
+} from "./execute";
 import type { FetchOptions, ModelStore } from "./models";
 import { runModel } from "./onnx";
 import type { RetryOptions } from "./sender";
@@ -38,6 +57,8 @@ export interface JobVerdict {
   challenger?: string;
   /** A job in Drawing: its committee is still to be drawn, from the seed of `ticket`, by `drawBy`. */
   draw?: DrawState;
+  /** A Proven job: its weights root, its trace checked as a judge would, whether a proof can still succeed. */
+  proven?: ProvenState;
   committee: { verifier: string; vote: string }[];
   verdict: Verdict;
   summary: string;
@@ -53,6 +74,20 @@ export interface DrawState {
   /** The chain's time and block when this was read. */
   now: number;
   block: number;
+}
+
+export interface ProvenState {
+  /** The version's registered weights root, and whether the file's recomputed root matches (unset: not checked). */
+  weightsRoot?: string;
+  rootOk?: boolean;
+  /** Whether the posted trace was checked, and the first fault a proof convicts (none: consistent). */
+  checked: boolean;
+  fraud?: Fraud;
+  /** The job's FraudProven event, when someone proved it wrong. */
+  provenBy?: { prover: string; fraud: FraudKind; layer: number; index: number; txHash: string };
+  /** The end of the challenge window (Unix seconds) and the chain's time when this was read. */
+  windowEnd: number;
+  now: number;
 }
 
 export interface VerifyDeps {
@@ -149,6 +184,18 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
   }
 
   const execDeps: ExecuteDeps = { registry: contracts.registry, models: deps.models, fetch: deps.fetch };
+  if (Number(rec.job.mode) === VerificationMode.Proven) {
+    const proven: ProvenState = {
+      checked: false,
+      windowEnd: Number(state.windowEnd),
+      now: await chainTime(deps.provider),
+    };
+    const fraudProven = events.find((e) => e.name === "FraudProven");
+    if (fraudProven) proven.provenBy = provenByOf(fraudProven);
+    verdict.proven = proven;
+    await verifyProven(verdict, proven, rec, execDeps);
+    return verdict;
+  }
   try {
     const { model, ref } = await loadJobModel(execDeps, rec);
     Object.assign(verdict.model, { contentHash: ref.contentHash, uri: ref.uri, hashOk: true });
@@ -199,6 +246,79 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
   return verdict;
 }
 
+/** A FraudProven event's arguments. */
+function provenByOf(e: ProtocolEvent): NonNullable<ProvenState["provenBy"]> {
+  return {
+    prover: String(e.args.prover),
+    fraud: FRAUD_KINDS[Number(e.args.fraud)] ?? (String(e.args.fraud) as FraudKind),
+    layer: Number(e.args.layer),
+    index: Number(e.args.index),
+    txHash: e.log.transactionHash,
+  };
+}
+
+/**
+ * A Proven job: the model read as a profile model (its weights root recomputed), the posted trace checked neuron by
+ * neuron from the posted vectors and the job's input, as the judge would.
+ */
+async function verifyProven(v: JobVerdict, proven: ProvenState, rec: JobRecord, deps: ExecuteDeps): Promise<void> {
+  try {
+    const ref = await modelRef(deps.registry, BigInt(rec.job.modelId), BigInt(rec.job.version));
+    Object.assign(v.model, { contentHash: ref.contentHash, uri: ref.uri });
+    proven.weightsRoot = ref.weightsRoot;
+    // Without an output the model's checks still say whether anyone can serve the job.
+    const check = rec.output ? await checkProvenResult(deps, rec, getBytes(rec.output)) : undefined;
+    if (!check) await loadProvenModel(deps, rec);
+    v.model.hashOk = true;
+    if (hasWeightsRoot(ref.weightsRoot)) proven.rootOk = true;
+    if (!check) {
+      v.verdict = "no-output";
+      v.summary = "no output was posted";
+      return;
+    }
+    v.input.bytes = check.posted.input.length;
+    proven.checked = true;
+    proven.fraud = check.fraud;
+    if (!check.fraud) {
+      v.verdict = "correct";
+      v.summary = "every posted neuron follows from the vector before it and the input: the output is the model's";
+    } else {
+      v.verdict = "wrong";
+      v.summary = `the posted trace is wrong: ${describeFraud(check.fraud)}; ${proofNow(v, proven)}`;
+    }
+  } catch (e) {
+    if (!(e instanceof JobFailure)) throw e;
+    if (e.reason.startsWith("model")) {
+      if (e.reason !== "model-hash-mismatch" && e.reason !== "model-unfetchable" && e.reason !== "model-unknown") {
+        v.model.hashOk = true; // fetched and checked, then failed its root or profile check
+      }
+      if (e.reason === "model-weights-root-mismatch") proven.rootOk = false;
+      v.model.error = `${e.reason}: ${e.message}`;
+    } else {
+      v.input.error = `${e.reason}: ${e.message}`;
+    }
+    v.verdict = rec.output ? "unverifiable" : "no-output";
+    v.summary = `cannot check the trace: ${e.message}`;
+  }
+}
+
+/** Whether a proof of a wrong Proven result would succeed if sent now, and why not. */
+function proofNow(v: JobVerdict, p: ProvenState): string {
+  const end = new Date(p.windowEnd * 1000).toISOString();
+  if (p.provenBy) {
+    const b = p.provenBy;
+    return `already proven by ${b.prover} (FraudProven, ${b.fraud} at layer ${b.layer}, neuron ${b.index}, tx ${b.txHash}): the job is ${v.status}`;
+  }
+  if (v.status === "Submitted") {
+    if (p.now <= p.windowEnd) {
+      return `a proof would succeed now: the challenge window is open until ${end} (${p.windowEnd - p.now} s left)`;
+    }
+    return `too late for a proof: the challenge window closed at ${end}, and settling accepts the result`;
+  }
+  if (v.status === "Settled") return `too late for a proof: the job settled ${v.outcome ?? ""} unproven`;
+  return `no proof can be sent: the job is ${v.status}`;
+}
+
 /** What a job in Drawing waits for, and what anyone can do about it. */
 export function describeDraw(d: DrawState): string {
   const by = new Date(d.drawBy * 1000).toISOString();
@@ -213,6 +333,35 @@ export function describeDraw(d: DrawState): string {
   return `not drawn yet: ${pending}; if no seed comes by ${by}, the job can be settled Inconclusive`;
 }
 
+/** A Proven job's weights-root line: the registry's root and whether the file gives it. */
+function weightsLine(v: JobVerdict, p: ProvenState): string {
+  const root =
+    p.weightsRoot === undefined
+      ? "?"
+      : !hasWeightsRoot(p.weightsRoot)
+        ? `none registered (${p.weightsRoot}): no leaf can be proven in it`
+        : p.rootOk === true
+          ? `${p.weightsRoot} ok (recomputed from the file)`
+          : p.rootOk === false
+            ? `${p.weightsRoot} NOT the file's (${v.model.error})`
+            : `${p.weightsRoot} not checked`;
+  return `  weights    root ${root}`;
+}
+
+/** A Proven job's trace line and, for a wrong or proven result, whether a proof succeeds now. */
+function traceLines(v: JobVerdict, p: ProvenState): string[] {
+  const lines: string[] = [];
+  if (p.checked) {
+    lines.push(
+      p.fraud ? `  trace      WRONG: ${describeFraud(p.fraud)}` : "  trace      consistent: no proof can succeed",
+    );
+  } else if (v.output) {
+    lines.push("  trace      not checked");
+  }
+  if (p.fraud || p.provenBy) lines.push(`  proof      ${proofNow(v, p)}`);
+  return lines;
+}
+
 /** A human-readable report of a verdict. */
 export function formatVerdict(v: JobVerdict): string {
   const lines = [
@@ -221,12 +370,14 @@ export function formatVerdict(v: JobVerdict): string {
     `  requester  ${v.requester}`,
     `  model      ${v.model.modelId} v${v.model.version} ${v.model.uri ?? ""}`,
     `  sha256     ${v.model.contentHash ?? "?"} ${v.model.hashOk ? "ok" : `NOT OK${v.model.error ? ` (${v.model.error})` : ""}`}`,
+    ...(v.proven ? [weightsLine(v, v.proven)] : []),
     `  input      ${v.input.source}${v.input.bytes !== undefined ? `, ${v.input.bytes} bytes` : ""}${v.input.error ? ` — ${v.input.error}` : ""}`,
     v.output
       ? `  output     ${v.output.bytes} bytes by ${v.output.worker}, keccak256 ${v.output.hash}${v.output.hashOnChain ? "" : " (NOT the hash on chain)"}`
       : "  output     none",
-    `  tolerance  rel ${v.tolerance.relTolerance} ppb, abs ${v.tolerance.absTolerance} ppb`,
   ];
+  if (v.proven) lines.push(...traceLines(v, v.proven));
+  else lines.push(`  tolerance  rel ${v.tolerance.relTolerance} ppb, abs ${v.tolerance.absTolerance} ppb`);
   if (v.rerun)
     lines.push(`  re-run     ${v.rerun.agree ? "agrees" : "DISAGREES"}${v.rerun.reason ? `: ${v.rerun.reason}` : ""}`);
   if (v.challenger) lines.push(`  challenger ${v.challenger}`);

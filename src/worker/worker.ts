@@ -6,14 +6,18 @@
  * account with its submission window open (a claim made before a restart). `submitResult` claims a Requested
  * job in the same transaction, so a job is never claimed before its output exists: a bad model or input leaves
  * the job unclaimed, with the reason logged, and the requester's refund path applies.
+ *
+ * A Proven job's output is its trace (the output vector and every hidden vector, src/proven/trace.ts), computed by
+ * the reference executor and cross-checked by ONNX Runtime: on any disagreement the job is left ("trace-mismatch").
  */
 import { hexlify } from "ethers";
 import type { IJobEscrow } from "../../typechain-types";
 import { encodeTensors } from "../codec";
-import { JobStatus } from "../params";
+import { JobStatus, VerificationMode } from "../params";
 import type { JobRecord } from "./chain";
-import { runJob, same, type RoleContext, type TickView } from "./context";
-import { JobFailure, corruptOutput } from "./execute";
+import { runJob, runProvenJob, same, type RoleContext, type TickView } from "./context";
+import { JobFailure } from "./execute";
+import { corruptOutput, corruptTrace } from "./faults";
 import { txCall } from "./sender";
 
 interface Ready {
@@ -38,9 +42,7 @@ export async function workerTick(ctx: RoleContext, view: TickView): Promise<void
     candidates.map(async (rec) => {
       const jobId = rec.job.id;
       try {
-        const outputs = await runJob(ctx, rec, "work");
-        const bytes = ctx.fault === "wrong-output" ? corruptOutput(outputs) : encodeTensors(outputs);
-        if (ctx.fault === "wrong-output") ctx.log.warn({ jobId }, "FAULT INJECTION: posting a wrong output");
+        const bytes = Number(rec.job.mode) === VerificationMode.Proven ? await trace(ctx, rec) : await output(ctx, rec);
         ready.push({ rec, output: hexlify(bytes) });
       } catch (e) {
         if (!(e instanceof JobFailure)) throw e;
@@ -52,6 +54,27 @@ export async function workerTick(ctx: RoleContext, view: TickView): Promise<void
   if (ready.length === 0) return;
   ready.sort((a, b) => Number(BigInt(a.rec.job.nonce) - BigInt(b.rec.job.nonce))); // in request order
   await submit(ctx, ready);
+}
+
+/** The output to post for a job of a tensor mode (None, Optimistic, Committee). */
+async function output(ctx: RoleContext, rec: JobRecord): Promise<Uint8Array> {
+  const outputs = await runJob(ctx, rec, "work");
+  if (ctx.fault !== "wrong-output") return encodeTensors(outputs);
+  ctx.log.warn({ jobId: rec.job.id }, "FAULT INJECTION: posting a wrong output");
+  return corruptOutput(outputs);
+}
+
+/** The output to post for a Proven job: its trace. */
+async function trace(ctx: RoleContext, rec: JobRecord): Promise<Uint8Array> {
+  const { model, trace } = await runProvenJob(ctx, rec, "work");
+  if (ctx.fault === "none") return trace.output;
+  const wrong = corruptTrace(model.model, trace.vectors, ctx.fault, BigInt(rec.job.id));
+  const { layer, index, honest, posted } = wrong;
+  ctx.log.warn(
+    { jobId: rec.job.id, fault: ctx.fault, layer, index, honest, posted },
+    `FAULT INJECTION: posting a wrong trace (layer ${layer}, neuron ${index}: ${posted} for ${honest})`,
+  );
+  return wrong.trace.output;
 }
 
 /** Submits in one batch; if the batch would revert (one job taken by someone else), one by one. */

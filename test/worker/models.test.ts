@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -7,7 +7,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { ZeroHash } from "ethers";
 import { buildIdentityModel, buildMlpClassifier } from "../../src/models/build";
-import { buildProfileModel, weightsRoot } from "../../src/proven";
+import { ProfileError, buildProfileModel, computeTrace, weightsRoot } from "../../src/proven";
 import {
   FetchError,
   HashMismatchError,
@@ -16,7 +16,7 @@ import {
   ipfsUrl,
   sha256Hex,
 } from "../../src/worker/models";
-import { GOLDEN_MODEL } from "../fixtures/proven";
+import { GOLDEN_FILE, GOLDEN_INPUT, GOLDEN_MODEL } from "../fixtures/proven";
 import { ModelLoadError, runModel } from "../../src/worker/onnx";
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -152,6 +152,38 @@ describe("worker model store", function () {
       expect(await rejection(s.load(wrong))).to.equal(e, "the verdict on a version is final");
       // The same bytes under their right root (another owner's version) still load from the same store.
       await s.load(ref(uri, sha256Hex(profile), root));
+      await s.close();
+    });
+
+    it("reads a Proven version as a profile model, with its tree, and one runtime per content hash", async function () {
+      const s = store("profile");
+      const r = ref(uri, sha256Hex(profile), root);
+      const { model, tree } = await s.profile(r);
+      expect(model.inputName).to.equal(GOLDEN_MODEL.inputName);
+      expect(model.outputName).to.equal(GOLDEN_MODEL.outputName);
+      expect(model.layers.map((l) => [l.nIn, l.nOut, l.multiplier, l.shift])).to.deep.equal(
+        GOLDEN_MODEL.layers.map((l) => [l.nIn, l.nOut, l.multiplier, l.shift]),
+      );
+      expect(tree.root).to.equal(root);
+      const [a, b] = await Promise.all([s.profileRuntime(r), s.profileRuntime(r)]);
+      expect(a).to.equal(b, "one runtime per content hash");
+      const trace = await computeTrace(a, GOLDEN_INPUT);
+      const golden = JSON.parse(readFileSync(GOLDEN_FILE, "utf8")) as { output: { encoded: string } };
+      expect("0x" + Buffer.from(trace.output).toString("hex")).to.equal(golden.output.encoded);
+      await s.close();
+    });
+
+    it("refuses a profile under another root as load does; a file outside the profile is a ProfileError", async function () {
+      const s = store("profile-wrong");
+      const wrong = await rejection(s.profile(ref(uri, sha256Hex(profile), wrongRoot)));
+      expect(wrong).to.be.instanceOf(WeightsRootMismatchError);
+      expect(wrong.message).to.include(`the registry says ${wrongRoot}`);
+      expect(await rejection(s.profileRuntime(ref(uri, sha256Hex(profile), wrongRoot)))).to.equal(wrong);
+      const file = path.join(dir, "mlp-no-root.onnx");
+      writeFileSync(file, mlp);
+      const notProfile = await rejection(s.profile(ref(pathToFileURL(file).href, sha256Hex(mlp), ZeroHash)));
+      expect(notProfile).to.be.instanceOf(ProfileError);
+      expect(notProfile.message).to.include('the input "features" is float32');
       await s.close();
     });
 

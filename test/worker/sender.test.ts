@@ -197,4 +197,33 @@ describe("worker sender", function () {
     expect(next.ok).to.equal(true);
     expect(f.sent.map((s) => s.nonce)).to.deep.equal([7, 8]);
   });
+
+  it("a transaction mined reverted is re-simulated: a job someone else moved on is 'already done', not a failure", async function () {
+    const mined = () => Object.assign(new Error("transaction execution reverted"), { code: "CALL_EXCEPTION" });
+    const signer: SenderSigner = {
+      getAddress: async () => "0x" + "11".repeat(20),
+      provider: { getTransactionCount: async () => 0 },
+      sendTransaction: async () => ({ hash: "0x" + "ab".repeat(32), wait: () => Promise.reject(mined()) }),
+    };
+    const sender = new TxSender(signer, { retries: 2, baseDelayMs: 1, ...noSleep });
+    // The simulation before sending passes; another party's transaction lands first, so the one after reverts.
+    let simulations = 0;
+    const raced = await sender.send(
+      "proveFraud",
+      call("0x01", async () => {
+        if (++simulations > 1) throw revert("JobEscrowInvalidStatus", [1n, 5]);
+        return undefined;
+      }),
+    );
+    expect(raced).to.deep.include({ ok: false, hash: "0x" + "ab".repeat(32) });
+    expect(simulations).to.equal(2);
+    expect(!raced.ok && raced.error).to.deep.include({
+      kind: "already-done",
+      name: "JobEscrowInvalidStatus",
+      message: "mined and reverted: JobEscrowInvalidStatus(1, 5)",
+    });
+    // When the call still passes in simulation, nothing explains the revert: it stays a revert.
+    const unexplained = await sender.send("t", call("0x02"));
+    expect(!unexplained.ok && unexplained.error.kind).to.equal("revert");
+  });
 });

@@ -1,32 +1,22 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { ethers } from "hardhat";
 import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { underCoverage } from "../fixtures/coverage";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { hexlify, parseEther, type ContractTransactionResponse, type Filter, type FilterByBlockHash } from "ethers";
-import pino from "pino";
-import type { JobEscrow, ModelRegistry, VerifierStaking } from "../../typechain-types";
+import { hexlify, type Filter, type FilterByBlockHash } from "ethers";
+import type { JobEscrow, VerifierStaking } from "../../typechain-types";
 import { encodeTensors, type Tensor } from "../../src/codec";
 import { jobDomainOf, jobIdOf, toJob, type JobDomain } from "../../src/job";
 import { buildIdentityModel, buildMlpClassifier, buildTwoInputModel } from "../../src/models/build";
-import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, JobOutcome, JobStatus, VoteState } from "../../src/params";
-import { jobToJson, type ProtocolAddresses } from "../../src/worker/chain";
-import { ModelStore, sha256Hex } from "../../src/worker/models";
+import { DEFAULT_ESCROW_PARAMS, JobOutcome, JobStatus, VoteState } from "../../src/params";
+import { jobToJson } from "../../src/worker/chain";
+import { sha256Hex } from "../../src/worker/models";
 import { buildProfileModel, weightsRoot } from "../../src/proven";
 import { GOLDEN_MODEL } from "../fixtures/proven";
+import { deployServiceBench, waitFor as waitUntil, type LogLine, type ServiceBench } from "../fixtures/services";
 import { loadModel, runModel } from "../../src/worker/onnx";
-import { startService, type ServiceHandle } from "../../src/worker/service";
 import { formatVerdict, verifyJob } from "../../src/worker/verify";
-import { currentTerms } from "../../src/terms";
-import { deployEscrowLibraries } from "../../src/deploy/contracts";
 
-const PRICE = parseEther("2");
-const STAKE = parseEther("100");
-const FUNDS = parseEther("10000");
 /** A wrong weights root for the golden profile model: the root of its first layer alone. */
 const BAD_ROOT = weightsRoot(GOLDEN_MODEL.layers.slice(0, 1));
 
@@ -37,16 +27,6 @@ const features = (rows: number[][]): Tensor => ({
   data: new Float32Array(rows.flat()),
 });
 
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await onPoll?.();
-    await new Promise((r) => setTimeout(r, 40));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /**
  * Run on every poll of `waitFor`: stands in for the block production of a real chain, which the in-process
  * network does only on transactions. A committee is drawn from a seed that exists from the block after its
@@ -54,71 +34,27 @@ async function waitFor(what: string, cond: () => Promise<boolean> | boolean, tim
  */
 let onPoll: (() => Promise<void>) | undefined;
 
+const waitFor = (what: string, cond: () => Promise<boolean> | boolean, timeoutMs?: number) =>
+  waitUntil(what, cond, timeoutMs, () => onPoll?.() ?? Promise.resolve());
+
 describe("worker service (in-process)", function () {
   this.timeout(60_000);
 
-  let tmp: string;
+  let bench: ServiceBench;
   let escrow: JobEscrow;
-  let registry: ModelRegistry;
   let staking: VerifierStaking;
-  let addresses: ProtocolAddresses;
   let requester: HardhatEthersSigner;
   let worker: HardhatEthersSigner;
   let faulty: HardhatEthersSigner;
   let verifiers: HardhatEthersSigner[];
   const models = { mlp: 0n, two: 0n, identity: 0n, badHash: 0n, notOnnx: 0n, badRoot: 0n };
-  const logs: Record<string, string[]> = {};
-  const running = new Map<string, ServiceHandle>();
   const jobs: Record<string, bigint> = {};
 
-  const logger = (label: string) => {
-    logs[label] ??= [];
-    return pino({ level: "info" }, { write: (s: string) => void logs[label].push(s) });
-  };
-
-  async function start(label: string, signer: HardhatEthersSigner, role: "worker" | "verifier", extra = {}) {
-    const handle = await startService({
-      provider: ethers.provider,
-      signer,
-      addresses,
-      role,
-      stateDir: path.join(tmp, "state", label),
-      cacheDir: path.join(tmp, "cache", label),
-      confirmations: 0,
-      pollMs: 25,
-      retries: 2,
-      retryBaseMs: 10,
-      logger: logger(label),
-      ...extra,
-    });
-    running.set(label, handle);
-    return handle;
-  }
-
-  async function stop(label: string) {
-    await running.get(label)?.stop();
-    running.delete(label);
-  }
-
-  async function jobFrom(tx: ContractTransactionResponse) {
-    const receipt = await tx.wait();
-    for (const log of receipt!.logs) {
-      const parsed = escrow.interface.parseLog(log);
-      if (parsed?.name === "JobRequested") return parsed.args.jobId as bigint;
-    }
-    throw new Error("no JobRequested");
-  }
-
-  async function request(modelId: bigint, input: Tensor[], deadlineIn = 86_400): Promise<bigint> {
-    const deadline = BigInt(await time.latest()) + BigInt(deadlineIn);
-    return jobFrom(
-      await escrow
-        .connect(requester)
-        .requestInference(modelId, await currentTerms(registry, modelId), encodeTensors(input), deadline, 0),
-    );
-  }
-
-  const status = async (id: bigint) => Number((await escrow.jobState(id)).status);
+  const start = (label: string, signer: HardhatEthersSigner, role: "worker" | "verifier", extra = {}) =>
+    bench.start(label, signer, role, extra);
+  const stop = (label: string) => bench.stop(label);
+  const request = (modelId: bigint, input: Tensor[], deadlineIn?: number) => bench.request(modelId, input, deadlineIn);
+  const status = (id: bigint) => bench.status(id);
   const mineWhileDrawing = (ids: bigint[]) => async () => {
     for (const id of ids) {
       if ((await status(id)) === JobStatus.Drawing) return void (await mine(1));
@@ -134,17 +70,8 @@ describe("worker service (in-process)", function () {
     }
   }
   const drawsOf = async (id: bigint) => escrow.queryFilter(escrow.filters.CommitteeDrawn(id));
-  /** A model store and what verifyJob needs to re-check jobs from chain data. */
-  const verifyDeps = () => {
-    const store = new ModelStore({
-      cacheDir: path.join(tmp, "verify-cache"),
-      ipfsGateway: "http://127.0.0.1:1",
-      timeoutMs: 5000,
-      maxBytes: 1 << 24,
-    });
-    return { store, deps: { provider: ethers.provider, addresses, models: store, fetch: store["opts"] } };
-  };
-  const senderOf = async (txHash: string) => (await ethers.provider.getTransaction(txHash))!.from;
+  const verifyDeps = () => bench.verifyDeps();
+  const senderOf = (txHash: string) => bench.senderOf(txHash);
   const outputOf = async (id: bigint) => {
     const [ev] = await escrow.queryFilter(escrow.filters.ResultSubmitted(id));
     return ev?.args.output as string | undefined;
@@ -159,84 +86,27 @@ describe("worker service (in-process)", function () {
     // instrumented bytecode runs past the node's per-transaction cap; every contract path they drive is covered by
     // the contract tests. They run in full in npm test.
     if (underCoverage()) this.skip();
-    tmp = mkdtempSync(path.join(os.tmpdir(), "trustml-service-"));
-    const signers = await ethers.getSigners();
-    const [governance, treasury, modelOwner] = signers;
-    requester = signers[3];
-    worker = signers[4];
-    faulty = signers[5];
-    verifiers = signers.slice(6, 9);
+    bench = await deployServiceBench("trustml-service-");
+    ({ escrow, staking, requester, worker, faulty, verifiers } = bench);
 
-    const token = await ethers.deployContract("TestToken", [governance.address]);
-    registry = await ethers.deployContract("ModelRegistry");
-    staking = await ethers.deployContract("VerifierStaking", [token, governance.address, DEFAULT_MIN_VERIFIER_STAKE]);
-    const randomness = await ethers.deployContract("MockRandomness");
-    escrow = await ethers.deployContract(
-      "JobEscrow",
-      [token, registry, staking, randomness, treasury.address, governance.address, DEFAULT_ESCROW_PARAMS],
-      { libraries: await deployEscrowLibraries() },
-    );
-    await staking.connect(governance).grantRole(await staking.ESCROW_ROLE(), escrow);
-    for (const a of [requester, worker, faulty, ...verifiers]) {
-      await token.connect(governance).mint(a.address, FUNDS);
-      await token.connect(a).approve(escrow, ethers.MaxUint256);
-      await token.connect(a).approve(staking, ethers.MaxUint256);
-    }
-    await staking.connect(worker).stake(STAKE);
-    await staking.connect(faulty).stake(STAKE);
-    for (const v of verifiers) {
-      await staking.connect(v).stake(STAKE);
-      await staking.connect(v).setVerifier(true);
-    }
-
-    const register = async (
-      file: string,
-      bytes: Uint8Array,
-      mode: number,
-      committeeSize: number,
-      hash?: string,
-      root = ethers.ZeroHash,
-    ) => {
-      const full = path.join(tmp, file);
-      writeFileSync(full, bytes);
-      await registry.connect(modelOwner).registerModel(
-        hash ?? sha256Hex(bytes),
-        pathToFileURL(full).href,
-        {
-          price: PRICE,
-          mode,
-          committeeSize,
-          royaltyBps: 500,
-          relTolerance: 10_000,
-          absTolerance: 1000,
-        },
-        root,
-      );
-      return registry.modelCount();
-    };
-    models.mlp = await register("mlp.onnx", buildMlpClassifier(), 2, 3);
-    models.two = await register("two.onnx", buildTwoInputModel(), 0, 1);
-    models.identity = await register("identity.onnx", buildIdentityModel("float32", ["N"]), 1, 1);
-    models.badHash = await register("mlp-copy.onnx", buildMlpClassifier(), 0, 1, sha256Hex(Buffer.from("other")));
-    models.notOnnx = await register("garbage.onnx", Buffer.from("this is not an onnx file"), 0, 1);
+    models.mlp = await bench.register("mlp.onnx", buildMlpClassifier(), 2, 3);
+    models.two = await bench.register("two.onnx", buildTwoInputModel(), 0, 1);
+    models.identity = await bench.register("identity.onnx", buildIdentityModel("float32", ["N"]), 1, 1);
+    models.badHash = await bench.register("mlp-copy.onnx", buildMlpClassifier(), 0, 1, {
+      hash: sha256Hex(Buffer.from("other")),
+    });
+    models.notOnnx = await bench.register("garbage.onnx", Buffer.from("this is not an onnx file"), 0, 1);
     // A profile model registered with the root of another model (its first layer alone): no worker may serve it.
     const profile = buildProfileModel(GOLDEN_MODEL);
-    models.badRoot = await register("profile.onnx", profile, 0, 1, undefined, BAD_ROOT);
+    models.badRoot = await bench.register("profile.onnx", profile, 0, 1, { root: BAD_ROOT });
 
-    addresses = {
-      escrow: await escrow.getAddress(),
-      registry: await registry.getAddress(),
-      staking: await staking.getAddress(),
-      startBlock: (await ethers.provider.getBlockNumber()) - 30,
-    };
     await start("worker", worker, "worker", { port: 0 });
     for (let i = 0; i < 3; i++) await start(`v${i}`, verifiers[i], "verifier");
   });
 
   after(async function () {
-    for (const label of [...running.keys()]) await stop(label);
-    // Under coverage the set-up skipped before making the directory.
-    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+    // Under coverage the set-up skipped before deploying.
+    await bench?.close();
   });
 
   it("None mode: posts exactly what ONNX Runtime computes, and serves /healthz and /metrics", async function () {
@@ -250,7 +120,7 @@ describe("worker service (in-process)", function () {
     expect(await outputOf(id)).to.equal(hexlify(expected));
     jobs.none = id;
 
-    const port = running.get("worker")!.port!;
+    const port = bench.running.get("worker")!.port!;
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).to.equal(200);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -295,20 +165,20 @@ describe("worker service (in-process)", function () {
     const notOnnx = await request(models.notOnnx, good, 600);
     const badInput = await request(models.mlp, [features([[1, 2, 3, 4, 5]])], 600);
     const badRoot = await request(models.badRoot, good, 600);
-    const reasons = () => logs.worker.map((l) => JSON.parse(l)).filter((l) => l.msg?.startsWith("job left unclaimed"));
+    const reasons = () => bench.lines("worker").filter((l) => l.msg?.startsWith("job left unclaimed"));
     await waitFor("four logged reasons", () => reasons().length >= 4);
-    const byJob = new Map(reasons().map((l) => [l.jobId, l]));
-    expect(byJob.get(String(badHash)).reason).to.equal("model-hash-mismatch");
-    expect(byJob.get(String(badHash)).detail).to.include(sha256Hex(Buffer.from("other")));
-    expect(byJob.get(String(notOnnx)).reason).to.equal("model-not-onnx");
-    expect(byJob.get(String(badInput)).reason).to.equal("input-mismatch");
+    const byJob = new Map(reasons().map((l) => [l.jobId, l as LogLine & { reason: string; detail: string }]));
+    expect(byJob.get(String(badHash))!.reason).to.equal("model-hash-mismatch");
+    expect(byJob.get(String(badHash))!.detail).to.include(sha256Hex(Buffer.from("other")));
+    expect(byJob.get(String(notOnnx))!.reason).to.equal("model-not-onnx");
+    expect(byJob.get(String(badInput))!.reason).to.equal("input-mismatch");
     // The weights root recomputed from the file is not the registry's: refused, with both roots in the log.
-    expect(byJob.get(String(badRoot)).reason).to.equal("model-weights-root-mismatch");
-    expect(byJob.get(String(badRoot)).detail)
+    expect(byJob.get(String(badRoot))!.reason).to.equal("model-weights-root-mismatch");
+    expect(byJob.get(String(badRoot))!.detail)
       .to.include(`weightsRoot of the file is ${weightsRoot(GOLDEN_MODEL.layers)}`)
       .and.include(`the registry says ${BAD_ROOT}`);
     for (const id of [badHash, notOnnx, badInput, badRoot]) expect(await status(id)).to.equal(JobStatus.Requested);
-    const m = running.get("worker")!.metrics;
+    const m = bench.running.get("worker")!.metrics;
     expect(await m.value(m.jobsFailed, { reason: "model-hash-mismatch" })).to.equal(1);
     expect(await m.value(m.jobsFailed, { reason: "model-weights-root-mismatch" })).to.equal(1);
     // verify-job says why the job cannot be re-executed: the file is the registry's, its root is not.
@@ -544,13 +414,8 @@ describe("worker service (in-process)", function () {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    const store = new ModelStore({
-      cacheDir: path.join(tmp, "verify-cache"),
-      ipfsGateway: "http://127.0.0.1:1",
-      timeoutMs: 5000,
-      maxBytes: 1 << 24,
-    });
-    const v = await verifyJob(jobs.accepted, { provider, addresses, models: store, fetch: store["opts"] });
+    const { store, deps } = verifyDeps();
+    const v = await verifyJob(jobs.accepted, { ...deps, provider });
     expect(v.record.hashOk).to.equal(false);
     expect(v.verdict).to.equal("unverifiable");
     expect(v.summary).to.equal("the JobRequested record does not hash to the job id");
@@ -559,11 +424,11 @@ describe("worker service (in-process)", function () {
   });
 
   it("no service loop failed along the way", function () {
-    const failures = Object.entries(logs).flatMap(([label, lines]) =>
-      lines
-        .map((l) => JSON.parse(l))
+    const failures = Object.keys(bench.logs).flatMap((label) =>
+      bench
+        .lines(label)
         .filter((l) => l.level >= 50)
-        .map((l) => `${label}: ${l.msg} ${l.err ?? ""}`),
+        .map((l) => `${label}: ${l.msg} ${String(l.err ?? "")}`),
     );
     expect(failures).to.deep.equal([]);
   });
