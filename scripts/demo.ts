@@ -1,20 +1,31 @@
 /**
  * `npm run demo`: TrustML end to end on a local chain, in about a minute.
  *
- * Starts `hardhat node`, deploys with deployProtocol (windows of seconds), publishes two models built in code
- * (an MLP classifier and a model with a float32 and an int64 input), stakes a worker, a dishonest worker and
+ * Starts `hardhat node`, deploys with deployProtocol (windows of seconds), publishes three models built in code
+ * (an MLP classifier, a model with a float32 and an int64 input, and a 784 → 128 → 64 → 10 MLP quantized by
+ * `model:quantize`'s converter into a Proven-mode integer profile file), stakes a worker, a dishonest worker and
  * five verifiers, and runs them as separate processes of the worker CLI. First the dishonest worker alone
- * (`--fault wrong-output`) takes a committee job: the committee rejects its output and it is slashed. Then the
- * honest worker serves 30 jobs over both models and all three verification modes (the models' terms change
- * half-way). When every job is terminal it prints a table and a summary, checks every accepted output
- * against ONNX Runtime run here, stops everything and exits 0; on any failure or after 150 s it exits 1.
+ * (`--fault wrong-output`) takes a committee job: the committee rejects its output and it is slashed. Then, restarted
+ * with `--fault wrong-trace`, it takes a Proven job and posts a trace with one hidden neuron wrong: a verifier proves
+ * it in one transaction and it is slashed. Then the honest worker serves 36 jobs over the three models and all four
+ * verification modes (two models' terms change half-way). When every job is terminal it prints a table and a
+ * summary, checks every accepted output against ONNX Runtime run here (a Proven output, trace included, against the
+ * reference executor bit for bit), stops everything and exits 0; on any failure or after 150 s it exits 1.
  *
  * Options: --keep (keep the working directory with the logs), --budget <seconds> (default 150).
  */
 import { rmSync } from "node:fs";
 import { formatUnits, parseEther } from "ethers";
 import { compareOutputs, type Tensor } from "../src/codec";
-import { buildMlpClassifier, buildTwoInputModel } from "../src/models/build";
+import {
+  buildFloatMlp,
+  buildMlpClassifier,
+  buildTwoInputModel,
+  randomFloatMlp,
+  sparseImageRows,
+} from "../src/models/build";
+import { buildProfileModel, runReference, traceOf, vectorTensor, weightsRoot, type ProfileModel } from "../src/proven";
+import { measureAgreement, parseFloatMlp, quantizeInput, quantizeMlp, type Quantized } from "../src/proven/quantize";
 import {
   conservation,
   installSignalHandlers,
@@ -75,6 +86,20 @@ const twoInput = (i: number): Tensor[] => [
   { name: "scale", type: "int64", shape: [1], data: new BigInt64Array([BigInt((i % 4) + 1)]) },
 ];
 
+/** The Proven model: a seeded 784 → 128 → 64 → 10 float MLP quantized on 64 image-like rows; 6 of them are inputs. */
+function digitsModel(): { float: Uint8Array; quantized: Quantized; rows: number[][] } {
+  let state = 0x2e0a; // mulberry32, seeded: the same model on every run
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const float = buildFloatMlp(randomFloatMlp([784, 128, 64, 10], random));
+  const rows = sparseImageRows(random, 64, 784);
+  return { float, quantized: quantizeMlp(parseFloatMlp(float), rows), rows };
+}
+
 const num = (v: number | bigint) => (typeof v === "bigint" ? v.toString() : String(Number(v.toFixed(3))));
 
 /** A short rendering of an output for the table. */
@@ -85,6 +110,11 @@ function describeOutput(model: string, t: Tensor[] | undefined): string {
     const label = Number(get("label")!.data[0]);
     const p = get("probabilities")!.data[label] as number;
     return `class ${label} (p=${p.toFixed(3)})`;
+  }
+  if (model === "digits-proven") {
+    // The first tensor is the output vector; the others are the posted hidden vectors.
+    const scores = [...t[0].data].map(Number);
+    return `class ${scores.indexOf(Math.max(...scores))} (+${t.length - 1} hidden vectors)`;
   }
   const y = [...get("y")!.data].map((v) => num(v as number));
   return `y=[${y.join(",")}] count=${num(get("count")!.data[0] as number)}`;
@@ -151,6 +181,31 @@ async function main(): Promise<void> {
       `published model ${mlpId} iris-mlp (4→8→3 MLP, committee of 3) and model ${twoId} two-input ` +
         `(float32 x, int64 scale; no verification), file:// URIs, sha256 content hashes`,
     );
+    const digits = digitsModel();
+    const profile: ProfileModel = digits.quantized.model;
+    const profileBytes = buildProfileModel(profile);
+    const agreement = await measureAgreement(digits.float, digits.quantized, digits.rows);
+    const proven: ModelTerms = {
+      ...committee,
+      price: parseEther("1"),
+      mode: VerificationMode.Proven,
+      committeeSize: 1,
+    };
+    const digitsId = await n.publishModel({
+      owner: modelOwner,
+      name: "digits-proven",
+      bytes: profileBytes,
+      terms: proven,
+      weightsRoot: weightsRoot(profile.layers),
+    });
+    models.set(digitsId, { name: "digits-proven", model: await loadModel(profileBytes) });
+    const digitInput = (i: number): Tensor[] => [
+      vectorTensor(profile.inputName, quantizeInput(digits.rows[i], digits.quantized.inputScale)),
+    ];
+    say(
+      `published model ${digitsId} digits-proven: a 784→128→64→10 float MLP quantized to int8 (top-1 agreement ` +
+        `with the float model ${agreement.top1}/${agreement.rows} calibration rows), Proven mode with its weights root`,
+    );
 
     const verifierProcs = verifiers.map((v, i) =>
       n.startService({ name: `verifier-${i + 1}`, wallet: v, role: "verifier" }),
@@ -183,23 +238,47 @@ async function main(): Promise<void> {
         "that did not exist yet (the hash of the next block), within 10 s",
     );
     await cheat.stop();
+
+    // Phase 1b: the dishonest worker again, now corrupting one hidden neuron of a Proven job's trace.
+    const tracer = n.startService({
+      name: "dishonest-worker",
+      wallet: dishonest,
+      role: "worker",
+      fault: "wrong-trace",
+    });
+    await tracer.ready(remaining());
+    await plan(digitsId, digitInput(0), true);
+    const traceJob = planned[planned.length - 1];
+    await waitFor(
+      "the proof of the dishonest worker's trace",
+      async () => Number((await n.escrow.jobState(traceJob.id)).status) === JobStatus.Rejected,
+      { timeoutMs: remaining() },
+    );
+    say(
+      `job ${traceJob.label}: the dishonest worker (--fault wrong-trace) posted a trace with one hidden neuron wrong; ` +
+        "a verifier proved it in one transaction (proveFraud): Rejected, the worker slashed",
+    );
+    await tracer.stop();
     const honest = n.startService({ name: "worker", wallet: worker, role: "worker", settleAll: true });
     await honest.ready(remaining());
     say(
-      "the dishonest worker is stopped before drawing its committee (the verifiers draw it as its draw-by nears); " +
-        "the honest worker is running (and settles due jobs as a keeper)",
+      `the dishonest worker is stopped (job ${cheatJob.label}'s committee is drawn by whoever gets there first: ` +
+        "the worker whose job it is, or a verifier as its draw-by nears); the honest worker is running (and settles " +
+        "due jobs as a keeper)",
     );
 
-    // Phase 2: 30 jobs for the honest worker over both models and the three modes.
+    // Phase 2: 36 jobs for the honest worker over the three models and the four modes.
+    const before = planned.length;
     for (let i = 0; i < 8; i++) await plan(mlpId, mlpInput(i + 1));
     for (let i = 0; i < 8; i++) await plan(twoId, twoInput(i));
+    for (let i = 1; i <= 6; i++) await plan(digitsId, digitInput(i));
     await n.setTerms(modelOwner, mlpId, { ...committee, mode: VerificationMode.Optimistic });
     await n.setTerms(modelOwner, twoId, { ...none, price: parseEther("1.5"), mode: VerificationMode.Committee });
     for (let i = 0; i < 8; i++) await plan(mlpId, mlpInput(i + 4));
     for (let i = 0; i < 6; i++) await plan(twoId, twoInput(i + 8));
     say(
-      `requested ${planned.length - 1} more jobs: 8 iris-mlp Committee, 8 two-input None, then new terms, ` +
-        `8 iris-mlp Optimistic, 6 two-input Committee`,
+      `requested ${planned.length - before} more jobs: 8 iris-mlp Committee, 8 two-input None, 6 digits-proven ` +
+        `Proven, then new terms, 8 iris-mlp Optimistic, 6 two-input Committee`,
     );
 
     let lastCount = -1;
@@ -242,6 +321,16 @@ async function main(): Promise<void> {
         check = "wrong";
       } else if (j.outcome !== JobOutcome.Accepted || !posted) {
         problems.push(`job ${p.label} ended ${OUTCOME_NAMES[j.outcome ?? -1] ?? STATUS_NAMES[j.status]}`);
+      } else if (j.mode === VerificationMode.Proven) {
+        // The whole posted trace, bit for bit, against the reference executor; its output against ONNX Runtime.
+        const x0 = p.input[0].data as Int8Array;
+        const trace = traceOf(profile.outputName, runReference(profile.layers, x0).vectors);
+        const exact = j.output === hexOf(trace.output);
+        const ort = await runModel(models.get(j.modelId)!.model, p.input);
+        const c = compareOutputs([posted[0]], ort, { relTolerance: 0, absTolerance: 0 });
+        if (!exact) problems.push(`job ${p.label}: the posted trace differs from the reference executor's`);
+        if (!c.agree) problems.push(`job ${p.label}: the posted output differs from ONNX Runtime: ${c.reason}`);
+        check = exact && c.agree ? "= reference, ORT" : "MISMATCH";
       } else {
         const expected = await runModel(models.get(j.modelId)!.model, p.input);
         const c = compareOutputs(posted, expected, TOLERANCE);
@@ -267,8 +356,17 @@ async function main(): Promise<void> {
     const cons = await conservation(n.escrow, n.token, jobs, [...accounts, n.deployment.treasury]);
     if (!cons.ok) problems.push(`escrow conservation fails: ${JSON.stringify(cons, (_k, v) => String(v))}`);
 
-    const draws = await drawers(n, jobs, { worker: worker.address, verifiers: verifiers.map((v) => v.address) });
-    summary(jobs, slashes, cons, draws, { dishonest: dishonest.address, verifiers: verifiers.map((v) => v.address) });
+    const proofs = await fraudProofs(n, jobs);
+    if (!proofs.some((f) => f.jobId === traceJob.id)) problems.push(`job ${traceJob.label} was not proven wrong`);
+    const draws = await drawers(n, jobs, {
+      worker: worker.address,
+      dishonest: dishonest.address,
+      verifiers: verifiers.map((v) => v.address),
+    });
+    summary(jobs, slashes, cons, draws, proofs, {
+      dishonest: dishonest.address,
+      verifiers: verifiers.map((v) => v.address),
+    });
 
     clearTimeout(budgetTimer);
     const dir = n.dir;
@@ -314,18 +412,49 @@ function printTable(header: string[], rows: string[][]): void {
   console.log("");
 }
 
-/** Who sent each CommitteeDrawn: the honest worker drawing its own jobs, or a verifier (its challenge, or the
- * backstop near draw-by). */
+const hexOf = (bytes: Uint8Array) => "0x" + Buffer.from(bytes).toString("hex");
+
+interface FraudProofReport {
+  jobId: bigint;
+  label: string;
+  prover: string;
+  layer: number;
+  index: number;
+  gas: bigint;
+}
+
+/** Every FraudProven of the jobs, with the gas of its transaction. */
+async function fraudProofs(n: LocalNetwork, jobs: JobReport[]): Promise<FraudProofReport[]> {
+  const found: FraudProofReport[] = [];
+  for (const j of jobs) {
+    for (const e of j.events.filter((x) => x.name === "FraudProven")) {
+      const receipt = (await n.provider.getTransactionReceipt(e.log.transactionHash))!;
+      found.push({
+        jobId: j.id,
+        label: `#${j.nonce}`,
+        prover: String(e.args.prover),
+        layer: Number(e.args.layer),
+        index: Number(e.args.index),
+        gas: receipt.gasUsed,
+      });
+    }
+  }
+  return found;
+}
+
+/** Who sent each CommitteeDrawn: a worker drawing its own jobs (the honest one, or the dishonest one its job), or a
+ * verifier (its challenge, or the backstop near draw-by). */
 async function drawers(
   n: LocalNetwork,
   jobs: JobReport[],
-  who: { worker: string; verifiers: string[] },
-): Promise<{ worker: number; verifiers: number; others: number }> {
-  const counts = { worker: 0, verifiers: 0, others: 0 };
+  who: { worker: string; dishonest: string; verifiers: string[] },
+): Promise<{ worker: number; dishonest: number; verifiers: number; others: number }> {
+  const counts = { worker: 0, dishonest: 0, verifiers: 0, others: 0 };
   for (const j of jobs) {
     for (const e of j.events.filter((x) => x.name === "CommitteeDrawn")) {
       const from = (await n.provider.getTransaction(e.log.transactionHash))!.from.toLowerCase();
       if (from === who.worker.toLowerCase()) counts.worker++;
+      else if (from === who.dishonest.toLowerCase()) counts.dishonest++;
       else if (who.verifiers.some((v) => v.toLowerCase() === from)) counts.verifiers++;
       else counts.others++;
     }
@@ -337,7 +466,8 @@ function summary(
   jobs: JobReport[],
   slashes: Awaited<ReturnType<typeof readJobs>>["slashes"],
   cons: Awaited<ReturnType<typeof conservation>>,
-  draws: { worker: number; verifiers: number; others: number },
+  draws: { worker: number; dishonest: number; verifiers: number; others: number },
+  proofs: FraudProofReport[],
   who: { dishonest: string; verifiers: string[] },
 ): void {
   const first = Math.min(...jobs.map((j) => j.requestedAt));
@@ -355,16 +485,12 @@ function summary(
     return `${MODE_NAMES[mode]} ${avg.toLocaleString("en-US")} (${js.length} jobs, ${avgS} s)`;
   });
   console.log(`gas per job: ${byMode.join(" | ")}  (batched transactions split evenly)`);
-  const drawn = draws.worker + draws.verifiers + draws.others;
+  const drawn = draws.worker + draws.dishonest + draws.verifiers + draws.others;
   console.log(
-    `committees:  ${drawn} drawn after their seed existed: ${draws.worker} by the worker, ${draws.verifiers} by verifiers` +
+    `committees:  ${drawn} drawn after their seed existed: ${draws.worker} by the worker, ` +
+      (draws.dishonest > 0 ? `${draws.dishonest} by the dishonest worker, ` : "") +
+      `${draws.verifiers} by verifiers` +
       (draws.others > 0 ? `, ${draws.others} by others` : ""),
-  );
-  const p = payouts(jobs);
-  console.log(
-    `payouts:     workers ${TML(p.workers)} TML | model owner ${TML(p.modelOwners)} | verifiers ${TML(p.verifiers)} | ` +
-      `treasury ${TML(p.treasury)} | requester refunds ${TML(p.requesterRefunds)}` +
-      (p.challengers > 0n ? ` | challengers ${TML(p.challengers)}` : ""),
   );
   const lower = (a: string) => a.toLowerCase();
   const label = (a: string) =>
@@ -373,6 +499,18 @@ function summary(
       : who.verifiers.some((v) => lower(v) === lower(a))
         ? `verifier-${who.verifiers.findIndex((v) => lower(v) === lower(a)) + 1}`
         : a;
+  for (const f of proofs) {
+    console.log(
+      `fraud proof: job ${f.label} proven wrong by ${label(f.prover)} at layer ${f.layer}, neuron ${f.index}, in one ` +
+        `transaction of ${f.gas.toLocaleString("en-US")} gas (proveFraud)`,
+    );
+  }
+  const p = payouts(jobs);
+  console.log(
+    `payouts:     workers ${TML(p.workers)} TML | model owner ${TML(p.modelOwners)} | verifiers ${TML(p.verifiers)} | ` +
+      `treasury ${TML(p.treasury)} | requester refunds ${TML(p.requesterRefunds)}` +
+      (p.challengers > 0n ? ` | challengers and provers ${TML(p.challengers)}` : ""),
+  );
   const slashText = slashes.length
     ? slashes.map((s) => `${label(s.account)} ${s.account.slice(0, 10)}… −${TML(s.amount)} TML`).join(", ")
     : "none";
