@@ -10,6 +10,7 @@ import { acceptedSettlement, provenSettlement } from "../src/settlement";
 
 type Settlement = ReturnType<typeof acceptedSettlement>;
 import { currentTerms } from "../src/terms";
+import { toSettlement } from "../src/job";
 import { encodeTensors } from "../src/codec";
 import {
   WeightsTree,
@@ -65,22 +66,7 @@ async function settlementOf(p: Protocol, tx: ContractTransactionResponse): Promi
   const receipt = await tx.wait();
   for (const log of receipt!.logs) {
     const parsed = p.escrow.interface.parseLog(log);
-    if (parsed?.name === "JobSettled") {
-      const s = parsed.args.settlement;
-      return [
-        Number(parsed.args.outcome),
-        {
-          workerPayment: s.workerPayment,
-          royalty: s.royalty,
-          treasuryPayment: s.treasuryPayment,
-          verifierReward: s.verifierReward,
-          rewardedVerifiers: s.rewardedVerifiers,
-          requesterRefund: s.requesterRefund,
-          challengerPayment: s.challengerPayment,
-          slashed: s.slashed,
-        },
-      ];
-    }
+    if (parsed?.name === "JobSettled") return [Number(parsed.args.outcome), toSettlement(parsed.args.settlement)];
   }
   throw new Error("no JobSettled");
 }
