@@ -1060,7 +1060,8 @@ function resolveProof(r: Run, a: Extract<Action, { kind: "proveFraud" }>): Resol
   }
   const proof: FraudProof | undefined = "proof" in evidence ? evidence.proof : undefined;
   const named = proof ? ` neuron ${proof.layer}.${proof.index}` : "";
-  const label = `proveFraud ${a.who} job ${tag(r, id)} ${a.evidence}${named}${posting ? ` on ${posting.what}` : ""}${a.tampered ? " tampered" : ""}`;
+  const on = posting ? ` on ${posting.what}` : "";
+  const label = `proveFraud ${a.who} job ${tag(r, id)} ${a.evidence}${named}${on}${a.tampered ? " tampered" : ""}`;
   const sent = a.tampered ? tamper(job) : job;
   return {
     label,
