@@ -7,10 +7,10 @@ import { statisticalDraws, underCoverage } from "./fixtures/coverage";
  * Invariant fuzzing, bounded for CI: fast-check drives random sequences of every external action against the
  * real contracts and a TypeScript model (test/fuzz). `npm run fuzz -- --runs N --seed S` runs more.
  * The seed is fixed so that the coverage asserted here is reproducible: 19 runs of up to 80 steps, with which this
- * seed has every action kind succeed and revert (drawCommittees with each of its three reasons), 5 of 11 committee
- * votes end fully revealed, and of 14 Proven results posted, 5 cheats are convicted by the verifier's proof and 8
+ * seed has every action kind succeed and revert (drawCommittees with each of its three reasons), 4 of 10 committee
+ * votes end fully revealed, and of 15 Proven results posted, 8 cheats are convicted by the verifier's proof and 8
  * proofs against honest ones revert ProvenNeuronCorrect. Since the Proven mode joined the actions, seeds 1 to 8 each
- * miss one of these (seed 2, the seed before, never sees pause revert; seed 1 opens 3 committees). FUZZ_SEED
+ * miss one of these (seed 2, the seed before, never sees a challenge succeed; seed 1 opens 4 committees). FUZZ_SEED
  * overrides it.
  */
 describe("Invariant fuzzing", function () {

@@ -85,9 +85,9 @@ export type Action =
    * transaction, as the worker's service draws as soon as the seed exists; "sameBlock": a draw of it is sent in
    * the same block too, before the seed exists; "none": it waits for a `drawCommittees` action, or its draw
    * window closes. On a Proven job, "right" and "wrong" post a trace: its input's ("none") or the cheat `cheat`, its
-   * layer, neuron and change picked by `at`; with `watched`, once the submission succeeds, a verifier watching
-   * Proven jobs sends its proof ("first") in the next transaction, as the verifier service does. `mode`: prefer a
-   * job in this verification mode (when one fits).
+   * layer, neuron and change picked by `at`; with `proof`, once the submission succeeds, someone watching Proven
+   * jobs sends a proof with that evidence in the next transaction ("first": the verifier's, as the verifier
+   * service does). `mode`: prefer a job in this verification mode (when one fits).
    */
   | {
       kind: "submit";
@@ -99,7 +99,7 @@ export type Action =
       draw: DrawAfter;
       cheat: Cheat | "none";
       at: number;
-      watched: boolean;
+      proof: FraudEvidence | null;
     }
   /** `draw`: as for `submit`, once the challenge succeeds. */
   | { kind: "challenge"; who: Actor; job: JobPick; draw: DrawAfter }
@@ -366,7 +366,14 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     draw: drawAfter,
     cheat: fc.constantFrom<Cheat | "none">("none", "none", "none", "input", "hidden", "hidden", "output", "missing"),
     at: fc.nat({ max: 1 << 20 }),
-    watched: mostly(fc.constant(true), fc.constant(false), 3),
+    proof: fc.oneof(
+      { weight: 6, arbitrary: fc.constant<FraudEvidence>("first") },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom<FraudEvidence>("neuron", "otherOutput", "otherInput", "foreignLeaf", "garbage"),
+      },
+      { weight: 2, arbitrary: fc.constant(null) },
+    ),
   }),
   challenge: fc.record({
     kind: fc.constant("challenge" as const),

@@ -64,6 +64,7 @@ import {
   actionsArb,
   type Action,
   type Actor,
+  type FraudEvidence,
   type ActionKind,
   type JobPick,
 } from "./actions";
@@ -495,8 +496,8 @@ function drawNext(r: Run, id: bigint): Action | undefined {
   return { kind: "drawCommittees", who, first: "any", jobs: [Number(r.m.jobOf(id)!.job.nonce) - 1], tampered: false };
 }
 
-/** The proof a verifier watching Proven jobs sends once job `id`'s result is posted (by anyone `pick` names). */
-function proofNext(r: Run, id: bigint, pick: number): Action | undefined {
+/** The proof someone watching Proven jobs (anyone `pick` names) sends once job `id`'s result is posted. */
+function proofNext(r: Run, id: bigint, evidence: FraudEvidence, pick: number): Action | undefined {
   const j = r.m.jobOf(id);
   if (j?.job.mode !== BigInt(VerificationMode.Proven) || j.status !== JobStatus.Submitted) return undefined;
   const who = ACTORS[pick % ACTORS.length];
@@ -504,7 +505,7 @@ function proofNext(r: Run, id: bigint, pick: number): Action | undefined {
     kind: "proveFraud",
     who,
     job: { pick: 0, any: false, jobId: id },
-    evidence: "first",
+    evidence,
     neuron: pick,
     tampered: false,
   };
@@ -610,7 +611,8 @@ function resolve(r: Run, a: Action): Resolved {
           count(r, `posted ${posting.what}`);
         },
         next: () =>
-          (a.draw !== "none" ? drawNext(r, id) : undefined) ?? (a.watched ? proofNext(r, id, a.at) : undefined),
+          (a.draw !== "none" ? drawNext(r, id) : undefined) ??
+          (a.proof !== null ? proofNext(r, id, a.proof, a.at) : undefined),
         inBlock: a.draw === "sameBlock" ? drawInBlock(r, id, a.job.pick) : undefined,
       };
     }
