@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { parseEther } from "ethers";
 import type { P } from "./model";
 import type { ModelTerms } from "../../src/params";
+import type { Cheat, ProvenInputVariant } from "./proven";
 
 export const REQUESTERS = ["req0", "req1"] as const;
 export const WORKERS = ["worker0", "worker1"] as const;
@@ -55,26 +56,55 @@ export type RequestVariant =
 /** When the committee of a job a submission or challenge moved to Drawing is drawn (see `submit`). */
 export type DrawAfter = "next" | "sameBlock" | "none";
 
+/**
+ * The evidence of a fraud proof: "first" the verifier's proof (findFirstFraud's neuron, or, when the posted result
+ * is right, an attempt on the neuron `neuron` picks); "neuron" a proof naming the neuron `neuron` picks; "otherOutput"
+ * that proof with an output that is not the posted one; "otherInput" a layer-1 proof with an input that is not the
+ * job's; "foreignLeaf" a neuron of another model; "garbage" bytes that are not ABI-encoded evidence.
+ */
+export type FraudEvidence = "first" | "neuron" | "otherOutput" | "otherInput" | "foreignLeaf" | "garbage";
+
 export type Action =
-  /** `mode`: prefer a model in this verification mode (when one takes jobs). */
-  | { kind: "request"; who: Actor; model: number; mode: number | null; variant: RequestVariant; deadlineIn: number }
+  /**
+   * `mode`: prefer a model in this verification mode (when one takes jobs). `proven`, `inputSeed`: on a Proven
+   * model, the input sent (see ProvenInputVariant), its values seeded.
+   */
+  | {
+      kind: "request";
+      who: Actor;
+      model: number;
+      mode: number | null;
+      variant: RequestVariant;
+      deadlineIn: number;
+      proven: ProvenInputVariant;
+      inputSeed: number;
+    }
   | { kind: "claim"; who: Actor; job: JobPick; tampered: boolean }
   /**
    * `draw`: "next": once a Committee submission succeeds (its job in Drawing), its committee is drawn in the next
    * transaction, as the worker's service draws as soon as the seed exists; "sameBlock": a draw of it is sent in
    * the same block too, before the seed exists; "none": it waits for a `drawCommittees` action, or its draw
-   * window closes.
+   * window closes. On a Proven job, "right" and "wrong" post a trace: its input's ("none") or the cheat `cheat`, its
+   * layer, neuron and change picked by `at`; with `proof`, once the submission succeeds, someone watching Proven
+   * jobs sends a proof with that evidence in the next transaction ("first": the verifier's, as the verifier
+   * service does). `mode`: prefer a job in this verification mode (when one fits).
    */
   | {
       kind: "submit";
       who: Actor;
       job: JobPick;
+      mode: number | null;
       output: "right" | "wrong" | "empty" | "huge";
       asWorker: boolean;
       draw: DrawAfter;
+      cheat: Cheat | "none";
+      at: number;
+      proof: FraudEvidence | null;
     }
   /** `draw`: as for `submit`, once the challenge succeeds. */
   | { kind: "challenge"; who: Actor; job: JobPick; draw: DrawAfter }
+  /** A fraud proof of a Proven job's posted result, by anyone (the job picked among those it can convict now). */
+  | { kind: "proveFraud"; who: Actor; job: JobPick; evidence: FraudEvidence; neuron: number; tampered: boolean }
   /**
    * A batch of jobs to draw committees for. `jobs` picks among every job, as settleBatch picks; `first`: "ready"
    * puts the jobs whose committee can be drawn now (if any) before the picks, which are then skipped unless
@@ -127,7 +157,10 @@ export type Action =
   | { kind: "setTreasury"; who: Actor; to: Actor | "zero" }
   | { kind: "setUnbondingPeriod"; who: Actor; period: bigint }
   | { kind: "setMinVerifierStake"; who: Actor; amount: bigint }
-  /** `root`: with a (made-up) non-zero weights root; Proven terms without one revert. */
+  /**
+   * `root`: with the weights root of the fuzz profile model `profile` picks (test/fuzz/proven.ts), else zero;
+   * Proven terms without one revert.
+   */
   | {
       kind: "registerModel";
       who: Actor;
@@ -135,10 +168,18 @@ export type Action =
       hash: "new" | "taken" | "zero";
       uri: "ok" | "empty";
       root: boolean;
+      profile: number;
     }
   | { kind: "setTerms"; model: number; asOwner: boolean; terms: ModelTerms }
   | { kind: "deprecate"; model: number; asOwner: boolean }
-  | { kind: "publishVersion"; model: number; asOwner: boolean; hash: "new" | "taken" | "zero"; root: boolean }
+  | {
+      kind: "publishVersion";
+      model: number;
+      asOwner: boolean;
+      hash: "new" | "taken" | "zero";
+      root: boolean;
+      profile: number;
+    }
   | { kind: "transferModelOwnership"; model: number; asOwner: boolean; to: Actor }
   | { kind: "acceptModelOwnership"; model: number; asPending: boolean }
   | { kind: "reseed"; seed: number }
@@ -196,7 +237,7 @@ export const termsArb: fc.Arbitrary<ModelTerms> = fc.record({
     fc.constantFrom(0n, ether("0.001"), ether("50000")),
     8,
   ),
-  // Proven (3) now and then: the registry takes it with a weights root (a made-up one: no proof can convict).
+  // Proven (3) now and then: the registry takes it with a weights root (a fuzz profile model's).
   mode: mostly(fc.constantFrom(0, 1, 2), fc.constant(3), 10),
   committeeSize: mostly(fc.constantFrom(1, 3, 3, 5), fc.constantFrom(0, 2, 15, 16), 10),
   royaltyBps: mostly(fc.constantFrom(0, 500, 2000), fc.constant(2001), 20),
@@ -295,9 +336,15 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     kind: fc.constant("request" as const),
     who: requester,
     model: pickArb,
-    mode: fc.constantFrom<number | null>(null, 1, 2, 2, 2),
+    mode: fc.constantFrom<number | null>(null, 1, 2, 2, 2, 3, 3),
     variant: requestVariant,
     deadlineIn: fc.constantFrom(600, 3600, 86_400, 3 * 86_400),
+    proven: mostly(
+      fc.constant<ProvenInputVariant>("ok"),
+      fc.constantFrom<ProvenInputVariant>("wrongWidth", "notProfile"),
+      10,
+    ),
+    inputSeed: fc.nat(),
   }),
   claim: fc.record({
     kind: fc.constant("claim" as const),
@@ -309,6 +356,7 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     kind: fc.constant("submit" as const),
     who: claimer,
     job: jobPick,
+    mode: fc.constantFrom<number | null>(null, null, 3),
     output: mostly(
       fc.constantFrom<"right" | "wrong">("right", "right", "wrong"),
       fc.constantFrom<"empty" | "huge">("empty", "huge"),
@@ -316,12 +364,34 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     ),
     asWorker: mostly(fc.constant(true), fc.constant(false), 6),
     draw: drawAfter,
+    cheat: fc.constantFrom<Cheat | "none">("none", "none", "none", "input", "hidden", "hidden", "output", "missing"),
+    at: fc.nat({ max: 1 << 20 }),
+    proof: fc.oneof(
+      { weight: 6, arbitrary: fc.constant<FraudEvidence>("first") },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom<FraudEvidence>("neuron", "otherOutput", "otherInput", "foreignLeaf", "garbage"),
+      },
+      { weight: 2, arbitrary: fc.constant(null) },
+    ),
   }),
   challenge: fc.record({
     kind: fc.constant("challenge" as const),
     who: mostly(verifier, fc.constantFrom<Actor>("req0", "worker0", "outsider"), 8),
     job: jobPick,
     draw: drawAfter,
+  }),
+  proveFraud: fc.record({
+    kind: fc.constant("proveFraud" as const),
+    who: anyone,
+    job: jobPick,
+    evidence: mostly(
+      fc.constantFrom<FraudEvidence>("first", "first", "first", "neuron"),
+      fc.constantFrom<FraudEvidence>("otherOutput", "otherInput", "foreignLeaf", "garbage"),
+      6,
+    ),
+    neuron: pickArb,
+    tampered: mostly(fc.constant(false), fc.constant(true), 20),
   }),
   drawCommittees: fc.record({
     kind: fc.constant("drawCommittees" as const),
@@ -447,6 +517,7 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     hash: mostly(fc.constant<"new">("new"), fc.constantFrom<"taken" | "zero">("taken", "zero"), 6),
     uri: mostly(fc.constant<"ok">("ok"), fc.constant<"empty">("empty"), 10),
     root: mostly(fc.constant(false), fc.constant(true), 3),
+    profile: pickArb,
   }),
   setTerms: fc.record({
     kind: fc.constant("setTerms" as const),
@@ -465,6 +536,7 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     asOwner: mostly(fc.constant(true), fc.constant(false), 6),
     hash: mostly(fc.constant<"new">("new"), fc.constantFrom<"taken" | "zero">("taken", "zero"), 6),
     root: mostly(fc.constant(false), fc.constant(true), 3),
+    profile: pickArb,
   }),
   transferModelOwnership: fc.record({
     kind: fc.constant("transferModelOwnership" as const),
@@ -514,6 +586,7 @@ export const WEIGHTS: Record<ActionKind, number> = {
   claim: 5,
   submit: 12,
   challenge: 6,
+  proveFraud: 5,
   drawCommittees: 5,
   commitVote: 28,
   revealVote: 26,

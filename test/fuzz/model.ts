@@ -12,12 +12,15 @@
  *
  * Jobs are kept in request order (index = nonce - 1) and found by their id, the hash of their fixed fields
  * (`jobIdOf`). Each committee job keeps the list of its sealed commitments in commit order, the list every
- * reveal must pass back.
+ * reveal must pass back. A fraud proof of a Proven job is judged by the TypeScript judge (src/proven/judge.ts, the
+ * definition the Solidity judge is written from) against the job's input hash, its posted output hash and the
+ * weights root of the job's model version, which the model keeps for every version.
  */
 import { keccak256, ZeroAddress, ZeroHash } from "ethers";
 import { disputeWindowOf, JobOutcome, JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
 
 import { jobIdOf, type Settlement } from "../../src/job";
+import { decodeNeuronLeaf, FRAUD_KINDS, judge, type FraudProof } from "../../src/proven";
 import {
   abandonedSettlement,
   abandonmentSlash,
@@ -28,6 +31,7 @@ import {
   expiredSettlement,
   inconclusiveSettlement,
   isPenalized,
+  provenSettlement,
   rejectedSettlement,
   rejectionSlash,
   tallyOutcome,
@@ -161,8 +165,8 @@ export interface RegisteredModel {
   versionCount: number;
   deprecated: boolean;
   terms: ModelTerms;
-  /** Whether the latest version has a non-zero weights root (a Proven model always has). */
-  latestRoot: boolean;
+  /** The weights root of each version (index = version - 1), ZeroHash for none; a Proven model's latest has one. */
+  roots: string[];
 }
 
 export interface State {
@@ -215,6 +219,18 @@ export interface ExpectedDraw {
 /** Why `drawCommittees` skips a job: the error it reverts with when it is the first of a batch none of which can be drawn. */
 type DrawSkip = "JobEscrowInvalidStatus" | "JobEscrowSeedPending";
 
+/** A FraudProven event: `fraud` is ProvenJudge.Fraud (the index in FRAUD_KINDS). */
+export interface ExpectedFraud {
+  jobId: bigint;
+  prover: string;
+  fraud: number;
+  layer: bigint;
+  index: bigint;
+}
+
+/** The evidence of a fraud proof: the four parts, or bytes that are not their ABI encoding. */
+export type Evidence = { proof: FraudProof } | { malformed: true };
+
 /** A VoteCommitted event. */
 export interface ExpectedCommit {
   jobId: bigint;
@@ -228,6 +244,7 @@ export interface Effects {
   settlements: ExpectedSettlement[];
   draws: ExpectedDraw[];
   commits: ExpectedCommit[];
+  frauds: ExpectedFraud[];
   requested?: JobRecord;
   /**
    * How jobs left Drawing without a committee or were passed over, for the run's statistics: "tooFew" (settled at
@@ -237,7 +254,7 @@ export interface Effects {
 }
 
 /** Effects of nothing yet. */
-export const noEffects = (): Effects => ({ settlements: [], draws: [], commits: [], drawPaths: [] });
+export const noEffects = (): Effects => ({ settlements: [], draws: [], commits: [], frauds: [], drawPaths: [] });
 
 export const MAX_URI_BYTES = 2048;
 const MAX_COMMITTEE_SIZE = 15;
@@ -512,22 +529,32 @@ export class Model {
   }
 
   /** ModelRegistryWeightsRootRequired: Proven terms need a weights root on the latest version. */
-  private requireRoot(mode: number, root: boolean): void {
-    if (mode === VerificationMode.Proven && !root) revert("ModelRegistryWeightsRootRequired");
+  private requireRoot(mode: number, root: string): void {
+    if (mode === VerificationMode.Proven && root === ZeroHash) revert("ModelRegistryWeightsRootRequired");
   }
 
-  private publish(from: string, m: RegisteredModel, hash: string, uri: string, root: boolean): void {
+  /** The weights root of a model's latest version (ZeroHash for none). */
+  latestRoot(m: RegisteredModel): string {
+    return m.roots[m.roots.length - 1] ?? ZeroHash;
+  }
+
+  /** The weights root of the version a job was requested on. */
+  rootOf(job: JobRecord): string {
+    return this.s.models[Number(job.modelId) - 1].roots[Number(job.version) - 1];
+  }
+
+  private publish(from: string, m: RegisteredModel, hash: string, uri: string, root: string): void {
     if (hash === ZeroHash) revert("ModelRegistryZeroContentHash");
     if (this.s.published.some((p) => same(p.publisher, from) && same(p.hash, hash))) {
       revert("ModelRegistryContentHashTaken");
     }
     if (uri.length === 0 || uri.length > MAX_URI_BYTES) revert("ModelRegistryInvalidUri");
     m.versionCount += 1;
-    m.latestRoot = root;
+    m.roots.push(root);
     this.s.published.push({ publisher: from, hash });
   }
 
-  registerModel(from: string, hash: string, uri: string, terms: ModelTerms, root: boolean): void {
+  registerModel(from: string, hash: string, uri: string, terms: ModelTerms, root: string): void {
     this.checkTerms(terms);
     this.requireRoot(terms.mode, root);
     const m: RegisteredModel = {
@@ -536,13 +563,13 @@ export class Model {
       versionCount: 0,
       deprecated: false,
       terms,
-      latestRoot: false,
+      roots: [],
     };
     this.publish(from, m, hash, uri, root);
     this.s.models.push(m);
   }
 
-  publishVersion(from: string, id: bigint, hash: string, uri: string, root: boolean): void {
+  publishVersion(from: string, id: bigint, hash: string, uri: string, root: string): void {
     const m = this.ownedBy(from, id);
     if (m.deprecated) revert("ModelRegistryDeprecated");
     this.requireRoot(m.terms.mode, root);
@@ -552,7 +579,7 @@ export class Model {
   setTerms(from: string, id: bigint, terms: ModelTerms): void {
     const m = this.ownedBy(from, id);
     this.checkTerms(terms);
-    this.requireRoot(terms.mode, m.latestRoot);
+    this.requireRoot(terms.mode, this.latestRoot(m));
     m.terms = terms;
   }
 
@@ -853,6 +880,36 @@ export class Model {
     j.bond = challengeBondFor(j.job, this.paramsOf(j.job.paramsId));
     this.requestSeed(j);
     this.move(from, this.s.escrow, j.bond);
+  }
+
+  /**
+   * `proveFraud` (ProvenJudge.convict): a Proven job, Submitted, inside its challenge window; the evidence judged
+   * as `judge` does (each refusal its named error); on a conviction the job ends Rejected, the worker's whole
+   * collateral is slashed and the split credited, the prover in the challenger's place.
+   */
+  proveFraud(from: string, id: bigint, evidence: Evidence, tampered = false): void {
+    const j = this.stateOf(id, tampered);
+    if (j.job.mode !== BigInt(VerificationMode.Proven)) revert("JobEscrowNotProven");
+    if (j.status !== JobStatus.Submitted) revert("JobEscrowInvalidStatus");
+    if (this.s.now > j.windowEnd) revert("JobEscrowChallengeWindowClosed");
+    const proof = "proof" in evidence ? evidence.proof : revert("ProvenEvidenceMalformed");
+    const verdict = judge(j.job.inputHash, j.outputHash, this.rootOf(j.job), proof);
+    if (!verdict.proven) return revert(`Proven${verdict.refusal}`);
+    const leaf = decodeNeuronLeaf(proof.leaf);
+    this.fx.frauds.push({
+      jobId: id,
+      prover: from,
+      fraud: FRAUD_KINDS.indexOf(verdict.fraud),
+      layer: BigInt(leaf.layer),
+      index: BigInt(leaf.index),
+    });
+    j.status = JobStatus.Rejected;
+    const slashed = this.slash(j.worker, j.job.collateral, rejectionSlash(j.job));
+    const s = provenSettlement(j.job, this.paramsOf(j.job.paramsId), slashed);
+    this.credit(j.job.requester, s.requesterRefund);
+    this.credit(from, s.challengerPayment);
+    this.credit(this.s.treasury, s.treasuryPayment);
+    this.finish(j, JobOutcome.Rejected, s);
   }
 
   private votingJob(id: bigint): JobModel {

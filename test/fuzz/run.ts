@@ -1,12 +1,16 @@
 /**
  * The invariant fuzzer: fast-check drives random action sequences against the real contracts on Hardhat's
  * network and against the TypeScript model, and after every step checks that they agree and that the four
- * protocol invariants hold. One protocol is deployed per `runFuzz`; each run starts from an EVM snapshot of it.
+ * protocol invariants hold, and the two of the Proven mode: no honest Proven result is ever Rejected, and every
+ * cheating one proven in its window is. One protocol is deployed per `runFuzz`; each run starts from an EVM snapshot
+ * of it.
  */
 import fc from "fast-check";
 import { ethers, network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
+  concat,
+  getBytes,
   keccak256,
   toUtf8Bytes,
   ZeroAddress,
@@ -31,8 +35,27 @@ import { saltOf } from "../fixtures/verification";
 import { ViewBatch } from "../fixtures/views";
 import { jobIdOf } from "../../src/job";
 import { toJobTerms } from "../../src/terms";
-import { JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
+import { JobOutcome, JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
 import { sealCommitment, voteCommitment } from "../../src/votes";
+import {
+  buildFraudProof,
+  encodeEvidence,
+  findFirstFraud,
+  FRAUD_KINDS,
+  proofOf,
+  type FraudProof,
+  type PostedResult,
+} from "../../src/proven";
+import {
+  neuronAt,
+  PROFILES,
+  profileByRoot,
+  provenInput,
+  provenPosting,
+  type FuzzProfile,
+  type ProvenInput,
+  type ProvenInputVariant,
+} from "./proven";
 import {
   ACTION_KINDS,
   ACTORS,
@@ -41,6 +64,7 @@ import {
   actionsArb,
   type Action,
   type Actor,
+  type FraudEvidence,
   type ActionKind,
   type JobPick,
 } from "./actions";
@@ -50,6 +74,7 @@ import {
   Revert,
   isTerminal,
   noEffects,
+  type Evidence,
   type JobModel,
   type JobRecord,
   type P,
@@ -91,6 +116,13 @@ export interface FuzzStats {
   committees: { drawn: number; allRevealed: number };
   /** Jobs settled at the draw for too few verifiers ("tooFew"), settled undrawn past draw-by, or skipped by a batch. */
   drawPaths: Record<string, number>;
+  /**
+   * Proven jobs: requests by input ("requested (ok input)"), results posted ("posted honest", "posted hidden", …),
+   * proofs by the posting they met and their outcome ("proof on cheat: convicted", "proof on honest:
+   * ProvenNeuronCorrect", …), convictions by how the judge convicted ("FraudProven neuron") and results that
+   * settled Accepted ("Accepted honest", "Accepted unproven cheat").
+   */
+  proven: Record<string, number>;
   failure?: FuzzFailure;
 }
 
@@ -161,10 +193,29 @@ async function deployWorld(): Promise<World> {
   await p.registry
     .connect(signers.owner1)
     .registerModel(FUZZ_MODEL_HASHES[1], MODEL_URI, terms5(VerificationMode.Optimistic), ZeroHash);
+  // The Proven profile models, each with its real weights root.
+  for (const [i, profile] of PROFILES.entries()) {
+    await p.registry
+      .connect(i % 2 === 0 ? signers.owner0 : signers.owner1)
+      .registerModel(
+        profile.contentHash,
+        MODEL_URI,
+        { ...terms5(VerificationMode.Proven), committeeSize: 1 },
+        profile.root,
+      );
+  }
 
   const addr = Object.fromEntries(ACTORS.map((a) => [a, signers[a].address])) as Record<Actor, string>;
   const initial = await readInitialState(p, addr);
-  const interfaces = [p.escrow.interface, p.staking.interface, p.registry.interface, p.token.interface];
+  // The judge's errors are the escrow's too: it delegates to the ProvenJudge library.
+  const judge = await ethers.getContractAt("ProvenJudge", await p.escrow.getAddress());
+  const interfaces = [
+    p.escrow.interface,
+    p.staking.interface,
+    p.registry.interface,
+    p.token.interface,
+    judge.interface,
+  ];
   return { p, signers, addr, initial, interfaces, snapshot: "" };
 }
 
@@ -217,11 +268,11 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
   for (let id = 1n; id <= (await p.registry.modelCount()); id++) {
     const m = await p.registry.getModel(id);
     // No model changed hands in the fixture, so each version's publisher is the model's owner.
-    let latestRoot = false;
+    const roots: string[] = [];
     for (let v = 1n; v <= m.versionCount; v++) {
       const version = await p.registry.getVersion(id, v);
       s.published.push({ publisher: m.owner, hash: version.contentHash });
-      latestRoot = version.weightsRoot !== ZeroHash;
+      roots.push(version.weightsRoot);
     }
     s.models.push({
       owner: m.owner,
@@ -236,7 +287,7 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
         relTolerance: Number(m.terms.relTolerance),
         absTolerance: Number(m.terms.absTolerance),
       },
-      latestRoot,
+      roots,
     });
   }
   return s;
@@ -263,11 +314,16 @@ interface Run {
   /** The records JobRequested emitted, in request order (index = nonce - 1). */
   jobs: Job[];
   outputs: Map<bigint, string>;
+  /** The input of each Proven job, as requested. */
+  inputs: Map<bigint, ProvenInput>;
+  /** What was posted for each Proven job, and whether it is the model's trace of the job's input. */
+  postings: Map<bigint, { honest: boolean; what: string }>;
   votes: Map<string, { agree: boolean; salt: string }>;
   lastStatus: number[];
   hashCounter: number;
   step: number;
   trace: string[];
+  stats: FuzzStats;
 }
 
 /** A resolved action: who sends what, and the model's version of it. */
@@ -281,6 +337,8 @@ interface Resolved {
   next?: () => Action | undefined;
   /** A transaction sent in the same block, after this one. */
   inBlock?: Sent;
+  /** Runner-side invariants, checked once the transaction is mined whatever its outcome (`actual`: its error). */
+  verify?: (actual: string | null) => Promise<void>;
 }
 
 /**
@@ -438,6 +496,21 @@ function drawNext(r: Run, id: bigint): Action | undefined {
   return { kind: "drawCommittees", who, first: "any", jobs: [Number(r.m.jobOf(id)!.job.nonce) - 1], tampered: false };
 }
 
+/** The proof someone watching Proven jobs (anyone `pick` names) sends once job `id`'s result is posted. */
+function proofNext(r: Run, id: bigint, evidence: FraudEvidence, pick: number): Action | undefined {
+  const j = r.m.jobOf(id);
+  if (j?.job.mode !== BigInt(VerificationMode.Proven) || j.status !== JobStatus.Submitted) return undefined;
+  const who = ACTORS[pick % ACTORS.length];
+  return {
+    kind: "proveFraud",
+    who,
+    job: { pick: 0, any: false, jobId: id },
+    evidence,
+    neuron: pick,
+    tampered: false,
+  };
+}
+
 function resolve(r: Run, a: Action): Resolved {
   const p = r.w.p;
   const A = r.w.addr;
@@ -469,10 +542,18 @@ function resolve(r: Run, a: Action): Resolved {
         return stale ? { ...snapshot, terms: { ...snapshot.terms, price: snapshot.terms.price + 1n } } : snapshot;
       };
       const callback = a.variant === "callback" ? 100_000n : 0n;
-      const label = `request ${a.who} model ${model} ${a.variant}`;
+      // A Proven model takes a profile input (now and then a malformed one), kept for the trace and the proofs.
+      const proven = provenModelInput(r, model, a.proven, a.inputSeed);
+      const well = proven?.bytes ?? INPUT;
+      const label = `request ${a.who} model ${model} ${a.variant}${proven ? ` proven ${a.proven}` : ""}`;
+      const after = () => {
+        if (!proven) return;
+        r.inputs.set(r.m.s.jobs[r.m.s.jobs.length - 1].job.id, proven);
+        count(r, `requested (${a.proven} input)`);
+      };
       if (a.variant === "byUri" || a.variant === "badUri" || a.variant === "zeroHash") {
         const uri = a.variant === "badUri" ? "" : "ipfs://input";
-        const hash = a.variant === "zeroHash" ? ZeroHash : keccak256(INPUT);
+        const hash = a.variant === "zeroHash" ? ZeroHash : keccak256(well);
         return {
           label,
           predict: (m) => m.request(A[a.who], model, { uri, hash }, stale, deadline, callback),
@@ -480,14 +561,16 @@ function resolve(r: Run, a: Action): Resolved {
             p.escrow
               .connect(as(a.who))
               .requestInferenceByUri(model, await agreed(), uri, hash, deadline, callback, GAS),
+          after,
         };
       }
-      const input = a.variant === "emptyInput" ? "0x" : a.variant === "hugeInput" ? HUGE : INPUT;
+      const input = a.variant === "emptyInput" ? "0x" : a.variant === "hugeInput" ? HUGE : well;
       return {
         label,
         predict: (m) => m.request(A[a.who], model, { inline: input }, stale, deadline, callback),
         send: async () =>
           p.escrow.connect(as(a.who)).requestInference(model, await agreed(), input, deadline, callback, GAS),
+        after,
       };
     }
     case "claim": {
@@ -500,24 +583,36 @@ function resolve(r: Run, a: Action): Resolved {
       };
     }
     case "submit": {
-      const { id, job } = jobFor(
-        r,
-        a.job,
-        (j) =>
-          (j.status === JobStatus.Requested && s.now <= j.job.deadline) ||
-          (j.status === JobStatus.Claimed && s.now <= j.windowEnd),
-      );
+      const fits = (j: JobModel) =>
+        (j.status === JobStatus.Requested && s.now <= j.job.deadline) ||
+        (j.status === JobStatus.Claimed && s.now <= j.windowEnd);
+      const inMode = (j: JobModel) => a.mode === null || j.job.mode === BigInt(a.mode);
+      const preferred = s.jobs.some((j) => fits(j) && inMode(j));
+      const { id, job } = jobFor(r, a.job, (j) => fits(j) && (!preferred || inMode(j)));
       const j = r.m.jobOf(id);
       const who: Actor =
         a.asWorker && j && j.status === JobStatus.Claimed ? (ACTORS.find((x) => A[x] === j.worker) ?? a.who) : a.who;
+      // On a Proven job, the trace of its input or a cheat; a non-profile output ("empty", "huge") as for any job.
+      const posting =
+        j?.job.mode === BigInt(VerificationMode.Proven) && (a.output === "right" || a.output === "wrong")
+          ? provenPosting(profileOf(r, j), r.inputs.get(id)!, a.cheat, a.at)
+          : undefined;
       const output =
-        a.output === "right" ? OUTPUT : a.output === "wrong" ? WRONG_OUTPUT : a.output === "empty" ? "0x" : HUGE;
+        posting?.output ??
+        (a.output === "right" ? OUTPUT : a.output === "wrong" ? WRONG_OUTPUT : a.output === "empty" ? "0x" : HUGE);
       return {
-        label: `submit ${who} job ${tag(r, id)} ${a.output}`,
-        predict: (m) => m.submit(A[who], id, output, a.output === "right"),
+        label: `submit ${who} job ${tag(r, id)} ${posting ? `proven ${posting.what}` : a.output}`,
+        predict: (m) => m.submit(A[who], id, output, posting?.honest ?? a.output === "right"),
         send: () => p.escrow.connect(as(who)).submitResult(job, output, GAS),
-        after: () => r.outputs.set(id, output),
-        next: () => (a.draw !== "none" ? drawNext(r, id) : undefined),
+        after: () => {
+          r.outputs.set(id, output);
+          if (!posting) return;
+          r.postings.set(id, posting);
+          count(r, `posted ${posting.what}`);
+        },
+        next: () =>
+          (a.draw !== "none" ? drawNext(r, id) : undefined) ??
+          (a.proof !== null ? proofNext(r, id, a.proof, a.at) : undefined),
         inBlock: a.draw === "sameBlock" ? drawInBlock(r, id, a.job.pick) : undefined,
       };
     }
@@ -538,6 +633,8 @@ function resolve(r: Run, a: Action): Resolved {
         inBlock: a.draw === "sameBlock" ? drawInBlock(r, id, a.job.pick) : undefined,
       };
     }
+    case "proveFraud":
+      return resolveProof(r, a);
     case "drawCommittees": {
       const all = s.jobs.map((j) => j.job.id);
       const first =
@@ -761,10 +858,11 @@ function resolve(r: Run, a: Action): Resolved {
     case "registerModel": {
       const hash = contentHash(r, a.hash);
       const uri = a.uri === "ok" ? MODEL_URI : "";
+      const root = weightsRoot(a.root, a.profile);
       return {
-        label: `registerModel ${a.who} ${a.hash} ${a.uri} ${a.root ? "root" : "no root"} ${json(a.terms)}`,
-        predict: (m) => m.registerModel(A[a.who], hash, uri, a.terms, a.root),
-        send: () => p.registry.connect(as(a.who)).registerModel(hash, uri, a.terms, weightsRoot(r, a.root), GAS),
+        label: `registerModel ${a.who} ${a.hash} ${a.uri} ${rootLabel(a.root, a.profile)} ${json(a.terms)}`,
+        predict: (m) => m.registerModel(A[a.who], hash, uri, a.terms, root),
+        send: () => p.registry.connect(as(a.who)).registerModel(hash, uri, a.terms, root, GAS),
       };
     }
     case "setTerms": {
@@ -786,10 +884,11 @@ function resolve(r: Run, a: Action): Resolved {
     case "publishVersion": {
       const { id, who } = modelFor(r, a.model, a.asOwner);
       const hash = contentHash(r, a.hash);
+      const root = weightsRoot(a.root, a.profile);
       return {
-        label: `publishVersion ${who} model ${id} ${a.hash} ${a.root ? "root" : "no root"}`,
-        predict: (m) => m.publishVersion(A[who], id, hash, MODEL_URI, a.root),
-        send: () => p.registry.connect(as(who)).publishVersion(id, hash, MODEL_URI, weightsRoot(r, a.root), GAS),
+        label: `publishVersion ${who} model ${id} ${a.hash} ${rootLabel(a.root, a.profile)}`,
+        predict: (m) => m.publishVersion(A[who], id, hash, MODEL_URI, root),
+        send: () => p.registry.connect(as(who)).publishVersion(id, hash, MODEL_URI, root, GAS),
       };
     }
     case "transferModelOwnership": {
@@ -885,9 +984,103 @@ function contentHash(r: Run, kind: "new" | "taken" | "zero"): string {
   return ethers.sha256(toUtf8Bytes(`fuzz model ${r.hashCounter} at step ${r.step}`));
 }
 
-/** A made-up weights root (the registry cannot check one against a file), or zero. */
-function weightsRoot(r: Run, root: boolean): string {
-  return root ? ethers.id(`fuzz weights root at step ${r.step}`) : ZeroHash;
+/** The weights root of the fuzz profile model `profile` picks, or zero: every root registered is a real one. */
+function weightsRoot(root: boolean, profile: number): string {
+  return root ? PROFILES[profile % PROFILES.length].root : ZeroHash;
+}
+
+function rootLabel(root: boolean, profile: number): string {
+  return root ? `root of profile ${PROFILES[profile % PROFILES.length].seed}` : "no root";
+}
+
+/** The input a request to model `id` sends, when the model takes Proven jobs now (terms and latest root). */
+function provenModelInput(r: Run, id: bigint, variant: ProvenInputVariant, seed: number): ProvenInput | undefined {
+  const m = r.m.s.models[Number(id) - 1];
+  if (!m || m.deprecated || m.terms.mode !== VerificationMode.Proven) return undefined;
+  const profile = profileByRoot(r.m.latestRoot(m));
+  if (!profile) throw new Error(`model ${id} is Proven with a weights root no fuzz profile has`);
+  return provenInput(profile, variant, seed);
+}
+
+/** The fuzz profile model of a Proven job's version. */
+function profileOf(r: Run, j: JobModel): FuzzProfile {
+  const profile = profileByRoot(r.m.rootOf(j.job));
+  if (!profile) throw new Error(`job #${j.job.nonce}'s version has a weights root no fuzz profile has`);
+  return profile;
+}
+
+function count(r: Run, what: string): void {
+  r.stats.proven[what] = (r.stats.proven[what] ?? 0) + 1;
+}
+
+/**
+ * A fraud proof: the job picked among the Proven jobs in their window (else any job: another mode, another status,
+ * a closed window), the evidence built as `a.evidence` says against what was posted. Checks the second Proven
+ * invariant: the verifier's proof of a cheating result sent in its window convicts, and the job ends Rejected.
+ */
+function resolveProof(r: Run, a: Extract<Action, { kind: "proveFraud" }>): Resolved {
+  const s = r.m.s;
+  const isOpen = (j: JobModel) =>
+    j.job.mode === BigInt(VerificationMode.Proven) && j.status === JobStatus.Submitted && s.now <= j.windowEnd;
+  const { id, job } = jobFor(r, a.job, isOpen);
+  const j = r.m.jobOf(id);
+  const proven = j?.job.mode === BigInt(VerificationMode.Proven);
+  // A job of another mode has no profile: a proof against the first one's tree (it reverts before the judge).
+  const profile = j && proven ? profileOf(r, j) : PROFILES[0];
+  const posted: PostedResult = {
+    input: getBytes(r.inputs.get(id)?.bytes ?? INPUT),
+    output: getBytes(r.outputs.get(id) ?? OUTPUT),
+  };
+  const posting = r.postings.get(id);
+  const cheatInWindow = j !== undefined && isOpen(j) && posting?.honest === false && !a.tampered;
+  const [layer, index] = neuronAt(profile, a.neuron);
+  let evidence: Evidence;
+  if (a.evidence === "garbage") evidence = { malformed: true };
+  else if (a.evidence === "first") {
+    // The verifier recomputes the trace from the posted vectors and names the first wrong neuron.
+    const fraud = proven ? findFirstFraud(profile.model.layers, posted) : undefined;
+    if (cheatInWindow && fraud === undefined) {
+      throw new Failure(`job ${tag(r, id)}: the verifier finds no fraud in a cheating result (${posting.what})`);
+    }
+    evidence = {
+      proof: fraud ? buildFraudProof(profile.tree, posted, fraud) : proofOf(profile.tree, posted, layer, index),
+    };
+  } else if (a.evidence === "neuron") evidence = { proof: proofOf(profile.tree, posted, layer, index) };
+  else if (a.evidence === "otherOutput") {
+    evidence = {
+      proof: { ...proofOf(profile.tree, posted, layer, index), output: getBytes(concat([posted.output, "0x00"])) },
+    };
+  } else if (a.evidence === "otherInput") {
+    const first = index % profile.widths[1];
+    evidence = {
+      proof: { ...proofOf(profile.tree, posted, 1, first), input: getBytes(concat([posted.input, "0x00"])) },
+    };
+  } else {
+    const other = PROFILES[(PROFILES.indexOf(profile) + 1) % PROFILES.length];
+    const [l, i] = neuronAt(other, a.neuron);
+    evidence = { proof: proofOf(other.tree, posted, l, i) };
+  }
+  const proof: FraudProof | undefined = "proof" in evidence ? evidence.proof : undefined;
+  const named = proof ? ` neuron ${proof.layer}.${proof.index}` : "";
+  const on = posting ? ` on ${posting.what}` : "";
+  const label = `proveFraud ${a.who} job ${tag(r, id)} ${a.evidence}${named}${on}${a.tampered ? " tampered" : ""}`;
+  const sent = a.tampered ? tamper(job) : job;
+  return {
+    label,
+    predict: (m) => m.proveFraud(r.w.addr[a.who], id, evidence, a.tampered),
+    send: () =>
+      r.w.p.escrow.connect(r.w.signers[a.who]).proveFraud(sent, proof ? encodeEvidence(proof) : "0x1234", GAS),
+    verify: async (actual) => {
+      if (posting && proven) count(r, `proof on ${posting.honest ? "honest" : "cheat"}: ${actual ?? "convicted"}`);
+      if (!cheatInWindow || a.evidence !== "first") return;
+      check(actual === null, `${label}: a cheating result proven in its window was not convicted (${actual})`);
+      const status = Number((await r.w.p.escrow.jobState(id)).status);
+      check(
+        status === JobStatus.Rejected,
+        `${label}: a cheating result proven in its window is ${STATUS_NAMES[status]}`,
+      );
+    },
+  };
 }
 
 function modelFor(r: Run, pick: number, asOwner: boolean): { id: bigint; who: Actor } {
@@ -965,6 +1158,12 @@ async function executeBlock(r: Run, txs: Sent[], stats: FuzzStats): Promise<bool
     k.ok += 1;
     stats.committees.drawn += next.fx.draws.length;
     for (const path of next.fx.drawPaths) stats.drawPaths[path] = (stats.drawPaths[path] ?? 0) + 1;
+    for (const f of next.fx.frauds) count(r, `FraudProven ${FRAUD_KINDS[f.fraud]}`);
+    for (const { jobId, outcome } of next.fx.settlements) {
+      const posting = r.postings.get(jobId);
+      if (posting && outcome === JobOutcome.Accepted)
+        count(r, `Accepted ${posting.honest ? "honest" : "unproven cheat"}`);
+    }
     for (const { jobId } of next.fx.settlements) {
       const seats = next.jobOf(jobId)!.seats;
       if (seats.length > 0 && seats.every((x) => x.vote === VoteState.Agreed || x.vote === VoteState.Disagreed)) {
@@ -980,6 +1179,7 @@ async function executeBlock(r: Run, txs: Sent[], stats: FuzzStats): Promise<bool
   state.s.block = nextBlock;
   r.m = state;
   for (const [i, { res }] of txs.entries()) if (oks[i]) res.after?.();
+  for (const [i, { res }] of txs.entries()) await res.verify?.(outcomes[i].actual);
   return oks;
 }
 
@@ -1034,6 +1234,7 @@ function checkEvents(
   const settled: { jobId: bigint; outcome: number; settlement: bigint[] }[] = [];
   const drawn = new Map<bigint, { members: string[]; commitEnd: bigint; revealEnd: bigint }>();
   const commits: { jobId: bigint; verifier: string; seat: bigint; commitment: string }[] = [];
+  const frauds: { jobId: bigint; prover: string; fraud: number; layer: bigint; index: bigint }[] = [];
   for (const log of logs) {
     if (log.address.toLowerCase() !== escrowAddress) continue;
     const parsed = r.w.p.escrow.interface.parseLog(log);
@@ -1054,6 +1255,14 @@ function checkEvents(
         verifier: parsed.args.verifier,
         seat: parsed.args.seat,
         commitment: parsed.args.commitment,
+      });
+    } else if (parsed.name === "FraudProven") {
+      frauds.push({
+        jobId: parsed.args.jobId,
+        prover: parsed.args.prover,
+        fraud: Number(parsed.args.fraud),
+        layer: parsed.args.layer,
+        index: parsed.args.index,
       });
     } else if (parsed.name === "JobSettled") {
       settled.push({
@@ -1084,6 +1293,7 @@ function checkEvents(
   );
   // The seat and commitment of each commit: the model seals the same, so its list is the one reveals must pass.
   eq(commits, next.fx.commits, `${label}: VoteCommitted events`);
+  eq(frauds, next.fx.frauds, `${label}: FraudProven events`);
   eq(
     [...drawn.keys()],
     next.fx.draws.map((d) => d.jobId),
@@ -1236,6 +1446,11 @@ async function checkState(r: Run, label: string): Promise<void> {
     );
     check(j.settledCount <= 1, `${label}: ${name} settled ${j.settledCount} times`);
     check(isTerminal(status) === (j.settledCount === 1), `${label}: ${name} terminal without one JobSettled`);
+    // The Proven invariant: the model's trace of the job's input is never proven wrong.
+    check(
+      !(status === JobStatus.Rejected && r.postings.get(id)?.honest === true),
+      `${label}: ${name}'s honest Proven result was Rejected`,
+    );
     r.lastStatus[i] = status;
     // Drawing: windowEnd is the draw-by time and revealEnd the randomness ticket (the request's block number).
     eq(
@@ -1292,8 +1507,7 @@ async function checkRegistry(r: Run, label: string): Promise<void> {
       ],
       `${label}: model ${i + 1}`,
     );
-    const root = await roots[i];
-    eq(root !== ZeroHash, s.models[i].latestRoot, `${label}: model ${i + 1}'s latest weights root is non-zero`);
+    eq(await roots[i], r.m.latestRoot(s.models[i]), `${label}: model ${i + 1}'s latest weights root`);
   }
 }
 
@@ -1352,11 +1566,14 @@ async function runOnce(w: World, actions: Action[], stats: FuzzStats, verbose: b
     m,
     jobs: [],
     outputs: new Map(),
+    inputs: new Map(),
+    postings: new Map(),
     votes: new Map(),
     lastStatus: [],
     hashCounter: 0,
     step: 0,
     trace: [],
+    stats,
   };
   stats.runs += 1;
   try {
@@ -1422,6 +1639,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzStats> {
     kinds: {},
     committees: { drawn: 0, allRevealed: 0 },
     drawPaths: {},
+    proven: {},
   };
   const details = await fc.check(
     fc.asyncProperty(actionsArb(opts.maxSteps ?? 40), async (actions) => {
@@ -1471,6 +1689,9 @@ export function formatStats(stats: FuzzStats): string {
     .map(([path, n]) => `${path}×${n}`)
     .join(" ");
   lines.push(`  ${"draws without a committee".padEnd(24)} ${paths || "none"}`);
+  const proven = Object.entries(stats.proven).sort(([a], [b]) => a.localeCompare(b));
+  lines.push(`  ${"Proven jobs".padEnd(24)} ${proven.length === 0 ? "none" : ""}`);
+  for (const [what, n] of proven) lines.push(`    ${what.padEnd(46)} ${String(n).padStart(5)}`);
   return lines.join("\n");
 }
 
@@ -1484,7 +1705,13 @@ export function summary(stats: FuzzStats): string {
   const covered = ACTION_KINDS.filter((k) => (stats.kinds[k]?.ok ?? 0) > 0).length;
   const { drawn, allRevealed } = stats.committees;
   const votes = `${allRevealed}/${drawn} committees settled fully revealed (${(100 * revealedShare(stats)).toFixed(0)}%)`;
-  return `fuzz: ${stats.runs} runs, ${stats.steps} steps, ${covered}/${ACTION_KINDS.length} action kinds succeeded, ${uncovered(stats).length} coverage gaps, ${votes}, seed ${stats.seed}, ${(stats.ms / 1000).toFixed(1)} s${stats.failure ? " — FAILED" : ""}`;
+  const posted = Object.entries(stats.proven)
+    .filter(([what]) => what.startsWith("posted "))
+    .reduce((n, [, k]) => n + k, 0);
+  const convicted = stats.proven["proof on cheat: convicted"] ?? 0;
+  const refused = stats.proven["proof on honest: ProvenNeuronCorrect"] ?? 0;
+  const proven = `${posted} Proven results posted, ${convicted} cheats convicted, ${refused} honest ones' proofs refused`;
+  return `fuzz: ${stats.runs} runs, ${stats.steps} steps, ${covered}/${ACTION_KINDS.length} action kinds succeeded, ${uncovered(stats).length} coverage gaps, ${votes}, ${proven}, seed ${stats.seed}, ${(stats.ms / 1000).toFixed(1)} s${stats.failure ? " — FAILED" : ""}`;
 }
 
 export { ACTION_KINDS };
