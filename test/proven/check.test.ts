@@ -267,12 +267,12 @@ describe("profile checker (parseProfileModel)", function () {
         /the graph output is "z"; the profile's output is the last Cast's "y"/,
       ],
       [
-        "an output name with a \"/\" (hidden vectors are posted as <output>/<layer>)",
+        'an output name with a "/" (hidden vectors are posted as <output>/<layer>)',
         (_m, g) => (g.output[0].name = "layer2/clipped"),
         /the graph output is named "layer2\/clipped"; the profile needs a non-empty name without "\/"/,
       ],
       [
-        "an input name with a \"/\"",
+        'an input name with a "/"',
         (_m, g) => (g.input[0].name = "x/0"),
         /the graph input is named "x\/0"; the profile needs a non-empty name without "\/"/,
       ],
