@@ -211,6 +211,19 @@ describe("JobEscrow: Proven mode", function () {
       await expect(p.escrow.proveFraud(job, "0x1234"))
         .to.be.revertedWithCustomError(judge, "ProvenEvidenceMalformed")
         .withArgs(0);
+      // An offset past the end (the output's), and a length past it (the proof's).
+      const words = ethers.getBytes(encodeEvidence(proof));
+      const offsetPast = Uint8Array.from(words);
+      offsetPast.set(ethers.getBytes(ethers.toBeHex(words.length + 32, 32)), 32);
+      await expect(p.escrow.proveFraud(job, offsetPast))
+        .to.be.revertedWithCustomError(judge, "ProvenEvidenceMalformed")
+        .withArgs(1);
+      const proofAt = Number(ethers.toBigInt(words.slice(96, 128)));
+      const lengthPast = Uint8Array.from(words);
+      lengthPast.set(ethers.getBytes(ethers.toBeHex(1000, 32)), proofAt);
+      await expect(p.escrow.proveFraud(job, lengthPast))
+        .to.be.revertedWithCustomError(judge, "ProvenEvidenceMalformed")
+        .withArgs(3);
       const honestOutput = traceOf(outputName, HONEST);
       await expect(p.escrow.proveFraud(job, encodeEvidence({ ...proof, output: honestOutput.output })))
         .to.be.revertedWithCustomError(judge, "ProvenOutputMismatch")

@@ -226,9 +226,31 @@ describe("ProvenJudge", function () {
         ["trailing byte", Uint8Array.from([...honest.output, 0])],
         ["truncated", honest.output.slice(0, honest.output.length - 1)],
       ];
+      // The count of L tensors kept, the last tensor's bytes dropped: the list ends where a tensor should start.
+      const last = vectors.length - 1;
+      // The last tensor in the list: x(L-1) named "output/0000k" (12 bytes), or for one layer the output itself.
+      const lastTensorBytes = L === 1 ? 2 + 6 + 18 + vectors[last].length : 2 + 12 + 18 + vectors[last - 1].length;
+      outputs.push([
+        "a tensor missing after a whole one",
+        honest.output.slice(0, honest.output.length - lastTensorBytes),
+      ]);
+      outputs.push([
+        "an empty name",
+        Uint8Array.from([...honest.output.slice(0, 8), 0, 0, ...honest.output.slice(10)]),
+      ]);
+      outputs.push(["cut inside the first tensor's header", honest.output.slice(0, 20)]);
       if (L > 1) {
         outputs.push(["a hidden vector misnamed", encodeTensors([named("output", out), named("output/1", hidden[0])])]);
         outputs.push(["the output alone", encodeTensors([named("output", out)])]);
+        const others = hidden.slice(1).map((v, k) => named(`output/${String(k + 2).padStart(5, "0")}`, v));
+        outputs.push([
+          "a hidden vector under another name of the same length",
+          encodeTensors([named("output", out), named("outpuz/00001", hidden[0]), ...others]),
+        ]);
+        outputs.push([
+          "a hidden vector with another layer's number",
+          encodeTensors([named("output", out), named("output/00009", hidden[0]), ...others]),
+        ]);
       }
       for (const [name, output] of outputs) {
         const posted = { input: honest.input, output };
@@ -255,6 +277,8 @@ describe("ProvenJudge", function () {
       const honest = postedFor(model, vectors);
       const x0 = vectors[0];
       const inputs: Uint8Array[] = [
+        honest.input.slice(0, 6),
+        Uint8Array.from([0x54, 0x4d, 0x4c, 0x32, ...honest.input.slice(4)]),
         encodeTensors([vectorTensor("a", x0), vectorTensor("b", x0)]),
         encodeTensors([{ name: "input", type: "uint8", shape: [1, x0.length], data: new Uint8Array(x0.length) }]),
         Uint8Array.from([...honest.input, 7]),
