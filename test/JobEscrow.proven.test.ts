@@ -218,6 +218,11 @@ describe("JobEscrow: Proven mode", function () {
       await expect(p.escrow.proveFraud(job, offsetPast))
         .to.be.revertedWithCustomError(judge, "ProvenEvidenceMalformed")
         .withArgs(1);
+      const offsetNearEnd = Uint8Array.from(words);
+      offsetNearEnd.set(ethers.getBytes(ethers.toBeHex(words.length - 16, 32)), 32);
+      await expect(p.escrow.proveFraud(job, offsetNearEnd))
+        .to.be.revertedWithCustomError(judge, "ProvenEvidenceMalformed")
+        .withArgs(1);
       const proofAt = Number(ethers.toBigInt(words.slice(96, 128)));
       const lengthPast = Uint8Array.from(words);
       lengthPast.set(ethers.getBytes(ethers.toBeHex(1000, 32)), proofAt);

@@ -242,14 +242,16 @@ describe("ProvenJudge", function () {
       if (L > 1) {
         outputs.push(["a hidden vector misnamed", encodeTensors([named("output", out), named("output/1", hidden[0])])]);
         outputs.push(["the output alone", encodeTensors([named("output", out)])]);
-        const others = hidden.slice(1).map((v, k) => named(`output/${String(k + 2).padStart(5, "0")}`, v));
+        // The last hidden vector misnamed with a name of the right length: another prefix, or another number.
+        const rest = hidden.slice(0, -1).map((v, k) => named(`output/${String(k + 1).padStart(5, "0")}`, v));
+        const lastNumber = String(L - 1).padStart(5, "0");
         outputs.push([
           "a hidden vector under another name of the same length",
-          encodeTensors([named("output", out), named("outpuz/00001", hidden[0]), ...others]),
+          encodeTensors([named("output", out), ...rest, named(`outpuz/${lastNumber}`, hidden[L - 2])]),
         ]);
         outputs.push([
           "a hidden vector with another layer's number",
-          encodeTensors([named("output", out), named("output/00009", hidden[0]), ...others]),
+          encodeTensors([named("output", out), ...rest, named("output/99999", hidden[L - 2])]),
         ]);
       }
       for (const [name, output] of outputs) {
