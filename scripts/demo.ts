@@ -22,6 +22,7 @@ import {
   buildMlpClassifier,
   buildTwoInputModel,
   randomFloatMlp,
+  seededRandom,
   sparseImageRows,
 } from "../src/models/build";
 import { buildProfileModel, runReference, traceOf, vectorTensor, weightsRoot, type ProfileModel } from "../src/proven";
@@ -88,13 +89,7 @@ const twoInput = (i: number): Tensor[] => [
 
 /** The Proven model: a seeded 784 → 128 → 64 → 10 float MLP quantized on 64 image-like rows; 6 of them are inputs. */
 function digitsModel(): { float: Uint8Array; quantized: Quantized; rows: number[][] } {
-  let state = 0x2e0a; // mulberry32, seeded: the same model on every run
-  const random = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(0x2e0a); // the same model on every run
   const float = buildFloatMlp(randomFloatMlp([784, 128, 64, 10], random));
   const rows = sparseImageRows(random, 64, 784);
   return { float, quantized: quantizeMlp(parseFloatMlp(float), rows), rows };

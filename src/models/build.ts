@@ -206,6 +206,18 @@ export function buildFloatMlp(layers: FloatDenseLayer[], style: "gemm" | "matmul
   });
 }
 
+/** A seeded generator of uniform numbers in [0, 1) (mulberry32): the same sequence for the same seed, everywhere. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
 /**
  * A float MLP of the given widths with uniform weights in ±sqrt(6 / fan-in) and biases in ±0.1, drawn from `random`
  * (a seeded generator gives the same model every time), ReLU after every layer but the last: a stand-in for a

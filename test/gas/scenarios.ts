@@ -274,11 +274,11 @@ async function run(): Promise<Figures> {
   const bySigner = new Map(verifiers.map((v) => [v.address, v]));
   type Step = { job: IJobEscrow.JobStruct; gas: number };
 
-  const request = async (modelId: bigint): Promise<Step> => {
+  const request = async (modelId: bigint, input: string | Uint8Array = INPUT): Promise<Step> => {
     const receipt = await (
       await escrow
         .connect(requester)
-        .requestInference(modelId, await currentTerms(registry, modelId), INPUT, DEADLINE, 0)
+        .requestInference(modelId, await currentTerms(registry, modelId), input, DEADLINE, 0)
     ).wait();
     if (receipt === null || receipt.status !== 1) throw new Error("gas scenario: request failed");
     for (const log of receipt.logs) {
@@ -538,24 +538,12 @@ async function run(): Promise<Figures> {
     ).wait();
     return registry.modelCount();
   };
-  const requestProven = async (modelId: bigint, input: Uint8Array): Promise<Step> => {
-    const receipt = await (
-      await escrow
-        .connect(requester)
-        .requestInference(modelId, await currentTerms(registry, modelId), input, DEADLINE, 0)
-    ).wait();
-    for (const log of receipt!.logs) {
-      const parsed = escrow.interface.parseLog(log);
-      if (parsed?.name === "JobRequested") return { job: toJob(parsed.args.job), gas: Number(receipt!.gasUsed) };
-    }
-    throw new Error("gas scenario: no Proven JobRequested");
-  };
   const provenLayersOf = provenLayers(PROVEN_WIDTHS);
   const PROVEN = await registerProven(provenLayersOf);
   const provenRandom = seededRandom(64);
   const provenJob = async () => {
     const x0 = randomInt8(provenRandom, PROVEN_WIDTHS[0]);
-    const step = await requestProven(PROVEN, encodeProvenInput("x", x0));
+    const step = await request(PROVEN, encodeProvenInput("x", x0));
     const { output } = traceOf("y", runReference(provenLayersOf, x0).vectors);
     return { ...step, output };
   };
@@ -594,7 +582,7 @@ async function run(): Promise<Figures> {
     const modelId = await registerProven(layers);
     const x0 = randomInt8(seededRandom(width), width);
     const input = encodeProvenInput("x", x0);
-    const { job } = await requestProven(modelId, input);
+    const { job } = await request(modelId, input);
     const vectors = runReference(layers, x0).vectors;
     vectors[2][0] = vectors[2][0] === 127 ? 126 : vectors[2][0] + 1;
     vectors[3] = runReference(layers.slice(2), vectors[2]).vectors[1];
