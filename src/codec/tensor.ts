@@ -116,6 +116,11 @@ export const TYPE_CODES: Readonly<Record<ElementType, number>> = Object.freeze(
 
 const TYPE_BY_CODE = new Map<number, ElementType>((Object.keys(TYPES) as ElementType[]).map((t) => [TYPES[t].code, t]));
 
+/** The size in bytes of one element of each type. */
+export const ELEMENT_SIZES: Readonly<Record<ElementType, number>> = Object.freeze(
+  Object.fromEntries(Object.entries(TYPES).map(([t, info]) => [t, info.size])) as Record<ElementType, number>,
+);
+
 /** The element types, in the order of their codes. */
 export const ELEMENT_TYPES: readonly ElementType[] = [...TYPE_BY_CODE.entries()]
   .sort((a, b) => a[0] - b[0])
@@ -126,7 +131,8 @@ export function isElementType(type: unknown): type is ElementType {
   return typeof type === "string" && Object.prototype.hasOwnProperty.call(TYPES, type);
 }
 
-const MAX_NAME_BYTES = 0xffff;
+/** The longest name, in bytes of UTF-8 (its length is a u16). */
+export const MAX_NAME_BYTES = 0xffff;
 const MAX_RANK = 0xff;
 const MAX_COUNT = 0xffffffff;
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -159,10 +165,26 @@ function formatShape(shape: readonly number[]): string {
   return `[${shape.join(",")}]`;
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
+/**
+ * The order of names in an encoding: their UTF-8 bytes compared as unsigned bytes, a prefix before its extensions.
+ * Negative when `a` comes first, 0 when equal.
+ */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
   return a.length - b.length;
+}
+
+/**
+ * A name read from its bytes: strict UTF-8 (no overlong forms, no surrogates), a leading U+FEFF kept as part of
+ * the name. undefined when the bytes are not well-formed UTF-8.
+ */
+export function decodeName(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A name's UTF-8 bytes; throws when the string cannot round-trip through UTF-8 (a lone surrogate). */
@@ -171,7 +193,7 @@ function nameBytes(name: string, index: number): Uint8Array {
     throw new CodecError(`tensor #${index}: name must be a non-empty string, got ${quote(String(name))}`);
   }
   const bytes = utf8Encoder.encode(name);
-  if (utf8Decoder.decode(bytes) !== name) {
+  if (decodeName(bytes) !== name) {
     throw new CodecError(`tensor ${quote(name)}: name is not well-formed Unicode (lone surrogate)`, name);
   }
   if (bytes.length > MAX_NAME_BYTES) {
@@ -379,12 +401,8 @@ export function decodeTensors(bytes: Uint8Array): NamedTensors {
     const nameLength = r.u16(`name length of tensor #${i}`);
     if (nameLength === 0) throw new CodecError(`tensor #${i} at offset ${nameStart}: empty name`);
     const raw = r.take(nameLength, `name of tensor #${i}`);
-    let name: string;
-    try {
-      name = utf8Decoder.decode(raw);
-    } catch {
-      throw new CodecError(`tensor #${i} at offset ${nameStart}: name is not valid UTF-8`);
-    }
+    const name = decodeName(raw);
+    if (name === undefined) throw new CodecError(`tensor #${i} at offset ${nameStart}: name is not valid UTF-8`);
     if (previous !== undefined) {
       const order = compareBytes(previous, raw);
       if (order === 0) throw new CodecError(`tensor ${quote(name)}: duplicate name`, name);
