@@ -112,6 +112,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (input.length == 0) revert JobEscrowEmptyInput();
         uint256 maxInput = _paramsById[_paramsId].maxInputBytes;
         if (input.length > maxInput) revert JobEscrowInputTooLarge(input.length, maxInput);
+        uint256 expected = agreed.inputSize;
+        if (expected != 0 && input.length != expected) revert JobEscrowInputSizeMismatch(modelId, input.length, expected);
         jobId = _request(modelId, agreed, keccak256(input), deadline, callbackGasLimit, input, "");
     }
 
@@ -290,6 +292,14 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IJobEscrow
+    function deposit(uint256 amount) external nonReentrant {
+        if (amount == 0) revert JobEscrowZeroDeposit();
+        _pull(msg.sender, amount);
+        _balances[msg.sender] += amount;
+        emit Deposited(msg.sender, amount);
+    }
+
+    /// @inheritdoc IJobEscrow
     function withdraw() external nonReentrant returns (uint256 amount) {
         amount = _balances[msg.sender];
         if (msg.sender == _treasury) {
@@ -437,7 +447,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     // ---------------------------------------------------------------- request, claim, submit
 
-    /// @dev Opens a job, announces it with its input (inline, or a URI) and pulls the fee.
+    /// @dev Opens a job, announces it with its input (inline, or a URI) and takes the fee: from the requester's
+    /// balance here when it covers the fee, else from its tokens.
     function _request(
         uint256 modelId,
         IModelRegistry.JobTerms calldata agreed,
@@ -450,7 +461,15 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         Job memory job = _openJob(modelId, agreed, inputHash, deadline, callbackGasLimit);
         IModelRegistry.ModelTerms calldata terms = agreed.terms;
         emit JobRequested(job.id, msg.sender, modelId, job, input, inputUri, terms.relTolerance, terms.absTolerance);
-        _pull(msg.sender, job.fee);
+        uint256 balance = _balances[msg.sender];
+        if (balance >= job.fee) {
+            // balance >= fee: no underflow.
+            unchecked {
+                _balances[msg.sender] = balance - job.fee;
+            }
+        } else {
+            _pull(msg.sender, job.fee);
+        }
         return job.id;
     }
 
@@ -547,8 +566,11 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (output.length > maxOutput) revert JobEscrowOutputTooLarge(job.id, output.length, maxOutput);
 
         bytes32 hash = keccak256(output);
-        _outputHashes[job.id] = hash;
-        if (job.mode == IModelRegistry.VerificationMode.None) {
+        bool none = job.mode == IModelRegistry.VerificationMode.None;
+        // A None job settles here: nothing is settled or disputed against its output later, so its hash is kept only
+        // for a consumer, which may have to accept the output after a failed callback (22,100 gas a job otherwise).
+        if (!none || job.callbackGasLimit != 0) _outputHashes[job.id] = hash;
+        if (none) {
             emit ResultSubmitted(job.id, msg.sender, hash, output, 0);
             _settleAccepted(job, state, output, new Seat[](0), 0, locked);
         } else if (job.mode != IModelRegistry.VerificationMode.Committee) {

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {IoSignatureLib} from "./libraries/IoSignatureLib.sol";
 import {JobTermsLib} from "./libraries/JobTermsLib.sol";
 import {ProtocolBounds} from "./libraries/ProtocolBounds.sol";
 
@@ -37,7 +38,8 @@ contract ModelRegistry is IModelRegistry {
         bytes32 contentHash,
         string calldata uri,
         ModelTerms calldata terms,
-        bytes32 weightsRoot
+        bytes32 weightsRoot,
+        bytes calldata ioSignature
     ) external returns (uint256 modelId) {
         _checkTerms(terms);
         modelId = ++_modelCount;
@@ -46,7 +48,7 @@ contract ModelRegistry is IModelRegistry {
         model.owner = msg.sender;
         model.terms = terms;
         emit ModelRegistered(modelId, msg.sender, contentHash, uri, weightsRoot, terms);
-        _publish(modelId, model, contentHash, uri, weightsRoot);
+        _publish(modelId, model, contentHash, uri, weightsRoot, ioSignature);
         _storeJobTermsHash(modelId, model);
     }
 
@@ -55,12 +57,13 @@ contract ModelRegistry is IModelRegistry {
         uint256 modelId,
         bytes32 contentHash,
         string calldata uri,
-        bytes32 weightsRoot
+        bytes32 weightsRoot,
+        bytes calldata ioSignature
     ) external onlyModelOwner(modelId) returns (uint256 version) {
         Model storage model = _models[modelId];
         if (model.deprecated) revert ModelRegistryDeprecated(modelId);
         _requireWeightsRoot(model.terms.mode, weightsRoot, modelId, model.versionCount + 1);
-        version = _publish(modelId, model, contentHash, uri, weightsRoot);
+        version = _publish(modelId, model, contentHash, uri, weightsRoot, ioSignature);
         _storeJobTermsHash(modelId, model);
     }
 
@@ -165,10 +168,12 @@ contract ModelRegistry is IModelRegistry {
         Model storage model = _existing(modelId);
         if (model.deprecated) revert ModelRegistryDeprecated(modelId);
         uint256 version = model.versionCount;
+        ModelVersion storage latest = _versions[modelId][version];
         snapshot = JobTerms({
             owner: model.owner,
             version: version,
-            contentHash: _versions[modelId][version].contentHash,
+            contentHash: latest.contentHash,
+            inputSize: latest.inputSize,
             terms: model.terms
         });
     }
@@ -178,7 +183,8 @@ contract ModelRegistry is IModelRegistry {
         Model storage model,
         bytes32 contentHash,
         string calldata uri,
-        bytes32 weightsRoot
+        bytes32 weightsRoot,
+        bytes calldata ioSignature
     ) private returns (uint256 version) {
         if (contentHash == bytes32(0)) revert ModelRegistryZeroContentHash();
         uint256 location = _publishedAt[msg.sender][contentHash];
@@ -192,11 +198,15 @@ contract ModelRegistry is IModelRegistry {
         published.contentHash = contentHash;
         published.publishedAt = uint64(block.timestamp);
         published.uri = uri;
-        // Field by field: assigning the whole struct would write the root's word even when it is zero (2,200 gas
-        // more for every version that is not a profile model).
+        // Field by field: assigning the whole struct would write the root's and the signature's words even when
+        // they are zero (2,200 gas more each for a version without them).
         if (weightsRoot != bytes32(0)) published.weightsRoot = weightsRoot;
+        if (ioSignature.length != 0) {
+            published.inputSize = IoSignatureLib.inputSize(ioSignature);
+            published.ioSignatureHash = keccak256(ioSignature);
+        }
         _publishedAt[msg.sender][contentHash] = (modelId << 32) | version;
-        emit VersionPublished(modelId, version, contentHash, uri, weightsRoot);
+        emit VersionPublished(modelId, version, contentHash, uri, weightsRoot, ioSignature);
     }
 
     /// @dev Rewrites the stored hash after any part of the snapshot changed; a deprecated model keeps none.

@@ -229,6 +229,7 @@ function writeDim(view: DataView, offset: number, d: number | null): void {
  */
 export function encodeSignature(sig: IoSignature): Uint8Array {
   const checked = checkSignature(sig);
+  checkInputSize(checked.inputs);
   const sides = [checked.inputs, checked.outputs];
   let size = SIGNATURE_MAGIC.length;
   for (const side of sides) {
@@ -359,7 +360,9 @@ export function decodeSignature(bytes: Uint8Array): IoSignature {
   const inputs = readSide(r, "input");
   const outputs = readSide(r, "output");
   if (r.offset !== bytes.length) r.fail(`${bytes.length - r.offset} trailing bytes after the last output`, r.offset);
-  return { inputs, outputs };
+  const signature = { inputs, outputs };
+  checkInputSize(checkSignature(signature).inputs);
+  return signature;
 }
 
 /**
@@ -380,13 +383,28 @@ export function signatureHash(sig: IoSignature | Uint8Array): string {
  * dimension (2^53-1), not their product.
  */
 export function signatureInputSize(sig: IoSignature | Uint8Array): bigint {
+  return inputSizeOf(checkedOf(sig).inputs);
+}
+
+/** The largest input size a signature may fix: the registry records it in 64 bits (IoSignatureLib). */
+export const MAX_INPUT_SIZE = 2n ** 64n - 1n;
+
+function inputSizeOf(inputs: readonly CheckedSpec[]): bigint {
   let size = 8n;
-  for (const { spec, nameBytes } of checkedOf(sig).inputs) {
+  for (const { spec, nameBytes } of inputs) {
     let elements = 1n;
     for (const d of spec.shape) elements *= BigInt(d!);
     size += BigInt(2 + nameBytes.length + 2 + 8 * spec.shape.length) + BigInt(ELEMENT_SIZES[spec.type]) * elements;
   }
   return size;
+}
+
+/** Refuses inputs larger than MAX_INPUT_SIZE bytes, which the registry cannot record. */
+function checkInputSize(inputs: readonly CheckedSpec[]): void {
+  const size = inputSizeOf(inputs);
+  if (size > MAX_INPUT_SIZE) {
+    throw new SignatureError(`the inputs take ${size} bytes, over 2^64-1, the largest input size the registry records`);
+  }
 }
 
 function checkTensors(kind: Kind, specs: readonly CheckedSpec[], tensors: NamedTensors): void {

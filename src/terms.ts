@@ -1,6 +1,6 @@
 /**
- * The job-terms snapshot a request agrees to (`IModelRegistry.JobTerms`): the model's owner, latest version and
- * its content hash, and its terms. A request carries it and the escrow refuses the request
+ * The job-terms snapshot a request agrees to (`IModelRegistry.JobTerms`): the model's owner, latest version, its
+ * content hash and the input size its signature fixes, and its terms. A request carries it and the escrow refuses the request
  * (`JobEscrowTermsChanged`) unless it is still the registry's current snapshot, so what a requester read is
  * what its job runs under.
  */
@@ -8,17 +8,19 @@ import { AbiCoder, keccak256 } from "ethers";
 import type { IModelRegistry, ModelRegistry } from "../typechain-types";
 import type { ModelTerms } from "./params";
 
-/** The snapshot a job takes of a model (`IModelRegistry.JobTerms`): owner, latest version, its hash, terms. */
+/** The snapshot a job takes of a model (`IModelRegistry.JobTerms`): owner, latest version, its hash, the input
+ * size its signature fixes (0n: none declared), terms. */
 export interface JobTerms {
   owner: string;
   version: bigint;
   contentHash: string;
+  inputSize: bigint;
   terms: ModelTerms;
 }
 
 /** ABI type of `IModelRegistry.JobTerms` (written out: tasks load this file before TypeChain's types exist). */
 const JOB_TERMS_TYPE =
-  "tuple(address owner, uint256 version, bytes32 contentHash, " +
+  "tuple(address owner, uint256 version, bytes32 contentHash, uint64 inputSize, " +
   "tuple(uint96 price, uint8 mode, uint8 committeeSize, uint16 royaltyBps, uint32 relTolerance, uint32 absTolerance) terms)";
 
 /** The hash of a snapshot, as `ModelRegistry.jobTermsHash` stores it and `hashJobTerms` computes it:
@@ -41,7 +43,13 @@ export function toModelTerms(t: IModelRegistry.ModelTermsStructOutput): ModelTer
 
 /** The plain snapshot of a decoded `JobTerms` (an ethers Result, which cannot be passed back as an argument). */
 export function toJobTerms(r: IModelRegistry.JobTermsStructOutput): JobTerms {
-  return { owner: r.owner, version: r.version, contentHash: r.contentHash, terms: toModelTerms(r.terms) };
+  return {
+    owner: r.owner,
+    version: r.version,
+    contentHash: r.contentHash,
+    inputSize: r.inputSize,
+    terms: toModelTerms(r.terms),
+  };
 }
 
 /** The model's current snapshot, to agree to in a request. */

@@ -162,7 +162,7 @@ task("model:publish", "Registers an ONNX model: sha256 of the file, its URI, its
       absTolerance: args.absTol,
     };
     const receipt = await send(p, "registerModel", () =>
-      p.registry.registerModel(contentHash, uri, terms, weightsRoot),
+      p.registry.registerModel(contentHash, uri, terms, weightsRoot, "0x"),
     );
     const event = receipt.logs
       .map((log) => p.registry.interface.parseLog(log))
@@ -203,7 +203,7 @@ task(
     const weightsRoot = weightsRootFor(args.file, bytes, Number(model.terms.mode));
     await checkUnpublished(p, address, contentHash);
     const receipt = await send(p, "publishVersion", () =>
-      p.registry.publishVersion(modelId, contentHash, uri, weightsRoot),
+      p.registry.publishVersion(modelId, contentHash, uri, weightsRoot, "0x"),
     );
     const event = receipt.logs
       .map((log) => p.registry.interface.parseLog(log))

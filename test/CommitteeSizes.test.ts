@@ -38,6 +38,7 @@ describe("committee storage for every committee size", function () {
           "file:///m.onnx",
           termsFor(VerificationMode.Committee, size),
           ethers.ZeroHash,
+          "0x",
         );
       const job = await p.request(await p.registry.modelCount());
       await p.escrow.connect(p.worker).submitResult(job, OUTPUT);

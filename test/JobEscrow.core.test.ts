@@ -424,7 +424,7 @@ describe("JobEscrow (core)", function () {
           (p) =>
             p.registry
               .connect(p.modelOwner)
-              .publishVersion(p.models.committee, ethers.id("other bytes"), "ipfs://v2", ethers.ZeroHash),
+              .publishVersion(p.models.committee, ethers.id("other bytes"), "ipfs://v2", ethers.ZeroHash, "0x"),
         ],
         [
           "a new owner",
@@ -500,7 +500,7 @@ describe("JobEscrow (core)", function () {
         const root = ethers.id("weights root");
         await p.registry
           .connect(p.modelOwner)
-          .publishVersion(p.models.none, ethers.sha256(ethers.toUtf8Bytes("profile model")), MODEL_URI, root);
+          .publishVersion(p.models.none, ethers.sha256(ethers.toUtf8Bytes("profile model")), MODEL_URI, root, "0x");
         await p.registry
           .connect(p.modelOwner)
           .setTerms(p.models.none, { ...termsFor(VerificationMode.None), mode: VerificationMode.Proven });
@@ -634,6 +634,7 @@ describe("JobEscrow (core)", function () {
             ethers.sha256(ethers.toUtf8Bytes("model none v2")),
             MODEL_URI,
             ethers.ZeroHash,
+            "0x",
           );
         const newPrice = PRICE * 3n;
         await p.registry
@@ -916,7 +917,8 @@ describe("JobEscrow (core)", function () {
         expect(await f.escrow.balanceOf(f.requester)).to.equal(0n);
         expect(await f.staking.freeStakeOf(f.worker)).to.equal(STAKE);
         expect((await f.staking.accountOf(f.worker)).locked).to.equal(0n);
-        expect(await f.escrow.outputHash(f.job.id)).to.equal(ethers.keccak256(OUTPUT));
+        // Settled in its submission, without a callback: the hash is in ResultSubmitted only, not stored.
+        expect(await f.escrow.outputHash(f.job.id)).to.equal(ZeroHash);
         expect(await statusOf(f, f.job.id)).to.equal(JobStatus.Settled);
         await expectConservation(f);
       });
@@ -1898,13 +1900,17 @@ describe("JobEscrow (core)", function () {
         it("completes the settlement, pays the worker and emits CallbackDelivered(false)", async function () {
           const f = await loadFixture(consumerFixture);
           const hostile = await f.hostile.getAddress();
-          // Give the consumer a credited refund first, so a re-entrant withdraw would have something to take.
-          const refunded = await f.jobFrom(
-            await f.hostile.request(f.models.none, INPUT, PRICE, await deadlineIn(60n), 0),
-          );
+          // Give the consumer two credited refunds first: its next request takes its fee from the credit, and
+          // the other refund stays for a re-entrant withdraw to try to take.
+          const refunded = [];
+          for (let i = 0; i < 2; i++) {
+            refunded.push(
+              await f.jobFrom(await f.hostile.request(f.models.none, INPUT, PRICE, await deadlineIn(60n), 0)),
+            );
+          }
           await time.increase(61);
-          await f.escrow.settle(refunded, "0x");
-          expect(await f.escrow.balanceOf(hostile)).to.equal(PRICE);
+          for (const job of refunded) await f.escrow.settle(job, "0x");
+          expect(await f.escrow.balanceOf(hostile)).to.equal(2n * PRICE);
 
           await f.hostile.setBehaviour(Behaviour[name]);
           const job = await f.jobFrom(

@@ -87,6 +87,7 @@ describe("JobEscrow edges", function () {
           price,
         },
         ethers.ZeroHash,
+        "0x",
       );
       const modelId = await p.registry.modelCount();
       await p.token.connect(p.governance).mint(p.worker.address, price);

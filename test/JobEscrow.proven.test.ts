@@ -38,7 +38,7 @@ async function provenFixture() {
   const file = buildProfileModel(GOLDEN_MODEL);
   await p.registry
     .connect(p.modelOwner)
-    .registerModel(ethers.sha256(file), MODEL_URI, termsFor(VerificationMode.Proven, 1), TREE.root);
+    .registerModel(ethers.sha256(file), MODEL_URI, termsFor(VerificationMode.Proven, 1), TREE.root, "0x");
   const model = await p.registry.modelCount();
   return { ...p, model };
 }

@@ -31,6 +31,7 @@ import {
   termsWith,
   threeModelsFixture,
   NO_ROOT,
+  NO_SIGNATURE,
   PROVEN_TERMS,
   ROOT_V1,
   ROOT_V2,
@@ -60,22 +61,32 @@ function expectModel(
 /** Asserts every field of a stored version. */
 function expectVersion(
   version: IModelRegistry.ModelVersionStructOutput,
-  expected: { contentHash: string; publishedAt: number; uri: string; weightsRoot?: string },
+  expected: {
+    contentHash: string;
+    publishedAt: number;
+    uri: string;
+    weightsRoot?: string;
+    inputSize?: bigint;
+    ioSignatureHash?: string;
+  },
 ): void {
   expect(version.contentHash).to.equal(expected.contentHash);
   expect(version.publishedAt).to.equal(expected.publishedAt);
   expect(version.uri).to.equal(expected.uri);
   expect(version.weightsRoot).to.equal(expected.weightsRoot ?? NO_ROOT);
+  expect(version.inputSize).to.equal(expected.inputSize ?? 0n);
+  expect(version.ioSignatureHash).to.equal(expected.ioSignatureHash ?? ethers.ZeroHash);
 }
 
 /** Asserts every field of a job snapshot. */
 function expectJobTerms(
   snapshot: IModelRegistry.JobTermsStructOutput,
-  expected: { owner: string; version: number; contentHash: string; terms: Terms },
+  expected: { owner: string; version: number; contentHash: string; inputSize?: bigint; terms: Terms },
 ): void {
   expect(snapshot.owner).to.equal(expected.owner);
   expect(snapshot.version).to.equal(expected.version);
   expect(snapshot.contentHash).to.equal(expected.contentHash);
+  expect(snapshot.inputSize).to.equal(expected.inputSize ?? 0n);
   expect(toTerms(snapshot.terms)).to.deep.equal(expected.terms);
 }
 
@@ -184,7 +195,9 @@ describe("ModelRegistry", function () {
     describe("when the hash, URI and terms are valid", function () {
       it("returns the new model's id", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        expect(await registry.connect(owner).registerModel.staticCall(HASH_V1, URI_V1, TERMS, NO_ROOT)).to.equal(1n);
+        expect(
+          await registry.connect(owner).registerModel.staticCall(HASH_V1, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE),
+        ).to.equal(1n);
       });
 
       it("numbers models sequentially from 1", async function () {
@@ -192,8 +205,10 @@ describe("ModelRegistry", function () {
         for (let id = 1; id <= 3; id++) {
           const hash = contentHash(`model ${id}`);
           const account = id === 2 ? other : owner;
-          expect(await registry.connect(account).registerModel.staticCall(hash, URI_V1, TERMS, NO_ROOT)).to.equal(id);
-          await expect(registry.connect(account).registerModel(hash, URI_V1, TERMS, NO_ROOT))
+          expect(
+            await registry.connect(account).registerModel.staticCall(hash, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE),
+          ).to.equal(id);
+          await expect(registry.connect(account).registerModel(hash, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE))
             .to.emit(registry, "ModelRegistered")
             .withArgs(id, account.address, hash, URI_V1, NO_ROOT, termsTuple(TERMS));
           expect(await registry.modelCount()).to.equal(id);
@@ -215,7 +230,7 @@ describe("ModelRegistry", function () {
 
       it("lets any account register (the caller, not the deployer, owns the model)", async function () {
         const { registry, other } = await loadFixture(deployRegistryFixture);
-        await registry.connect(other).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT);
+        await registry.connect(other).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE);
         expect((await registry.getModel(1)).owner).to.equal(other.address);
       });
 
@@ -239,11 +254,11 @@ describe("ModelRegistry", function () {
 
       it("emits ModelRegistered then VersionPublished for version 1", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT);
+        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE);
         await expect(tx)
           .to.emit(registry, "ModelRegistered")
           .withArgs(1, owner.address, HASH_V1, URI_V1, NO_ROOT, termsTuple(TERMS));
-        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1, NO_ROOT);
+        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1, NO_ROOT, NO_SIGNATURE);
 
         const { events } = await registryEvents(registry, tx);
         expect(events.map((e) => e.name)).to.deep.equal(["ModelRegistered", "VersionPublished"]);
@@ -267,15 +282,15 @@ describe("ModelRegistry", function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
         const uri = uriOfLength(MAX_URI_BYTES);
         expect(ethers.toUtf8Bytes(uri).length).to.equal(2048);
-        await expect(registry.connect(owner).registerModel(HASH_V1, uri, TERMS, NO_ROOT))
+        await expect(registry.connect(owner).registerModel(HASH_V1, uri, TERMS, NO_ROOT, NO_SIGNATURE))
           .to.emit(registry, "VersionPublished")
-          .withArgs(1, 1, HASH_V1, uri, NO_ROOT);
+          .withArgs(1, 1, HASH_V1, uri, NO_ROOT, NO_SIGNATURE);
         expect((await registry.getVersion(1, 1)).uri).to.equal(uri);
       });
 
       it("stores a URI of 1 byte", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        await registry.connect(owner).registerModel(HASH_V1, "x", TERMS, NO_ROOT);
+        await registry.connect(owner).registerModel(HASH_V1, "x", TERMS, NO_ROOT, NO_SIGNATURE);
         expect((await registry.getVersion(1, 1)).uri).to.equal("x");
       });
 
@@ -283,7 +298,7 @@ describe("ModelRegistry", function () {
         describe(`when ${when}`, function () {
           it("registers the model with those terms", async function () {
             const { registry, owner } = await loadFixture(deployRegistryFixture);
-            await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms, NO_ROOT))
+            await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms, NO_ROOT, NO_SIGNATURE))
               .to.emit(registry, "ModelRegistered")
               .withArgs(1, owner.address, HASH_V1, URI_V1, NO_ROOT, termsTuple(terms));
             expect(toTerms((await registry.getModel(1)).terms)).to.deep.equal(terms);
@@ -296,7 +311,7 @@ describe("ModelRegistry", function () {
       it("reverts with ModelRegistryZeroContentHash", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
         await expect(
-          registry.connect(owner).registerModel(ZERO_HASH, URI_V1, TERMS, NO_ROOT),
+          registry.connect(owner).registerModel(ZERO_HASH, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE),
         ).to.be.revertedWithCustomError(registry, "ModelRegistryZeroContentHash");
       });
     });
@@ -305,10 +320,12 @@ describe("ModelRegistry", function () {
       it("still registers the author's model, under its own id; each id snapshots its own owner for jobs", async function () {
         const { registry, owner: author, other: squatter } = await loadFixture(deployRegistryFixture);
         // The squatter copies the author's pending registerModel from the mempool and lands first.
-        await registry.connect(squatter).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT);
+        await registry.connect(squatter).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE);
 
-        expect(await registry.connect(author).registerModel.staticCall(HASH_V1, URI_V1, TERMS, NO_ROOT)).to.equal(2n);
-        await expect(registry.connect(author).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT))
+        expect(
+          await registry.connect(author).registerModel.staticCall(HASH_V1, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE),
+        ).to.equal(2n);
+        await expect(registry.connect(author).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE))
           .to.emit(registry, "ModelRegistered")
           .withArgs(2, author.address, HASH_V1, URI_V1, NO_ROOT, termsTuple(TERMS));
         expect(await registry.findContentHash(author.address, HASH_V1)).to.deep.equal([2n, 1n]);
@@ -319,6 +336,7 @@ describe("ModelRegistry", function () {
           owner: author.address,
           version: 1,
           contentHash: HASH_V1,
+          inputSize: 0n,
           terms: TERMS,
         });
         expectJobTerms(await registry.jobTerms(1), {
@@ -328,12 +346,12 @@ describe("ModelRegistry", function () {
           terms: TERMS,
         });
         // The squatter holds no rights over the author's model.
-        await expect(registry.connect(squatter).publishVersion(2, HASH_V2, URI_V2, NO_ROOT))
+        await expect(registry.connect(squatter).publishVersion(2, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
           .withArgs(2, squatter.address);
-        await expect(registry.connect(author).publishVersion(2, HASH_V2, URI_V2, NO_ROOT))
+        await expect(registry.connect(author).publishVersion(2, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.emit(registry, "VersionPublished")
-          .withArgs(2, 2, HASH_V2, URI_V2, NO_ROOT);
+          .withArgs(2, 2, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
       });
     });
 
@@ -342,7 +360,7 @@ describe("ModelRegistry", function () {
         const { registry, owner, other } = await loadFixture(twoVersionsFixture);
         for (const [i, hash] of [HASH_V1, HASH_V2].entries()) {
           const id = i + 2;
-          await expect(registry.connect(other).registerModel(hash, URI_OTHER, NEW_TERMS, NO_ROOT))
+          await expect(registry.connect(other).registerModel(hash, URI_OTHER, NEW_TERMS, NO_ROOT, NO_SIGNATURE))
             .to.emit(registry, "ModelRegistered")
             .withArgs(id, other.address, hash, URI_OTHER, NO_ROOT, termsTuple(NEW_TERMS));
           expect(await registry.findContentHash(other.address, hash)).to.deep.equal([BigInt(id), 1n]);
@@ -356,7 +374,7 @@ describe("ModelRegistry", function () {
       describe("as version 1 of another of its models", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
           const { registry, owner } = await loadFixture(registeredModelFixture);
-          await expect(registry.connect(owner).registerModel(HASH_V1, URI_OTHER, TERMS, NO_ROOT))
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_OTHER, TERMS, NO_ROOT, NO_SIGNATURE))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V1, 1, 1);
           expect(await registry.modelCount()).to.equal(1n);
@@ -366,7 +384,7 @@ describe("ModelRegistry", function () {
       describe("as a later version of another of its models", function () {
         it("reverts with ModelRegistryContentHashTaken naming that version", async function () {
           const { registry, owner } = await loadFixture(twoVersionsFixture);
-          await expect(registry.connect(owner).registerModel(HASH_V2, URI_OTHER, TERMS, NO_ROOT))
+          await expect(registry.connect(owner).registerModel(HASH_V2, URI_OTHER, TERMS, NO_ROOT, NO_SIGNATURE))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V2, 1, 2);
         });
@@ -375,7 +393,7 @@ describe("ModelRegistry", function () {
       describe("in a model registered after model 1", function () {
         it("reverts with ModelRegistryContentHashTaken naming that model", async function () {
           const { registry, other } = await loadFixture(twoModelsFixture);
-          await expect(registry.connect(other).registerModel(HASH_OTHER, URI_V1, TERMS, NO_ROOT))
+          await expect(registry.connect(other).registerModel(HASH_OTHER, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_OTHER, 2, 1);
         });
@@ -384,7 +402,7 @@ describe("ModelRegistry", function () {
       describe("in a model it has since deprecated", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
           const { registry, owner } = await loadFixture(deprecatedModelFixture);
-          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT))
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V1, 1, 1);
         });
@@ -393,7 +411,7 @@ describe("ModelRegistry", function () {
       describe("in a model it has since handed over", function () {
         it("reverts with ModelRegistryContentHashTaken (the record stays with the publisher)", async function () {
           const { registry, owner, newOwner } = await loadFixture(transferredModelFixture);
-          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT))
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V1, 1, 1);
           expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([0n, 0n]);
@@ -404,7 +422,7 @@ describe("ModelRegistry", function () {
     describe("when the URI is empty", function () {
       it("reverts with ModelRegistryInvalidUri", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        await expect(registry.connect(owner).registerModel(HASH_V1, "", TERMS, NO_ROOT))
+        await expect(registry.connect(owner).registerModel(HASH_V1, "", TERMS, NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
           .withArgs(0, MAX_URI_BYTES);
       });
@@ -413,7 +431,9 @@ describe("ModelRegistry", function () {
     describe("when the URI is 2049 bytes", function () {
       it("reverts with ModelRegistryInvalidUri", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        await expect(registry.connect(owner).registerModel(HASH_V1, uriOfLength(MAX_URI_BYTES + 1), TERMS, NO_ROOT))
+        await expect(
+          registry.connect(owner).registerModel(HASH_V1, uriOfLength(MAX_URI_BYTES + 1), TERMS, NO_ROOT, NO_SIGNATURE),
+        )
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
           .withArgs(MAX_URI_BYTES + 1, MAX_URI_BYTES);
       });
@@ -423,7 +443,7 @@ describe("ModelRegistry", function () {
       it("reverts with ModelRegistryInvalidUri for 1025 two-byte characters", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
         const uri = "é".repeat(1025);
-        await expect(registry.connect(owner).registerModel(HASH_V1, uri, TERMS, NO_ROOT))
+        await expect(registry.connect(owner).registerModel(HASH_V1, uri, TERMS, NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
           .withArgs(2050, MAX_URI_BYTES);
       });
@@ -433,7 +453,7 @@ describe("ModelRegistry", function () {
       describe(`when ${when}`, function () {
         it(`reverts with ${error}`, async function () {
           const { registry, owner } = await loadFixture(deployRegistryFixture);
-          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms, NO_ROOT))
+          await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms, NO_ROOT, NO_SIGNATURE))
             .to.be.revertedWithCustomError(registry, error)
             .withArgs(...args);
           expect(await registry.modelCount()).to.equal(0n);
@@ -445,11 +465,11 @@ describe("ModelRegistry", function () {
     describe("when a weights root is given", function () {
       it("stores it on version 1 and emits it in ModelRegistered and VersionPublished, in any mode", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, ROOT_V1);
+        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, ROOT_V1, NO_SIGNATURE);
         await expect(tx)
           .to.emit(registry, "ModelRegistered")
           .withArgs(1, owner.address, HASH_V1, URI_V1, ROOT_V1, termsTuple(TERMS));
-        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1, ROOT_V1);
+        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1, ROOT_V1, NO_SIGNATURE);
         const { timestamp } = await registryEvents(registry, tx);
         expectVersion(await registry.getVersion(1, 1), {
           contentHash: HASH_V1,
@@ -476,24 +496,30 @@ describe("ModelRegistry", function () {
           uri: URI_V1,
           weightsRoot: ROOT_V1,
         });
-        const snapshot = { owner: owner.address, version: 1n, contentHash: HASH_V1, terms: PROVEN_TERMS };
+        const snapshot = {
+          owner: owner.address,
+          version: 1n,
+          contentHash: HASH_V1,
+          inputSize: 0n,
+          terms: PROVEN_TERMS,
+        };
         expectJobTerms(await registry.jobTerms(1), { ...snapshot, version: 1 });
         await expectJobTermsHash(registry, 1, snapshot);
       });
 
       it("emits the root of a Proven registration", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, PROVEN_TERMS, ROOT_V1);
+        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, PROVEN_TERMS, ROOT_V1, NO_SIGNATURE);
         await expect(tx)
           .to.emit(registry, "ModelRegistered")
           .withArgs(1, owner.address, HASH_V1, URI_V1, ROOT_V1, termsTuple(PROVEN_TERMS));
-        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1, ROOT_V1);
+        await expect(tx).to.emit(registry, "VersionPublished").withArgs(1, 1, HASH_V1, URI_V1, ROOT_V1, NO_SIGNATURE);
       });
 
       it("writes the root's storage word only when the root is non-zero (one word more than without)", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        const without = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT);
-        const withRoot = await registry.connect(owner).registerModel(HASH_V2, URI_V1, TERMS, ROOT_V1);
+        const without = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE);
+        const withRoot = await registry.connect(owner).registerModel(HASH_V2, URI_V1, TERMS, ROOT_V1, NO_SIGNATURE);
         expect(await storageWritesOf(withRoot.hash)).to.equal((await storageWritesOf(without.hash)) + 1);
       });
     });
@@ -501,7 +527,7 @@ describe("ModelRegistry", function () {
     describe("when the mode is Proven and the weights root is zero", function () {
       it("reverts with ModelRegistryWeightsRootRequired naming the new model and version 1", async function () {
         const { registry, owner } = await loadFixture(registeredModelFixture);
-        await expect(registry.connect(owner).registerModel(HASH_V2, URI_V2, PROVEN_TERMS, NO_ROOT))
+        await expect(registry.connect(owner).registerModel(HASH_V2, URI_V2, PROVEN_TERMS, NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryWeightsRootRequired")
           .withArgs(2, 1);
         expect(await registry.modelCount()).to.equal(1n);
@@ -512,7 +538,7 @@ describe("ModelRegistry", function () {
       it("reverts with ModelRegistryInvalidCommitteeSize: the bounds hold in every mode", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
         const terms = { ...PROVEN_TERMS, committeeSize: 2 };
-        await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms, ROOT_V1))
+        await expect(registry.connect(owner).registerModel(HASH_V1, URI_V1, terms, ROOT_V1, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidCommitteeSize")
           .withArgs(2);
       });
@@ -522,7 +548,7 @@ describe("ModelRegistry", function () {
       it("reverts without a reason (the ABI decoder refuses the enum)", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
         const data = registry.interface
-          .encodeFunctionData("registerModel", [HASH_V1, URI_V1, { ...PROVEN_TERMS, mode: 3 }, ROOT_V1])
+          .encodeFunctionData("registerModel", [HASH_V1, URI_V1, { ...PROVEN_TERMS, mode: 3 }, ROOT_V1, NO_SIGNATURE])
           .replace(
             ethers.AbiCoder.defaultAbiCoder().encode(["uint8"], [3]).slice(2),
             ethers.AbiCoder.defaultAbiCoder().encode(["uint8"], [4]).slice(2),
@@ -536,13 +562,17 @@ describe("ModelRegistry", function () {
     describe("when the owner publishes a new hash", function () {
       it("returns the next version number", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        expect(await registry.connect(owner).publishVersion.staticCall(modelId, HASH_V2, URI_V2, NO_ROOT)).to.equal(2n);
+        expect(
+          await registry.connect(owner).publishVersion.staticCall(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE),
+        ).to.equal(2n);
       });
 
       it("emits VersionPublished only", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        const tx = await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT);
-        await expect(tx).to.emit(registry, "VersionPublished").withArgs(modelId, 2, HASH_V2, URI_V2, NO_ROOT);
+        const tx = await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
+        await expect(tx)
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 2, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
         const { events } = await registryEvents(registry, tx);
         expect(events.map((e) => e.name)).to.deep.equal(["VersionPublished"]);
       });
@@ -571,7 +601,7 @@ describe("ModelRegistry", function () {
 
       it("leaves earlier versions unchanged", async function () {
         const { registry, owner, modelId, publishedAt } = await loadFixture(twoVersionsFixture);
-        await registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3, NO_ROOT);
+        await registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3, NO_ROOT, NO_SIGNATURE);
         expectVersion(await registry.getVersion(modelId, 1), { contentHash: HASH_V1, publishedAt, uri: URI_V1 });
         expect((await registry.getVersion(modelId, 2)).contentHash).to.equal(HASH_V2);
         expect((await registry.getVersion(modelId, 2)).uri).to.equal(URI_V2);
@@ -579,19 +609,19 @@ describe("ModelRegistry", function () {
 
       it("numbers versions in order", async function () {
         const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3, NO_ROOT))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3, NO_ROOT, NO_SIGNATURE))
           .to.emit(registry, "VersionPublished")
-          .withArgs(modelId, 3, HASH_V3, URI_V3, NO_ROOT);
+          .withArgs(modelId, 3, HASH_V3, URI_V3, NO_ROOT, NO_SIGNATURE);
         expect((await registry.getModel(modelId)).versionCount).to.equal(3n);
         expect(await registry.findContentHash(owner.address, HASH_V3)).to.deep.equal([1n, 3n]);
       });
 
       it("numbers each model's versions on their own", async function () {
         const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT);
-        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V3, URI_V3, NO_ROOT))
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
+        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V3, URI_V3, NO_ROOT, NO_SIGNATURE))
           .to.emit(registry, "VersionPublished")
-          .withArgs(otherModelId, 2, HASH_V3, URI_V3, NO_ROOT);
+          .withArgs(otherModelId, 2, HASH_V3, URI_V3, NO_ROOT, NO_SIGNATURE);
         expect(await registry.findContentHash(other.address, HASH_V3)).to.deep.equal([2n, 2n]);
         expect((await registry.getVersion(modelId, 2)).contentHash).to.equal(HASH_V2);
         expect((await registry.getVersion(otherModelId, 2)).contentHash).to.equal(HASH_V3);
@@ -610,13 +640,13 @@ describe("ModelRegistry", function () {
       it("accepts a URI of exactly 2048 bytes", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
         const uri = uriOfLength(MAX_URI_BYTES);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, uri, NO_ROOT);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, uri, NO_ROOT, NO_SIGNATURE);
         expect((await registry.getVersion(modelId, 2)).uri).to.equal(uri);
       });
 
       it("accepts the URI of an earlier version (only hashes are unique)", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V1, NO_ROOT);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V1, NO_ROOT, NO_SIGNATURE);
         expect((await registry.getVersion(modelId, 2)).uri).to.equal(URI_V1);
       });
     });
@@ -624,7 +654,7 @@ describe("ModelRegistry", function () {
     describe("when the caller is not the owner", function () {
       it("reverts with ModelRegistryNotModelOwner", async function () {
         const { registry, other, modelId } = await loadFixture(registeredModelFixture);
-        await expect(registry.connect(other).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
+        await expect(registry.connect(other).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
           .withArgs(modelId, other.address);
       });
@@ -633,7 +663,7 @@ describe("ModelRegistry", function () {
     describe("when the caller owns another model", function () {
       it("reverts with ModelRegistryNotModelOwner", async function () {
         const { registry, other, modelId } = await loadFixture(twoModelsFixture);
-        await expect(registry.connect(other).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
+        await expect(registry.connect(other).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
           .withArgs(modelId, other.address);
       });
@@ -642,7 +672,7 @@ describe("ModelRegistry", function () {
     describe("when the model is deprecated", function () {
       it("reverts with ModelRegistryDeprecated", async function () {
         const { registry, owner, modelId } = await loadFixture(deprecatedModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
           .withArgs(modelId);
       });
@@ -652,7 +682,7 @@ describe("ModelRegistry", function () {
       it("reverts with ModelRegistryUnknownModel", async function () {
         const { registry, owner } = await loadFixture(registeredModelFixture);
         for (const id of [0, 2, 99]) {
-          await expect(registry.connect(owner).publishVersion(id, HASH_V2, URI_V2, NO_ROOT))
+          await expect(registry.connect(owner).publishVersion(id, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE))
             .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
             .withArgs(id);
         }
@@ -663,7 +693,7 @@ describe("ModelRegistry", function () {
       it("reverts with ModelRegistryZeroContentHash", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
         await expect(
-          registry.connect(owner).publishVersion(modelId, ZERO_HASH, URI_V2, NO_ROOT),
+          registry.connect(owner).publishVersion(modelId, ZERO_HASH, URI_V2, NO_ROOT, NO_SIGNATURE),
         ).to.be.revertedWithCustomError(registry, "ModelRegistryZeroContentHash");
       });
     });
@@ -672,10 +702,10 @@ describe("ModelRegistry", function () {
       describe("by an earlier version of the same model", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
           const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
-          await expect(registry.connect(owner).publishVersion(modelId, HASH_V1, URI_V3, NO_ROOT))
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V1, URI_V3, NO_ROOT, NO_SIGNATURE))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V1, modelId, 1);
-          await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V3, NO_ROOT))
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V3, NO_ROOT, NO_SIGNATURE))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V2, modelId, 2);
           expect((await registry.getModel(modelId)).versionCount).to.equal(2n);
@@ -685,8 +715,8 @@ describe("ModelRegistry", function () {
       describe("by another model of the caller", function () {
         it("reverts with ModelRegistryContentHashTaken", async function () {
           const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-          await registry.connect(owner).registerModel(HASH_V3, URI_V3, TERMS, NO_ROOT);
-          await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V2, NO_ROOT))
+          await registry.connect(owner).registerModel(HASH_V3, URI_V3, TERMS, NO_ROOT, NO_SIGNATURE);
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V2, NO_ROOT, NO_SIGNATURE))
             .to.be.revertedWithCustomError(registry, "ModelRegistryContentHashTaken")
             .withArgs(HASH_V3, 2, 1);
         });
@@ -696,12 +726,12 @@ describe("ModelRegistry", function () {
     describe("when another account published the content hash", function () {
       it("publishes it as the caller's new version", async function () {
         const { registry, owner, other, modelId, otherModelId } = await loadFixture(twoModelsFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_OTHER, URI_V2, NO_ROOT))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_OTHER, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.emit(registry, "VersionPublished")
-          .withArgs(modelId, 2, HASH_OTHER, URI_V2, NO_ROOT);
-        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V1, URI_V2, NO_ROOT))
+          .withArgs(modelId, 2, HASH_OTHER, URI_V2, NO_ROOT, NO_SIGNATURE);
+        await expect(registry.connect(other).publishVersion(otherModelId, HASH_V1, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.emit(registry, "VersionPublished")
-          .withArgs(otherModelId, 2, HASH_V1, URI_V2, NO_ROOT);
+          .withArgs(otherModelId, 2, HASH_V1, URI_V2, NO_ROOT, NO_SIGNATURE);
         expect(await registry.findContentHash(owner.address, HASH_OTHER)).to.deep.equal([modelId, 2n]);
         expect(await registry.findContentHash(other.address, HASH_OTHER)).to.deep.equal([otherModelId, 1n]);
         expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([otherModelId, 2n]);
@@ -709,9 +739,9 @@ describe("ModelRegistry", function () {
 
       it("publishes the bytes a previous owner published in the same model, as a new version", async function () {
         const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
-        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V1, URI_V2, NO_ROOT))
+        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V1, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.emit(registry, "VersionPublished")
-          .withArgs(modelId, 2, HASH_V1, URI_V2, NO_ROOT);
+          .withArgs(modelId, 2, HASH_V1, URI_V2, NO_ROOT, NO_SIGNATURE);
         expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([modelId, 2n]);
         expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([modelId, 1n]);
       });
@@ -720,7 +750,7 @@ describe("ModelRegistry", function () {
     describe("when the URI is empty", function () {
       it("reverts with ModelRegistryInvalidUri", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, "", NO_ROOT))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, "", NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
           .withArgs(0, MAX_URI_BYTES);
       });
@@ -729,7 +759,11 @@ describe("ModelRegistry", function () {
     describe("when the URI is 2049 bytes", function () {
       it("reverts with ModelRegistryInvalidUri", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, uriOfLength(MAX_URI_BYTES + 1), NO_ROOT))
+        await expect(
+          registry
+            .connect(owner)
+            .publishVersion(modelId, HASH_V2, uriOfLength(MAX_URI_BYTES + 1), NO_ROOT, NO_SIGNATURE),
+        )
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUri")
           .withArgs(MAX_URI_BYTES + 1, MAX_URI_BYTES);
       });
@@ -738,8 +772,10 @@ describe("ModelRegistry", function () {
     describe("when the version has a weights root", function () {
       it("stores it, emits it and leaves the earlier version's root alone", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        const tx = await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, ROOT_V2);
-        await expect(tx).to.emit(registry, "VersionPublished").withArgs(modelId, 2, HASH_V2, URI_V2, ROOT_V2);
+        const tx = await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, ROOT_V2, NO_SIGNATURE);
+        await expect(tx)
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 2, HASH_V2, URI_V2, ROOT_V2, NO_SIGNATURE);
         const { timestamp } = await registryEvents(registry, tx);
         expectVersion(await registry.getVersion(modelId, 2), {
           contentHash: HASH_V2,
@@ -755,16 +791,16 @@ describe("ModelRegistry", function () {
     describe("when the model is Proven", function () {
       it("publishes a version with a non-zero root", async function () {
         const { registry, owner, modelId } = await loadFixture(provenModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, ROOT_V2))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, ROOT_V2, NO_SIGNATURE))
           .to.emit(registry, "VersionPublished")
-          .withArgs(modelId, 2, HASH_V2, URI_V2, ROOT_V2);
+          .withArgs(modelId, 2, HASH_V2, URI_V2, ROOT_V2, NO_SIGNATURE);
         expect(await registry.getWeightsRoot(modelId, 2)).to.equal(ROOT_V2);
         expect((await registry.jobTerms(modelId)).version).to.equal(2n);
       });
 
       it("reverts with ModelRegistryWeightsRootRequired for a zero root, naming the version it would be", async function () {
         const { registry, owner, modelId } = await loadFixture(provenModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryWeightsRootRequired")
           .withArgs(modelId, 2);
         expect((await registry.getModel(modelId)).versionCount).to.equal(1n);
@@ -872,8 +908,8 @@ describe("ModelRegistry", function () {
 
       it("looks at the latest version only: a root on an earlier one does not count", async function () {
         const { registry, owner } = await loadFixture(deployRegistryFixture);
-        await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, ROOT_V1);
-        await registry.connect(owner).publishVersion(1, HASH_V2, URI_V2, NO_ROOT);
+        await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, ROOT_V1, NO_SIGNATURE);
+        await registry.connect(owner).publishVersion(1, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
         await expect(registry.connect(owner).setTerms(1, PROVEN_TERMS))
           .to.be.revertedWithCustomError(registry, "ModelRegistryWeightsRootRequired")
           .withArgs(1, 2);
@@ -881,7 +917,7 @@ describe("ModelRegistry", function () {
 
       it("switches when the latest version has a root, and the snapshot then says Proven", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, ROOT_V2);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, ROOT_V2, NO_SIGNATURE);
         await expect(registry.connect(owner).setTerms(modelId, PROVEN_TERMS))
           .to.emit(registry, "TermsUpdated")
           .withArgs(modelId, termsTuple(PROVEN_TERMS));
@@ -889,6 +925,7 @@ describe("ModelRegistry", function () {
           owner: owner.address,
           version: 2n,
           contentHash: HASH_V2,
+          inputSize: 0n,
           terms: PROVEN_TERMS,
         });
       });
@@ -996,13 +1033,13 @@ describe("ModelRegistry", function () {
 
       it("leaves the owner's rights with the owner until the offer is accepted", async function () {
         const { registry, owner, newOwner, modelId } = await loadFixture(pendingTransferFixture);
-        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
+        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
           .withArgs(modelId, newOwner.address);
         await expect(registry.connect(newOwner).transferModelOwnership(modelId, newOwner.address))
           .to.be.revertedWithCustomError(registry, "ModelRegistryNotModelOwner")
           .withArgs(modelId, newOwner.address);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
         expect((await registry.getModel(modelId)).versionCount).to.equal(2n);
       });
 
@@ -1089,7 +1126,7 @@ describe("ModelRegistry", function () {
       it("takes the owner's rights from the old owner", async function () {
         const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
         const calls = [
-          () => registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT),
+          () => registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE),
           () => registry.connect(owner).setTerms(modelId, NEW_TERMS),
           () => registry.connect(owner).deprecate(modelId),
           () => registry.connect(owner).transferModelOwnership(modelId, owner.address),
@@ -1104,9 +1141,9 @@ describe("ModelRegistry", function () {
 
       it("gives the owner's rights to the new owner", async function () {
         const { registry, owner, newOwner, modelId } = await loadFixture(transferredModelFixture);
-        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
+        await expect(registry.connect(newOwner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.emit(registry, "VersionPublished")
-          .withArgs(modelId, 2, HASH_V2, URI_V2, NO_ROOT);
+          .withArgs(modelId, 2, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
         await expect(registry.connect(newOwner).setTerms(modelId, NEW_TERMS))
           .to.emit(registry, "TermsUpdated")
           .withArgs(modelId, termsTuple(NEW_TERMS));
@@ -1174,7 +1211,7 @@ describe("ModelRegistry", function () {
 
       it("returns the latest version and its hash", async function () {
         const { registry, owner, modelId } = await loadFixture(twoVersionsFixture);
-        await registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3, NO_ROOT);
+        await registry.connect(owner).publishVersion(modelId, HASH_V3, URI_V3, NO_ROOT, NO_SIGNATURE);
         expectJobTerms(await registry.jobTerms(modelId), {
           owner: owner.address,
           version: 3,
@@ -1229,6 +1266,7 @@ describe("ModelRegistry", function () {
           owner: owner.address,
           version: 1n,
           contentHash: HASH_V1,
+          inputSize: 0n,
           terms: TERMS,
         });
       });
@@ -1236,11 +1274,12 @@ describe("ModelRegistry", function () {
       it("is rewritten by publishVersion", async function () {
         const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
         const before = await registry.jobTermsHash(modelId);
-        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
         const after = await expectJobTermsHash(registry, modelId, {
           owner: owner.address,
           version: 2n,
           contentHash: HASH_V2,
+          inputSize: 0n,
           terms: TERMS,
         });
         expect(after).to.not.equal(before);
@@ -1254,6 +1293,7 @@ describe("ModelRegistry", function () {
           owner: owner.address,
           version: 2n,
           contentHash: HASH_V2,
+          inputSize: 0n,
           terms: NEW_TERMS,
         });
         expect(after).to.not.equal(before);
@@ -1269,6 +1309,7 @@ describe("ModelRegistry", function () {
           owner: newOwner.address,
           version: 1n,
           contentHash: HASH_V1,
+          inputSize: 0n,
           terms: TERMS,
         });
         expect(after).to.not.equal(before);
@@ -1280,12 +1321,14 @@ describe("ModelRegistry", function () {
           owner: owner.address,
           version: 1n,
           contentHash: HASH_V1,
+          inputSize: 0n,
           terms: TERMS,
         });
         await expectJobTermsHash(registry, otherModelId, {
           owner: other.address,
           version: 1n,
           contentHash: HASH_OTHER,
+          inputSize: 0n,
           terms: NEW_TERMS,
         });
         await registry.connect(owner).setTerms(modelId, NEW_TERMS);
@@ -1293,6 +1336,7 @@ describe("ModelRegistry", function () {
           owner: other.address,
           version: 1n,
           contentHash: HASH_OTHER,
+          inputSize: 0n,
           terms: NEW_TERMS,
         });
       });
@@ -1337,11 +1381,18 @@ describe("ModelRegistry", function () {
   });
 
   describe("#hashJobTerms", function () {
-    const SNAPSHOT: JobTerms = { owner: "0x" + "ab".repeat(20), version: 7n, contentHash: HASH_V3, terms: NEW_TERMS };
+    const SNAPSHOT: JobTerms = {
+      owner: "0x" + "ab".repeat(20),
+      version: 7n,
+      contentHash: HASH_V3,
+      inputSize: 0n,
+      terms: NEW_TERMS,
+    };
     const LARGEST: JobTerms = {
       owner: "0x" + "ff".repeat(20),
       version: ethers.MaxUint256,
       contentHash: "0x" + "ff".repeat(32),
+      inputSize: 2n ** 64n - 1n,
       terms: {
         price: 2n ** 96n - 1n,
         mode: VerificationMode.Committee,
@@ -1355,6 +1406,7 @@ describe("ModelRegistry", function () {
       owner: ethers.ZeroAddress,
       version: 0n,
       contentHash: ZERO_HASH,
+      inputSize: 0n,
       terms: { price: 0n, mode: 0, committeeSize: 0, royaltyBps: 0, relTolerance: 0, absTolerance: 0 },
     };
 
@@ -1365,15 +1417,16 @@ describe("ModelRegistry", function () {
       }
     });
 
-    it("is keccak256 of the nine fields, one ABI word each", async function () {
+    it("is keccak256 of the ten fields, one ABI word each", async function () {
       const { registry } = await loadFixture(deployRegistryFixture);
       const t = SNAPSHOT.terms;
       const words = ethers.AbiCoder.defaultAbiCoder().encode(
-        ["address", "uint256", "bytes32", "uint96", "uint8", "uint8", "uint16", "uint32", "uint32"],
+        ["address", "uint256", "bytes32", "uint64", "uint96", "uint8", "uint8", "uint16", "uint32", "uint32"],
         [
           SNAPSHOT.owner,
           SNAPSHOT.version,
           SNAPSHOT.contentHash,
+          SNAPSHOT.inputSize,
           t.price,
           t.mode,
           t.committeeSize,
@@ -1391,6 +1444,7 @@ describe("ModelRegistry", function () {
         { ...SNAPSHOT, owner: "0x" + "ac".repeat(20) },
         { ...SNAPSHOT, version: 8n },
         { ...SNAPSHOT, contentHash: HASH_V2 },
+        { ...SNAPSHOT, inputSize: 98n },
         ...Object.entries(SNAPSHOT.terms).map(([field, value]) => ({
           ...SNAPSHOT,
           terms: { ...SNAPSHOT.terms, [field]: typeof value === "bigint" ? value + 1n : value + 1 },
@@ -1398,7 +1452,7 @@ describe("ModelRegistry", function () {
       ];
       const hashes = new Set([await registry.hashJobTerms(SNAPSHOT)]);
       for (const variant of variants) hashes.add(await registry.hashJobTerms(variant));
-      expect(hashes.size).to.equal(1 + 3 + 6);
+      expect(hashes.size).to.equal(1 + 4 + 6);
     });
   });
 
@@ -1574,7 +1628,7 @@ describe("ModelRegistry", function () {
     describe("when the version exists", function () {
       it("returns its root, zero for a version that is not a profile model", async function () {
         const { registry, owner } = await loadFixture(provenModelFixture);
-        await registry.connect(owner).registerModel(HASH_V2, URI_V2, TERMS, NO_ROOT);
+        await registry.connect(owner).registerModel(HASH_V2, URI_V2, TERMS, NO_ROOT, NO_SIGNATURE);
         expect(await registry.getWeightsRoot(1, 1)).to.equal(ROOT_V1);
         expect(await registry.getWeightsRoot(2, 1)).to.equal(NO_ROOT);
       });
@@ -1612,7 +1666,7 @@ describe("ModelRegistry", function () {
     describe("when the publisher published the hash", function () {
       it("returns the model and version in which it published it", async function () {
         const { registry, owner, other, otherModelId } = await loadFixture(twoModelsFixture);
-        await registry.connect(other).publishVersion(otherModelId, HASH_V2, URI_V2, NO_ROOT);
+        await registry.connect(other).publishVersion(otherModelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
         expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
         expect(await registry.findContentHash(other.address, HASH_OTHER)).to.deep.equal([2n, 1n]);
         expect(await registry.findContentHash(other.address, HASH_V2)).to.deep.equal([2n, 2n]);
@@ -1622,9 +1676,9 @@ describe("ModelRegistry", function () {
     describe("when several accounts published the same hash", function () {
       it("returns each publisher's own model", async function () {
         const { registry, owner, newOwner, other } = await loadFixture(registeredModelFixture);
-        await registry.connect(other).registerModel(HASH_V1, URI_OTHER, TERMS, NO_ROOT);
-        await registry.connect(newOwner).registerModel(HASH_V2, URI_V2, TERMS, NO_ROOT);
-        await registry.connect(newOwner).publishVersion(3, HASH_V1, URI_V1, NO_ROOT);
+        await registry.connect(other).registerModel(HASH_V1, URI_OTHER, TERMS, NO_ROOT, NO_SIGNATURE);
+        await registry.connect(newOwner).registerModel(HASH_V2, URI_V2, TERMS, NO_ROOT, NO_SIGNATURE);
+        await registry.connect(newOwner).publishVersion(3, HASH_V1, URI_V1, NO_ROOT, NO_SIGNATURE);
         expect(await registry.findContentHash(owner.address, HASH_V1)).to.deep.equal([1n, 1n]);
         expect(await registry.findContentHash(other.address, HASH_V1)).to.deep.equal([2n, 1n]);
         expect(await registry.findContentHash(newOwner.address, HASH_V1)).to.deep.equal([3n, 2n]);
@@ -1644,7 +1698,7 @@ describe("ModelRegistry", function () {
     describe("when a publication reverted", function () {
       it("returns (0, 0)", async function () {
         const { registry, owner, modelId } = await loadFixture(deprecatedModelFixture);
-        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT))
+        await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE))
           .to.be.revertedWithCustomError(registry, "ModelRegistryDeprecated")
           .withArgs(modelId);
         expect(await registry.findContentHash(owner.address, HASH_V2)).to.deep.equal([0n, 0n]);

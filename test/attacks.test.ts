@@ -187,14 +187,16 @@ describe("Hostile actors", function () {
       const p = await deployProtocolFixture();
       const consumer = await ethers.deployContract("ReenteringConsumer", [p.escrow]);
       await p.token.connect(p.governance).mint(consumer, FUNDS);
-      // A due job of someone else, for the callback to try to settle, and a credit for it to try to withdraw.
+      // A due job of someone else, for the callback to try to settle, and a credit for it to try to withdraw: two
+      // refunds, as the consumer's next request takes its fee from the credit.
       const due = await p.request(p.models.none, { deadline: BigInt(await time.latest()) + 60n });
-      const refunded = await jobFromTx(
-        p.escrow,
-        await consumer.request(p.models.none, INPUT, PRICE, BigInt(await time.latest()) + 60n, 0),
-      );
+      const refunded = [];
+      for (let i = 0; i < 2; i++) {
+        const tx = await consumer.request(p.models.none, INPUT, PRICE, BigInt(await time.latest()) + 60n, 0);
+        refunded.push(await jobFromTx(p.escrow, tx));
+      }
       await time.increase(61);
-      await p.escrow.settle(refunded, "0x");
+      for (const job of refunded) await p.escrow.settle(job, "0x");
       const open = await p.request(p.models.none);
       return { ...p, consumer, due, open };
     }
@@ -305,7 +307,7 @@ describe("Hostile actors", function () {
         await v.registry.connect(v.modelOwner).setTerms(model, termsFor(VerificationMode.None), RACER),
         await v.registry
           .connect(v.modelOwner)
-          .publishVersion(model, ethers.id("other bytes"), "ipfs://other", ethers.ZeroHash, RACER),
+          .publishVersion(model, ethers.id("other bytes"), "ipfs://other", ethers.ZeroHash, "0x", RACER),
       ]);
       for (const tx of owner) expect((await ethers.provider.getTransactionReceipt(tx.hash))!.status).to.equal(1);
       const h = (await ethers.provider.getTransactionReceipt(honest.hash))!;

@@ -82,7 +82,7 @@ let models = 0;
 async function requestJob(f: Settings, mode: number, fee: bigint, royaltyBps: number, committeeSize = 1): Promise<Job> {
   const hash = ethers.id(`settlement model ${++models}`);
   const terms = { price: fee, mode, committeeSize, royaltyBps, relTolerance: 10_000, absTolerance: 1000 };
-  await f.registry.connect(f.modelOwner).registerModel(hash, "ipfs://settlement", terms, ethers.ZeroHash);
+  await f.registry.connect(f.modelOwner).registerModel(hash, "ipfs://settlement", terms, ethers.ZeroHash, "0x");
   return f.request(await f.registry.modelCount());
 }
 

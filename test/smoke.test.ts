@@ -13,7 +13,8 @@ describe("a job in each verification mode", function () {
     await p.escrow.connect(p.worker).claim(none);
     await p.escrow.connect(p.worker).submitResult(none, OUTPUT);
     expect((await p.escrow.jobState(none.id)).status).to.equal(JobStatus.Settled);
-    expect(await p.escrow.outputHash(none.id)).to.equal(ethers.keccak256(OUTPUT));
+    // A None job without a callback keeps its output hash in ResultSubmitted only.
+    expect(await p.escrow.outputHash(none.id)).to.equal(ethers.ZeroHash);
 
     const committee = await p.request(p.models.committee);
     await p.escrow.connect(p.worker).submitResult(committee, WRONG_OUTPUT);

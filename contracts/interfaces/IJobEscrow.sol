@@ -15,7 +15,7 @@ import {IRandomnessSource} from "./IRandomnessSource.sol";
 /// its members and one word of votes. The fixed fields travel as a `Job` struct: emitted in full by
 /// `JobRequested`, and passed back by whoever claims, submits, challenges or settles; the escrow checks that
 /// they hash to the id (JobEscrowJobMismatch). Inputs and outputs live in calldata and events only; storage
-/// keeps their keccak256.
+/// keeps the keccak256 of an output (`outputHash`), the job id commits to the input's.
 ///
 /// Payouts are credited to balances in the escrow and paid by `withdraw` (pull payments). Every terminal
 /// transition, including refunds of expired jobs and reclaims of abandoned ones, goes through `settle`, which
@@ -176,6 +176,8 @@ interface IJobEscrow is IDisputeWindowSource {
     event JobSettled(uint256 indexed jobId, JobOutcome indexed outcome, Settlement settlement);
     /// @notice Emitted after the consumer callback, whether it succeeded or not.
     event CallbackDelivered(uint256 indexed jobId, address indexed consumer, bool success);
+    /// @notice Emitted when an account pays tokens into its balance, which its requests draw on.
+    event Deposited(address indexed account, uint256 amount);
     /// @notice Emitted when an account withdraws its credited balance.
     event Withdrawn(address indexed account, uint256 amount);
     /// @notice Emitted when governance sets new parameters, version `paramsId`: jobs requested from now on run
@@ -263,6 +265,10 @@ interface IJobEscrow is IDisputeWindowSource {
     error JobEscrowInsufficientGasForCallback(uint256 jobId, uint256 gasLeft, uint256 needed);
     /// @notice Not enough gas left to give the randomness source its whole gas allowance for a committee draw.
     error JobEscrowInsufficientGasForDraw(uint256 jobId, uint256 gasLeft, uint256 needed);
+    /// @notice An inline input's size differs from the one the model's latest version declares (`JobTerms.inputSize`).
+    error JobEscrowInputSizeMismatch(uint256 modelId, uint256 size, uint256 expected);
+    /// @notice A deposit of zero.
+    error JobEscrowZeroDeposit();
     /// @notice The account has no credited balance.
     error JobEscrowNothingToWithdraw(address account);
     /// @notice A governance parameter outside its bounds.
@@ -290,13 +296,16 @@ interface IJobEscrow is IDisputeWindowSource {
     /// owner, latest version and its content hash, price, verification mode, committee size, tolerances and
     /// royalty. The request reverts with JobEscrowTermsChanged unless it is still the snapshot (compared by
     /// `IModelRegistry.jobTermsHash`), so no owner can change a pending request's model, price or verification
-    /// under it, not even by a transaction placed ahead of it in the same block. Pulls `agreed.terms.price`
-    /// from the caller. The job snapshots the agreed terms, the fee shares and the parameters' version, so later
-    /// changes never affect it.
+    /// under it, not even by a transaction placed ahead of it in the same block. The fee, `agreed.terms.price`, is
+    /// taken from the caller's balance in the escrow when it covers the fee (deposits, refunds and earnings alike:
+    /// see `deposit`), and otherwise pulled from the caller's tokens, in full. The job snapshots the agreed terms,
+    /// the fee shares and the parameters' version, so later changes never affect it.
     /// Requirements: not paused; model exists and is not deprecated; `agreed` is its current snapshot;
-    /// price >= minFee; 0 < input length <= maxInputBytes;
+    /// price >= minFee; 0 < input length <= maxInputBytes; the input length is `agreed.inputSize` when that is not
+    /// 0 (JobEscrowInputSizeMismatch: the version declares a signature, IModelRegistry.registerModel);
     /// now < `deadline` <= now + maxJobDuration; `callbackGasLimit` <= maxCallbackGasLimit, and if > 0 the caller
-    /// is a contract implementing IInferenceConsumer; allowance given; the token delivers the full amount.
+    /// is a contract implementing IInferenceConsumer; a balance covering the fee, or allowance given and the token
+    /// delivering the full amount.
     /// @param agreed The terms the requester agreed to (pass `jobTerms(modelId)` as read when deciding).
     /// @param input Canonical tensor bytes (see the TypeScript codec).
     /// @return jobId The new job's id: the hash of its fixed fields, this chain and this escrow (see `Job.id`).
@@ -311,7 +320,7 @@ interface IJobEscrow is IDisputeWindowSource {
     /// @notice Requests an inference whose input is too large for calldata: it is fetched from `inputUri` and
     /// must hash (keccak256 of the canonical bytes) to `inputHash`.
     /// @dev As `requestInference`, with 0 < URI length <= MAX_URI_BYTES and `inputHash` non-zero instead of the
-    /// input size limit.
+    /// input size checks (workers check a fetched input against the version's signature).
     function requestInferenceByUri(
         uint256 modelId,
         IModelRegistry.JobTerms calldata agreed,
@@ -446,6 +455,12 @@ interface IJobEscrow is IDisputeWindowSource {
     /// exists) went to a vote.
     function settleBatch(Job[] calldata jobs, bytes[] calldata outputs) external returns (uint256 settled);
 
+    /// @notice Pays `amount` tokens into the caller's balance in the escrow, which its requests then draw on
+    /// without a token transfer each (a request takes its fee from the balance whenever the balance covers it).
+    /// @dev The balance is the one `withdraw` pays out: unspent deposits, refunds and earnings are withdrawn
+    /// together. Requirements: `amount` > 0; allowance given; the token delivers the full amount.
+    function deposit(uint256 amount) external;
+
     /// @notice Pays the caller everything credited to it.
     /// @dev Requirements: a non-zero balance.
     function withdraw() external returns (uint256 amount);
@@ -520,6 +535,9 @@ interface IJobEscrow is IDisputeWindowSource {
     function jobState(uint256 jobId) external view returns (JobState memory);
 
     /// @notice keccak256 of a job's posted output; zero before submission.
+    /// @dev Also zero for a None job without a callback: it settles in its submission, nothing is settled or
+    /// disputed against its output afterwards, so the escrow does not store the hash (its `ResultSubmitted` carries
+    /// it, and the output). A None job with a callback keeps it, for its consumer (see ExampleConsumer.acceptOutput).
     function outputHash(uint256 jobId) external view returns (bytes32);
 
     /// @notice A job's committee seats and votes; empty when no committee was drawn.

@@ -52,22 +52,28 @@ interface IModelRegistry {
         ModelTerms terms;
     }
 
-    /// @notice One published version of a model: the sha256 of the ONNX file, where to fetch it and, for an integer
-    /// profile model, the Merkle root over its neurons.
+    /// @notice One published version of a model: the sha256 of the ONNX file, where to fetch it, its declared
+    /// input/output signature and, for an integer profile model, the Merkle root over its neurons.
     /// @dev `weightsRoot` is zero for a version that is not a profile model; a non-zero root is allowed in any mode,
     /// so that a model can switch to Proven later. See docs/FRAUD-PROOFS.md for the leaves and the tree.
+    /// The signature (names, element types and fixed input shapes, docs/TENSOR-ENCODING.md "Model signatures") is
+    /// stored as its hash, with the size it fixes for inputs; its bytes are in the version's `VersionPublished`.
     struct ModelVersion {
         bytes32 contentHash;
         uint64 publishedAt;
+        uint64 inputSize; // bytes of every conforming input (IoSignatureLib.inputSize); 0 when none is declared
         string uri;
         bytes32 weightsRoot;
+        bytes32 ioSignatureHash; // keccak256 of the declared signature's TMS1 bytes; 0 when none is declared
     }
 
     /// @notice The snapshot a job takes of a model when it is requested.
+    /// @dev `inputSize` is the latest version's: the escrow refuses an inline input of another size when it is not 0.
     struct JobTerms {
         address owner;
         uint256 version;
         bytes32 contentHash;
+        uint64 inputSize;
         ModelTerms terms;
     }
 
@@ -82,13 +88,14 @@ interface IModelRegistry {
         ModelTerms terms
     );
     /// @notice Emitted for every published version, including version 1 at registration; `weightsRoot` is zero for
-    /// a version that is not a profile model.
+    /// a version that is not a profile model, `ioSignature` empty for a version that declares no signature.
     event VersionPublished(
         uint256 indexed modelId,
         uint256 indexed version,
         bytes32 indexed contentHash,
         string uri,
-        bytes32 weightsRoot
+        bytes32 weightsRoot,
+        bytes ioSignature
     );
     /// @notice Emitted when the owner changes the terms; jobs already requested keep their snapshot.
     event TermsUpdated(uint256 indexed modelId, ModelTerms terms);
@@ -131,27 +138,34 @@ interface IModelRegistry {
     ///   bytes do not count);
     /// - `uri` is 1..MAX_URI_BYTES bytes (`ipfs://`, `https://` or `file://` by convention);
     /// - `terms` pass the bounds of `setTerms`;
-    /// - `weightsRoot` is non-zero when `terms.mode` is Proven (ModelRegistryWeightsRootRequired).
+    /// - `weightsRoot` is non-zero when `terms.mode` is Proven (ModelRegistryWeightsRootRequired);
+    /// - `ioSignature` is empty or canonical TMS1 (IoSignatureLib.IoSignatureMalformed).
     /// @param weightsRoot The Merkle root over the neurons of an integer profile model (docs/FRAUD-PROOFS.md), or
     /// zero for any other model. The registry cannot check it against the file: workers and verifiers do, and refuse
     /// a version whose root they cannot recompute.
+    /// @param ioSignature The version's declared inputs and outputs (TMS1, docs/TENSOR-ENCODING.md): names, element
+    /// types and fixed input shapes, so that requesters check an input without the model file and the escrow refuses
+    /// an inline input of the wrong size. Empty declares none (any input is taken, and checked only by workers).
+    /// Workers refuse a version whose file does not accept its signature.
     /// @return modelId The new model's id; its first version is 1.
     function registerModel(
         bytes32 contentHash,
         string calldata uri,
         ModelTerms calldata terms,
-        bytes32 weightsRoot
+        bytes32 weightsRoot,
+        bytes calldata ioSignature
     ) external returns (uint256 modelId);
 
     /// @notice Publishes a new version of a model; new jobs run on the latest version.
-    /// @dev Requirements: caller is the owner; the model is not deprecated; hash, URI and weights root as in
-    /// `registerModel` (a Proven model's new version needs a non-zero root, ModelRegistryWeightsRootRequired).
+    /// @dev Requirements: caller is the owner; the model is not deprecated; hash, URI, weights root and signature as
+    /// in `registerModel` (a Proven model's new version needs a non-zero root, ModelRegistryWeightsRootRequired).
     /// @return version The new version's number.
     function publishVersion(
         uint256 modelId,
         bytes32 contentHash,
         string calldata uri,
-        bytes32 weightsRoot
+        bytes32 weightsRoot,
+        bytes calldata ioSignature
     ) external returns (uint256 version);
 
     /// @notice Replaces the terms for jobs requested from now on.
@@ -172,7 +186,7 @@ interface IModelRegistry {
     /// @dev Requirements: caller is the pending owner.
     function acceptModelOwnership(uint256 modelId) external;
 
-    /// @notice The snapshot a new job takes: owner, latest version, its content hash, and the terms.
+    /// @notice The snapshot a new job takes: owner, latest version, its content hash and input size, and the terms.
     /// @dev Reverts with ModelRegistryUnknownModel or ModelRegistryDeprecated, so a caller cannot start a
     /// job on a model that does not take jobs.
     function jobTerms(uint256 modelId) external view returns (JobTerms memory);
@@ -198,7 +212,8 @@ interface IModelRegistry {
     /// @notice Up to `count` models starting at id `fromId` (inclusive), for paging through the registry.
     function getModels(uint256 fromId, uint256 count) external view returns (Model[] memory models);
 
-    /// @notice One version of a model, with its weights root (zero when it is not a profile model).
+    /// @notice One version of a model, with its weights root (zero when it is not a profile model) and the hash of its
+    /// signature (zero when it declares none).
     function getVersion(uint256 modelId, uint256 version) external view returns (ModelVersion memory);
 
     /// @notice The weights root of one version of a model (zero when it is not a profile model).

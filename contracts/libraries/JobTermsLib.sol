@@ -7,10 +7,11 @@ import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 /// @notice The one definition of the hash of a job-terms snapshot, shared by the registry, which stores it for
 /// each model, and by the escrow, which compares it with the terms a requester agreed to.
 library JobTermsLib {
-    /// @dev Size of an encoded `JobTerms`: owner, version, contentHash and the six words of `ModelTerms`.
-    uint256 private constant ENCODED_BYTES = 9 * 32;
+    /// @dev Size of an encoded `JobTerms`: owner, version, contentHash, inputSize and the six words of `ModelTerms`.
+    uint256 private constant ENCODED_BYTES = 10 * 32;
 
-    /// @notice `keccak256(abi.encode(snapshot))`: owner, version, content hash and the six terms, one word each.
+    /// @notice `keccak256(abi.encode(snapshot))`: owner, version, content hash, input size and the six terms, one
+    /// word each.
     function hash(IModelRegistry.JobTerms memory snapshot) internal pure returns (bytes32) {
         return keccak256(abi.encode(snapshot));
     }

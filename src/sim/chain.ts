@@ -115,7 +115,7 @@ export async function deployWorld(committeeSizes: number[], verifierCount = 10):
         royaltyBps: 500,
         ...SIM_TOLERANCE,
       },
-      ethers.ZeroHash,
+      ethers.ZeroHash, "0x",
     );
     models.set(size, await registry.modelCount());
   }
@@ -129,7 +129,7 @@ export async function deployWorld(committeeSizes: number[], verifierCount = 10):
       royaltyBps: 500,
       ...SIM_TOLERANCE,
     },
-    ethers.ZeroHash,
+    ethers.ZeroHash, "0x",
   );
   const optimistic = await registry.modelCount();
   return {

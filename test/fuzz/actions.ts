@@ -142,6 +142,7 @@ export type Action =
   | { kind: "settleBatch"; who: Actor; jobs: number[]; mismatch: boolean }
   /** `who` when `any`, else one of the accounts the escrow owes something (if any). */
   | { kind: "withdraw"; who: Actor; pick: number; any: boolean }
+  | { kind: "deposit"; who: Actor; amount: bigint }
   | { kind: "stake"; who: Actor; amount: bigint }
   /** "allowed": all a verifier in the draw may unbond without notice (free stake above the minimum), else "free". */
   | { kind: "requestUnstake"; who: Actor; amount: "zero" | "one" | "ten" | "allowed" | "free" | "morethanfree" }
@@ -449,6 +450,12 @@ const actionArbs: Record<ActionKind, fc.Arbitrary<Action>> = {
     pick: pickArb,
     any: mostly(fc.constant(false), fc.constant(true), 3),
   }),
+  // Deposits of one to a few fees, so that requests draw on them; now and then zero, or more than the tokens held.
+  deposit: fc.record({
+    kind: fc.constant("deposit" as const),
+    who: requester,
+    amount: mostly(fc.constantFrom(ether("2"), ether("5"), ether("20")), fc.constantFrom(0n, ether("1000000")), 4),
+  }),
   stake: fc.record({
     kind: fc.constant("stake" as const),
     who: staker,
@@ -593,6 +600,7 @@ export const WEIGHTS: Record<ActionKind, number> = {
   settle: 6,
   settleBatch: 3,
   withdraw: 4,
+  deposit: 3,
   stake: 3,
   requestUnstake: 3,
   withdrawStake: 4,

@@ -192,6 +192,9 @@ export interface State {
   totalSupply: bigint;
   /** What each account is owed by the escrow (escrow.balanceOf). */
   credits: Record<string, bigint>;
+  /** The part of the treasury's credit accrued in the escrow's own word, which a request of the treasury's cannot
+   * spend (it draws on the balance without it). */
+  treasuryAccrued: bigint;
   models: RegisteredModel[];
   /** Every publication of a content hash, with the account that published it (unique per publisher). */
   published: { publisher: string; hash: string }[];
@@ -336,6 +339,16 @@ export class Model {
 
   private credit(a: string, amount: bigint): void {
     if (amount !== 0n) this.s.credits[a] = this.creditOf(a) + amount;
+  }
+
+  private creditTreasury(amount: bigint): void {
+    this.credit(this.s.treasury, amount);
+    this.s.treasuryAccrued += amount;
+  }
+
+  /** What a request of `a`'s can take its fee from: its credit without the treasury's accrued income. */
+  private spendableOf(a: string): bigint {
+    return this.creditOf(a) - (a === this.s.treasury ? this.s.treasuryAccrued : 0n);
   }
 
   /** What the escrow must hold for open jobs: their fees, and the bond of a challenge being judged (Drawing, Voting). */
@@ -636,6 +649,7 @@ export class Model {
     if (to === ZeroAddress) revert("JobEscrowZeroAddress");
     // Income accrued so far stays credited to the treasury that earned it: credits are kept per address.
     this.s.treasury = to;
+    this.s.treasuryAccrued = 0n;
   }
 
   pause(isOwner: boolean): void {
@@ -731,7 +745,14 @@ export class Model {
       settledCount: 0,
     });
     this.fx.requested = job;
-    this.move(from, this.s.escrow, fee);
+    if (this.spendableOf(from) >= fee) this.s.credits[from] -= fee;
+    else this.move(from, this.s.escrow, fee);
+  }
+
+  deposit(from: string, amount: bigint): void {
+    if (amount === 0n) revert("JobEscrowZeroDeposit");
+    this.move(from, this.s.escrow, amount);
+    this.credit(from, amount);
   }
 
   claim(from: string, id: bigint, tampered = false): void {
@@ -908,7 +929,7 @@ export class Model {
     const s = provenSettlement(j.job, this.paramsOf(j.job.paramsId), slashed);
     this.credit(j.job.requester, s.requesterRefund);
     this.credit(from, s.challengerPayment);
-    this.credit(this.s.treasury, s.treasuryPayment);
+    this.creditTreasury(s.treasuryPayment);
     this.finish(j, JobOutcome.Rejected, s);
   }
 
@@ -995,6 +1016,7 @@ export class Model {
     const amount = this.creditOf(from);
     if (amount === 0n) revert("JobEscrowNothingToWithdraw");
     this.s.credits[from] = 0n;
+    if (from === this.s.treasury) this.s.treasuryAccrued = 0n;
     this.move(this.s.escrow, from, amount);
   }
 
@@ -1041,7 +1063,7 @@ export class Model {
     const slashed = this.slash(j.worker, j.job.collateral, abandonmentSlash(j.job, p));
     const s = abandonedSettlement(j.job, p, slashed);
     this.credit(j.job.requester, s.requesterRefund);
-    this.credit(this.s.treasury, s.treasuryPayment);
+    this.creditTreasury(s.treasuryPayment);
     this.finish(j, JobOutcome.Abandoned, s);
   }
 
@@ -1056,7 +1078,7 @@ export class Model {
     this.credit(j.job.modelOwner, s.royalty);
     this.unlock(j.worker, j.job.collateral);
     this.penalize(j, VoteState.Agreed);
-    this.credit(this.s.treasury, s.treasuryPayment);
+    this.creditTreasury(s.treasuryPayment);
     this.finish(j, JobOutcome.Accepted, s);
   }
 
@@ -1070,7 +1092,7 @@ export class Model {
       for (const seat of j.seats) if (seat.vote === VoteState.Disagreed) this.credit(seat.verifier, s.verifierReward);
     }
     this.penalize(j, VoteState.Disagreed);
-    this.credit(this.s.treasury, s.treasuryPayment);
+    this.creditTreasury(s.treasuryPayment);
     this.finish(j, JobOutcome.Rejected, s);
   }
 
@@ -1079,7 +1101,7 @@ export class Model {
     const s = inconclusiveSettlement(j.job, this.challengeOf(j), j.seats.length > 0);
     this.credit(j.worker, s.workerPayment);
     this.credit(j.job.modelOwner, s.royalty);
-    this.credit(this.s.treasury, s.treasuryPayment);
+    this.creditTreasury(s.treasuryPayment);
     this.credit(j.job.requester, s.requesterRefund);
     if (j.challenger !== ZeroAddress) this.credit(j.challenger, s.challengerPayment);
     this.unlock(j.worker, j.job.collateral);
@@ -1093,7 +1115,7 @@ export class Model {
     for (const seat of j.seats) {
       if (!isPenalized(seat.vote, majority)) continue;
       if (penalty === 0n) return;
-      this.credit(this.s.treasury, this.slash(seat.verifier, 0n, penalty));
+      this.creditTreasury(this.slash(seat.verifier, 0n, penalty));
     }
   }
 

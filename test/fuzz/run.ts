@@ -189,10 +189,10 @@ async function deployWorld(): Promise<World> {
   });
   await p.registry
     .connect(signers.owner1)
-    .registerModel(FUZZ_MODEL_HASHES[0], MODEL_URI, terms5(VerificationMode.Committee), ZeroHash);
+    .registerModel(FUZZ_MODEL_HASHES[0], MODEL_URI, terms5(VerificationMode.Committee), ZeroHash, "0x");
   await p.registry
     .connect(signers.owner1)
-    .registerModel(FUZZ_MODEL_HASHES[1], MODEL_URI, terms5(VerificationMode.Optimistic), ZeroHash);
+    .registerModel(FUZZ_MODEL_HASHES[1], MODEL_URI, terms5(VerificationMode.Optimistic), ZeroHash, "0x");
   // The Proven profile models, each with its real weights root.
   for (const [i, profile] of PROFILES.entries()) {
     await p.registry
@@ -202,6 +202,7 @@ async function deployWorld(): Promise<World> {
         MODEL_URI,
         { ...terms5(VerificationMode.Proven), committeeSize: 1 },
         profile.root,
+        "0x",
       );
   }
 
@@ -244,6 +245,7 @@ async function readInitialState(p: Protocol, addr: Record<Actor, string>): Promi
     tokens: {},
     totalSupply: await p.token.totalSupply(),
     credits: {},
+    treasuryAccrued: 0n,
     models: [],
     published: [],
     jobs: [],
@@ -368,6 +370,7 @@ const NO_TERMS: IModelRegistry.JobTermsStruct = {
   owner: ZeroAddress,
   version: 0n,
   contentHash: ZeroHash,
+  inputSize: 0n,
   terms: { price: 0n, mode: 0n, committeeSize: 0n, royaltyBps: 0n, relTolerance: 0n, absTolerance: 0n },
 };
 
@@ -751,6 +754,12 @@ function resolve(r: Run, a: Action): Resolved {
         send: () => p.escrow.connect(as(who)).withdraw(GAS),
       };
     }
+    case "deposit":
+      return {
+        label: `deposit ${a.who} ${ethers.formatEther(a.amount)}`,
+        predict: (m) => m.deposit(A[a.who], a.amount),
+        send: () => p.escrow.connect(as(a.who)).deposit(a.amount, GAS),
+      };
     case "stake":
       return {
         label: `stake ${a.who} ${ethers.formatEther(a.amount)}`,
@@ -862,7 +871,7 @@ function resolve(r: Run, a: Action): Resolved {
       return {
         label: `registerModel ${a.who} ${a.hash} ${a.uri} ${rootLabel(a.root, a.profile)} ${json(a.terms)}`,
         predict: (m) => m.registerModel(A[a.who], hash, uri, a.terms, root),
-        send: () => p.registry.connect(as(a.who)).registerModel(hash, uri, a.terms, root, GAS),
+        send: () => p.registry.connect(as(a.who)).registerModel(hash, uri, a.terms, root, "0x", GAS),
       };
     }
     case "setTerms": {
@@ -888,7 +897,7 @@ function resolve(r: Run, a: Action): Resolved {
       return {
         label: `publishVersion ${who} model ${id} ${a.hash} ${rootLabel(a.root, a.profile)}`,
         predict: (m) => m.publishVersion(A[who], id, hash, MODEL_URI, root),
-        send: () => p.registry.connect(as(who)).publishVersion(id, hash, MODEL_URI, root, GAS),
+        send: () => p.registry.connect(as(who)).publishVersion(id, hash, MODEL_URI, root, "0x", GAS),
       };
     }
     case "transferModelOwnership": {

@@ -19,6 +19,10 @@
  * withdraws once and works again. So the escrow's token balance, its job counter and the escrow balances of
  * worker, requester, model owner, treasury and every verifier are already non-zero: the figures are what the
  * n-th job costs, not the first (no zero-to-non-zero storage writes except the ones every new job makes).
+ * The requester's balance is then its compensation for the rejected job, less than a fee (checked): its requests
+ * pull their fee with transferFrom, as an account that never deposited does, while its word stays non-zero. A
+ * second requester, the depositor, deposits a thousand fees and requests once, at the end; the figures marked
+ * "from a deposit" are its requests, whose fee comes out of that balance.
  *
  * What a figure is: the `gasUsed` of the transaction's receipt (intrinsic 21,000 and calldata included,
  * refunds deducted), except:
@@ -73,6 +77,7 @@ export type Figures = Record<string, number>;
 /** Names of the job totals, and the most gas each may use (the issue's budget). */
 export const TOTAL_NONE = "job total: None (request + claim + submit)";
 export const TOTAL_NONE_SAME_TX = "job total: None (request + submit claiming in same tx)";
+export const TOTAL_NONE_DEPOSIT = "job total: None paid from a deposit (request + submit claiming in same tx)";
 export const TOTAL_COMMITTEE = "job total: Committee of 3 (request + submit + draw + 3 commits + 3 reveals + settle)";
 export const TOTAL_COMMITTEE_BATCHED = `job total: Committee of 3, per job of ${10} (batched submit, draw, votes, settle)`;
 export const TOTAL_PROVEN = `job total: Proven (request + submit claiming in same tx + a share of settleBatch of ${10})`;
@@ -98,6 +103,8 @@ export const proveFraudCalldataFigure = (width: number) => `proveFraud (a neuron
 export const LIMITS: Record<string, number> = {
   [TOTAL_NONE]: 250_000,
   [TOTAL_NONE_SAME_TX]: 200_000,
+  // Issue 10's target for prepaid requests: the fee taken from the requester's deposit, no token transfer.
+  [TOTAL_NONE_DEPOSIT]: 160_000,
   [TOTAL_COMMITTEE]: 715_000,
   [TOTAL_COMMITTEE_BATCHED]: 436_290,
   // Issue 9's targets for the Proven mode: a job (64 int8 inputs and outputs) under 220k, against about 375k for a
@@ -201,6 +208,7 @@ async function run(): Promise<Figures> {
   const treasury = await actor("treasury");
   const modelOwner = await actor("modelOwner");
   const requester = await actor("requester");
+  const depositor = await actor("depositor");
   const worker = await actor("worker");
   const verifiers: HardhatEthersSigner[] = [];
   for (let i = 0; i < DRAW_SIZES[0]; i++) verifiers.push(await actor(`verifier.${i}`));
@@ -231,7 +239,7 @@ async function run(): Promise<Figures> {
   const probe = await new DrawGasProbe__factory(governance).deploy();
   await (await staking.grantRole(await staking.ESCROW_ROLE(), escrow)).wait();
 
-  for (const account of [requester, worker, ...verifiers]) {
+  for (const account of [requester, depositor, worker, ...verifiers]) {
     await (await token.mint(account.address, FUNDS)).wait();
     await (await token.connect(account).approve(escrow, ethers.MaxUint256)).wait();
     await (await token.connect(account).approve(staking, ethers.MaxUint256)).wait();
@@ -254,7 +262,13 @@ async function run(): Promise<Figures> {
   const register = (mode: number) =>
     registry
       .connect(modelOwner)
-      .registerModel(ethers.sha256(ethers.toUtf8Bytes(`model ${++models}`)), MODEL_URI, terms(mode), ethers.ZeroHash);
+      .registerModel(
+        ethers.sha256(ethers.toUtf8Bytes(`model ${++models}`)),
+        MODEL_URI,
+        terms(mode),
+        ethers.ZeroHash,
+        "0x",
+      );
   await (await register(VerificationMode.None)).wait();
   await (await register(VerificationMode.Optimistic)).wait();
   await (await register(VerificationMode.Committee)).wait();
@@ -274,11 +288,13 @@ async function run(): Promise<Figures> {
   const bySigner = new Map(verifiers.map((v) => [v.address, v]));
   type Step = { job: IJobEscrow.JobStruct; gas: number };
 
-  const request = async (modelId: bigint, input: string | Uint8Array = INPUT): Promise<Step> => {
+  const request = async (
+    modelId: bigint,
+    input: string | Uint8Array = INPUT,
+    from: HardhatEthersSigner = requester,
+  ): Promise<Step> => {
     const receipt = await (
-      await escrow
-        .connect(requester)
-        .requestInference(modelId, await currentTerms(registry, modelId), input, DEADLINE, 0)
+      await escrow.connect(from).requestInference(modelId, await currentTerms(registry, modelId), input, DEADLINE, 0)
     ).wait();
     if (receipt === null || receipt.status !== 1) throw new Error("gas scenario: request failed");
     for (const log of receipt.logs) {
@@ -356,6 +372,12 @@ async function run(): Promise<Figures> {
       await vote(accepted, true);
       await gasOf(settle(accepted));
     }
+
+    // The requester's refund of the rejected job paid the fee of the next request; what is left (its compensation)
+    // is less than a fee, so its measured requests pull their fee with transferFrom.
+    const left = await escrow.balanceOf(requester.address);
+    if (left === 0n || left >= PRICE)
+      throw new Error(`gas scenario: the requester's balance ${left} is not below a fee`);
   }
 
   // ------------------------------------------------------------------ measured
@@ -534,7 +556,7 @@ async function run(): Promise<Figures> {
     await (
       await registry
         .connect(modelOwner)
-        .registerModel(hash, MODEL_URI, terms(VerificationMode.Proven), new WeightsTree(layers).root)
+        .registerModel(hash, MODEL_URI, terms(VerificationMode.Proven), new WeightsTree(layers).root, "0x")
     ).wait();
     return registry.modelCount();
   };
@@ -594,6 +616,17 @@ async function run(): Promise<Figures> {
     record(proveFraudFigure(width), await gasOf(Promise.resolve(tx)));
     record(proveFraudCalldataFigure(width), calldataGas(tx.data));
   }
+
+  // Prepaid: the depositor deposits a thousand fees and runs one None job (not measured), then a None job paid
+  // from the deposit and claimed in the submission, and tops up its deposit. Measured last, so that the job ids
+  // (and with them every committee drawn above) are the ones measured before deposits existed.
+  await gasOf(escrow.connect(depositor).deposit(PRICE * 1000n));
+  await gasOf(escrow.connect(worker).submitResult((await request(NONE, INPUT, depositor)).job, OUTPUT));
+  const prepaid = await request(NONE, INPUT, depositor);
+  record("requestInference (fee from a deposit)", prepaid.gas);
+  const prepaidSubmit = await gasOf(escrow.connect(worker).submitResult(prepaid.job, OUTPUT));
+  record("deposit", await gasOf(escrow.connect(depositor).deposit(PRICE)));
+  record(TOTAL_NONE_DEPOSIT, prepaid.gas + prepaidSubmit);
 
   return figures;
 
