@@ -193,8 +193,11 @@ describe("JobEscrow zero shares and penalties", function () {
 
   it("ExampleConsumer refuses an output for a job it never requested", async function () {
     const c = await loadFixture(consumerFixture);
-    const job = await c.request(c.models.none);
+    // An Optimistic job: its output hash is stored (a None job's is not, without a callback).
+    const job = await c.request(c.models.optimistic);
     await c.escrow.connect(c.worker).submitResult(job, OUTPUT);
+    await time.increase(TEST_PARAMS.challengeWindow + 1);
+    await c.escrow.settle(job, OUTPUT);
     await expect(c.consumer.acceptOutput(job.id, OUTPUT))
       .to.be.revertedWithCustomError(c.consumer, "ExampleConsumerUnknownJob")
       .withArgs(job.id);
