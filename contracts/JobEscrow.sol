@@ -113,7 +113,8 @@ contract JobEscrow is IJobEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint256 maxInput = _paramsById[_paramsId].maxInputBytes;
         if (input.length > maxInput) revert JobEscrowInputTooLarge(input.length, maxInput);
         uint256 expected = agreed.inputSize;
-        if (expected != 0 && input.length != expected) revert JobEscrowInputSizeMismatch(modelId, input.length, expected);
+        if (expected != 0 && input.length != expected)
+            revert JobEscrowInputSizeMismatch(modelId, input.length, expected);
         jobId = _request(modelId, agreed, keccak256(input), deadline, callbackGasLimit, input, "");
     }
 

@@ -16,7 +16,7 @@
  */
 import { rmSync } from "node:fs";
 import { formatUnits, parseEther } from "ethers";
-import { compareOutputs, type Tensor } from "../src/codec";
+import { compareOutputs, type Tensor } from "../packages/sdk/src/codec";
 import {
   buildFloatMlp,
   buildMlpClassifier,
@@ -42,8 +42,8 @@ import {
   waitFor,
   type JobReport,
 } from "../src/network";
-import { ESCROW_MODES, JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../src/params";
-import { loadModel, runModel, type LoadedModel } from "../src/worker/onnx";
+import { ESCROW_MODES, JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../packages/sdk/src/params";
+import { loadModel, runModel, type LoadedModel } from "../packages/sdk/src/onnx";
 
 const args = process.argv.slice(2);
 const KEEP = args.includes("--keep");

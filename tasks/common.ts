@@ -12,8 +12,8 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { HardhatPluginError } from "hardhat/plugins";
 import type { JobEscrow, ModelRegistry, TestToken, VerifierStaking } from "../typechain-types";
 import type { TypedContractEvent, TypedDeferredTopicFilter, TypedEventLog } from "../typechain-types/common";
-import { deploymentPath, loadDeployment, type Deployment } from "../src/deployment";
-import { describeError, type ErrorSource } from "../src/errors";
+import { deploymentPath, loadDeployment, type Deployment } from "../packages/sdk/src/deployment";
+import { describeError, type ErrorSource } from "../packages/sdk/src/errors";
 
 /** Environment variable naming the deployment record, when `--deployment` is not given. */
 export const DEPLOYMENT_ENV = "TRUSTML_DEPLOYMENT";
@@ -32,7 +32,7 @@ export function fail(message: string): never {
 
 /** `--deployment`, else $TRUSTML_DEPLOYMENT, else deployments/<network>.json. */
 export function deploymentFileFor(hre: HardhatRuntimeEnvironment, given?: string): string {
-  return path.resolve(given || process.env[DEPLOYMENT_ENV] || deploymentPath(hre.network.name));
+  return path.resolve(given || process.env[DEPLOYMENT_ENV] || deploymentPath(hre.network.name, hre.config.paths.root));
 }
 
 /** Help text of the parameters most tasks share. */

@@ -4,7 +4,7 @@
  * (also `npm run deploy -- ...`). See src/deploy/deploy.ts.
  */
 import { subtask, task, types } from "hardhat/config";
-import type { Deployment } from "../src/deployment";
+import type { Deployment } from "../packages/sdk/src/deployment";
 import type { DeployOptions } from "../src/deploy/deploy";
 import { canonicalSolcVersion } from "../src/deploy/options";
 import { DEPLOYMENT_ENV, deploymentFileFor, fail, say } from "./common";

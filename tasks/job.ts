@@ -4,13 +4,13 @@
  * and taken back in hex or decimal, or as `#<nonce>` (the request's number, 1, 2, 3, …, shown beside it).
  */
 import { readFileSync } from "node:fs";
-import { toJob, toSettlement, type Settlement } from "../src/job";
+import { toJob, toSettlement, type Settlement } from "../packages/sdk/src/job";
 import { getBytes, hexlify, keccak256 } from "ethers";
 import { task, types } from "hardhat/config";
-import { decodeTensors, encodeTensors } from "../src/codec";
-import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../src/params";
-import { tensorsFromJson, tensorsToJson, type TensorJson } from "../src/tensor-json";
-import { describeError, findRevertData } from "../src/errors";
+import { decodeTensors, encodeTensors } from "../packages/sdk/src/codec";
+import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../packages/sdk/src/params";
+import { tensorsFromJson, tensorsToJson, type TensorJson } from "../packages/sdk/src/tensor-json";
+import { describeError, findRevertData } from "../packages/sdk/src/errors";
 import { FRAUD_KINDS } from "../src/proven/judge";
 import {
   DEPLOYMENT_HELP,
@@ -31,7 +31,7 @@ import {
   type Protocol,
 } from "./common";
 import { MODE_NAMES, formatTerms, termsView } from "./model";
-import { toJobTerms } from "../src/terms";
+import { toJobTerms } from "../packages/sdk/src/terms";
 
 const nameOf = (table: Record<string, number>, value: bigint | number): string =>
   Object.keys(table).find((k) => table[k] === Number(value)) ?? `unknown(${value})`;

@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 import { sha256 } from "ethers";
 import { task, types } from "hardhat/config";
 import { fileWeightsRoot, NO_WEIGHTS_ROOT, ProfileError, profileWeightsRoot } from "../src/models/weights-root";
-import { VerificationMode } from "../src/params";
+import { VerificationMode } from "../packages/sdk/src/params";
 import type { Agreement, Quantized } from "../src/proven/quantize";
 import type { IModelRegistry } from "../typechain-types";
 import {

@@ -4,8 +4,8 @@
  * `escrow:withdraw`; test tokens: `token:faucet`.
  */
 import { task } from "hardhat/config";
-import { toJob, type Job } from "../src/job";
-import { JobStatus } from "../src/params";
+import { toJob, type Job } from "../packages/sdk/src/job";
+import { JobStatus } from "../packages/sdk/src/params";
 import { requestedEvent } from "./job";
 import {
   DEPLOYMENT_HELP,

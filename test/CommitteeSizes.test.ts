@@ -3,8 +3,8 @@ import { ethers } from "hardhat";
 import { loadFixture, setBalance } from "@nomicfoundation/hardhat-network-helpers";
 import type { HDNodeWallet } from "ethers";
 import { deployProtocolFixture, FUNDS, OUTPUT, STAKE, termsFor, type Protocol } from "./fixtures/protocol";
-import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../src/params";
-import { sealCommitment, sealedCommitments } from "../src/votes";
+import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../packages/sdk/src/params";
+import { sealCommitment, sealedCommitments } from "../packages/sdk/src/votes";
 
 /** The protocol with 15 more verifiers (20 in all), enough for the largest committee. */
 async function twentyVerifiersFixture(): Promise<Protocol & { extra: HDNodeWallet[] }> {

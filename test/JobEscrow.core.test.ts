@@ -30,11 +30,22 @@ import {
   requestedEvent,
   settlement,
 } from "./fixtures/escrow";
-import { disputeWindowOf, JobOutcome, JobStatus, VerificationMode, type EscrowParams } from "../src/params";
-import { jobIdOf } from "../src/job";
+import {
+  disputeWindowOf,
+  JobOutcome,
+  JobStatus,
+  VerificationMode,
+  type EscrowParams,
+} from "../packages/sdk/src/params";
+import { jobIdOf } from "../packages/sdk/src/job";
 import { deployCore } from "../src/deploy/contracts";
-import { currentTerms } from "../src/terms";
-import { abandonedSettlement, abandonmentSlash, acceptedSettlement, collateralFor } from "../src/settlement";
+import { currentTerms } from "../packages/sdk/src/terms";
+import {
+  abandonedSettlement,
+  abandonmentSlash,
+  acceptedSettlement,
+  collateralFor,
+} from "../packages/sdk/src/settlement";
 
 const MAX_URI_BYTES = 2048;
 const COLLATERAL = collateralFor(PRICE, TEST_PARAMS); // 3 tokens, above minCollateral
@@ -1402,7 +1413,7 @@ describe("JobEscrow (core)", function () {
       expect((await f.escrow.jobState(f.job.id)).status).to.equal(JobStatus.Requested);
     });
 
-    it("jobIdOf hashes every field after the id, as src/job.ts does, and ignores the id", async function () {
+    it("jobIdOf hashes every field after the id, as packages/sdk/src/job.ts does, and ignores the id", async function () {
       const f = await loadFixture(jobRequestedFixture);
       expect(await f.escrow.jobIdOf(f.job)).to.equal(f.job.id);
       expect(await f.escrow.jobIdOf({ ...f.job, id: 0 })).to.equal(f.job.id);

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { JobOutcome, JobStatus } from "../src/params";
-import { currentTerms } from "../src/terms";
+import { JobOutcome, JobStatus } from "../packages/sdk/src/params";
+import { currentTerms } from "../packages/sdk/src/terms";
 import { deployProtocolFixture, INPUT, OUTPUT, PRICE, type Protocol } from "./fixtures/protocol";
 import { consumerFixture, DAY, expectConservation, feeOnTransferFixture, settlement } from "./fixtures/escrow";
 

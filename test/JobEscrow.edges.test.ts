@@ -12,9 +12,9 @@ import {
   voteAll,
   type Verification,
 } from "./fixtures/verification";
-import { JobStatus, VerificationMode } from "../src/params";
-import { currentTerms } from "../src/terms";
-import { acceptedSettlement } from "../src/settlement";
+import { JobStatus, VerificationMode } from "../packages/sdk/src/params";
+import { currentTerms } from "../packages/sdk/src/terms";
+import { acceptedSettlement } from "../packages/sdk/src/settlement";
 
 const MAX_UINT96 = 2n ** 96n - 1n;
 

@@ -5,13 +5,13 @@ import { hexlify, keccak256, type ContractTransactionResponse } from "ethers";
 import { deployProtocolFixture, termsFor, MODEL_URI, OUTPUT, type Job, type Protocol } from "./fixtures/protocol";
 import { expectConservation } from "./fixtures/escrow";
 import { GOLDEN_INPUT, GOLDEN_MODEL } from "./fixtures/proven";
-import { JobOutcome, JobStatus, VerificationMode } from "../src/params";
-import { acceptedSettlement, provenSettlement } from "../src/settlement";
+import { JobOutcome, JobStatus, VerificationMode } from "../packages/sdk/src/params";
+import { acceptedSettlement, provenSettlement } from "../packages/sdk/src/settlement";
 
 type Settlement = ReturnType<typeof acceptedSettlement>;
-import { currentTerms } from "../src/terms";
-import { toSettlement } from "../src/job";
-import { encodeTensors } from "../src/codec";
+import { currentTerms } from "../packages/sdk/src/terms";
+import { toSettlement } from "../packages/sdk/src/job";
+import { encodeTensors } from "../packages/sdk/src/codec";
 import {
   WeightsTree,
   buildFraudProof,

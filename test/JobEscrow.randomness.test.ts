@@ -5,8 +5,8 @@ import { ZeroAddress } from "ethers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { deployProtocolFixture, OUTPUT, WRONG_OUTPUT } from "./fixtures/protocol";
 import { DAY, expectConservation } from "./fixtures/escrow";
-import { JobOutcome, JobStatus } from "../src/params";
-import { challengeBondFor, inconclusiveSettlement } from "../src/settlement";
+import { JobOutcome, JobStatus } from "../packages/sdk/src/params";
+import { challengeBondFor, inconclusiveSettlement } from "../packages/sdk/src/settlement";
 import { settlementArgs } from "./fixtures/verification";
 import type { FaultyRandomness } from "../typechain-types";
 

@@ -29,9 +29,14 @@ import {
   type Verification,
 } from "./fixtures/verification";
 import { exitVerifiers } from "./fixtures/staking";
-import { JobOutcome, JobStatus, VoteState } from "../src/params";
-import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
-import { acceptedSettlement, challengeBondFor, inconclusiveSettlement, rejectedSettlement } from "../src/settlement";
+import { JobOutcome, JobStatus, VoteState } from "../packages/sdk/src/params";
+import { sealCommitment, sealedCommitments, voteCommitment } from "../packages/sdk/src/votes";
+import {
+  acceptedSettlement,
+  challengeBondFor,
+  inconclusiveSettlement,
+  rejectedSettlement,
+} from "../packages/sdk/src/settlement";
 
 /** The seats of a job's committee as [verifier, vote] pairs. */
 async function seatsOf(v: Verification, jobId: bigint | number): Promise<[string, number][]> {
@@ -857,7 +862,7 @@ describe("JobEscrow verification", function () {
     });
 
     describe("#voteCommitment and #sealCommitment", function () {
-      it("match the off-chain helpers in src/votes.ts", async function () {
+      it("match the off-chain helpers in packages/sdk/src/votes.ts", async function () {
         const s = await loadFixture(committeeVotingFixture);
         const member = s.members[1].address;
         const salt = saltOf(idOf(s.job), member);

@@ -3,8 +3,8 @@ import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { IModelRegistry, ModelRegistry } from "../typechain-types";
-import { VerificationMode } from "../src/params";
-import { jobTermsHash, toJobTerms, type JobTerms } from "../src/terms";
+import { VerificationMode } from "../packages/sdk/src/params";
+import { jobTermsHash, toJobTerms, type JobTerms } from "../packages/sdk/src/terms";
 import {
   HASH_OTHER,
   HASH_UNPUBLISHED,
@@ -1410,7 +1410,7 @@ describe("ModelRegistry", function () {
       terms: { price: 0n, mode: 0, committeeSize: 0, royaltyBps: 0, relTolerance: 0, absTolerance: 0 },
     };
 
-    it("agrees with jobTermsHash of src/params for any snapshot, whether or not a model has it", async function () {
+    it("agrees with jobTermsHash of packages/sdk/src/params for any snapshot, whether or not a model has it", async function () {
       const { registry } = await loadFixture(deployRegistryFixture);
       for (const snapshot of [SNAPSHOT, LARGEST, ZERO]) {
         expect(await registry.hashJobTerms(snapshot)).to.equal(jobTermsHash(snapshot));

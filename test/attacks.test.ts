@@ -1,4 +1,4 @@
-import { jobFromTx } from "../src/job";
+import { jobFromTx } from "../packages/sdk/src/job";
 /**
  * Hostile actors: each `describe` is an attack, each `it` the defence that makes it fail. Attacks already covered
  * elsewhere in the suite are not repeated here; docs/THREAT-MODEL.md maps every attack to its test.
@@ -39,10 +39,16 @@ import {
   type Verification,
 } from "./fixtures/verification";
 import { exitVerifiers } from "./fixtures/staking";
-import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../src/params";
-import { sealCommitment, sealedCommitments, voteCommitment } from "../src/votes";
-import { currentTerms } from "../src/terms";
-import { abandonedSettlement, abandonmentSlash, acceptedSettlement, BPS, collateralFor } from "../src/settlement";
+import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../packages/sdk/src/params";
+import { sealCommitment, sealedCommitments, voteCommitment } from "../packages/sdk/src/votes";
+import { currentTerms } from "../packages/sdk/src/terms";
+import {
+  abandonedSettlement,
+  abandonmentSlash,
+  acceptedSettlement,
+  BPS,
+  collateralFor,
+} from "../packages/sdk/src/settlement";
 
 const COLLATERAL = collateralFor(PRICE, TEST_PARAMS);
 const CALLBACK_GAS = 300_000;

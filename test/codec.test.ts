@@ -14,7 +14,7 @@ import {
   type ElementType,
   type Tensor,
   type Tolerance,
-} from "../src/codec";
+} from "../packages/sdk/src/codec";
 
 const f32 = (name: string, shape: number[], values: number[]): Tensor => ({
   name,
@@ -239,7 +239,7 @@ describe("tensor codec", function () {
     });
 
     it("the source header documents the same layout and codes", function () {
-      const source = readFileSync(path.join(__dirname, "..", "src", "codec", "tensor.ts"), "utf8");
+      const source = readFileSync(path.join(__dirname, "..", "packages", "sdk", "src", "codec", "tensor.ts"), "utf8");
       const header = source.slice(0, source.indexOf("*/"));
       for (const [type, code] of Object.entries(TYPE_CODES)) {
         expect(header).to.match(new RegExp(`\\b${code}\\s+${type}\\b`));

@@ -6,9 +6,9 @@ import path from "node:path";
 import { ESCROW_ROLE } from "../ignition/modules/TrustML";
 import { deployProtocol, deployProtocolDetailed } from "../src/deploy/deploy";
 import { resolveDeployOptions } from "../src/deploy/options";
-import { DeploymentSchema, escrowLibrariesOf, loadDeployment, type Deployment } from "../src/deployment";
-import { ESCROW_LIBRARIES, escrowLibrarySource } from "../src/deploy/libraries";
-import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE } from "../src/params";
+import { DeploymentSchema, escrowLibrariesOf, loadDeployment, type Deployment } from "../packages/sdk/src/deployment";
+import { ESCROW_LIBRARIES, escrowLibrarySource } from "../packages/sdk/src/libraries";
+import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE } from "../packages/sdk/src/params";
 
 const TX_HASH = /^0x[0-9a-f]{64}$/;
 

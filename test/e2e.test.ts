@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { parseEther } from "ethers";
-import { compareOutputs, type Tensor } from "../src/codec";
+import { compareOutputs, type Tensor } from "../packages/sdk/src/codec";
 import { buildMlpClassifier, buildTwoInputModel } from "../src/models/build";
 import {
   conservation,
@@ -21,11 +21,11 @@ import {
   type JobReport,
   type ServiceProcess,
 } from "../src/network";
-import { JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../src/params";
-import { jobIdOf, toJob } from "../src/job";
+import { JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../packages/sdk/src/params";
+import { jobIdOf, toJob } from "../packages/sdk/src/job";
 import { jobToJson } from "../src/worker/chain";
 import { sha256Hex } from "../src/worker/models";
-import { loadModel, runModel, type LoadedModel } from "../src/worker/onnx";
+import { loadModel, runModel, type LoadedModel } from "../packages/sdk/src/onnx";
 import { underCoverage } from "./fixtures/coverage";
 
 const TOLERANCE = { relTolerance: 10_000, absTolerance: 1000 };

@@ -8,9 +8,9 @@ import {
   type ElementType,
   type Tensor,
   type TensorData,
-} from "../src/codec";
+} from "../packages/sdk/src/codec";
 import { MLP_WEIGHTS, buildIdentityModel, buildMlpClassifier, buildTwoInputModel } from "../src/models/build";
-import { ModelInputError, ModelLoadError, loadModel, runModel, type LoadedModel } from "../src/worker/onnx";
+import { ModelInputError, ModelLoadError, loadModel, runModel, type LoadedModel } from "../packages/sdk/src/onnx";
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 

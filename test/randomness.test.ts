@@ -3,7 +3,7 @@ import { ethers, network } from "hardhat";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import type { ContractTransactionResponse } from "ethers";
-import { JobOutcome, JobStatus } from "../src/params";
+import { JobOutcome, JobStatus } from "../packages/sdk/src/params";
 import { OUTPUT } from "./fixtures/protocol";
 import { underCoverage } from "./fixtures/coverage";
 import {

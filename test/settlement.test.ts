@@ -1,5 +1,5 @@
 /**
- * The reference settlement split (src/settlement.ts) against the contract: real jobs driven to every outcome
+ * The reference settlement split (packages/sdk/src/settlement.ts) against the contract: real jobs driven to every outcome
  * under parameters whose every share leaves a remainder, with odd fees (1 wei, 10^18 + 7), both royalty bounds
  * (0 and 2000 bps), committees of 1, 3 and 15 with various vote counts, a forfeited and a won challenge bond,
  * and slashes cut short by the worker's stake. Each emitted `JobSettled` must equal the reference's settlement.
@@ -10,9 +10,9 @@ import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-network-
 import type { ContractTransactionResponse, Signer } from "ethers";
 import { FUNDS, STAKE, OUTPUT, TEST_PARAMS, type Job } from "./fixtures/protocol";
 import { drawCommittee, seedWithMember, verificationFixture, type Verification } from "./fixtures/verification";
-import { toSettlement, type Settlement } from "../src/job";
-import { JobOutcome, VerificationMode, type EscrowParams } from "../src/params";
-import { sealedCommitments } from "../src/votes";
+import { toSettlement, type Settlement } from "../packages/sdk/src/job";
+import { JobOutcome, VerificationMode, type EscrowParams } from "../packages/sdk/src/params";
+import { sealedCommitments } from "../packages/sdk/src/votes";
 import {
   abandonedSettlement,
   abandonmentSlash,
@@ -24,7 +24,7 @@ import {
   rejectedSettlement,
   rejectionSlash,
   tallyOutcome,
-} from "../src/settlement";
+} from "../packages/sdk/src/settlement";
 
 /** Parameters whose shares of odd amounts all round: every remainder has to land where the contract puts it. */
 const ODD_PARAMS: EscrowParams = {
@@ -180,7 +180,7 @@ const FEES_AND_ROYALTIES: [bigint, number][] = [
   [ODD_FEE, MAX_ROYALTY],
 ];
 
-describe("settlement reference (src/settlement.ts) against JobEscrow", function () {
+describe("settlement reference (packages/sdk/src/settlement.ts) against JobEscrow", function () {
   describe("#collateralFor", function () {
     it("is the collateral the escrow snapshots: the ratio of the fee above the floor, the floor below it", async function () {
       const f = await loadFixture(settlementFixture);

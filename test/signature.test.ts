@@ -11,7 +11,7 @@ import {
   type ElementType,
   type Tensor,
   type TensorData,
-} from "../src/codec";
+} from "../packages/sdk/src/codec";
 import { buildIdentityModel, buildMlpClassifier, buildTwoInputModel, serialize, valueInfo } from "../src/models/build";
 import {
   DYNAMIC_DIM,
@@ -32,11 +32,11 @@ import {
   type MismatchProblem,
   type ShapeOverrides,
   type TensorSpec,
-} from "../src/signature";
-import { loadModel, type LoadedModel } from "../src/worker/onnx";
+} from "../packages/sdk/src/signature";
+import { loadModel, type LoadedModel } from "../packages/sdk/src/onnx";
 
 /**
- * TMS1, the model signature format (src/signature.ts, docs/TENSOR-ENCODING.md "Model signatures (TMS1)"): the
+ * TMS1, the model signature format (packages/sdk/src/signature.ts, docs/TENSOR-ENCODING.md "Model signatures (TMS1)"): the
  * documented example byte for byte, the encoder's and the decoder's every rejection, fast-check properties (round
  * trips, canonical bytes, the input size formula against real encodings, conformance and single mutations), and
  * derivation from ONNX models built in code. Properties run with a fixed seed (PROPERTY_SEED overrides it).
@@ -159,7 +159,7 @@ describe("model signatures (TMS1)", function () {
     });
 
     it("the source header documents the same layout and codes", function () {
-      const source = readFileSync(path.join(__dirname, "..", "src", "signature.ts"), "utf8");
+      const source = readFileSync(path.join(__dirname, "..", "packages", "sdk", "src", "signature.ts"), "utf8");
       const header = source.slice(0, source.indexOf("*/"));
       for (const [type, code] of Object.entries(TYPE_CODES)) expect(header).to.contain(`${code} ${type}`);
       expect(header).to.contain('"TMS1" (54 4d 53 31)');

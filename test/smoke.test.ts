@@ -2,8 +2,8 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployProtocolFixture, OUTPUT, WRONG_OUTPUT } from "./fixtures/protocol";
-import { DEFAULT_ESCROW_PARAMS, JobStatus } from "../src/params";
-import { sealedCommitments } from "../src/votes";
+import { DEFAULT_ESCROW_PARAMS, JobStatus } from "../packages/sdk/src/params";
+import { sealedCommitments } from "../packages/sdk/src/votes";
 
 // One job through each verification mode, end to end; the per-function suites cover every branch.
 describe("a job in each verification mode", function () {

@@ -1,6 +1,6 @@
 /**
  * The TrustML suite as one Hardhat Ignition module: ModelRegistry, VerifierStaking, BlockhashRandomness,
- * JobEscrow with its libraries (ESCROW_LIBRARIES, src/deploy/libraries.ts) deployed and linked, ESCROW_ROLE
+ * JobEscrow with its libraries (ESCROW_LIBRARIES, packages/sdk/src/libraries.ts) deployed and linked, ESCROW_ROLE
  * granted to the escrow, and either a TestToken (local and test networks) or an existing ERC-20 given as the
  * `token` parameter. Each library is a result named as in the deployment record (`escrowParamsLib`, …).
  *
@@ -20,8 +20,8 @@
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { id } from "ethers";
-import { ESCROW_LIBRARIES, escrowLibraryEntries } from "../../src/deploy/libraries";
-import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE } from "../../src/params";
+import { ESCROW_LIBRARIES, escrowLibraryEntries } from "../../packages/sdk/src/libraries";
+import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE } from "../../packages/sdk/src/params";
 
 export const MODULE_ID = "TrustML";
 

@@ -6,8 +6,8 @@
 import { ethers } from "hardhat";
 import type { AddressLike, Signer } from "ethers";
 import type { JobEscrow, ModelRegistry, MockRandomness, VerifierStaking } from "../../typechain-types";
-import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, type EscrowParams } from "../params";
-import { ESCROW_LIBRARIES, type EscrowLibraryAddresses } from "./libraries";
+import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, type EscrowParams } from "../../packages/sdk/src/params";
+import { ESCROW_LIBRARIES, type EscrowLibraryAddresses } from "../../packages/sdk/src/libraries";
 
 export interface CoreContracts {
   registry: ModelRegistry;

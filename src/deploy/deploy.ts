@@ -1,6 +1,6 @@
 /**
  * Deploys and wires the TrustML suite with Hardhat Ignition and writes its record (`deployments/<network>.json`,
- * schema in src/deployment.ts). Used by the `deploy-protocol` task, scripts/deploy.ts, the demo and the tests.
+ * schema in packages/sdk/src/deployment.ts). Used by the `deploy-protocol` task, scripts/deploy.ts, the demo and the tests.
  *
  * Ignition runs through `deploy` of @nomicfoundation/ignition-core, the function `hre.ignition.deploy` wraps,
  * with Hardhat's artifact resolver and the network's Ignition settings. Calling it directly lets us choose the
@@ -28,8 +28,8 @@ import {
 import { getAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { MODULE_ID, trustMLModule } from "../../ignition/modules/TrustML";
-import { type Deployment, deploymentPath, writeDeployment } from "../deployment";
-import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, type EscrowParams } from "../params";
+import { type Deployment, deploymentPath, writeDeployment } from "../../packages/sdk/src/deployment";
+import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, type EscrowParams } from "../../packages/sdk/src/params";
 import {
   canonicalSolcVersion,
   checkTokenGiven,
@@ -37,7 +37,12 @@ import {
   resolveDeployOptions,
   type ResolvedDeployOptions,
 } from "./options";
-import { escrowLibraryAddresses, escrowLibraryEntries, escrowLibraryKey, escrowLibrarySource } from "./libraries";
+import {
+  escrowLibraryAddresses,
+  escrowLibraryEntries,
+  escrowLibraryKey,
+  escrowLibrarySource,
+} from "../../packages/sdk/src/libraries";
 import { verifyProtocol, type VerifyResult, type VerifyTarget } from "./verify";
 
 export interface DeployOptions {
@@ -140,7 +145,8 @@ export async function deployProtocolDetailed(
       ? mkdtempSync(path.join(os.tmpdir(), "trustml-ignition-"))
       : path.join(hre.config.paths.ignition, "deployments", `chain-${chainId}`));
   const file =
-    options.deploymentFile ?? path.join(options.outDir ?? path.dirname(deploymentPath(network)), `${network}.json`);
+    options.deploymentFile ??
+    path.join(options.outDir ?? path.dirname(deploymentPath(network, hre.config.paths.root)), `${network}.json`);
 
   try {
     if (options.reset) {

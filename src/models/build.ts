@@ -4,7 +4,7 @@
  * deterministic, so their sha256 is a stable content hash for the ModelRegistry.
  */
 import { onnx } from "onnx-proto";
-import { TYPE_CODES, type ElementType } from "../codec";
+import { TYPE_CODES, type ElementType } from "../../packages/sdk/src/codec";
 
 export const IR_VERSION = 8;
 export const OPSET_VERSION = 17;

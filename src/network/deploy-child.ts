@@ -10,7 +10,7 @@
  */
 import hre from "hardhat";
 import { deployProtocol } from "../deploy/deploy";
-import { DEFAULT_ESCROW_PARAMS, type EscrowParams } from "../params";
+import { DEFAULT_ESCROW_PARAMS, type EscrowParams } from "../../packages/sdk/src/params";
 
 export interface DeployRequest {
   deploymentFile: string;

@@ -4,10 +4,10 @@
  * conservation check. Used by the demo's table and summary and by the end-to-end test.
  */
 import { getBytes, type Log, type LogDescription, type Provider } from "ethers";
-import { toSettlement, type Settlement } from "../job";
+import { toSettlement, type Settlement } from "../../packages/sdk/src/job";
 import type { JobEscrow, VerifierStaking } from "../../typechain-types";
-import { decodeTensors, type Tensor } from "../codec";
-import { JobOutcome, JobStatus, VerificationMode } from "../params";
+import { decodeTensors, type Tensor } from "../../packages/sdk/src/codec";
+import { JobOutcome, JobStatus, VerificationMode } from "../../packages/sdk/src/params";
 
 export const MODE_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VerificationMode).map(([name, n]) => [n, name]),
@@ -23,7 +23,7 @@ const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStat
 
 export const isTerminal = (status: number): boolean => TERMINAL.has(status);
 
-/** What a settlement credited (src/job.ts). */
+/** What a settlement credited (packages/sdk/src/job.ts). */
 export type { Settlement };
 
 export interface JobEvent {

@@ -29,15 +29,20 @@ import {
 } from "ethers";
 import type { IModelRegistry, JobEscrow, ModelRegistry, TestToken, VerifierStaking } from "../../typechain-types";
 import { JobEscrow__factory, ModelRegistry__factory, TestToken__factory, VerifierStaking__factory } from "../factories";
-import { encodeTensors, type Tensor } from "../codec";
-import { loadDeployment, type Deployment } from "../deployment";
-import { jobFromTx, type Job } from "../job";
-import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, type EscrowParams, type ModelTerms } from "../params";
+import { encodeTensors, type Tensor } from "../../packages/sdk/src/codec";
+import { loadDeployment, type Deployment } from "../../packages/sdk/src/deployment";
+import { jobFromTx, type Job } from "../../packages/sdk/src/job";
+import {
+  DEFAULT_ESCROW_PARAMS,
+  DEFAULT_MIN_VERIFIER_STAKE,
+  type EscrowParams,
+  type ModelTerms,
+} from "../../packages/sdk/src/params";
 import type { Fault, Role } from "../worker/config";
 import { sha256Hex } from "../worker/models";
 import type { DeployRequest } from "./deploy-child";
 import { freePort, ROOT, runManaged, spawnManaged, tail, waitFor, type ManagedProcess } from "./processes";
-import { currentTerms } from "../terms";
+import { currentTerms } from "../../packages/sdk/src/terms";
 
 /** The mnemonic of `hardhat node`'s default accounts (each holds 10,000 ETH). */
 export const TEST_MNEMONIC = "test test test test test test test test test test test junk";
@@ -276,7 +281,13 @@ export class LocalNetwork {
     const receipt = await wait(
       this.registry
         .connect(opts.owner)
-        .registerModel(opts.contentHash ?? sha256Hex(opts.bytes), uri, { ...opts.terms }, opts.weightsRoot ?? ZeroHash, "0x"),
+        .registerModel(
+          opts.contentHash ?? sha256Hex(opts.bytes),
+          uri,
+          { ...opts.terms },
+          opts.weightsRoot ?? ZeroHash,
+          "0x",
+        ),
     );
     for (const l of receipt.logs) {
       const parsed = this.registry.interface.parseLog(l);

@@ -7,7 +7,7 @@
  * the model's input or output name unless that contains a "/".
  */
 import { onnx } from "onnx-proto";
-import { TYPE_CODES } from "../codec";
+import { TYPE_CODES } from "../../packages/sdk/src/codec";
 import { serialize, valueInfo } from "../models/build";
 import { checkLayers, clampRange, type ProfileModel } from "./profile";
 

@@ -7,7 +7,7 @@
  * have to reason about anything else.
  */
 import { onnx } from "onnx-proto";
-import { TYPE_CODES } from "../codec";
+import { TYPE_CODES } from "../../packages/sdk/src/codec";
 import { LAYER_STEPS, STEP_OPS, type LayerStep } from "./build";
 import {
   INT32_MAX,

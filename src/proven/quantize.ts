@@ -4,8 +4,8 @@
  * best approximate the real rescaling factor. Scales come from a calibration set run through the float model.
  */
 import { onnx } from "onnx-proto";
-import { TYPE_CODES } from "../codec";
-import { loadModel, runModel } from "../worker/onnx";
+import { TYPE_CODES } from "../../packages/sdk/src/codec";
+import { loadModel, runModel } from "../../packages/sdk/src/onnx";
 import { runReference } from "./reference";
 import { MAX_MULTIPLIER, MAX_SHIFT, MIN_SHIFT, maxAbsBias, type DenseLayer, type ProfileModel } from "./profile";
 

@@ -5,9 +5,9 @@
  * of it (docs/FRAUD-PROOFS.md, "ONNX Runtime").
  */
 import { onnx } from "onnx-proto";
-import type { ElementType } from "../codec";
+import type { ElementType } from "../../packages/sdk/src/codec";
 import { valueInfo } from "../models/build";
-import { loadModel, runModel, type LoadedModel } from "../worker/onnx";
+import { loadModel, runModel, type LoadedModel } from "../../packages/sdk/src/onnx";
 import { LAYER_STEPS, type LayerStep } from "./build";
 import { parseProfileModel, type ParsedProfile } from "./check";
 

@@ -8,7 +8,7 @@
  * trace: the reference executor first, ONNX Runtime as a cross-check that refuses to serve on any disagreement.
  */
 import { keccak256 } from "ethers";
-import { encodeTensors, MAGIC, TYPE_CODES, type Tensor } from "../codec";
+import { encodeTensors, MAGIC, TYPE_CODES, type Tensor } from "../../packages/sdk/src/codec";
 import { runReference } from "./reference";
 import type { ProfileRuntime } from "./runtime";
 

@@ -13,8 +13,8 @@
  */
 import { ethers, network } from "hardhat";
 import { deployCore, fundAccounts, stakeAccounts } from "../deploy/contracts";
-import { toJob, toSettlement, type Settlement } from "../job";
-import { sealInOrder, voteCommitment, type CommittedVote } from "../votes";
+import { toJob, toSettlement, type Settlement } from "../../packages/sdk/src/job";
+import { sealInOrder, voteCommitment, type CommittedVote } from "../../packages/sdk/src/votes";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { parseEther, type BytesLike, type ContractTransactionResponse, type Log } from "ethers";
 import type {
@@ -25,8 +25,8 @@ import type {
   TestToken,
   VerifierStaking,
 } from "../../typechain-types";
-import { VerificationMode } from "../params";
-import { currentTerms, type JobTerms } from "../terms";
+import { VerificationMode } from "../../packages/sdk/src/params";
+import { currentTerms, type JobTerms } from "../../packages/sdk/src/terms";
 
 export type Job = IJobEscrow.JobStruct;
 
@@ -115,7 +115,8 @@ export async function deployWorld(committeeSizes: number[], verifierCount = 10):
         royaltyBps: 500,
         ...SIM_TOLERANCE,
       },
-      ethers.ZeroHash, "0x",
+      ethers.ZeroHash,
+      "0x",
     );
     models.set(size, await registry.modelCount());
   }
@@ -129,7 +130,8 @@ export async function deployWorld(committeeSizes: number[], verifierCount = 10):
       royaltyBps: 500,
       ...SIM_TOLERANCE,
     },
-    ethers.ZeroHash, "0x",
+    ethers.ZeroHash,
+    "0x",
   );
   const optimistic = await registry.modelCount();
   return {

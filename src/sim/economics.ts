@@ -8,19 +8,25 @@
  * in the minority, and it would tell the honest verifiers who they are). Every figure comes from the chain.
  *
  * Part 2, float paths: the worker's output and each verifier's re-execution are the same true tensors, each
- * perturbed independently within the model's registered tolerance, encoded with src/codec; verifiers decode the
+ * perturbed independently within the model's registered tolerance, encoded with packages/sdk/src/codec; verifiers decode the
  * posted bytes and vote by compareOutputs. A control posts outputs perturbed beyond tolerance.
  */
 import { formatEther, toUtf8Bytes } from "ethers";
-import { compareOutputs, decodeTensors, encodeTensors, type NamedTensors, type Tolerance } from "../codec";
-import { JobOutcome } from "../params";
+import {
+  compareOutputs,
+  decodeTensors,
+  encodeTensors,
+  type NamedTensors,
+  type Tolerance,
+} from "../../packages/sdk/src/codec";
+import { JobOutcome } from "../../packages/sdk/src/params";
 import {
   acceptedSettlement,
   acceptedVerifierPool,
   collateralFor,
   rejectedVerifierPool,
   rejectionSlash,
-} from "../settlement";
+} from "../../packages/sdk/src/settlement";
 import {
   deployWorld,
   holdings,
@@ -193,7 +199,7 @@ export interface Row {
 
 const tokens = (wei: bigint): number => Number(formatEther(wei));
 
-/** The money of a job under the world's parameters, split as src/settlement.ts splits it. */
+/** The money of a job under the world's parameters, split as packages/sdk/src/settlement.ts splits it. */
 export function moneyOf(world: World, fee: bigint, royaltyBps: bigint): Money {
   const p = world.params;
   const collateral = collateralFor(fee, p);

@@ -18,8 +18,8 @@
  * escrow balance and active stake) before and after, and the JobSettled events.
  */
 import { formatEther, toUtf8Bytes } from "ethers";
-import { JobOutcome } from "../params";
-import { acceptedSettlement, challengeBondFor } from "../settlement";
+import { JobOutcome } from "../../packages/sdk/src/params";
+import { acceptedSettlement, challengeBondFor } from "../../packages/sdk/src/settlement";
 import { revert, runBatch, SIM_PRICE, snapshot, type JobSpec, type World } from "./chain";
 
 export interface GriefingRow {

@@ -106,7 +106,7 @@ program
     const [{ JsonRpcProvider }, { loadDeployment }, { addressesOf }, { ModelStore }, { formatVerdict, verifyJob }] =
       await Promise.all([
         import("ethers"),
-        import("../deployment"),
+        import("../../packages/sdk/src/deployment"),
         import("./chain"),
         import("./models"),
         import("./verify"),

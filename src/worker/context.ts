@@ -5,7 +5,7 @@
 import type { Provider } from "ethers";
 import type { Logger } from "pino";
 import type { IJobEscrow } from "../../typechain-types";
-import type { Tensor } from "../codec";
+import type { Tensor } from "../../packages/sdk/src/codec";
 import type { Contracts, JobRecord } from "./chain";
 import type { Fault } from "./config";
 import type { Cursor } from "./cursor";

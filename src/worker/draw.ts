@@ -15,7 +15,7 @@
 import type { Interface, Log } from "ethers";
 import type { IJobEscrow } from "../../typechain-types";
 import { IRandomnessSource__factory } from "../factories";
-import { JobOutcome, JobStatus } from "../params";
+import { JobOutcome, JobStatus } from "../../packages/sdk/src/params";
 import type { JobRecord } from "./chain";
 import { same, type RoleContext, type TickView } from "./context";
 import { txCall } from "./sender";

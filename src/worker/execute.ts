@@ -7,7 +7,7 @@
  */
 import { getBytes } from "ethers";
 import type { ModelRegistry } from "../../typechain-types";
-import { CodecError, decodeTensors, type Tensor } from "../codec";
+import { CodecError, decodeTensors, type Tensor } from "../../packages/sdk/src/codec";
 import { ProfileError } from "../proven/check";
 import { findFirstFraud, type Fraud, type PostedResult } from "../proven/judge";
 import { computeTrace, readProvenInput, TraceMismatchError, type Trace } from "../proven/trace";
@@ -22,7 +22,7 @@ import {
   type ModelStore,
   type ProvenModel,
 } from "./models";
-import { ModelInputError, ModelLoadError, runModel, type LoadedModel } from "./onnx";
+import { ModelInputError, ModelLoadError, runModel, type LoadedModel } from "../../packages/sdk/src/onnx";
 
 /** Why a job cannot be run. Model reasons say nothing about the input; input reasons condemn any output. */
 export type FailureReason =

@@ -18,7 +18,7 @@ import { parseProfileModel } from "../proven/check";
 import { WeightsTree } from "../proven/leaves";
 import type { ProfileModel } from "../proven/profile";
 import { ProfileRuntime } from "../proven/runtime";
-import { loadModel, type LoadedModel } from "./onnx";
+import { loadModel, type LoadedModel } from "../../packages/sdk/src/onnx";
 
 export { WeightsRootMismatchError };
 

@@ -8,8 +8,8 @@ import path from "node:path";
 import { hexlify, JsonRpcProvider, Wallet, type Provider, type Signer } from "ethers";
 import pino, { type Logger } from "pino";
 import type { IJobEscrow } from "../../typechain-types";
-import { loadDeployment } from "../deployment";
-import { JobStatus } from "../params";
+import { loadDeployment } from "../../packages/sdk/src/deployment";
+import { JobStatus } from "../../packages/sdk/src/params";
 import {
   addressesOf,
   chainTime,

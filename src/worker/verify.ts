@@ -8,10 +8,10 @@
  * or the first fault a proof convicts, with whether a proof would still succeed now.
  */
 import { getBytes, keccak256, toBeHex, zeroPadValue, type Provider } from "ethers";
-import { compareOutputs, CodecError, decodeTensors } from "../codec";
-import { jobIdOf, toJob } from "../job";
+import { compareOutputs, CodecError, decodeTensors } from "../../packages/sdk/src/codec";
+import { jobIdOf, toJob } from "../../packages/sdk/src/job";
 import { hasWeightsRoot } from "../models/weights-root";
-import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../params";
+import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../../packages/sdk/src/params";
 import { IRandomnessSource__factory } from "../factories";
 import { describeFraud, FRAUD_KINDS, type Fraud, type FraudKind } from "../proven/judge";
 import {
@@ -33,7 +33,7 @@ import {
   type ExecuteDeps,
 } from "./execute";
 import type { FetchOptions, ModelStore } from "./models";
-import { runModel } from "./onnx";
+import { runModel } from "../../packages/sdk/src/onnx";
 import type { RetryOptions } from "./sender";
 
 const name = <T extends Record<string, number>>(table: T, value: number): string =>

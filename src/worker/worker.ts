@@ -12,8 +12,8 @@
  */
 import { hexlify } from "ethers";
 import type { IJobEscrow } from "../../typechain-types";
-import { encodeTensors } from "../codec";
-import { JobStatus, VerificationMode } from "../params";
+import { encodeTensors } from "../../packages/sdk/src/codec";
+import { JobStatus, VerificationMode } from "../../packages/sdk/src/params";
 import type { JobRecord } from "./chain";
 import { runJob, runProvenJob, same, type RoleContext, type TickView } from "./context";
 import { JobFailure } from "./execute";

@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { parseEther } from "ethers";
 import type { P } from "./model";
-import type { ModelTerms } from "../../src/params";
+import type { ModelTerms } from "../../packages/sdk/src/params";
 import type { Cheat, ProvenInputVariant } from "./proven";
 
 export const REQUESTERS = ["req0", "req1"] as const;

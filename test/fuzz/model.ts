@@ -17,9 +17,16 @@
  * weights root of the job's model version, which the model keeps for every version.
  */
 import { keccak256, ZeroAddress, ZeroHash } from "ethers";
-import { disputeWindowOf, JobOutcome, JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
+import {
+  disputeWindowOf,
+  JobOutcome,
+  JobStatus,
+  VerificationMode,
+  VoteState,
+  type ModelTerms,
+} from "../../packages/sdk/src/params";
 
-import { jobIdOf, type Settlement } from "../../src/job";
+import { jobIdOf, type Settlement } from "../../packages/sdk/src/job";
 import { decodeNeuronLeaf, FRAUD_KINDS, judge, type FraudProof } from "../../src/proven";
 import {
   abandonedSettlement,
@@ -36,8 +43,8 @@ import {
   rejectionSlash,
   tallyOutcome,
   type ChallengeBond,
-} from "../../src/settlement";
-import { sealCommitment, voteCommitment } from "../../src/votes";
+} from "../../packages/sdk/src/settlement";
+import { sealCommitment, voteCommitment } from "../../packages/sdk/src/votes";
 import { drawSeedOf } from "../fixtures/verification";
 import type { Job } from "../fixtures/protocol";
 
@@ -274,7 +281,7 @@ const drawsCommittee = (mode: bigint): boolean =>
   mode === BigInt(VerificationMode.Optimistic) || mode === BigInt(VerificationMode.Committee);
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
-/** The windows of `p` as numbers (seconds, far below 2^53), for src/params' `disputeWindowOf`. */
+/** The windows of `p` as numbers (seconds, far below 2^53), for packages/sdk/src/params' `disputeWindowOf`. */
 const numbers = (p: P) => ({
   submissionWindow: Number(p.submissionWindow),
   challengeWindow: Number(p.challengeWindow),

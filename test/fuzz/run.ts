@@ -33,10 +33,10 @@ import {
 } from "../fixtures/protocol";
 import { saltOf } from "../fixtures/verification";
 import { ViewBatch } from "../fixtures/views";
-import { jobIdOf } from "../../src/job";
-import { toJobTerms } from "../../src/terms";
-import { JobOutcome, JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../src/params";
-import { sealCommitment, voteCommitment } from "../../src/votes";
+import { jobIdOf } from "../../packages/sdk/src/job";
+import { toJobTerms } from "../../packages/sdk/src/terms";
+import { JobOutcome, JobStatus, VerificationMode, VoteState, type ModelTerms } from "../../packages/sdk/src/params";
+import { sealCommitment, voteCommitment } from "../../packages/sdk/src/votes";
 import {
   buildFraudProof,
   encodeEvidence,

@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ESCROW_LIBRARIES } from "../../src/deploy/libraries";
+import { ESCROW_LIBRARIES } from "../../packages/sdk/src/libraries";
 import { LIMITS, TOLERANCE, type Figures } from "./scenarios";
 
 export const FIGURES_PATH = path.join(__dirname, "..", "..", "gas", "figures.json");

@@ -38,7 +38,7 @@
  *   here (every commit and reveal counted, not three times the first); the Proven total adds a tenth of the
  *   settleBatch of ten.
  * Job figures run on a verifier set of 10 (tree height 4), inputs of 64 bytes, outputs of 64 bytes, no
- * callback, the default escrow parameters of src/params.ts. Proven jobs, measured last, run a 64 → 64 → 64
+ * callback, the default escrow parameters of packages/sdk/src/params.ts. Proven jobs, measured last, run a 64 → 64 → 64
  * profile model: an input of 64 int8 values (a TML1 tensor of 93 bytes) and a posted output of the 64 output and
  * 64 hidden values (184 bytes); the proveFraud figures convict neuron 0 of layer 2 of a width → width → width → 2
  * model, whose posted output is one trace of 2·width + 2 values. A None job has no settle of its own: its
@@ -46,8 +46,8 @@
  * by two drawn paths are read warm), by about 1% between seeds; with the fixed seed they are exact.
  */
 import { ethers, network } from "hardhat";
-import { toJob } from "../../src/job";
-import { sealCommitment, voteCommitment } from "../../src/votes";
+import { toJob } from "../../packages/sdk/src/job";
+import { sealCommitment, voteCommitment } from "../../packages/sdk/src/votes";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ContractTransactionResponse } from "ethers";
 import {
@@ -59,8 +59,8 @@ import {
   type IJobEscrow,
   type JobEscrow,
 } from "../../typechain-types";
-import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, VerificationMode } from "../../src/params";
-import { currentTerms } from "../../src/terms";
+import { DEFAULT_ESCROW_PARAMS, DEFAULT_MIN_VERIFIER_STAKE, VerificationMode } from "../../packages/sdk/src/params";
+import { currentTerms } from "../../packages/sdk/src/terms";
 import { deployEscrowLibraries } from "../../src/deploy/contracts";
 import {
   WeightsTree,

@@ -12,7 +12,7 @@ import type {
   MockRandomness,
 } from "../../typechain-types";
 import { deployStakingFixture, STAKE, type StakingSetup } from "../fixtures/staking";
-import { JobStatus } from "../../src/params";
+import { JobStatus } from "../../packages/sdk/src/params";
 
 const COMMIT_WINDOW = 3600n;
 const REVEAL_WINDOW = 1800n;

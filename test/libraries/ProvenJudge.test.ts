@@ -4,7 +4,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { readFileSync } from "node:fs";
 import { hexlify, keccak256 } from "ethers";
 import type { ProvenJudge, ProvenJudgeHarness } from "../../typechain-types";
-import { encodeTensors } from "../../src/codec";
+import { encodeTensors } from "../../packages/sdk/src/codec";
 import {
   FRAUD_KINDS,
   WeightsTree,

@@ -15,7 +15,7 @@ import {
   type ElementType,
   type Tensor,
   type TensorData,
-} from "../../src/codec";
+} from "../../packages/sdk/src/codec";
 
 /** A tensor's view, as the harness returns it and takes it back. */
 type View = Awaited<ReturnType<TensorReaderHarness["find"]>>;

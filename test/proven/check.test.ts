@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { onnx } from "onnx-proto";
-import { TYPE_CODES } from "../../src/codec";
+import { TYPE_CODES } from "../../packages/sdk/src/codec";
 import { ProfileError, buildProfileModel, parseProfileModel, type ProfileModel } from "../../src/proven";
 
 const MODEL: ProfileModel = {

@@ -25,7 +25,7 @@ import {
   verifyNeuronProof,
   weightsRoot,
 } from "../../src/proven";
-import { encodeTensors } from "../../src/codec";
+import { encodeTensors } from "../../packages/sdk/src/codec";
 import { postedFor, randomInt8, randomProfileModel, seededRandom } from "../fixtures/proven";
 
 const h = (n: number): string => keccak256(new Uint8Array([n]));

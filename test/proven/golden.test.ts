@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { keccak256, sha256 } from "ethers";
-import { decodeTensors } from "../../src/codec";
+import { decodeTensors } from "../../packages/sdk/src/codec";
 import {
   ProfileRuntime,
   buildProfileModel,

@@ -9,16 +9,16 @@ import { pathToFileURL } from "node:url";
 import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { Wallet } from "ethers";
-import { encodeTensors } from "../../src/codec";
-import type { Deployment } from "../../src/deployment";
-import { escrowLibraryEntries } from "../../src/deploy/libraries";
-import { jobFromTx } from "../../src/job";
+import { encodeTensors } from "../../packages/sdk/src/codec";
+import type { Deployment } from "../../packages/sdk/src/deployment";
+import { escrowLibraryEntries } from "../../packages/sdk/src/libraries";
+import { jobFromTx } from "../../packages/sdk/src/job";
 import { buildMlpClassifier } from "../../src/models/build";
-import { JobStatus, VerificationMode } from "../../src/params";
+import { JobStatus, VerificationMode } from "../../packages/sdk/src/params";
 import { ConfigError, parseConfig } from "../../src/worker/config";
 import { sha256Hex } from "../../src/worker/models";
 import { deployProtocolFixture, STAKE } from "../fixtures/protocol";
-import { currentTerms } from "../../src/terms";
+import { currentTerms } from "../../packages/sdk/src/terms";
 
 const ROOT = path.join(__dirname, "..", "..");
 const CLI = path.join(ROOT, "src", "worker", "cli.ts");
@@ -116,7 +116,8 @@ describe("worker configuration and command line", function () {
           relTolerance: 0,
           absTolerance: 0,
         },
-        ethers.ZeroHash, "0x",
+        ethers.ZeroHash,
+        "0x",
       );
       const modelId = await p.registry.modelCount();
       const wallet = Wallet.createRandom();

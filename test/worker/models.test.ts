@@ -17,7 +17,7 @@ import {
   sha256Hex,
 } from "../../src/worker/models";
 import { GOLDEN_FILE, GOLDEN_INPUT, GOLDEN_MODEL } from "../fixtures/proven";
-import { ModelLoadError, runModel } from "../../src/worker/onnx";
+import { ModelLoadError, runModel } from "../../packages/sdk/src/onnx";
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {

@@ -4,8 +4,8 @@ import { ethers, network } from "hardhat";
 import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { getBytes, hexlify, parseUnits } from "ethers";
 import type { IJobEscrow } from "../../typechain-types";
-import { encodeTensors } from "../../src/codec";
-import { DEFAULT_ESCROW_PARAMS, JobOutcome, JobStatus, VerificationMode } from "../../src/params";
+import { encodeTensors } from "../../packages/sdk/src/codec";
+import { DEFAULT_ESCROW_PARAMS, JobOutcome, JobStatus, VerificationMode } from "../../packages/sdk/src/params";
 import {
   WeightsTree,
   buildFraudProof,
@@ -21,7 +21,7 @@ import {
   weightsRoot,
   type ProfileModel,
 } from "../../src/proven";
-import { acceptedSettlement, provenSettlement } from "../../src/settlement";
+import { acceptedSettlement, provenSettlement } from "../../packages/sdk/src/settlement";
 import { jobToJson } from "../../src/worker/chain";
 import { modelRef } from "../../src/worker/execute";
 import { formatVerdict, verifyJob } from "../../src/worker/verify";

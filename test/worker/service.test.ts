@@ -5,16 +5,16 @@ import { underCoverage } from "../fixtures/coverage";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { hexlify, type Filter, type FilterByBlockHash } from "ethers";
 import type { JobEscrow, VerifierStaking } from "../../typechain-types";
-import { encodeTensors, type Tensor } from "../../src/codec";
-import { jobDomainOf, jobIdOf, toJob, type JobDomain } from "../../src/job";
+import { encodeTensors, type Tensor } from "../../packages/sdk/src/codec";
+import { jobDomainOf, jobIdOf, toJob, type JobDomain } from "../../packages/sdk/src/job";
 import { buildIdentityModel, buildMlpClassifier, buildTwoInputModel } from "../../src/models/build";
-import { DEFAULT_ESCROW_PARAMS, JobOutcome, JobStatus, VoteState } from "../../src/params";
+import { DEFAULT_ESCROW_PARAMS, JobOutcome, JobStatus, VoteState } from "../../packages/sdk/src/params";
 import { jobToJson } from "../../src/worker/chain";
 import { sha256Hex } from "../../src/worker/models";
 import { buildProfileModel, weightsRoot } from "../../src/proven";
 import { GOLDEN_MODEL } from "../fixtures/proven";
 import { deployServiceBench, waitFor as waitUntil, type LogLine, type ServiceBench } from "../fixtures/services";
-import { loadModel, runModel } from "../../src/worker/onnx";
+import { loadModel, runModel } from "../../packages/sdk/src/onnx";
 import { formatVerdict, verifyJob } from "../../src/worker/verify";
 
 /** A wrong weights root for the golden profile model: the root of its first layer alone. */

@@ -4,7 +4,7 @@
  *   { "tensors": [ { "name": "features", "type": "float32", "shape": [1, 4], "data": [0.5, 1, -2, 3] } ] }
  *
  * `data` lists the elements in row-major order (nested arrays are flattened). int64 elements may be numbers
- * (safe integers) or decimal strings; bool elements true/false or 0/1. The codec (src/codec) then checks the
+ * (safe integers) or decimal strings; bool elements true/false or 0/1. The codec (packages/sdk/src/codec) then checks the
  * tensors and encodes them canonically.
  */
 import { isElementType, type ElementType, type NamedTensors, type Tensor, type TensorData } from "./codec";

@@ -1,5 +1,5 @@
 /**
- * ONNX Runtime adapter: loads a model from its bytes and runs it on codec tensors (src/codec).
+ * ONNX Runtime adapter: loads a model from its bytes and runs it on codec tensors (packages/sdk/src/codec).
  *
  * Inputs are checked against the model's declared inputs before anything runs: the names must match exactly,
  * each element type must be the declared one, and each shape must fit the declared shape (same rank; fixed
@@ -12,7 +12,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { onnx } from "onnx-proto";
-import { CodecError, isElementType, validateTensors, type ElementType, type Tensor, type TensorData } from "../codec";
+import { CodecError, isElementType, validateTensors, type ElementType, type Tensor, type TensorData } from "./codec";
 
 /** A declared input or output. */
 export interface ValueInfo {

@@ -1,6 +1,6 @@
 /**
  * The libraries linked into JobEscrow: the one list every deployer goes by. The Ignition module
- * (ignition/modules/TrustML.ts) deploys and links each; the deployment record (src/deployment.ts) holds one entry
+ * (ignition/modules/TrustML.ts) deploys and links each; the deployment record (packages/sdk/src/deployment.ts) holds one entry
  * per library; verification (src/deploy/deploy.ts) hands them to hardhat-verify; `deployEscrowLibraries`
  * (src/deploy/contracts.ts) deploys them for the test fixtures, the simulation and the gas scenarios; the
  * code-size check measures each (test/gas/figures.ts). A library moved out of the escrow is added here and nowhere

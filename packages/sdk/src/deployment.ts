@@ -11,7 +11,7 @@ import {
   escrowLibraryEntries,
   escrowLibraryKey,
   type EscrowLibraryAddresses,
-} from "./deploy/libraries";
+} from "./libraries";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address (0x + 40 hex digits)");
 const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a transaction hash (0x + 64 hex digits)");
@@ -40,7 +40,7 @@ export const DeploymentSchema = z.object({
     staking: DeployedContractSchema,
     escrow: DeployedContractSchema,
     randomness: DeployedContractSchema,
-    // One entry per library linked into the escrow (src/deploy/libraries.ts): `escrowParamsLib`, …
+    // One entry per library linked into the escrow (packages/sdk/src/libraries.ts): `escrowParamsLib`, …
     ...escrowLibraryEntries(() => DeployedContractSchema),
   }),
   /**
@@ -67,8 +67,8 @@ export function escrowLibrariesOf(deployment: Deployment): EscrowLibraryAddresse
   return escrowLibraryAddresses((name) => deployment.contracts[escrowLibraryKey(name)].address);
 }
 
-/** `deployments/<network>.json` under the project root. */
-export function deploymentPath(network: string, root = path.join(__dirname, "..")): string {
+/** `deployments/<network>.json` under a project's root (by default the current directory). */
+export function deploymentPath(network: string, root = process.cwd()): string {
   return path.join(root, "deployments", `${network}.json`);
 }
 

@@ -5,7 +5,7 @@
  * what its job runs under.
  */
 import { AbiCoder, keccak256 } from "ethers";
-import type { IModelRegistry, ModelRegistry } from "../typechain-types";
+import type { BigNumberish } from "ethers";
 import type { ModelTerms } from "./params";
 
 /** The snapshot a job takes of a model (`IModelRegistry.JobTerms`): owner, latest version, its hash, the input
@@ -30,7 +30,14 @@ export function jobTermsHash(snapshot: JobTerms): string {
 }
 
 /** The plain terms of a decoded `ModelTerms` (from a view or an event). */
-export function toModelTerms(t: IModelRegistry.ModelTermsStructOutput): ModelTerms {
+export function toModelTerms(t: {
+  price: bigint;
+  mode: BigNumberish;
+  committeeSize: BigNumberish;
+  royaltyBps: BigNumberish;
+  relTolerance: BigNumberish;
+  absTolerance: BigNumberish;
+}): ModelTerms {
   return {
     price: t.price,
     mode: Number(t.mode),
@@ -42,7 +49,13 @@ export function toModelTerms(t: IModelRegistry.ModelTermsStructOutput): ModelTer
 }
 
 /** The plain snapshot of a decoded `JobTerms` (an ethers Result, which cannot be passed back as an argument). */
-export function toJobTerms(r: IModelRegistry.JobTermsStructOutput): JobTerms {
+export function toJobTerms(r: {
+  owner: string;
+  version: bigint;
+  contentHash: string;
+  inputSize: bigint;
+  terms: Parameters<typeof toModelTerms>[0];
+}): JobTerms {
   return {
     owner: r.owner,
     version: r.version,
@@ -53,6 +66,9 @@ export function toJobTerms(r: IModelRegistry.JobTermsStructOutput): JobTerms {
 }
 
 /** The model's current snapshot, to agree to in a request. */
-export async function currentTerms(registry: ModelRegistry, modelId: bigint | number): Promise<JobTerms> {
+export async function currentTerms(
+  registry: { jobTerms(modelId: BigNumberish): Promise<Parameters<typeof toJobTerms>[0]> },
+  modelId: bigint | number,
+): Promise<JobTerms> {
   return toJobTerms(await registry.jobTerms(modelId));
 }

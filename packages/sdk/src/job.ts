@@ -2,13 +2,50 @@
  * A job's fixed record (`IJobEscrow.Job`) as the escrow emits it in `JobRequested` and takes back in claim,
  * submit, challenge and settle. One conversion from the decoded event to the plain struct, for every caller.
  */
-import { AbiCoder, keccak256, type ContractTransactionResponse } from "ethers";
-import type { IJobEscrow, JobEscrow } from "../typechain-types";
+import {
+  AbiCoder,
+  keccak256,
+  type AddressLike,
+  type BigNumberish,
+  type BytesLike,
+  type ContractRunner,
+  type Interface,
+  type TransactionResponse,
+} from "ethers";
 
-export type Job = IJobEscrow.JobStruct;
+/** A job's fixed fields (`IJobEscrow.Job`), as plain values: what the escrow's calls take back. */
+export interface Job {
+  id: bigint;
+  nonce: bigint;
+  requester: string;
+  modelOwner: string;
+  modelId: bigint;
+  version: bigint;
+  mode: bigint;
+  committeeSize: bigint;
+  royaltyBps: bigint;
+  protocolFeeBps: bigint;
+  verifierShareBps: bigint;
+  paramsId: bigint;
+  callbackGasLimit: bigint;
+  deadline: bigint;
+  fee: bigint;
+  collateral: bigint;
+  inputHash: string;
+}
 
-/** The plain struct of a decoded `Job` (an ethers Result), field by field in the contract's order. */
-export function toJob(r: IJobEscrow.JobStructOutput): Job {
+/** A job's fields in any form a contract call takes them (TypeChain's `IJobEscrow.JobStruct`). */
+export type JobStruct = {
+  [K in keyof Job]: K extends "requester" | "modelOwner"
+    ? AddressLike
+    : K extends "inputHash"
+      ? BytesLike
+      : BigNumberish;
+};
+
+/** The plain struct of a decoded `Job` (an ethers Result, or TypeChain's output struct), field by field in the
+ * contract's order. */
+export function toJob(r: Job): Job {
   return {
     id: r.id,
     nonce: r.nonce,
@@ -62,15 +99,22 @@ export function jobDomainHash(domain: JobDomain): string {
   return keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "address"], [domain.chainId, domain.escrow]));
 }
 
+/** A contract as ethers (or TypeChain) gives it: its address, interface and runner. */
+export interface ContractLike {
+  getAddress(): Promise<string>;
+  readonly interface: Interface;
+  readonly runner: ContractRunner | null;
+}
+
 /** The domain of a deployed escrow, read from its provider. */
-export async function jobDomainOf(escrow: JobEscrow): Promise<JobDomain> {
+export async function jobDomainOf(escrow: ContractLike): Promise<JobDomain> {
   const network = await escrow.runner!.provider!.getNetwork();
   return { chainId: network.chainId, escrow: await escrow.getAddress() };
 }
 
 /** The id the escrow at `domain` gives a job with these fixed fields (as `JobEscrow.jobIdOf`): keccak256 of the
  * ABI encoding of the domain's hash and every field after `id`. */
-export function jobIdOf(job: Job, domain: JobDomain): bigint {
+export function jobIdOf(job: JobStruct, domain: JobDomain): bigint {
   const encoded = AbiCoder.defaultAbiCoder().encode(HASHED_FIELDS, [
     jobDomainHash(domain),
     job.nonce,
@@ -94,7 +138,7 @@ export function jobIdOf(job: Job, domain: JobDomain): bigint {
 }
 
 /** The job record a request transaction emitted (its `JobRequested` event). */
-export async function jobFromTx(escrow: JobEscrow, tx: ContractTransactionResponse): Promise<Job> {
+export async function jobFromTx(escrow: Pick<ContractLike, "interface">, tx: TransactionResponse): Promise<Job> {
   const receipt = await tx.wait();
   for (const log of receipt?.logs ?? []) {
     const parsed = escrow.interface.parseLog(log);
@@ -116,7 +160,7 @@ export interface Settlement {
 }
 
 /** The plain Settlement of a decoded `JobSettled.settlement` (an ethers Result). */
-export function toSettlement(s: IJobEscrow.SettlementStructOutput): Settlement {
+export function toSettlement(s: Settlement): Settlement {
   return {
     workerPayment: s.workerPayment,
     royalty: s.royalty,

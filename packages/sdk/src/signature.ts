@@ -48,7 +48,7 @@ import {
   type NamedTensors,
   type Tensor,
 } from "./codec";
-import type { ValueInfo } from "./worker/onnx";
+import type { ValueInfo } from "./onnx";
 
 /** A declared input or output: a null dimension is dynamic (any size), which only an output may have. */
 export interface TensorSpec {
@@ -527,7 +527,7 @@ function shapeFlag(name: string, declared: readonly (number | string)[], sizes: 
 
 /**
  * A model version's signature from the inputs and outputs a loaded model declares (loadModel in
- * src/worker/onnx.ts; each list sorted by name in the result).
+ * packages/sdk/src/onnx.ts; each list sorted by name in the result).
  *
  * The owner fixes what the model leaves dynamic: `overrides.tensors` gives a tensor its whole shape (it must
  * keep the declared rank and fixed sizes), `overrides.dims` gives a symbolic dimension a size everywhere it

@@ -6,8 +6,7 @@
  * per job, and a reveal passes every sealed commitment of the job in the order they were made, which the escrow
  * replays against that hash. All three functions here match the contract's pure functions of the same names.
  */
-import { AbiCoder, keccak256, type BigNumberish } from "ethers";
-import type { JobEscrow } from "../typechain-types";
+import { AbiCoder, EventLog, keccak256, type BaseContract, type BigNumberish } from "ethers";
 
 const coder = AbiCoder.defaultAbiCoder();
 
@@ -40,14 +39,16 @@ export function sealInOrder(votes: readonly CommittedVote[]): string[] {
  * Every sealed commitment of `jobId`, in commit order, from the chain's VoteCommitted events (from block
  * `fromBlock`, which must not be later than the committee's draw).
  */
-export async function sealedCommitments(escrow: JobEscrow, jobId: BigNumberish, fromBlock = 0): Promise<string[]> {
+export async function sealedCommitments(escrow: BaseContract, jobId: BigNumberish, fromBlock = 0): Promise<string[]> {
   const events = await escrow.queryFilter(escrow.filters.VoteCommitted(jobId), fromBlock);
   return sealInOrder(
-    events.map((e) => ({
-      seat: e.args.seat,
-      commitment: e.args.commitment,
-      blockNumber: e.blockNumber,
-      index: e.index,
-    })),
+    events
+      .filter((e): e is EventLog => e instanceof EventLog)
+      .map((e) => ({
+        seat: e.args.seat as bigint,
+        commitment: e.args.commitment as string,
+        blockNumber: e.blockNumber,
+        index: e.index,
+      })),
   );
 }
