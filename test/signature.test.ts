@@ -18,6 +18,7 @@ import {
   SignatureError,
   SignatureMismatchError,
   checkInputBytes,
+  checkSignatureFits,
   checkInputs,
   checkOutputs,
   decodeSignature,
@@ -996,6 +997,85 @@ describe("model signatures (TMS1)", function () {
         ];
         for (const [overrides, message] of bad) expectSignatureError(() => deriveSignature(m, overrides), message);
       });
+    });
+  });
+
+  describe("#checkSignatureFits", function () {
+    const values = {
+      inputs: [
+        { name: "x", type: "float32" as const, shape: ["N", 4] },
+        { name: "s", type: "int64" as const, shape: null },
+      ],
+      outputs: [{ name: "y", type: "float32" as const, shape: ["N", 3] }],
+    };
+    const fitting: IoSignature = {
+      inputs: [
+        { name: "x", type: "float32", shape: [2, 4] },
+        { name: "s", type: "int64", shape: [] },
+      ],
+      outputs: [{ name: "y", type: "float32", shape: [null, 3] }],
+    };
+    const withInput = (i: number, spec: Partial<IoSignature["inputs"][number]>): IoSignature => ({
+      ...fitting,
+      inputs: fitting.inputs.map((x, k) => (k === i ? { ...x, ...spec } : x)),
+    });
+
+    it("accepts a signature the file takes: sizes where the file leaves a symbol, any shape where it has none", function () {
+      checkSignatureFits(fitting, values);
+      checkSignatureFits(withInput(1, { shape: [5, 5] }), values);
+    });
+
+    it("refuses, naming the tensor, every way the file does not take it", function () {
+      const refused = (sig: IoSignature, tensor: string, problem: string, message: string) => {
+        try {
+          checkSignatureFits(sig, values);
+        } catch (e) {
+          expect(e).to.be.instanceOf(SignatureMismatchError);
+          expect((e as SignatureMismatchError).tensor).to.equal(tensor);
+          expect((e as SignatureMismatchError).problem).to.equal(problem);
+          expect((e as Error).message).to.equal(message);
+          return;
+        }
+        expect.fail(`accepted a signature refusing ${tensor}`);
+      };
+      refused(
+        { ...fitting, inputs: [fitting.inputs[0]] },
+        "s",
+        "missing",
+        'model input "s" is not in the declared signature',
+      );
+      refused(withInput(0, { name: "z" }), "x", "missing", 'model input "x" is not in the declared signature');
+      refused(
+        { ...fitting, inputs: [...fitting.inputs, { name: "t", type: "int8", shape: [1] }] },
+        "t",
+        "unexpected",
+        'input "t": the model file has no such input',
+      );
+      refused(
+        withInput(0, { type: "float64" }),
+        "x",
+        "type",
+        'input "x": declared float64, the model file\'s is float32',
+      );
+      refused(withInput(0, { shape: [2, 4, 1] }), "x", "rank", 'input "x": declared rank 3, the model file\'s is 2');
+      refused(
+        withInput(0, { shape: [2, 5] }),
+        "x",
+        "dimension",
+        'input "x": declared size 5 at dimension 1, the model file fixes 4',
+      );
+      refused(
+        { ...fitting, outputs: [{ name: "y", type: "float32", shape: [2, 2] }] },
+        "y",
+        "dimension",
+        'output "y": declared size 2 at dimension 1, the model file fixes 3',
+      );
+      refused(
+        { ...fitting, outputs: [{ name: "p", type: "float32", shape: [3] }] },
+        "p",
+        "unexpected",
+        'output "p": the model file has no such output',
+      );
     });
   });
 

@@ -5,7 +5,7 @@
  * is a JobFailure with a reason label, never a guess: the worker leaves such jobs, the verifier decides its vote
  * from the reason.
  */
-import { getBytes } from "ethers";
+import { EventLog, getBytes, keccak256, ZeroHash } from "ethers";
 import type { ModelRegistry } from "../../typechain-types";
 import { CodecError, decodeTensors, type Tensor } from "../../packages/sdk/src/codec";
 import { ProfileError } from "../proven/check";
@@ -23,6 +23,14 @@ import {
   type ProvenModel,
 } from "./models";
 import { ModelInputError, ModelLoadError, runModel, type LoadedModel } from "../../packages/sdk/src/onnx";
+import {
+  checkInputs,
+  checkSignatureFits,
+  decodeSignature,
+  SignatureError,
+  SignatureMismatchError,
+  type IoSignature,
+} from "../../packages/sdk/src/signature";
 
 /** Why a job cannot be run. Model reasons say nothing about the input; input reasons condemn any output. */
 export type FailureReason =
@@ -30,6 +38,7 @@ export type FailureReason =
   | "model-unfetchable"
   | "model-hash-mismatch"
   | "model-weights-root-mismatch" // the file's weights root is not the registry's (or the file is no profile model)
+  | "model-signature-mismatch" // the file does not take the version's declared signature, or it cannot be read
   | "model-not-onnx"
   | "model-not-profile" // a Proven job's file is not an integer profile model
   | "input-unfetchable"
@@ -64,7 +73,14 @@ export interface ExecuteDeps {
 export async function modelRef(registry: ModelRegistry, modelId: bigint, version: bigint): Promise<ModelRef> {
   try {
     const v = await registry.getVersion(modelId, version);
-    return { modelId, version, contentHash: v.contentHash, uri: v.uri, weightsRoot: v.weightsRoot };
+    return {
+      modelId,
+      version,
+      contentHash: v.contentHash,
+      uri: v.uri,
+      weightsRoot: v.weightsRoot,
+      ioSignatureHash: v.ioSignatureHash,
+    };
   } catch (cause) {
     const name = (cause as { revert?: { name?: string } }).revert?.name;
     if (name === "ModelRegistryUnknownVersion" || name === "ModelRegistryUnknownModel") {
@@ -126,10 +142,80 @@ export async function jobInput(deps: ExecuteDeps, rec: JobRecord): Promise<Tenso
   }
 }
 
+/** Declared signatures by registry, model and version: a version never changes. */
+const signatures = new Map<string, Promise<IoSignature>>();
+
+/**
+ * The signature a version declares (null for none), from its VersionPublished event, checked against the stored
+ * hash. Throws JobFailure "model-signature-mismatch" when the event is missing or does not match.
+ */
+export async function versionSignature(registry: ModelRegistry, ref: ModelRef): Promise<IoSignature | null> {
+  if (ref.ioSignatureHash === undefined || ref.ioSignatureHash === ZeroHash) return null;
+  const key = `${await registry.getAddress()}:${ref.modelId}:${ref.version}`;
+  let found = signatures.get(key);
+  if (found === undefined) {
+    found = (async () => {
+      const events = await registry.queryFilter(registry.filters.VersionPublished(ref.modelId, ref.version));
+      const event = events.find((e) => e instanceof EventLog);
+      const bytes = event === undefined ? undefined : getBytes(event.args.ioSignature);
+      if (bytes === undefined || keccak256(bytes) !== ref.ioSignatureHash) {
+        throw new JobFailure(
+          "model-signature-mismatch",
+          `model ${ref.modelId} version ${ref.version}: no VersionPublished carries the signature of hash ${ref.ioSignatureHash}`,
+        );
+      }
+      try {
+        return decodeSignature(bytes);
+      } catch (e) {
+        if (!(e instanceof SignatureError)) throw e;
+        throw new JobFailure("model-signature-mismatch", `the declared signature: ${e.message}`, { cause: e });
+      }
+    })();
+    signatures.set(key, found);
+    found.catch(() => signatures.delete(key));
+  }
+  return found;
+}
+
+/**
+ * Checks the job's input against its version's declared signature, and the model file against the signature
+ * (a file that does not take its own signature is refused, as a root mismatch is).
+ */
+export async function checkDeclared(
+  deps: ExecuteDeps,
+  ref: ModelRef,
+  model: { inputs: LoadedModel["inputs"]; outputs: LoadedModel["outputs"] } | null,
+  input: Tensor[],
+): Promise<void> {
+  const signature = await versionSignature(deps.registry, ref);
+  if (signature === null) return;
+  if (model !== null) {
+    try {
+      checkSignatureFits(signature, model);
+    } catch (e) {
+      if (!(e instanceof SignatureMismatchError)) throw e;
+      throw new JobFailure(
+        "model-signature-mismatch",
+        `model ${ref.modelId} version ${ref.version}: the file does not take its declared signature: ${e.message}`,
+        { cause: e },
+      );
+    }
+  }
+  try {
+    checkInputs(signature, input);
+  } catch (e) {
+    if (!(e instanceof SignatureMismatchError)) throw e;
+    throw new JobFailure("input-mismatch", `the input does not conform to the declared signature: ${e.message}`, {
+      cause: e,
+    });
+  }
+}
+
 /** Runs the job's model on its input. Throws JobFailure for anything wrong with model or input. */
 export async function executeJob(deps: ExecuteDeps, rec: JobRecord): Promise<Tensor[]> {
-  const { model } = await loadJobModel(deps, rec);
+  const { model, ref } = await loadJobModel(deps, rec);
   const input = await jobInput(deps, rec);
+  await checkDeclared(deps, ref, model, input);
   try {
     return await runModel(model, input);
   } catch (e) {
@@ -184,7 +270,9 @@ export interface ProvenRun {
  */
 export async function executeProvenJob(deps: ExecuteDeps, rec: JobRecord): Promise<ProvenRun> {
   const { model, ref } = await loadProvenModel(deps, rec);
-  const x0 = provenInput(await jobInputBytes(deps, rec), model.model);
+  const bytes = await jobInputBytes(deps, rec);
+  const x0 = provenInput(bytes, model.model);
+  await checkDeclared(deps, ref, null, decodeTensors(bytes));
   const runtime = await deps.models.profileRuntime(ref).catch(modelFailure);
   try {
     return { model, trace: await computeTrace(runtime, x0) };

@@ -94,6 +94,8 @@ export interface ModelRef {
   uri: string;
   /** The registry's weights root of the version (zero when it is not a profile model), 0x-prefixed. */
   weightsRoot: string;
+  /** keccak256 of the version's declared signature (zero when it declares none), 0x-prefixed. */
+  ioSignatureHash?: string;
 }
 
 export interface ModelStoreOptions extends FetchOptions {

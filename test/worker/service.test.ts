@@ -6,6 +6,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { hexlify, type Filter, type FilterByBlockHash } from "ethers";
 import type { JobEscrow, VerifierStaking } from "../../typechain-types";
 import { encodeTensors, type Tensor } from "../../packages/sdk/src/codec";
+import { encodeSignature } from "../../packages/sdk/src/signature";
 import { jobDomainOf, jobIdOf, toJob, type JobDomain } from "../../packages/sdk/src/job";
 import { buildIdentityModel, buildMlpClassifier, buildTwoInputModel } from "../../src/models/build";
 import { DEFAULT_ESCROW_PARAMS, JobOutcome, JobStatus, VoteState } from "../../packages/sdk/src/params";
@@ -47,7 +48,16 @@ describe("worker service (in-process)", function () {
   let worker: HardhatEthersSigner;
   let faulty: HardhatEthersSigner;
   let verifiers: HardhatEthersSigner[];
-  const models = { mlp: 0n, two: 0n, identity: 0n, badHash: 0n, notOnnx: 0n, badRoot: 0n };
+  const models = {
+    mlp: 0n,
+    two: 0n,
+    identity: 0n,
+    badHash: 0n,
+    notOnnx: 0n,
+    badRoot: 0n,
+    declared: 0n,
+    misdeclared: 0n,
+  };
   const jobs: Record<string, bigint> = {};
 
   const start = (label: string, signer: HardhatEthersSigner, role: "worker" | "verifier", extra = {}) =>
@@ -99,6 +109,15 @@ describe("worker service (in-process)", function () {
     // A profile model registered with the root of another model (its first layer alone): no worker may serve it.
     const profile = buildProfileModel(GOLDEN_MODEL);
     models.badRoot = await bench.register("profile.onnx", profile, 0, 1, { root: BAD_ROOT });
+    // Signatures: an identity on any [N, M] declared as [2, 3], so that only the signature refuses a [3, 2]
+    // input of the same size; and a file declared with an input it does not have.
+    const matrix = (name: string) => ({ inputs: [{ name, type: "float32" as const, shape: [2, 3] }] });
+    models.declared = await bench.register("matrix.onnx", buildIdentityModel("float32", ["N", "M"]), 0, 1, {
+      signature: encodeSignature({ ...matrix("x"), outputs: [{ name: "y", type: "float32", shape: [2, 3] }] }),
+    });
+    models.misdeclared = await bench.register("matrix-ab.onnx", buildIdentityModel("float32", ["A", "B"]), 0, 1, {
+      signature: encodeSignature({ ...matrix("not-x"), outputs: [{ name: "y", type: "float32", shape: [2, 3] }] }),
+    });
 
     await start("worker", worker, "worker", { port: 0 });
     for (let i = 0; i < 3; i++) await start(`v${i}`, verifiers[i], "verifier");
@@ -165,8 +184,13 @@ describe("worker service (in-process)", function () {
     const notOnnx = await request(models.notOnnx, good, 600);
     const badInput = await request(models.mlp, [features([[1, 2, 3, 4, 5]])], 600);
     const badRoot = await request(models.badRoot, good, 600);
+    const matrix = (name: string, shape: number[]) => [
+      { name, type: "float32" as const, shape, data: new Float32Array([1, 2, 3, 4, 5, 6]) },
+    ];
+    const undeclared = await request(models.declared, matrix("x", [3, 2]), 600);
+    const misdeclared = await request(models.misdeclared, matrix("not-x", [2, 3]), 600);
     const reasons = () => bench.lines("worker").filter((l) => l.msg?.startsWith("job left unclaimed"));
-    await waitFor("four logged reasons", () => reasons().length >= 4);
+    await waitFor("six logged reasons", () => reasons().length >= 6);
     const byJob = new Map(reasons().map((l) => [l.jobId, l as LogLine & { reason: string; detail: string }]));
     expect(byJob.get(String(badHash))!.reason).to.equal("model-hash-mismatch");
     expect(byJob.get(String(badHash))!.detail).to.include(sha256Hex(Buffer.from("other")));
@@ -177,7 +201,16 @@ describe("worker service (in-process)", function () {
     expect(byJob.get(String(badRoot))!.detail)
       .to.include(`weightsRoot of the file is ${weightsRoot(GOLDEN_MODEL.layers)}`)
       .and.include(`the registry says ${BAD_ROOT}`);
-    for (const id of [badHash, notOnnx, badInput, badRoot]) expect(await status(id)).to.equal(JobStatus.Requested);
+    // The same size as the declared [2, 3], so the escrow took it; the file would take it too; the signature does not.
+    expect(byJob.get(String(undeclared))!.reason).to.equal("input-mismatch");
+    expect(byJob.get(String(undeclared))!.detail)
+      .to.include("does not conform to the declared signature")
+      .and.include('input "x"');
+    expect(byJob.get(String(misdeclared))!.reason).to.equal("model-signature-mismatch");
+    expect(byJob.get(String(misdeclared))!.detail).to.include('model input "x" is not in the declared signature');
+    for (const id of [badHash, notOnnx, badInput, badRoot, undeclared, misdeclared]) {
+      expect(await status(id)).to.equal(JobStatus.Requested);
+    }
     const m = bench.running.get("worker")!.metrics;
     expect(await m.value(m.jobsFailed, { reason: "model-hash-mismatch" })).to.equal(1);
     expect(await m.value(m.jobsFailed, { reason: "model-weights-root-mismatch" })).to.equal(1);
@@ -192,7 +225,7 @@ describe("worker service (in-process)", function () {
     await store.close();
 
     await time.increase(601);
-    for (const id of [badHash, notOnnx, badInput, badRoot]) {
+    for (const id of [badHash, notOnnx, badInput, badRoot, undeclared, misdeclared]) {
       const job = (await escrow.queryFilter(escrow.filters.JobRequested(id)))[0].args.job;
       await escrow.connect(requester).settle(jobToJson(job), "0x");
       expect(await status(id)).to.equal(JobStatus.Refunded);

@@ -558,6 +558,70 @@ export function deriveSignature(
   return { inputs: checked.inputs.map((c) => c.spec), outputs: checked.outputs.map((c) => c.spec) };
 }
 
+/**
+ * Checks that a model file takes the signature declared for its version: the same input names, each of the
+ * declared type with a shape the file accepts (same rank, equal where the file fixes a size; a value declared
+ * without a shape takes any), and every declared output among the file's, of the same type and with equal fixed
+ * sizes. Throws SignatureMismatchError naming the tensor: a worker refuses such a version, whose inputs would be
+ * paid for and never run.
+ */
+export function checkSignatureFits(
+  sig: IoSignature,
+  model: { inputs: readonly ValueInfo[]; outputs: readonly ValueInfo[] },
+): void {
+  const checked = checkSignature(sig);
+  const sides: [Kind, readonly CheckedSpec[], readonly ValueInfo[]][] = [
+    ["input", checked.inputs, model.inputs],
+    ["output", checked.outputs, model.outputs],
+  ];
+  for (const [kind, specs, values] of sides) {
+    const byName = new Map(values.map((v) => [v.name, v]));
+    if (kind === "input") {
+      const declared = new Set(specs.map((c) => c.spec.name));
+      const undeclared = values.find((v) => !declared.has(v.name));
+      if (undeclared !== undefined) {
+        throw new SignatureMismatchError(
+          `model input ${quote(undeclared.name)} is not in the declared signature`,
+          undeclared.name,
+          "missing",
+        );
+      }
+    }
+    for (const { spec } of specs) {
+      const value = byName.get(spec.name);
+      const label = `${kind} ${quote(spec.name)}`;
+      if (value === undefined) {
+        throw new SignatureMismatchError(`${label}: the model file has no such ${kind}`, spec.name, "unexpected");
+      }
+      if (value.type !== spec.type) {
+        throw new SignatureMismatchError(
+          `${label}: declared ${spec.type}, the model file's is ${value.type}`,
+          spec.name,
+          "type",
+        );
+      }
+      if (value.shape === null) continue;
+      if (value.shape.length !== spec.shape.length) {
+        throw new SignatureMismatchError(
+          `${label}: declared rank ${spec.shape.length}, the model file's is ${value.shape.length}`,
+          spec.name,
+          "rank",
+        );
+      }
+      value.shape.forEach((size, axis) => {
+        const declared = spec.shape[axis];
+        if (typeof size === "number" && declared !== null && size !== declared) {
+          throw new SignatureMismatchError(
+            `${label}: declared size ${declared} at dimension ${axis}, the model file fixes ${size}`,
+            spec.name,
+            "dimension",
+          );
+        }
+      });
+    }
+  }
+}
+
 interface ModelValue {
   kind: Kind;
   value: ValueInfo;
