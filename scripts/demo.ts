@@ -44,6 +44,7 @@ import {
 } from "../src/network";
 import { ESCROW_MODES, JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../packages/sdk/src/params";
 import { loadModel, runModel, type LoadedModel } from "../packages/sdk/src/onnx";
+import { deriveSignature, formatSignature } from "../packages/sdk/src/signature";
 
 const args = process.argv.slice(2);
 const KEEP = args.includes("--keep");
@@ -168,13 +169,31 @@ async function main(): Promise<void> {
     };
     const none: ModelTerms = { ...committee, price: parseEther("1"), mode: VerificationMode.None, royaltyBps: 300 };
     const models = new Map<bigint, { name: string; model: LoadedModel }>();
-    const mlpId = await n.publishModel({ owner: modelOwner, name: "iris-mlp", bytes: mlpBytes, terms: committee });
-    const twoId = await n.publishModel({ owner: modelOwner, name: "two-input", bytes: twoBytes, terms: none });
-    models.set(mlpId, { name: "iris-mlp", model: await loadModel(mlpBytes) });
-    models.set(twoId, { name: "two-input", model: await loadModel(twoBytes) });
+    // Each version declares its signature, derived from the file with its batch dimension fixed at 1: requests are
+    // checked against it before they pay, and the escrow refuses an input of another size.
+    const mlp = await loadModel(mlpBytes);
+    const two = await loadModel(twoBytes);
+    const single = { dims: { N: 1 } };
+    const mlpId = await n.publishModel({
+      owner: modelOwner,
+      name: "iris-mlp",
+      bytes: mlpBytes,
+      terms: committee,
+      signature: deriveSignature(mlp, single),
+    });
+    const twoId = await n.publishModel({
+      owner: modelOwner,
+      name: "two-input",
+      bytes: twoBytes,
+      terms: none,
+      signature: deriveSignature(two, single),
+    });
+    models.set(mlpId, { name: "iris-mlp", model: mlp });
+    models.set(twoId, { name: "two-input", model: two });
     say(
       `published model ${mlpId} iris-mlp (4→8→3 MLP, committee of 3) and model ${twoId} two-input ` +
-        `(float32 x, int64 scale; no verification), file:// URIs, sha256 content hashes`,
+        `(float32 x, int64 scale; no verification), file:// URIs, sha256 content hashes, signatures declared ` +
+        `(${formatSignature(deriveSignature(mlp, single)).split("\n")[0].replace(/ +/g, " ")}, …)`,
     );
     const digits = digitsModel();
     const profile: ProfileModel = digits.quantized.model;
@@ -192,6 +211,7 @@ async function main(): Promise<void> {
       bytes: profileBytes,
       terms: proven,
       weightsRoot: weightsRoot(profile.layers),
+      signature: deriveSignature(await loadModel(profileBytes)),
     });
     models.set(digitsId, { name: "digits-proven", model: await loadModel(profileBytes) });
     const digitInput = (i: number): Tensor[] => [

@@ -71,6 +71,7 @@ import {
   type DenseLayer,
 } from "../../src/proven";
 import { randomInt8, seededRandom } from "../fixtures/proven";
+import { encodeSignature } from "../../packages/sdk/src/signature";
 
 export type Figures = Record<string, number>;
 
@@ -627,6 +628,33 @@ async function run(): Promise<Figures> {
   const prepaidSubmit = await gasOf(escrow.connect(worker).submitResult(prepaid.job, OUTPUT));
   record("deposit", await gasOf(escrow.connect(depositor).deposit(PRICE)));
   record(TOTAL_NONE_DEPOSIT, prepaid.gas + prepaidSubmit);
+
+  // A model version declaring its signature: the worked example of docs/TENSOR-ENCODING.md (two inputs, two
+  // outputs, 99 bytes), checked by IoSignatureLib and stored as its hash and input size.
+  const signature = encodeSignature({
+    inputs: [
+      { name: "features", type: "float32", shape: [1, 4] },
+      { name: "scale", type: "int64", shape: [] },
+    ],
+    outputs: [
+      { name: "probabilities", type: "float32", shape: [null, 3] },
+      { name: "label", type: "int64", shape: [null] },
+    ],
+  });
+  record(
+    "registerModel (declaring a signature of two inputs and two outputs)",
+    await gasOf(
+      registry
+        .connect(modelOwner)
+        .registerModel(
+          ethers.sha256(ethers.toUtf8Bytes("model with a signature")),
+          MODEL_URI,
+          terms(VerificationMode.None),
+          ethers.ZeroHash,
+          signature,
+        ),
+    ),
+  );
 
   return figures;
 
