@@ -6,6 +6,14 @@ import type { IModelRegistry, ModelRegistry } from "../typechain-types";
 import { VerificationMode } from "../packages/sdk/src/params";
 import { jobTermsHash, toJobTerms, type JobTerms } from "../packages/sdk/src/terms";
 import {
+  SignatureError,
+  decodeSignature,
+  encodeSignature,
+  signatureHash,
+  signatureInputSize,
+  type IoSignature,
+} from "../packages/sdk/src/signature";
+import {
   HASH_OTHER,
   HASH_UNPUBLISHED,
   HASH_V1,
@@ -36,6 +44,10 @@ import {
   ROOT_V1,
   ROOT_V2,
   provenModelFixture,
+  SIGNATURE,
+  SIGNATURE_BYTES,
+  SIGNATURE_INPUT_SIZE,
+  signedModelFixture,
   toTerms,
   transferredModelFixture,
   twoModelsFixture,
@@ -1704,5 +1716,174 @@ describe("ModelRegistry", function () {
         expect(await registry.findContentHash(owner.address, HASH_V2)).to.deep.equal([0n, 0n]);
       });
     });
+  });
+
+  describe("input/output signatures", function () {
+    /** One uint8 image [1,3,8,8]: 8 + 2 + 5 + 2 + 32 + 192 = 241 bytes of input. */
+    const OTHER_SIGNATURE: IoSignature = {
+      inputs: [{ name: "image", type: "uint8", shape: [1, 3, 8, 8] }],
+      outputs: [{ name: "logits", type: "float32", shape: [1, 10] }],
+    };
+    const OTHER_SIGNATURE_BYTES = ethers.hexlify(encodeSignature(OTHER_SIGNATURE));
+    const OTHER_INPUT_SIZE = 241n;
+
+    /** The example's bytes with `hex` written at byte `at` (or appended at the end). */
+    const patched = (at: number, hex: string): string => {
+      const bytes = ethers.getBytes(SIGNATURE_BYTES);
+      const patch = ethers.getBytes(hex);
+      const out = new Uint8Array(Math.max(bytes.length, at + patch.length));
+      out.set(bytes);
+      out.set(patch, at);
+      return ethers.hexlify(out);
+    };
+    /** Signatures IoSignatureLib refuses, with the offset it names (test/libraries/IoSignatureLib.test.ts has all). */
+    const MALFORMED: { what: string; bytes: string; offset: number }[] = [
+      { what: "a magic other than TMS1", bytes: patched(0, ethers.hexlify(ethers.toUtf8Bytes("TML1"))), offset: 0 },
+      { what: "bytes cut short", bytes: ethers.dataSlice(SIGNATURE_BYTES, 0, 98), offset: 98 },
+      { what: "a byte after the last output", bytes: patched(99, "0x00"), offset: 99 },
+      // "features" starts at 8: length 2, name 8, type 1, rank 1, then its first dimension at 20.
+      { what: "a dynamic input dimension", bytes: patched(20, "0xffffffffffffffff"), offset: 20 },
+      { what: "an input count of 0", bytes: patched(4, "0x00000000"), offset: 4 },
+    ];
+
+    describe("#registerModel with a signature", function () {
+      it("stores its keccak256 and the size of its inputs on version 1", async function () {
+        const { registry, modelId, publishedAt } = await loadFixture(signedModelFixture);
+        expect(signatureInputSize(SIGNATURE)).to.equal(SIGNATURE_INPUT_SIZE);
+        expectVersion(await registry.getVersion(modelId, 1), {
+          contentHash: HASH_V1,
+          publishedAt,
+          uri: URI_V1,
+          inputSize: SIGNATURE_INPUT_SIZE,
+          ioSignatureHash: ethers.keccak256(SIGNATURE_BYTES),
+        });
+        expect(ethers.keccak256(SIGNATURE_BYTES)).to.equal(signatureHash(SIGNATURE));
+      });
+
+      it("emits the signature's bytes in VersionPublished", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        const tx = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT, SIGNATURE_BYTES);
+        await expect(tx)
+          .to.emit(registry, "ModelRegistered")
+          .withArgs(1, owner.address, HASH_V1, URI_V1, NO_ROOT, termsTuple(TERMS));
+        await expect(tx)
+          .to.emit(registry, "VersionPublished")
+          .withArgs(1, 1, HASH_V1, URI_V1, NO_ROOT, SIGNATURE_BYTES);
+      });
+
+      it("puts the input size in the job terms and in their hash", async function () {
+        const { registry, owner, modelId } = await loadFixture(signedModelFixture);
+        const snapshot = {
+          owner: owner.address,
+          version: 1n,
+          contentHash: HASH_V1,
+          inputSize: SIGNATURE_INPUT_SIZE,
+          terms: TERMS,
+        };
+        expectJobTerms(await registry.jobTerms(modelId), { ...snapshot, version: 1 });
+        const stored = await expectJobTermsHash(registry, modelId, snapshot);
+        expect(stored).to.not.equal(jobTermsHash({ ...snapshot, inputSize: 0n }));
+      });
+
+      it("writes the signature's words only when one is declared (its hash and size, two more than without)", async function () {
+        const { registry, owner } = await loadFixture(deployRegistryFixture);
+        const without = await registry.connect(owner).registerModel(HASH_V1, URI_V1, TERMS, NO_ROOT, NO_SIGNATURE);
+        const signed = await registry.connect(owner).registerModel(HASH_V2, URI_V1, TERMS, NO_ROOT, SIGNATURE_BYTES);
+        expect(await storageWritesOf(signed.hash)).to.equal((await storageWritesOf(without.hash)) + 2);
+        expectVersion(await registry.getVersion(1, 1), {
+          contentHash: HASH_V1,
+          publishedAt: (await registryEvents(registry, without)).timestamp,
+          uri: URI_V1,
+        });
+      });
+    });
+
+    describe("#publishVersion with a signature", function () {
+      it("stores it on the new version, emits its bytes, and puts its input size in the snapshot", async function () {
+        const { registry, owner, modelId, publishedAt } = await loadFixture(signedModelFixture);
+        const tx = await registry
+          .connect(owner)
+          .publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, OTHER_SIGNATURE_BYTES);
+        await expect(tx)
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 2, HASH_V2, URI_V2, NO_ROOT, OTHER_SIGNATURE_BYTES);
+        const { timestamp } = await registryEvents(registry, tx);
+        expect(signatureInputSize(OTHER_SIGNATURE)).to.equal(OTHER_INPUT_SIZE);
+        expectVersion(await registry.getVersion(modelId, 2), {
+          contentHash: HASH_V2,
+          publishedAt: timestamp,
+          uri: URI_V2,
+          inputSize: OTHER_INPUT_SIZE,
+          ioSignatureHash: signatureHash(OTHER_SIGNATURE),
+        });
+        expectVersion(await registry.getVersion(modelId, 1), {
+          contentHash: HASH_V1,
+          publishedAt,
+          uri: URI_V1,
+          inputSize: SIGNATURE_INPUT_SIZE,
+          ioSignatureHash: signatureHash(SIGNATURE),
+        });
+        const snapshot = {
+          owner: owner.address,
+          version: 2n,
+          contentHash: HASH_V2,
+          inputSize: OTHER_INPUT_SIZE,
+          terms: TERMS,
+        };
+        expectJobTerms(await registry.jobTerms(modelId), { ...snapshot, version: 2 });
+        await expectJobTermsHash(registry, modelId, snapshot);
+      });
+
+      it("declares one on a model registered without", async function () {
+        const { registry, owner, modelId } = await loadFixture(registeredModelFixture);
+        await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, SIGNATURE_BYTES);
+        expect((await registry.getVersion(modelId, 1)).inputSize).to.equal(0n);
+        expect((await registry.getVersion(modelId, 2)).inputSize).to.equal(SIGNATURE_INPUT_SIZE);
+        expect((await registry.jobTerms(modelId)).inputSize).to.equal(SIGNATURE_INPUT_SIZE);
+      });
+    });
+
+    describe("#publishVersion without a signature", function () {
+      it("stores none on the new version and sets the snapshot's input size back to 0", async function () {
+        const { registry, owner, modelId } = await loadFixture(signedModelFixture);
+        const tx = await registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
+        await expect(tx)
+          .to.emit(registry, "VersionPublished")
+          .withArgs(modelId, 2, HASH_V2, URI_V2, NO_ROOT, NO_SIGNATURE);
+        const { timestamp } = await registryEvents(registry, tx);
+        expectVersion(await registry.getVersion(modelId, 2), {
+          contentHash: HASH_V2,
+          publishedAt: timestamp,
+          uri: URI_V2,
+        });
+        expect((await registry.getVersion(modelId, 1)).inputSize).to.equal(SIGNATURE_INPUT_SIZE);
+        const snapshot = { owner: owner.address, version: 2n, contentHash: HASH_V2, inputSize: 0n, terms: TERMS };
+        expectJobTerms(await registry.jobTerms(modelId), { ...snapshot, version: 2 });
+        await expectJobTermsHash(registry, modelId, snapshot);
+      });
+    });
+
+    for (const { what, bytes, offset } of MALFORMED) {
+      describe(`when the signature has ${what}`, function () {
+        it(`registerModel reverts with IoSignatureMalformed(${offset}) and registers nothing`, async function () {
+          const { registry, owner } = await loadFixture(registeredModelFixture);
+          expect(() => decodeSignature(ethers.getBytes(bytes))).to.throw(SignatureError);
+          await expect(registry.connect(owner).registerModel(HASH_V2, URI_V2, TERMS, NO_ROOT, bytes))
+            .to.be.revertedWithCustomError(registry, "IoSignatureMalformed")
+            .withArgs(offset);
+          expect(await registry.modelCount()).to.equal(1n);
+          expect(await registry.findContentHash(owner.address, HASH_V2)).to.deep.equal([0n, 0n]);
+        });
+
+        it(`publishVersion reverts with IoSignatureMalformed(${offset}) and publishes nothing`, async function () {
+          const { registry, owner, modelId } = await loadFixture(signedModelFixture);
+          await expect(registry.connect(owner).publishVersion(modelId, HASH_V2, URI_V2, NO_ROOT, bytes))
+            .to.be.revertedWithCustomError(registry, "IoSignatureMalformed")
+            .withArgs(offset);
+          expect((await registry.getModel(modelId)).versionCount).to.equal(1n);
+          expect((await registry.jobTerms(modelId)).inputSize).to.equal(SIGNATURE_INPUT_SIZE);
+        });
+      });
+    }
   });
 });
