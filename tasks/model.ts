@@ -291,11 +291,7 @@ task(
     "where workers fetch the file: ipfs://, https:// or file:// (default: file://<absolute path>)",
   )
   .addParam("price", "fee per job, in tokens (e.g. 1.5)")
-  .addOptionalParam(
-    "mode",
-    `verification: ${MODE_NAMES.join(" | ")} (proven: integer profile files only; the escrow does not run it yet)`,
-    "none",
-  )
+  .addOptionalParam("mode", `verification: ${MODE_NAMES.join(" | ")} (proven: integer profile files only)`, "none")
   .addOptionalParam("committee", "committee size, odd, 1..15 (committee mode and optimistic challenges)", 3, types.int)
   .addOptionalParam("royaltyBps", "share of each fee to the model owner, in basis points (max 2000)", 500, types.int)
   .addOptionalParam("relTol", "relative float tolerance, parts per billion", 10_000, types.int)
