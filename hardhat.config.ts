@@ -113,6 +113,7 @@ const SLOW_TEST_FILES = [
   "test/attacks.test.ts", // 6
   "test/CommitteeSizes.test.ts", // 5
   "test/tasks.test.ts", // 5
+  "test/tasks.models.test.ts", // 5 (with one `hardhat` child process)
   "test/worker/cli.test.ts", // 5
   "test/VerifierStaking.test.ts", // 5
   "test/JobEscrow.randomness.test.ts", // 4

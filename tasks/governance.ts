@@ -10,9 +10,11 @@ import { task } from "hardhat/config";
 import {
   DEPLOYMENT_HELP,
   FROM_HELP,
+  JSON_HELP,
   connect,
   fail,
   formatTime,
+  output,
   parseAddress,
   requireSigner,
   say,
@@ -65,11 +67,10 @@ async function sendChecked(
 }
 
 task("randomness:show", "Shows the escrow's committee randomness source and any announced one")
+  .addFlag("json", JSON_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
-  .setAction(async (args: { deployment?: string }, hre): Promise<RandomnessView> => {
-    const view = await randomnessOf(await connect(hre, args));
-    printRandomness(view);
-    return view;
+  .setAction(async (args: { json?: boolean; deployment?: string }, hre): Promise<RandomnessView> => {
+    return output(args.json, await randomnessOf(await connect(hre, args)), printRandomness);
   });
 
 task(

@@ -1,26 +1,31 @@
 /**
- * Requesters and integrators: `job:request`, `job:show`, `job:list`, `job:draw`. Everything shown comes from the
- * escrow's events and views; nothing is kept off chain. A job id is the hash of the job's fields: printed in hex,
- * and taken back in hex or decimal, or as `#<nonce>` (the request's number, 1, 2, 3, …, shown beside it).
+ * Requesters and integrators: `job:request`, `job:show`, `job:list`, `job:draw`, `job:settle`, `job:prove`. Everything
+ * shown comes from the escrow's events and views; nothing is kept off chain. A job id is the hash of the job's fields:
+ * printed in hex, and taken back in hex or decimal, or as `#<nonce>` (the request's number, 1, 2, 3, …, shown beside
+ * it).
  */
 import { readFileSync } from "node:fs";
-import { toJob, toSettlement, type Settlement } from "../packages/sdk/src/job";
+import { toJob, toSettlement, type Job, type Settlement } from "../packages/sdk/src/job";
 import { getBytes, hexlify, keccak256 } from "ethers";
 import { task, types } from "hardhat/config";
-import { decodeTensors, encodeTensors } from "../packages/sdk/src/codec";
+import { decodeTensors, encodeTensors, type NamedTensors } from "../packages/sdk/src/codec";
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../packages/sdk/src/params";
 import { tensorsFromJson, tensorsToJson, type TensorJson } from "../packages/sdk/src/tensor-json";
 import { describeError, findRevertData } from "../packages/sdk/src/errors";
+import { checkInputs, SignatureMismatchError } from "../packages/sdk/src/signature";
+import { requestDeadline, spendableBalance } from "../packages/sdk/src/client";
 import { FRAUD_KINDS } from "../src/proven/judge";
 import {
   DEPLOYMENT_HELP,
   FROM_HELP,
+  JSON_HELP,
   connect,
   ensureAllowance,
   fail,
   formatAmount,
   formatJobId,
   formatTime,
+  output,
   parseAmount,
   parseId,
   queryEvents,
@@ -30,7 +35,7 @@ import {
   send,
   type Protocol,
 } from "./common";
-import { MODE_NAMES, formatTerms, termsView } from "./model";
+import { MODE_NAMES, formatTerms, termsView, versionSignature } from "./model";
 import { toJobTerms } from "../packages/sdk/src/terms";
 
 const nameOf = (table: Record<string, number>, value: bigint | number): string =>
@@ -46,6 +51,8 @@ export interface RequestedJob {
   deadline: number;
   inputHash: string;
   inputBytes: number;
+  /** Where the fee came from: the requester's balance in the escrow (deposits, refunds, earnings), or its tokens. */
+  paidFrom: "balance" | "tokens";
   transactionHash: string;
 }
 
@@ -115,7 +122,8 @@ export interface JobSummary {
   block: number;
 }
 
-function readInputFile(file: string): Uint8Array {
+/** The tensors of an input file and their canonical encoding. */
+function readInputFile(file: string): { tensors: NamedTensors; bytes: Uint8Array } {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, "utf8"));
@@ -123,9 +131,25 @@ function readInputFile(file: string): Uint8Array {
     fail(`--input ${file}: ${(err as Error).message}`);
   }
   try {
-    return encodeTensors(tensorsFromJson(json));
+    const tensors = tensorsFromJson(json);
+    return { tensors, bytes: encodeTensors(tensors) };
   } catch (err) {
     fail(`--input ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Fails, naming the tensor and the problem, when `tensors` do not conform to the signature `version` of `modelId`
+ * declares (read from its VersionPublished event and checked against the registry's hash).
+ */
+async function checkInputFile(p: Protocol, modelId: bigint, version: bigint, file: string, tensors: NamedTensors) {
+  const signature = await versionSignature(p, modelId, version);
+  if (signature === null) return;
+  try {
+    checkInputs(signature, tensors);
+  } catch (e) {
+    if (!(e instanceof SignatureMismatchError)) throw e;
+    fail(`--input ${file} does not fit the signature of model ${modelId} v${version}: ${e.message}; nothing was sent`);
   }
 }
 
@@ -148,29 +172,40 @@ task("job:request", "Requests an inference on a model's latest version, with the
     types.inputFile,
   )
   .addOptionalParam("maxFee", "refuse, before sending, a model whose price is above this, in tokens")
-  .addOptionalParam("deadlineIn", "seconds from now until the job must be done", 3600, types.int)
+  .addOptionalParam(
+    "deadlineIn",
+    "seconds until the job must be done, counted from now (the wall clock, or the chain's if it is ahead)",
+    3600,
+    types.int,
+  )
   .addOptionalParam("from", FROM_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: RequestArgs, hre): Promise<RequestedJob> => {
     const p = await connect(hre, args);
-    requireSigner(p);
+    const { address } = requireSigner(p);
     const modelId = parseId(args.model, "--model");
     const input = readInputFile(args.input);
+    if (args.deadlineIn <= 0) fail(`--deadline-in ${args.deadlineIn}: must be a positive number of seconds`);
     const terms = await read(p, "jobTerms", () => p.registry.jobTerms(modelId));
     const price = terms.terms.price;
     if (args.maxFee !== undefined && price > parseAmount(p, args.maxFee, "--max-fee")) {
       fail(`model ${modelId} costs ${formatAmount(p, price)}, above --max-fee ${args.maxFee}: nothing was sent`);
     }
-    if (args.deadlineIn <= 0) fail(`--deadline-in ${args.deadlineIn}: must be a positive number of seconds`);
-    const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
-    const deadline = now + args.deadlineIn;
+    // Before anything is sent or approved: the escrow would refuse an input of another size, and a worker one of
+    // another shape, after the fee was paid.
+    if (terms.inputSize !== 0n) await checkInputFile(p, modelId, terms.version, args.input, input.tensors);
+    const deadline = Number(await requestDeadline(hre.ethers.provider, args.deadlineIn));
 
     // The request carries the terms read above: if the owner changes them before it is mined, it reverts
     // (JobEscrowTermsChanged) instead of running under terms nobody here saw.
     say(`Agreeing to model ${modelId} v${terms.version}: ${formatTerms(p, termsView(terms.terms))}`);
-    await ensureAllowance(p, await p.escrow.getAddress(), price);
+    const balance = await spendableBalance(p.escrow, address);
+    const paidFrom = balance >= price ? "balance" : "tokens";
+    if (paidFrom === "balance") {
+      say(`  paid from your balance in the escrow (${formatAmount(p, balance)}): no token transfer, no approval`);
+    } else await ensureAllowance(p, await p.escrow.getAddress(), price);
     const receipt = await send(p, "requestInference", () =>
-      p.escrow.requestInference(modelId, toJobTerms(terms), input, deadline, 0),
+      p.escrow.requestInference(modelId, toJobTerms(terms), input.bytes, deadline, 0),
     );
     const event = receipt.logs
       .map((log) => p.escrow.interface.parseLog(log))
@@ -185,12 +220,13 @@ task("job:request", "Requests an inference on a model's latest version, with the
       fee: job.fee,
       deadline: Number(job.deadline),
       inputHash: job.inputHash,
-      inputBytes: input.length,
+      inputBytes: input.bytes.length,
+      paidFrom,
       transactionHash: receipt.hash,
     };
     say(`Job ${formatJobId(result.jobId)} (request #${result.nonce}) requested on model ${modelId} v${result.version}`);
     say(`  fee ${formatAmount(p, result.fee)}, deadline ${formatTime(result.deadline)}`);
-    say(`  input ${input.length} bytes, keccak256 ${result.inputHash}, tx ${receipt.hash}`);
+    say(`  input ${input.bytes.length} bytes, keccak256 ${result.inputHash}, tx ${receipt.hash}`);
     return result;
   });
 
@@ -384,12 +420,12 @@ const JOB_HELP = "job id (the hash job:request and job:list print, in hex or dec
 
 task("job:show", "Shows a job: status, worker, output (decoded tensors), committee votes, payouts")
   .addParam("job", JOB_HELP)
+  .addFlag("json", JSON_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
-  .setAction(async (args: { job: string; deployment?: string }, hre): Promise<JobView> => {
+  .setAction(async (args: { job: string; json?: boolean; deployment?: string }, hre): Promise<JobView> => {
     const p = await connect(hre, args);
     const view = await showJob(p, await jobIdFromArg(p, args.job));
-    printJob(p, view);
-    return view;
+    return output(args.json, view, (v) => printJob(p, v));
   });
 
 const NOT_DRAWING: Record<string, string> = {
@@ -465,9 +501,13 @@ task("job:list", "Lists the jobs requested (from JobRequested events) with their
     types.int,
   )
   .addOptionalParam("requester", "only jobs of this requester")
+  .addFlag("json", JSON_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(
-    async (args: { fromBlock?: number; requester?: string; deployment?: string }, hre): Promise<JobSummary[]> => {
+    async (
+      args: { fromBlock?: number; requester?: string; json?: boolean; deployment?: string },
+      hre,
+    ): Promise<JobSummary[]> => {
       const p = await connect(hre, args);
       const from = args.fromBlock ?? p.deployment.startBlock;
       const filter = p.escrow.filters.JobRequested(undefined, args.requester);
@@ -485,15 +525,179 @@ task("job:list", "Lists the jobs requested (from JobRequested events) with their
           block: e.blockNumber,
         });
       }
-      if (jobs.length === 0) say(`No jobs requested since block ${from}.`);
-      for (const j of jobs) {
-        say(
-          `Job ${formatJobId(j.jobId)} (request #${j.nonce}): ${j.status}, model ${j.modelId}, ${formatAmount(p, j.fee)}, requester ${j.requester}, block ${j.block}`,
-        );
-      }
-      return jobs;
+      return output(args.json, jobs, () => {
+        if (jobs.length === 0) say(`No jobs requested since block ${from}.`);
+        for (const j of jobs) {
+          say(
+            `Job ${formatJobId(j.jobId)} (request #${j.nonce}): ${j.status}, model ${j.modelId}, ${formatAmount(p, j.fee)}, requester ${j.requester}, block ${j.block}`,
+          );
+        }
+      });
     },
   );
+
+/** A job `job:settle` brought on: its status and, when it ended, how and what its requester got back. */
+export interface SettledJob {
+  jobId: bigint;
+  nonce: bigint;
+  /** After settling: Refunded, Settled or Rejected; Voting when a job in Drawing had its committee drawn instead. */
+  status: string;
+  outcome?: string;
+  settlement?: Settlement;
+}
+
+/** A job of the caller's that is not due yet, and from when it is (unix seconds). */
+export interface WaitingJob {
+  jobId: bigint;
+  nonce: bigint;
+  status: string;
+  readyAt: number;
+}
+
+/** What `job:settle` did. */
+export interface SettleResult {
+  settled: SettledJob[];
+  waiting: WaitingJob[];
+  transactionHash?: string;
+}
+
+const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStatus.Refunded]);
+
+/** What settling a job that is due does, by its status. */
+const WHEN_DUE: Record<string, string> = {
+  Requested: "refunded in full if no worker claims it by its deadline",
+  Claimed: "refunded, with compensation from the worker's collateral, if its worker does not submit in time",
+  Submitted: "its result is accepted once its challenge window closes unchallenged",
+  Drawing:
+    "its committee is drawn (job:draw) once its seed exists; settling it after draw-by draws it or, with no seed, refunds it",
+  Voting: "its votes are tallied once every seat revealed or the reveal window closed",
+};
+
+/** A job the caller asked to settle, with the output settling it takes (the posted one, when there is one). */
+interface Candidate {
+  job: Job;
+  output: string;
+  status: string;
+}
+
+/** When `c` becomes due (unix seconds), or undefined when it is due now: the escrow's own answer (settle's
+ * JobEscrowNotSettleable), so this never disagrees with it. */
+async function notDueUntil(p: Protocol, c: Candidate): Promise<number | undefined> {
+  try {
+    await p.escrow.settle.staticCall(c.job, c.output);
+    return undefined;
+  } catch (err) {
+    const data = findRevertData(err);
+    const parsed = data === undefined ? null : p.escrow.interface.parseError(data);
+    if (parsed?.name === "JobEscrowNotSettleable") return Number(parsed.args.readyAt);
+    fail(`settle ${formatJobId(BigInt(c.job.id))} failed: ${describeError(err, p.errorSources)}`);
+  }
+}
+
+/** The candidate for `jobId`: its record, its status, and its posted output if any. */
+async function candidateOf(p: Protocol, jobId: bigint, status: bigint, job?: Job): Promise<Candidate> {
+  job ??= toJob((await requestedEvent(p, jobId)).args.job);
+  let posted = "0x";
+  if (Number(status) >= JobStatus.Submitted) {
+    const from = p.deployment.startBlock;
+    const [submitted] = await queryEvents(p.escrow, p.escrow.filters.ResultSubmitted(jobId), from, p.hre);
+    if (submitted !== undefined) posted = submitted.args.output;
+  }
+  return { job, output: posted, status: nameOf(JobStatus, status) };
+}
+
+task(
+  "job:settle",
+  "Settles your due jobs (or one, --job): refunds expired and abandoned ones, accepts results past their window, " +
+    "tallies finished votes; anyone may settle a due job",
+)
+  .addOptionalParam("job", `one job, anyone's: ${JOB_HELP} (default: every job you requested)`)
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(async (args: { job?: string; from?: string; deployment?: string }, hre): Promise<SettleResult> => {
+    const p = await connect(hre, args);
+    const { address } = requireSigner(p);
+    const result: SettleResult = { settled: [], waiting: [] };
+    const due: Candidate[] = [];
+    if (args.job !== undefined) {
+      const jobId = await jobIdFromArg(p, args.job);
+      const state = await jobStateOf(p, jobId);
+      const c = await candidateOf(p, jobId, state.status);
+      const name = `job ${formatJobId(jobId)} (request #${c.job.nonce})`;
+      if (TERMINAL.has(Number(state.status))) fail(`${name} has ended already (${c.status}): nothing to settle`);
+      const readyAt = await notDueUntil(p, c);
+      if (readyAt !== undefined) {
+        fail(`${name} is ${c.status} and not due until ${formatTime(readyAt)}: ${WHEN_DUE[c.status]}`);
+      }
+      due.push(c);
+    } else {
+      const filter = p.escrow.filters.JobRequested(undefined, address);
+      for (const e of await queryEvents(p.escrow, filter, p.deployment.startBlock, hre)) {
+        const { status } = await p.escrow.jobState(e.args.jobId);
+        if (TERMINAL.has(Number(status))) continue;
+        const c = await candidateOf(p, e.args.jobId, status, toJob(e.args.job));
+        const readyAt = await notDueUntil(p, c);
+        if (readyAt === undefined) due.push(c);
+        else result.waiting.push({ jobId: e.args.jobId, nonce: c.job.nonce, status: c.status, readyAt });
+      }
+    }
+
+    if (due.length > 0) {
+      const receipt = await send(p, due.length === 1 ? "settle" : "settleBatch", () =>
+        due.length === 1
+          ? p.escrow.settle(due[0].job, due[0].output)
+          : p.escrow.settleBatch(
+              due.map((c) => c.job),
+              due.map((c) => c.output),
+            ),
+      );
+      result.transactionHash = receipt.hash;
+      const settlements = new Map<bigint, { outcome: string; settlement: Settlement }>();
+      for (const log of receipt.logs) {
+        const parsed = p.escrow.interface.parseLog(log);
+        if (parsed?.name !== "JobSettled") continue;
+        settlements.set(parsed.args.jobId, {
+          outcome: nameOf(JobOutcome, parsed.args.outcome),
+          settlement: toSettlement(parsed.args.settlement),
+        });
+      }
+      for (const c of due) {
+        const jobId = BigInt(c.job.id);
+        const status = nameOf(JobStatus, (await p.escrow.jobState(jobId)).status);
+        result.settled.push({ jobId, nonce: BigInt(c.job.nonce), status, ...settlements.get(jobId) });
+      }
+    }
+    printSettled(p, result, address);
+    return result;
+  });
+
+function printSettled(p: Protocol, r: SettleResult, address: string): void {
+  if (r.settled.length === 0 && r.waiting.length === 0) say(`No open job of ${address} to settle.`);
+  let refunded = 0n;
+  for (const s of r.settled) {
+    const name = `Job ${formatJobId(s.jobId)} (request #${s.nonce})`;
+    if (s.outcome === undefined) {
+      say(`${name}: its committee was drawn on settling (its draw window had passed): now ${s.status}`);
+      continue;
+    }
+    const refund = s.settlement!.requesterRefund;
+    refunded += refund;
+    say(`${name}: ${s.status} (${s.outcome})${refund > 0n ? `, ${formatAmount(p, refund)} refunded` : ""}`);
+  }
+  if (r.transactionHash) say(`  tx ${r.transactionHash}`);
+  if (refunded > 0n) {
+    say(
+      "Refunds are credited to the requester's balance in the escrow: the next request spends it (job:request), " +
+        "escrow:withdraw pays it out.",
+    );
+  }
+  for (const w of r.waiting) {
+    say(
+      `Job ${formatJobId(w.jobId)} (request #${w.nonce}): ${w.status}, not due until ${formatTime(w.readyAt)}: ` +
+        WHEN_DUE[w.status],
+    );
+  }
+}
 
 /** What `job:prove` found and did. */
 export interface ProofResult {

@@ -1,7 +1,7 @@
 /**
  * Workers and verifiers: `stake:add`, `stake:unstake`, `stake:withdraw`, `stake:verifier`, `stake:complete-exit`,
- * `stake:show`; payouts:
- * `escrow:withdraw`; test tokens: `token:faucet`.
+ * `stake:show`; balances in the escrow: `escrow:deposit` (prepaying requests), `escrow:withdraw` (payouts, refunds,
+ * unspent deposits); test tokens: `token:faucet`.
  */
 import { task } from "hardhat/config";
 import { toJob, type Job } from "../packages/sdk/src/job";
@@ -10,12 +10,14 @@ import { requestedEvent } from "./job";
 import {
   DEPLOYMENT_HELP,
   FROM_HELP,
+  JSON_HELP,
   connect,
   ensureAllowance,
   fail,
   formatAmount,
   formatJobId,
   formatTime,
+  output,
   parseAddress,
   parseAmount,
   queryEvents,
@@ -42,7 +44,7 @@ export interface StakeView {
   unbondingPeriod: number;
   /** Token balance in the wallet. */
   balance: bigint;
-  /** Payouts credited in the escrow, withdrawable with escrow:withdraw. */
+  /** The balance in the escrow (payouts, refunds, unspent deposits): requests spend it, escrow:withdraw pays it. */
   escrowBalance: bigint;
 }
 
@@ -84,7 +86,7 @@ function printStake(p: Protocol, s: StakeView): void {
       `opt-in needs ${formatAmount(p, s.minVerifierStake)})`,
   );
   if (s.leaving) say(`  leaving: still drawn for committees until ${formatTime(s.exitAt)}; then stake:complete-exit`);
-  say(`  wallet ${formatAmount(p, s.balance)}, escrow payouts ${formatAmount(p, s.escrowBalance)}`);
+  say(`  wallet ${formatAmount(p, s.balance)}, balance in the escrow ${formatAmount(p, s.escrowBalance)}`);
 }
 
 task("stake:add", "Stakes tokens (approving the staking contract first when needed)")
@@ -246,19 +248,48 @@ task("stake:complete-exit", "Takes a verifier whose exit notice has run out of c
 
 task("stake:show", "Shows an account's stake, verifier status and balances")
   .addOptionalParam("account", "the account (default: the first account of the network)")
+  .addFlag("json", JSON_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
-  .setAction(async (args: { account?: string; deployment?: string }, hre): Promise<StakeView> => {
+  .setAction(async (args: { account?: string; json?: boolean; deployment?: string }, hre): Promise<StakeView> => {
     const p = await connect(hre, args);
     const account =
       args.account !== undefined
         ? parseAddress(args.account, "--account")
         : (p.address ?? fail("give --account: the network has no account of its own"));
-    const view = await stakeOf(p, account);
-    printStake(p, view);
-    return view;
+    return output(args.json, await stakeOf(p, account), (view) => printStake(p, view));
   });
 
-task("escrow:withdraw", "Withdraws the payouts credited to you in the escrow (work, royalties, rewards, refunds)")
+task(
+  "escrow:deposit",
+  "Pays tokens into your balance in the escrow (approving first when needed): requests take their fee from it",
+)
+  .addParam("amount", "tokens to deposit (e.g. 10)")
+  .addOptionalParam("from", FROM_HELP)
+  .addOptionalParam("deployment", DEPLOYMENT_HELP)
+  .setAction(
+    async (
+      args: CommonArgs & { amount: string },
+      hre,
+    ): Promise<{ amount: bigint; balance: bigint; transactionHash: string }> => {
+      const p = await connect(hre, args);
+      const { address } = requireSigner(p);
+      const amount = parseAmount(p, args.amount, "--amount");
+      if (amount === 0n) fail("--amount 0: a deposit must be more than 0");
+      await ensureAllowance(p, await p.escrow.getAddress(), amount);
+      const receipt = await send(p, "deposit", () => p.escrow.deposit(amount));
+      const balance = await p.escrow.balanceOf(address);
+      say(
+        `Deposited ${formatAmount(p, amount)}; your balance in the escrow is ${formatAmount(p, balance)} (tx ${receipt.hash})`,
+      );
+      say("  a request whose fee it covers is paid from it, with no approval; escrow:withdraw pays out what is left");
+      return { amount, balance, transactionHash: receipt.hash };
+    },
+  );
+
+task(
+  "escrow:withdraw",
+  "Withdraws your balance in the escrow: payouts (work, royalties, rewards), refunds and unspent deposits",
+)
   .addOptionalParam("from", FROM_HELP)
   .addOptionalParam("deployment", DEPLOYMENT_HELP)
   .setAction(async (args: CommonArgs, hre): Promise<{ amount: bigint; transactionHash: string }> => {

@@ -89,12 +89,12 @@ program
 program
   .command("verify-job")
   .description("re-check a past job from chain data alone")
-  .argument("<jobId>", "the job id (a 256-bit hash), decimal or 0x-hex")
+  .argument("<jobId>", "the job id (a 256-bit hash), 0x-hex as the tools print it, or decimal")
   .option("--rpc-url <url>", "JSON-RPC endpoint (TRUSTML_RPC_URL)")
   .option("--deployment <file>", "deployments/<network>.json (TRUSTML_DEPLOYMENT)")
   .option("--cache-dir <dir>", "model cache (TRUSTML_CACHE_DIR)")
   .option("--ipfs-gateway <url>", "gateway for ipfs:// URIs (TRUSTML_IPFS_GATEWAY)")
-  .option("--json", "print the verdict as JSON")
+  .option("--json", "print the verdict as JSON (the job id as 0x and 64 hex digits)")
   .action(async (jobId: string, opts: Record<string, unknown>) => {
     if (!/^([0-9]{1,78}|0x[0-9a-fA-F]{1,64})$/.test(jobId) || BigInt(jobId) >= 2n ** 256n) {
       fail(`invalid job id ${JSON.stringify(jobId)}: expected a 256-bit number, decimal or 0x-hex`, 2);
@@ -103,14 +103,21 @@ program
       { rpcUrl: opts.rpcUrl, deployment: opts.deployment, cacheDir: opts.cacheDir, ipfsGateway: opts.ipfsGateway },
       false,
     );
-    const [{ JsonRpcProvider }, { loadDeployment }, { addressesOf }, { ModelStore }, { formatVerdict, verifyJob }] =
-      await Promise.all([
-        import("ethers"),
-        import("../../packages/sdk/src/deployment"),
-        import("./chain"),
-        import("./models"),
-        import("./verify"),
-      ]);
+    const [
+      { JsonRpcProvider },
+      { loadDeployment },
+      { formatJobId },
+      { addressesOf },
+      { ModelStore },
+      { formatVerdict, verifyJob },
+    ] = await Promise.all([
+      import("ethers"),
+      import("../../packages/sdk/src/deployment"),
+      import("../../packages/sdk/src/job"),
+      import("./chain"),
+      import("./models"),
+      import("./verify"),
+    ]);
     let deployment;
     try {
       deployment = loadDeployment(cfg.deployment);
@@ -127,7 +134,7 @@ program
       provider.destroy();
       process.exit(verdict.verdict === "correct" || verdict.verdict === "no-output" ? 0 : 3);
     } catch (e) {
-      fail(`verify-job ${jobId}: ${(e as Error).message}`);
+      fail(`verify-job ${formatJobId(BigInt(jobId))}: ${(e as Error).message}`);
     }
   });
 

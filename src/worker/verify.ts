@@ -9,7 +9,7 @@
  */
 import { getBytes, keccak256, toBeHex, zeroPadValue, type Provider } from "ethers";
 import { compareOutputs, CodecError, decodeTensors } from "../../packages/sdk/src/codec";
-import { jobIdOf, toJob } from "../../packages/sdk/src/job";
+import { formatJobId, jobIdOf, toJob } from "../../packages/sdk/src/job";
 import { hasWeightsRoot } from "../models/weights-root";
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../../packages/sdk/src/params";
 import { IRandomnessSource__factory } from "../factories";
@@ -42,6 +42,7 @@ const name = <T extends Record<string, number>>(table: T, value: number): string
 export type Verdict = "correct" | "wrong" | "no-output" | "unverifiable";
 
 export interface JobVerdict {
+  /** 0x and 64 hex digits, as every tool prints a job id. */
   jobId: string;
   /** The job's request number, and whether its JobRequested record hashes to `jobId`. */
   record: { nonce: string; hashOk: boolean };
@@ -114,7 +115,9 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
   // Every job event indexes the job id first; other events sharing the topic are dropped by name below.
   const events = await reader.readAll(deps.addresses.startBlock, head, [null, zeroPadValue(toBeHex(jobId), 32)]);
   const requested = events.find((e) => e.name === "JobRequested");
-  if (!requested) throw new Error(`job ${jobId}: no JobRequested event from block ${deps.addresses.startBlock}`);
+  if (!requested) {
+    throw new Error(`job ${formatJobId(jobId)}: no JobRequested event from block ${deps.addresses.startBlock}`);
+  }
   const a = requested.args;
   const rec: JobRecord = {
     job: jobToJson(a.job),
@@ -131,7 +134,7 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
   const seats = await escrow.committee(jobId);
 
   const verdict: JobVerdict = {
-    jobId: jobId.toString(),
+    jobId: formatJobId(jobId),
     record: {
       nonce: rec.job.nonce,
       hashOk:

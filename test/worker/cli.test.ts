@@ -1,8 +1,6 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -19,6 +17,7 @@ import { ConfigError, parseConfig } from "../../src/worker/config";
 import { sha256Hex } from "../../src/worker/models";
 import { deployProtocolFixture, STAKE } from "../fixtures/protocol";
 import { currentTerms } from "../../packages/sdk/src/terms";
+import { serveJsonRpc, type RpcServer } from "../fixtures/rpc";
 
 const ROOT = path.join(__dirname, "..", "..");
 const CLI = path.join(ROOT, "src", "worker", "cli.ts");
@@ -63,40 +62,18 @@ describe("worker configuration and command line", function () {
   });
 
   describe("as a child process against a JSON-RPC node", function () {
-    let server: Server;
+    let rpc: RpcServer;
     let dir: string;
     let child: ChildProcess | undefined;
 
     before(async function () {
-      // A JSON-RPC endpoint in front of the in-process Hardhat network.
-      server = createServer((req, res) => {
-        let body = "";
-        req.on("data", (c) => (body += c));
-        req.on("end", async () => {
-          const one = async (m: { id: unknown; method: string; params?: unknown[] }) => {
-            try {
-              return { jsonrpc: "2.0", id: m.id, result: await network.provider.request(m) };
-            } catch (e) {
-              const err = e as { code?: number; message: string; data?: unknown };
-              return {
-                jsonrpc: "2.0",
-                id: m.id,
-                error: { code: err.code ?? -32603, message: err.message, data: err.data },
-              };
-            }
-          };
-          const msg = JSON.parse(body);
-          const out = Array.isArray(msg) ? await Promise.all(msg.map(one)) : await one(msg);
-          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out));
-        });
-      });
-      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      rpc = await serveJsonRpc();
       dir = mkdtempSync(path.join(os.tmpdir(), "trustml-cli-"));
     });
 
     after(async function () {
       child?.kill("SIGKILL");
-      await new Promise<void>((r) => server.close(() => r()));
+      await rpc.close();
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -165,7 +142,7 @@ describe("worker configuration and command line", function () {
       const job = await jobFromTx(p.escrow, tx);
       const jobId = BigInt(job.id);
       expect(job.nonce).to.equal(await p.escrow.jobCount());
-      const rpcUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const rpcUrl = rpc.url;
 
       let stderr = "";
       let stdout = "";
@@ -202,8 +179,9 @@ describe("worker configuration and command line", function () {
       expect(submitted.txHash).to.match(/^0x[0-9a-f]{64}$/);
       expect(lines.at(-1).msg).to.equal("service stopped");
 
-      // verify-job takes the 256-bit id in hex as well as in decimal.
-      const verify = spawn(TS_NODE, [CLI, "verify-job", `0x${jobId.toString(16)}`, "--json"], {
+      // verify-job takes the 256-bit id in decimal as well as in hex, and prints it as 0x and 64 hex digits, as
+      // every tool does.
+      const verify = spawn(TS_NODE, [CLI, "verify-job", jobId.toString(), "--json"], {
         env: {
           ...process.env,
           TS_NODE_TRANSPILE_ONLY: "1",
@@ -219,7 +197,7 @@ describe("worker configuration and command line", function () {
       const code = await new Promise<number | null>((r) => verify.on("exit", r));
       expect(code).to.equal(0, verifyErr);
       const verdict = JSON.parse(json);
-      expect(verdict).to.include({ jobId: String(jobId), verdict: "correct", status: "Settled" });
+      expect(verdict).to.include({ jobId: ethers.toBeHex(jobId, 32), verdict: "correct", status: "Settled" });
       expect(verdict.record).to.deep.equal({ nonce: String(job.nonce), hashOk: true });
     });
 

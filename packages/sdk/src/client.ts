@@ -10,6 +10,7 @@
 import {
   Contract,
   EventLog,
+  type ContractEventName,
   getAddress,
   getBytes,
   hexlify,
@@ -25,13 +26,14 @@ import {
 } from "ethers";
 import { compareOutputs, decodeTensors, encodeTensors, CodecError, type Comparison, type NamedTensors } from "./codec";
 import { loadDeployment, type Deployment } from "./deployment";
-import { describeError, type ErrorSource } from "./errors";
-import { jobFromTx, toJob, toSettlement, type Job, type Settlement } from "./job";
+import { describeError, findRevertData, type ErrorSource } from "./errors";
+import { formatJobId, jobFromTx, toJob, toSettlement, type Job, type Settlement } from "./job";
 import { JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "./params";
 import {
   checkInputs,
-  decodeSignature,
+  declaredSignature,
   encodeSignature,
+  NO_SIGNATURE_HASH,
   SignatureError,
   SignatureMismatchError,
   type IoSignature,
@@ -194,6 +196,8 @@ const STATUS_NAMES = Object.keys(JobStatus) as (keyof typeof JobStatus)[];
 const OUTCOME_NAMES = Object.keys(JobOutcome) as (keyof typeof JobOutcome)[];
 const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStatus.Refunded]);
 const ZERO_HASH = "0x" + "00".repeat(32);
+/** Blocks per eth_getLogs request. */
+const LOG_CHUNK = 10_000;
 
 function argument(condition: boolean, message: string): asserts condition {
   if (!condition) throw new TrustMLError("BAD_ARGUMENT", message);
@@ -208,10 +212,6 @@ function toId(value: BigNumberish, what: string): bigint {
     if (e instanceof TrustMLError) throw e;
     throw new TrustMLError("BAD_ARGUMENT", `${what} must be an integer (decimal or 0x hex), got ${String(value)}`);
   }
-}
-
-function hexId(id: bigint): string {
-  return "0x" + id.toString(16).padStart(64, "0");
 }
 
 /** The client. Create it with `TrustMLClient.connect`. */
@@ -338,26 +338,20 @@ export class TrustMLClient {
     const number = version === undefined ? (await this.model(id)).versionCount : toId(version, "version");
     const v = await this.read(() => this.registry.getVersion(id, number));
     let signature: IoSignature | null = null;
-    if (v.ioSignatureHash !== ZERO_HASH) {
-      const events = await this.registry.queryFilter(
-        this.registry.filters.VersionPublished(id, number),
-        this.fromBlock,
-      );
-      const published = events.find((e): e is EventLog => e instanceof EventLog);
+    if (v.ioSignatureHash !== NO_SIGNATURE_HASH) {
+      const [published] = await this.events(this.registry, this.registry.filters.VersionPublished(id, number));
       if (published === undefined) {
         throw new TrustMLError(
           "WRONG_CHAIN",
           `model ${id} version ${number} declares a signature, but no VersionPublished event was found from block ${this.fromBlock}`,
         );
       }
-      const bytes = getBytes(published.args.ioSignature);
-      if (keccak256(bytes) !== v.ioSignatureHash) {
-        throw new TrustMLError(
-          "WRONG_CHAIN",
-          `model ${id} version ${number}: the event's signature does not hash to the stored one`,
-        );
+      try {
+        signature = declaredSignature(getBytes(published.args.ioSignature), v.ioSignatureHash);
+      } catch (e) {
+        if (!(e instanceof SignatureError)) throw e;
+        throw new TrustMLError("WRONG_CHAIN", `model ${id} version ${number}: ${e.message}`, { cause: e });
       }
-      signature = decodeSignature(bytes);
     }
     return {
       modelId: id,
@@ -464,7 +458,11 @@ export class TrustMLClient {
     const deadline = await this.deadlineOf(options.deadline ?? 3600);
     const account = await signer.getAddress();
     const fee = terms.terms.price;
-    const deposit: bigint = await this.escrow.balanceOf(account);
+    const escrow = this.escrow;
+    const deposit = await spendableBalance(
+      { balanceOf: (a: string) => escrow.balanceOf(a), treasury: () => escrow.treasury() },
+      account,
+    );
     const payment = options.payment ?? "auto";
     argument(
       ["auto", "deposit", "tokens"].includes(payment),
@@ -491,10 +489,9 @@ export class TrustMLClient {
   /** A handle on an existing job, from its JobRequested event. UNKNOWN_JOB when the escrow has none. */
   async job(jobId: BigNumberish): Promise<JobHandle> {
     const id = toId(jobId, "job id");
-    const events = await this.escrow.queryFilter(this.escrow.filters.JobRequested(id), this.fromBlock);
-    const requested = events.find((e): e is EventLog => e instanceof EventLog);
+    const [requested] = await this.events(this.escrow, this.escrow.filters.JobRequested(id));
     if (requested === undefined) {
-      throw new TrustMLError("UNKNOWN_JOB", `no job ${hexId(id)} was requested from block ${this.fromBlock}`);
+      throw new TrustMLError("UNKNOWN_JOB", `no job ${formatJobId(id)} was requested from block ${this.fromBlock}`);
     }
     return new JobHandle(this, toJob(requested.args.job), requested.transactionHash);
   }
@@ -527,20 +524,21 @@ export class TrustMLClient {
 
   /** A deadline from seconds from now or a Date: counted from the wall clock, never earlier than the chain's. */
   async deadlineOf(deadline: number | Date): Promise<bigint> {
-    const provider = providerOf(this.runner);
-    const chainNow = BigInt((await provider.getBlock("latest"))!.timestamp);
-    const wallNow = BigInt(Math.floor(Date.now() / 1000));
-    const now = wallNow > chainNow ? wallNow : chainNow;
-    if (deadline instanceof Date) {
-      const at = BigInt(Math.floor(deadline.getTime() / 1000));
-      argument(at > now, `the deadline ${deadline.toISOString()} is not in the future`);
-      return at;
+    return requestDeadline(providerOf(this.runner), deadline);
+  }
+
+  /**
+   * The events matching `filter` from the client's first block to the latest, read LOG_CHUNK blocks at a time (public
+   * RPC endpoints cap the range of one eth_getLogs).
+   */
+  async events(contract: Contract, filter: ContractEventName): Promise<EventLog[]> {
+    const latest = await providerOf(this.runner).getBlockNumber();
+    const found: EventLog[] = [];
+    for (let from = this.fromBlock; from <= latest; from += LOG_CHUNK) {
+      const logs = await contract.queryFilter(filter, from, Math.min(from + LOG_CHUNK - 1, latest));
+      found.push(...logs.filter((e): e is EventLog => e instanceof EventLog));
     }
-    argument(
-      Number.isInteger(deadline) && deadline > 0,
-      `the deadline must be whole seconds from now, got ${deadline}`,
-    );
-    return now + BigInt(deadline);
+    return found;
   }
 
   signer(): Signer {
@@ -640,7 +638,7 @@ export class JobHandle {
 
   /** The id as 0x and 64 hex digits, as the tasks print it. */
   get hexId(): string {
-    return hexId(this.id);
+    return formatJobId(this.id);
   }
 
   /** The job's result as far as it has come: status, and once there, output, outcome and settlement. */
@@ -650,10 +648,7 @@ export class JobHandle {
     const status = Number(state.status);
     const result: JobResult = { jobId: this.id, status: STATUS_NAMES[status] };
     if (state.worker !== ZERO_ADDRESS) result.worker = state.worker;
-    const from = this.client.fromBlock;
-    const submitted = (await escrow.queryFilter(escrow.filters.ResultSubmitted(this.id), from)).filter(
-      (e): e is EventLog => e instanceof EventLog,
-    );
+    const submitted = await this.client.events(escrow, escrow.filters.ResultSubmitted(this.id));
     if (submitted.length > 0) {
       const args = submitted[submitted.length - 1].args;
       result.worker = args.worker;
@@ -666,9 +661,7 @@ export class JobHandle {
       }
     }
     if (TERMINAL.has(status)) {
-      const settled = (await escrow.queryFilter(escrow.filters.JobSettled(this.id), from)).find(
-        (e): e is EventLog => e instanceof EventLog,
-      );
+      const [settled] = await this.client.events(escrow, escrow.filters.JobSettled(this.id));
       if (settled !== undefined) {
         result.outcome = OUTCOME_NAMES[Number(settled.args.outcome)];
         result.settlement = toSettlement(settled.args.settlement);
@@ -716,15 +709,21 @@ export class JobHandle {
         `job ${this.hexId} already ended (${STATUS_NAMES[Number(state.status)]})`,
       );
     }
-    const due: boolean = await escrow.isSettleable(this.job);
-    if (!due) {
+    const output = (await this.result()).output;
+    const data = output !== undefined ? hexlify(output) : "0x";
+    try {
+      await escrow.settle.staticCall(this.job, data);
+    } catch (e) {
+      const revert = findRevertData(e);
+      const error = revert === undefined ? null : escrow.interface.parseError(revert);
+      if (error?.name !== "JobEscrowNotSettleable") throw this.client.failure(e);
+      const readyAt = new Date(Number(error.args.readyAt) * 1000).toISOString();
       throw new TrustMLError(
         "NOT_SETTLEABLE",
-        `job ${this.hexId} is ${STATUS_NAMES[Number(state.status)]} and not due yet (window until ${state.windowEnd})`,
+        `job ${this.hexId} is ${STATUS_NAMES[Number(state.status)]} and not due until ${readyAt}`,
       );
     }
-    const result = await this.result();
-    await this.client.send(() => escrow.settle(this.job, result.output !== undefined ? hexlify(result.output) : "0x"));
+    await this.client.send(() => escrow.settle(this.job, data));
     return this.result();
   }
 
@@ -736,9 +735,7 @@ export class JobHandle {
   async verify(options: VerifyOptions): Promise<Verification> {
     argument(options?.model instanceof Uint8Array, "verify needs the model's bytes: { model: Uint8Array }");
     const escrow = this.client.escrow;
-    const requested = (await escrow.queryFilter(escrow.filters.JobRequested(this.id), this.client.fromBlock)).find(
-      (e): e is EventLog => e instanceof EventLog,
-    );
+    const [requested] = await this.client.events(escrow, escrow.filters.JobRequested(this.id));
     if (requested === undefined) throw new TrustMLError("UNKNOWN_JOB", `no JobRequested for job ${this.hexId}`);
     const version = await this.client.version(this.job.modelId, this.job.version);
     const { createHash } = await import("node:crypto");
@@ -789,6 +786,39 @@ function providerOf(runner: Signer | Provider): Provider {
     throw new TrustMLError("BAD_ARGUMENT", "the runner has no provider: connect the signer to one");
   }
   return provider as Provider;
+}
+
+/**
+ * What a request from `account` can take its fee from, in its balance in the escrow: `balanceOf`, except for the
+ * treasury, whose `balanceOf` also counts the protocol fees accrued to it, which a request does not spend (and which
+ * no view tells apart from its deposits): 0n for it, so that its requests are paid in tokens, approved as needed,
+ * rather than counting on fees the escrow will not take.
+ */
+export async function spendableBalance(
+  escrow: { balanceOf(account: string): Promise<bigint>; treasury(): Promise<string> },
+  account: string,
+): Promise<bigint> {
+  const [balance, treasury] = await Promise.all([escrow.balanceOf(account), escrow.treasury()]);
+  return getAddress(treasury) === getAddress(account) ? 0n : balance;
+}
+
+/**
+ * A request's deadline, `deadline` seconds from now or at a Date: counted from the wall clock, never earlier than the
+ * chain's (the latest block's timestamp), so that an idle node whose last block is old does not shorten it, and a
+ * chain whose clock runs ahead does not leave the job less time than asked. BAD_ARGUMENT for a deadline that is not
+ * whole positive seconds, or a Date not in the future.
+ */
+export async function requestDeadline(provider: Provider, deadline: number | Date): Promise<bigint> {
+  const chainNow = BigInt((await provider.getBlock("latest"))!.timestamp);
+  const wallNow = BigInt(Math.floor(Date.now() / 1000));
+  const now = wallNow > chainNow ? wallNow : chainNow;
+  if (deadline instanceof Date) {
+    const at = BigInt(Math.floor(deadline.getTime() / 1000));
+    argument(at > now, `the deadline ${deadline.toISOString()} is not in the future`);
+    return at;
+  }
+  argument(Number.isInteger(deadline) && deadline > 0, `the deadline must be whole seconds from now, got ${deadline}`);
+  return now + BigInt(deadline);
 }
 
 function readDeployment(file: string): Deployment {

@@ -4,6 +4,7 @@
  * reason, a panic code, or the provider's own message.
  */
 import { AbiCoder, ErrorDescription, Interface, decodeBytes32String, hexlify, type BytesLike } from "ethers";
+import { formatJobId } from "./job";
 
 /** Something that knows custom errors: a contract (its `.interface`) or an Interface. */
 export type ErrorSource = Interface | { interface: Interface };
@@ -53,11 +54,14 @@ function formatValue(value: unknown, type: string): string {
   return String(value);
 }
 
-/** `Name(arg=value, ...)` for a decoded custom error. */
+/** `Name(arg=value, ...)` for a decoded custom error; a job id (an argument named `jobId`) as 0x and 64 hex digits. */
 export function formatErrorDescription(description: ErrorDescription): string {
   const inputs = description.fragment.inputs;
   const args = inputs.map((input, i) => {
-    const value = formatValue(description.args[i], input.type);
+    const value =
+      input.name === "jobId" && typeof description.args[i] === "bigint"
+        ? formatJobId(description.args[i])
+        : formatValue(description.args[i], input.type);
     return input.name ? `${input.name}=${value}` : value;
   });
   return `${description.name}(${args.join(", ")})`;

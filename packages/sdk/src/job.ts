@@ -137,6 +137,11 @@ export function jobIdOf(job: JobStruct, domain: JobDomain): bigint {
   return BigInt(keccak256(encoded));
 }
 
+/** A job id as it is printed everywhere: the 32-byte hash it is, as 0x and 64 hex digits. */
+export function formatJobId(id: BigNumberish): string {
+  return "0x" + BigInt(id).toString(16).padStart(64, "0");
+}
+
 /** The job record a request transaction emitted (its `JobRequested` event). */
 export async function jobFromTx(escrow: Pick<ContractLike, "interface">, tx: TransactionResponse): Promise<Job> {
   const receipt = await tx.wait();

@@ -377,6 +377,26 @@ export function signatureHash(sig: IoSignature | Uint8Array): string {
   return keccak256(encodeSignature(sig));
 }
 
+/** The registry's signature hash of a version that declares none. */
+export const NO_SIGNATURE_HASH = "0x" + "00".repeat(32);
+
+/**
+ * The signature a model version declares, from the bytes its VersionPublished event carries (`ioSignature`) and the
+ * hash the registry stores for it (getVersion's `ioSignatureHash`): null when the version declares none (a zero
+ * hash). The stored hash is what binds the bytes, so they are taken only when they hash to it: SignatureError
+ * otherwise (another version's event, a wrong log), and when they do not decode.
+ */
+export function declaredSignature(eventBytes: Uint8Array, storedHash: string): IoSignature | null {
+  if (storedHash.toLowerCase() === NO_SIGNATURE_HASH) return null;
+  const hash = keccak256(eventBytes);
+  if (hash !== storedHash.toLowerCase()) {
+    throw new SignatureError(
+      `the signature bytes (${eventBytes.length} bytes) hash to ${hash}, but the registry stores ${storedHash}`,
+    );
+  }
+  return decodeSignature(eventBytes);
+}
+
 /**
  * The byte length of every TML1 input that conforms to the signature (given as a signature or its encoding):
  * 8 + Σ over inputs (2 + L + 1 + 1 + 8·R + elementSize·Π dims). A bigint, because the format bounds each
