@@ -276,7 +276,13 @@ export class LocalNetwork {
     const receipt = await wait(
       this.registry
         .connect(opts.owner)
-        .registerModel(opts.contentHash ?? sha256Hex(opts.bytes), uri, { ...opts.terms }, opts.weightsRoot ?? ZeroHash, "0x"),
+        .registerModel(
+          opts.contentHash ?? sha256Hex(opts.bytes),
+          uri,
+          { ...opts.terms },
+          opts.weightsRoot ?? ZeroHash,
+          "0x",
+        ),
     );
     for (const l of receipt.logs) {
       const parsed = this.registry.interface.parseLog(l);

@@ -115,7 +115,8 @@ export async function deployWorld(committeeSizes: number[], verifierCount = 10):
         royaltyBps: 500,
         ...SIM_TOLERANCE,
       },
-      ethers.ZeroHash, "0x",
+      ethers.ZeroHash,
+      "0x",
     );
     models.set(size, await registry.modelCount());
   }
@@ -129,7 +130,8 @@ export async function deployWorld(committeeSizes: number[], verifierCount = 10):
       royaltyBps: 500,
       ...SIM_TOLERANCE,
     },
-    ethers.ZeroHash, "0x",
+    ethers.ZeroHash,
+    "0x",
   );
   const optimistic = await registry.modelCount();
   return {

@@ -131,7 +131,8 @@ describe("Proven fraud proofs on chain (property: random models, random single-v
             ethers.id(`property model ${modelSeed}`),
             MODEL_URI,
             termsFor(VerificationMode.Proven, 1),
-            tree.root, "0x",
+            tree.root,
+            "0x",
           );
         const x0 = randomInt8(seededRandom(inputSeed), layers[0].nIn);
         const input = encodeProvenInput(model.inputName, x0);

@@ -116,7 +116,8 @@ describe("worker configuration and command line", function () {
           relTolerance: 0,
           absTolerance: 0,
         },
-        ethers.ZeroHash, "0x",
+        ethers.ZeroHash,
+        "0x",
       );
       const modelId = await p.registry.modelCount();
       const wallet = Wallet.createRandom();
