@@ -29,7 +29,8 @@ library IoSignatureLib {
 
     /// @notice Checks `signature` and returns the byte size of every input that conforms to it.
     /// @dev Reverts with IoSignatureMalformed at the first problem; inputs of more than 2^64 - 1 bytes count as
-    /// one (at the end of the input that makes them so), as they do for the TypeScript codec (packages/sdk/src/signature.ts).
+    /// one (at the end of the input that makes them so), as they do for the TypeScript codec
+    /// (packages/sdk/src/signature.ts).
     function inputSize(bytes calldata signature) internal pure returns (uint64) {
         if (signature.length < 4 || bytes4(signature[:4]) != MAGIC) revert IoSignatureMalformed(0);
         (uint256 at, uint256 size) = _entries(signature, 4, true);

@@ -20,8 +20,8 @@ pragma solidity 0.8.28;
 /// returns a value from bytes that are not there; every refusal is one of the named errors below.
 /// Not checked by the lazy readers: that names are in ascending order and unique (so `find` returns the first
 /// tensor so named), the bytes after the tensor returned (including trailing bytes), and bools not read.
-/// `validate` checks the whole list: everything `decodeTensors` (packages/sdk/src/codec/tensor.ts) rejects, except that names
-/// are not checked to be well-formed UTF-8.
+/// `validate` checks the whole list: everything `decodeTensors` (packages/sdk/src/codec/tensor.ts) rejects, except
+/// that names are not checked to be well-formed UTF-8.
 library TensorReader {
     /// @notice Where one tensor lies in its list: what `find`, `tryFind` and `at` return, and what the accessors
     /// take back together with the same list. It holds offsets, not the data: it is only meaningful with the list
