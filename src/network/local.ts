@@ -42,6 +42,7 @@ import type { Fault, Role } from "../worker/config";
 import { sha256Hex } from "../worker/models";
 import type { DeployRequest } from "./deploy-child";
 import { freePort, ROOT, runManaged, spawnManaged, tail, waitFor, type ManagedProcess } from "./processes";
+import { encodeSignature, type IoSignature } from "../../packages/sdk/src/signature";
 import { currentTerms } from "../../packages/sdk/src/terms";
 
 /** The mnemonic of `hardhat node`'s default accounts (each holds 10,000 ETH). */
@@ -103,6 +104,8 @@ export interface PublishOptions {
   uri?: string;
   /** The version's weights root (an integer profile model's, or a wrong one); zero by default. */
   weightsRoot?: string;
+  /** The version's declared inputs and outputs; none by default. */
+  signature?: IoSignature;
 }
 
 export interface ServiceOptions {
@@ -286,7 +289,7 @@ export class LocalNetwork {
           uri,
           { ...opts.terms },
           opts.weightsRoot ?? ZeroHash,
-          "0x",
+          opts.signature ? encodeSignature(opts.signature) : "0x",
         ),
     );
     for (const l of receipt.logs) {
