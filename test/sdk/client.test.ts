@@ -9,7 +9,16 @@ import path from "node:path";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { hexlify, keccak256, sha256, toUtf8Bytes, Wallet, type BlockTag, type TransactionReceipt } from "ethers";
+import {
+  hexlify,
+  keccak256,
+  sha256,
+  toUtf8Bytes,
+  Wallet,
+  type BlockTag,
+  type TransactionReceipt,
+  type TransactionRequest,
+} from "ethers";
 import { JobHandle, TrustMLClient, TrustMLError, type TrustMLErrorCode } from "../../packages/sdk/src/client";
 import { decodeTensors, encodeTensors } from "../../packages/sdk/src/codec";
 import { writeDeployment } from "../../packages/sdk/src/deployment";
@@ -613,6 +622,35 @@ describe("TrustMLClient (@trustml/sdk) on the in-process network", function () {
         expect(
           result.settlement!.workerPayment + result.settlement!.royalty + result.settlement!.treasuryPayment,
         ).to.equal(PRICE);
+      });
+
+      it("reads everything as of one block: a submission mined between its reads does not show yet", async function () {
+        const f = await loadFixture(clientFixture);
+        const { input, job } = await requested(f);
+        const output = await mlpOutput(input);
+        // A provider that mines the worker's submission right after the client's first read of the job's state.
+        const jobState = f.escrow.interface.getFunction("jobState").selector;
+        let submitted = false;
+        const provider = new Proxy(ethers.provider, {
+          get(target, key) {
+            if (key === "call") {
+              return async (tx: TransactionRequest) => {
+                const answer = await target.call(tx);
+                if (!submitted && String(tx.data).startsWith(jobState)) {
+                  submitted = true;
+                  await submit(f, job, output);
+                }
+                return answer;
+              };
+            }
+            const value = Reflect.get(target, key);
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        });
+        const handle = await (await TrustMLClient.connect({ runner: provider, deployment: f.deployment })).job(job.id);
+        expect(await handle.result()).to.deep.equal({ jobId: job.id, status: "Requested" });
+        expect(submitted).to.equal(true);
+        expect(await handle.result()).to.deep.include({ status: "Settled", outcome: "Accepted", output });
       });
 
       it("fails with UNKNOWN_JOB for a handle on a job this escrow does not have", async function () {

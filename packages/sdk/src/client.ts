@@ -659,20 +659,24 @@ export class JobHandle {
     return hexId(this.id);
   }
 
-  /** The escrow's state of the job; UNKNOWN_JOB when this escrow has no such job. */
-  private state(): Promise<{ status: bigint; worker: string; windowEnd: bigint; revealEnd: bigint }> {
-    return this.client.read(() => this.client.escrow.jobState(this.id));
+  /** The escrow's state of the job (at `blockTag`, default the latest block); UNKNOWN_JOB when it has none. */
+  private state(blockTag?: number): Promise<{ status: bigint; worker: string; windowEnd: bigint; revealEnd: bigint }> {
+    return this.client.read(() => this.client.escrow.jobState(this.id, { blockTag }));
   }
 
-  /** The job's result as far as it has come: status, and once there, output, outcome and settlement. */
+  /**
+   * The job's result as far as it has come: status, and once there, output, outcome and settlement. Everything is
+   * read as of one block, so that a submission mined between two reads cannot show an output on a Requested job.
+   */
   async result(): Promise<JobResult> {
     const escrow = this.client.escrow;
-    const state = await this.state();
+    const block = await providerOf(this.client.runner).getBlockNumber();
+    const state = await this.state(block);
     const status = Number(state.status);
     const result: JobResult = { jobId: this.id, status: STATUS_NAMES[status] };
     if (state.worker !== ZERO_ADDRESS) result.worker = state.worker;
     const from = this.client.fromBlock;
-    const submitted = (await escrow.queryFilter(escrow.filters.ResultSubmitted(this.id), from)).filter(
+    const submitted = (await escrow.queryFilter(escrow.filters.ResultSubmitted(this.id), from, block)).filter(
       (e): e is EventLog => e instanceof EventLog,
     );
     if (submitted.length > 0) {
@@ -687,7 +691,7 @@ export class JobHandle {
       }
     }
     if (TERMINAL.has(status)) {
-      const settled = (await escrow.queryFilter(escrow.filters.JobSettled(this.id), from)).find(
+      const settled = (await escrow.queryFilter(escrow.filters.JobSettled(this.id), from, block)).find(
         (e): e is EventLog => e instanceof EventLog,
       );
       if (settled !== undefined) {
