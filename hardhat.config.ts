@@ -101,6 +101,10 @@ if (typechainPrettier >= 0) typechainOutput.splice(typechainPrettier, 1);
  */
 const SLOW_TEST_FILES = [
   "test/e2e.test.ts", // 25 with its child processes, but 47 s of wall time, mostly waiting on its chain's windows
+  // About 25 with its child processes (npm pack and install, tsc twice, a hardhat node, the deploy, a worker, the
+  // script), scaled: 47 s (44 s of wall time) measured beside the end-to-end test's 44 and ModelRegistry's 8.5 on
+  // the machine busy with other work.
+  "test/sdk/pack.test.ts",
   "test/CommitteeDraw.test.ts", // 25
   "test/fuzz.test.ts", // 28 (one test; 24 s of it the run, Proven jobs included)
   "test/economics.test.ts", // 13

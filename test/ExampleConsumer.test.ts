@@ -2,10 +2,10 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 import { hexlify } from "ethers";
-import { encodeTensors, TYPE_CODES, type ElementType } from "../src/codec";
-import { JobOutcome, JobStatus, VerificationMode } from "../src/params";
-import { abandonedSettlement, abandonmentSlash } from "../src/settlement";
-import { currentTerms, jobTermsHash } from "../src/terms";
+import { encodeTensors, TYPE_CODES, type ElementType } from "../packages/sdk/src/codec";
+import { JobOutcome, JobStatus, VerificationMode } from "../packages/sdk/src/params";
+import { abandonedSettlement, abandonmentSlash } from "../packages/sdk/src/settlement";
+import { currentTerms, jobTermsHash } from "../packages/sdk/src/terms";
 import { CLASS_COUNT, DAY, expectConservation, SCORES_TENSOR, settlement } from "./fixtures/escrow";
 import { INPUT, OUTPUT, PRICE, TEST_PARAMS, termsFor, type Job } from "./fixtures/protocol";
 import {

@@ -42,8 +42,8 @@ import type { Fault, Role } from "../worker/config";
 import { sha256Hex } from "../worker/models";
 import type { DeployRequest } from "./deploy-child";
 import { freePort, ROOT, runManaged, spawnManaged, tail, waitFor, type ManagedProcess } from "./processes";
-import { currentTerms } from "../../packages/sdk/src/terms";
 import { encodeSignature, type IoSignature } from "../../packages/sdk/src/signature";
+import { currentTerms } from "../../packages/sdk/src/terms";
 
 /** The mnemonic of `hardhat node`'s default accounts (each holds 10,000 ETH). */
 export const TEST_MNEMONIC = "test test test test test test test test test test test junk";

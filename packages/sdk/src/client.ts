@@ -46,6 +46,7 @@ import {
   jobEscrowAbi,
   modelRegistryAbi,
   provenJudgeAbi,
+  testTokenAbi,
   verifierStakingAbi,
 } from "./abi";
 
@@ -198,6 +199,9 @@ const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStat
 const ZERO_HASH = "0x" + "00".repeat(32);
 /** Blocks per eth_getLogs request. */
 const LOG_CHUNK = 10_000;
+/** How long `sendTx` waits for the signer's count of transactions to pass a mined one, and how often it asks. */
+const NONCE_WAIT_MS = 5000;
+const NONCE_POLL_MS = 50;
 
 function argument(condition: boolean, message: string): asserts condition {
   if (!condition) throw new TrustMLError("BAD_ARGUMENT", message);
@@ -238,8 +242,11 @@ export class TrustMLClient {
       this.registry,
       ...(this.staking ? [this.staking] : []),
       this.token,
-      // The escrow's linked libraries revert with errors of their own.
-      ...[provenJudgeAbi, committeeDrawLibAbi, escrowParamsLibAbi].map((abi) => new Contract(ZERO_ADDRESS, abi)),
+      // The escrow's linked libraries revert with errors of their own, and an OpenZeppelin token with the ERC-6093
+      // errors (ERC20InsufficientBalance, …), which IERC20's ABI does not declare: TestToken's ABI has them.
+      ...[provenJudgeAbi, committeeDrawLibAbi, escrowParamsLibAbi, testTokenAbi].map(
+        (abi) => new Contract(ZERO_ADDRESS, abi),
+      ),
     ];
   }
 
@@ -531,8 +538,8 @@ export class TrustMLClient {
    * The events matching `filter` from the client's first block to the latest, read LOG_CHUNK blocks at a time (public
    * RPC endpoints cap the range of one eth_getLogs).
    */
-  async events(contract: Contract, filter: ContractEventName): Promise<EventLog[]> {
-    const latest = await providerOf(this.runner).getBlockNumber();
+  async events(contract: Contract, filter: ContractEventName, toBlock?: number): Promise<EventLog[]> {
+    const latest = toBlock ?? (await providerOf(this.runner).getBlockNumber());
     const found: EventLog[] = [];
     for (let from = this.fromBlock; from <= latest; from += LOG_CHUNK) {
       const logs = await contract.queryFilter(filter, from, Math.min(from + LOG_CHUNK - 1, latest));
@@ -565,10 +572,19 @@ export class TrustMLClient {
     return receipt!;
   }
 
+  /**
+   * As `send`, returning the mined transaction. NO_SIGNER on a client without a signer.
+   * Returns once the signer counts the transaction's nonce as used, so that the next transaction takes the next
+   * one: a provider may answer the count from a cache (ethers' JsonRpcProvider keeps an answer 250 ms), and a local
+   * node mines faster than that, so a request sent right after its approval would otherwise reuse its nonce.
+   */
   async sendTx(call: () => Promise<ContractTransactionResponse>): Promise<ContractTransactionResponse> {
+    const signer = this.signer();
     try {
       const tx = await call();
       await tx.wait();
+      const until = Date.now() + NONCE_WAIT_MS;
+      while ((await signer.getNonce("pending")) <= tx.nonce && Date.now() < until) await sleep(NONCE_POLL_MS);
       return tx;
     } catch (e) {
       throw this.failure(e);
@@ -641,14 +657,23 @@ export class JobHandle {
     return formatJobId(this.id);
   }
 
-  /** The job's result as far as it has come: status, and once there, output, outcome and settlement. */
+  /** The escrow's state of the job (at `blockTag`, default the latest block); UNKNOWN_JOB when it has none. */
+  private state(blockTag?: number): Promise<{ status: bigint; worker: string; windowEnd: bigint; revealEnd: bigint }> {
+    return this.client.read(() => this.client.escrow.jobState(this.id, { blockTag }));
+  }
+
+  /**
+   * The job's result as far as it has come: status, and once there, output, outcome and settlement. Everything is
+   * read as of one block, so that a submission mined between two reads cannot show an output on a Requested job.
+   */
   async result(): Promise<JobResult> {
     const escrow = this.client.escrow;
-    const state = await escrow.jobState(this.id);
+    const block = await providerOf(this.client.runner).getBlockNumber();
+    const state = await this.state(block);
     const status = Number(state.status);
     const result: JobResult = { jobId: this.id, status: STATUS_NAMES[status] };
     if (state.worker !== ZERO_ADDRESS) result.worker = state.worker;
-    const submitted = await this.client.events(escrow, escrow.filters.ResultSubmitted(this.id));
+    const submitted = await this.client.events(escrow, escrow.filters.ResultSubmitted(this.id), block);
     if (submitted.length > 0) {
       const args = submitted[submitted.length - 1].args;
       result.worker = args.worker;
@@ -661,7 +686,7 @@ export class JobHandle {
       }
     }
     if (TERMINAL.has(status)) {
-      const [settled] = await this.client.events(escrow, escrow.filters.JobSettled(this.id));
+      const [settled] = await this.client.events(escrow, escrow.filters.JobSettled(this.id), block);
       if (settled !== undefined) {
         result.outcome = OUTCOME_NAMES[Number(settled.args.outcome)];
         result.settlement = toSettlement(settled.args.settlement);
@@ -702,12 +727,10 @@ export class JobHandle {
   async settle(): Promise<JobResult> {
     const escrow = this.client.escrow;
     this.client.signer();
-    const state = await escrow.jobState(this.id);
-    if (TERMINAL.has(Number(state.status))) {
-      throw new TrustMLError(
-        "NOT_SETTLEABLE",
-        `job ${this.hexId} already ended (${STATUS_NAMES[Number(state.status)]})`,
-      );
+    const state = await this.state();
+    const status = Number(state.status);
+    if (TERMINAL.has(status)) {
+      throw new TrustMLError("NOT_SETTLEABLE", `job ${this.hexId} already ended (${STATUS_NAMES[status]})`);
     }
     const output = (await this.result()).output;
     const data = output !== undefined ? hexlify(output) : "0x";
@@ -758,17 +781,24 @@ export class JobHandle {
       throw new TrustMLError("BAD_ARGUMENT", `the input does not hash to the job's input hash ${this.job.inputHash}`);
     }
     const result = await this.result();
-    if (result.tensors === undefined) {
+    if (result.output === undefined) {
       throw new TrustMLError("NOT_SETTLEABLE", `job ${this.hexId} has no posted output to verify (${result.status})`);
     }
     const onnx = await import("./onnx");
     const model = await onnx.loadModel(options.model);
     const reexecuted = await onnx.runModel(model, decodeTensors(input));
+    let decoded: NamedTensors;
+    try {
+      decoded = decodeTensors(result.output);
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      // Bytes that are not a tensor list are a wrong result: a verifier votes against them.
+      const comparison = { agree: false, reason: `the posted output is not a canonical tensor list: ${e.message}` };
+      return { jobId: this.id, agrees: false, comparison, posted: [], reexecuted };
+    }
     const names = new Set(model.outputs.map((o) => o.name));
     const posted =
-      this.job.mode === BigInt(VerificationMode.Proven)
-        ? result.tensors.filter((t) => names.has(t.name))
-        : result.tensors;
+      this.job.mode === BigInt(VerificationMode.Proven) ? decoded.filter((t) => names.has(t.name)) : decoded;
     const tolerance = {
       relTolerance: Number(requested.args.relTolerance),
       absTolerance: Number(requested.args.absTolerance),
@@ -876,17 +906,17 @@ function describeTermsChange(agreed: JobTerms, current: JobTerms): string {
   return `the terms changed since they were read: ${changes.join(", ") || "(same fields, another encoding)"}`;
 }
 
+/** Resolves after `ms`, or as soon as `signal` aborts (at once when it already has). */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
+    // A signal that aborted already fires no more events: listening to it, the sleep would run its full length.
+    if (signal?.aborted) return resolve();
     const timer = setTimeout(done, Math.max(0, ms));
     function done() {
-      signal?.removeEventListener("abort", onAbort);
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
       resolve();
     }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(new TrustMLError("ABORTED", "stopped waiting: aborted"));
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
+    signal?.addEventListener("abort", done, { once: true });
   });
 }
