@@ -22,6 +22,7 @@ import {
 import { JobHandle, TrustMLClient, TrustMLError, type TrustMLErrorCode } from "../../packages/sdk/src/client";
 import { decodeTensors, encodeTensors } from "../../packages/sdk/src/codec";
 import { writeDeployment } from "../../packages/sdk/src/deployment";
+import { formatJobId } from "../../packages/sdk/src/job";
 import { jobIdOf } from "../../packages/sdk/src/job";
 import { JobStatus, VerificationMode } from "../../packages/sdk/src/params";
 import { encodeSignature, signatureInputSize } from "../../packages/sdk/src/signature";
@@ -657,8 +658,8 @@ describe("TrustMLClient (@trustml/sdk) on the in-process network", function () {
         const f = await loadFixture(clientFixture);
         const { job } = await requested(f);
         const stranger = new JobHandle(f.reader, { ...job.job, id: 1n }, job.requestTx);
-        await expectError(stranger.result(), "UNKNOWN_JOB", "JobEscrowUnknownJob(jobId=1)");
-        await expectError(stranger.wait(), "UNKNOWN_JOB", "JobEscrowUnknownJob(jobId=1)");
+        await expectError(stranger.result(), "UNKNOWN_JOB", `JobEscrowUnknownJob(jobId=${formatJobId(1n)})`);
+        await expectError(stranger.wait(), "UNKNOWN_JOB", `JobEscrowUnknownJob(jobId=${formatJobId(1n)})`);
       });
     });
 
@@ -686,7 +687,8 @@ describe("TrustMLClient (@trustml/sdk) on the in-process network", function () {
         await expectError(
           job.settle(),
           "NOT_SETTLEABLE",
-          `job ${job.hexId} is Submitted: due after its window (${windowEnd})`,
+          // Due the second after its window ends (the escrow's readyAt).
+          `job ${job.hexId} is Submitted and not due until ${new Date(Number(windowEnd + 1n) * 1000).toISOString()}`,
         );
         await time.increaseTo(windowEnd + 1n);
         expect(await job.settle()).to.deep.include({ status: "Settled", outcome: "Accepted" });
@@ -755,7 +757,7 @@ describe("TrustMLClient (@trustml/sdk) on the in-process network", function () {
         await expectError(
           job.settle(),
           "NOT_SETTLEABLE",
-          `job ${job.hexId} is Requested: refundable after its deadline (${job.job.deadline})`,
+          `job ${job.hexId} is Requested and not due until ${new Date(Number(job.job.deadline + 1n) * 1000).toISOString()}`,
         );
         await submit(f, job, await mlpOutput(input));
         await expectError(job.settle(), "NOT_SETTLEABLE", `job ${job.hexId} already ended (Settled)`);
@@ -931,11 +933,15 @@ describe("TrustMLClient (@trustml/sdk) on the in-process network", function () {
           "INPUT_MISMATCH",
           "JobEscrowInputSizeMismatch(modelId=7, size=10, expected=40)",
         ],
-        [escrow.encodeErrorResult("JobEscrowUnknownJob", [7]), "UNKNOWN_JOB", "JobEscrowUnknownJob(jobId=7)"],
+        [
+          escrow.encodeErrorResult("JobEscrowUnknownJob", [7]),
+          "UNKNOWN_JOB",
+          `JobEscrowUnknownJob(jobId=${formatJobId(7n)})`,
+        ],
         [
           escrow.encodeErrorResult("JobEscrowNotSettleable", [7, JobStatus.Submitted, 99]),
           "NOT_SETTLEABLE",
-          "JobEscrowNotSettleable(jobId=7, current=3, readyAt=99)",
+          `JobEscrowNotSettleable(jobId=${formatJobId(7n)}, current=3, readyAt=99)`,
         ],
         [
           token.encodeErrorResult("ERC20InsufficientBalance", [a, 1, 2]),

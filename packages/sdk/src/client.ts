@@ -668,7 +668,9 @@ export class JobHandle {
    */
   async result(): Promise<JobResult> {
     const escrow = this.client.escrow;
-    const block = await providerOf(this.client.runner).getBlockNumber();
+    // The latest block itself, not getBlockNumber, which ethers caches: a job requested a moment ago may not be
+    // in the cached block yet, and would read as unknown.
+    const block = (await providerOf(this.client.runner).getBlock("latest"))!.number;
     const state = await this.state(block);
     const status = Number(state.status);
     const result: JobResult = { jobId: this.id, status: STATUS_NAMES[status] };
