@@ -64,6 +64,19 @@ async function submit(f: ClientProtocol, job: JobHandle, output: Uint8Array): Pr
 
 const nonceOf = (f: ClientProtocol) => ethers.provider.getTransactionCount(f.requester.address);
 
+/** The in-process provider with some of its methods replaced (and `provider`, which it has, pointing to the copy). */
+function providerWith(replaced: { call?: typeof ethers.provider.call; getBlockNumber?: () => Promise<number> }) {
+  const copy: typeof ethers.provider = new Proxy(ethers.provider, {
+    get(target, key) {
+      if (key === "provider") return copy;
+      if (key in replaced) return replaced[key as keyof typeof replaced];
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return copy;
+}
+
 describe("TrustMLClient (@trustml/sdk) on the in-process network", function () {
   describe(".connect", function () {
     it("connects with a deployment record, as an object or as a file, from the record's start block", async function () {
@@ -632,26 +645,35 @@ describe("TrustMLClient (@trustml/sdk) on the in-process network", function () {
         // A provider that mines the worker's submission right after the client's first read of the job's state.
         const jobState = f.escrow.interface.getFunction("jobState").selector;
         let submitted = false;
-        const provider = new Proxy(ethers.provider, {
-          get(target, key) {
-            if (key === "call") {
-              return async (tx: TransactionRequest) => {
-                const answer = await target.call(tx);
-                if (!submitted && String(tx.data).startsWith(jobState)) {
-                  submitted = true;
-                  await submit(f, job, output);
-                }
-                return answer;
-              };
+        const provider = providerWith({
+          call: async (tx: TransactionRequest) => {
+            const answer = await ethers.provider.call(tx);
+            if (!submitted && String(tx.data).startsWith(jobState)) {
+              submitted = true;
+              await submit(f, job, output);
             }
-            const value = Reflect.get(target, key);
-            return typeof value === "function" ? value.bind(target) : value;
+            return answer;
           },
         });
         const handle = await (await TrustMLClient.connect({ runner: provider, deployment: f.deployment })).job(job.id);
         expect(await handle.result()).to.deep.equal({ jobId: job.id, status: "Requested" });
         expect(submitted).to.equal(true);
         expect(await handle.result()).to.deep.include({ status: "Settled", outcome: "Accepted", output });
+      });
+
+      it("never reads before the request's block, nor before a block it read already, when the block number lags", async function () {
+        const f = await loadFixture(clientFixture);
+        const { input, job } = await requested(f);
+        // A provider that answers the block number from a stale cache, as ethers' JsonRpcProvider may for 250 ms.
+        let stale = true;
+        const provider = providerWith({ getBlockNumber: async () => (stale ? 0 : ethers.provider.getBlockNumber()) });
+        const handle = await (await TrustMLClient.connect({ runner: provider, deployment: f.deployment })).job(job.id);
+        expect((await handle.result()).status).to.equal("Requested"); // not UNKNOWN_JOB, the state before the request
+        await submit(f, job, await mlpOutput(input));
+        stale = false;
+        expect((await handle.result()).status).to.equal("Settled");
+        stale = true;
+        expect((await handle.result()).status, "not back to Requested").to.equal("Settled");
       });
 
       it("fails with UNKNOWN_JOB for a handle on a job this escrow does not have", async function () {

@@ -490,7 +490,7 @@ export class TrustMLClient {
     if (deposit < fee) await this.ensureAllowance(account, fee, options.approve ?? true);
     const tx = await this.sendTx(() => this.escrow.requestInference(modelId, terms, input, deadline, callbackGasLimit));
     const job = await jobFromTx(this.escrow, tx);
-    return new JobHandle(this, job, tx.hash);
+    return new JobHandle(this, job, tx.hash, (await tx.wait())!.blockNumber);
   }
 
   /** A handle on an existing job, from its JobRequested event. UNKNOWN_JOB when the escrow has none. */
@@ -500,7 +500,7 @@ export class TrustMLClient {
     if (requested === undefined) {
       throw new TrustMLError("UNKNOWN_JOB", `no job ${formatJobId(id)} was requested from block ${this.fromBlock}`);
     }
-    return new JobHandle(this, toJob(requested.args.job), requested.transactionHash);
+    return new JobHandle(this, toJob(requested.args.job), requested.transactionHash, requested.blockNumber);
   }
 
   // ------------------------------------------------------------------ money
@@ -642,14 +642,19 @@ export class TrustMLClient {
 /** A job: its fixed record, and ways to follow, settle and verify it. */
 export class JobHandle {
   readonly id: bigint;
+  /** The latest block a result was read at; never earlier than the request's (see `result`). */
+  private readBlock: number;
 
   constructor(
     readonly client: TrustMLClient,
     readonly job: Job,
     /** The request's transaction. */
     readonly requestTx: string,
+    /** The request's block, when known. */
+    requestBlock = 0,
   ) {
     this.id = job.id;
+    this.readBlock = requestBlock;
   }
 
   /** The id as 0x and 64 hex digits, as the tasks print it. */
@@ -665,12 +670,13 @@ export class JobHandle {
   /**
    * The job's result as far as it has come: status, and once there, output, outcome and settlement. Everything is
    * read as of one block, so that a submission mined between two reads cannot show an output on a Requested job.
+   * That block never goes back (a provider may answer the block number from a cache, ethers' JsonRpcProvider for
+   * 250 ms), nor before the request's block, where the job did not exist yet.
    */
   async result(): Promise<JobResult> {
     const escrow = this.client.escrow;
-    // The latest block itself, not getBlockNumber, which ethers caches: a job requested a moment ago may not be
-    // in the cached block yet, and would read as unknown.
-    const block = (await providerOf(this.client.runner).getBlock("latest"))!.number;
+    const block = Math.max(await providerOf(this.client.runner).getBlockNumber(), this.readBlock);
+    this.readBlock = block;
     const state = await this.state(block);
     const status = Number(state.status);
     const result: JobResult = { jobId: this.id, status: STATUS_NAMES[status] };
