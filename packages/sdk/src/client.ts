@@ -539,7 +539,9 @@ export class TrustMLClient {
    * RPC endpoints cap the range of one eth_getLogs).
    */
   async events(contract: Contract, filter: ContractEventName, toBlock?: number): Promise<EventLog[]> {
-    const latest = toBlock ?? (await providerOf(this.runner).getBlockNumber());
+    // The latest block itself: getBlockNumber may answer from a cache (ethers' JsonRpcProvider, 250 ms) and miss
+    // an event mined a moment ago.
+    const latest = toBlock ?? (await providerOf(this.runner).getBlock("latest"))!.number;
     const found: EventLog[] = [];
     for (let from = this.fromBlock; from <= latest; from += LOG_CHUNK) {
       const logs = await contract.queryFilter(filter, from, Math.min(from + LOG_CHUNK - 1, latest));
