@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {TensorReader} from "./TensorReader.sol";
+
 /// @title IoSignatureLib
 /// @notice Checks a model version's declared input/output signature (the TMS1 bytes of docs/TENSOR-ENCODING.md)
 /// and computes the exact size of a conforming input: what lets the escrow refuse an input of the wrong size
@@ -21,7 +23,6 @@ library IoSignatureLib {
     bytes4 private constant MAGIC = 0x544d5331;
     /// @notice The dimension of an output whose size the model decides.
     uint256 internal constant DYNAMIC = type(uint64).max;
-    uint256 private constant MAX_DIMENSION = 2 ** 53 - 1;
     /// @dev An element count past 2^64 - 1, where the count stops growing.
     uint256 private constant SATURATED = 2 ** 64;
     /// @dev Bytes of a conforming input around its tensors: the magic and the tensor count.
@@ -58,7 +59,8 @@ library IoSignatureLib {
             (previous, previousLength) = (at, length);
             uint256 elementSize;
             (elementSize, at) = _read(signature, at + length, 1);
-            elementSize = _elementSize(elementSize);
+            // The code is one byte; the element sizes are the TML1 reader's (0 for a code TML1 does not have).
+            elementSize = TensorReader.elementSize(uint8(elementSize));
             if (elementSize == 0) revert IoSignatureMalformed(at - 1);
             uint256 rank;
             (rank, at) = _read(signature, at, 1);
@@ -67,15 +69,15 @@ library IoSignatureLib {
                 uint256 dimension;
                 (dimension, at) = _read(signature, at, 8);
                 if (dimension == DYNAMIC && !inputs) continue;
-                if (dimension > MAX_DIMENSION) revert IoSignatureMalformed(at - 8);
+                if (dimension > TensorReader.MAX_DIMENSION) revert IoSignatureMalformed(at - 8);
                 // Saturates just above 2^64 - 1 rather than reverting, so that a later dimension of 0 still makes
                 // the count 0; both factors are below 2^65, so the product fits.
                 elements *= dimension;
                 if (elements > type(uint64).max) elements = SATURATED;
             }
             if (inputs) {
-                if (elements == SATURATED) revert IoSignatureMalformed(at);
-                // 2 + length + 2 + 8 * rank < 2^20 and elements * elementSize < 2^67: no overflow before the bound.
+                // 2 + length + 2 + 8 * rank < 2^20 and elements * elementSize <= 2^67: no overflow before the bound,
+                // which a saturated count always exceeds.
                 size += 4 + length + 8 * rank + elements * elementSize;
                 if (size + LIST_HEADER_BYTES > type(uint64).max) revert IoSignatureMalformed(at);
             }
@@ -120,13 +122,5 @@ library IoSignatureLib {
             if (wordA != wordB) return wordA < wordB;
         }
         return a.length < b.length;
-    }
-
-    /// @dev Bytes per element of a TML1 type code, 0 for a code that is not one.
-    function _elementSize(uint256 code) private pure returns (uint256) {
-        if (code == 1 || code == 6) return 4; // float32, int32
-        if (code == 2 || code == 3 || code == 9) return 1; // uint8, int8, bool
-        if (code == 7 || code == 11) return 8; // int64, float64
-        return 0;
     }
 }
