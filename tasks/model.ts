@@ -86,28 +86,25 @@ export interface ModelView {
   versionCount: number;
   deprecated: boolean;
   terms: ModelTermsView;
-  latest: {
-    version: number;
-    contentHash: string;
-    uri: string;
-    publishedAt: number;
-    weightsRoot: string;
-    /** Bytes of every conforming input; 0n when the version declares no signature. */
-    inputSize: bigint;
-    /** keccak256 of the declared signature; zero when none. */
-    signatureHash: string;
-  };
+  /** The latest version, without its signature (`model:show` reads that from its event). */
+  latest: VersionFields;
 }
 
-/** One version as `model:show` shows it, with its declared signature. */
-export interface VersionView {
+/** A version as the registry stores it. */
+export interface VersionFields {
   version: number;
   contentHash: string;
   uri: string;
   publishedAt: number;
   weightsRoot: string;
+  /** Bytes of every conforming input; 0n when the version declares no signature. */
   inputSize: bigint;
+  /** keccak256 of the declared signature; zero when none. */
   signatureHash: string;
+}
+
+/** One version as `model:show` shows it, with its declared signature. */
+export interface VersionView extends VersionFields {
   /** The declared signature, read from the version's VersionPublished event; null when none is declared. */
   signature: IoSignature | null;
   /** Why a declared signature could not be read (its event not found, or bytes that do not hash to it). */
@@ -397,15 +394,7 @@ export async function listModels(p: Protocol): Promise<ModelView[]> {
         versionCount: Number(m.versionCount),
         deprecated: m.deprecated,
         terms: termsView(m.terms),
-        latest: {
-          version: Number(m.versionCount),
-          contentHash: v.contentHash,
-          uri: v.uri,
-          publishedAt: Number(v.publishedAt),
-          weightsRoot: v.weightsRoot,
-          inputSize: v.inputSize,
-          signatureHash: v.ioSignatureHash,
-        },
+        latest: versionFields(Number(m.versionCount), v),
       });
     }
   }
@@ -478,17 +467,24 @@ export async function showModel(p: Protocol, modelId: bigint): Promise<ModelDeta
     versionCount: Number(m.versionCount),
     terms: termsView(m.terms),
     versions: stored.map((v, i) => ({
-      version: i + 1,
-      contentHash: v.contentHash,
-      uri: v.uri,
-      publishedAt: Number(v.publishedAt),
-      weightsRoot: v.weightsRoot,
-      inputSize: v.inputSize,
-      signatureHash: v.ioSignatureHash,
+      ...versionFields(i + 1, v),
       ...("error" in signatures[i]
         ? { signature: null, signatureError: signatures[i].error }
         : { signature: signatures[i].signature }),
     })),
+  };
+}
+
+/** Version `version` as the registry stores it (`getVersion`). */
+function versionFields(version: number, v: IModelRegistry.ModelVersionStructOutput): VersionFields {
+  return {
+    version,
+    contentHash: v.contentHash,
+    uri: v.uri,
+    publishedAt: Number(v.publishedAt),
+    weightsRoot: v.weightsRoot,
+    inputSize: v.inputSize,
+    signatureHash: v.ioSignatureHash,
   };
 }
 

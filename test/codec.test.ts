@@ -15,49 +15,7 @@ import {
   type Tensor,
   type Tolerance,
 } from "../packages/sdk/src/codec";
-
-const f32 = (name: string, shape: number[], values: number[]): Tensor => ({
-  name,
-  type: "float32",
-  shape,
-  data: new Float32Array(values),
-});
-const f64 = (name: string, shape: number[], values: number[]): Tensor => ({
-  name,
-  type: "float64",
-  shape,
-  data: new Float64Array(values),
-});
-const i32 = (name: string, shape: number[], values: number[]): Tensor => ({
-  name,
-  type: "int32",
-  shape,
-  data: new Int32Array(values),
-});
-const i64 = (name: string, shape: number[], values: bigint[]): Tensor => ({
-  name,
-  type: "int64",
-  shape,
-  data: new BigInt64Array(values),
-});
-const u8 = (name: string, shape: number[], values: number[]): Tensor => ({
-  name,
-  type: "uint8",
-  shape,
-  data: new Uint8Array(values),
-});
-const i8 = (name: string, shape: number[], values: number[]): Tensor => ({
-  name,
-  type: "int8",
-  shape,
-  data: new Int8Array(values),
-});
-const bool = (name: string, shape: number[], values: number[]): Tensor => ({
-  name,
-  type: "bool",
-  shape,
-  data: new Uint8Array(values),
-});
+import { bool, f32, f64, i32, i64, i8, u8 } from "./fixtures/tensors";
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ""), "hex"));

@@ -11,6 +11,7 @@ import {
 } from "../packages/sdk/src/codec";
 import { MLP_WEIGHTS, buildIdentityModel, buildMlpClassifier, buildTwoInputModel } from "../src/models/build";
 import { ModelInputError, ModelLoadError, loadModel, runModel, type LoadedModel } from "../packages/sdk/src/onnx";
+import { modelLoader } from "./fixtures/onnx";
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 
@@ -75,15 +76,7 @@ const scale = (v: bigint, shape = [1]): Tensor => ({
 });
 
 describe("ONNX Runtime adapter", function () {
-  const loaded: LoadedModel[] = [];
-  async function load(bytes: Uint8Array): Promise<LoadedModel> {
-    const m = await loadModel(bytes);
-    loaded.push(m);
-    return m;
-  }
-  after(async function () {
-    for (const m of loaded) await m.session.release();
-  });
+  const load = modelLoader();
 
   describe("MLP classifier", function () {
     it("declares its inputs and outputs", async function () {

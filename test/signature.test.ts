@@ -35,6 +35,7 @@ import {
   type TensorSpec,
 } from "../packages/sdk/src/signature";
 import { loadModel, type LoadedModel } from "../packages/sdk/src/onnx";
+import { modelLoader } from "./fixtures/onnx";
 
 /**
  * TMS1, the model signature format (packages/sdk/src/signature.ts, docs/TENSOR-ENCODING.md "Model signatures (TMS1)"): the
@@ -773,15 +774,7 @@ describe("model signatures (TMS1)", function () {
   });
 
   describe("#deriveSignature", function () {
-    const loaded: LoadedModel[] = [];
-    async function load(bytes: Uint8Array): Promise<LoadedModel> {
-      const m = await loadModel(bytes);
-      loaded.push(m);
-      return m;
-    }
-    after(async function () {
-      for (const m of loaded) await m.session.release();
-    });
+    const load = modelLoader();
 
     /**
      * Inputs "tokens" int64 [batch, seq], "image" uint8 [batch, 2, unknown], "temperature" int64 scalar; an

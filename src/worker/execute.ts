@@ -5,7 +5,7 @@
  * is a JobFailure with a reason label, never a guess: the worker leaves such jobs, the verifier decides its vote
  * from the reason.
  */
-import { EventLog, getBytes, keccak256, ZeroHash } from "ethers";
+import { EventLog, getBytes, ZeroHash } from "ethers";
 import type { ModelRegistry } from "../../typechain-types";
 import { CodecError, decodeTensors, type Tensor } from "../../packages/sdk/src/codec";
 import { ProfileError } from "../proven/check";
@@ -26,7 +26,7 @@ import { ModelInputError, ModelLoadError, runModel, type LoadedModel } from "../
 import {
   checkInputs,
   checkSignatureFits,
-  decodeSignature,
+  declaredSignature,
   SignatureError,
   SignatureMismatchError,
   type IoSignature,
@@ -150,22 +150,23 @@ const signatures = new Map<string, Promise<IoSignature>>();
  * hash. Throws JobFailure "model-signature-mismatch" when the event is missing or does not match.
  */
 export async function versionSignature(registry: ModelRegistry, ref: ModelRef): Promise<IoSignature | null> {
-  if (ref.ioSignatureHash === undefined || ref.ioSignatureHash === ZeroHash) return null;
+  const hash = ref.ioSignatureHash;
+  if (hash === undefined || hash === ZeroHash) return null;
   const key = `${await registry.getAddress()}:${ref.modelId}:${ref.version}`;
   let found = signatures.get(key);
   if (found === undefined) {
     found = (async () => {
       const events = await registry.queryFilter(registry.filters.VersionPublished(ref.modelId, ref.version));
       const event = events.find((e) => e instanceof EventLog);
-      const bytes = event === undefined ? undefined : getBytes(event.args.ioSignature);
-      if (bytes === undefined || keccak256(bytes) !== ref.ioSignatureHash) {
+      if (event === undefined) {
         throw new JobFailure(
           "model-signature-mismatch",
-          `model ${ref.modelId} version ${ref.version}: no VersionPublished carries the signature of hash ${ref.ioSignatureHash}`,
+          `model ${ref.modelId} version ${ref.version}: no VersionPublished carries its signature (hash ${hash})`,
         );
       }
       try {
-        return decodeSignature(bytes);
+        // Not null: the hash is not zero.
+        return declaredSignature(getBytes(event.args.ioSignature), hash)!;
       } catch (e) {
         if (!(e instanceof SignatureError)) throw e;
         throw new JobFailure("model-signature-mismatch", `the declared signature: ${e.message}`, { cause: e });

@@ -26,7 +26,7 @@ import {
   type ModelTerms,
 } from "../../packages/sdk/src/params";
 
-import { jobIdOf, type Settlement } from "../../packages/sdk/src/job";
+import { jobIdOf, type Job, type Settlement } from "../../packages/sdk/src/job";
 import { decodeNeuronLeaf, FRAUD_KINDS, judge, type FraudProof } from "../../src/proven";
 import {
   abandonedSettlement,
@@ -46,7 +46,6 @@ import {
 } from "../../packages/sdk/src/settlement";
 import { sealCommitment, voteCommitment } from "../../packages/sdk/src/votes";
 import { drawSeedOf } from "../fixtures/verification";
-import type { Job } from "../fixtures/protocol";
 
 /** Seconds in a day: the staking contract counts open committees by the day their votes end. */
 const DAY = 86_400n;
@@ -125,26 +124,8 @@ export interface Seat {
   vote: number;
 }
 
-/** The fixed record of a job: `id` is the hash of the other fields (`jobIdOf`). */
-export interface JobRecord {
-  id: bigint;
-  nonce: bigint;
-  requester: string;
-  modelOwner: string;
-  modelId: bigint;
-  version: bigint;
-  mode: bigint;
-  committeeSize: bigint;
-  royaltyBps: bigint;
-  protocolFeeBps: bigint;
-  verifierShareBps: bigint;
-  paramsId: bigint;
-  callbackGasLimit: bigint;
-  deadline: bigint;
-  fee: bigint;
-  collateral: bigint;
-  inputHash: string;
-}
+/** The fixed record of a job (the SDK's plain `Job`): `id` is the hash of the other fields (`jobIdOf`). */
+export type JobRecord = Job;
 
 export interface JobModel {
   job: JobRecord;
@@ -290,10 +271,6 @@ const numbers = (p: P) => ({
 });
 
 export const isTerminal = (status: number): boolean => status >= JobStatus.Settled;
-
-function asJob(j: JobRecord): Job {
-  return j as unknown as Job;
-}
 
 export class Model {
   fx: Effects = noEffects();
@@ -736,7 +713,7 @@ export class Model {
       collateral: collateralFor(fee, p),
       inputHash,
     };
-    job.id = jobIdOf(asJob(job), { chainId: this.s.chainId, escrow: this.s.escrow });
+    job.id = jobIdOf(job, { chainId: this.s.chainId, escrow: this.s.escrow });
     this.s.jobs.push({
       job,
       status: JobStatus.Requested,
@@ -872,7 +849,7 @@ export class Model {
       this.settleInconclusive(j);
       return;
     }
-    const seed = drawSeedOf(asJob(j.job), j.revealEnd, this.s.randomSeed);
+    const seed = drawSeedOf(j.job, j.revealEnd, this.s.randomSeed);
     const p = this.paramsOf(j.job.paramsId);
     j.status = JobStatus.Voting;
     j.windowEnd = this.s.now + p.commitWindow;

@@ -16,6 +16,7 @@ import {
   type Tensor,
   type TensorData,
 } from "../../packages/sdk/src/codec";
+import { argmax, f32, f64 } from "../fixtures/tensors";
 
 /** A tensor's view, as the harness returns it and takes it back. */
 type View = Awaited<ReturnType<TensorReaderHarness["find"]>>;
@@ -142,19 +143,6 @@ function tensorOf(name: string, type: ElementType, shape: number[], raw: readonl
   return { name, type, shape, data };
 }
 
-const f32 = (name: string, shape: number[], values: number[]): Tensor => ({
-  name,
-  type: "float32",
-  shape,
-  data: new Float32Array(values),
-});
-const f64 = (name: string, shape: number[], values: number[]): Tensor => ({
-  name,
-  type: "float64",
-  shape,
-  data: new Float64Array(values),
-});
-
 /** The elements as the reader returns them: integers as bigint, floats as their IEEE 754 bits. */
 function elementsOf(t: Tensor): bigint[] {
   if (t.type === "float32") return [...new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length)].map(BigInt);
@@ -162,19 +150,8 @@ function elementsOf(t: Tensor): bigint[] {
   return [...(t.data as Exclude<TensorData, Float32Array | Float64Array>)].map((v) => BigInt(v));
 }
 
-/**
- * The argmax rule of TensorReader, in JavaScript's own comparisons: the first index of the largest element, NaN
- * never winning (-0 and +0 compare equal under `>`); undefined when no element is a number.
- */
-function argmaxOf(t: Tensor): number | undefined {
-  let best: number | undefined;
-  const values: (number | bigint)[] = Array.from(t.data as ArrayLike<number | bigint>);
-  values.forEach((v, i) => {
-    if (typeof v === "number" && Number.isNaN(v)) return;
-    if (best === undefined || v > values[best]) best = i;
-  });
-  return best;
-}
+/** TensorReader's argmax of a tensor's elements. */
+const argmaxOf = (t: Tensor): number | undefined => argmax(t.data as ArrayLike<number | bigint>);
 
 const product = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
 

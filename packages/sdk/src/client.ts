@@ -313,30 +313,15 @@ export class TrustMLClient {
   /** A model's owner, pending owner, deprecation, version count and terms. UNKNOWN_MODEL when there is none. */
   async model(modelId: BigNumberish): Promise<ModelInfo> {
     const id = toId(modelId, "model id");
-    const m = await this.read(() => this.registry.getModel(id));
-    return {
-      id,
-      owner: m.owner,
-      pendingOwner: m.pendingOwner === ZERO_ADDRESS ? null : m.pendingOwner,
-      deprecated: m.deprecated,
-      versionCount: BigInt(m.versionCount),
-      terms: toModelTerms(m.terms),
-    };
+    return modelInfo(id, await this.read(() => this.registry.getModel(id)));
   }
 
   /** Models `from` (default 1) to `from + count - 1`, at most 100 at a time. */
   async listModels(from: BigNumberish = 1, count = 100): Promise<ModelInfo[]> {
     argument(Number.isInteger(count) && count > 0 && count <= 100, `count must be 1..100, got ${count}`);
     const first = toId(from, "first model id");
-    const models = await this.registry.getModels(first, count);
-    return models.map((m: { owner: string; pendingOwner: string } & Record<string, never>, i: number) => ({
-      id: (first === 0n ? 1n : first) + BigInt(i),
-      owner: m.owner,
-      pendingOwner: m.pendingOwner === ZERO_ADDRESS ? null : m.pendingOwner,
-      deprecated: Boolean(m.deprecated),
-      versionCount: BigInt(m.versionCount),
-      terms: toModelTerms(m.terms),
-    }));
+    const models: StoredModel[] = await this.registry.getModels(first, count);
+    return models.map((m, i) => modelInfo((first === 0n ? 1n : first) + BigInt(i), m));
   }
 
   /** One version, with its declared signature read from its VersionPublished event (checked against the hash). */
@@ -819,6 +804,26 @@ export class JobHandle {
 }
 
 const ZERO_ADDRESS = "0x" + "00".repeat(20);
+
+/** `IModelRegistry.Model` as the registry returns it. */
+interface StoredModel {
+  owner: string;
+  versionCount: bigint;
+  deprecated: boolean;
+  pendingOwner: string;
+  terms: Parameters<typeof toModelTerms>[0];
+}
+
+function modelInfo(id: bigint, m: StoredModel): ModelInfo {
+  return {
+    id,
+    owner: m.owner,
+    pendingOwner: m.pendingOwner === ZERO_ADDRESS ? null : m.pendingOwner,
+    deprecated: m.deprecated,
+    versionCount: BigInt(m.versionCount),
+    terms: toModelTerms(m.terms),
+  };
+}
 
 function providerOf(runner: Signer | Provider): Provider {
   const provider = (runner as Signer).provider ?? (runner as Provider);

@@ -49,6 +49,7 @@ import {
   type Tensor,
 } from "./codec";
 import type { ValueInfo } from "./onnx";
+import { ByteReader } from "./codec/reader";
 
 /** A declared input or output: a null dimension is dynamic (any size), which only an output may have. */
 export interface TensorSpec {
@@ -258,43 +259,14 @@ export function encodeSignature(sig: IoSignature): Uint8Array {
   return out;
 }
 
-class Reader {
-  offset = 0;
-  private readonly view: DataView;
-
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
+/** The signature decoder's cursor: every refusal is a SignatureError with the offset. */
+class Reader extends ByteReader {
   fail(message: string, at: number, tensor?: string): never {
     throw new SignatureError(`at offset ${at}: ${message}`, { tensor, offset: at });
   }
 
-  take(n: number, what: string, tensor?: string): Uint8Array {
-    const left = this.bytes.length - this.offset;
-    if (n > left) this.fail(`truncated: ${what} needs ${n} bytes, only ${left} left`, this.offset, tensor);
-    const out = this.bytes.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return out;
-  }
-
-  u8(what: string, tensor: string): number {
-    return this.take(1, what, tensor)[0];
-  }
-
-  u16(what: string): number {
-    this.take(2, what);
-    return this.view.getUint16(this.offset - 2, true);
-  }
-
-  u32(what: string): number {
-    this.take(4, what);
-    return this.view.getUint32(this.offset - 4, true);
-  }
-
-  u64(what: string, tensor: string): bigint {
-    this.take(8, what, tensor);
-    return this.view.getBigUint64(this.offset - 8, true);
+  protected truncated(n: number, what: string, tensor?: string): never {
+    this.fail(`truncated: ${what} needs ${n} bytes, only ${this.remaining} left`, this.offset, tensor);
   }
 }
 

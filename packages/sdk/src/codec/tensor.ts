@@ -43,6 +43,7 @@
  * agreement.
  */
 import { keccak256 } from "ethers";
+import { ByteReader } from "./reader";
 
 /** The element types a tensor can have. */
 export type ElementType = "float32" | "float64" | "int32" | "int64" | "uint8" | "int8" | "bool";
@@ -321,61 +322,14 @@ export function encodeTensors(tensors: NamedTensors): Uint8Array {
   return out;
 }
 
-class Reader {
-  offset = 0;
-  private readonly view: DataView;
-
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  get remaining(): number {
-    return this.bytes.length - this.offset;
-  }
-
-  need(n: number, what: string, tensor?: string): void {
-    if (n > this.remaining) {
-      const where = tensor === undefined ? "" : ` of tensor ${quote(tensor)}`;
-      throw new CodecError(
-        `truncated: ${what}${where} needs ${n} bytes at offset ${this.offset}, only ${this.remaining} left`,
-        tensor,
-      );
-    }
-  }
-
-  u8(what: string, tensor?: string): number {
-    this.need(1, what, tensor);
-    return this.bytes[this.offset++];
-  }
-
-  u16(what: string, tensor?: string): number {
-    this.need(2, what, tensor);
-    const v = this.view.getUint16(this.offset, true);
-    this.offset += 2;
-    return v;
-  }
-
-  u32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getUint32(this.offset, true);
-    this.offset += 4;
-    return v;
-  }
-
-  /** A u64 as [low 32 bits, high 32 bits]. */
-  u64(what: string, tensor: string): [number, number] {
-    this.need(8, what, tensor);
-    const lo = this.view.getUint32(this.offset, true);
-    const hi = this.view.getUint32(this.offset + 4, true);
-    this.offset += 8;
-    return [lo, hi];
-  }
-
-  take(n: number, what: string, tensor?: string): Uint8Array {
-    this.need(n, what, tensor);
-    const out = this.bytes.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return out;
+/** The tensor-list decoder's cursor: running out of bytes is a CodecError naming the tensor. */
+class Reader extends ByteReader {
+  protected truncated(n: number, what: string, tensor?: string): never {
+    const where = tensor === undefined ? "" : ` of tensor ${quote(tensor)}`;
+    throw new CodecError(
+      `truncated: ${what}${where} needs ${n} bytes at offset ${this.offset}, only ${this.remaining} left`,
+      tensor,
+    );
   }
 }
 
@@ -422,11 +376,11 @@ export function decodeTensors(bytes: Uint8Array): NamedTensors {
     const rank = r.u8("rank", name);
     const shape: number[] = [];
     for (let axis = 0; axis < rank; axis++) {
-      const [lo, hi] = r.u64(`dimension ${axis}`, name);
-      if (hi > 0x1fffff) {
+      const dimension = r.u64(`dimension ${axis}`, name);
+      if (dimension > BigInt(Number.MAX_SAFE_INTEGER)) {
         throw new CodecError(`tensor ${quote(name)}: dimension ${axis} exceeds 2^53-1`, name);
       }
-      shape.push(hi * 2 ** 32 + lo);
+      shape.push(Number(dimension));
     }
     const maxElements = Math.floor(r.remaining / info.size);
     const elements = elementCount(shape, maxElements);
