@@ -4,7 +4,12 @@ import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-networ
 import { hexlify } from "ethers";
 import { encodeTensors, TYPE_CODES, type ElementType } from "../packages/sdk/src/codec";
 import { JobOutcome, JobStatus, VerificationMode } from "../packages/sdk/src/params";
-import { abandonedSettlement, abandonmentSlash } from "../packages/sdk/src/settlement";
+import {
+  abandonedSettlement,
+  abandonmentSlash,
+  rejectedSettlement,
+  rejectionSlash,
+} from "../packages/sdk/src/settlement";
 import { currentTerms, jobTermsHash } from "../packages/sdk/src/terms";
 import { CLASS_COUNT, DAY, expectConservation, SCORES_TENSOR, settlement } from "./fixtures/escrow";
 import { INPUT, OUTPUT, PRICE, TEST_PARAMS, termsFor, type Job } from "./fixtures/protocol";
@@ -18,6 +23,7 @@ import {
   type ConsumerUsers,
 } from "./fixtures/consumer";
 import { underCoverage } from "./fixtures/coverage";
+import { drawCommittee, voteAll, votingJob } from "./fixtures/verification";
 
 /**
  * The least callback gas the consumer needs to record and read a 10-class output in shape [1, 10] (float32: 74
@@ -526,6 +532,48 @@ describe("ExampleConsumer", function () {
         f.token,
         [f.requester, f.consumer],
         [PRICE, -PRICE],
+      );
+      await expectConservation(f, [f.consumer]);
+    });
+
+    it("record a rejected job whose callback failed (recordRefund): the user gets its fee, the owner the compensation", async function () {
+      const f = await loadFixture(consumerUsersFixture);
+      const v = { ...f, params: await f.escrow.params(), actors: await ethers.getSigners() };
+      const job = await f.consumerJob(f.models.committee, 5_000);
+      await f.escrow.connect(f.worker).submitResult(job, OUTPUT);
+      await drawCommittee(v, job);
+      const { members } = await votingJob(v, job);
+      await voteAll(v, BigInt(job.id), members, [false, false, false]);
+      await expect(f.consumer.recordRefund(job.id))
+        .to.be.revertedWithCustomError(f.consumer, "ExampleConsumerNotRefunded")
+        .withArgs(job.id, JobStatus.Voting);
+      const refund = rejectedSettlement(job, TEST_PARAMS, 3, rejectionSlash(job));
+      const compensation = refund.requesterRefund - PRICE;
+      const settle = f.escrow.connect(f.other).settle(job, "0x");
+      await expect(settle).to.emit(f.escrow, "JobSettled").withArgs(job.id, JobOutcome.Rejected, settlement(refund));
+      await expect(settle)
+        .to.emit(f.escrow, "CallbackDelivered")
+        .withArgs(job.id, await f.consumer.getAddress(), false);
+      expect(await f.consumer.surplus()).to.equal(compensation);
+
+      await expect(f.consumer.connect(f.other).recordRefund(job.id))
+        .to.emit(f.consumer, "RefundCredited")
+        .withArgs(job.id, f.requester.address, PRICE);
+      const request = await f.consumer.requestOf(job.id);
+      expect([request.done, request.outcome, request.predicted]).to.deep.equal([
+        true,
+        BigInt(JobOutcome.Rejected),
+        false,
+      ]);
+      await expect(f.consumer.connect(f.requester).claimRefund()).to.changeTokenBalances(
+        f.token,
+        [f.requester, f.consumer, f.escrow],
+        [PRICE, compensation, -(PRICE + compensation)],
+      );
+      await expect(f.consumer.connect(f.governance).sweepSurplus(f.treasury)).to.changeTokenBalances(
+        f.token,
+        [f.consumer, f.treasury],
+        [-compensation, compensation],
       );
       await expectConservation(f, [f.consumer]);
     });
