@@ -727,7 +727,7 @@ task(
       // Loaded here, not at start-up: the profile checker and the fetcher are needed by no other task.
       const { WeightsTree, buildFraudProof, convictingNeuron, encodeEvidence, findFirstFraud, parseProfileModel } =
         await import("../src/proven");
-      const { fetchInput, fetchUri, sha256Hex } = await import("../src/worker/models");
+      const { fetchInput, fetchUri, sha256Hex } = await import("../src/worker/clients/models");
       const p = await connect(hre, args);
       requireSigner(p);
       const jobId = await jobIdFromArg(p, args.job);

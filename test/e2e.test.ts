@@ -23,8 +23,8 @@ import {
 } from "../src/network";
 import { JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../packages/sdk/src/params";
 import { jobIdOf, toJob } from "../packages/sdk/src/job";
-import { jobToJson } from "../src/worker/chain";
-import { sha256Hex } from "../src/worker/models";
+import { jobToJson } from "../src/worker/clients/chain";
+import { sha256Hex } from "../src/worker/clients/models";
 import { loadModel, runModel, type LoadedModel } from "../packages/sdk/src/onnx";
 import { underCoverage } from "./fixtures/coverage";
 

@@ -38,8 +38,8 @@ import {
   type EscrowParams,
   type ModelTerms,
 } from "../../packages/sdk/src/params";
-import type { Fault, Role } from "../worker/config";
-import { sha256Hex } from "../worker/models";
+import type { Fault, Role } from "../worker/config/config";
+import { sha256Hex } from "../worker/clients/models";
 import type { DeployRequest } from "./deploy-child";
 import { freePort, ROOT, runManaged, spawnManaged, tail, waitFor, type ManagedProcess } from "./processes";
 import { encodeSignature, type IoSignature } from "../../packages/sdk/src/signature";

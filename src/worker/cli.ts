@@ -8,7 +8,7 @@
  * configuration exits with status 2 and one line naming the problem.
  */
 import { Command, Option } from "commander";
-import { ConfigError, FAULTS, LOG_LEVELS, parseConfig, ROLES, type ConfigInput } from "./config";
+import { ConfigError, FAULTS, LOG_LEVELS, parseConfig, ROLES, type ConfigInput } from "./config/config";
 
 // The service, the chain code and ONNX Runtime are loaded once the arguments and the configuration are found
 // good: under ts-node they take seconds to load, and a refusal should not wait for them.
@@ -66,7 +66,7 @@ program
       settleAll: opts.settleAll,
       logLevel: opts.logLevel,
     });
-    const { startServiceFromConfig } = await import("./service");
+    const { startServiceFromConfig } = await import("./loop/service");
     let handle;
     try {
       handle = await startServiceFromConfig(cfg, { progress: process.stderr.isTTY === true });
@@ -114,9 +114,9 @@ program
       import("ethers"),
       import("../../packages/sdk/src/deployment"),
       import("../../packages/sdk/src/job"),
-      import("./chain"),
-      import("./models"),
-      import("./verify"),
+      import("./clients/chain"),
+      import("./clients/models"),
+      import("./verify-job"),
     ]);
     let deployment;
     try {

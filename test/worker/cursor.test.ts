@@ -4,9 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { jobIdOf } from "../../packages/sdk/src/job";
 import { sealCommitment } from "../../packages/sdk/src/votes";
-import { sealedOf, type JobRecord, type VoteRecord } from "../../src/worker/chain";
-import { Cursor, eventKey, readJson, writeJsonAtomic } from "../../src/worker/cursor";
-import { SaltStore } from "../../src/worker/salts";
+import { sealedOf, type JobRecord, type VoteRecord } from "../../src/worker/clients/chain";
+import { Cursor, eventKey, readJson, writeJsonAtomic } from "../../src/worker/state/cursor";
+import { SaltStore } from "../../src/worker/state/salts";
 
 describe("worker cursor and salts", function () {
   let dir: string;

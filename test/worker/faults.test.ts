@@ -8,7 +8,7 @@ import {
   runReference,
   type ProfileModel,
 } from "../../src/proven";
-import { corruptTrace, type TraceFault } from "../../src/worker/faults";
+import { corruptTrace, type TraceFault } from "../../src/worker/compute/faults";
 import {
   GOLDEN_INPUT,
   GOLDEN_MODEL,

@@ -15,7 +15,7 @@ import {
   WeightsRootMismatchError,
   ipfsUrl,
   sha256Hex,
-} from "../../src/worker/models";
+} from "../../src/worker/clients/models";
 import { GOLDEN_FILE, GOLDEN_INPUT, GOLDEN_MODEL } from "../fixtures/proven";
 import { ModelLoadError, runModel } from "../../packages/sdk/src/onnx";
 

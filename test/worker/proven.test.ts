@@ -22,9 +22,9 @@ import {
   type ProfileModel,
 } from "../../src/proven";
 import { acceptedSettlement, provenSettlement } from "../../packages/sdk/src/settlement";
-import { jobToJson } from "../../src/worker/chain";
-import { modelRef } from "../../src/worker/execute";
-import { formatVerdict, verifyJob } from "../../src/worker/verify";
+import { jobToJson } from "../../src/worker/clients/chain";
+import { modelRef } from "../../src/worker/compute/execute";
+import { formatVerdict, verifyJob } from "../../src/worker/verify-job";
 import { underCoverage } from "../fixtures/coverage";
 import {
   GOLDEN_FILE,

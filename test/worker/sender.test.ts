@@ -11,7 +11,7 @@ import {
   withRetry,
   type SenderSigner,
   type TxCall,
-} from "../../src/worker/sender";
+} from "../../src/worker/clients/sender";
 
 const revert = (name: string, args: unknown[]) =>
   Object.assign(new Error("execution reverted"), {

@@ -10,13 +10,13 @@ import { encodeSignature } from "../../packages/sdk/src/signature";
 import { jobDomainOf, jobIdOf, toJob, type JobDomain } from "../../packages/sdk/src/job";
 import { buildIdentityModel, buildMlpClassifier, buildTwoInputModel } from "../../src/models/build";
 import { DEFAULT_ESCROW_PARAMS, JobOutcome, JobStatus, VoteState } from "../../packages/sdk/src/params";
-import { jobToJson } from "../../src/worker/chain";
-import { sha256Hex } from "../../src/worker/models";
+import { jobToJson } from "../../src/worker/clients/chain";
+import { sha256Hex } from "../../src/worker/clients/models";
 import { buildProfileModel, weightsRoot } from "../../src/proven";
 import { GOLDEN_MODEL } from "../fixtures/proven";
 import { deployServiceBench, waitFor as waitUntil, type LogLine, type ServiceBench } from "../fixtures/services";
 import { loadModel, runModel } from "../../packages/sdk/src/onnx";
-import { formatVerdict, verifyJob } from "../../src/worker/verify";
+import { formatVerdict, verifyJob } from "../../src/worker/verify-job";
 
 /** A wrong weights root for the golden profile model: the root of its first layer alone. */
 const BAD_ROOT = weightsRoot(GOLDEN_MODEL.layers.slice(0, 1));

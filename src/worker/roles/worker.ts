@@ -11,14 +11,14 @@
  * the reference executor and cross-checked by ONNX Runtime: on any disagreement the job is left ("trace-mismatch").
  */
 import { hexlify } from "ethers";
-import type { IJobEscrow } from "../../typechain-types";
-import { encodeTensors } from "../../packages/sdk/src/codec";
-import { JobStatus, VerificationMode } from "../../packages/sdk/src/params";
-import type { JobRecord } from "./chain";
-import { runJob, runProvenJob, same, type RoleContext, type TickView } from "./context";
-import { JobFailure } from "./execute";
-import { corruptOutput, corruptTrace } from "./faults";
-import { txCall } from "./sender";
+import type { IJobEscrow } from "../../../typechain-types";
+import { encodeTensors } from "../../../packages/sdk/src/codec";
+import { JobStatus, VerificationMode } from "../../../packages/sdk/src/params";
+import type { JobRecord } from "../clients/chain";
+import { runJob, runProvenJob, same, type RoleContext, type TickView } from "../loop/context";
+import { JobFailure } from "../compute/execute";
+import { corruptOutput, corruptTrace } from "../compute/faults";
+import { txCall } from "../clients/sender";
 
 interface Ready {
   rec: JobRecord;

@@ -3,10 +3,10 @@
  * logs in bounded block ranges up to the head minus the confirmations.
  */
 import type { ContractRunner, Log, LogDescription, Provider } from "ethers";
-import type { IJobEscrow, JobEscrow, ModelRegistry, VerifierStaking } from "../../typechain-types";
-import { JobEscrow__factory, ModelRegistry__factory, VerifierStaking__factory } from "../factories";
-import type { Deployment } from "../../packages/sdk/src/deployment";
-import { sealInOrder } from "../../packages/sdk/src/votes";
+import type { IJobEscrow, JobEscrow, ModelRegistry, VerifierStaking } from "../../../typechain-types";
+import { JobEscrow__factory, ModelRegistry__factory, VerifierStaking__factory } from "../../factories";
+import type { Deployment } from "../../../packages/sdk/src/deployment";
+import { sealInOrder } from "../../../packages/sdk/src/votes";
 import { withRetry, type RetryOptions } from "./sender";
 
 export interface ProtocolAddresses {

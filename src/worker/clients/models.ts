@@ -13,12 +13,12 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { keccak256 } from "ethers";
-import { checkWeightsRoot, hasWeightsRoot, WeightsRootMismatchError } from "../models/weights-root";
-import { parseProfileModel } from "../proven/check";
-import { WeightsTree } from "../proven/leaves";
-import type { ProfileModel } from "../proven/profile";
-import { ProfileRuntime } from "../proven/runtime";
-import { loadModel, type LoadedModel } from "../../packages/sdk/src/onnx";
+import { checkWeightsRoot, hasWeightsRoot, WeightsRootMismatchError } from "../../models/weights-root";
+import { parseProfileModel } from "../../proven/check";
+import { WeightsTree } from "../../proven/leaves";
+import type { ProfileModel } from "../../proven/profile";
+import { ProfileRuntime } from "../../proven/runtime";
+import { loadModel, type LoadedModel } from "../../../packages/sdk/src/onnx";
 
 export { WeightsRootMismatchError };
 

@@ -11,7 +11,7 @@ import {
   IModelRegistry__factory,
   IVerifierStaking__factory,
   ProvenJudge__factory,
-} from "../factories";
+} from "../../factories";
 
 /** What went wrong, as far as the caller needs to know. */
 export type ErrorKind =

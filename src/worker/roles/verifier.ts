@@ -10,17 +10,17 @@
  * the verifier cannot judge and does not vote (logged, counted by reason).
  */
 import { getBytes, type Signer } from "ethers";
-import type { IJobEscrow } from "../../typechain-types";
-import { IERC20__factory } from "../factories";
-import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../../packages/sdk/src/codec";
-import { JobStatus, VerificationMode, VoteState } from "../../packages/sdk/src/params";
-import { buildFraudProof, describeFraud, encodeEvidence, type Fraud } from "../proven/judge";
-import { challengeBondFor } from "../../packages/sdk/src/settlement";
-import { voteCommitment } from "../../packages/sdk/src/votes";
-import { chainTime, sealedOf, voteRecordOf, type JobRecord } from "./chain";
-import { measured, runJob, same, type RoleContext, type TickView } from "./context";
-import { checkProvenResult, JobFailure, type ProvenCheck } from "./execute";
-import { txCall } from "./sender";
+import type { IJobEscrow } from "../../../typechain-types";
+import { IERC20__factory } from "../../factories";
+import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../../../packages/sdk/src/codec";
+import { JobStatus, VerificationMode, VoteState } from "../../../packages/sdk/src/params";
+import { buildFraudProof, describeFraud, encodeEvidence, type Fraud } from "../../proven/judge";
+import { challengeBondFor } from "../../../packages/sdk/src/settlement";
+import { voteCommitment } from "../../../packages/sdk/src/votes";
+import { chainTime, sealedOf, voteRecordOf, type JobRecord } from "../clients/chain";
+import { measured, runJob, same, type RoleContext, type TickView } from "../loop/context";
+import { checkProvenResult, JobFailure, type ProvenCheck } from "../compute/execute";
+import { txCall } from "../clients/sender";
 
 export interface Judgment {
   agree: boolean;

@@ -4,10 +4,10 @@
  * a tensor output that decodes fine and fails every tolerance (committee, challenge), and for a Proven job a trace
  * that is wrong at exactly one neuron a fraud proof can name.
  */
-import { encodeTensors, type Tensor } from "../../packages/sdk/src/codec";
-import { clampRange, type ProfileModel } from "../proven/profile";
-import { runReference } from "../proven/reference";
-import { traceOf, type Trace } from "../proven/trace";
+import { encodeTensors, type Tensor } from "../../../packages/sdk/src/codec";
+import { clampRange, type ProfileModel } from "../../proven/profile";
+import { runReference } from "../../proven/reference";
+import { traceOf, type Trace } from "../../proven/trace";
 
 /**
  * A wrong output of the same names, types and shapes — every number moved by one, every bool flipped — so that it

@@ -7,9 +7,9 @@
 import path from "node:path";
 import { hexlify, JsonRpcProvider, Wallet, type Provider, type Signer } from "ethers";
 import pino, { type Logger } from "pino";
-import type { IJobEscrow } from "../../typechain-types";
-import { loadDeployment } from "../../packages/sdk/src/deployment";
-import { JobStatus } from "../../packages/sdk/src/params";
+import type { IJobEscrow } from "../../../typechain-types";
+import { loadDeployment } from "../../../packages/sdk/src/deployment";
+import { JobStatus } from "../../../packages/sdk/src/params";
 import {
   addressesOf,
   chainTime,
@@ -19,18 +19,18 @@ import {
   voteRecordOf,
   type JobRecord,
   type ProtocolAddresses,
-} from "./chain";
-import type { Fault, Role, WorkerConfig } from "./config";
+} from "../clients/chain";
+import type { Fault, Role, WorkerConfig } from "../config/config";
 import { limiter, type RoleContext, type TickView } from "./context";
-import { Cursor, eventKey } from "./cursor";
-import { DrawRole } from "./draw";
+import { Cursor, eventKey } from "../state/cursor";
+import { DrawRole } from "../roles/draw";
 import { Metrics } from "./metrics";
-import { ModelStore } from "./models";
-import { SaltStore } from "./salts";
-import { TxSender, withRetry, type RetryOptions } from "./sender";
+import { ModelStore } from "../clients/models";
+import { SaltStore } from "../state/salts";
+import { TxSender, withRetry, type RetryOptions } from "../clients/sender";
 import { startHealthServer, type HealthServer } from "./server";
-import { VerifierRole } from "./verifier";
-import { settleTick, workerTick } from "./worker";
+import { VerifierRole } from "../roles/verifier";
+import { settleTick, workerTick } from "../roles/worker";
 
 export interface ServiceOptions {
   provider: Provider;

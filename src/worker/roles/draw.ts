@@ -13,12 +13,12 @@
  * (another party was first) is not sent.
  */
 import type { Interface, Log } from "ethers";
-import type { IJobEscrow } from "../../typechain-types";
-import { IRandomnessSource__factory } from "../factories";
-import { JobOutcome, JobStatus } from "../../packages/sdk/src/params";
-import type { JobRecord } from "./chain";
-import { same, type RoleContext, type TickView } from "./context";
-import { txCall } from "./sender";
+import type { IJobEscrow } from "../../../typechain-types";
+import { IRandomnessSource__factory } from "../../factories";
+import { JobOutcome, JobStatus } from "../../../packages/sdk/src/params";
+import type { JobRecord } from "../clients/chain";
+import { same, type RoleContext, type TickView } from "../loop/context";
+import { txCall } from "../clients/sender";
 
 export interface DrawDuties {
   /** Draw the jobs this account submitted, as soon as their seed exists (the worker role). */

@@ -4,15 +4,15 @@
  */
 import type { Provider } from "ethers";
 import type { Logger } from "pino";
-import type { IJobEscrow } from "../../typechain-types";
-import type { Tensor } from "../../packages/sdk/src/codec";
-import type { Contracts, JobRecord } from "./chain";
-import type { Fault } from "./config";
-import type { Cursor } from "./cursor";
-import { JobFailure, executeJob, executeProvenJob, type ExecuteDeps, type ProvenRun } from "./execute";
+import type { IJobEscrow } from "../../../typechain-types";
+import type { Tensor } from "../../../packages/sdk/src/codec";
+import type { Contracts, JobRecord } from "../clients/chain";
+import type { Fault } from "../config/config";
+import type { Cursor } from "../state/cursor";
+import { JobFailure, executeJob, executeProvenJob, type ExecuteDeps, type ProvenRun } from "../compute/execute";
 import type { Metrics } from "./metrics";
-import type { SaltStore } from "./salts";
-import type { TxSender } from "./sender";
+import type { SaltStore } from "../state/salts";
+import type { TxSender } from "../clients/sender";
 
 export interface RoleContext {
   provider: Provider;

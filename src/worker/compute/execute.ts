@@ -6,12 +6,12 @@
  * from the reason.
  */
 import { EventLog, getBytes, ZeroHash } from "ethers";
-import type { ModelRegistry } from "../../typechain-types";
-import { CodecError, decodeTensors, type Tensor } from "../../packages/sdk/src/codec";
-import { ProfileError } from "../proven/check";
-import { findFirstFraud, type Fraud, type PostedResult } from "../proven/judge";
-import { computeTrace, readProvenInput, TraceMismatchError, type Trace } from "../proven/trace";
-import type { JobRecord } from "./chain";
+import type { ModelRegistry } from "../../../typechain-types";
+import { CodecError, decodeTensors, type Tensor } from "../../../packages/sdk/src/codec";
+import { ProfileError } from "../../proven/check";
+import { findFirstFraud, type Fraud, type PostedResult } from "../../proven/judge";
+import { computeTrace, readProvenInput, TraceMismatchError, type Trace } from "../../proven/trace";
+import type { JobRecord } from "../clients/chain";
 import {
   FetchError,
   HashMismatchError,
@@ -21,8 +21,8 @@ import {
   type ModelRef,
   type ModelStore,
   type ProvenModel,
-} from "./models";
-import { ModelInputError, ModelLoadError, runModel, type LoadedModel } from "../../packages/sdk/src/onnx";
+} from "../clients/models";
+import { ModelInputError, ModelLoadError, runModel, type LoadedModel } from "../../../packages/sdk/src/onnx";
 import {
   checkInputs,
   checkSignatureFits,
@@ -30,7 +30,7 @@ import {
   SignatureError,
   SignatureMismatchError,
   type IoSignature,
-} from "../../packages/sdk/src/signature";
+} from "../../../packages/sdk/src/signature";
 
 /** Why a job cannot be run. Model reasons say nothing about the input; input reasons condemn any output. */
 export type FailureReason =

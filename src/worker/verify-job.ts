@@ -22,7 +22,7 @@ import {
   type JobRecord,
   type ProtocolAddresses,
   type ProtocolEvent,
-} from "./chain";
+} from "./clients/chain";
 import {
   checkProvenResult,
   JobFailure,
@@ -31,10 +31,10 @@ import {
   loadProvenModel,
   modelRef,
   type ExecuteDeps,
-} from "./execute";
-import type { FetchOptions, ModelStore } from "./models";
+} from "./compute/execute";
+import type { FetchOptions, ModelStore } from "./clients/models";
 import { runModel } from "../../packages/sdk/src/onnx";
-import type { RetryOptions } from "./sender";
+import type { RetryOptions } from "./clients/sender";
 
 const name = <T extends Record<string, number>>(table: T, value: number): string =>
   Object.keys(table).find((k) => table[k] === value) ?? String(value);
