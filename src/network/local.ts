@@ -38,7 +38,7 @@ import {
   type EscrowParams,
   type ModelTerms,
 } from "../../packages/sdk/src/params";
-import type { Fault, Role } from "../worker/config/config";
+import type { Fault, RoleName } from "../worker/config/config";
 import { sha256Hex } from "../worker/clients/models";
 import type { DeployRequest } from "./deploy-child";
 import { freePort, ROOT, runManaged, spawnManaged, tail, waitFor, type ManagedProcess } from "./processes";
@@ -112,7 +112,7 @@ export interface ServiceOptions {
   /** Names the log files, and the state directory unless `stateDir` is given. */
   name: string;
   wallet: HDNodeWallet;
-  role: Role;
+  role: RoleName;
   fault?: Fault;
   /** Also settle due jobs of others (a keeper). */
   settleAll?: boolean;

@@ -8,7 +8,7 @@
  * configuration exits with status 2 and one line naming the problem.
  */
 import { Command, Option } from "commander";
-import { ConfigError, FAULTS, LOG_LEVELS, parseConfig, ROLES, type ConfigInput } from "./config/config";
+import { ConfigError, parseConfig, SETTINGS, type ConfigInput, type SettingKey } from "./config/config";
 
 // The service, the chain code and ONNX Runtime are loaded once the arguments and the configuration are found
 // good: under ts-node they take seconds to load, and a refusal should not wait for them.
@@ -28,81 +28,61 @@ function config(flags: ConfigInput, needKey = true) {
   }
 }
 
+/** Adds the settings `command` takes as options, from the one table (config.ts); returns their keys. */
+function withSettings(cmd: Command, command: "run" | "verify-job"): SettingKey[] {
+  const keys: SettingKey[] = [];
+  for (const [key, s] of Object.entries(SETTINGS) as [SettingKey, (typeof SETTINGS)[SettingKey]][]) {
+    if (!s.flag || !(s.commands as readonly string[] | undefined)?.includes(command)) continue;
+    const option = new Option(s.flag, `${s.help} (${s.env})`);
+    if ("choices" in s && s.choices) option.choices(s.choices);
+    cmd.addOption(option);
+    keys.push(key);
+  }
+  return keys;
+}
+
+/** The flags given, by setting (commander names `--rpc-url` rpcUrl, as the table does). */
+const given = (keys: SettingKey[], opts: Record<string, unknown>): ConfigInput =>
+  Object.fromEntries(keys.map((k) => [k, opts[k]]));
+
 const program = new Command("trustml-worker").description("TrustML off-chain worker and verifier");
 
-program
-  .command("run")
-  .description("follow the escrow and work, verify, or both")
-  .addOption(new Option("--role <role>", "what this process does").choices(ROLES))
-  .addOption(
-    new Option("--fault <fault>", "FAULT INJECTION for demos and tests: make this worker dishonest").choices(FAULTS),
-  )
-  .option("--rpc-url <url>", "JSON-RPC endpoint (TRUSTML_RPC_URL)")
-  .option("--deployment <file>", "deployments/<network>.json (TRUSTML_DEPLOYMENT)")
-  .option("--cache-dir <dir>", "model cache (TRUSTML_CACHE_DIR)")
-  .option("--state-dir <dir>", "cursor and salts (TRUSTML_STATE_DIR)")
-  .option("--confirmations <n>", "blocks behind the head to read events (TRUSTML_CONFIRMATIONS)")
-  .option("--concurrency <n>", "inferences at once (TRUSTML_CONCURRENCY)")
-  .option("--poll-ms <ms>", "loop interval (TRUSTML_POLL_MS)")
-  .option("--port <port>", "/healthz and /metrics port, -1 to disable (TRUSTML_PORT)")
-  .option("--ipfs-gateway <url>", "gateway for ipfs:// URIs (TRUSTML_IPFS_GATEWAY)")
-  .option("--withdraw-at <amount>", "withdraw the escrow balance from this many base units (TRUSTML_WITHDRAW_AT)")
-  .option("--settle-all", "also settle due jobs of others, as a keeper (TRUSTML_SETTLE_ALL)")
-  .addOption(new Option("--log-level <level>", "pino level (TRUSTML_LOG_LEVEL)").choices(LOG_LEVELS))
-  .action(async (opts: Record<string, unknown>) => {
-    const cfg = config({
-      role: opts.role,
-      fault: opts.fault,
-      rpcUrl: opts.rpcUrl,
-      deployment: opts.deployment,
-      cacheDir: opts.cacheDir,
-      stateDir: opts.stateDir,
-      confirmations: opts.confirmations,
-      concurrency: opts.concurrency,
-      pollMs: opts.pollMs,
-      port: opts.port,
-      ipfsGateway: opts.ipfsGateway,
-      withdrawAt: opts.withdrawAt,
-      settleAll: opts.settleAll,
-      logLevel: opts.logLevel,
-    });
-    const { startServiceFromConfig } = await import("./loop/service");
-    let handle;
-    try {
-      handle = await startServiceFromConfig(cfg, { progress: process.stderr.isTTY === true });
-    } catch (e) {
-      fail(`cannot start: ${(e as Error).message}`);
-    }
-    let signals = 0;
-    const shutdown = (signal: string) => {
-      if (++signals > 1) fail(`${signal} again: exiting at once`, 130);
-      process.stderr.write(`\n${signal}: finishing the current job, then exiting\n`);
-      handle.stop().then(
-        () => process.exit(0),
-        (e: Error) => fail(`error while stopping: ${e.message}`),
-      );
-    };
-    process.on("SIGINT", () => shutdown("SIGINT"));
-    process.on("SIGTERM", () => shutdown("SIGTERM"));
-  });
+const run = program.command("run").description("follow the escrow and work, verify, or both");
+const runKeys = withSettings(run, "run");
+run.action(async (opts: Record<string, unknown>) => {
+  const cfg = config(given(runKeys, opts));
+  const { startServiceFromConfig } = await import("./loop/service");
+  let handle;
+  try {
+    handle = await startServiceFromConfig(cfg, { progress: process.stderr.isTTY === true });
+  } catch (e) {
+    fail(`cannot start: ${(e as Error).message}`);
+  }
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    if (++signals > 1) fail(`${signal} again: exiting at once`, 130);
+    process.stderr.write(`\n${signal}: finishing the current job, then exiting\n`);
+    handle.stop().then(
+      () => process.exit(0),
+      (e: Error) => fail(`error while stopping: ${e.message}`),
+    );
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+});
 
-program
+const verify = program
   .command("verify-job")
   .description("re-check a past job from chain data alone")
-  .argument("<jobId>", "the job id (a 256-bit hash), 0x-hex as the tools print it, or decimal")
-  .option("--rpc-url <url>", "JSON-RPC endpoint (TRUSTML_RPC_URL)")
-  .option("--deployment <file>", "deployments/<network>.json (TRUSTML_DEPLOYMENT)")
-  .option("--cache-dir <dir>", "model cache (TRUSTML_CACHE_DIR)")
-  .option("--ipfs-gateway <url>", "gateway for ipfs:// URIs (TRUSTML_IPFS_GATEWAY)")
+  .argument("<jobId>", "the job id (a 256-bit hash), 0x-hex as the tools print it, or decimal");
+const verifyKeys = withSettings(verify, "verify-job");
+verify
   .option("--json", "print the verdict as JSON (the job id as 0x and 64 hex digits)")
   .action(async (jobId: string, opts: Record<string, unknown>) => {
     if (!/^([0-9]{1,78}|0x[0-9a-fA-F]{1,64})$/.test(jobId) || BigInt(jobId) >= 2n ** 256n) {
       fail(`invalid job id ${JSON.stringify(jobId)}: expected a 256-bit number, decimal or 0x-hex`, 2);
     }
-    const cfg = config(
-      { rpcUrl: opts.rpcUrl, deployment: opts.deployment, cacheDir: opts.cacheDir, ipfsGateway: opts.ipfsGateway },
-      false,
-    );
+    const cfg = config(given(verifyKeys, opts), false);
     const [
       { JsonRpcProvider },
       { loadDeployment },

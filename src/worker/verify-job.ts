@@ -14,15 +14,8 @@ import { hasWeightsRoot } from "../models/weights-root";
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../../packages/sdk/src/params";
 import { IRandomnessSource__factory } from "../factories";
 import { describeFraud, FRAUD_KINDS, type Fraud, type FraudKind } from "../proven/judge";
-import {
-  chainTime,
-  connect,
-  EventReader,
-  jobToJson,
-  type JobRecord,
-  type ProtocolAddresses,
-  type ProtocolEvent,
-} from "./clients/chain";
+import { chainTime, connect, jobToJson, type JobRecord, type ProtocolAddresses } from "./clients/chain";
+import { EventReader, type ProtocolEvent } from "./clients/events";
 import {
   checkProvenResult,
   JobFailure,

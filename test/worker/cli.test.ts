@@ -13,7 +13,8 @@ import { escrowLibraryEntries } from "../../packages/sdk/src/libraries";
 import { jobFromTx } from "../../packages/sdk/src/job";
 import { buildMlpClassifier } from "../../src/models/build";
 import { JobStatus, VerificationMode } from "../../packages/sdk/src/params";
-import { ConfigError, parseConfig } from "../../src/worker/config/config";
+import { ConfigError, DEFAULTS, parseConfig, serviceSettings, SETTINGS } from "../../src/worker/config/config";
+import { readFileSync } from "node:fs";
 import { sha256Hex } from "../../src/worker/clients/models";
 import { deployProtocolFixture, STAKE } from "../fixtures/protocol";
 import { currentTerms } from "../../packages/sdk/src/terms";
@@ -48,6 +49,33 @@ describe("worker configuration and command line", function () {
     expect(bad({ TRUSTML_CONFIRMATIONS: "-1" })).to.match(/TRUSTML_CONFIRMATIONS must be at least 0/);
     expect(bad({}, { role: "miner" })).to.match(/^invalid configuration: --role must be one of worker, verifier, both/);
     expect(bad({ TRUSTML_FAULT: "evil" })).to.match(/TRUSTML_FAULT must be one of none, wrong-output/);
+  });
+
+  it("has one table: .env.example documents every variable with its default, --help lists every flag", function () {
+    const example = readFileSync(path.join(ROOT, ".env.example"), "utf8");
+    for (const [key, s] of Object.entries(SETTINGS)) {
+      const line = example.split("\n").find((l) => l.startsWith(`${s.env}=`));
+      expect(line, `${s.env} in .env.example`).to.not.equal(undefined);
+      const d = DEFAULTS[key as keyof typeof DEFAULTS];
+      if (d !== undefined && key !== "rpcUrl") expect(line, s.env).to.equal(`${s.env}=${String(d)}`);
+    }
+    const help = spawnSync(TS_NODE, [CLI, "run", "--help"], {
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" },
+      encoding: "utf8",
+    });
+    for (const s of Object.values(SETTINGS)) {
+      const flag = "flag" in s ? s.flag : undefined;
+      if (flag && (s.commands as readonly string[]).includes("run")) expect(help.stdout).to.include(flag.split(" ")[0]);
+    }
+    expect(help.stdout).to.not.include("--private-key");
+    // An in-process service takes the same defaults, validated by the same schema.
+    expect(serviceSettings({ role: "verifier" })).to.include({
+      role: "verifier",
+      pollMs: 2000,
+      port: 9464,
+      host: "127.0.0.1",
+    });
+    expect(() => serviceSettings({ concurrency: 0 })).to.throw(ConfigError, "concurrency must be at least 1");
   });
 
   it("a bad configuration exits non-zero with one line", function () {

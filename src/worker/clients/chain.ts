@@ -1,13 +1,12 @@
 /**
- * The chain side: typed contracts, the job record as persisted, and an event reader that fetches the escrow's
- * logs in bounded block ranges up to the head minus the confirmations.
+ * The chain side: typed contracts, the protocol's addresses, the job record as persisted, and the chain's clock.
+ * The escrow's events are read by events.ts.
  */
-import type { ContractRunner, Log, LogDescription, Provider } from "ethers";
+import type { ContractRunner, Provider } from "ethers";
 import type { IJobEscrow, JobEscrow, ModelRegistry, VerifierStaking } from "../../../typechain-types";
 import { JobEscrow__factory, ModelRegistry__factory, VerifierStaking__factory } from "../../factories";
 import type { Deployment } from "../../../packages/sdk/src/deployment";
 import { sealInOrder } from "../../../packages/sdk/src/votes";
-import { withRetry, type RetryOptions } from "./sender";
 
 export interface ProtocolAddresses {
   escrow: string;
@@ -107,56 +106,6 @@ export function voteRecordOf(seat: unknown, commitment: unknown, blockNumber: nu
 /** The record's commitments sealed with their seats, in commit order (`sealInOrder`). */
 export function sealedOf(votes: readonly VoteRecord[]): string[] {
   return sealInOrder(votes.map((v) => ({ ...v, seat: BigInt(v.seat) })));
-}
-
-/** The escrow's events in [fromBlock, toBlock], decoded, in chain order. */
-export interface ProtocolEvent {
-  name: string;
-  args: LogDescription["args"];
-  log: Log;
-}
-
-export class EventReader {
-  constructor(
-    private readonly provider: Provider,
-    private readonly escrow: JobEscrow,
-    private readonly address: string,
-    private readonly maxBlockRange: number,
-    private readonly retry: RetryOptions,
-  ) {}
-
-  /** Block ranges covering [from, to], each at most maxBlockRange blocks. */
-  ranges(from: number, to: number): [number, number][] {
-    const out: [number, number][] = [];
-    for (let a = from; a <= to; a += this.maxBlockRange) out.push([a, Math.min(to, a + this.maxBlockRange - 1)]);
-    return out;
-  }
-
-  async read(fromBlock: number, toBlock: number, topics?: (string | null)[]): Promise<ProtocolEvent[]> {
-    const logs = await withRetry(
-      () => this.provider.getLogs({ address: this.address, fromBlock, toBlock, topics }),
-      this.retry,
-    );
-    const events: ProtocolEvent[] = [];
-    for (const log of logs) {
-      let parsed: LogDescription | null = null;
-      try {
-        parsed = this.escrow.interface.parseLog(log);
-      } catch {
-        parsed = null;
-      }
-      if (parsed) events.push({ name: parsed.name, args: parsed.args, log });
-    }
-    events.sort((a, b) => a.log.blockNumber - b.log.blockNumber || a.log.index - b.log.index);
-    return events;
-  }
-
-  /** Every matching event from `fromBlock` to `toBlock`, in bounded ranges. */
-  async readAll(fromBlock: number, toBlock: number, topics?: (string | null)[]): Promise<ProtocolEvent[]> {
-    const out: ProtocolEvent[] = [];
-    for (const [a, b] of this.ranges(fromBlock, toBlock)) out.push(...(await this.read(a, b, topics)));
-    return out;
-  }
 }
 
 /** The latest block's timestamp: the chain's clock, which decides every window. */

@@ -12,7 +12,8 @@ import type { Cursor } from "../state/cursor";
 import { JobFailure, executeJob, executeProvenJob, type ExecuteDeps, type ProvenRun } from "../compute/execute";
 import type { Metrics } from "./metrics";
 import type { SaltStore } from "../state/salts";
-import type { TxSender } from "../clients/sender";
+import type { RetryOptions, TxSender } from "../clients/sender";
+import type pLimit from "p-limit";
 
 export interface RoleContext {
   provider: Provider;
@@ -28,8 +29,10 @@ export interface RoleContext {
   settleAll: boolean;
   withdrawAt?: bigint;
   signal: AbortSignal;
-  /** Runs `fn` under the service's concurrency limit. */
-  limit<T>(fn: () => Promise<T>): Promise<T>;
+  /** Retries of the service's reads on transient errors. */
+  retry: RetryOptions;
+  /** Runs `fn` under the service's concurrency limit (the `concurrency` setting). */
+  limit: pLimit.Limit;
 }
 
 /** This tick's view: the chain's time and the state of every open job (terminal ones already dropped). */
@@ -71,22 +74,4 @@ export async function measured<T>(
       throw e;
     }
   });
-}
-
-/** A simple concurrency limiter. */
-export function limiter(concurrency: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    // A released slot passes straight to the next waiter, so at most `concurrency` run at once.
-    if (active < concurrency) active++;
-    else await new Promise<void>((resolve) => queue.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = queue.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }

@@ -1,63 +1,40 @@
 /**
- * The service loop: read the escrow's events from the cursor up to head − confirmations, read the state of
- * every open job, run the roles (work, draw committees, verify, settle), save the cursor, sleep; until stopped. `startService` runs it in-process
- * (tests pass Hardhat's provider and signers); `startServiceFromConfig` builds provider, wallet and addresses
- * from a validated configuration (the CLI).
+ * The service: one account following one escrow. Its lifecycle is `Service.init` (validate the settings, connect,
+ * open the cursor and stores, build the roles) → `run` (the loop, until stopped) → `stop` (finish the current tick,
+ * save the cursor, close the server and stores). Each tick reads the escrow's new events into the job records
+ * (ingest.ts, through the pure reducer), reads this tick's view of the chain, and runs the roles in order.
+ *
+ * `startService` does init and run for an in-process service (tests pass Hardhat's provider and signers);
+ * `startServiceFromConfig` builds provider, wallet and addresses from a validated configuration (the CLI).
  */
 import path from "node:path";
-import { hexlify, JsonRpcProvider, Wallet, type Provider, type Signer } from "ethers";
+import { JsonRpcProvider, Wallet, type Provider, type Signer } from "ethers";
 import pino, { type Logger } from "pino";
-import type { IJobEscrow } from "../../../typechain-types";
+import pLimit from "p-limit";
 import { loadDeployment } from "../../../packages/sdk/src/deployment";
-import { JobStatus } from "../../../packages/sdk/src/params";
-import {
-  addressesOf,
-  chainTime,
-  connect,
-  EventReader,
-  jobToJson,
-  voteRecordOf,
-  type JobRecord,
-  type ProtocolAddresses,
-} from "../clients/chain";
-import type { Fault, Role, WorkerConfig } from "../config/config";
-import { limiter, type RoleContext, type TickView } from "./context";
-import { Cursor, eventKey } from "../state/cursor";
-import { DrawRole } from "../roles/draw";
-import { Metrics } from "./metrics";
+import { addressesOf, connect, type JobRecord, type ProtocolAddresses } from "../clients/chain";
+import { EventReader } from "../clients/events";
 import { ModelStore } from "../clients/models";
-import { SaltStore } from "../state/salts";
 import { TxSender, withRetry, type RetryOptions } from "../clients/sender";
-import { startHealthServer, type HealthServer } from "./server";
-import { VerifierRole } from "../roles/verifier";
-import { settleTick, workerTick } from "../roles/worker";
+import { serviceSettings, type ServiceSettings, type WorkerConfig } from "../config/config";
+import { rolesFor, type Role } from "../roles/role";
+import { Cursor } from "../state/cursor";
+import { SaltStore } from "../state/salts";
+import type { RoleContext } from "./context";
+import { ingest, viewOf } from "./ingest";
+import { Metrics } from "./metrics";
+import { startHealthServer, type Health, type HealthServer } from "./server";
 
-export interface ServiceOptions {
+/** What an in-process service is given: how to reach the chain and sign, and any settings besides the defaults. */
+export type ServiceOptions = { [K in keyof ServiceSettings]?: ServiceSettings[K] } & {
   provider: Provider;
   signer: Signer;
   addresses: ProtocolAddresses;
-  role: Role;
-  fault?: Fault;
-  stateDir: string;
-  cacheDir: string;
-  confirmations?: number;
-  concurrency?: number;
-  pollMs?: number;
-  /** -1 (default): no server; 0: any free port. */
-  port?: number;
-  ipfsGateway?: string;
-  maxBlockRange?: number;
-  retries?: number;
-  retryBaseMs?: number;
-  withdrawAt?: bigint;
-  settleAll?: boolean;
-  fetchTimeoutMs?: number;
-  maxModelBytes?: number;
+  role: ServiceSettings["role"];
   logger?: Logger;
-  logLevel?: string;
   /** Print a progress line to stderr after each tick (interactive terminals). */
   progress?: boolean;
-}
+};
 
 export interface ServiceHandle {
   address: string;
@@ -67,14 +44,12 @@ export interface ServiceHandle {
   models: ModelStore;
   /** Ticks completed. */
   readonly ticks: number;
-  health(): { ok: boolean; [k: string]: unknown };
+  health(): Health;
   /** Stops after the current tick (which finishes its jobs), saves the cursor, closes everything. */
   stop(): Promise<void>;
   /** Resolves when the loop has ended. */
   done: Promise<void>;
 }
-
-const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStatus.Refunded]);
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -89,235 +64,187 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export async function startService(opts: ServiceOptions): Promise<ServiceHandle> {
-  const provider = opts.provider;
-  const address = await opts.signer.getAddress();
-  const role = opts.role;
-  const log = (opts.logger ?? pino({ level: opts.logLevel ?? "info" })).child({ role, account: address });
-  const retries = opts.retries ?? 5;
-  const retry: RetryOptions = {
-    retries,
-    baseDelayMs: opts.retryBaseMs ?? 500,
-    onRetry: (c, attempt, delay) => log.warn({ attempt, delay, err: c.message }, "RPC error: retrying"),
-  };
-  const { chainId } = await withRetry(() => provider.getNetwork(), retry);
-  const contracts = connect(opts.addresses, opts.signer);
-  const cursor = Cursor.open<JobRecord>(
-    path.join(opts.stateDir, `cursor-${address.toLowerCase()}.json`),
-    chainId,
-    opts.addresses.escrow,
-    opts.addresses.startBlock,
-  );
-  const salts = SaltStore.forAccount(opts.stateDir, address);
-  const metrics = new Metrics({ role, account: address });
-  const fetchOpts = {
-    ipfsGateway: opts.ipfsGateway ?? "https://ipfs.io",
-    timeoutMs: opts.fetchTimeoutMs ?? 60_000,
-    maxBytes: opts.maxModelBytes ?? 512 * 1024 * 1024,
-  };
-  const models = new ModelStore({ cacheDir: opts.cacheDir, ...fetchOpts });
-  const confirmations = opts.confirmations ?? 1;
-  const sender = new TxSender(opts.signer as unknown as ConstructorParameters<typeof TxSender>[0], {
-    retries,
-    baseDelayMs: opts.retryBaseMs ?? 500,
-    confirmations: Math.max(1, confirmations),
-    logger: log,
-    onSent: (s, label) => metrics.submitSeconds.observe({ tx: label }, s),
-  });
-  const controller = new AbortController();
-  const ctx: RoleContext = {
-    provider,
-    address,
-    contracts,
-    sender,
-    deps: { registry: contracts.registry, models, fetch: fetchOpts },
-    metrics,
-    log,
-    cursor,
-    salts,
-    fault: opts.fault ?? "none",
-    settleAll: opts.settleAll ?? false,
-    withdrawAt: opts.withdrawAt,
-    signal: controller.signal,
-    limit: limiter(opts.concurrency ?? 2),
-  };
-  const reader = new EventReader(provider, contracts.escrow, opts.addresses.escrow, opts.maxBlockRange ?? 2000, retry);
-  const verifier = role === "worker" ? undefined : new VerifierRole(ctx);
-  const works = role !== "verifier";
-  const drawer = new DrawRole(ctx, {
-    own: works,
-    verifier: verifier !== undefined,
-    challenged: (jobId) => verifier?.hasChallenged(jobId) ?? false,
-  });
-  if (ctx.fault !== "none") {
-    log.warn({ fault: ctx.fault }, `FAULT INJECTION ENABLED (${ctx.fault}): this worker posts WRONG results`);
+export class Service implements ServiceHandle {
+  private ticksDone = 0;
+  private lastTickAt = Date.now();
+  private lastError: string | undefined;
+  private failuresInRow = 0;
+  private server: HealthServer | undefined;
+  private stopping: Promise<void> | undefined;
+  private running: Promise<void> | undefined;
+
+  private constructor(
+    private readonly settings: ServiceSettings,
+    private readonly ctx: RoleContext,
+    private readonly reader: EventReader,
+    private readonly roles: Role[],
+    private readonly controller: AbortController,
+    private readonly progressLine: boolean,
+  ) {}
+
+  /** Connects and opens everything the loop needs; nothing is sent yet. */
+  static async init(opts: ServiceOptions): Promise<Service> {
+    const { provider, signer, addresses, logger, progress, ...given } = opts;
+    const settings = serviceSettings(given);
+    const address = await signer.getAddress();
+    const log = (logger ?? pino({ level: settings.logLevel })).child({ role: settings.role, account: address });
+    const retry: RetryOptions = {
+      retries: settings.retries,
+      baseDelayMs: settings.retryBaseMs,
+      onRetry: (c, attempt, delay) => log.warn({ attempt, delay, err: c.message }, "RPC error: retrying"),
+    };
+    const { chainId } = await withRetry(() => provider.getNetwork(), retry);
+    const contracts = connect(addresses, signer);
+    const cursor = Cursor.open<JobRecord>(
+      path.join(settings.stateDir, `cursor-${address.toLowerCase()}.json`),
+      chainId,
+      addresses.escrow,
+      addresses.startBlock,
+    );
+    const metrics = new Metrics({ role: settings.role, account: address });
+    const fetch = {
+      ipfsGateway: settings.ipfsGateway,
+      timeoutMs: settings.fetchTimeoutMs,
+      maxBytes: settings.maxModelBytes,
+    };
+    const models = new ModelStore({ cacheDir: settings.cacheDir, ...fetch });
+    const sender = new TxSender(signer as unknown as ConstructorParameters<typeof TxSender>[0], {
+      retries: settings.retries,
+      baseDelayMs: settings.retryBaseMs,
+      confirmations: Math.max(1, settings.confirmations),
+      logger: log,
+      onSent: (s, label) => metrics.submitSeconds.observe({ tx: label }, s),
+    });
+    const controller = new AbortController();
+    const ctx: RoleContext = {
+      provider,
+      address,
+      contracts,
+      sender,
+      deps: { registry: contracts.registry, models, fetch },
+      metrics,
+      log,
+      retry,
+      cursor,
+      salts: SaltStore.forAccount(settings.stateDir, address),
+      fault: settings.fault,
+      settleAll: settings.settleAll,
+      withdrawAt: settings.withdrawAt,
+      signal: controller.signal,
+      limit: pLimit(settings.concurrency),
+    };
+    const reader = new EventReader(provider, contracts.escrow, addresses.escrow, settings.maxBlockRange, retry);
+    if (ctx.fault !== "none") {
+      log.warn({ fault: ctx.fault }, `FAULT INJECTION ENABLED (${ctx.fault}): this worker posts WRONG results`);
+    }
+    return new Service(settings, ctx, reader, rolesFor(settings.role, ctx), controller, progress === true);
   }
 
-  let ticks = 0;
-  let lastTickAt = Date.now();
-  let lastError: string | undefined;
-  let failuresInRow = 0;
+  get address(): string {
+    return this.ctx.address;
+  }
+  get port(): number | undefined {
+    return this.server?.port;
+  }
+  get metrics(): Metrics {
+    return this.ctx.metrics;
+  }
+  get models(): ModelStore {
+    return this.ctx.deps.models;
+  }
+  get ticks(): number {
+    return this.ticksDone;
+  }
+  get done(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
 
-  /** Applies one event to the open jobs. */
-  const apply = (
-    name: string,
-    args: Record<string, unknown> & unknown[],
-    { blockNumber: block, index }: { blockNumber: number; index: number },
-  ) => {
-    const id = String(args[0]);
-    const rec = cursor.jobs.get(id);
-    switch (name) {
-      case "JobRequested":
-        metrics.jobsSeen.inc();
-        if (!rec) {
-          const job = jobToJson(args.job as IJobEscrow.JobStructOutput);
-          cursor.jobs.set(id, {
-            job,
-            input: hexlify(args.input as string),
-            inputUri: String(args.inputUri),
-            relTolerance: Number(args.relTolerance),
-            absTolerance: Number(args.absTolerance),
-            block,
-          });
-          log.debug({ jobId: id, nonce: job.nonce }, "job requested");
-        }
-        break;
-      case "JobClaimed":
-        if (rec) rec.worker = String(args.worker);
-        break;
-      case "ResultSubmitted":
-        if (rec) {
-          rec.worker = String(args.worker);
-          rec.output = hexlify(args.output as string);
-        }
-        break;
-      case "CommitteeDrawn":
-        if (rec) rec.committee = [...(args.committee as string[])];
-        break;
-      case "VoteCommitted":
-        // Every commitment of the job, not only this account's: a reveal passes them all back, sealed.
-        if (rec) (rec.votes ??= []).push(voteRecordOf(args.seat, args.commitment, block, index));
-        break;
-      case "ResultChallenged":
-        if (rec) rec.challenger = String(args.challenger);
-        break;
-      case "JobSettled":
-        cursor.jobs.delete(id);
-        salts.delete(id);
-        break;
+  /** Starts the health server (when a port is set) and the loop; resolves once both are running. */
+  async run(): Promise<void> {
+    if (this.running) return;
+    const { settings, ctx } = this;
+    if (settings.port >= 0) {
+      this.server = await startHealthServer(settings.port, ctx.metrics, () => this.health(), settings.host);
     }
-  };
+    ctx.log.info(
+      { block: ctx.cursor.block + 1, openJobs: ctx.cursor.jobs.size, host: settings.host, port: this.server?.port },
+      "service started",
+    );
+    this.running = this.loop();
+  }
 
-  const readEvents = async () => {
-    const head = await withRetry(() => provider.getBlockNumber(), retry);
-    const to = head - confirmations;
-    if (to <= cursor.block) return;
-    for (const [a, b] of reader.ranges(cursor.block + 1, to)) {
-      for (const ev of await reader.read(a, b)) {
-        const key = eventKey(ev.log);
-        if (cursor.seen(key, ev.log.blockNumber)) continue;
-        apply(ev.name, ev.args as unknown as Record<string, unknown> & unknown[], ev.log);
-        cursor.markProcessed(key);
+  /** One tick: new events into the records, this tick's view of the chain, then every role in turn. */
+  async tick(): Promise<void> {
+    const { ctx } = this;
+    await ingest(ctx, this.reader, this.settings.confirmations);
+    const view = await viewOf(ctx);
+    for (const role of this.roles) await role.tick(view);
+    ctx.cursor.save();
+  }
+
+  health(): Health {
+    const stale = Date.now() - this.lastTickAt > Math.max(60_000, this.settings.pollMs * 10);
+    return {
+      ok: this.failuresInRow < 3 && !stale && !this.controller.signal.aborted,
+      role: this.settings.role,
+      account: this.address,
+      block: this.ctx.cursor.block,
+      openJobs: this.ctx.cursor.jobs.size,
+      ticks: this.ticksDone,
+      lastError: this.lastError,
+    };
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const { ctx } = this;
+      this.controller.abort();
+      await this.done;
+      ctx.cursor.save();
+      await this.server?.close();
+      await ctx.deps.models.close();
+      if (this.progressLine) process.stderr.write("\n");
+      ctx.log.info({ block: ctx.cursor.block }, "service stopped");
+    })();
+    return this.stopping;
+  }
+
+  private async loop(): Promise<void> {
+    const { signal } = this.controller;
+    while (!signal.aborted) {
+      try {
+        await this.tick();
+        this.ticksDone++;
+        this.failuresInRow = 0;
+        this.lastError = undefined;
+        this.lastTickAt = Date.now();
+        if (this.progressLine) await this.progress();
+      } catch (e) {
+        this.failuresInRow++;
+        this.lastError = (e as Error).message;
+        this.ctx.log.error({ err: this.lastError, failuresInRow: this.failuresInRow }, "tick failed");
       }
-      cursor.advance(b);
-      cursor.save();
-      metrics.cursorBlock.set(b);
+      await abortableSleep(this.settings.pollMs, signal);
     }
-  };
+  }
 
-  const tick = async () => {
-    await readEvents();
-    const view: TickView = { now: await withRetry(() => chainTime(provider), retry), states: new Map() };
-    for (const [id, rec] of [...cursor.jobs]) {
-      const state = await withRetry(() => contracts.escrow.jobState(rec.job.id), retry);
-      const expired =
-        Number(state.status) === JobStatus.Requested && view.now > Number(rec.job.deadline) && !ctx.settleAll;
-      if (TERMINAL.has(Number(state.status)) || expired) {
-        // Settled (its JobSettled event may be below the confirmation depth), or expired unclaimed: nothing
-        // left for this account to do (the requester's refund path applies).
-        cursor.jobs.delete(id);
-        salts.delete(id);
-      } else view.states.set(id, state);
-    }
-    metrics.openJobs.set(cursor.jobs.size);
-    if (works) await workerTick(ctx, view);
-    await drawer.tick(view);
-    if (verifier) await verifier.tick(view);
-    await settleTick(ctx, view);
-    cursor.save();
-  };
-
-  const progress = async () => {
+  private async progress(): Promise<void> {
+    const { metrics, cursor } = this.ctx;
     const v = (c: Parameters<Metrics["value"]>[0]) => metrics.value(c);
     const line =
-      `[trustml ${role}] block ${cursor.block} | open ${cursor.jobs.size} | seen ${await v(metrics.jobsSeen)} ` +
+      `[trustml ${this.settings.role}] block ${cursor.block} | open ${cursor.jobs.size} | seen ${await v(metrics.jobsSeen)} ` +
       `computed ${await v(metrics.jobsComputed)} submitted ${await v(metrics.jobsSubmitted)} ` +
       `drawn ${await v(metrics.draws)} failed ${await v(metrics.jobsFailed)} votes ${await v(metrics.votes)} ` +
       `proofs ${await metrics.value(metrics.fraudProofs, { result: "landed" })}`;
     process.stderr.write(`\r${line.padEnd(110)}`);
-  };
+  }
+}
 
-  const loop = async () => {
-    while (!controller.signal.aborted) {
-      try {
-        await tick();
-        ticks++;
-        failuresInRow = 0;
-        lastError = undefined;
-        lastTickAt = Date.now();
-        if (opts.progress) await progress();
-      } catch (e) {
-        failuresInRow++;
-        lastError = (e as Error).message;
-        log.error({ err: lastError, failuresInRow }, "tick failed");
-      }
-      await abortableSleep(opts.pollMs ?? 2000, controller.signal);
-    }
-  };
-
-  const health = () => {
-    const stale = Date.now() - lastTickAt > Math.max(60_000, (opts.pollMs ?? 2000) * 10);
-    return {
-      ok: failuresInRow < 3 && !stale && !controller.signal.aborted,
-      role,
-      account: address,
-      block: cursor.block,
-      openJobs: cursor.jobs.size,
-      ticks,
-      lastError,
-    };
-  };
-
-  let server: HealthServer | undefined;
-  const port = opts.port ?? -1;
-  if (port >= 0) server = await startHealthServer(port, metrics, health);
-  log.info({ block: cursor.block + 1, openJobs: cursor.jobs.size, port: server?.port }, "service started");
-
-  const done = loop();
-  let stopping: Promise<void> | undefined;
-  return {
-    address,
-    port: server?.port,
-    metrics,
-    models,
-    get ticks() {
-      return ticks;
-    },
-    health,
-    done,
-    stop() {
-      stopping ??= (async () => {
-        controller.abort();
-        await done;
-        cursor.save();
-        await server?.close();
-        await models.close();
-        if (opts.progress) process.stderr.write("\n");
-        log.info({ block: cursor.block }, "service stopped");
-      })();
-      return stopping;
-    },
-  };
+/** Initialises a service and starts its loop. */
+export async function startService(opts: ServiceOptions): Promise<ServiceHandle> {
+  const service = await Service.init(opts);
+  await service.run();
+  return service;
 }
 
 /** Starts the service from a validated configuration: JSON-RPC provider, wallet, deployment record. */
@@ -325,36 +252,16 @@ export async function startServiceFromConfig(
   config: WorkerConfig,
   extra: Partial<ServiceOptions> = {},
 ): Promise<ServiceHandle> {
-  const deployment = loadDeployment(config.deployment);
-  const provider = new JsonRpcProvider(config.rpcUrl, undefined, { staticNetwork: true, pollingInterval: 500 });
-  const network = await withRetry(() => provider.getNetwork(), { retries: config.retries, baseDelayMs: 500 });
-  if (Number(network.chainId) !== deployment.chainId) {
-    throw new Error(
-      `${config.rpcUrl} is chain ${network.chainId}, but ${config.deployment} is for chain ${deployment.chainId}`,
-    );
-  }
-  const key = config.privateKey.startsWith("0x") ? config.privateKey : `0x${config.privateKey}`;
-  const signer = new Wallet(key, provider);
-  return startService({
-    provider,
-    signer,
-    addresses: addressesOf(deployment),
-    role: config.role,
-    fault: config.fault,
-    stateDir: config.stateDir,
-    cacheDir: config.cacheDir,
-    confirmations: config.confirmations,
-    concurrency: config.concurrency,
-    pollMs: config.pollMs,
-    port: config.port,
-    ipfsGateway: config.ipfsGateway,
-    maxBlockRange: config.maxBlockRange,
+  const { rpcUrl, privateKey, deployment: file, ...settings } = config;
+  const deployment = loadDeployment(file);
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, pollingInterval: 500 });
+  const network = await withRetry(() => provider.getNetwork(), {
     retries: config.retries,
-    withdrawAt: config.withdrawAt,
-    settleAll: config.settleAll,
-    fetchTimeoutMs: config.fetchTimeoutMs,
-    maxModelBytes: config.maxModelBytes,
-    logLevel: config.logLevel,
-    ...extra,
+    baseDelayMs: config.retryBaseMs,
   });
+  if (Number(network.chainId) !== deployment.chainId) {
+    throw new Error(`${rpcUrl} is chain ${network.chainId}, but ${file} is for chain ${deployment.chainId}`);
+  }
+  const signer = new Wallet(privateKey.startsWith("0x") ? privateKey : `0x${privateKey}`, provider);
+  return startService({ ...settings, provider, signer, addresses: addressesOf(deployment), ...extra });
 }

@@ -19,6 +19,7 @@ import { JobOutcome, JobStatus } from "../../../packages/sdk/src/params";
 import type { JobRecord } from "../clients/chain";
 import { same, type RoleContext, type TickView } from "../loop/context";
 import { txCall } from "../clients/sender";
+import type { Role } from "./role";
 
 export interface DrawDuties {
   /** Draw the jobs this account submitted, as soon as their seed exists (the worker role). */
@@ -37,7 +38,8 @@ export interface DrawResult {
   tooFew: string[];
 }
 
-export class DrawRole {
+export class DrawRole implements Role {
+  readonly name = "draw";
   /** Draw window length by parameter version (a version never changes). */
   private readonly drawWindows = new Map<string, number>();
 

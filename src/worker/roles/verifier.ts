@@ -21,6 +21,7 @@ import { chainTime, sealedOf, voteRecordOf, type JobRecord } from "../clients/ch
 import { measured, runJob, same, type RoleContext, type TickView } from "../loop/context";
 import { checkProvenResult, JobFailure, type ProvenCheck } from "../compute/execute";
 import { txCall } from "../clients/sender";
+import type { Role } from "./role";
 
 export interface Judgment {
   agree: boolean;
@@ -40,7 +41,8 @@ interface Vote {
 /** How this process's proof of a Proven job ended, once it is final: the job is never proven again. */
 type ProofEnd = "landed" | "preempted" | "refused";
 
-export class VerifierRole {
+export class VerifierRole implements Role {
+  readonly name = "verify";
   /** Judgments so far, so a job is re-executed once per process. */
   private readonly judged = new Map<string, Judgment | null>();
   private readonly challenged = new Set<string>();

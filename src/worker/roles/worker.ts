@@ -1,6 +1,6 @@
 /**
- * The worker role: run every open job this account can take, submit the outputs (several at once with
- * `submitResults`), settle its jobs once they are due so it gets paid, and optionally withdraw.
+ * The worker role: run every open job this account can take and submit the outputs (several at once with
+ * `submitResults`). Settling its jobs once they are due, so it gets paid, is the settle role (settle.ts).
  *
  * A job is taken only when its status on chain allows it: Requested before its deadline, or Claimed by this
  * account with its submission window open (a claim made before a restart). `submitResult` claims a Requested
@@ -16,6 +16,7 @@ import { encodeTensors } from "../../../packages/sdk/src/codec";
 import { JobStatus, VerificationMode } from "../../../packages/sdk/src/params";
 import type { JobRecord } from "../clients/chain";
 import { runJob, runProvenJob, same, type RoleContext, type TickView } from "../loop/context";
+import type { Role } from "./role";
 import { JobFailure } from "../compute/execute";
 import { corruptOutput, corruptTrace } from "../compute/faults";
 import { txCall } from "../clients/sender";
@@ -35,7 +36,18 @@ function takeable(ctx: RoleContext, rec: JobRecord, view: TickView): boolean {
   return false;
 }
 
-export async function workerTick(ctx: RoleContext, view: TickView): Promise<void> {
+/** The worker role: runs the jobs it can take and submits their outputs. */
+export class WorkerRole implements Role {
+  readonly name = "work";
+
+  constructor(private readonly ctx: RoleContext) {}
+
+  tick(view: TickView): Promise<void> {
+    return work(this.ctx, view);
+  }
+}
+
+async function work(ctx: RoleContext, view: TickView): Promise<void> {
   const candidates = [...ctx.cursor.jobs.values()].filter((rec) => takeable(ctx, rec, view));
   const ready: Ready[] = [];
   await Promise.all(
@@ -103,53 +115,6 @@ async function submit(ctx: RoleContext, ready: Ready[]): Promise<void> {
       ctx.log.info({ jobId, why: outcome.error.name }, "job taken by another worker or closed");
     } else {
       ctx.metrics.jobsFailed.inc({ reason: "submit-failed" });
-    }
-  }
-}
-
-/**
- * Settles due jobs this account has a stake in: as their worker at once, as committee member or challenger
- * once the reveal or challenge window is well past (the worker normally settles first), as worker or challenger
- * a job left undrawn past its draw-by (Inconclusive); all due jobs with `settleAll`. Then withdraws when the balance reaches `withdrawAt`.
- */
-export async function settleTick(ctx: RoleContext, view: TickView): Promise<void> {
-  const { escrow } = ctx.contracts;
-  const due: JobRecord[] = [];
-  for (const rec of ctx.cursor.jobs.values()) {
-    const state = view.states.get(rec.job.id);
-    if (!state) continue;
-    const status = Number(state.status);
-    const mine = same(state.worker, ctx.address);
-    const voter = rec.committee?.some((a) => same(a, ctx.address)) || same(rec.challenger, ctx.address);
-    let candidate = false;
-    if (status === JobStatus.Requested) candidate = ctx.settleAll && view.now > Number(rec.job.deadline);
-    else if (status === JobStatus.Claimed || status === JobStatus.Submitted) {
-      candidate = (mine || ctx.settleAll) && view.now > Number(state.windowEnd);
-    } else if (status === JobStatus.Drawing) {
-      // Not drawn by draw-by: settling draws it if its seed exists, else ends it Inconclusive (collateral released,
-      // a challenger's bond returned).
-      candidate = (mine || ctx.settleAll || same(rec.challenger, ctx.address)) && view.now > Number(state.windowEnd);
-    } else if (status === JobStatus.Voting) {
-      candidate = mine || ctx.settleAll || (voter && view.now > Number(state.revealEnd));
-    }
-    if (candidate && (await escrow.isSettleable(rec.job))) due.push(rec);
-  }
-  if (due.length > 0) {
-    const jobs = due.map((r) => r.job as IJobEscrow.JobStruct);
-    // The output is needed only for an accepted job with a callback.
-    const outputs = due.map((r) => (Number(r.job.callbackGasLimit) > 0 && r.output ? r.output : "0x"));
-    const jobIds = due.map((r) => r.job.id);
-    const outcome = await ctx.sender.send("settleBatch", txCall(escrow.settleBatch, jobs, outputs), { jobIds });
-    if (outcome.ok) {
-      ctx.metrics.settled.inc(Number(outcome.result ?? 0));
-      ctx.log.info({ jobIds, txHash: outcome.hash }, `settled ${String(outcome.result)} jobs`);
-    }
-  }
-  if (ctx.withdrawAt !== undefined) {
-    const balance = await escrow.balanceOf(ctx.address);
-    if (balance > 0n && balance >= ctx.withdrawAt) {
-      const outcome = await ctx.sender.send("withdraw", txCall(escrow.withdraw));
-      if (outcome.ok) ctx.log.info({ amount: balance.toString(), txHash: outcome.hash }, "withdrew the balance");
     }
   }
 }
