@@ -3,7 +3,7 @@
  * confirmations, folds each one not applied yet into the job records (reducer.ts), and saves the cursor after each
  * range; `viewOf` reads the chain's time and the state of every open job, and drops the jobs that are over.
  */
-import { JobStatus } from "../../../packages/sdk/src/params";
+import { JobOutcome, JobStatus } from "../../../packages/sdk/src/params";
 import { chainTime } from "../clients/chain";
 import type { EventReader } from "../clients/events";
 import { withRetry } from "../clients/sender";
@@ -11,12 +11,17 @@ import { eventKey } from "../state/cursor";
 import type { RoleContext, TickView } from "./context";
 import { jobKey, reduce } from "./reducer";
 
+const outcomeName = (outcome: number): string =>
+  Object.keys(JobOutcome).find((k) => JobOutcome[k as keyof typeof JobOutcome] === outcome) ?? String(outcome);
+
 const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStatus.Refunded]);
 
 /** Applies the escrow's new events to the open jobs, up to the head minus `confirmations`. */
 export async function ingest(ctx: RoleContext, reader: EventReader, confirmations: number): Promise<void> {
   const { cursor, metrics, salts, log } = ctx;
   const head = await withRetry(() => ctx.provider.getBlockNumber(), ctx.retry);
+  metrics.headBlock.set(head);
+  metrics.lagBlocks.set(Math.max(0, head - cursor.block));
   const to = head - confirmations;
   if (to <= cursor.block) return;
   for (const [a, b] of reader.ranges(cursor.block + 1, to)) {
@@ -33,11 +38,15 @@ export async function ingest(ctx: RoleContext, reader: EventReader, confirmation
         log.debug({ jobId: id, nonce: after.job.nonce }, "job requested");
       }
       if (before && !after) salts.delete(id);
+      if (before && event.name === "JobSettled") {
+        metrics.jobsEnded.inc({ outcome: outcomeName(Number(event.args.outcome)) });
+      }
       cursor.markProcessed(key);
     }
     cursor.advance(b);
     cursor.save();
     metrics.cursorBlock.set(b);
+    metrics.lagBlocks.set(Math.max(0, head - b));
   }
 }
 

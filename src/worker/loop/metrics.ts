@@ -18,6 +18,16 @@ export class Metrics {
   readonly submitSeconds: Histogram<"tx">;
   readonly cursorBlock: Gauge;
   readonly openJobs: Gauge;
+  readonly jobsEnded: Counter<"outcome">;
+  readonly transactions: Counter<"tx" | "result">;
+  readonly replacements: Counter<"tx">;
+  readonly inFlight: Gauge;
+  readonly rpcErrors: Counter<"kind">;
+  readonly reorgs: Counter;
+  readonly reorgDepth: Gauge;
+  readonly headBlock: Gauge;
+  readonly lagBlocks: Gauge;
+  readonly tickSeconds: Histogram;
 
   constructor(labels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(labels);
@@ -89,6 +99,59 @@ export class Metrics {
       registers,
     });
     this.openJobs = new Gauge({ name: "trustml_open_jobs", help: "Open jobs followed", registers });
+    this.jobsEnded = new Counter({
+      name: "trustml_jobs_ended_total",
+      help: "Jobs followed to their end, by outcome (JobSettled events read: Accepted, Rejected, Inconclusive, Expired, Abandoned)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.transactions = new Counter({
+      name: "trustml_transactions_total",
+      help:
+        "Transactions by call and result: mined, skipped (already done by another party, a window closed or not " +
+        "open yet, or nothing to do), reverted, failed (not mined: RPC errors past the retries, funds, a bug)",
+      labelNames: ["tx", "result"],
+      registers,
+    });
+    this.replacements = new Counter({
+      name: "trustml_transaction_replacements_total",
+      help: "Transactions re-sent with the same nonce at a bumped fee after the receipt timeout",
+      labelNames: ["tx"],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: "trustml_transactions_in_flight",
+      help: "Transactions sent and not yet mined",
+      registers,
+    });
+    this.rpcErrors = new Counter({
+      name: "trustml_rpc_errors_total",
+      help: "RPC errors met (each retried with backoff while retries remain), by kind",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.reorgs = new Counter({
+      name: "trustml_reorgs_total",
+      help: "Reorganisations detected below the cursor (a block the cursor applied is no longer on the chain)",
+      registers,
+    });
+    this.reorgDepth = new Gauge({
+      name: "trustml_reorg_depth_blocks",
+      help: "Blocks rewound by the last reorganisation",
+      registers,
+    });
+    this.headBlock = new Gauge({ name: "trustml_head_block", help: "The chain's head, as last read", registers });
+    this.lagBlocks = new Gauge({
+      name: "trustml_lag_blocks",
+      help: "Blocks between the head and the cursor (the confirmation depth included)",
+      registers,
+    });
+    this.tickSeconds = new Histogram({
+      name: "trustml_tick_seconds",
+      help: "Time of one loop tick (read events, read the open jobs, every role)",
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+      registers,
+    });
   }
 
   /** The current value of a counter (for tests and the progress line). */

@@ -88,10 +88,14 @@ export class Service implements ServiceHandle {
     const settings = serviceSettings(given);
     const address = await signer.getAddress();
     const log = (logger ?? pino({ level: settings.logLevel })).child({ role: settings.role, account: address });
+    const metrics = new Metrics({ role: settings.role, account: address });
     const retry: RetryOptions = {
       retries: settings.retries,
       baseDelayMs: settings.retryBaseMs,
-      onRetry: (c, attempt, delay) => log.warn({ attempt, delay, err: c.message }, "RPC error: retrying"),
+      onRetry: (c, attempt, delay) => {
+        metrics.rpcErrors.inc({ kind: c.kind });
+        log.warn({ attempt, delay, err: c.message }, "RPC error: retrying");
+      },
     };
     const { chainId } = await withRetry(() => provider.getNetwork(), retry);
     const contracts = connect(addresses, signer);
@@ -101,7 +105,6 @@ export class Service implements ServiceHandle {
       addresses.escrow,
       addresses.startBlock,
     );
-    const metrics = new Metrics({ role: settings.role, account: address });
     const fetch = {
       ipfsGateway: settings.ipfsGateway,
       timeoutMs: settings.fetchTimeoutMs,
@@ -176,10 +179,12 @@ export class Service implements ServiceHandle {
   /** One tick: new events into the records, this tick's view of the chain, then every role in turn. */
   async tick(): Promise<void> {
     const { ctx } = this;
+    const end = ctx.metrics.tickSeconds.startTimer();
     await ingest(ctx, this.reader, this.settings.confirmations);
     const view = await viewOf(ctx);
     for (const role of this.roles) await role.tick(view);
     ctx.cursor.save();
+    end();
   }
 
   health(): Health {
