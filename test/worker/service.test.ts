@@ -275,6 +275,27 @@ describe("worker service (in-process)", function () {
     expect(await handle.metrics.value(handle.metrics.jobsFailed)).to.equal(0);
   });
 
+  it("caps a batch at maxBatch: five results go in batches of at most two, each job submitted once", async function () {
+    await stop("worker");
+    const input = (v: number): Tensor[] => [
+      { name: "x", type: "float32", shape: [1, 3], data: new Float32Array([v, v, v]) },
+      { name: "scale", type: "int64", shape: [1], data: new BigInt64Array([3n]) },
+    ];
+    const ids: bigint[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await request(models.two, input(10 + i)));
+    const handle = await start("worker", worker, "worker", { maxBatch: 2 });
+    await waitFor("five jobs settled", async () => {
+      for (const id of ids) if ((await status(id)) !== JobStatus.Settled) return false;
+      return true;
+    });
+    const subs = (await escrow.queryFilter(escrow.filters.ResultSubmitted())).filter((e) => ids.includes(e.args.jobId));
+    expect(subs).to.have.length(5);
+    const perTx = new Map<string, number>();
+    for (const e of subs) perTx.set(e.transactionHash, (perTx.get(e.transactionHash) ?? 0) + 1);
+    expect([...perTx.values()].sort()).to.deep.equal([1, 2, 2]);
+    expect(await handle.metrics.value(handle.metrics.jobsSubmitted)).to.equal(5);
+  });
+
   it("a verifier restarted between commit and reveal still reveals (salt on disk)", async function () {
     await stop("v2");
     const id = await request(models.mlp, [features([[5.9, 3.0, 5.1, 1.8]])]);

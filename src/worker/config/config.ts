@@ -187,6 +187,14 @@ export const SETTINGS = {
     help: "first backoff delay in milliseconds (doubling, with jitter, up to 30 s)",
     default: 500,
   }),
+  maxBatch: setting({
+    schema: intFrom(1, 1000),
+    env: "TRUSTML_MAX_BATCH",
+    flag: "--max-batch <n>",
+    commands: RUN,
+    help: "most results one submitResults transaction carries (a batch must stay well under the block gas limit)",
+    default: 64,
+  }),
   withdrawAt: setting({
     schema: z.union([
       z.bigint().nonnegative("must be an amount in base units"),

@@ -27,6 +27,8 @@ export interface RoleContext {
   salts: SaltStore;
   fault: Fault;
   settleAll: boolean;
+  /** The most jobs one batched transaction carries (submitResults). */
+  maxBatch: number;
   withdrawAt?: bigint;
   signal: AbortSignal;
   /** Retries of the service's reads on transient errors. */

@@ -132,6 +132,7 @@ export class Service implements ServiceHandle {
       salts: SaltStore.forAccount(settings.stateDir, address),
       fault: settings.fault,
       settleAll: settings.settleAll,
+      maxBatch: settings.maxBatch,
       withdrawAt: settings.withdrawAt,
       signal: controller.signal,
       limit: pLimit(settings.concurrency),
@@ -205,6 +206,7 @@ export class Service implements ServiceHandle {
       const { ctx } = this;
       this.controller.abort();
       await this.done;
+      for (const role of this.roles) await role.drain?.();
       ctx.cursor.save();
       await this.server?.close();
       await ctx.deps.models.close();

@@ -15,6 +15,8 @@ export interface Role {
   readonly name: string;
   /** Does this tick's share of the role's duties; a job it cannot do now is left for a later tick. */
   tick(view: TickView): Promise<void>;
+  /** Waits for the transactions the role sent without waiting (stop calls it after the last tick). */
+  drain?(): Promise<void>;
 }
 
 /** The roles of a `worker`, a `verifier`, or `both`. */

@@ -26,29 +26,50 @@ interface Ready {
   output: string;
 }
 
-/** Whether this worker should run the job now. */
-function takeable(ctx: RoleContext, rec: JobRecord, view: TickView): boolean {
+/** Whether this worker should run the job now (its submission not already on its way). */
+function takeable(ctx: RoleContext, rec: JobRecord, view: TickView, inFlight: ReadonlyMap<string, unknown>): boolean {
   const state = view.states.get(rec.job.id);
-  if (!state || rec.skipped) return false;
+  if (!state || rec.skipped || inFlight.has(rec.job.id)) return false;
   const status = Number(state.status);
   if (status === JobStatus.Requested) return view.now <= Number(rec.job.deadline);
   if (status === JobStatus.Claimed) return same(state.worker, ctx.address) && view.now <= Number(state.windowEnd);
   return false;
 }
 
-/** The worker role: runs the jobs it can take and submits their outputs. */
+/**
+ * The worker role: runs the jobs it can take and submits their outputs in batches of at most `maxBatch`. A tick
+ * does not wait for its submissions to be mined: the next tick computes new jobs meanwhile, and skips the jobs whose
+ * submission is still on its way (a job whose submission failed is taken again).
+ */
 export class WorkerRole implements Role {
   readonly name = "work";
+  /** Submissions sent and not yet settled, by job id. */
+  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(private readonly ctx: RoleContext) {}
 
-  tick(view: TickView): Promise<void> {
-    return work(this.ctx, view);
+  async tick(view: TickView): Promise<void> {
+    const { ctx, inFlight } = this;
+    const candidates = [...ctx.cursor.jobs.values()].filter((rec) => takeable(ctx, rec, view, inFlight));
+    const ready = await work(ctx, candidates);
+    for (let i = 0; i < ready.length; i += ctx.maxBatch) {
+      const batch = ready.slice(i, i + ctx.maxBatch);
+      const ids = batch.map((r) => r.rec.job.id);
+      const sent = submit(ctx, batch)
+        .catch((e: Error) => ctx.log.error({ jobIds: ids, err: e.message }, "submission failed"))
+        .finally(() => ids.forEach((id) => inFlight.delete(id)));
+      for (const id of ids) inFlight.set(id, sent);
+    }
+  }
+
+  /** Resolves once every submission sent so far is mined or failed. */
+  async drain(): Promise<void> {
+    await Promise.all(this.inFlight.values());
   }
 }
 
-async function work(ctx: RoleContext, view: TickView): Promise<void> {
-  const candidates = [...ctx.cursor.jobs.values()].filter((rec) => takeable(ctx, rec, view));
+/** Runs the candidates (under the concurrency limit); returns the outputs to submit, in request order. */
+async function work(ctx: RoleContext, candidates: JobRecord[]): Promise<Ready[]> {
   const ready: Ready[] = [];
   await Promise.all(
     candidates.map(async (rec) => {
@@ -63,9 +84,7 @@ async function work(ctx: RoleContext, view: TickView): Promise<void> {
       }
     }),
   );
-  if (ready.length === 0) return;
-  ready.sort((a, b) => Number(BigInt(a.rec.job.nonce) - BigInt(b.rec.job.nonce))); // in request order
-  await submit(ctx, ready);
+  return ready.sort((a, b) => Number(BigInt(a.rec.job.nonce) - BigInt(b.rec.job.nonce)));
 }
 
 /** The output to post for a job of a tensor mode (None, Optimistic, Committee). */
