@@ -1,14 +1,16 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import type { TransactionRequest } from "ethers";
+import type { TransactionReceipt, TransactionRequest } from "ethers";
 import { deployProtocolFixture } from "../fixtures/protocol";
 import {
+  bumpFees,
   classifyError,
   GAS_HEADROOM_PERCENT,
   PROTOCOL_ERRORS,
   TxSender,
   txCall,
   withRetry,
+  type Fees,
   type SenderSigner,
   type TxCall,
 } from "../../src/worker/sender";
@@ -20,27 +22,61 @@ const revert = (name: string, args: unknown[]) =>
   });
 const transient = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8545"), { code: "NETWORK_ERROR" });
 
-/** A signer that records nonces; `failures` makes the next sends throw these errors first. */
+/**
+ * A signer that records its broadcasts; `failures` makes the next sends throw these errors first. Transactions
+ * are mined as they are sent unless `hold()` was called; then `mine(hash)` mines one.
+ */
 function fakeSigner(failures: Error[] = [], startNonce = 7) {
-  const sent: { nonce: number; label: unknown }[] = [];
+  const sent: { nonce: number; label: unknown; hash: string; fees: Fees }[] = [];
+  const receipts = new Map<string, TransactionReceipt>();
   let countCalls = 0;
+  let automine = true;
+  let chainTime = 1_000;
+  const mine = (hash: string, status = 1) =>
+    void receipts.set(hash, { hash, status, blockNumber: 1, gasUsed: 21_000n } as unknown as TransactionReceipt);
   const signer: SenderSigner = {
     getAddress: async () => "0x" + "11".repeat(20),
     provider: {
       getTransactionCount: async () => {
         countCalls++;
-        return startNonce + sent.length;
+        return startNonce + new Set(sent.map((s) => s.nonce)).size;
       },
+      // A base fee of 100 and a tip of 10, as a node answers: twice the base fee plus the tip.
+      getFeeData: async () => ({ gasPrice: null, maxFeePerGas: 210n, maxPriorityFeePerGas: 10n }),
+      getTransactionReceipt: async (hash: string) => receipts.get(hash) ?? null,
+      getBlock: async () => ({ timestamp: chainTime }),
     },
     sendTransaction: async (tx: TransactionRequest) => {
       await new Promise((r) => setTimeout(r, Math.random() * 5));
       const f = failures.shift();
       if (f) throw f;
-      sent.push({ nonce: Number(tx.nonce), label: tx.data });
-      return { hash: "0x" + String(sent.length).padStart(64, "0"), wait: async () => null };
+      const hash = "0x" + String(sent.length + 1).padStart(64, "0");
+      const fees =
+        tx.gasPrice != null
+          ? { gasPrice: BigInt(tx.gasPrice) }
+          : { maxFeePerGas: BigInt(tx.maxFeePerGas!), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas!) };
+      sent.push({ nonce: Number(tx.nonce), label: tx.data, hash, fees });
+      if (automine) mine(hash);
+      return { hash };
     },
   };
-  return { signer, sent, countCalls: () => countCalls };
+  return {
+    signer,
+    sent,
+    countCalls: () => countCalls,
+    hold: () => void (automine = false),
+    mine,
+    setChainTime: (t: number) => void (chainTime = t),
+  };
+}
+
+/** Resolves once `cond` holds (polled every 2 ms), or throws after `ms`. */
+async function until(what: string, cond: () => boolean, ms = 2_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }
 
 const call = (label: string, simulate: () => Promise<unknown> = async () => true): TxCall => ({
@@ -199,11 +235,15 @@ describe("worker sender", function () {
   });
 
   it("a transaction mined reverted is re-simulated: a job someone else moved on is 'already done', not a failure", async function () {
-    const mined = () => Object.assign(new Error("transaction execution reverted"), { code: "CALL_EXCEPTION" });
+    // Every transaction is mined, and reverts (status 0).
+    const f = fakeSigner();
     const signer: SenderSigner = {
-      getAddress: async () => "0x" + "11".repeat(20),
-      provider: { getTransactionCount: async () => 0 },
-      sendTransaction: async () => ({ hash: "0x" + "ab".repeat(32), wait: () => Promise.reject(mined()) }),
+      ...f.signer,
+      provider: {
+        ...f.signer.provider!,
+        getTransactionReceipt: async (hash) => ({ hash, status: 0, blockNumber: 1 }) as unknown as TransactionReceipt,
+      },
+      sendTransaction: async () => ({ hash: "0x" + "ab".repeat(32) }),
     };
     const sender = new TxSender(signer, { retries: 2, baseDelayMs: 1, ...noSleep });
     // The simulation before sending passes; another party's transaction lands first, so the one after reverts.
