@@ -336,7 +336,11 @@ const revertedReceipt = (receipt: TransactionReceipt) =>
  * shares the time left on the chain's clock between its remaining replacements: its timeout is the smaller of
  * `receiptTimeoutMs` and (time left) / (replacements left + 1), not below `minReceiptTimeoutMs`, so a reveal due
  * soon is re-priced sooner; past its deadline it keeps being replaced at the shortest timeout, since its nonce has to
- * be used before any later transaction of the key can be mined.
+ * be used before any later transaction of the key can be mined. For the same reason a transaction is re-priced with
+ * the earliest deadline of its own and of every later transaction of the key in flight (a settlement holding up a
+ * reveal is as urgent as the reveal), while one that waits behind an earlier unmined nonce of the key (the chain's
+ * "latest" count is below its nonce) is not re-sent at all: only the earlier one's fees can unblock it. Such a wait
+ * still counts against `maxReplacements`, so that every send ends.
  *
  * Nonce rule: the next nonce is counted locally from the node's "pending" count, read once. Whenever a broadcast
  * fails after its nonce was assigned (the node may or may not hold it), and whenever a send gives up unmined, the
@@ -352,6 +356,8 @@ export class TxSender {
   private readonly waiting: Queued[] = [];
   private pending = 0;
   private pumping = false;
+  /** The deadline of every nonce in flight (Infinity: none). */
+  private readonly deadlines = new Map<number, number>();
 
   constructor(
     readonly signer: SenderSigner,
@@ -404,11 +410,13 @@ export class TxSender {
         this.pump();
       });
       hash = first.hash;
+      this.deadlines.set(first.nonce, deadline);
       log?.debug({ txHash: hash, nonce: first.nonce, ...feeFields(first.fees) }, `${label}: sent`);
       let mined: { hash: string; receipt: TransactionReceipt };
       try {
-        mined = await this.watch(label, tx, first, deadline, log);
+        mined = await this.watch(label, tx, first, log);
       } finally {
+        this.deadlines.delete(first.nonce);
         this.pending--;
         this.pump();
       }
@@ -494,9 +502,17 @@ export class TxSender {
     return { gasPrice: capped(data.gasPrice) };
   }
 
-  /** The receipt timeout of a send's next broadcast, `replaced` replacements in (see TxSender). */
-  private async timeoutMs(deadline: number, replaced: number): Promise<number> {
+  /** The earliest deadline of `nonce` and of the key's later nonces in flight, which wait for it to be mined. */
+  private urgency(nonce: number): number {
+    let deadline = Infinity;
+    for (const [n, d] of this.deadlines) if (n >= nonce && d < deadline) deadline = d;
+    return deadline;
+  }
+
+  /** The receipt timeout of `nonce`'s next broadcast, `replaced` replacements in (see TxSender). */
+  private async timeoutMs(nonce: number, replaced: number): Promise<number> {
     const full = this.opts.receiptTimeoutMs ?? 30_000;
+    const deadline = this.urgency(nonce);
     const getBlock = this.signer.provider?.getBlock;
     if (deadline === Infinity || !getBlock) return full;
     const latest = await getBlock.call(this.signer.provider, "latest").catch(() => null);
@@ -518,7 +534,6 @@ export class TxSender {
     label: string,
     tx: TransactionRequest,
     first: Broadcast,
-    deadline: number,
     log: Logger | undefined,
   ): Promise<{ hash: string; receipt: TransactionReceipt }> {
     const provider = this.provider();
@@ -530,10 +545,18 @@ export class TxSender {
     let timeouts = 0;
     let replacements = 0;
     let nonceUsed = false;
-    let due = Date.now() + (await this.timeoutMs(deadline, 0));
+    // The timeout runs from the last broadcast (or attempt), and is worked out again when a later send of the
+    // key brings an earlier deadline.
+    let since = Date.now();
+    let urgency = this.urgency(first.nonce);
+    let due = since + (await this.timeoutMs(first.nonce, 0));
     for (;;) {
       const mined = await this.minedAmong(hashes);
       if (mined) return mined;
+      if (this.urgency(first.nonce) !== urgency) {
+        urgency = this.urgency(first.nonce);
+        due = since + (await this.timeoutMs(first.nonce, timeouts));
+      }
       if (Date.now() >= due) {
         if (nonceUsed || timeouts >= maxReplacements) {
           this.nextNonce = undefined; // the node says what became of the nonce
@@ -545,8 +568,11 @@ export class TxSender {
           );
         }
         timeouts++;
+        const confirmed = await provider.getTransactionCount(this.address!, "latest").catch(() => undefined);
         const next = bumpFees(fees, await this.fees().catch(() => fees), bump, this.opts.maxFeePerGas);
-        if (!next) {
+        if (confirmed !== undefined && confirmed < first.nonce) {
+          log?.debug({ nonce: first.nonce, confirmed }, `${label}: waiting behind the key's earlier transactions`);
+        } else if (!next) {
           log?.warn({ nonce: first.nonce, ...feeFields(fees) }, `${label}: not mined, and the fee ceiling is reached`);
         } else {
           try {
@@ -566,7 +592,9 @@ export class TxSender {
             log?.warn({ nonce: first.nonce, err: c.message }, `${label}: replacement not accepted`);
           }
         }
-        due = Date.now() + (await this.timeoutMs(deadline, timeouts));
+        since = Date.now();
+        urgency = this.urgency(first.nonce);
+        due = since + (await this.timeoutMs(first.nonce, timeouts));
         continue; // a refused replacement may mean one of the broadcasts was just mined
       }
       await sleep(Math.min(pollMs, Math.max(1, due - Date.now())));

@@ -37,7 +37,13 @@ function fakeSigner(failures: Error[] = [], startNonce = 7) {
   const signer: SenderSigner = {
     getAddress: async () => "0x" + "11".repeat(20),
     provider: {
-      getTransactionCount: async () => {
+      getTransactionCount: async (_address: string, tag?: string) => {
+        if (tag === "latest") {
+          // The nonces mined in a row from the start.
+          let n = startNonce;
+          while (sent.some((s) => s.nonce === n && receipts.has(s.hash))) n++;
+          return n;
+        }
         countCalls++;
         return startNonce + new Set(sent.map((s) => s.nonce)).size;
       },
@@ -443,6 +449,32 @@ describe("worker sender", function () {
       expect(!o.ok && o.error.kind).to.equal("nonce");
       expect(refused).to.equal(1, "no replacement is tried once the nonce is used");
       expect(sender.pendingNonce).to.equal(undefined);
+    });
+
+    it("re-prices a transaction holding up a later one with a deadline, and not the one held up", async function () {
+      const f = fakeSigner();
+      f.hold();
+      f.setChainTime(1_000);
+      const replaced: string[] = [];
+      const sender = new TxSender(f.signer, {
+        ...fast,
+        receiptTimeoutMs: 10_000,
+        minReceiptTimeoutMs: 20,
+        maxReplacements: 4,
+        onReplaced: (label) => void replaced.push(label),
+      });
+      const settle = sender.send("settle", call("0x01"));
+      await until("the settlement's broadcast", () => f.sent.length === 1);
+      // Due in half a second: its nonce comes after the settlement's, which must be mined first.
+      const reveal = sender.send("reveal", call("0x02"), {}, { deadline: 1_000.5 });
+      await until("a replacement", () => replaced.length > 0);
+      expect(replaced).to.deep.equal(["settle"]);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(replaced).to.not.include("reveal", "the reveal waits behind the settlement: re-sending it is no use");
+      f.mine(f.sent.at(-1)!.hash);
+      f.mine(f.sent.find((s) => s.label === "0x02")!.hash);
+      expect((await settle).ok && (await reveal).ok).to.equal(true);
+      expect(f.sent.filter((s) => s.label === "0x02")).to.have.length(1);
     });
 
     it("gives up after maxReplacements, and reads the nonce from the node again", async function () {
