@@ -1,8 +1,10 @@
 /**
- * Sending transactions from one key: a single queue owns the key's nonce, every transaction is simulated
- * (`staticCall`) before it is sent, transient RPC errors are retried a bounded number of times with exponential
- * backoff, and reverts are classified by decoding the protocol's custom errors: "already done by someone else"
- * (a job no longer in the status the call needs) is a normal outcome, not a failure.
+ * Sending transactions from one key: a single queue owns the key's nonce and broadcasts, earliest deadline first,
+ * while receipts are awaited outside it (several transactions in flight), and a transaction not mined in time is
+ * re-sent with the same nonce and higher fees (TxSender). Every transaction is simulated (`staticCall`) before it
+ * is sent, transient RPC errors are retried a bounded number of times with exponential backoff, and reverts are
+ * classified by decoding the protocol's custom errors: "already done by someone else" (a job no longer in the
+ * status the call needs) is a normal outcome, not a failure.
  */
 import { Interface, type TransactionReceipt, type TransactionRequest } from "ethers";
 import type { Logger } from "pino";
@@ -191,8 +193,7 @@ export interface SenderProvider {
     maxPriorityFeePerGas: bigint | null;
   }>;
   getTransactionReceipt(hash: string): Promise<TransactionReceipt | null>;
-  /** Needed for more than one confirmation. */
-  getBlockNumber?(): Promise<number>;
+  getBlockNumber(): Promise<number>;
   /** The chain's clock, for sends with a deadline; without it, a deadline only orders the queue. */
   getBlock?(tag: "latest"): Promise<{ timestamp: number } | null>;
 }
@@ -610,7 +611,7 @@ export class TxSender {
         const receipt = await provider.getTransactionReceipt(hash);
         if (!receipt) continue;
         if (confirmations > 1) {
-          const head = await provider.getBlockNumber!();
+          const head = await provider.getBlockNumber();
           if (head - receipt.blockNumber + 1 < confirmations) continue;
         }
         return { hash, receipt };

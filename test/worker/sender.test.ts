@@ -32,6 +32,7 @@ function fakeSigner(failures: Error[] = [], startNonce = 7) {
   let countCalls = 0;
   let automine = true;
   let chainTime = 1_000;
+  let head = 1;
   const mine = (hash: string, status = 1) =>
     void receipts.set(hash, { hash, status, blockNumber: 1, gasUsed: 21_000n } as unknown as TransactionReceipt);
   const signer: SenderSigner = {
@@ -50,6 +51,7 @@ function fakeSigner(failures: Error[] = [], startNonce = 7) {
       // A base fee of 100 and a tip of 10, as a node answers: twice the base fee plus the tip.
       getFeeData: async () => ({ gasPrice: null, maxFeePerGas: 210n, maxPriorityFeePerGas: 10n }),
       getTransactionReceipt: async (hash: string) => receipts.get(hash) ?? null,
+      getBlockNumber: async () => head,
       getBlock: async () => ({ timestamp: chainTime }),
     },
     sendTransaction: async (tx: TransactionRequest) => {
@@ -73,6 +75,7 @@ function fakeSigner(failures: Error[] = [], startNonce = 7) {
     hold: () => void (automine = false),
     mine,
     setChainTime: (t: number) => void (chainTime = t),
+    setHead: (n: number) => void (head = n),
   };
 }
 
@@ -333,6 +336,19 @@ describe("worker sender", function () {
       expect(done.map((o) => o.ok && o.hash)).to.deep.equal(f.sent.map((s) => s.hash));
       expect(f.sent.map((s) => s.nonce)).to.deep.equal([7, 8, 9]);
       expect(sender.inFlight).to.equal(0);
+    });
+
+    it("resolves a send once its receipt has the confirmations asked", async function () {
+      const f = fakeSigner();
+      const sender = new TxSender(f.signer, { retries: 0, confirmations: 3, receiptPollMs: 2, ...noSleep });
+      let done = false;
+      const outcome = sender.send("t", call("0x01")).then((o) => ((done = true), o));
+      await until("the broadcast", () => f.sent.length === 1);
+      f.setHead(2); // mined in block 1: two confirmations
+      await new Promise((r) => setTimeout(r, 30));
+      expect(done).to.equal(false);
+      f.setHead(3);
+      expect((await outcome).ok).to.equal(true);
     });
 
     it("gives a waiting send with an earlier deadline the next nonce", async function () {
