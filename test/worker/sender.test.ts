@@ -493,6 +493,21 @@ describe("worker sender", function () {
       expect(f.sent.filter((s) => s.label === "0x02")).to.have.length(1);
     });
 
+    it("sends no replacement above the fee ceiling, and gives up after maxReplacements timeouts", async function () {
+      const f = fakeSigner();
+      f.hold();
+      const replaced: string[] = [];
+      const sender = new TxSender(f.signer, {
+        ...fast,
+        maxFeePerGas: 220n, // the first broadcast's 210 raised 10 % is above it
+        onReplaced: (label) => void replaced.push(label),
+      });
+      const o = await sender.send("t", call("0x01"));
+      expect(!o.ok && o.error.kind).to.equal("transient");
+      expect(f.sent).to.have.length(1);
+      expect(replaced).to.deep.equal([]);
+    });
+
     it("gives up after maxReplacements, and reads the nonce from the node again", async function () {
       const f = fakeSigner();
       f.hold();

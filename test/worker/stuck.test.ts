@@ -69,14 +69,14 @@ describe("worker sender on a chain that leaves its transaction unmined (automine
 
   let baseFee: bigint | undefined;
   let stopMining: (() => Promise<void>) | undefined;
-  let sent: string[] = [];
+  let sent: { hash: string }[] = [];
 
   afterEach(async function () {
     await stopMining?.();
     stopMining = undefined;
     // Nothing of this test may stay in the pool, nor its base fee, for the next tests on this network.
-    for (const hash of sent) {
-      await network.provider.send("hardhat_dropTransaction", [hash]).catch(() => undefined);
+    for (const { hash } of sent) {
+      await network.provider.send("hardhat_dropTransaction", [hash]).catch(() => undefined); // mined: nothing to drop
     }
     sent = [];
     await network.provider.send("evm_setAutomine", [true]);
@@ -96,6 +96,7 @@ describe("worker sender on a chain that leaves its transaction unmined (automine
     baseFee = (await ethers.provider.getBlock("latest"))!.baseFeePerGas!;
 
     const { signer, broadcasts } = recording(member);
+    sent = broadcasts;
     const replaced: string[] = [];
     const sender = new TxSender(signer, {
       retries: 1,
@@ -125,7 +126,6 @@ describe("worker sender on a chain that leaves its transaction unmined (automine
     ]);
     await stopMining();
     stopMining = undefined;
-    sent = broadcasts.map((b) => b.hash);
 
     const escrowAddress = await v.escrow.getAddress();
     const reveals = broadcasts.filter((b) => b.to === escrowAddress);
