@@ -1,14 +1,16 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import type { TransactionRequest } from "ethers";
+import type { TransactionReceipt, TransactionRequest } from "ethers";
 import { deployProtocolFixture } from "../fixtures/protocol";
 import {
+  bumpFees,
   classifyError,
   GAS_HEADROOM_PERCENT,
   PROTOCOL_ERRORS,
   TxSender,
   txCall,
   withRetry,
+  type Fees,
   type SenderSigner,
   type TxCall,
 } from "../../src/worker/clients/sender";
@@ -20,27 +22,70 @@ const revert = (name: string, args: unknown[]) =>
   });
 const transient = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8545"), { code: "NETWORK_ERROR" });
 
-/** A signer that records nonces; `failures` makes the next sends throw these errors first. */
+/**
+ * A signer that records its broadcasts; `failures` makes the next sends throw these errors first. Transactions
+ * are mined as they are sent unless `hold()` was called; then `mine(hash)` mines one.
+ */
 function fakeSigner(failures: Error[] = [], startNonce = 7) {
-  const sent: { nonce: number; label: unknown }[] = [];
+  const sent: { nonce: number; label: unknown; hash: string; fees: Fees }[] = [];
+  const receipts = new Map<string, TransactionReceipt>();
   let countCalls = 0;
+  let automine = true;
+  let chainTime = 1_000;
+  let head = 1;
+  const mine = (hash: string, status = 1) =>
+    void receipts.set(hash, { hash, status, blockNumber: 1, gasUsed: 21_000n } as unknown as TransactionReceipt);
   const signer: SenderSigner = {
     getAddress: async () => "0x" + "11".repeat(20),
     provider: {
-      getTransactionCount: async () => {
+      getTransactionCount: async (_address: string, tag?: string) => {
+        if (tag === "latest") {
+          // The nonces mined in a row from the start.
+          let n = startNonce;
+          while (sent.some((s) => s.nonce === n && receipts.has(s.hash))) n++;
+          return n;
+        }
         countCalls++;
-        return startNonce + sent.length;
+        return startNonce + new Set(sent.map((s) => s.nonce)).size;
       },
+      // A base fee of 100 and a tip of 10, as a node answers: twice the base fee plus the tip.
+      getFeeData: async () => ({ gasPrice: null, maxFeePerGas: 210n, maxPriorityFeePerGas: 10n }),
+      getTransactionReceipt: async (hash: string) => receipts.get(hash) ?? null,
+      getBlockNumber: async () => head,
+      getBlock: async () => ({ timestamp: chainTime }),
     },
     sendTransaction: async (tx: TransactionRequest) => {
       await new Promise((r) => setTimeout(r, Math.random() * 5));
       const f = failures.shift();
       if (f) throw f;
-      sent.push({ nonce: Number(tx.nonce), label: tx.data });
-      return { hash: "0x" + String(sent.length).padStart(64, "0"), wait: async () => null };
+      const hash = "0x" + String(sent.length + 1).padStart(64, "0");
+      const fees =
+        tx.gasPrice != null
+          ? { gasPrice: BigInt(tx.gasPrice) }
+          : { maxFeePerGas: BigInt(tx.maxFeePerGas!), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas!) };
+      sent.push({ nonce: Number(tx.nonce), label: tx.data, hash, fees });
+      if (automine) mine(hash);
+      return { hash };
     },
   };
-  return { signer, sent, countCalls: () => countCalls };
+  return {
+    signer,
+    sent,
+    countCalls: () => countCalls,
+    hold: () => void (automine = false),
+    mine,
+    setChainTime: (t: number) => void (chainTime = t),
+    setHead: (n: number) => void (head = n),
+  };
+}
+
+/** Resolves once `cond` holds (polled every 2 ms), or throws after `ms`. */
+async function until(what: string, cond: () => boolean, ms = 2_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }
 
 const call = (label: string, simulate: () => Promise<unknown> = async () => true): TxCall => ({
@@ -199,11 +244,15 @@ describe("worker sender", function () {
   });
 
   it("a transaction mined reverted is re-simulated: a job someone else moved on is 'already done', not a failure", async function () {
-    const mined = () => Object.assign(new Error("transaction execution reverted"), { code: "CALL_EXCEPTION" });
+    // Every transaction is mined, and reverts (status 0).
+    const f = fakeSigner();
     const signer: SenderSigner = {
-      getAddress: async () => "0x" + "11".repeat(20),
-      provider: { getTransactionCount: async () => 0 },
-      sendTransaction: async () => ({ hash: "0x" + "ab".repeat(32), wait: () => Promise.reject(mined()) }),
+      ...f.signer,
+      provider: {
+        ...f.signer.provider!,
+        getTransactionReceipt: async (hash) => ({ hash, status: 0, blockNumber: 1 }) as unknown as TransactionReceipt,
+      },
+      sendTransaction: async () => ({ hash: "0x" + "ab".repeat(32) }),
     };
     const sender = new TxSender(signer, { retries: 2, baseDelayMs: 1, ...noSleep });
     // The simulation before sending passes; another party's transaction lands first, so the one after reverts.
@@ -225,5 +274,271 @@ describe("worker sender", function () {
     // When the call still passes in simulation, nothing explains the revert: it stays a revert.
     const unexplained = await sender.send("t", call("0x02"));
     expect(!unexplained.ok && unexplained.error.kind).to.equal("revert");
+  });
+
+  describe("fees", function () {
+    it("sends EIP-1559 fees as the node asks them (twice the base fee plus the tip), within the ceiling", async function () {
+      const f = fakeSigner();
+      expect((await new TxSender(f.signer, { retries: 0, ...noSleep }).send("t", call("0x01"))).ok).to.equal(true);
+      const capped = new TxSender(f.signer, { retries: 0, maxFeePerGas: 150n, ...noSleep });
+      expect((await capped.send("t", call("0x02"))).ok).to.equal(true);
+      expect(f.sent.map((s) => s.fees)).to.deep.equal([
+        { maxFeePerGas: 210n, maxPriorityFeePerGas: 10n },
+        { maxFeePerGas: 150n, maxPriorityFeePerGas: 10n },
+      ]);
+    });
+
+    it("sends a legacy gas price only when the chain has no base fee", async function () {
+      const f = fakeSigner();
+      const signer: SenderSigner = {
+        ...f.signer,
+        provider: {
+          ...f.signer.provider!,
+          getFeeData: async () => ({ gasPrice: 77n, maxFeePerGas: null, maxPriorityFeePerGas: null }),
+        },
+      };
+      expect((await new TxSender(signer, { retries: 0, ...noSleep }).send("t", call("0x01"))).ok).to.equal(true);
+      expect(f.sent[0].fees).to.deep.equal({ gasPrice: 77n });
+    });
+
+    it("bumpFees raises both fields by the bump, to at least what the node asks now, and refuses a capped bump", function () {
+      const prev = { maxFeePerGas: 1000n, maxPriorityFeePerGas: 100n };
+      expect(bumpFees(prev, { maxFeePerGas: 900n, maxPriorityFeePerGas: 10n }, 125n)).to.deep.equal({
+        maxFeePerGas: 1125n,
+        maxPriorityFeePerGas: 113n, // 112.5 rounded up: a replacement must never fall short of the node's 10 %
+      });
+      // The base fee rose meanwhile: the node's own figure (base fee × 2 + tip) wins.
+      expect(bumpFees(prev, { maxFeePerGas: 5000n, maxPriorityFeePerGas: 300n }, 125n)).to.deep.equal({
+        maxFeePerGas: 5000n,
+        maxPriorityFeePerGas: 300n,
+      });
+      expect(bumpFees(prev, prev, 125n, 1200n)).to.deep.equal({ maxFeePerGas: 1125n, maxPriorityFeePerGas: 113n });
+      expect(bumpFees(prev, prev, 125n, 1050n)).to.equal(undefined, "under the 10 % nodes demand: pointless");
+      expect(bumpFees({ gasPrice: 1n }, { gasPrice: 1n }, 125n)).to.deep.equal({ gasPrice: 2n });
+    });
+  });
+
+  describe("pipelining", function () {
+    it("broadcasts later transactions while earlier ones are unmined, up to maxInFlight", async function () {
+      const f = fakeSigner();
+      f.hold();
+      const sender = new TxSender(f.signer, { retries: 0, maxInFlight: 2, receiptPollMs: 2, ...noSleep });
+      const outcomes = [0, 1, 2].map((i) => sender.send(`t${i}`, call(`0x0${i}`)));
+      await until("two broadcasts", () => f.sent.length === 2);
+      await new Promise((r) => setTimeout(r, 30));
+      expect(f.sent.map((s) => s.nonce)).to.deep.equal([7, 8], "the third waits: two are in flight");
+      expect(sender.inFlight).to.equal(2);
+      f.mine(f.sent[1].hash);
+      await until("the third broadcast", () => f.sent.length === 3);
+      f.mine(f.sent[0].hash);
+      f.mine(f.sent[2].hash);
+      const done = await Promise.all(outcomes);
+      expect(done.map((o) => o.ok && o.hash)).to.deep.equal(f.sent.map((s) => s.hash));
+      expect(f.sent.map((s) => s.nonce)).to.deep.equal([7, 8, 9]);
+      expect(sender.inFlight).to.equal(0);
+    });
+
+    it("resolves a send once its receipt has the confirmations asked", async function () {
+      const f = fakeSigner();
+      const sender = new TxSender(f.signer, { retries: 0, confirmations: 3, receiptPollMs: 2, ...noSleep });
+      let done = false;
+      const outcome = sender.send("t", call("0x01")).then((o) => ((done = true), o));
+      await until("the broadcast", () => f.sent.length === 1);
+      f.setHead(2); // mined in block 1: two confirmations
+      await new Promise((r) => setTimeout(r, 30));
+      expect(done).to.equal(false);
+      f.setHead(3);
+      expect((await outcome).ok).to.equal(true);
+    });
+
+    it("gives a waiting send with an earlier deadline the next nonce", async function () {
+      const f = fakeSigner();
+      f.hold();
+      const sender = new TxSender(f.signer, { retries: 0, maxInFlight: 1, receiptPollMs: 2, ...noSleep });
+      const settle = sender.send("settle", call("0x01"));
+      await until("the first broadcast", () => f.sent.length === 1);
+      const outcomes = [
+        sender.send("later", call("0x02")),
+        sender.send("reveal-late", call("0x03"), {}, { deadline: 2_000 }),
+        sender.send("reveal-soon", call("0x04"), {}, { deadline: 1_500n }),
+      ];
+      await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 4; i++) {
+        await until(`broadcast ${i + 1}`, () => f.sent.length === i + 1);
+        f.mine(f.sent[i].hash);
+      }
+      expect((await Promise.all([settle, ...outcomes])).every((o) => o.ok)).to.equal(true);
+      expect(f.sent.map((s) => s.label)).to.deep.equal(["0x01", "0x04", "0x03", "0x02"]);
+      expect(f.sent.map((s) => s.nonce)).to.deep.equal([7, 8, 9, 10]);
+    });
+
+    it("reads the nonce again after a failed broadcast, so the nonce it never used is no gap", async function () {
+      const funds = Object.assign(new Error("insufficient funds for gas * price + value"), {
+        code: "INSUFFICIENT_FUNDS",
+      });
+      const f = fakeSigner();
+      f.hold();
+      const sender = new TxSender(f.signer, { retries: 0, receiptPollMs: 2, ...noSleep });
+      const first = sender.send("a", call("0x01"));
+      await until("the first broadcast", () => f.sent.length === 1);
+      expect(sender.pendingNonce).to.equal(8);
+      const send = f.signer.sendTransaction;
+      f.signer.sendTransaction = async () => Promise.reject(funds);
+      const failed = await sender.send("b", call("0x02"));
+      expect(!failed.ok && failed.error.kind).to.equal("fatal");
+      expect(sender.pendingNonce).to.equal(undefined, "nonce 8 was assigned and not used: forgotten");
+      f.signer.sendTransaction = send;
+      const third = sender.send("c", call("0x03"));
+      await until("the third broadcast", () => f.sent.length === 2);
+      f.sent.forEach((s) => f.mine(s.hash));
+      expect((await first).ok && (await third).ok).to.equal(true);
+      expect(f.sent.map((s) => s.nonce)).to.deep.equal([7, 8]);
+      expect(f.countCalls()).to.equal(2, "read at the start and after the failure");
+    });
+  });
+
+  describe("replacement", function () {
+    const fast = { retries: 0, receiptTimeoutMs: 30, receiptPollMs: 2, maxReplacements: 3, ...noSleep };
+
+    it("re-sends the same nonce with fees raised 12.5 % when not mined in time, until one is mined", async function () {
+      const f = fakeSigner();
+      f.hold();
+      const replaced: [string, number][] = [];
+      const sender = new TxSender(f.signer, { ...fast, onReplaced: (label, n) => void replaced.push([label, n]) });
+      const outcome = sender.send("reveal", call("0x01"));
+      await until("two replacements", () => f.sent.length === 3);
+      f.mine(f.sent[2].hash);
+      const o = await outcome;
+      expect(o.ok && o.hash).to.equal(f.sent[2].hash);
+      expect(f.sent.map((s) => s.nonce)).to.deep.equal([7, 7, 7]);
+      expect(f.sent.map((s) => s.label)).to.deep.equal(["0x01", "0x01", "0x01"]);
+      expect(f.sent.map((s) => s.fees)).to.deep.equal([
+        { maxFeePerGas: 210n, maxPriorityFeePerGas: 10n },
+        { maxFeePerGas: 237n, maxPriorityFeePerGas: 12n },
+        { maxFeePerGas: 267n, maxPriorityFeePerGas: 14n },
+      ]);
+      expect(replaced).to.deep.equal([
+        ["reveal", 1],
+        ["reveal", 2],
+      ]);
+    });
+
+    it("counts the original mined after a replacement was sent", async function () {
+      const f = fakeSigner();
+      f.hold();
+      const sender = new TxSender(f.signer, fast);
+      const outcome = sender.send("t", call("0x01"));
+      await until("a replacement", () => f.sent.length === 2);
+      f.mine(f.sent[0].hash);
+      const o = await outcome;
+      expect(o.ok && o.hash).to.equal(f.sent[0].hash);
+      expect(o.ok && o.receipt?.hash).to.equal(f.sent[0].hash);
+    });
+
+    it("looks at the earlier broadcasts' receipts when a replacement meets 'nonce too low'", async function () {
+      const f = fakeSigner();
+      f.hold();
+      const sender = new TxSender(f.signer, fast);
+      const outcome = sender.send("t", call("0x01"));
+      await until("the broadcast", () => f.sent.length === 1);
+      // Mined between the last look and the replacement, which the node then refuses.
+      f.signer.sendTransaction = async () => {
+        f.mine(f.sent[0].hash);
+        throw Object.assign(new Error("nonce too low"), { code: "NONCE_EXPIRED" });
+      };
+      const o = await outcome;
+      expect(o.ok && o.hash).to.equal(f.sent[0].hash);
+    });
+
+    it("gives up with a 'nonce' error when another transaction took the nonce", async function () {
+      const f = fakeSigner();
+      f.hold();
+      const sender = new TxSender(f.signer, fast);
+      const outcome = sender.send("t", call("0x01"));
+      await until("the broadcast", () => f.sent.length === 1);
+      let refused = 0;
+      f.signer.sendTransaction = async () => {
+        refused++;
+        throw Object.assign(new Error("nonce too low"), { code: "NONCE_EXPIRED" });
+      };
+      const o = await outcome;
+      expect(!o.ok && o.error.kind).to.equal("nonce");
+      expect(refused).to.equal(1, "no replacement is tried once the nonce is used");
+      expect(sender.pendingNonce).to.equal(undefined);
+    });
+
+    it("re-prices a transaction holding up a later one with a deadline, and not the one held up", async function () {
+      const f = fakeSigner();
+      f.hold();
+      f.setChainTime(1_000);
+      const replaced: string[] = [];
+      const sender = new TxSender(f.signer, {
+        ...fast,
+        receiptTimeoutMs: 10_000,
+        minReceiptTimeoutMs: 20,
+        maxReplacements: 4,
+        onReplaced: (label) => void replaced.push(label),
+      });
+      const settle = sender.send("settle", call("0x01"));
+      await until("the settlement's broadcast", () => f.sent.length === 1);
+      // Due in half a second: its nonce comes after the settlement's, which must be mined first.
+      const reveal = sender.send("reveal", call("0x02"), {}, { deadline: 1_000.5 });
+      await until("a replacement", () => replaced.length > 0);
+      expect(replaced).to.deep.equal(["settle"]);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(replaced).to.not.include("reveal", "the reveal waits behind the settlement: re-sending it is no use");
+      f.mine(f.sent.at(-1)!.hash);
+      f.mine(f.sent.find((s) => s.label === "0x02")!.hash);
+      expect((await settle).ok && (await reveal).ok).to.equal(true);
+      expect(f.sent.filter((s) => s.label === "0x02")).to.have.length(1);
+    });
+
+    it("sends no replacement above the fee ceiling, and gives up after maxReplacements timeouts", async function () {
+      const f = fakeSigner();
+      f.hold();
+      const replaced: string[] = [];
+      const sender = new TxSender(f.signer, {
+        ...fast,
+        maxFeePerGas: 220n, // the first broadcast's 210 raised 10 % is above it
+        onReplaced: (label) => void replaced.push(label),
+      });
+      const o = await sender.send("t", call("0x01"));
+      expect(!o.ok && o.error.kind).to.equal("transient");
+      expect(f.sent).to.have.length(1);
+      expect(replaced).to.deep.equal([]);
+    });
+
+    it("gives up after maxReplacements, and reads the nonce from the node again", async function () {
+      const f = fakeSigner();
+      f.hold();
+      const sender = new TxSender(f.signer, fast);
+      const o = await sender.send("t", call("0x01"));
+      expect(o).to.deep.include({ ok: false, hash: f.sent[0].hash });
+      expect(!o.ok && o.error).to.deep.equal({
+        kind: "transient",
+        message: "not mined after 3 replacements (nonce 7)",
+      });
+      expect(f.sent).to.have.length(4);
+      expect(sender.pendingNonce).to.equal(undefined);
+      expect(sender.inFlight).to.equal(0);
+    });
+
+    it("re-prices a send whose deadline is near sooner than one without", async function () {
+      const f = fakeSigner();
+      f.hold();
+      f.setChainTime(1_000);
+      const slow = { ...fast, receiptTimeoutMs: 10_000, minReceiptTimeoutMs: 20, maxReplacements: 4 };
+      const replaced: string[] = [];
+      const sender = new TxSender(f.signer, { ...slow, onReplaced: (label) => void replaced.push(label) });
+      // 0.5 s left on the chain's clock, shared by the broadcast and its four replacements: 100 ms each.
+      const urgent = sender.send("reveal", call("0x01"), {}, { deadline: 1_000.5 });
+      const relaxed = sender.send("settle", call("0x02"));
+      const started = Date.now();
+      await until("a replacement", () => replaced.length > 0);
+      expect(Date.now() - started).to.be.below(1_000);
+      expect(replaced).to.deep.equal(["reveal"]);
+      f.sent.forEach((s) => f.mine(s.hash));
+      expect((await urgent).ok && (await relaxed).ok).to.equal(true);
+    });
   });
 });

@@ -1,8 +1,10 @@
 /**
- * Sending transactions from one key: a single queue owns the key's nonce, every transaction is simulated
- * (`staticCall`) before it is sent, transient RPC errors are retried a bounded number of times with exponential
- * backoff, and reverts are classified by decoding the protocol's custom errors: "already done by someone else"
- * (a job no longer in the status the call needs) is a normal outcome, not a failure.
+ * Sending transactions from one key: a single queue owns the key's nonce and broadcasts, earliest deadline first,
+ * while receipts are awaited outside it (several transactions in flight), and a transaction not mined in time is
+ * re-sent with the same nonce and higher fees (TxSender). Every transaction is simulated (`staticCall`) before it
+ * is sent, transient RPC errors are retried a bounded number of times with exponential backoff, and reverts are
+ * classified by decoding the protocol's custom errors: "already done by someone else" (a job no longer in the
+ * status the call needs) is a normal outcome, not a failure.
  */
 import { Interface, type TransactionReceipt, type TransactionRequest } from "ethers";
 import type { Logger } from "pino";
@@ -182,14 +184,25 @@ export function txCall<A extends unknown[]>(
   return { staticCall: () => method.staticCall(...args), populate: () => method.populateTransaction(...args) };
 }
 
-/** The part of a signer the sender uses. */
+/** The part of a provider the sender uses (an ethers v6 `Provider` has all of it). */
+export interface SenderProvider {
+  getTransactionCount(address: string, blockTag?: string): Promise<number>;
+  getFeeData(): Promise<{
+    gasPrice: bigint | null;
+    maxFeePerGas: bigint | null;
+    maxPriorityFeePerGas: bigint | null;
+  }>;
+  getTransactionReceipt(hash: string): Promise<TransactionReceipt | null>;
+  getBlockNumber(): Promise<number>;
+  /** The chain's clock, for sends with a deadline; without it, a deadline only orders the queue. */
+  getBlock?(tag: "latest"): Promise<{ timestamp: number } | null>;
+}
+
+/** The part of a signer the sender uses: an ethers `Wallet` on a provider, or a `HardhatEthersSigner`. */
 export interface SenderSigner {
   getAddress(): Promise<string>;
-  sendTransaction(tx: TransactionRequest): Promise<{
-    hash: string;
-    wait(confirms?: number): Promise<TransactionReceipt | null>;
-  }>;
-  provider: { getTransactionCount(address: string, blockTag?: string): Promise<number> } | null;
+  sendTransaction(tx: TransactionRequest): Promise<{ hash: string }>;
+  provider: SenderProvider | null;
   /** When present, the gas limit is its estimate plus GAS_HEADROOM_PERCENT. */
   estimateGas?(tx: TransactionRequest): Promise<bigint>;
 }
@@ -202,6 +215,40 @@ export interface SenderSigner {
  */
 export const GAS_HEADROOM_PERCENT = 25n;
 
+/** The fee fields of one broadcast: EIP-1559's pair, or a legacy gas price on a chain without a base fee. */
+export type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
+
+/** Nodes refuse a replacement that does not raise every fee field by at least this much (geth's default). */
+const NODE_MIN_BUMP_PERCENT = 10n;
+
+const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
+const minOf = (a: bigint, b: bigint) => (a < b ? a : b);
+/** `x` raised by `permille` thousandths, rounded up (so a 1-wei tip still moves). */
+const raised = (x: bigint, permille: bigint) => (x * (1000n + permille) + 999n) / 1000n;
+
+/**
+ * The fees that replace `prev`: each field raised by `bumpPermille` and at least what the node asks now (`fresh`,
+ * whose maxFeePerGas is twice the latest base fee plus the tip), within `cap`. Undefined when the cap leaves less
+ * than the node's minimum raise: such a replacement would only be refused as underpriced.
+ */
+export function bumpFees(prev: Fees, fresh: Fees, bumpPermille: bigint, cap?: bigint): Fees | undefined {
+  const capped = (x: bigint) => (cap !== undefined ? minOf(x, cap) : x);
+  const enough = (next: bigint, before: bigint) => next * 100n >= before * (100n + NODE_MIN_BUMP_PERCENT);
+  if ("gasPrice" in prev) {
+    const freshPrice = "gasPrice" in fresh ? fresh.gasPrice : fresh.maxFeePerGas;
+    const gasPrice = capped(maxOf(raised(prev.gasPrice, bumpPermille), freshPrice));
+    return enough(gasPrice, prev.gasPrice) ? { gasPrice } : undefined;
+  }
+  const freshMax = "gasPrice" in fresh ? fresh.gasPrice : fresh.maxFeePerGas;
+  const freshTip = "gasPrice" in fresh ? 0n : fresh.maxPriorityFeePerGas;
+  const maxFeePerGas = capped(maxOf(raised(prev.maxFeePerGas, bumpPermille), freshMax));
+  const maxPriorityFeePerGas = minOf(maxOf(raised(prev.maxPriorityFeePerGas, bumpPermille), freshTip), maxFeePerGas);
+  if (!enough(maxFeePerGas, prev.maxFeePerGas) || !enough(maxPriorityFeePerGas, prev.maxPriorityFeePerGas)) {
+    return undefined;
+  }
+  return { maxFeePerGas, maxPriorityFeePerGas };
+}
+
 export type TxOutcome =
   | { ok: true; hash: string; receipt: TransactionReceipt | null; result: unknown }
   | { ok: false; error: ClassifiedError; hash?: string };
@@ -212,6 +259,12 @@ export interface SendOptions {
    * every item), or undefined to send. A skipped send is an "already-done" outcome, logged at debug level.
    */
   skipIf?: (simulated: unknown) => string | undefined;
+  /**
+   * Unix seconds of the chain's clock by which the transaction must be mined (a reveal: its reveal window's end).
+   * Sends waiting for a nonce go earliest deadline first (no deadline: last, in call order), and the receipt
+   * timeout shrinks so that every replacement still fits before it (see TxSender).
+   */
+  deadline?: number | bigint;
 }
 
 export interface SenderOptions {
@@ -219,38 +272,117 @@ export interface SenderOptions {
   baseDelayMs?: number;
   confirmations?: number;
   logger?: Logger;
+  /** The backoff between retries (tests pass one that does not wait); receipts are polled on real timers. */
   sleep?: (ms: number) => Promise<void>;
-  /** Observes every send's duration in seconds. */
+  /** Observes every mined send's duration in seconds, from the call to `send` to its receipt. */
   onSent?: (seconds: number, label: string) => void;
+  /** Called each time a transaction is re-sent with higher fees; `replacements` counts them for this send. */
+  onReplaced?: (label: string, replacements: number) => void;
+  /** Transactions of the key broadcast and not yet mined, at most; more sends wait for a nonce. Default 16. */
+  maxInFlight?: number;
+  /** How long a broadcast transaction may go unmined before it is re-sent with higher fees. Default 30 000 ms. */
+  receiptTimeoutMs?: number;
+  /** The shortest receipt timeout a near deadline may bring. Default a quarter of receiptTimeoutMs. */
+  minReceiptTimeoutMs?: number;
+  /** Re-sends of one nonce with higher fees, at most. Default 4. */
+  maxReplacements?: number;
+  /** How much each replacement raises maxFeePerGas and the tip (or gasPrice), in percent; default 12.5. */
+  bumpPercent?: number;
+  /** The most this key pays per gas (maxFeePerGas, or gasPrice), in wei: fees and replacements stop there. */
+  maxFeePerGas?: bigint;
+  /** How often the receipts of a broadcast transaction are looked for. Default 1000 ms. */
+  receiptPollMs?: number;
 }
 
+/** One send that has its transaction ready and waits for a nonce. */
+interface Queued {
+  seq: number;
+  deadline: number;
+  tx: TransactionRequest;
+  retry: RetryOptions;
+  resolve(b: Broadcast): void;
+  reject(e: unknown): void;
+}
+
+/** A nonce's first broadcast. */
+interface Broadcast {
+  nonce: number;
+  hash: string;
+  fees: Fees;
+}
+
+/** Why a send ended unmined: its nonce is left to the node (see TxSender). */
+class NotMined extends Error {
+  constructor(
+    message: string,
+    readonly nonceUsed: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const revertedReceipt = (receipt: TransactionReceipt) =>
+  Object.assign(new Error("transaction execution reverted"), { code: "CALL_EXCEPTION", receipt });
+
 /**
- * The one owner of a key's nonce. Sends run one at a time in call order: simulate, send with the next nonce,
- * wait for the receipt. Never throws: the outcome says what happened.
+ * The one owner of a key's nonce. A send simulates its call, builds the transaction, then waits in a queue that
+ * only assigns nonces and broadcasts, one at a time, earliest deadline first; its receipt is awaited outside the
+ * queue, so up to `maxInFlight` transactions of the key are pending at once and a slow one holds up no other duty.
+ * A call that depends on another send's effect (an approve before a challenge) must await that send first.
+ *
+ * Fees are EIP-1559's from the node (twice the latest base fee plus the node's tip), or a legacy gas price on a
+ * chain without a base fee, never above `maxFeePerGas`. A transaction not mined within the receipt timeout is
+ * re-sent with the same nonce and data and every fee raised by `bumpPercent` (and to at least what the node asks
+ * now), up to `maxReplacements` times; whichever of its broadcasts is mined is the outcome. A send with a deadline
+ * shares the time left on the chain's clock between its remaining replacements: its timeout is the smaller of
+ * `receiptTimeoutMs` and (time left) / (replacements left + 1), not below `minReceiptTimeoutMs`, so a reveal due
+ * soon is re-priced sooner; past its deadline it keeps being replaced at the shortest timeout, since its nonce has to
+ * be used before any later transaction of the key can be mined. For the same reason a transaction is re-priced with
+ * the earliest deadline of its own and of every later transaction of the key in flight (a settlement holding up a
+ * reveal is as urgent as the reveal), while one that waits behind an earlier unmined nonce of the key (the chain's
+ * "latest" count is below its nonce) is not re-sent at all: only the earlier one's fees can unblock it. Such a wait
+ * still counts against `maxReplacements`, so that every send ends.
+ *
+ * Nonce rule: the next nonce is counted locally from the node's "pending" count, read once. Whenever a broadcast
+ * fails after its nonce was assigned (the node may or may not hold it), and whenever a send gives up unmined, the
+ * count is read again from the node before the next assignment: a nonce the node never took is reused rather than
+ * left as a gap that would block every later transaction.
+ *
+ * Never throws: the outcome says what happened.
  */
 export class TxSender {
-  private tail: Promise<unknown> = Promise.resolve();
   private nextNonce: number | undefined;
   private address: string | undefined;
+  private seq = 0;
+  private readonly waiting: Queued[] = [];
+  private pending = 0;
+  private pumping = false;
+  /** The deadline of every nonce in flight (Infinity: none). */
+  private readonly deadlines = new Map<number, number>();
 
   constructor(
     readonly signer: SenderSigner,
     private readonly opts: SenderOptions,
   ) {}
 
-  /** Queues a transaction; resolves when it is mined (or failed). `ctx` goes into every log line. */
-  send(label: string, call: TxCall, ctx: Record<string, unknown> = {}, opts: SendOptions = {}): Promise<TxOutcome> {
-    const run = this.tail.then(() => this.run(label, call, ctx, opts));
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
   /** The nonce the next transaction will use, once known. */
   get pendingNonce(): number | undefined {
     return this.nextNonce;
   }
 
-  private async run(label: string, call: TxCall, ctx: Record<string, unknown>, opts: SendOptions): Promise<TxOutcome> {
+  /** Transactions broadcast and not yet mined (or given up). */
+  get inFlight(): number {
+    return this.pending;
+  }
+
+  /** Simulates and sends; resolves when the transaction is mined (or failed). `ctx` goes into every log line. */
+  async send(
+    label: string,
+    call: TxCall,
+    ctx: Record<string, unknown> = {},
+    opts: SendOptions = {},
+  ): Promise<TxOutcome> {
+    const seq = this.seq++;
     const log = this.opts.logger?.child({ ...ctx, tx: label });
     const retry: RetryOptions = {
       retries: this.opts.retries,
@@ -258,6 +390,7 @@ export class TxSender {
       sleep: this.opts.sleep,
       onRetry: (c, attempt, delay) => log?.warn({ attempt, delay, err: c.message }, `${label}: retrying`),
     };
+    const deadline = opts.deadline === undefined ? Infinity : Number(opts.deadline);
     const started = performance.now();
     let hash: string | undefined;
     try {
@@ -273,33 +406,29 @@ export class TxSender {
         const estimate = await withRetry(() => this.signer.estimateGas!(tx), retry);
         tx.gasLimit = (estimate * (100n + GAS_HEADROOM_PERCENT)) / 100n;
       }
-      const response = await withRetry(
-        async () => {
-          if (this.nextNonce === undefined) {
-            const provider = this.signer.provider;
-            if (!provider) throw new Error("the signer has no provider");
-            this.nextNonce = await provider.getTransactionCount(this.address!, "pending");
-          }
-          try {
-            const sent = await this.signer.sendTransaction({ ...tx, nonce: this.nextNonce });
-            this.nextNonce++;
-            return sent;
-          } catch (e) {
-            // Whatever happened to the nonce, read it again from the node next time.
-            this.nextNonce = undefined;
-            throw e;
-          }
-        },
-        { ...retry, shouldRetry: (_e, c) => c.kind === "transient" || c.kind === "nonce" },
-      );
-      hash = response.hash;
-      log?.debug({ txHash: hash }, `${label}: sent`);
-      const receipt = await withRetry(() => response.wait(this.opts.confirmations ?? 1), retry);
+      const first = await new Promise<Broadcast>((resolve, reject) => {
+        this.waiting.push({ seq, deadline, tx, retry, resolve, reject });
+        this.pump();
+      });
+      hash = first.hash;
+      this.deadlines.set(first.nonce, deadline);
+      log?.debug({ txHash: hash, nonce: first.nonce, ...feeFields(first.fees) }, `${label}: sent`);
+      let mined: { hash: string; receipt: TransactionReceipt };
+      try {
+        mined = await this.watch(label, tx, first, log);
+      } finally {
+        this.deadlines.delete(first.nonce);
+        this.pending--;
+        this.pump();
+      }
+      hash = mined.hash;
+      if (mined.receipt.status === 0) throw revertedReceipt(mined.receipt);
       this.opts.onSent?.((performance.now() - started) / 1000, label);
-      log?.info({ txHash: hash, gasUsed: receipt?.gasUsed?.toString() }, `${label}: mined`);
-      return { ok: true, hash, receipt, result };
+      log?.info({ txHash: hash, gasUsed: mined.receipt.gasUsed?.toString() }, `${label}: mined`);
+      return { ok: true, hash, receipt: mined.receipt, result };
     } catch (e) {
-      let error = classifyError(e);
+      let error: ClassifiedError =
+        e instanceof NotMined ? { kind: e.nonceUsed ? "nonce" : "transient", message: e.message } : classifyError(e);
       if (hash !== undefined && error.kind === "revert" && error.name === undefined) error = await reason(call, error);
       const fields = { txHash: hash, err: error.message, kind: error.kind };
       if (error.kind === "already-done" || error.kind === "too-late" || error.kind === "not-yet") {
@@ -310,4 +439,190 @@ export class TxSender {
       return { ok: false, error, hash };
     }
   }
+
+  private provider(): SenderProvider {
+    const provider = this.signer.provider;
+    if (!provider) throw new Error("the signer has no provider");
+    return provider;
+  }
+
+  /** Assigns nonces and broadcasts, one send at a time, while fewer than maxInFlight are pending. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    void (async () => {
+      try {
+        while (this.waiting.length > 0 && this.pending < (this.opts.maxInFlight ?? 16)) {
+          this.waiting.sort((a, b) => a.deadline - b.deadline || a.seq - b.seq);
+          const next = this.waiting.shift()!;
+          this.pending++;
+          try {
+            next.resolve(await this.broadcast(next));
+          } catch (e) {
+            this.pending--;
+            next.reject(e);
+          }
+        }
+      } finally {
+        this.pumping = false;
+      }
+    })();
+  }
+
+  private async broadcast(q: Queued): Promise<Broadcast> {
+    return withRetry(
+      async () => {
+        const provider = this.provider();
+        this.nextNonce ??= await provider.getTransactionCount(this.address!, "pending");
+        const nonce = this.nextNonce;
+        const fees = await this.fees();
+        try {
+          const sent = await this.signer.sendTransaction({ ...q.tx, nonce, ...fees });
+          this.nextNonce = nonce + 1;
+          return { nonce, hash: sent.hash, fees };
+        } catch (e) {
+          // The node may or may not hold this nonce now: read the count again rather than leave a gap.
+          this.nextNonce = undefined;
+          throw e;
+        }
+      },
+      { ...q.retry, shouldRetry: (_e, c) => c.kind === "transient" || c.kind === "nonce" },
+    );
+  }
+
+  /** What the node asks now, within the ceiling. */
+  private async fees(): Promise<Fees> {
+    const data = await this.provider().getFeeData();
+    const cap = this.opts.maxFeePerGas;
+    const capped = (x: bigint) => (cap !== undefined ? minOf(x, cap) : x);
+    if (data.maxFeePerGas != null && data.maxPriorityFeePerGas != null) {
+      const maxFeePerGas = capped(data.maxFeePerGas);
+      return { maxFeePerGas, maxPriorityFeePerGas: minOf(data.maxPriorityFeePerGas, maxFeePerGas) };
+    }
+    if (data.gasPrice == null) throw new Error("the node reports neither a base fee nor a gas price");
+    return { gasPrice: capped(data.gasPrice) };
+  }
+
+  /** The earliest deadline of `nonce` and of the key's later nonces in flight, which wait for it to be mined. */
+  private urgency(nonce: number): number {
+    let deadline = Infinity;
+    for (const [n, d] of this.deadlines) if (n >= nonce && d < deadline) deadline = d;
+    return deadline;
+  }
+
+  /** The receipt timeout of `nonce`'s next broadcast, `replaced` replacements in (see TxSender). */
+  private async timeoutMs(nonce: number, replaced: number): Promise<number> {
+    const full = this.opts.receiptTimeoutMs ?? 30_000;
+    const deadline = this.urgency(nonce);
+    const getBlock = this.signer.provider?.getBlock;
+    if (deadline === Infinity || !getBlock) return full;
+    const latest = await getBlock.call(this.signer.provider, "latest").catch(() => null);
+    if (!latest) return full;
+    const left = (deadline - latest.timestamp) * 1000;
+    const shortest = this.opts.minReceiptTimeoutMs ?? full / 4;
+    const remaining = Math.max(0, (this.opts.maxReplacements ?? 4) - replaced);
+    return Math.max(shortest, Math.min(full, left / (remaining + 1)));
+  }
+
+  /**
+   * Waits until one of the nonce's broadcasts is mined (with the confirmations asked), re-sending it with higher
+   * fees each time the receipt timeout passes. A replacement the node refuses because the nonce is used ("nonce too
+   * low") means one of the broadcasts is mined, or another transaction of the key took the nonce: receipts are
+   * watched until the next timeout, then the send gives up. "Replacement underpriced" raises the next attempt's
+   * fees further; "already known" changes nothing.
+   */
+  private async watch(
+    label: string,
+    tx: TransactionRequest,
+    first: Broadcast,
+    log: Logger | undefined,
+  ): Promise<{ hash: string; receipt: TransactionReceipt }> {
+    const provider = this.provider();
+    const maxReplacements = this.opts.maxReplacements ?? 4;
+    const bump = BigInt(Math.max(125, Math.round((this.opts.bumpPercent ?? 12.5) * 10)));
+    const pollMs = this.opts.receiptPollMs ?? 1000;
+    const hashes = [first.hash];
+    let fees = first.fees;
+    let timeouts = 0;
+    let replacements = 0;
+    let nonceUsed = false;
+    // The timeout runs from the last broadcast (or attempt), and is worked out again when a later send of the
+    // key brings an earlier deadline.
+    let since = Date.now();
+    let urgency = this.urgency(first.nonce);
+    let due = since + (await this.timeoutMs(first.nonce, 0));
+    for (;;) {
+      const mined = await this.minedAmong(hashes);
+      if (mined) return mined;
+      if (this.urgency(first.nonce) !== urgency) {
+        urgency = this.urgency(first.nonce);
+        due = since + (await this.timeoutMs(first.nonce, timeouts));
+      }
+      if (Date.now() >= due) {
+        if (nonceUsed || timeouts >= maxReplacements) {
+          this.nextNonce = undefined; // the node says what became of the nonce
+          throw new NotMined(
+            nonceUsed
+              ? `nonce ${first.nonce} was used by none of this send's ${hashes.length} broadcasts`
+              : `not mined after ${replacements} replacements (nonce ${first.nonce})`,
+            nonceUsed,
+          );
+        }
+        timeouts++;
+        const confirmed = await provider.getTransactionCount(this.address!, "latest").catch(() => undefined);
+        const next = bumpFees(fees, await this.fees().catch(() => fees), bump, this.opts.maxFeePerGas);
+        if (confirmed !== undefined && confirmed < first.nonce) {
+          log?.debug({ nonce: first.nonce, confirmed }, `${label}: waiting behind the key's earlier transactions`);
+        } else if (!next) {
+          log?.warn({ nonce: first.nonce, ...feeFields(fees) }, `${label}: not mined, and the fee ceiling is reached`);
+        } else {
+          try {
+            const sent = await this.signer.sendTransaction({ ...tx, nonce: first.nonce, ...next });
+            hashes.push(sent.hash);
+            fees = next;
+            replacements++;
+            log?.warn(
+              { txHash: sent.hash, replaces: hashes.at(-2), nonce: first.nonce, ...feeFields(next) },
+              `${label}: not mined in time, re-sent with higher fees`,
+            );
+            this.opts.onReplaced?.(label, replacements);
+          } catch (e) {
+            const c = classifyError(e);
+            if (/underpriced/i.test(c.message)) fees = next;
+            else if (c.kind === "nonce" && !/already known/i.test(c.message)) nonceUsed = true;
+            log?.warn({ nonce: first.nonce, err: c.message }, `${label}: replacement not accepted`);
+          }
+        }
+        since = Date.now();
+        urgency = this.urgency(first.nonce);
+        due = since + (await this.timeoutMs(first.nonce, timeouts));
+        continue; // a refused replacement may mean one of the broadcasts was just mined
+      }
+      await sleep(Math.min(pollMs, Math.max(1, due - Date.now())));
+    }
+  }
+
+  /** The first of `hashes` mined with enough confirmations, if any; a failed look is a "not yet". */
+  private async minedAmong(hashes: string[]): Promise<{ hash: string; receipt: TransactionReceipt } | undefined> {
+    const provider = this.provider();
+    const confirmations = this.opts.confirmations ?? 1;
+    for (const hash of hashes) {
+      try {
+        const receipt = await provider.getTransactionReceipt(hash);
+        if (!receipt) continue;
+        if (confirmations > 1) {
+          const head = await provider.getBlockNumber();
+          if (head - receipt.blockNumber + 1 < confirmations) continue;
+        }
+        return { hash, receipt };
+      } catch {
+        // transient: looked for again on the next poll
+      }
+    }
+    return undefined;
+  }
+}
+
+function feeFields(fees: Fees): Record<string, string> {
+  return Object.fromEntries(Object.entries(fees).map(([k, v]) => [k, String(v)]));
 }
