@@ -37,7 +37,9 @@ import {
   SettlementWatcher,
   type Sent,
 } from "../src/bench/requests";
+import { measureRoundTrips } from "../src/bench/roundtrip";
 import { round, summarize, type Summary } from "../src/bench/stats";
+import { backlogTimeline, type Stretch } from "../src/bench/timeline";
 import { installSignalHandlers, LocalNetwork, ROOT, sleep, type ServiceProcess } from "../src/network";
 
 const positive = (name: string) => (value: string) => {
@@ -63,6 +65,7 @@ const program = new Command("bench")
   )
   .option("--latency-jobs <n>", "jobs sent one at a time for the latency phase", positive("--latency-jobs"), 20)
   .option("--poll-ms <ms>", "the worker's loop interval (--poll-ms of the worker)", positive("--poll-ms"), 100)
+  .option("--worker-log-level <level>", "the worker's log level (debug: the backlog's timeline)", "debug")
   .option("--hidden <n>", "width of the model's hidden layers", positive("--hidden"), DEFAULT_SHAPE.hidden)
   .option("--layers <n>", "hidden layers of the model", positive("--layers"), DEFAULT_SHAPE.layers)
   .option("--ort-runs <n>", "in-process ONNX Runtime runs timed", positive("--ort-runs"), 2000)
@@ -77,6 +80,7 @@ interface Options {
   rate: number;
   latencyJobs: number;
   pollMs: number;
+  workerLogLevel: string;
   hidden: number;
   layers: number;
   ortRuns: number;
@@ -312,7 +316,13 @@ async function main(): Promise<void> {
       process.env.BENCH_CPU_PROFILE = path.join(profileDir, profileName(phase));
     }
     try {
-      return n.startService({ name: "worker", wallet: worker, role: "worker", pollMs: opts.pollMs });
+      return n.startService({
+        name: "worker",
+        wallet: worker,
+        role: "worker",
+        pollMs: opts.pollMs,
+        logLevel: opts.workerLogLevel,
+      });
     } finally {
       restoreEnv("NODE_OPTIONS", saved.options);
       restoreEnv("BENCH_CPU_PROFILE", saved.file);
@@ -373,6 +383,17 @@ async function main(): Promise<void> {
   const backlogServiceStart = serviceStartTime(backlog.service);
   const lastBacklog = Math.max(...backlogIds.map((id) => backlogSubmitted.get(id) ?? backlogWatch.settled.get(id)!.at));
   const backlogSeconds = (lastBacklog - backlogServiceStart) / 1000;
+  const timeline = backlogTimeline(backlog.service.logLines(), backlogServiceStart, lastBacklog);
+  const roundTrips = await measureRoundTrips(
+    n.url,
+    n.deployment.chainId,
+    n.deployment.contracts.escrow.address,
+    backlogIds,
+  );
+  say(
+    `one jobState call: median ${roundTrips.direct.median.toFixed(1)} ms sent at once, ` +
+      `${roundTrips.workerProvider.median.toFixed(1)} ms through a provider made as the worker's (load ${load()})`,
+  );
   const workerAlone = {
     jobs: opts.jobs,
     seconds: round(backlogSeconds, 2),
@@ -387,6 +408,7 @@ async function main(): Promise<void> {
     load: { start: phaseLoad, end: load() },
     rpc: backlogRpc,
     watcherCalls: backlogWatch.calls,
+    timeline,
     profile: backlog.profile,
   };
   say(
@@ -491,6 +513,11 @@ async function main(): Promise<void> {
       load: ortLoad,
     },
     requestersAlone: requestersPhase,
+    roundTrips: {
+      calls: roundTrips.calls,
+      directMs: roundSummary(roundTrips.direct),
+      workerProviderMs: roundSummary(roundTrips.workerProvider),
+    },
     workerAlone,
     latency: latencyPhase,
     endToEnd: e2ePhase,
@@ -555,8 +582,10 @@ function printTable(r: {
     peakRssMiB: number | null;
     cpu: Record<string, CpuShare | null>;
     load: { start: number };
+    timeline: Stretch[];
     profile?: ProfileSummary;
   };
+  roundTrips: { directMs: Summary; workerProviderMs: Summary };
   latency: Record<string, unknown>;
   endToEnd: Record<string, unknown>;
 }): void {
@@ -602,6 +631,11 @@ function printTable(r: {
       `${e.jobsPerSecond} jobs/s; worker CPU ${e.workerCpuMsPerJob} ms/job (${pct(e.cpu.worker)}), node ${pct(e.cpu.node)}`,
       `${e.load.start}`,
     ],
+    [
+      "one jobState call (node round trip)",
+      `median ${r.roundTrips.directMs.median} ms sent at once, ${r.roundTrips.workerProviderMs.median} ms via the worker's provider`,
+      "",
+    ],
     ["worker peak RSS (VmHWM)", `backlog ${r.workerAlone.peakRssMiB} MiB, end to end ${e.peakRssMiB} MiB`, ""],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
@@ -609,6 +643,8 @@ function printTable(r: {
   console.log(`\n${"measurement".padEnd(w0)}  ${"result".padEnd(w1)}  load`);
   console.log(`${"-".repeat(w0)}  ${"-".repeat(w1)}  ----`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
+  console.log("\nworker alone, where the wall time went (from its debug log):");
+  for (const t of r.workerAlone.timeline) console.log(`  ${String(t.ms).padStart(7)} ms  ${t.what}`);
   for (const [name, p] of [
     ["worker alone", r.workerAlone.profile],
     ["end to end", e.profile],
