@@ -383,7 +383,16 @@ async function main(): Promise<void> {
   const backlogServiceStart = serviceStartTime(backlog.service);
   const lastBacklog = Math.max(...backlogIds.map((id) => backlogSubmitted.get(id) ?? backlogWatch.settled.get(id)!.at));
   const backlogSeconds = (lastBacklog - backlogServiceStart) / 1000;
-  const timeline = backlogTimeline(backlog.service.logLines(), backlogServiceStart, lastBacklog);
+  // Each stretch of the backlog with what the worker's CPU did in it (idle: waiting for the node).
+  const timeline = backlogTimeline(backlog.service.logLines(), backlogServiceStart, lastBacklog).map(
+    (stretch, i, all) => {
+      const fromMs = backlogServiceStart + all.slice(0, i).reduce((a, s) => a + s.ms, 0);
+      if (!backlog.profile) return stretch;
+      const p = summarizeProfile(backlog.profile.file, { fromMs, toMs: fromMs + stretch.ms }, 6);
+      const calls = p.inclusiveTop.filter((c) => !/^\(|node:internal|node:events|node:domain/.test(c.name)).slice(0, 8);
+      return { ...stretch, busyMs: p.busyMs, selfTop: p.selfTop, inclusiveTop: calls };
+    },
+  );
   const roundTrips = await measureRoundTrips(
     n.url,
     n.deployment.chainId,
@@ -582,7 +591,7 @@ function printTable(r: {
     peakRssMiB: number | null;
     cpu: Record<string, CpuShare | null>;
     load: { start: number };
-    timeline: Stretch[];
+    timeline: (Stretch & { busyMs?: number; selfTop?: { name: string; ms: number }[] })[];
     profile?: ProfileSummary;
   };
   roundTrips: { directMs: Summary; workerProviderMs: Summary };
@@ -644,7 +653,12 @@ function printTable(r: {
   console.log(`${"-".repeat(w0)}  ${"-".repeat(w1)}  ----`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
   console.log("\nworker alone, where the wall time went (from its debug log):");
-  for (const t of r.workerAlone.timeline) console.log(`  ${String(t.ms).padStart(7)} ms  ${t.what}`);
+  for (const t of r.workerAlone.timeline) {
+    const busy = t.busyMs === undefined ? "" : ` (CPU busy ${t.busyMs} ms)`;
+    console.log(`  ${String(t.ms).padStart(7)} ms  ${t.what}${busy}`);
+    for (const c of (t.selfTop ?? []).slice(0, 4))
+      console.log(`  ${" ".repeat(12)}${String(c.ms).padStart(6)} ms self  ${c.name}`);
+  }
   for (const [name, p] of [
     ["worker alone", r.workerAlone.profile],
     ["end to end", e.profile],
