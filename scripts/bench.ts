@@ -296,6 +296,8 @@ async function main(): Promise<void> {
     seconds: round(requestersSeconds, 2),
     requestsPerSecond: round(opts.jobs / requestersSeconds, 1),
     cpu: requestersCpu,
+    /** Node CPU per request: what the load average cannot inflate much (a core at 100 % takes 1000 / this per s). */
+    nodeCpuMsPerRequest: requestersCpu.node ? round((requestersCpu.node.seconds * 1000) / opts.jobs, 2) : null,
     load: { start: phaseLoad, end: load() },
     rpc: rpcCalls(n.node.logFile, nodeLogFrom),
   };
@@ -412,6 +414,7 @@ async function main(): Promise<void> {
     accepted: backlogIds.filter((id) => backlogWatch.settled.get(id)?.accepted).length,
     cpu: backlogCpu,
     workerCpuMsPerJob: backlogCpu.worker ? round((backlogCpu.worker.seconds * 1000) / opts.jobs, 2) : null,
+    nodeCpuMsPerJob: backlogCpu.node ? round((backlogCpu.node.seconds * 1000) / opts.jobs, 2) : null,
     peakRssMiB: backlog.peakRssMiB,
     sampledPeakRssMiB: backlog.sampledRssMiB,
     load: { start: phaseLoad, end: load() },
@@ -486,6 +489,7 @@ async function main(): Promise<void> {
       latencyMs: roundSummary(e2eLatency),
       cpu: cpuShares,
       workerCpuMsPerJob: cpuShares.worker ? round((cpuShares.worker.seconds * 1000) / opts.jobs, 2) : null,
+      nodeCpuMsPerJob: cpuShares.node ? round((cpuShares.node.seconds * 1000) / opts.jobs, 2) : null,
       load: { start: phaseLoad, end: load() },
       rpc,
       watcherCalls: w.calls - callsBefore,
@@ -584,7 +588,12 @@ function pruneProfiles(dir: string, keep: number): void {
 function printTable(r: {
   machine: { cpus: number; node: string };
   ort: { sessionRunMs: Summary; jobComputeMs: Summary; load: number };
-  requestersAlone: { requestsPerSecond: number; cpu: Record<string, CpuShare | null>; load: { start: number } };
+  requestersAlone: {
+    requestsPerSecond: number;
+    nodeCpuMsPerRequest: number | null;
+    cpu: Record<string, CpuShare | null>;
+    load: { start: number };
+  };
   workerAlone: {
     jobsPerSecond: number;
     workerCpuMsPerJob: number | null;
@@ -622,7 +631,8 @@ function printTable(r: {
     ],
     [
       "requesters alone (no worker)",
-      `${r.requestersAlone.requestsPerSecond} req/s; node CPU ${pct(r.requestersAlone.cpu.node)}, bench ${pct(r.requestersAlone.cpu.bench)}`,
+      `${r.requestersAlone.requestsPerSecond} req/s; node CPU ${pct(r.requestersAlone.cpu.node)} ` +
+        `(${r.requestersAlone.nodeCpuMsPerRequest} ms/request), bench ${pct(r.requestersAlone.cpu.bench)}`,
       `${r.requestersAlone.load.start}`,
     ],
     [
