@@ -550,7 +550,7 @@ async function main(): Promise<void> {
 
   await n.stop({ graceMs: 5000, remove: !opts.keep });
   if (opts.keep) say(`working directory kept: ${n.dir}`);
-  pruneProfiles(profileDir, 6);
+  pruneProfiles(profileDir, 3);
 }
 
 function restoreEnv(name: string, value: string | undefined): void {
@@ -576,13 +576,16 @@ function serviceStartTime(service: ServiceProcess): number {
   return Number(lines[lines.length - 1]?.time ?? Date.now());
 }
 
-/** Keeps the newest `keep` profiles of each phase. */
+/** Keeps the newest `keep` profiles of each phase (worker-<phase>-<time>.cpuprofile). */
 function pruneProfiles(dir: string, keep: number): void {
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".cpuprofile"))
-    .sort()
-    .reverse();
-  for (const f of files.slice(keep)) rmSync(path.join(dir, f), { force: true });
+  const byPhase = new Map<string, string[]>();
+  for (const f of readdirSync(dir)) {
+    const m = /^worker-(\w+)-.*\.cpuprofile$/.exec(f);
+    if (m) byPhase.set(m[1], [...(byPhase.get(m[1]) ?? []), f]);
+  }
+  for (const files of byPhase.values()) {
+    for (const f of files.sort().reverse().slice(keep)) rmSync(path.join(dir, f), { force: true });
+  }
 }
 
 function printTable(r: {
