@@ -5,7 +5,13 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { toQuantity, type TransactionRequest } from "ethers";
 import { VoteState } from "../../packages/sdk/src/params";
 import { sealedCommitments } from "../../packages/sdk/src/votes";
-import { TxSender, txCall, type SenderProvider, type SenderSigner, type TxOutcome } from "../../src/worker/sender";
+import {
+  TxSender,
+  txCall,
+  type SenderProvider,
+  type SenderSigner,
+  type TxOutcome,
+} from "../../src/worker/clients/sender";
 import { commitAll, committeeVotingFixture, saltOf, seatOf } from "../fixtures/verification";
 
 /** One broadcast, as the node received it. */

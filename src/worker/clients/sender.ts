@@ -253,6 +253,9 @@ export type TxOutcome =
   | { ok: true; hash: string; receipt: TransactionReceipt | null; result: unknown }
   | { ok: false; error: ClassifiedError; hash?: string };
 
+/** How a send ended, as metrics count it. */
+export type SendResult = "mined" | "skipped" | "reverted" | "failed";
+
 export interface SendOptions {
   /**
    * Looks at the simulation's result: a reason not to send (the call would do nothing, as a batch that skips
@@ -276,6 +279,9 @@ export interface SenderOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Observes every mined send's duration in seconds, from the call to `send` to its receipt. */
   onSent?: (seconds: number, label: string) => void;
+  /** Called once per send with how it ended: mined; skipped (already done, too late, not yet, nothing to do);
+   * reverted; failed (not mined: RPC errors past the retries, given up unmined, funds, a bug). */
+  onOutcome?: (label: string, result: SendResult) => void;
   /** Called each time a transaction is re-sent with higher fees; `replacements` counts them for this send. */
   onReplaced?: (label: string, replacements: number) => void;
   /** Transactions of the key broadcast and not yet mined, at most; more sends wait for a nonce. Default 16. */
@@ -399,6 +405,7 @@ export class TxSender {
       const skip = opts.skipIf?.(result);
       if (skip !== undefined) {
         log?.debug({ why: skip }, `${label}: not sent`);
+        this.opts.onOutcome?.(label, "skipped");
         return { ok: false, error: { kind: "already-done", message: skip } };
       }
       const tx = await withRetry(() => call.populate(), retry);
@@ -425,6 +432,7 @@ export class TxSender {
       if (mined.receipt.status === 0) throw revertedReceipt(mined.receipt);
       this.opts.onSent?.((performance.now() - started) / 1000, label);
       log?.info({ txHash: hash, gasUsed: mined.receipt.gasUsed?.toString() }, `${label}: mined`);
+      this.opts.onOutcome?.(label, "mined");
       return { ok: true, hash, receipt: mined.receipt, result };
     } catch (e) {
       let error: ClassifiedError =
@@ -433,8 +441,10 @@ export class TxSender {
       const fields = { txHash: hash, err: error.message, kind: error.kind };
       if (error.kind === "already-done" || error.kind === "too-late" || error.kind === "not-yet") {
         log?.info(fields, `${label}: skipped (${error.kind})`);
+        this.opts.onOutcome?.(label, "skipped");
       } else {
         log?.error(fields, `${label}: failed`);
+        this.opts.onOutcome?.(label, error.kind === "revert" ? "reverted" : "failed");
       }
       return { ok: false, error, hash };
     }

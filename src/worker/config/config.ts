@@ -195,6 +195,44 @@ export const SETTINGS = {
     help: "most results one submitResults transaction carries (a batch must stay well under the block gas limit)",
     default: 64,
   }),
+  receiptTimeoutMs: setting({
+    schema: intFrom(100, 3_600_000),
+    env: "TRUSTML_RECEIPT_TIMEOUT_MS",
+    flag: "--receipt-timeout-ms <ms>",
+    commands: RUN,
+    help: "a transaction not mined this long is re-sent with the same nonce and fees raised 12.5% (a few block times)",
+    default: 30_000,
+  }),
+  maxReplacements: setting({
+    schema: intFrom(0, 100),
+    env: "TRUSTML_MAX_REPLACEMENTS",
+    flag: "--max-replacements <n>",
+    commands: RUN,
+    help: "re-sends of one transaction at a higher fee, at most",
+    default: 4,
+  }),
+  maxFeeGwei: setting({
+    schema: z.union([
+      z.number().positive("must be a positive number of gwei"),
+      z
+        .string()
+        .regex(/^([0-9]+(\.[0-9]{1,9})?)?$/, "must be a number of gwei (up to 9 decimals), or empty for no ceiling")
+        .transform((v) => (v === "" ? undefined : v)),
+    ]),
+    env: "TRUSTML_MAX_FEE_GWEI",
+    flag: "--max-fee-gwei <gwei>",
+    commands: RUN,
+    help: "the most this key pays per gas, in gwei; fees and replacements stop there (empty: no ceiling)",
+    default: "",
+  }),
+  maxInFlight: setting({
+    schema: intFrom(1, 256),
+    env: "TRUSTML_MAX_IN_FLIGHT",
+    flag: "--max-in-flight <n>",
+    commands: RUN,
+    help: "transactions of the key sent and not yet mined, at most",
+    default: 16,
+  }),
   withdrawAt: setting({
     schema: z.union([
       z.bigint().nonnegative("must be an amount in base units"),

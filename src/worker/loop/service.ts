@@ -8,7 +8,7 @@
  * `startServiceFromConfig` builds provider, wallet and addresses from a validated configuration (the CLI).
  */
 import path from "node:path";
-import { JsonRpcProvider, Wallet, type Provider, type Signer } from "ethers";
+import { JsonRpcProvider, parseUnits, Wallet, type Provider, type Signer } from "ethers";
 import pino, { type Logger } from "pino";
 import pLimit from "p-limit";
 import { loadDeployment } from "../../../packages/sdk/src/deployment";
@@ -116,7 +116,17 @@ export class Service implements ServiceHandle {
       baseDelayMs: settings.retryBaseMs,
       confirmations: Math.max(1, settings.confirmations),
       logger: log,
+      maxInFlight: settings.maxInFlight,
+      receiptTimeoutMs: settings.receiptTimeoutMs,
+      receiptPollMs: Math.min(1000, settings.pollMs),
+      maxReplacements: settings.maxReplacements,
+      maxFeePerGas: settings.maxFeeGwei === undefined ? undefined : parseUnits(String(settings.maxFeeGwei), "gwei"),
       onSent: (s, label) => metrics.submitSeconds.observe({ tx: label }, s),
+      onOutcome: (label, result) => {
+        metrics.transactions.inc({ tx: label, result });
+        metrics.inFlight.set(sender.inFlight);
+      },
+      onReplaced: (label) => metrics.replacements.inc({ tx: label }),
     });
     const controller = new AbortController();
     const ctx: RoleContext = {
@@ -185,6 +195,7 @@ export class Service implements ServiceHandle {
     const view = await viewOf(ctx);
     for (const role of this.roles) await role.tick(view);
     ctx.cursor.save();
+    ctx.metrics.inFlight.set(ctx.sender.inFlight);
     end();
   }
 

@@ -50,16 +50,18 @@ export class DrawRole implements Role {
 
   async tick(view: TickView): Promise<void> {
     const { ctx } = this;
-    const wanted: { rec: JobRecord; ticket: bigint }[] = [];
+    const wanted: { rec: JobRecord; ticket: bigint; drawBy: bigint }[] = [];
     for (const rec of ctx.cursor.jobs.values()) {
       const state = view.states.get(rec.job.id);
       if (!state || Number(state.status) !== JobStatus.Drawing) continue;
-      if (await this.wants(rec, state, view.now)) wanted.push({ rec, ticket: state.revealEnd });
+      if (await this.wants(rec, state, view.now)) {
+        wanted.push({ rec, ticket: state.revealEnd, drawBy: state.windowEnd });
+      }
     }
     if (wanted.length === 0) return;
 
     const ready = await this.readyTickets(wanted.map((w) => w.ticket));
-    const jobs = wanted.filter((w) => ready.has(w.ticket)).map((w) => w.rec);
+    const drawable = wanted.filter((w) => ready.has(w.ticket));
     const pending = wanted.filter((w) => !ready.has(w.ticket));
     if (pending.length > 0) {
       ctx.log.debug(
@@ -67,7 +69,13 @@ export class DrawRole implements Role {
         "seed pending",
       );
     }
-    if (jobs.length > 0) await this.draw(jobs);
+    if (drawable.length > 0) {
+      const drawBy = drawable.reduce((d, w) => (w.drawBy < d ? w.drawBy : d), drawable[0].drawBy);
+      await this.draw(
+        drawable.map((w) => w.rec),
+        drawBy,
+      );
+    }
   }
 
   /** Whether this service should draw the job now: its own or challenged job, or any job near its draw-by. */
@@ -110,7 +118,8 @@ export class DrawRole implements Role {
     return ready;
   }
 
-  private async draw(recs: JobRecord[]): Promise<void> {
+  /** Draws the committees of `recs` in one transaction, due by the earliest draw-by among them. */
+  private async draw(recs: JobRecord[], drawBy: bigint): Promise<void> {
     const { ctx } = this;
     const { escrow } = ctx.contracts;
     const jobIds = recs.map((r) => r.job.id);
@@ -121,7 +130,7 @@ export class DrawRole implements Role {
         recs.map((r) => r.job as IJobEscrow.JobStruct),
       ),
       { jobIds },
-      { skipIf: (n) => (n === 0n ? "nothing left to draw: drawn by another party" : undefined) },
+      { skipIf: (n) => (n === 0n ? "nothing left to draw: drawn by another party" : undefined), deadline: drawBy },
     );
     if (!outcome.ok) return;
     const result = drawResultOf(escrow.interface, outcome.receipt?.logs ?? []);

@@ -36,6 +36,8 @@ interface Vote {
   salt: string;
   /** For a reveal: every commitment of the job, sealed with its seat, in commit order. */
   sealed?: string[];
+  /** When the window of this vote closes (chain time): the commit window's end, or the reveal window's. */
+  deadline: bigint;
 }
 
 /** How this process's proof of a Proven job ended, once it is final: the job is never proven again. */
@@ -115,7 +117,7 @@ export class VerifierRole implements Role {
           if (!j) continue;
           stored = ctx.salts.prepare(jobId, j.agree, j.reason); // on disk before the commitment is sent
         }
-        commits.push({ jobId, seat, agree: stored.agree, salt: stored.salt });
+        commits.push({ jobId, seat, agree: stored.agree, salt: stored.salt, deadline: state.windowEnd });
       } else if (vote === VoteState.Committed && view.now <= Number(state.revealEnd)) {
         const committed = seats.filter((s) => Number(s.vote) !== VoteState.Drawn).length;
         if (view.now <= Number(state.windowEnd) && committed < seats.length) continue; // reveals not open yet
@@ -127,7 +129,7 @@ export class VerifierRole implements Role {
         }
         const sealed = await this.sealed(rec, committed);
         if (!sealed) continue;
-        reveals.push({ jobId, seat, agree: stored.agree, salt: stored.salt, sealed });
+        reveals.push({ jobId, seat, agree: stored.agree, salt: stored.salt, sealed, deadline: state.revealEnd });
       }
     }
     const { escrow } = ctx.contracts;
@@ -193,14 +195,20 @@ export class VerifierRole implements Role {
     if (votes.length === 0) return;
     if (votes.length > 1) {
       const jobIds = votes.map((v) => v.jobId);
-      const outcome = await ctx.sender.send(`${phase}Votes`, many(votes), { jobIds });
+      const deadline = votes.reduce((d, v) => (v.deadline < d ? v.deadline : d), votes[0].deadline);
+      const outcome = await ctx.sender.send(`${phase}Votes`, many(votes), { jobIds }, { deadline });
       if (outcome.ok) {
         ctx.metrics.votes.inc({ phase }, votes.length);
         return;
       }
     }
     for (const v of votes) {
-      const outcome = await ctx.sender.send(`${phase}Vote`, one(v), { jobId: v.jobId, agree: v.agree });
+      const outcome = await ctx.sender.send(
+        `${phase}Vote`,
+        one(v),
+        { jobId: v.jobId, agree: v.agree },
+        { deadline: v.deadline },
+      );
       if (outcome.ok) ctx.metrics.votes.inc({ phase });
     }
   }
@@ -223,10 +231,12 @@ export class VerifierRole implements Role {
       if ((await token.allowance(ctx.address, escrow)) < bond) {
         await ctx.sender.send("approve", txCall(token.approve, escrow, bond), { jobId });
       }
-      const outcome = await ctx.sender.send("challenge", txCall(escrow.challenge, rec.job as IJobEscrow.JobStruct), {
-        jobId,
-        why: j.reason,
-      });
+      const outcome = await ctx.sender.send(
+        "challenge",
+        txCall(escrow.challenge, rec.job as IJobEscrow.JobStruct),
+        { jobId, why: j.reason },
+        { deadline: state.windowEnd },
+      );
       if (outcome.ok) {
         ctx.metrics.challenges.inc();
         ctx.log.warn({ jobId, txHash: outcome.hash, why: j.reason }, "challenged a wrong optimistic result");
@@ -248,7 +258,7 @@ export class VerifierRole implements Role {
       if (Number(rec.job.mode) !== VerificationMode.Proven || view.now > Number(state.windowEnd)) continue;
       if (same(state.worker, ctx.address) || this.proofs.has(jobId)) continue;
       const check = await this.checkTrace(rec);
-      if (check?.fraud) await this.prove(rec, check, check.fraud);
+      if (check?.fraud) await this.prove(rec, check, check.fraud, state.windowEnd);
     }
   }
 
@@ -277,7 +287,7 @@ export class VerifierRole implements Role {
     return check;
   }
 
-  private async prove(rec: JobRecord, check: ProvenCheck, fraud: Fraud): Promise<void> {
+  private async prove(rec: JobRecord, check: ProvenCheck, fraud: Fraud, windowEnd: bigint): Promise<void> {
     const { ctx } = this;
     const { escrow } = ctx.contracts;
     const jobId = rec.job.id;
@@ -287,6 +297,7 @@ export class VerifierRole implements Role {
       "proveFraud",
       txCall(escrow.proveFraud, rec.job as IJobEscrow.JobStruct, encodeEvidence(proof)),
       fields,
+      { deadline: windowEnd },
     );
     if (outcome.ok || outcome.hash) ctx.metrics.fraudProofs.inc({ result: "sent" });
     if (outcome.ok) {

@@ -24,6 +24,8 @@ import { txCall } from "../clients/sender";
 interface Ready {
   rec: JobRecord;
   output: string;
+  /** By when the submission must be mined (chain time): the job's deadline, or its claim's submission window. */
+  due: bigint;
 }
 
 /** Whether this worker should run the job now (its submission not already on its way). */
@@ -51,7 +53,7 @@ export class WorkerRole implements Role {
   async tick(view: TickView): Promise<void> {
     const { ctx, inFlight } = this;
     const candidates = [...ctx.cursor.jobs.values()].filter((rec) => takeable(ctx, rec, view, inFlight));
-    const ready = await work(ctx, candidates);
+    const ready = await work(ctx, candidates, view);
     for (let i = 0; i < ready.length; i += ctx.maxBatch) {
       const batch = ready.slice(i, i + ctx.maxBatch);
       const ids = batch.map((r) => r.rec.job.id);
@@ -69,14 +71,16 @@ export class WorkerRole implements Role {
 }
 
 /** Runs the candidates (under the concurrency limit); returns the outputs to submit, in request order. */
-async function work(ctx: RoleContext, candidates: JobRecord[]): Promise<Ready[]> {
+async function work(ctx: RoleContext, candidates: JobRecord[], view: TickView): Promise<Ready[]> {
   const ready: Ready[] = [];
   await Promise.all(
     candidates.map(async (rec) => {
       const jobId = rec.job.id;
       try {
         const bytes = Number(rec.job.mode) === VerificationMode.Proven ? await trace(ctx, rec) : await output(ctx, rec);
-        ready.push({ rec, output: hexlify(bytes) });
+        const state = view.states.get(jobId);
+        const claimed = Number(state?.status) === JobStatus.Claimed;
+        ready.push({ rec, output: hexlify(bytes), due: claimed ? state!.windowEnd : BigInt(rec.job.deadline) });
       } catch (e) {
         if (!(e instanceof JobFailure)) throw e;
         rec.skipped = `${e.reason}: ${e.message}`;
@@ -115,7 +119,13 @@ async function submit(ctx: RoleContext, ready: Ready[]): Promise<void> {
     const jobs = ready.map((r) => r.rec.job as IJobEscrow.JobStruct);
     const outputs = ready.map((r) => r.output);
     const jobIds = ready.map((r) => r.rec.job.id);
-    const outcome = await ctx.sender.send("submitResults", txCall(escrow.submitResults, jobs, outputs), { jobIds });
+    const deadline = ready.reduce((d, r) => (r.due < d ? r.due : d), ready[0].due);
+    const outcome = await ctx.sender.send(
+      "submitResults",
+      txCall(escrow.submitResults, jobs, outputs),
+      { jobIds },
+      { deadline },
+    );
     if (outcome.ok) {
       ctx.metrics.jobsSubmitted.inc(ready.length);
       ctx.log.info({ jobIds, txHash: outcome.hash }, `submitted ${ready.length} results`);
@@ -124,9 +134,12 @@ async function submit(ctx: RoleContext, ready: Ready[]): Promise<void> {
   }
   for (const r of ready) {
     const jobId = r.rec.job.id;
-    const outcome = await ctx.sender.send("submitResult", txCall(escrow.submitResult, r.rec.job, r.output), {
-      jobId,
-    });
+    const outcome = await ctx.sender.send(
+      "submitResult",
+      txCall(escrow.submitResult, r.rec.job, r.output),
+      { jobId },
+      { deadline: r.due },
+    );
     if (outcome.ok) {
       ctx.metrics.jobsSubmitted.inc();
       ctx.log.info({ jobId, txHash: outcome.hash }, "result submitted");
