@@ -174,6 +174,35 @@ describe("worker sender", function () {
     expect(done.ok).to.equal(true);
   });
 
+  it("runs a call once before sending (its gas estimate) unless its result is wanted", async function () {
+    const p = await loadFixture(deployProtocolFixture);
+    const [a, b] = [await p.request(p.models.none), await p.request(p.models.none)];
+    let simulations = 0;
+    const counted = (call: ReturnType<typeof txCall>) => ({
+      ...call,
+      staticCall: () => (simulations++, call.staticCall()),
+    });
+    const sender = new TxSender(p.worker as unknown as SenderSigner, { retries: 0, baseDelayMs: 1 });
+    const escrow = p.escrow.connect(p.worker);
+    const plain = await sender.send("submit", counted(txCall(escrow.submitResult, a, "0x01")));
+    expect(plain.ok).to.equal(true);
+    expect(simulations).to.equal(0);
+    const wanted = await sender.send(
+      "submitResults",
+      counted(txCall(escrow.submitResults, [b], ["0x02"])),
+      {},
+      { result: true },
+    );
+    expect(simulations).to.equal(1);
+    expect(wanted.ok).to.equal(true);
+    // Without the simulation, a revert still comes back classified, from the estimate.
+    const again = await sender.send("submit", counted(txCall(escrow.submitResult, a, "0x01")));
+    expect(simulations).to.equal(1);
+    if (again.ok) throw new Error("a second submission was sent");
+    expect(again.error).to.include({ kind: "already-done", name: "JobEscrowInvalidStatus" });
+    expect(again.hash).to.equal(undefined);
+  });
+
   it("does not send when skipIf finds a reason in the simulation's result", async function () {
     const f = fakeSigner();
     const sender = new TxSender(f.signer, { retries: 2, baseDelayMs: 1, ...noSleep });

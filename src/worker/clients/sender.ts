@@ -263,6 +263,12 @@ export interface SendOptions {
    */
   skipIf?: (simulated: unknown) => string | undefined;
   /**
+   * Whether the caller reads the call's return value (`TxOutcome.result`). Without `skipIf` or `result`, the gas
+   * estimate is the simulation (it reverts as the call would, with the same revert data), so the node runs the call
+   * once before sending instead of twice.
+   */
+  result?: boolean;
+  /**
    * Unix seconds of the chain's clock by which the transaction must be mined (a reveal: its reveal window's end).
    * Sends waiting for a nonce go earliest deadline first (no deadline: last, in call order), and the receipt
    * timeout shrinks so that every replacement still fits before it (see TxSender).
@@ -401,14 +407,17 @@ export class TxSender {
     let hash: string | undefined;
     try {
       this.address ??= await this.signer.getAddress();
-      const result = await withRetry(() => call.staticCall(), retry);
+      const tx = await withRetry(() => call.populate(), retry);
+      // The call is simulated by staticCall when its return value is wanted, or when no gas estimate will run it.
+      const estimated = tx.gasLimit == null && this.signer.estimateGas !== undefined;
+      const simulate = opts.skipIf !== undefined || opts.result === true || !estimated;
+      const result = simulate ? await withRetry(() => call.staticCall(), retry) : undefined;
       const skip = opts.skipIf?.(result);
       if (skip !== undefined) {
         log?.debug({ why: skip }, `${label}: not sent`);
         this.opts.onOutcome?.(label, "skipped");
         return { ok: false, error: { kind: "already-done", message: skip } };
       }
-      const tx = await withRetry(() => call.populate(), retry);
       if (tx.gasLimit == null && this.signer.estimateGas) {
         const estimate = await withRetry(() => this.signer.estimateGas!(tx), retry);
         tx.gasLimit = (estimate * (100n + GAS_HEADROOM_PERCENT)) / 100n;

@@ -51,7 +51,12 @@ async function settle(ctx: RoleContext, view: TickView): Promise<void> {
     // The output is needed only for an accepted job with a callback.
     const outputs = due.map((r) => (Number(r.job.callbackGasLimit) > 0 && r.output ? r.output : "0x"));
     const jobIds = due.map((r) => r.job.id);
-    const outcome = await ctx.sender.send("settleBatch", txCall(escrow.settleBatch, jobs, outputs), { jobIds });
+    const outcome = await ctx.sender.send(
+      "settleBatch",
+      txCall(escrow.settleBatch, jobs, outputs),
+      { jobIds },
+      { result: true },
+    );
     if (outcome.ok) {
       ctx.metrics.settled.inc(Number(outcome.result ?? 0));
       ctx.log.info({ jobIds, txHash: outcome.hash }, `settled ${String(outcome.result)} jobs`);
