@@ -5,14 +5,14 @@
  * a wrong one within the challenge window. Proven results: recompute the posted trace neuron by neuron from the
  * posted vectors (findFirstFraud) and, on the first wrong neuron, prove it with one `proveFraud` within the window.
  *
- * A verifier never guesses: when the input cannot be decoded or does not fit the model, no output can be the
- * model's output on it, so the vote is "disagree"; when the model itself cannot be fetched, checked or loaded,
- * the verifier cannot judge and does not vote (logged, counted by reason).
+ * A verifier never guesses (compute/judge.ts, as verify-job judges): when the input cannot be decoded or does not
+ * fit the model, no output can be the model's output on it, so the vote is "disagree"; when the model itself
+ * cannot be fetched, checked or loaded, or ONNX Runtime fails on it, the verifier cannot judge and does not vote
+ * (logged, counted by reason).
  */
 import { getBytes, type Signer } from "ethers";
 import type { IJobEscrow } from "../../../typechain-types";
 import { IERC20__factory } from "../../factories";
-import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../../../packages/sdk/src/codec";
 import { JobStatus, VerificationMode, VoteState } from "../../../packages/sdk/src/params";
 import { buildFraudProof, describeFraud, encodeEvidence, type Fraud } from "../../proven/judge";
 import { challengeBondFor } from "../../../packages/sdk/src/settlement";
@@ -20,6 +20,7 @@ import { voteCommitment } from "../../../packages/sdk/src/votes";
 import { chainTime, sealedOf, voteRecordOf, type JobRecord } from "../clients/chain";
 import { measured, runJob, same, type RoleContext, type TickView } from "../loop/context";
 import { checkProvenResult, JobFailure, type ProvenCheck } from "../compute/execute";
+import { judgeOutput } from "../compute/judge";
 import { txCall } from "../clients/sender";
 import type { Role } from "./role";
 
@@ -57,36 +58,24 @@ export class VerifierRole implements Role {
     return this.challenged.has(jobId);
   }
 
-  /** Re-executes the job and compares with its posted output; null when it cannot judge. */
+  /** Re-executes the job and compares with its posted output (compute/judge.ts); null when it cannot judge. */
   async judge(rec: JobRecord): Promise<Judgment | null> {
+    const { ctx } = this;
     const jobId = rec.job.id;
     const known = this.judged.get(jobId);
     if (known !== undefined) return known;
     if (!rec.output) return null; // the ResultSubmitted event is not read yet
-    const judgment = await this.compare(rec, rec.output);
-    this.judged.set(jobId, judgment);
-    if (judgment) this.ctx.log.info({ jobId, agree: judgment.agree, why: judgment.reason }, "re-executed");
-    return judgment;
-  }
-
-  private async compare(rec: JobRecord, output: string): Promise<Judgment | null> {
-    let posted: Tensor[];
-    try {
-      posted = decodeTensors(getBytes(output));
-    } catch (e) {
-      if (!(e instanceof CodecError)) throw e;
-      return { agree: false, reason: `the posted output is not a valid tensor encoding: ${e.message}` };
-    }
-    try {
-      const mine = await runJob(this.ctx, rec, "verify");
-      const c = compareOutputs(posted, mine, { relTolerance: rec.relTolerance, absTolerance: rec.absTolerance });
-      return { agree: c.agree, reason: c.reason ?? `agrees within tolerance (max |diff| ${c.maxAbsDiff})` };
-    } catch (e) {
-      if (!(e instanceof JobFailure)) throw e;
-      if (e.inputFault) return { agree: false, reason: `the input cannot run on the model: ${e.message}` };
-      this.ctx.log.warn({ jobId: rec.job.id, reason: e.reason, detail: e.message }, "cannot judge: model unusable");
+    const j = await judgeOutput(ctx.deps, rec, rec.output, (_deps, r) => runJob(ctx, r, "verify"));
+    if (j.verdict === "cannot-judge") {
+      const { reason, message } = j.failure;
+      ctx.log.warn({ jobId, reason, detail: message }, "cannot judge: model unusable");
+      this.judged.set(jobId, null);
       return null;
     }
+    const judgment = { agree: j.verdict === "agree", reason: j.reason };
+    this.judged.set(jobId, judgment);
+    ctx.log.info({ jobId, agree: judgment.agree, why: judgment.reason }, "re-executed");
+    return judgment;
   }
 
   async tick(view: TickView): Promise<void> {
