@@ -157,4 +157,45 @@ describe("worker service under faults (in-process)", function () {
     expect(proxy.stats.failed).to.be.above(0);
     await bench.stop("rpc-worker");
   });
+
+  it("retries a model fetch that fails with 503 (backoff within the fetch, then across ticks) and works the job; a 404 is final", async function () {
+    await bench.start("fetch-worker", bench.worker, "worker");
+    const flaky = await bench.request(models.flaky, vector([1, 2, 3]));
+    const gone = await bench.request(models.gone, [
+      { name: "x", type: "int32", shape: [2], data: new Int32Array([1, 2]) },
+    ]);
+    await waitFor("the job on the flaky model settled", async () => (await bench.status(flaky)) === JobStatus.Settled);
+    const lines = bench.lines("fetch-worker");
+    const later = lines.filter((l) => l.msg.startsWith("cannot fetch the job's model or input now"));
+    expect(later.map((l) => l.jobId)).to.include(String(flaky));
+    expect(lines.filter((l) => l.msg === "fetch failed: retrying").length).to.be.at.least(2);
+    // Every 503, then the one success; the model is cached from then on.
+    expect(files.requests["/flaky.onnx"]).to.equal(FAIL_FIRST + 1);
+    const output = encodeTensors(await runModel(await loadModel(flakyBytes), vector([1, 2, 3])));
+    expect((await submissions(flaky))[0].args.output).to.equal(ethers.hexlify(output));
+
+    await waitFor("the 404 logged as final", () =>
+      bench
+        .lines("fetch-worker")
+        .some((l) => l.msg === "job left unclaimed: cannot run it" && l.jobId === String(gone)),
+    );
+    const ticks = bench.running.get("fetch-worker")!.ticks;
+    await waitFor("ten more ticks", () => bench.running.get("fetch-worker")!.ticks >= ticks + 10);
+    expect(files.requests["/gone.onnx"], "a 404 is asked once").to.equal(1);
+    expect(await bench.status(gone)).to.equal(JobStatus.Requested);
+    await bench.stop("fetch-worker");
+  });
+
+  it("a verifier whose model fetch fails with 503 judges on a later tick and challenges the wrong result", async function () {
+    await bench.start("fetch-verifier", bench.verifiers[0], "verifier");
+    const id = await bench.request(models.flakyOptimistic, vector([1, 2]));
+    await postAsFaulty(id, corruptOutput(await runModel(await loadModel(flakyOptimisticBytes), vector([1, 2]))));
+    await waitFor("the challenge", async () => (await bench.status(id)) !== JobStatus.Submitted);
+    const [challenged] = await escrow.queryFilter(escrow.filters.ResultChallenged(id));
+    expect(challenged.args.challenger).to.equal(bench.verifiers[0].address);
+    expect(files.requests["/flaky-optimistic.onnx"]).to.equal(FAIL_FIRST + 1);
+    const later = bench.lines("fetch-verifier").filter((l) => l.msg.startsWith("cannot fetch the model or input now"));
+    expect(later.map((l) => l.jobId)).to.include(String(id));
+    await bench.stop("fetch-verifier");
+  });
 });

@@ -14,7 +14,7 @@ import pLimit from "p-limit";
 import { loadDeployment } from "../../../packages/sdk/src/deployment";
 import { addressesOf, connect, type JobRecord, type ProtocolAddresses } from "../clients/chain";
 import { EventReader } from "../clients/events";
-import { ModelStore } from "../clients/models";
+import { FetchBackoff, ModelStore, type FetchOptions } from "../clients/models";
 import { TxSender, withRetry, type RetryOptions } from "../clients/sender";
 import { serviceSettings, type ServiceSettings, type WorkerConfig } from "../config/config";
 import { rolesFor, type Role } from "../roles/role";
@@ -105,10 +105,14 @@ export class Service implements ServiceHandle {
       addresses.escrow,
       addresses.startBlock,
     );
-    const fetch = {
+    const fetch: FetchOptions = {
       ipfsGateway: settings.ipfsGateway,
       timeoutMs: settings.fetchTimeoutMs,
       maxBytes: settings.maxModelBytes,
+      retries: settings.retries,
+      retryBaseMs: settings.retryBaseMs,
+      backoff: new FetchBackoff(),
+      onRetry: (uri, attempt, delay, err) => log.warn({ uri, attempt, delay, err }, "fetch failed: retrying"),
     };
     const models = new ModelStore({ cacheDir: settings.cacheDir, ...fetch });
     const sender = new TxSender(signer as unknown as ConstructorParameters<typeof TxSender>[0], {

@@ -8,7 +8,7 @@
  * A verifier never guesses (compute/judge.ts, as verify-job judges): when the input cannot be decoded or does not
  * fit the model, no output can be the model's output on it, so the vote is "disagree"; when the model itself
  * cannot be fetched, checked or loaded, or ONNX Runtime fails on it, the verifier cannot judge and does not vote
- * (logged, counted by reason).
+ * (logged, counted by reason). A model that cannot be fetched for now is judged on a later tick.
  */
 import { getBytes, type Signer } from "ethers";
 import type { IJobEscrow } from "../../../typechain-types";
@@ -58,7 +58,10 @@ export class VerifierRole implements Role {
     return this.challenged.has(jobId);
   }
 
-  /** Re-executes the job and compares with its posted output (compute/judge.ts); null when it cannot judge. */
+  /**
+   * Re-executes the job and compares with its posted output (compute/judge.ts); null when it cannot judge. A model
+   * or input that cannot be fetched for now is not judged yet: tried again on a later tick (its source backing off).
+   */
   async judge(rec: JobRecord): Promise<Judgment | null> {
     const { ctx } = this;
     const jobId = rec.job.id;
@@ -67,9 +70,12 @@ export class VerifierRole implements Role {
     if (!rec.output) return null; // the ResultSubmitted event is not read yet
     const j = await judgeOutput(ctx.deps, rec, rec.output, (_deps, r) => runJob(ctx, r, "verify"));
     if (j.verdict === "cannot-judge") {
-      const { reason, message } = j.failure;
-      ctx.log.warn({ jobId, reason, detail: message }, "cannot judge: model unusable");
-      this.judged.set(jobId, null);
+      const { reason, message, transient, waiting } = j.failure;
+      const fields = { jobId, reason, detail: message };
+      if (waiting) ctx.log.debug(fields, "not judged yet: the model's source is backing off");
+      else if (transient) ctx.log.warn(fields, "cannot fetch the model or input now: judging on a later tick");
+      else ctx.log.warn(fields, "cannot judge: model unusable");
+      if (!transient) this.judged.set(jobId, null);
       return null;
     }
     const judgment = { agree: j.verdict === "agree", reason: j.reason };
@@ -259,7 +265,13 @@ export class VerifierRole implements Role {
       }
     } catch (e) {
       if (!(e instanceof JobFailure)) throw e;
-      ctx.log.warn({ jobId, reason: e.reason, detail: e.message }, "cannot check the Proven trace");
+      const fields = { jobId, reason: e.reason, detail: e.message };
+      if (e.transient) {
+        // Not kept: checked again on a later tick, while the window is open.
+        if (!e.waiting) ctx.log.warn(fields, "cannot fetch the model or input now: checking on a later tick");
+        return null;
+      }
+      ctx.log.warn(fields, "cannot check the Proven trace");
       check = null;
     }
     this.checked.set(jobId, check);
