@@ -198,4 +198,33 @@ describe("worker service under faults (in-process)", function () {
     expect(later.map((l) => l.jobId)).to.include(String(id));
     await bench.stop("fetch-verifier");
   });
+
+  it("a challenge whose transaction fails to go out is sent again on the next tick, once", async function () {
+    const handle = await bench.start("rpc-verifier", bench.verifiers[1], "verifier", {
+      provider: proxied,
+      signer: proxiedWallet(7),
+      retries: 1,
+    });
+    expect(proxiedWallet(7).address).to.equal(bench.verifiers[1].address);
+    // The sender's first attempt and its one retry: the whole first send fails.
+    proxy.failNext("eth_sendRawTransaction", 2);
+    const input: Tensor[] = [
+      { name: "x", type: "float32", shape: [1, 3], data: new Float32Array([1, -2, 3]) },
+      { name: "scale", type: "int64", shape: [1], data: new BigInt64Array([2n]) },
+    ];
+    const id = await bench.request(models.twoOptimistic, input);
+    await postAsFaulty(id, corruptOutput(await runModel(await loadModel(buildTwoInputModel()), input)));
+    await waitFor("the challenge mined", () =>
+      bench.lines("rpc-verifier").some((l) => l.msg === "challenged a wrong optimistic result"),
+    );
+    const challenges = await escrow.queryFilter(escrow.filters.ResultChallenged(id));
+    expect(challenges.map((c) => c.args.challenger)).to.deep.equal([bench.verifiers[1].address]);
+    expect(proxy.stats.failedByMethod.eth_sendRawTransaction).to.equal(2);
+    const lines = bench.lines("rpc-verifier");
+    expect(
+      lines.some((l) => l.msg === "challenge not mined: trying on the next tick" && l.jobId === String(id)),
+    ).to.equal(true);
+    expect(await handle.metrics.value(handle.metrics.challenges)).to.equal(1);
+    await bench.stop("rpc-verifier");
+  });
 });

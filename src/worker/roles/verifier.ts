@@ -46,7 +46,8 @@ export class VerifierRole implements Role {
   readonly name = "verify";
   /** Judgments so far, so a job is re-executed once per process. */
   private readonly judged = new Map<string, Judgment | null>();
-  private readonly challenged = new Set<string>();
+  /** Challenges done: mined by this process, or found needless (the job moved on). Failed ones are not here. */
+  private readonly challenged = new Map<string, "mined" | "moved-on">();
   /** Proven results checked so far (null: cannot be checked here), so a trace is recomputed once per process. */
   private readonly checked = new Map<string, ProvenCheck | null>();
   private readonly proofs = new Map<string, ProofEnd>();
@@ -55,7 +56,7 @@ export class VerifierRole implements Role {
 
   /** Whether this process challenged the job (before its ResultChallenged event is read). */
   hasChallenged(jobId: string): boolean {
-    return this.challenged.has(jobId);
+    return this.challenged.get(jobId) === "mined";
   }
 
   /**
@@ -200,6 +201,11 @@ export class VerifierRole implements Role {
     }
   }
 
+  /**
+   * Challenges wrong Optimistic results in their window. A challenge counts as made once it is mined, or once the
+   * escrow says the job moved on (challenged by someone else, or settled); one that failed to get mined (an RPC
+   * outage, a failed approve) is tried again on the next tick while the window is open.
+   */
   private async challenges(view: TickView): Promise<void> {
     const { ctx } = this;
     const { escrow } = ctx.contracts;
@@ -212,19 +218,28 @@ export class VerifierRole implements Role {
       if (rec.challenger || this.challenged.has(jobId)) continue;
       const j = await this.judge(rec);
       if (!j || j.agree) continue;
-      this.challenged.add(jobId);
       const bond = challengeBondFor(rec.job, await escrow.paramsOf(rec.job.paramsId));
       const token = IERC20__factory.connect(await escrow.token(), escrow.runner as Signer);
       if ((await token.allowance(ctx.address, escrow)) < bond) {
-        await ctx.sender.send("approve", txCall(token.approve, escrow, bond), { jobId });
+        const approved = await ctx.sender.send("approve", txCall(token.approve, escrow, bond), { jobId });
+        if (!approved.ok) {
+          ctx.log.warn({ jobId, err: approved.error.message }, "challenge bond not approved: trying on the next tick");
+          continue;
+        }
       }
       const outcome = await ctx.sender.send("challenge", txCall(escrow.challenge, rec.job as IJobEscrow.JobStruct), {
         jobId,
         why: j.reason,
       });
       if (outcome.ok) {
+        this.challenged.set(jobId, "mined");
         ctx.metrics.challenges.inc();
         ctx.log.warn({ jobId, txHash: outcome.hash, why: j.reason }, "challenged a wrong optimistic result");
+      } else if (outcome.error.kind === "already-done" || outcome.error.kind === "too-late") {
+        this.challenged.set(jobId, "moved-on");
+        ctx.log.info({ jobId, why: outcome.error.name }, "not challenged: challenged by another party, or too late");
+      } else {
+        ctx.log.warn({ jobId, err: outcome.error.message }, "challenge not mined: trying on the next tick");
       }
     }
   }
