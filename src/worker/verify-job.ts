@@ -209,7 +209,8 @@ function noteFailure(v: JobVerdict, e: JobFailure): void {
     v.model.error = `${e.reason}: ${e.message}`;
   } else {
     v.model.hashOk = true; // the input is read, and the job run, once the model has loaded
-    v.input.error = `${e.reason}: ${e.message}`;
+    // A runtime error is neither the file's nor the input's: the summary names it.
+    if (e.reason !== "inference-error") v.input.error = `${e.reason}: ${e.message}`;
   }
 }
 
