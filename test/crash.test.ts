@@ -1,9 +1,9 @@
 /**
  * SIGKILL mid-send, over JSON-RPC with real processes (src/network, as the end-to-end test): a worker killed after
  * its submitResults left for the node and before its receipt, and a verifier killed after its commitVotes left and
- * before its reveal, each restarted on the same state directory. The node mines on a one-second interval only
- * (automine off), so that a transaction sent is pending for up to a second: the kill lands before the receipt.
- * Every job ends with exactly one ResultSubmitted, every seat revealed, every job Accepted.
+ * before its reveal, each restarted on the same state directory. Around the kills the test mines every block
+ * itself (automine and interval mining off), so a transaction sent stays pending until the process that sent it
+ * is dead. Every job ends with exactly one ResultSubmitted, every seat revealed, every job Accepted.
  */
 import { expect } from "chai";
 import { parseEther } from "ethers";
@@ -97,9 +97,11 @@ describe("SIGKILL mid-send: a worker and a verifier killed and restarted lose an
     });
     await Promise.all([worker, ...verifiers].map((s) => s.ready(90_000)));
 
-    // From here a transaction waits for the next one-second block.
+    // From here blocks are mined by the test alone, so a transaction sent stays pending until the test mines it,
+    // however slowly the log is read: each kill lands between a send and its receipt.
+    const mineNow = () => n().provider.send("evm_mine", []);
     await n().provider.send("evm_setAutomine", [false]);
-    // Sent back to back, mined together: the worker reads them in one tick and submits them in one batch.
+    await n().provider.send("evm_setIntervalMining", [0]);
     const deadline = BigInt((await n().now()) + 3600);
     const terms = await currentTerms(n().registry, modelId);
     const escrow = n().escrow.connect(requester);
@@ -107,19 +109,44 @@ describe("SIGKILL mid-send: a worker and a verifier killed and restarted lose an
     for (let i = 0; i < JOBS; i++) {
       txs.push(await escrow.requestInference(modelId, terms, encodeTensors(features([i, 1, 2, 3])), deadline, 0));
     }
+    await mineNow(); // one block: the worker reads them in one tick and submits them in one batch
     const ids = (await Promise.all(txs.map((tx) => jobFromTx(n().escrow, tx)))).map((j) => BigInt(j.id));
 
     const sent = await killOn(worker, "the worker's submission sent", (l) => /^submitResults?: sent$/.test(l.msg));
-    expect(worker.logLines().some((l) => l.txHash === sent.txHash && /: mined$/.test(l.msg))).to.equal(false);
-    const workerStateDir = worker.stateDir;
-    worker = start("worker", workerWallet, "worker", workerStateDir);
+    expect(await n().provider.getTransactionReceipt(sent.txHash as string), "killed before its receipt").to.equal(null);
+    await mineNow(); // the dead worker's submission lands
+    worker = start("worker", workerWallet, "worker", worker.stateDir);
+
+    // Blocks until the committees' seed exists and someone sends the draw; then the draw alone is mined.
+    const drawSent = () =>
+      [worker, ...verifiers].some((s) => s.logLines().some((l) => /^drawCommittees: sent$/.test(l.msg)));
+    await waitFor(
+      "a drawCommittees sent",
+      async () => {
+        if (drawSent()) return true;
+        await mineNow();
+        return false;
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 300,
+        detail: () => tail(worker.logFile, 8),
+      },
+    );
+    const status = async (id: bigint) => Number((await n().escrow.jobState(id)).status);
+    if ((await status(ids[0])) !== JobStatus.Voting) await mineNow();
+    for (const id of ids) expect(await status(id), `job ${id} drawn`).to.equal(JobStatus.Voting);
 
     const [v1] = verifiers;
     const committed = await killOn(v1, "verifier-1's commitment sent", (l) => /^commitVotes?: sent$/.test(l.msg));
-    expect(v1.logLines().some((l) => l.txHash === committed.txHash && /: mined$/.test(l.msg))).to.equal(false);
+    expect(await n().provider.getTransactionReceipt(committed.txHash as string), "killed before its receipt").to.equal(
+      null,
+    );
+    await mineNow(); // the dead verifier's commitments land, with whatever the others sent
     const restarted = start("verifier-1", verifierWallets[0], "verifier", v1.stateDir);
+    await n().provider.send("evm_setAutomine", [true]);
+    await n().provider.send("evm_setIntervalMining", [1000]);
 
-    const status = async (id: bigint) => Number((await n().escrow.jobState(id)).status);
     await waitFor("every job settled", async () => (await Promise.all(ids.map(status))).every(isTerminal), {
       timeoutMs: 90_000,
       intervalMs: 300,
