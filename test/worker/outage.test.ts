@@ -150,8 +150,11 @@ describe("worker service under faults (in-process)", function () {
     }
     // Backoff, not a crash: the reads were retried (and counted) before ticks failed.
     expect(await handle.metrics.value(handle.metrics.rpcErrors)).to.be.above(errorsBefore);
+    // And the loop backs off too: each failed tick waits twice as long as the one before (50 ms polls would
+    // have failed some thirty ticks over the outage's refused and 502 seconds).
     const failedTicks = bench.lines("rpc-worker").filter((l) => l.msg === "tick failed");
-    expect(failedTicks.length).to.be.at.least(3);
+    expect(failedTicks.length).to.be.within(3, 10);
+    expect(failedTicks.slice(0, 4).map((l) => l.retryInMs)).to.deep.equal([100, 200, 400, 800]);
     const metricsText = await (await fetch(`http://127.0.0.1:${handle.port}/metrics`)).text();
     expect(metricsText).to.match(/trustml_rpc_errors_total\{[^}]*kind="transient"[^}]*\} [1-9]/);
     expect(proxy.stats.failed).to.be.above(0);

@@ -51,6 +51,9 @@ export interface ServiceHandle {
   done: Promise<void>;
 }
 
+/** The longest wait between failed ticks (unless the poll interval is longer). */
+const MAX_TICK_BACKOFF_MS = 30_000;
+
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -231,10 +234,20 @@ export class Service implements ServiceHandle {
       } catch (e) {
         this.failuresInRow++;
         this.lastError = (e as Error).message;
-        this.ctx.log.error({ err: this.lastError, failuresInRow: this.failuresInRow }, "tick failed");
+        const retryInMs = this.pause();
+        this.ctx.log.error({ err: this.lastError, failuresInRow: this.failuresInRow, retryInMs }, "tick failed");
       }
-      await abortableSleep(this.settings.pollMs, signal);
+      await abortableSleep(this.pause(), signal);
     }
+  }
+
+  /**
+   * The wait before the next tick: the poll interval, doubled for each tick failed in a row (its reads already
+   * retried with backoff) up to 30 s, so that an endpoint that is down is not asked again at once.
+   */
+  private pause(): number {
+    const { pollMs } = this.settings;
+    return Math.min(Math.max(pollMs, MAX_TICK_BACKOFF_MS), pollMs * 2 ** Math.min(this.failuresInRow, 16));
   }
 
   private async progress(): Promise<void> {
