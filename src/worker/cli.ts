@@ -105,7 +105,13 @@ verify
       fail((e as Error).message, 2);
     }
     const provider = new JsonRpcProvider(cfg.rpcUrl, undefined, { staticNetwork: true });
-    const fetch = { ipfsGateway: cfg.ipfsGateway, timeoutMs: cfg.fetchTimeoutMs, maxBytes: cfg.maxModelBytes };
+    const fetch = {
+      ipfsGateway: cfg.ipfsGateway,
+      timeoutMs: cfg.fetchTimeoutMs,
+      maxBytes: cfg.maxModelBytes,
+      retries: cfg.retries,
+      retryBaseMs: cfg.retryBaseMs,
+    };
     const models = new ModelStore({ cacheDir: cfg.cacheDir, ...fetch });
     try {
       const verdict = await verifyJob(jobId, { provider, addresses: addressesOf(deployment), models, fetch });

@@ -2,13 +2,14 @@
  * `verify-job`: re-checks a past job from chain data alone. Reads the job's events (request with input and
  * tolerance, submission with output, committee, votes, settlement), checks that the requested record hashes to
  * the job's id (`jobIdOf`, as the escrow holds every later call to that record), fetches the model from the
- * registry's URI and checks its sha256 (and its weights root, when the version has one), re-runs the input,
- * compares with the posted output within the job's tolerance, and gives a verdict next to the committee's votes
- * and the chain's outcome. A Proven job's posted trace is checked as a judge would (findFirstFraud): consistent,
- * or the first fault a proof convicts, with whether a proof would still succeed now.
+ * registry's URI and checks its sha256 (and its weights root, when the version has one), and judges the posted
+ * output as the live verifier does (compute/judge.ts: re-run, compare within the job's tolerance; an input that
+ * cannot run condemns the output, a model that cannot be had or a runtime error leaves it unverifiable), giving
+ * the verdict next to the committee's votes and the chain's outcome. A Proven job's posted trace is checked as a
+ * judge would (findFirstFraud): consistent, or the first fault a proof convicts, with whether a proof would still
+ * succeed now.
  */
 import { getBytes, keccak256, toBeHex, zeroPadValue, type Provider } from "ethers";
-import { compareOutputs, CodecError, decodeTensors } from "../../packages/sdk/src/codec";
 import { formatJobId, jobIdOf, toJob } from "../../packages/sdk/src/job";
 import { hasWeightsRoot } from "../models/weights-root";
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../../packages/sdk/src/params";
@@ -25,8 +26,8 @@ import {
   modelRef,
   type ExecuteDeps,
 } from "./compute/execute";
+import { judgeOutput } from "./compute/judge";
 import type { FetchOptions, ModelStore } from "./clients/models";
-import { runModel } from "../../packages/sdk/src/onnx";
 import type { RetryOptions } from "./clients/sender";
 
 const name = <T extends Record<string, number>>(table: T, value: number): string =>
@@ -192,54 +193,70 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
     await verifyProven(verdict, proven, rec, execDeps);
     return verdict;
   }
+  await verifyTensors(verdict, rec, execDeps);
+  return verdict;
+}
+
+/** A model failure that comes after the file was fetched and its sha256 checked. */
+const fetchedAndChecked = (e: JobFailure): boolean =>
+  e.reason !== "model-hash-mismatch" && e.reason !== "model-unfetchable" && e.reason !== "model-unknown";
+
+/** Notes a failure to run the job on the report: the model's, or the input's. */
+function noteFailure(v: JobVerdict, e: JobFailure): void {
+  if (e.reason.startsWith("model")) {
+    // Fetched and checked, then failed to load (or its root, profile or signature check).
+    if (fetchedAndChecked(e)) v.model.hashOk = true;
+    v.model.error = `${e.reason}: ${e.message}`;
+  } else {
+    v.model.hashOk = true; // the input is read, and the job run, once the model has loaded
+    // A runtime error is neither the file's nor the input's: the summary names it.
+    if (e.reason !== "inference-error") v.input.error = `${e.reason}: ${e.message}`;
+  }
+}
+
+/** A tensor job (None, Optimistic, Committee): its posted output judged as the live verifier judges it. */
+async function verifyTensors(v: JobVerdict, rec: JobRecord, deps: ExecuteDeps): Promise<void> {
+  v.input.bytes = rec.inputUri ? undefined : getBytes(rec.input).length;
+  // The verdict is the live verifier's (judgeOutput); the rest of the report says what was checked on the way.
+  const judgment = rec.output ? await judgeOutput(deps, rec, rec.output) : undefined;
   try {
-    const { model, ref } = await loadJobModel(execDeps, rec);
-    Object.assign(verdict.model, { contentHash: ref.contentHash, uri: ref.uri, hashOk: true });
-    const input = await jobInput(execDeps, rec);
-    verdict.input.bytes = rec.inputUri ? undefined : getBytes(rec.input).length;
-    if (!rec.output) {
-      verdict.verdict = "no-output";
-      verdict.summary = "no output was posted";
-      return verdict;
+    const ref = await modelRef(deps.registry, BigInt(rec.job.modelId), BigInt(rec.job.version));
+    Object.assign(v.model, { contentHash: ref.contentHash, uri: ref.uri });
+    if (judgment?.failure) noteFailure(v, judgment.failure);
+    else if (judgment?.compared) v.model.hashOk = true;
+    else {
+      // No output, or one that does not decode: the model and input still say whether anyone can serve the job.
+      await loadJobModel(deps, rec);
+      v.model.hashOk = true;
+      await jobInput(deps, rec);
     }
-    let posted;
-    try {
-      posted = decodeTensors(getBytes(rec.output));
-    } catch (e) {
-      if (!(e instanceof CodecError)) throw e;
-      verdict.rerun = { agree: false, reason: `posted output is not a valid tensor encoding: ${e.message}` };
-      verdict.verdict = "wrong";
-      verdict.summary = verdict.rerun.reason!;
-      return verdict;
-    }
-    let mine;
-    try {
-      mine = await runModel(model, input);
-    } catch (e) {
-      throw new JobFailure("input-mismatch", (e as Error).message, { cause: e });
-    }
-    const c = compareOutputs(posted, mine, verdict.tolerance);
-    verdict.rerun = { agree: c.agree, reason: c.reason, maxAbsDiff: c.maxAbsDiff };
-    verdict.verdict = c.agree ? "correct" : "wrong";
-    verdict.summary = c.agree
-      ? `the posted output matches a re-execution within tolerance (max |diff| ${c.maxAbsDiff})`
-      : `the posted output is wrong: ${c.reason}`;
   } catch (e) {
     if (!(e instanceof JobFailure)) throw e;
-    if (e.reason.startsWith("model")) {
-      if (e.reason !== "model-hash-mismatch" && e.reason !== "model-unfetchable" && e.reason !== "model-unknown") {
-        verdict.model.hashOk = true; // fetched and checked, then failed to load
-      }
-      verdict.model.error = `${e.reason}: ${e.message}`;
-      verdict.verdict = rec.output ? "unverifiable" : "no-output";
-      verdict.summary = `cannot re-execute: ${e.message}`;
-    } else {
-      verdict.input.error = `${e.reason}: ${e.message}`;
-      verdict.verdict = rec.output ? "wrong" : "no-output";
-      verdict.summary = `the input does not run on the model (${e.message}), so no output can be right`;
-    }
+    noteFailure(v, e);
   }
-  return verdict;
+  if (!judgment) {
+    v.verdict = "no-output";
+    v.summary = v.model.error
+      ? `no output was posted; the job cannot run: ${v.model.error}`
+      : v.input.error
+        ? `no output was posted; the input does not run on the model: ${v.input.error}`
+        : "no output was posted";
+    return;
+  }
+  v.summary = judgment.reason;
+  if (judgment.verdict === "cannot-judge") {
+    v.verdict = "unverifiable";
+    return;
+  }
+  v.rerun = { agree: judgment.verdict === "agree", reason: judgment.reason, maxAbsDiff: judgment.maxAbsDiff };
+  v.verdict = judgment.verdict === "agree" ? "correct" : "wrong";
+  if (judgment.verdict === "agree") {
+    v.summary = `the posted output matches a re-execution within tolerance (max |diff| ${judgment.maxAbsDiff})`;
+  } else if (judgment.failure) {
+    v.summary = `the input does not run on the model (${judgment.failure.message}), so no output can be right`;
+  } else {
+    v.summary = `the posted output is wrong: ${judgment.reason}`;
+  }
 }
 
 /** A FraudProven event's arguments. */
@@ -285,9 +302,7 @@ async function verifyProven(v: JobVerdict, proven: ProvenState, rec: JobRecord, 
   } catch (e) {
     if (!(e instanceof JobFailure)) throw e;
     if (e.reason.startsWith("model")) {
-      if (e.reason !== "model-hash-mismatch" && e.reason !== "model-unfetchable" && e.reason !== "model-unknown") {
-        v.model.hashOk = true; // fetched and checked, then failed its root or profile check
-      }
+      if (fetchedAndChecked(e)) v.model.hashOk = true; // fetched and checked, then failed its root or profile check
       if (e.reason === "model-weights-root-mismatch") proven.rootOk = false;
       v.model.error = `${e.reason}: ${e.message}`;
     } else {

@@ -293,7 +293,10 @@ describe("worker service (in-process)", function () {
     const perTx = new Map<string, number>();
     for (const e of subs) perTx.set(e.transactionHash, (perTx.get(e.transactionHash) ?? 0) + 1);
     expect([...perTx.values()].sort()).to.deep.equal([1, 2, 2]);
-    expect(await handle.metrics.value(handle.metrics.jobsSubmitted)).to.equal(5);
+    // The submissions' promises resolve once the worker has read their receipts, a poll after the blocks.
+    await waitFor("the worker to count its submissions", async () => {
+      return (await handle.metrics.value(handle.metrics.jobsSubmitted)) === 5;
+    });
   });
 
   it("a verifier restarted between commit and reveal still reveals (salt on disk)", async function () {

@@ -5,7 +5,8 @@
  * recomputed from the file, src/models/weights-root.ts) before it is loaded. A Proven job's model is read as an
  * integer profile model instead (`profile`: its layers and Merkle tree; `profileRuntime`: ONNX Runtime with its
  * hidden vectors exposed), from the same bytes and root check. Inputs given by URI are fetched the same way and
- * checked by keccak256.
+ * checked by keccak256. A fetch that fails transiently (FetchError.transient) is retried with backoff within the
+ * fetch, and its source then backs off across ticks (FetchBackoff); a permanent failure is final.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -19,6 +20,7 @@ import { WeightsTree } from "../../proven/leaves";
 import type { ProfileModel } from "../../proven/profile";
 import { ProfileRuntime } from "../../proven/runtime";
 import { loadModel, type LoadedModel } from "../../../packages/sdk/src/onnx";
+import { withRetry } from "./sender";
 
 export { WeightsRootMismatchError };
 
@@ -28,11 +30,21 @@ export interface ProvenModel {
   tree: WeightsTree;
 }
 
-/** The model or input could not be fetched from its URI. */
+/**
+ * The model or input could not be fetched from its URI. `transient`: the source may answer later (connection
+ * refused or reset, a timeout, HTTP 5xx, 429 or 408), so a job waiting on it is tried again on a later tick; any
+ * other failure (404, too large, an unsupported scheme, a missing file) is final. `retryAt` (ms since the epoch)
+ * is set when nothing was fetched because the source is in its backoff (FetchBackoff).
+ */
 export class FetchError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly transient: boolean;
+  readonly retryAt?: number;
+
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean; retryAt?: number }) {
     super(message, options);
     this.name = "FetchError";
+    this.transient = options?.transient ?? false;
+    this.retryAt = options?.retryAt;
   }
 }
 
@@ -54,6 +66,13 @@ export interface FetchOptions {
   ipfsGateway: string;
   timeoutMs: number;
   maxBytes: number;
+  /** Retries of one fetch on a transient failure, with exponential backoff from `retryBaseMs` (default none). */
+  retries?: number;
+  retryBaseMs?: number;
+  /** The sources that failed lately, and when each may be tried again (none: every fetch goes out). */
+  backoff?: FetchBackoff;
+  /** Told of each retry within a fetch. */
+  onRetry?: (uri: string, attempt: number, delayMs: number, err: string) => void;
 }
 
 /** The http(s) URL an `ipfs://` URI is fetched from. */
@@ -62,24 +81,119 @@ export function ipfsUrl(uri: string, gateway: string): string {
   return `${gateway.replace(/\/+$/, "")}/ipfs/${rest}`;
 }
 
-/** Fetches the bytes at `uri`. Throws FetchError naming the URI on any failure. */
+/** HTTP statuses worth asking again: the server or a proxy before it is overloaded or down for now. */
+const TRANSIENT_STATUS = (status: number): boolean => status >= 500 || status === 429 || status === 408;
+
+/** Network-level failures (fetch's cause, or a body cut short): the source may answer later. */
+const TRANSIENT_NETWORK =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR|socket|terminated|other side closed|TimeoutError|AbortError|timed? ?out/i;
+
+function transientCause(e: unknown): boolean {
+  const err = e as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
+  return TRANSIENT_NETWORK.test(
+    [err?.name, err?.message, err?.code, err?.cause?.code, err?.cause?.message].filter(Boolean).join(" "),
+  );
+}
+
+/**
+ * When each source may be fetched again after a transient failure: the delay doubles with each fetch that failed
+ * in a row (carrying on from the last retry within the fetch), up to `maxDelayMs`, so that a dead gateway is asked
+ * once in a while, not on every tick for every job. A success forgets the source.
+ */
+export class FetchBackoff {
+  private readonly failures = new Map<string, { count: number; retryAt: number }>();
+  private readonly maxDelayMs: number;
+  private readonly now: () => number;
+
+  constructor(opts: { maxDelayMs?: number; now?: () => number } = {}) {
+    this.maxDelayMs = opts.maxDelayMs ?? 10 * 60_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Throws a transient FetchError, without fetching, while `url` is in its backoff. */
+  check(url: string, uri: string): void {
+    const f = this.failures.get(url);
+    const now = this.now();
+    if (f && now < f.retryAt) {
+      throw new FetchError(
+        `cannot fetch ${uri}: ${f.count} fetches failed in a row; next try in ${Math.ceil((f.retryAt - now) / 1000)} s`,
+        { transient: true, retryAt: f.retryAt },
+      );
+    }
+  }
+
+  /** Records a fetch of `url` that failed transiently after its retries within the fetch (`opts.retries`). */
+  failed(url: string, opts: Pick<FetchOptions, "retries" | "retryBaseMs">): void {
+    const count = (this.failures.get(url)?.count ?? 0) + 1;
+    const base = opts.retryBaseMs ?? 500;
+    const delay = Math.min(this.maxDelayMs, base * 2 ** Math.min(30, (opts.retries ?? 0) + count));
+    this.failures.set(url, { count, retryAt: this.now() + delay });
+  }
+
+  succeeded(url: string): void {
+    this.failures.delete(url);
+  }
+}
+
+/** One request for the bytes at `url` (the http(s) form of `uri`). */
+async function fetchOnce(uri: string, url: string, opts: FetchOptions): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs), redirect: "follow" });
+  } catch (cause) {
+    throw new FetchError(`cannot fetch ${uri}: ${(cause as Error).message}`, {
+      cause,
+      transient: transientCause(cause),
+    });
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new FetchError(`cannot fetch ${uri}: HTTP ${res.status} ${res.statusText} from ${url}`, {
+      transient: TRANSIENT_STATUS(res.status),
+    });
+  }
+  const length = Number(res.headers.get("content-length") ?? "0");
+  if (length > opts.maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new FetchError(`cannot fetch ${uri}: ${length} bytes, more than the limit of ${opts.maxBytes}`);
+  }
+  try {
+    return new Uint8Array(await res.arrayBuffer());
+  } catch (cause) {
+    throw new FetchError(`cannot fetch ${uri}: ${(cause as Error).message}`, { cause, transient: true });
+  }
+}
+
+/**
+ * Fetches the bytes at `uri`. Throws FetchError naming the URI on any failure, transient or not. An http(s) or
+ * ipfs fetch that fails transiently is tried again up to `retries` times with exponential backoff; one that still
+ * fails puts the source in `backoff`, if given.
+ */
 export async function fetchUri(uri: string, opts: FetchOptions): Promise<Uint8Array> {
   let bytes: Uint8Array;
-  try {
-    if (uri.startsWith("file://")) {
+  if (uri.startsWith("file://")) {
+    try {
       bytes = new Uint8Array(await readFile(fileURLToPath(uri)));
-    } else if (/^https?:\/\//.test(uri) || uri.startsWith("ipfs://")) {
-      const url = uri.startsWith("ipfs://") ? ipfsUrl(uri, opts.ipfsGateway) : uri;
-      const res = await fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs), redirect: "follow" });
-      if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText} from ${url}`);
-      const length = Number(res.headers.get("content-length") ?? "0");
-      if (length > opts.maxBytes) throw new Error(`${length} bytes, more than the limit of ${opts.maxBytes}`);
-      bytes = new Uint8Array(await res.arrayBuffer());
-    } else {
-      throw new Error("unsupported URI scheme (file://, http://, https:// and ipfs:// are)");
+    } catch (cause) {
+      throw new FetchError(`cannot fetch ${uri}: ${(cause as Error).message}`, { cause });
     }
-  } catch (cause) {
-    throw new FetchError(`cannot fetch ${uri}: ${(cause as Error).message}`, { cause });
+  } else if (/^https?:\/\//.test(uri) || uri.startsWith("ipfs://")) {
+    const url = uri.startsWith("ipfs://") ? ipfsUrl(uri, opts.ipfsGateway) : uri;
+    opts.backoff?.check(url, uri);
+    try {
+      bytes = await withRetry(() => fetchOnce(uri, url, opts), {
+        retries: opts.retries ?? 0,
+        baseDelayMs: opts.retryBaseMs ?? 500,
+        shouldRetry: (e) => e instanceof FetchError && e.transient,
+        onRetry: (c, attempt, delay) => opts.onRetry?.(uri, attempt, delay, c.message),
+      });
+    } catch (e) {
+      if (e instanceof FetchError && e.transient) opts.backoff?.failed(url, opts);
+      throw e;
+    }
+    opts.backoff?.succeeded(url);
+  } else {
+    throw new FetchError(`cannot fetch ${uri}: unsupported URI scheme (file://, http://, https:// and ipfs:// are)`);
   }
   if (bytes.length > opts.maxBytes) {
     throw new FetchError(`cannot fetch ${uri}: ${bytes.length} bytes, more than the limit of ${opts.maxBytes}`);

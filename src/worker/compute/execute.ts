@@ -58,6 +58,19 @@ export class JobFailure extends Error {
     this.name = "JobFailure";
   }
 
+  /**
+   * Whether the model or input could not be fetched for now (a transient FetchError): the job is tried again on a
+   * later tick while its window allows, unlike every other failure, which is final.
+   */
+  get transient(): boolean {
+    return this.cause instanceof FetchError && this.cause.transient;
+  }
+
+  /** Whether nothing was fetched because the source is in its backoff after failing lately. */
+  get waiting(): boolean {
+    return this.cause instanceof FetchError && this.cause.retryAt !== undefined;
+  }
+
   /** Whether the failure is the input's fault: then no output can be the model's output on it. */
   get inputFault(): boolean {
     return this.reason === "input-invalid" || this.reason === "input-mismatch" || this.reason === "input-hash-mismatch";

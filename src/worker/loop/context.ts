@@ -72,7 +72,8 @@ export async function measured<T>(
       ctx.log.debug({ jobId: rec.job.id, purpose }, "inference done");
       return result;
     } catch (e) {
-      if (e instanceof JobFailure) ctx.metrics.jobsFailed.inc({ reason: e.reason });
+      // A job waiting on a source in its backoff fetched nothing this time: not one more failure.
+      if (e instanceof JobFailure && !e.waiting) ctx.metrics.jobsFailed.inc({ reason: e.reason });
       throw e;
     }
   });

@@ -14,7 +14,7 @@ import pLimit from "p-limit";
 import { loadDeployment } from "../../../packages/sdk/src/deployment";
 import { addressesOf, connect, type JobRecord, type ProtocolAddresses } from "../clients/chain";
 import { EventReader } from "../clients/events";
-import { ModelStore } from "../clients/models";
+import { FetchBackoff, ModelStore, type FetchOptions } from "../clients/models";
 import { TxSender, withRetry, type RetryOptions } from "../clients/sender";
 import { serviceSettings, type ServiceSettings, type WorkerConfig } from "../config/config";
 import { rolesFor, type Role } from "../roles/role";
@@ -50,6 +50,9 @@ export interface ServiceHandle {
   /** Resolves when the loop has ended. */
   done: Promise<void>;
 }
+
+/** The longest wait between failed ticks (unless the poll interval is longer). */
+const MAX_TICK_BACKOFF_MS = 30_000;
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -105,10 +108,14 @@ export class Service implements ServiceHandle {
       addresses.escrow,
       addresses.startBlock,
     );
-    const fetch = {
+    const fetch: FetchOptions = {
       ipfsGateway: settings.ipfsGateway,
       timeoutMs: settings.fetchTimeoutMs,
       maxBytes: settings.maxModelBytes,
+      retries: settings.retries,
+      retryBaseMs: settings.retryBaseMs,
+      backoff: new FetchBackoff(),
+      onRetry: (uri, attempt, delay, err) => log.warn({ uri, attempt, delay, err }, "fetch failed: retrying"),
     };
     const models = new ModelStore({ cacheDir: settings.cacheDir, ...fetch });
     const sender = new TxSender(signer as unknown as ConstructorParameters<typeof TxSender>[0], {
@@ -240,10 +247,20 @@ export class Service implements ServiceHandle {
       } catch (e) {
         this.failuresInRow++;
         this.lastError = (e as Error).message;
-        this.ctx.log.error({ err: this.lastError, failuresInRow: this.failuresInRow }, "tick failed");
+        const retryInMs = this.pause();
+        this.ctx.log.error({ err: this.lastError, failuresInRow: this.failuresInRow, retryInMs }, "tick failed");
       }
-      await abortableSleep(this.settings.pollMs, signal);
+      await abortableSleep(this.pause(), signal);
     }
+  }
+
+  /**
+   * The wait before the next tick: the poll interval, doubled for each tick failed in a row (its reads already
+   * retried with backoff) up to 30 s, so that an endpoint that is down is not asked again at once.
+   */
+  private pause(): number {
+    const { pollMs } = this.settings;
+    return Math.min(Math.max(pollMs, MAX_TICK_BACKOFF_MS), pollMs * 2 ** Math.min(this.failuresInRow, 16));
   }
 
   private async progress(): Promise<void> {

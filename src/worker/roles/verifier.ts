@@ -5,14 +5,14 @@
  * a wrong one within the challenge window. Proven results: recompute the posted trace neuron by neuron from the
  * posted vectors (findFirstFraud) and, on the first wrong neuron, prove it with one `proveFraud` within the window.
  *
- * A verifier never guesses: when the input cannot be decoded or does not fit the model, no output can be the
- * model's output on it, so the vote is "disagree"; when the model itself cannot be fetched, checked or loaded,
- * the verifier cannot judge and does not vote (logged, counted by reason).
+ * A verifier never guesses (compute/judge.ts, as verify-job judges): when the input cannot be decoded or does not
+ * fit the model, no output can be the model's output on it, so the vote is "disagree"; when the model itself
+ * cannot be fetched, checked or loaded, or ONNX Runtime fails on it, the verifier cannot judge and does not vote
+ * (logged, counted by reason). A model that cannot be fetched for now is judged on a later tick.
  */
 import { getBytes, type Signer } from "ethers";
 import type { IJobEscrow } from "../../../typechain-types";
 import { IERC20__factory } from "../../factories";
-import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../../../packages/sdk/src/codec";
 import { JobStatus, VerificationMode, VoteState } from "../../../packages/sdk/src/params";
 import { buildFraudProof, describeFraud, encodeEvidence, type Fraud } from "../../proven/judge";
 import { challengeBondFor } from "../../../packages/sdk/src/settlement";
@@ -20,6 +20,7 @@ import { voteCommitment } from "../../../packages/sdk/src/votes";
 import { chainTime, sealedOf, voteRecordOf, type JobRecord } from "../clients/chain";
 import { measured, runJob, same, type RoleContext, type TickView } from "../loop/context";
 import { checkProvenResult, JobFailure, type ProvenCheck } from "../compute/execute";
+import { judgeOutput } from "../compute/judge";
 import { txCall } from "../clients/sender";
 import type { Role } from "./role";
 
@@ -47,7 +48,8 @@ export class VerifierRole implements Role {
   readonly name = "verify";
   /** Judgments so far, so a job is re-executed once per process. */
   private readonly judged = new Map<string, Judgment | null>();
-  private readonly challenged = new Set<string>();
+  /** Challenges done: mined by this process, or found needless (the job moved on). Failed ones are not here. */
+  private readonly challenged = new Map<string, "mined" | "moved-on">();
   /** Proven results checked so far (null: cannot be checked here), so a trace is recomputed once per process. */
   private readonly checked = new Map<string, ProvenCheck | null>();
   private readonly proofs = new Map<string, ProofEnd>();
@@ -56,39 +58,33 @@ export class VerifierRole implements Role {
 
   /** Whether this process challenged the job (before its ResultChallenged event is read). */
   hasChallenged(jobId: string): boolean {
-    return this.challenged.has(jobId);
+    return this.challenged.get(jobId) === "mined";
   }
 
-  /** Re-executes the job and compares with its posted output; null when it cannot judge. */
+  /**
+   * Re-executes the job and compares with its posted output (compute/judge.ts); null when it cannot judge. A model
+   * or input that cannot be fetched for now is not judged yet: tried again on a later tick (its source backing off).
+   */
   async judge(rec: JobRecord): Promise<Judgment | null> {
+    const { ctx } = this;
     const jobId = rec.job.id;
     const known = this.judged.get(jobId);
     if (known !== undefined) return known;
     if (!rec.output) return null; // the ResultSubmitted event is not read yet
-    const judgment = await this.compare(rec, rec.output);
-    this.judged.set(jobId, judgment);
-    if (judgment) this.ctx.log.info({ jobId, agree: judgment.agree, why: judgment.reason }, "re-executed");
-    return judgment;
-  }
-
-  private async compare(rec: JobRecord, output: string): Promise<Judgment | null> {
-    let posted: Tensor[];
-    try {
-      posted = decodeTensors(getBytes(output));
-    } catch (e) {
-      if (!(e instanceof CodecError)) throw e;
-      return { agree: false, reason: `the posted output is not a valid tensor encoding: ${e.message}` };
-    }
-    try {
-      const mine = await runJob(this.ctx, rec, "verify");
-      const c = compareOutputs(posted, mine, { relTolerance: rec.relTolerance, absTolerance: rec.absTolerance });
-      return { agree: c.agree, reason: c.reason ?? `agrees within tolerance (max |diff| ${c.maxAbsDiff})` };
-    } catch (e) {
-      if (!(e instanceof JobFailure)) throw e;
-      if (e.inputFault) return { agree: false, reason: `the input cannot run on the model: ${e.message}` };
-      this.ctx.log.warn({ jobId: rec.job.id, reason: e.reason, detail: e.message }, "cannot judge: model unusable");
+    const j = await judgeOutput(ctx.deps, rec, rec.output, (_deps, r) => runJob(ctx, r, "verify"));
+    if (j.verdict === "cannot-judge") {
+      const { reason, message, transient, waiting } = j.failure;
+      const fields = { jobId, reason, detail: message };
+      if (waiting) ctx.log.debug(fields, "not judged yet: the model's source is backing off");
+      else if (transient) ctx.log.warn(fields, "cannot fetch the model or input now: judging on a later tick");
+      else ctx.log.warn(fields, "cannot judge: model unusable");
+      if (!transient) this.judged.set(jobId, null);
       return null;
     }
+    const judgment = { agree: j.verdict === "agree", reason: j.reason };
+    this.judged.set(jobId, judgment);
+    ctx.log.info({ jobId, agree: judgment.agree, why: judgment.reason }, "re-executed");
+    return judgment;
   }
 
   async tick(view: TickView): Promise<void> {
@@ -213,6 +209,11 @@ export class VerifierRole implements Role {
     }
   }
 
+  /**
+   * Challenges wrong Optimistic results in their window. A challenge counts as made once it is mined, or once the
+   * escrow says the job moved on (challenged by someone else, or settled); one that failed to get mined (an RPC
+   * outage, a failed approve) is tried again on the next tick while the window is open.
+   */
   private async challenges(view: TickView): Promise<void> {
     const { ctx } = this;
     const { escrow } = ctx.contracts;
@@ -225,11 +226,14 @@ export class VerifierRole implements Role {
       if (rec.challenger || this.challenged.has(jobId)) continue;
       const j = await this.judge(rec);
       if (!j || j.agree) continue;
-      this.challenged.add(jobId);
       const bond = challengeBondFor(rec.job, await escrow.paramsOf(rec.job.paramsId));
       const token = IERC20__factory.connect(await escrow.token(), escrow.runner as Signer);
       if ((await token.allowance(ctx.address, escrow)) < bond) {
-        await ctx.sender.send("approve", txCall(token.approve, escrow, bond), { jobId });
+        const approved = await ctx.sender.send("approve", txCall(token.approve, escrow, bond), { jobId });
+        if (!approved.ok) {
+          ctx.log.warn({ jobId, err: approved.error.message }, "challenge bond not approved: trying on the next tick");
+          continue;
+        }
       }
       const outcome = await ctx.sender.send(
         "challenge",
@@ -238,8 +242,14 @@ export class VerifierRole implements Role {
         { deadline: state.windowEnd },
       );
       if (outcome.ok) {
+        this.challenged.set(jobId, "mined");
         ctx.metrics.challenges.inc();
         ctx.log.warn({ jobId, txHash: outcome.hash, why: j.reason }, "challenged a wrong optimistic result");
+      } else if (outcome.error.kind === "already-done" || outcome.error.kind === "too-late") {
+        this.challenged.set(jobId, "moved-on");
+        ctx.log.info({ jobId, why: outcome.error.name }, "not challenged: challenged by another party, or too late");
+      } else {
+        ctx.log.warn({ jobId, err: outcome.error.message }, "challenge not mined: trying on the next tick");
       }
     }
   }
@@ -280,7 +290,13 @@ export class VerifierRole implements Role {
       }
     } catch (e) {
       if (!(e instanceof JobFailure)) throw e;
-      ctx.log.warn({ jobId, reason: e.reason, detail: e.message }, "cannot check the Proven trace");
+      const fields = { jobId, reason: e.reason, detail: e.message };
+      if (e.transient) {
+        // Not kept: checked again on a later tick, while the window is open.
+        if (!e.waiting) ctx.log.warn(fields, "cannot fetch the model or input now: checking on a later tick");
+        return null;
+      }
+      ctx.log.warn(fields, "cannot check the Proven trace");
       check = null;
     }
     this.checked.set(jobId, check);

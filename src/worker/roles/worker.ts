@@ -5,7 +5,8 @@
  * A job is taken only when its status on chain allows it: Requested before its deadline, or Claimed by this
  * account with its submission window open (a claim made before a restart). `submitResult` claims a Requested
  * job in the same transaction, so a job is never claimed before its output exists: a bad model or input leaves
- * the job unclaimed, with the reason logged, and the requester's refund path applies.
+ * the job unclaimed, with the reason logged, and the requester's refund path applies; a model or input that cannot
+ * be fetched for now (a transient failure) leaves it for a later tick, while it can still be taken.
  *
  * A Proven job's output is its trace (the output vector and every hidden vector, src/proven/trace.ts), computed by
  * the reference executor and cross-checked by ONNX Runtime: on any disagreement the job is left ("trace-mismatch").
@@ -83,8 +84,13 @@ async function work(ctx: RoleContext, candidates: JobRecord[], view: TickView): 
         ready.push({ rec, output: hexlify(bytes), due: claimed ? state!.windowEnd : BigInt(rec.job.deadline) });
       } catch (e) {
         if (!(e instanceof JobFailure)) throw e;
-        rec.skipped = `${e.reason}: ${e.message}`;
-        ctx.log.warn({ jobId, reason: e.reason, detail: e.message }, "job left unclaimed: cannot run it");
+        const fields = { jobId, reason: e.reason, detail: e.message };
+        if (e.waiting) ctx.log.debug(fields, "job waits: its model or input source is backing off");
+        else if (e.transient) ctx.log.warn(fields, "cannot fetch the job's model or input now: trying on a later tick");
+        else {
+          rec.skipped = `${e.reason}: ${e.message}`;
+          ctx.log.warn(fields, "job left unclaimed: cannot run it");
+        }
       }
     }),
   );
