@@ -119,6 +119,7 @@ export class Service implements ServiceHandle {
       onSent: (s, label) => metrics.submitSeconds.observe({ tx: label }, s),
     });
     const controller = new AbortController();
+    const reader = new EventReader(provider, contracts.escrow, addresses.escrow, settings.maxBlockRange, retry);
     const ctx: RoleContext = {
       provider,
       address,
@@ -128,6 +129,7 @@ export class Service implements ServiceHandle {
       metrics,
       log,
       retry,
+      logs: reader.logs,
       cursor,
       salts: SaltStore.forAccount(settings.stateDir, address),
       fault: settings.fault,
@@ -136,7 +138,6 @@ export class Service implements ServiceHandle {
       signal: controller.signal,
       limit: pLimit(settings.concurrency),
     };
-    const reader = new EventReader(provider, contracts.escrow, addresses.escrow, settings.maxBlockRange, retry);
     if (ctx.fault !== "none") {
       log.warn({ fault: ctx.fault }, `FAULT INJECTION ENABLED (${ctx.fault}): this worker posts WRONG results`);
     }

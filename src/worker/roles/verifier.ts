@@ -9,7 +9,7 @@
  * model's output on it, so the vote is "disagree"; when the model itself cannot be fetched, checked or loaded,
  * the verifier cannot judge and does not vote (logged, counted by reason).
  */
-import { getBytes, type Signer } from "ethers";
+import { EventLog, getBytes, type Signer } from "ethers";
 import type { IJobEscrow } from "../../../typechain-types";
 import { IERC20__factory } from "../../factories";
 import { CodecError, compareOutputs, decodeTensors, type Tensor } from "../../../packages/sdk/src/codec";
@@ -172,10 +172,12 @@ export class VerifierRole implements Role {
     if (known.length === committed) return sealedOf(known);
     const { ctx } = this;
     const { escrow } = ctx.contracts;
-    const events = await escrow.queryFilter(escrow.filters.VoteCommitted(rec.job.id), ctx.cursor.block + 1);
+    const events = await ctx.logs.events(escrow, escrow.filters.VoteCommitted(rec.job.id), ctx.cursor.block + 1);
     const sealed = sealedOf([
       ...known,
-      ...events.map((e) => voteRecordOf(e.args.seat, e.args.commitment, e.blockNumber, e.index)),
+      ...events
+        .filter((e) => e instanceof EventLog)
+        .map((e) => voteRecordOf(e.args.seat, e.args.commitment, e.blockNumber, e.index)),
     ]);
     if (sealed.length === committed) return sealed;
     ctx.log.debug({ jobId: rec.job.id, committed, read: sealed.length }, "not every commitment readable yet");
