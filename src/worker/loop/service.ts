@@ -104,7 +104,15 @@ export class Service implements ServiceHandle {
       chainId,
       addresses.escrow,
       addresses.startBlock,
+      // Hashes and an undo journal for a reorganisation well deeper than the confirmations.
+      { history: Math.max(64, settings.confirmations + 32) },
     );
+    if (cursor.migratedFrom !== undefined) {
+      log.info(
+        { file: cursor.file, from: cursor.migratedFrom },
+        "cursor file upgraded (block hashes kept from now on)",
+      );
+    }
     const fetch = {
       ipfsGateway: settings.ipfsGateway,
       timeoutMs: settings.fetchTimeoutMs,
