@@ -268,7 +268,15 @@ export async function startServiceFromConfig(
 ): Promise<ServiceHandle> {
   const { rpcUrl, privateKey, deployment: file, ...settings } = config;
   const deployment = loadDeployment(file);
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, pollingInterval: 500 });
+  // Calls issued together go out as one JSON-RPC batch (up to ethers' 100 a batch): a tick reads every open job in
+  // one round trip. ethers holds each call batchStallTime ms to collect a batch, 10 ms by default, which every
+  // sequential call pays; the reads a tick batches are issued within the same turn of the event loop, so 2 ms
+  // collects them all (measured: 50 open jobs, 1 HTTP request at 1 ms as at 10 ms).
+  const provider = new JsonRpcProvider(rpcUrl, undefined, {
+    staticNetwork: true,
+    pollingInterval: 500,
+    batchStallTime: 2,
+  });
   const network = await withRetry(() => provider.getNetwork(), {
     retries: config.retries,
     baseDelayMs: config.retryBaseMs,

@@ -99,12 +99,17 @@ export class VerifierRole implements Role {
     const { ctx } = this;
     const commits: Vote[] = [];
     const reveals: Vote[] = [];
-    for (const rec of ctx.cursor.jobs.values()) {
+    const voting = [...ctx.cursor.jobs.values()].filter((rec) => {
+      const state = view.states.get(rec.job.id);
+      if (!state || Number(state.status) !== JobStatus.Voting) return false;
+      return !rec.committee || rec.committee.some((a) => same(a, ctx.address));
+    });
+    // Every committee read at once: one JSON-RPC batch, not a round trip per job.
+    const committees = await Promise.all(voting.map((rec) => ctx.contracts.escrow.committee(rec.job.id)));
+    for (const [i, rec] of voting.entries()) {
       const jobId = rec.job.id;
-      const state = view.states.get(jobId);
-      if (!state || Number(state.status) !== JobStatus.Voting) continue;
-      if (rec.committee && !rec.committee.some((a) => same(a, ctx.address))) continue;
-      const seats = await ctx.contracts.escrow.committee(jobId);
+      const state = view.states.get(jobId)!;
+      const seats = committees[i];
       const seat = seats.findIndex((s) => same(s.verifier, ctx.address));
       if (seat < 0) continue;
       const vote = Number(seats[seat].vote);
