@@ -8,7 +8,7 @@
  */
 import path from "node:path";
 import { MaxUint256, formatUnits, isAddress, parseUnits } from "ethers";
-import type { ContractTransactionReceipt, ContractTransactionResponse, Signer } from "ethers";
+import type { BaseContract, ContractTransactionReceipt, ContractTransactionResponse, Signer } from "ethers";
 import type { CLIArgumentType, HardhatRuntimeEnvironment, ParamDefinitionsMap, TaskArguments } from "hardhat/types";
 import { HardhatPluginError } from "hardhat/plugins";
 import { ArgumentsParser } from "hardhat/internal/cli/ArgumentsParser";
@@ -16,6 +16,7 @@ import type { JobEscrow, ModelRegistry, TestToken, VerifierStaking } from "../ty
 import type { TypedContractEvent, TypedDeferredTopicFilter, TypedEventLog } from "../typechain-types/common";
 import { deploymentPath, loadDeployment, type Deployment } from "../packages/sdk/src/deployment";
 import { describeError, type ErrorSource } from "../packages/sdk/src/errors";
+import { LogReader } from "../packages/sdk/src/events";
 import { formatJobId } from "../packages/sdk/src/job";
 
 /** Environment variable naming the deployment record, when `--deployment` is not given. */
@@ -234,22 +235,18 @@ export async function ensureAllowance(p: Protocol, spender: string, amount: bigi
   return true;
 }
 
-/** Blocks per eth_getLogs request: public RPC endpoints cap the range. */
-const LOG_CHUNK = 10_000;
-
-/** Events matching `filter` from `fromBlock` to the latest block, read in chunks. */
+/**
+ * Events matching `filter` from `fromBlock` to the latest block, through the SDK's LogReader: bounded ranges (public
+ * RPC endpoints cap them), halved when the node refuses one, transient errors retried.
+ */
 export async function queryEvents<E extends TypedContractEvent>(
-  contract: { queryFilter(f: TypedDeferredTopicFilter<E>, from: number, to: number): Promise<TypedEventLog<E>[]> },
+  contract: BaseContract,
   filter: TypedDeferredTopicFilter<E>,
   fromBlock: number,
   hre: HardhatRuntimeEnvironment,
 ): Promise<TypedEventLog<E>[]> {
-  const latest = await hre.ethers.provider.getBlockNumber();
-  const events: TypedEventLog<E>[] = [];
-  for (let from = fromBlock; from <= latest; from += LOG_CHUNK) {
-    events.push(...(await contract.queryFilter(filter, from, Math.min(from + LOG_CHUNK - 1, latest))));
-  }
-  return events;
+  // Decoded with the filter's fragment, as the contract's own queryFilter (which TypeChain types so) decodes them.
+  return (await new LogReader(hre.ethers.provider).events(contract, filter, fromBlock)) as TypedEventLog<E>[];
 }
 
 /** Parses an id given on the command line: a non-negative integer, in decimal or 0x hex (a job id is a hash). */

@@ -4,6 +4,7 @@
  * conservation check. Used by the demo's table and summary and by the end-to-end test.
  */
 import { getBytes, type Log, type LogDescription, type Provider } from "ethers";
+import { LogReader } from "../../packages/sdk/src/events";
 import { toSettlement, type Settlement } from "../../packages/sdk/src/job";
 import type { JobEscrow, VerifierStaking } from "../../typechain-types";
 import { decodeTensors, type Tensor } from "../../packages/sdk/src/codec";
@@ -74,7 +75,7 @@ export interface ChainReport {
 }
 
 async function allLogs(provider: Provider, address: string, fromBlock: number): Promise<Log[]> {
-  return provider.getLogs({ address, fromBlock, toBlock: "latest" });
+  return new LogReader(provider).logs({ address }, fromBlock);
 }
 
 /** Every job of the escrow requested from `fromBlock` on, in request order, with its events, gas and times. */

@@ -34,6 +34,82 @@ describe("worker cursor and salts", function () {
     expect(s.seen("0xaa:3", 121)).to.equal(false, "keys are dropped once the block covers them");
   });
 
+  describe("across a reorganisation", function () {
+    const hash = (n: number, fork = "a") => "0x" + `${fork}${n}`.padStart(64, "0");
+
+    it("rewinds to a kept block: records back as they were there, jobs requested above it gone", function () {
+      const c = Cursor.open<{ n: number }>(path.join(dir, "c.json"), 1n, ESCROW, 100);
+      c.apply(100, "1", { n: 1 }); // requested in 100
+      c.advance(100, [[100, hash(100)]]);
+      c.apply(101, "1", { n: 2 }); // moved on in 101
+      c.apply(101, "2", { n: 1 }); // requested in 101
+      c.apply(101, "2", { n: 2 }); // and moved on in the same block: the journal keeps the record before the block
+      c.advance(101, [[101, hash(101)]]);
+      c.apply(102, "1", undefined); // settled in 102
+      c.advance(102, [[102, hash(102)]]);
+      expect(c.tip).to.deep.equal({ block: 102, hash: hash(102) });
+      expect(c.checkpoints().map(([n]) => n)).to.deep.equal([102, 101, 100]);
+
+      const done = c.rewind(100);
+      expect(done).to.deep.equal({ depth: 2, dropped: ["2"], restored: ["1"] });
+      expect(c.block).to.equal(100);
+      expect([...c.jobs]).to.deep.equal([["1", { n: 1 }]]);
+      expect(c.tip).to.deep.equal({ block: 100, hash: hash(100) });
+      expect(c.seen("0xcc:0", 101)).to.equal(false, "the events above are read again");
+    });
+
+    it("persists hashes and journal, so a restarted service can still rewind", function () {
+      const file = path.join(dir, "c.json");
+      const c = Cursor.open<{ n: number }>(file, 1n, ESCROW, 10);
+      c.advance(10, [[10, hash(10)]]);
+      c.apply(11, "7", { n: 1 });
+      c.advance(11, [[11, hash(11)]]);
+      c.save();
+      const r = Cursor.open<{ n: number }>(file, 1n, ESCROW, 10);
+      expect(r.checkpoints()).to.deep.equal([
+        [11, hash(11)],
+        [10, hash(10)],
+      ]);
+      expect(r.rewind(10).dropped).to.deep.equal(["7"]);
+      expect(r.jobs.size).to.equal(0);
+    });
+
+    it("keeps `history` blocks of hashes and journal, and will not rewind below them", function () {
+      const c = Cursor.open<{ n: number }>(path.join(dir, "c.json"), 1n, ESCROW, 1, { history: 4 });
+      for (let n = 1; n <= 10; n++) {
+        c.apply(n, String(n), { n });
+        c.advance(n, [[n, hash(n)]]);
+      }
+      expect(c.checkpoints().map(([n]) => n)).to.deep.equal([10, 9, 8, 7, 6]);
+      expect(() => c.rewind(5)).to.throw(/journal covers blocks above 6/);
+      expect(c.rewind(6).dropped).to.deep.equal(["7", "8", "9", "10"]);
+      expect(c.reset()).to.deep.equal({ depth: 6, dropped: ["1", "2", "3", "4", "5", "6"], restored: [] });
+      expect(c.block).to.equal(0);
+      expect(c.checkpoints()).to.deep.equal([]);
+    });
+
+    it("reads a version 1 file (no hashes yet) and writes version 2; refuses a version it does not know", function () {
+      const file = path.join(dir, "c.json");
+      writeFileSync(
+        file,
+        JSON.stringify({ version: 1, chainId: "1", escrow: ESCROW, block: 50, processed: [], jobs: { 3: { n: 3 } } }),
+      );
+      const c = Cursor.open<{ n: number }>(file, 1n, ESCROW, 0);
+      expect(c.migratedFrom).to.equal(1);
+      expect(c.block).to.equal(50);
+      expect(c.jobs.get("3")).to.deep.equal({ n: 3 });
+      expect(c.tip).to.equal(undefined, "nothing to check a reorganisation against yet");
+      c.advance(51, [[51, hash(51)]]);
+      c.save();
+      const saved = JSON.parse(readFileSync(file, "utf8"));
+      expect(saved.version).to.equal(2);
+      expect(saved.hashes).to.deep.equal([[51, hash(51)]]);
+      expect(Cursor.open(file, 1n, ESCROW, 0).migratedFrom).to.equal(undefined);
+      writeFileSync(file, JSON.stringify({ ...saved, version: 3 }));
+      expect(() => Cursor.open(file, 1n, ESCROW, 0)).to.throw(/has version 3; this worker reads versions 1 and 2/);
+    });
+  });
+
   it("dedupes event keys by transaction hash (any case) and log index", function () {
     const c = Cursor.open(path.join(dir, "c.json"), 1n, ESCROW, 0);
     const key = eventKey({ transactionHash: "0xABCDEF", index: 1 });

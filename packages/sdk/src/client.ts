@@ -27,6 +27,7 @@ import {
 import { compareOutputs, decodeTensors, encodeTensors, CodecError, type Comparison, type NamedTensors } from "./codec";
 import { loadDeployment, type Deployment } from "./deployment";
 import { describeError, findRevertData, type ErrorSource } from "./errors";
+import { LogReader, type LogReaderOptions } from "./events";
 import { formatJobId, jobFromTx, toJob, toSettlement, type Job, type Settlement } from "./job";
 import { JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "./params";
 import {
@@ -97,6 +98,8 @@ export interface ConnectOptions {
   addresses?: ProtocolAddresses;
   /** First block to read events from: the deployment's start block by default, else 0. */
   fromBlock?: number;
+  /** How events are read: the largest block range of one eth_getLogs (default 10,000), retries, backoff. */
+  logs?: LogReaderOptions;
 }
 
 /** One version of a model, with its declared signature when it has one. */
@@ -197,8 +200,6 @@ const STATUS_NAMES = Object.keys(JobStatus) as (keyof typeof JobStatus)[];
 const OUTCOME_NAMES = Object.keys(JobOutcome) as (keyof typeof JobOutcome)[];
 const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStatus.Refunded]);
 const ZERO_HASH = "0x" + "00".repeat(32);
-/** Blocks per eth_getLogs request. */
-const LOG_CHUNK = 10_000;
 /** How long `sendTx` waits for the signer's count of transactions to pass a mined one, and how often it asks. */
 const NONCE_WAIT_MS = 5000;
 const NONCE_POLL_MS = 50;
@@ -225,13 +226,17 @@ export class TrustMLClient {
   readonly staking: Contract | null;
   readonly token: Contract;
   readonly fromBlock: number;
+  /** The client's reader of logs (it remembers the block range its node accepts). */
+  readonly logs: LogReader;
   private readonly errorSources: ErrorSource[];
 
   private constructor(
     readonly runner: Signer | Provider,
     contracts: { registry: Contract; escrow: Contract; staking: Contract | null; token: Contract },
     fromBlock: number,
+    logs: LogReaderOptions = {},
   ) {
+    this.logs = new LogReader(providerOf(runner), logs);
     this.registry = contracts.registry;
     this.escrow = contracts.escrow;
     this.staking = contracts.staking;
@@ -300,6 +305,7 @@ export class TrustMLClient {
         token,
       },
       fromBlock,
+      options.logs,
     );
   }
 
@@ -520,19 +526,14 @@ export class TrustMLClient {
   }
 
   /**
-   * The events matching `filter` from the client's first block to the latest, read LOG_CHUNK blocks at a time (public
-   * RPC endpoints cap the range of one eth_getLogs).
+   * The events matching `filter` from the client's first block to `toBlock` (default: the latest block itself, which
+   * the reader asks for, since getBlockNumber may answer from a cache and miss an event mined a moment ago), through
+   * the client's LogReader: bounded ranges (public RPC endpoints cap the range of one eth_getLogs), halved when the
+   * node refuses one, transient errors retried.
    */
   async events(contract: Contract, filter: ContractEventName, toBlock?: number): Promise<EventLog[]> {
-    // The latest block itself: getBlockNumber may answer from a cache (ethers' JsonRpcProvider, 250 ms) and miss
-    // an event mined a moment ago.
-    const latest = toBlock ?? (await providerOf(this.runner).getBlock("latest"))!.number;
-    const found: EventLog[] = [];
-    for (let from = this.fromBlock; from <= latest; from += LOG_CHUNK) {
-      const logs = await contract.queryFilter(filter, from, Math.min(from + LOG_CHUNK - 1, latest));
-      found.push(...logs.filter((e): e is EventLog => e instanceof EventLog));
-    }
-    return found;
+    const logs = await this.logs.events(contract, filter, this.fromBlock, toBlock);
+    return logs.filter((e): e is EventLog => e instanceof EventLog);
   }
 
   signer(): Signer {

@@ -7,6 +7,7 @@
  * replays against that hash. All three functions here match the contract's pure functions of the same names.
  */
 import { AbiCoder, EventLog, keccak256, type BaseContract, type BigNumberish } from "ethers";
+import { LogReader } from "./events";
 
 const coder = AbiCoder.defaultAbiCoder();
 
@@ -37,10 +38,22 @@ export function sealInOrder(votes: readonly CommittedVote[]): string[] {
 
 /**
  * Every sealed commitment of `jobId`, in commit order, from the chain's VoteCommitted events (from block
- * `fromBlock`, which must not be later than the committee's draw).
+ * `fromBlock`, which must not be later than the committee's draw), read with `reader` (default: a LogReader on the
+ * escrow's provider).
  */
-export async function sealedCommitments(escrow: BaseContract, jobId: BigNumberish, fromBlock = 0): Promise<string[]> {
-  const events = await escrow.queryFilter(escrow.filters.VoteCommitted(jobId), fromBlock);
+export async function sealedCommitments(
+  escrow: BaseContract,
+  jobId: BigNumberish,
+  fromBlock = 0,
+  reader?: LogReader,
+): Promise<string[]> {
+  const provider = escrow.runner?.provider;
+  if (!reader && !provider) throw new Error("sealedCommitments needs a contract connected to a provider, or a reader");
+  const events = await (reader ?? new LogReader(provider!)).events(
+    escrow,
+    escrow.filters.VoteCommitted(jobId),
+    fromBlock,
+  );
   return sealInOrder(
     events
       .filter((e): e is EventLog => e instanceof EventLog)

@@ -1,17 +1,16 @@
 /**
- * Reading the escrow's logs: in block ranges of at most `maxBlockRange`, each read retried with backoff on
- * transient errors, decoded with the escrow's ABI and returned in chain order.
+ * Reading the escrow's logs, through the SDK's LogReader (bounded ranges, retries with backoff, ranges the node
+ * refuses split in halves, chain order), decoded with the escrow's ABI: the job events (reducer.ts) for the loop,
+ * any event for verify-job. Transient errors are the service's (classifyError), and each retry is reported as the
+ * service's other reads report theirs (`RetryOptions.onRetry`).
  */
 import type { Log, LogDescription, Provider } from "ethers";
 import type { JobEscrow } from "../../../typechain-types";
+import { LogReader } from "../../../packages/sdk/src/events";
 import { decodeJobEvent, JOB_EVENT_NAMES, type JobEvent } from "../loop/reducer";
-import { withRetry, type RetryOptions } from "./sender";
+import { classifyError, type RetryOptions } from "./sender";
 
-/** The topics of the job events, for one eth_getLogs that reads them all. */
-const JOB_TOPICS = (escrow: JobEscrow): string[] =>
-  JOB_EVENT_NAMES.map((name) => escrow.interface.getEvent(name)!.topicHash);
-
-/** The escrow's events in [fromBlock, toBlock], decoded, in chain order. */
+/** One of the escrow's events, decoded. */
 export interface ProtocolEvent {
   name: string;
   args: LogDescription["args"];
@@ -19,29 +18,45 @@ export interface ProtocolEvent {
 }
 
 export class EventReader {
+  readonly logs: LogReader;
+  private readonly jobTopics: string[];
+
   constructor(
-    private readonly provider: Provider,
+    provider: Provider,
     private readonly escrow: JobEscrow,
     private readonly address: string,
-    private readonly maxBlockRange: number,
-    private readonly retry: RetryOptions,
-  ) {}
+    maxBlockRange: number,
+    retry: RetryOptions,
+  ) {
+    this.logs = new LogReader(provider, {
+      maxBlockRange,
+      retries: retry.retries,
+      baseDelayMs: retry.baseDelayMs,
+      maxDelayMs: retry.maxDelayMs,
+      sleep: retry.sleep,
+      signal: retry.signal,
+      isTransient: (e) => classifyError(e).kind === "transient",
+      onRetry: ({ error, attempt, delayMs }) => retry.onRetry?.(classifyError(error), attempt, delayMs),
+    });
+    this.jobTopics = JOB_EVENT_NAMES.map((name) => escrow.interface.getEvent(name)!.topicHash);
+  }
 
   /** Block ranges covering [from, to], each at most maxBlockRange blocks. */
   ranges(from: number, to: number): [number, number][] {
-    const out: [number, number][] = [];
-    for (let a = from; a <= to; a += this.maxBlockRange) out.push([a, Math.min(to, a + this.maxBlockRange - 1)]);
-    return out;
+    return this.logs.ranges(from, to);
   }
 
-  async read(fromBlock: number, toBlock: number, topics?: (string | null)[]): Promise<ProtocolEvent[]> {
-    const logs = await withRetry(
-      () => this.provider.getLogs({ address: this.address, fromBlock, toBlock, topics }),
-      this.retry,
-    );
+  /** The job events in [fromBlock, toBlock] (reducer.ts), in chain order. */
+  async jobEvents(fromBlock: number, toBlock: number): Promise<JobEvent[]> {
+    const logs = await this.logs.logs({ address: this.address, topics: [this.jobTopics] }, fromBlock, toBlock);
+    return logs.map((log) => decodeJobEvent(this.escrow.interface, log)).filter((e) => e !== undefined);
+  }
+
+  /** Every event of the escrow matching `topics` in [fromBlock, toBlock], decoded, in chain order. */
+  async readAll(fromBlock: number, toBlock: number, topics?: (string | null)[]): Promise<ProtocolEvent[]> {
     const events: ProtocolEvent[] = [];
-    for (const log of logs) {
-      let parsed: LogDescription | null = null;
+    for (const log of await this.logs.logs({ address: this.address, topics }, fromBlock, toBlock)) {
+      let parsed: LogDescription | null;
       try {
         parsed = this.escrow.interface.parseLog(log);
       } catch {
@@ -49,28 +64,6 @@ export class EventReader {
       }
       if (parsed) events.push({ name: parsed.name, args: parsed.args, log });
     }
-    events.sort((a, b) => a.log.blockNumber - b.log.blockNumber || a.log.index - b.log.index);
     return events;
-  }
-
-  /** The job events in [fromBlock, toBlock] (reducer.ts), in chain order. */
-  async jobEvents(fromBlock: number, toBlock: number): Promise<JobEvent[]> {
-    const logs = await withRetry(
-      () => this.provider.getLogs({ address: this.address, fromBlock, toBlock, topics: [JOB_TOPICS(this.escrow)] }),
-      this.retry,
-    );
-    const events: JobEvent[] = [];
-    for (const log of logs) {
-      const event = decodeJobEvent(this.escrow.interface, log);
-      if (event) events.push(event);
-    }
-    return events.sort((a, b) => a.log.blockNumber - b.log.blockNumber || a.log.index - b.log.index);
-  }
-
-  /** Every matching event from `fromBlock` to `toBlock`, in bounded ranges. */
-  async readAll(fromBlock: number, toBlock: number, topics?: (string | null)[]): Promise<ProtocolEvent[]> {
-    const out: ProtocolEvent[] = [];
-    for (const [a, b] of this.ranges(fromBlock, toBlock)) out.push(...(await this.read(a, b, topics)));
-    return out;
   }
 }

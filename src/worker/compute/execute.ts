@@ -83,9 +83,24 @@ export interface ExecuteDeps {
   fetch: FetchOptions;
 }
 
+/** Published versions by registry, model and version: a version never changes once published. */
+const versions = new Map<string, Promise<Awaited<ReturnType<ModelRegistry["getVersion"]>>>>();
+
+/** The registry's record of a version, read once per process (a failed read is not kept). */
+function getVersion(registry: ModelRegistry, modelId: bigint, version: bigint) {
+  const key = `${String(registry.target).toLowerCase()}:${modelId}:${version}`;
+  let found = versions.get(key);
+  if (found === undefined) {
+    found = registry.getVersion(modelId, version);
+    versions.set(key, found);
+    found.catch(() => versions.delete(key));
+  }
+  return found;
+}
+
 export async function modelRef(registry: ModelRegistry, modelId: bigint, version: bigint): Promise<ModelRef> {
   try {
-    const v = await registry.getVersion(modelId, version);
+    const v = await getVersion(registry, modelId, version);
     return {
       modelId,
       version,

@@ -13,6 +13,7 @@ import { JobFailure, executeJob, executeProvenJob, type ExecuteDeps, type Proven
 import type { Metrics } from "./metrics";
 import type { SaltStore } from "../state/salts";
 import type { RetryOptions, TxSender } from "../clients/sender";
+import type { LogReader } from "../../../packages/sdk/src/events";
 import type pLimit from "p-limit";
 
 export interface RoleContext {
@@ -33,6 +34,8 @@ export interface RoleContext {
   signal: AbortSignal;
   /** Retries of the service's reads on transient errors. */
   retry: RetryOptions;
+  /** The service's log reader (the one the loop reads the escrow's events with). */
+  logs: LogReader;
   /** Runs `fn` under the service's concurrency limit (the `concurrency` setting). */
   limit: pLimit.Limit;
 }

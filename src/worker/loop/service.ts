@@ -107,7 +107,15 @@ export class Service implements ServiceHandle {
       chainId,
       addresses.escrow,
       addresses.startBlock,
+      // Hashes and an undo journal for a reorganisation well deeper than the confirmations.
+      { history: Math.max(64, settings.confirmations + 32) },
     );
+    if (cursor.migratedFrom !== undefined) {
+      log.info(
+        { file: cursor.file, from: cursor.migratedFrom },
+        "cursor file upgraded (block hashes kept from now on)",
+      );
+    }
     const fetch: FetchOptions = {
       ipfsGateway: settings.ipfsGateway,
       timeoutMs: settings.fetchTimeoutMs,
@@ -136,6 +144,7 @@ export class Service implements ServiceHandle {
       onReplaced: (label) => metrics.replacements.inc({ tx: label }),
     });
     const controller = new AbortController();
+    const reader = new EventReader(provider, contracts.escrow, addresses.escrow, settings.maxBlockRange, retry);
     const ctx: RoleContext = {
       provider,
       address,
@@ -145,6 +154,7 @@ export class Service implements ServiceHandle {
       metrics,
       log,
       retry,
+      logs: reader.logs,
       cursor,
       salts: SaltStore.forAccount(settings.stateDir, address),
       fault: settings.fault,
@@ -154,7 +164,6 @@ export class Service implements ServiceHandle {
       signal: controller.signal,
       limit: pLimit(settings.concurrency),
     };
-    const reader = new EventReader(provider, contracts.escrow, addresses.escrow, settings.maxBlockRange, retry);
     if (ctx.fault !== "none") {
       log.warn({ fault: ctx.fault }, `FAULT INJECTION ENABLED (${ctx.fault}): this worker posts WRONG results`);
     }
@@ -289,7 +298,15 @@ export async function startServiceFromConfig(
 ): Promise<ServiceHandle> {
   const { rpcUrl, privateKey, deployment: file, ...settings } = config;
   const deployment = loadDeployment(file);
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, pollingInterval: 500 });
+  // Calls issued together go out as one JSON-RPC batch (up to ethers' 100 a batch): a tick reads every open job in
+  // one round trip. ethers holds each call batchStallTime ms to collect a batch, 10 ms by default, which every
+  // sequential call pays; the reads a tick batches are issued within the same turn of the event loop, so 2 ms
+  // collects them all (measured: 50 open jobs, 1 HTTP request at 1 ms as at 10 ms).
+  const provider = new JsonRpcProvider(rpcUrl, undefined, {
+    staticNetwork: true,
+    pollingInterval: 500,
+    batchStallTime: 2,
+  });
   const network = await withRetry(() => provider.getNetwork(), {
     retries: config.retries,
     baseDelayMs: config.retryBaseMs,

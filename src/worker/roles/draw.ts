@@ -104,17 +104,20 @@ export class DrawRole implements Role {
     const { ctx } = this;
     const source = IRandomnessSource__factory.connect(await ctx.contracts.escrow.randomnessSource(), ctx.provider);
     const ready = new Set<bigint>();
-    for (const ticket of new Set(tickets)) {
-      try {
-        if ((await source.seedOf(ticket)).ready) ready.add(ticket);
-      } catch (e) {
-        // A source that does not answer draws nothing: its jobs settle Inconclusive after draw-by.
-        ctx.log.warn(
-          { ticket: String(ticket), err: (e as Error).message },
-          "the randomness source did not answer seedOf",
-        );
-      }
-    }
+    // Asked together: one JSON-RPC batch, not a round trip per ticket.
+    await Promise.all(
+      [...new Set(tickets)].map(async (ticket) => {
+        try {
+          if ((await source.seedOf(ticket)).ready) ready.add(ticket);
+        } catch (e) {
+          // A source that does not answer draws nothing: its jobs settle Inconclusive after draw-by.
+          ctx.log.warn(
+            { ticket: String(ticket), err: (e as Error).message },
+            "the randomness source did not answer seedOf",
+          );
+        }
+      }),
+    );
     return ready;
   }
 

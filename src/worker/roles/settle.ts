@@ -26,7 +26,7 @@ export class SettleRole implements Role {
  */
 async function settle(ctx: RoleContext, view: TickView): Promise<void> {
   const { escrow } = ctx.contracts;
-  const due: JobRecord[] = [];
+  const candidates: JobRecord[] = [];
   for (const rec of ctx.cursor.jobs.values()) {
     const state = view.states.get(rec.job.id);
     if (!state) continue;
@@ -44,8 +44,11 @@ async function settle(ctx: RoleContext, view: TickView): Promise<void> {
     } else if (status === JobStatus.Voting) {
       candidate = mine || ctx.settleAll || (voter && view.now > Number(state.revealEnd));
     }
-    if (candidate && (await escrow.isSettleable(rec.job))) due.push(rec);
+    if (candidate) candidates.push(rec);
   }
+  // Asked together: one JSON-RPC batch, not a round trip per job.
+  const settleable = await Promise.all(candidates.map((rec) => escrow.isSettleable(rec.job)));
+  const due = candidates.filter((_, i) => settleable[i]);
   if (due.length > 0) {
     const jobs = due.map((r) => r.job as IJobEscrow.JobStruct);
     // The output is needed only for an accepted job with a callback.

@@ -10,7 +10,7 @@
  * cannot be fetched, checked or loaded, or ONNX Runtime fails on it, the verifier cannot judge and does not vote
  * (logged, counted by reason). A model that cannot be fetched for now is judged on a later tick.
  */
-import { getBytes, type Signer } from "ethers";
+import { EventLog, getBytes, type Signer } from "ethers";
 import type { IJobEscrow } from "../../../typechain-types";
 import { IERC20__factory } from "../../factories";
 import { JobStatus, VerificationMode, VoteState } from "../../../packages/sdk/src/params";
@@ -97,12 +97,17 @@ export class VerifierRole implements Role {
     const { ctx } = this;
     const commits: Vote[] = [];
     const reveals: Vote[] = [];
-    for (const rec of ctx.cursor.jobs.values()) {
+    const voting = [...ctx.cursor.jobs.values()].filter((rec) => {
+      const state = view.states.get(rec.job.id);
+      if (!state || Number(state.status) !== JobStatus.Voting) return false;
+      return !rec.committee || rec.committee.some((a) => same(a, ctx.address));
+    });
+    // Every committee read at once: one JSON-RPC batch, not a round trip per job.
+    const committees = await Promise.all(voting.map((rec) => ctx.contracts.escrow.committee(rec.job.id)));
+    for (const [i, rec] of voting.entries()) {
       const jobId = rec.job.id;
-      const state = view.states.get(jobId);
-      if (!state || Number(state.status) !== JobStatus.Voting) continue;
-      if (rec.committee && !rec.committee.some((a) => same(a, ctx.address))) continue;
-      const seats = await ctx.contracts.escrow.committee(jobId);
+      const state = view.states.get(jobId)!;
+      const seats = committees[i];
       const seat = seats.findIndex((s) => same(s.verifier, ctx.address));
       if (seat < 0) continue;
       const vote = Number(seats[seat].vote);
@@ -170,10 +175,12 @@ export class VerifierRole implements Role {
     if (known.length === committed) return sealedOf(known);
     const { ctx } = this;
     const { escrow } = ctx.contracts;
-    const events = await escrow.queryFilter(escrow.filters.VoteCommitted(rec.job.id), ctx.cursor.block + 1);
+    const events = await ctx.logs.events(escrow, escrow.filters.VoteCommitted(rec.job.id), ctx.cursor.block + 1);
     const sealed = sealedOf([
       ...known,
-      ...events.map((e) => voteRecordOf(e.args.seat, e.args.commitment, e.blockNumber, e.index)),
+      ...events
+        .filter((e) => e instanceof EventLog)
+        .map((e) => voteRecordOf(e.args.seat, e.args.commitment, e.blockNumber, e.index)),
     ]);
     if (sealed.length === committed) return sealed;
     ctx.log.debug({ jobId: rec.job.id, committed, read: sealed.length }, "not every commitment readable yet");

@@ -1,7 +1,9 @@
 /**
  * Durable JSON files written atomically (write a temporary file, fsync, rename), and the service's cursor: the
  * last block whose events were all applied, the keys (`txHash:logIndex`) of events applied past it, and the
- * jobs still open, so that a restart resumes without missing or repeating work.
+ * jobs still open, so that a restart resumes without missing or repeating work. For reorganisations it also keeps
+ * the hashes of the recent blocks it applied and, per recent block, the records that block's events replaced (an
+ * undo journal): when a block it applied leaves the chain, `rewind` puts the records back as they were below it.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import path from "node:path";
@@ -40,8 +42,11 @@ export function readJson<T>(file: string): T | undefined {
 export const eventKey = (log: { transactionHash: string; index: number }): string =>
   `${log.transactionHash.toLowerCase()}:${log.index}`;
 
+/** The cursor file's format. Version 1 (no hashes, no journal) is read and upgraded on the next save. */
+const VERSION = 2;
+
 interface CursorFile<J> {
-  version: 1;
+  version: typeof VERSION;
   chainId: string;
   escrow: string;
   /** Every event in blocks <= block has been applied. */
@@ -49,6 +54,27 @@ interface CursorFile<J> {
   /** Keys of events applied in blocks > block (a chunk applied in part). */
   processed: string[];
   jobs: Record<string, J>;
+  /** [number, hash] of recent blocks applied, in ascending order: what a reorganisation is checked against. */
+  hashes: [number, string][];
+  /** By block: the records of the jobs the block's events changed, as they were before it (null: not followed). */
+  undo: Record<string, Record<string, J | null>>;
+}
+
+type CursorFileV1<J> = Omit<CursorFile<J>, "version" | "hashes" | "undo"> & { version: 1 };
+
+/** What a rewind did to the records. */
+export interface Rewind {
+  /** Blocks dropped: the cursor's block before, less its block after. */
+  depth: number;
+  /** Jobs no longer followed (their request was in a dropped block). */
+  dropped: string[];
+  /** Jobs whose record went back to an earlier one. */
+  restored: string[];
+}
+
+export interface CursorOptions {
+  /** Blocks of hashes and undo journal kept below the cursor's block: the deepest reorganisation undone in place. */
+  history?: number;
 }
 
 /**
@@ -57,34 +83,58 @@ interface CursorFile<J> {
  */
 export class Cursor<J> {
   block: number;
+  readonly history: number;
+  /** The version of the file as read, when older than this one (upgraded on the next save). */
+  readonly migratedFrom: number | undefined;
   private processed: Set<string>;
   readonly jobs: Map<string, J>;
+  private readonly hashes: Map<number, string>;
+  private readonly undo: Map<number, Map<string, J | null>>;
 
   private constructor(
     readonly file: string,
     private readonly chainId: string,
     private readonly escrow: string,
-    data: CursorFile<J> | undefined,
-    startBlock: number,
+    data: CursorFile<J> | CursorFileV1<J> | undefined,
+    readonly startBlock: number,
+    options: CursorOptions,
   ) {
+    this.history = options.history ?? 64;
     this.block = data ? data.block : startBlock - 1;
     this.processed = new Set(data?.processed ?? []);
     this.jobs = new Map(Object.entries(data?.jobs ?? {}));
+    const v2 = data?.version === VERSION ? data : undefined;
+    this.migratedFrom = data && !v2 ? data.version : undefined;
+    this.hashes = new Map(v2?.hashes ?? []);
+    this.undo = new Map(
+      Object.entries(v2?.undo ?? {}).map(([block, jobs]) => [Number(block), new Map(Object.entries(jobs))]),
+    );
   }
 
   /**
    * Opens the cursor in `file`, or a fresh one starting at `startBlock` (its events not yet applied). Throws if
-   * the file belongs to another chain or escrow, so a state directory is never mixed across deployments.
+   * the file belongs to another chain or escrow, so a state directory is never mixed across deployments, or if it
+   * is of a version this code does not know.
    */
-  static open<J>(file: string, chainId: bigint | string, escrow: string, startBlock: number): Cursor<J> {
-    const data = readJson<CursorFile<J>>(file);
+  static open<J>(
+    file: string,
+    chainId: bigint | string,
+    escrow: string,
+    startBlock: number,
+    options: CursorOptions = {},
+  ): Cursor<J> {
+    const data = readJson<CursorFile<J> | CursorFileV1<J>>(file);
     const chain = String(chainId);
+    const version: unknown = data?.version;
+    if (data && version !== 1 && version !== VERSION) {
+      throw new Error(`state file ${file} has version ${String(version)}; this worker reads versions 1 and ${VERSION}`);
+    }
     if (data && (data.chainId !== chain || data.escrow.toLowerCase() !== escrow.toLowerCase())) {
       throw new Error(
         `state file ${file} belongs to escrow ${data.escrow} on chain ${data.chainId}, not ${escrow} on chain ${chain}`,
       );
     }
-    return new Cursor<J>(file, chain, escrow, data, startBlock);
+    return new Cursor<J>(file, chain, escrow, data, startBlock, options);
   }
 
   /** Whether the event was already applied. */
@@ -97,22 +147,92 @@ export class Cursor<J> {
     this.processed.add(key);
   }
 
-  /** Every event up to `block` is applied: forget the keys, which `block` now covers. */
-  advance(block: number): void {
+  /**
+   * Sets (or with undefined, removes) a job's record after an event of `block`, journalling the record it had
+   * before the block's first change to it.
+   */
+  apply(block: number, id: string, record: J | undefined): void {
+    let journal = this.undo.get(block);
+    if (!journal) this.undo.set(block, (journal = new Map()));
+    if (!journal.has(id)) journal.set(id, this.jobs.get(id) ?? null);
+    if (record === undefined) this.jobs.delete(id);
+    else this.jobs.set(id, record);
+  }
+
+  /**
+   * Every event up to `block` is applied: forget the keys, which `block` now covers, keep the given block hashes,
+   * and forget hashes and journal older than the history.
+   */
+  advance(block: number, hashes: Iterable<[number, string]> = []): void {
     if (block > this.block) {
       this.block = block;
       this.processed.clear();
     }
+    for (const [n, hash] of hashes) if (n <= this.block) this.hashes.set(n, hash);
+    const oldest = this.block - this.history;
+    for (const n of this.hashes.keys()) if (n < oldest) this.hashes.delete(n);
+    for (const n of this.undo.keys()) if (n <= oldest) this.undo.delete(n);
+  }
+
+  /** The cursor's block and its hash, when known (not for a fresh cursor or one read from a version 1 file). */
+  get tip(): { block: number; hash: string } | undefined {
+    const hash = this.hashes.get(this.block);
+    return hash === undefined ? undefined : { block: this.block, hash };
+  }
+
+  /** The blocks whose hashes are kept, newest first: where a rewind can go. */
+  checkpoints(): [number, string][] {
+    return [...this.hashes].sort((a, b) => b[0] - a[0]);
+  }
+
+  /**
+   * Goes back to `block` (a checkpoint, or any block the journal covers): every job record back as it was after
+   * that block, the hashes above it forgotten. The events above it are read again.
+   */
+  rewind(block: number): Rewind {
+    if (block >= this.block) return { depth: 0, dropped: [], restored: [] };
+    if (block < this.block - this.history) {
+      throw new Error(`cannot rewind to block ${block}: the journal covers blocks above ${this.block - this.history}`);
+    }
+    const before = new Map(this.jobs);
+    for (const n of [...this.undo.keys()].filter((n) => n > block).sort((a, b) => b - a)) {
+      for (const [id, record] of this.undo.get(n)!) {
+        if (record === null) this.jobs.delete(id);
+        else this.jobs.set(id, record);
+      }
+      this.undo.delete(n);
+    }
+    for (const n of this.hashes.keys()) if (n > block) this.hashes.delete(n);
+    const depth = this.block - block;
+    this.block = block;
+    this.processed.clear();
+    const dropped = [...before.keys()].filter((id) => !this.jobs.has(id));
+    const restored = [...this.jobs.keys()].filter((id) => before.get(id) !== this.jobs.get(id));
+    return { depth, dropped, restored };
+  }
+
+  /** Forgets everything: the events are read again from the start block (a reorganisation deeper than the history). */
+  reset(): Rewind {
+    const dropped = [...this.jobs.keys()];
+    const depth = this.block - (this.startBlock - 1);
+    this.block = this.startBlock - 1;
+    this.jobs.clear();
+    this.processed.clear();
+    this.hashes.clear();
+    this.undo.clear();
+    return { depth, dropped, restored: [] };
   }
 
   save(): void {
     const data: CursorFile<J> = {
-      version: 1,
+      version: VERSION,
       chainId: this.chainId,
       escrow: this.escrow,
       block: this.block,
       processed: [...this.processed],
       jobs: Object.fromEntries(this.jobs),
+      hashes: [...this.hashes].sort((a, b) => a[0] - b[0]),
+      undo: Object.fromEntries([...this.undo].map(([n, jobs]) => [String(n), Object.fromEntries(jobs)])),
     };
     writeJsonAtomic(this.file, data);
   }
