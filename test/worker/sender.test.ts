@@ -552,6 +552,33 @@ describe("worker sender", function () {
       expect(sender.inFlight).to.equal(0);
     });
 
+    it("after a reorganisation (reset) stops waiting for the sends in flight and reads the nonce again", async function () {
+      const f = fakeSigner();
+      f.hold();
+      const outcomes: string[] = [];
+      const sender = new TxSender(f.signer, {
+        ...fast,
+        receiptTimeoutMs: 60_000,
+        onOutcome: (_label, result) => outcomes.push(result),
+      });
+      const stuck = sender.send("t", call("0x01"));
+      await until("the broadcast", () => f.sent.length === 1);
+      const countsBefore = f.countCalls();
+      sender.reset();
+      const o = await stuck; // well before the 60 s receipt timeout
+      expect(o).to.deep.include({ ok: false, hash: f.sent[0].hash });
+      expect(!o.ok && o.error.kind).to.equal("transient");
+      expect(outcomes).to.deep.equal(["abandoned"]);
+      expect(f.sent).to.have.length(1, "nothing re-sent over a nonce a new transaction may take");
+      expect(sender.inFlight).to.equal(0);
+      // The next send counts its nonce from the node again.
+      const next = sender.send("t", call("0x02"));
+      await until("the next broadcast", () => f.sent.length === 2);
+      expect(f.countCalls()).to.equal(countsBefore + 1);
+      f.mine(f.sent[1].hash);
+      expect((await next).ok).to.equal(true);
+    });
+
     it("re-prices a send whose deadline is near sooner than one without", async function () {
       const f = fakeSigner();
       f.hold();

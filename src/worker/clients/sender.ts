@@ -254,7 +254,7 @@ export type TxOutcome =
   | { ok: false; error: ClassifiedError; hash?: string };
 
 /** How a send ended, as metrics count it. */
-export type SendResult = "mined" | "skipped" | "reverted" | "failed";
+export type SendResult = "mined" | "skipped" | "reverted" | "failed" | "abandoned";
 
 export interface SendOptions {
   /**
@@ -286,7 +286,8 @@ export interface SenderOptions {
   /** Observes every mined send's duration in seconds, from the call to `send` to its receipt. */
   onSent?: (seconds: number, label: string) => void;
   /** Called once per send with how it ended: mined; skipped (already done, too late, not yet, nothing to do);
-   * reverted; failed (not mined: RPC errors past the retries, given up unmined, funds, a bug). */
+   * reverted; failed (not mined: RPC errors past the retries, given up unmined, funds, a bug); abandoned (the
+   * chain reorganised while it was in flight: `reset`). */
   onOutcome?: (label: string, result: SendResult) => void;
   /** Called each time a transaction is re-sent with higher fees; `replacements` counts them for this send. */
   onReplaced?: (label: string, replacements: number) => void;
@@ -328,6 +329,8 @@ class NotMined extends Error {
   constructor(
     message: string,
     readonly nonceUsed: boolean,
+    /** Given up because the chain reorganised under it (`reset`), not for want of fees. */
+    readonly abandoned = false,
   ) {
     super(message);
   }
@@ -368,6 +371,8 @@ export class TxSender {
   private seq = 0;
   private readonly waiting: Queued[] = [];
   private pending = 0;
+  /** Moves on when the chain reorganised under the key's transactions (`reset`). */
+  private epoch = 0;
   private pumping = false;
   /** The deadline of every nonce in flight (Infinity: none). */
   private readonly deadlines = new Map<number, number>();
@@ -383,6 +388,17 @@ export class TxSender {
   }
 
   /** Transactions broadcast and not yet mined (or given up). */
+  /**
+   * The chain reorganised: the key's transactions in flight may have left it (dropped, or back in the pool), so the
+   * next nonce is read from the node again, and the sends in flight stop waiting and replacing: each ends unmined
+   * ("transient") at its next look unless its receipt is there, and its caller reads the chain again and decides
+   * anew. A dropped transaction is never re-sent over a nonce a new one may take.
+   */
+  reset(): void {
+    this.epoch++;
+    this.nextNonce = undefined;
+  }
+
   get inFlight(): number {
     return this.pending;
   }
@@ -448,6 +464,11 @@ export class TxSender {
         e instanceof NotMined ? { kind: e.nonceUsed ? "nonce" : "transient", message: e.message } : classifyError(e);
       if (hash !== undefined && error.kind === "revert" && error.name === undefined) error = await reason(call, error);
       const fields = { txHash: hash, err: error.message, kind: error.kind };
+      if (e instanceof NotMined && e.abandoned) {
+        log?.warn(fields, `${label}: not waited for after a reorganisation`);
+        this.opts.onOutcome?.(label, "abandoned");
+        return { ok: false, error, hash };
+      }
       if (error.kind === "already-done" || error.kind === "too-late" || error.kind === "not-yet") {
         log?.info(fields, `${label}: skipped (${error.kind})`);
         this.opts.onOutcome?.(label, "skipped");
@@ -570,9 +591,17 @@ export class TxSender {
     let since = Date.now();
     let urgency = this.urgency(first.nonce);
     let due = since + (await this.timeoutMs(first.nonce, 0));
+    const epoch = this.epoch;
     for (;;) {
       const mined = await this.minedAmong(hashes);
       if (mined) return mined;
+      if (this.epoch !== epoch) {
+        throw new NotMined(
+          `the chain reorganised while nonce ${first.nonce} was in flight: not waited for`,
+          false,
+          true,
+        );
+      }
       if (this.urgency(first.nonce) !== urgency) {
         urgency = this.urgency(first.nonce);
         due = since + (await this.timeoutMs(first.nonce, timeouts));

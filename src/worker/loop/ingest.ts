@@ -46,6 +46,7 @@ async function rewind(ctx: RoleContext): Promise<void> {
   const common = checkpoints.find(([, hash], i) => onChain[i] === hash);
   const from = cursor.block;
   const done = common ? cursor.rewind(common[0]) : cursor.reset();
+  ctx.sender.reset();
   metrics.reorgs.inc();
   metrics.reorgDepth.set(done.depth);
   metrics.cursorBlock.set(cursor.block);
@@ -57,10 +58,11 @@ async function rewind(ctx: RoleContext): Promise<void> {
 
 /**
  * Applies the escrow's new events to the open jobs, up to the head minus `confirmations`, after checking that the
- * cursor's block is still on the chain (else rewinding first).
+ * cursor's block is still on the chain (else rewinding first). Returns how many events it applied.
  */
-export async function ingest(ctx: RoleContext, reader: EventReader, confirmations: number): Promise<void> {
+export async function ingest(ctx: RoleContext, reader: EventReader, confirmations: number): Promise<number> {
   const { cursor, metrics, salts, log } = ctx;
+  let applied = 0;
   const tip = cursor.tip;
   const [head, tipNow] = await Promise.all([
     withRetry(() => ctx.provider.getBlockNumber(), ctx.retry),
@@ -70,7 +72,7 @@ export async function ingest(ctx: RoleContext, reader: EventReader, confirmation
   metrics.headBlock.set(head);
   metrics.lagBlocks.set(Math.max(0, head - cursor.block));
   const to = head - confirmations;
-  if (to <= cursor.block) return;
+  if (to <= cursor.block) return applied;
   for (const [a, b] of reader.ranges(cursor.block + 1, to)) {
     // The hashes before the events: a reorganisation between the two reads leaves a hash of the old chain, which
     // the next tick's check finds. Only the blocks within the history of `to` are kept, and the range's last.
@@ -78,7 +80,7 @@ export async function ingest(ctx: RoleContext, reader: EventReader, confirmation
     if (!hashes) {
       // The chain got shorter under this read: the next tick's check finds where it forked.
       log.info({ from: a, to: b, head }, "the chain is shorter than its head said: reading again next tick");
-      return;
+      return applied;
     }
     for (const event of await reader.jobEvents(a, b)) {
       const key = eventKey(event.log);
@@ -96,12 +98,14 @@ export async function ingest(ctx: RoleContext, reader: EventReader, confirmation
         metrics.jobsEnded.inc({ outcome: outcomeName(Number(event.args.outcome)) });
       }
       cursor.markProcessed(key);
+      applied++;
     }
     cursor.advance(b, hashes);
     cursor.save();
     metrics.cursorBlock.set(b);
     metrics.lagBlocks.set(Math.max(0, head - b));
   }
+  return applied;
 }
 
 /**

@@ -109,7 +109,8 @@ export class Metrics {
       name: "trustml_transactions_total",
       help:
         "Transactions by call and result: mined, skipped (already done by another party, a window closed or not " +
-        "open yet, or nothing to do), reverted, failed (not mined: RPC errors past the retries, funds, a bug)",
+        "open yet, or nothing to do), reverted, failed (not mined: RPC errors past the retries, funds, a bug), " +
+        "abandoned (in flight when the chain reorganised: the job is read again)",
       labelNames: ["tx", "result"],
       registers,
     });

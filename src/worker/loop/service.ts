@@ -72,6 +72,8 @@ export class Service implements ServiceHandle {
   private lastTickAt = Date.now();
   private lastError: string | undefined;
   private failuresInRow = 0;
+  /** Whether the last tick read new events: the next one starts at once, not after the poll interval. */
+  private busy = false;
   private server: HealthServer | undefined;
   private stopping: Promise<void> | undefined;
   private running: Promise<void> | undefined;
@@ -207,7 +209,7 @@ export class Service implements ServiceHandle {
   async tick(): Promise<void> {
     const { ctx } = this;
     const end = ctx.metrics.tickSeconds.startTimer();
-    await ingest(ctx, this.reader, this.settings.confirmations);
+    this.busy = (await ingest(ctx, this.reader, this.settings.confirmations)) > 0;
     const view = await viewOf(ctx);
     for (const role of this.roles) await role.tick(view);
     ctx.cursor.save();
@@ -259,7 +261,7 @@ export class Service implements ServiceHandle {
         const retryInMs = this.pause();
         this.ctx.log.error({ err: this.lastError, failuresInRow: this.failuresInRow, retryInMs }, "tick failed");
       }
-      await abortableSleep(this.pause(), signal);
+      await abortableSleep(this.busy && this.failuresInRow === 0 ? 0 : this.pause(), signal);
     }
   }
 
