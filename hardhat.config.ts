@@ -105,6 +105,9 @@ const SLOW_TEST_FILES = [
   // script), scaled: 47 s (44 s of wall time) measured beside the end-to-end test's 44 and ModelRegistry's 8.5 on
   // the machine busy with other work.
   "test/sdk/pack.test.ts",
+  // Two worker processes SIGKILLed and restarted on a hardhat node it mines by hand: 33 s of wall time, most of it
+  // waiting for the processes to start.
+  "test/crash.test.ts",
   "test/CommitteeDraw.test.ts", // 25
   "test/fuzz.test.ts", // 28 (one test; 24 s of it the run, Proven jobs included)
   "test/economics.test.ts", // 13
@@ -114,6 +117,7 @@ const SLOW_TEST_FILES = [
   "test/deploy.test.ts", // 8
   "test/settlement.test.ts", // 7
   "test/worker/service.test.ts", // 6 (11 s of wall time)
+  "test/worker/outage.test.ts", // 13 s of wall time, mostly an RPC outage being waited out
   "test/attacks.test.ts", // 6
   "test/CommitteeSizes.test.ts", // 5
   "test/tasks.test.ts", // 5

@@ -14,6 +14,7 @@ import pLimit from "p-limit";
 import { loadDeployment } from "../../../packages/sdk/src/deployment";
 import { addressesOf, connect, type JobRecord, type ProtocolAddresses } from "../clients/chain";
 import { EventReader } from "../clients/events";
+import { useNativeKeccak } from "../clients/keccak";
 import { FetchBackoff, ModelStore, type FetchOptions } from "../clients/models";
 import { TxSender, withRetry, type RetryOptions } from "../clients/sender";
 import { serviceSettings, type ServiceSettings, type WorkerConfig } from "../config/config";
@@ -85,12 +86,15 @@ export class Service implements ServiceHandle {
     private readonly roles: Role[],
     private readonly controller: AbortController,
     private readonly progressLine: boolean,
+    /** Which Keccak-256 ethers uses in this process (clients/keccak.ts). */
+    private readonly keccak: "native" | "javascript",
   ) {}
 
   /** Connects and opens everything the loop needs; nothing is sent yet. */
   static async init(opts: ServiceOptions): Promise<Service> {
     const { provider, signer, addresses, logger, progress, ...given } = opts;
     const settings = serviceSettings(given);
+    const keccak = useNativeKeccak();
     const address = await signer.getAddress();
     const log = (logger ?? pino({ level: settings.logLevel })).child({ role: settings.role, account: address });
     const metrics = new Metrics({ role: settings.role, account: address });
@@ -169,7 +173,7 @@ export class Service implements ServiceHandle {
     if (ctx.fault !== "none") {
       log.warn({ fault: ctx.fault }, `FAULT INJECTION ENABLED (${ctx.fault}): this worker posts WRONG results`);
     }
-    return new Service(settings, ctx, reader, rolesFor(settings.role, ctx), controller, progress === true);
+    return new Service(settings, ctx, reader, rolesFor(settings.role, ctx), controller, progress === true, keccak);
   }
 
   get address(): string {
@@ -199,7 +203,13 @@ export class Service implements ServiceHandle {
       this.server = await startHealthServer(settings.port, ctx.metrics, () => this.health(), settings.host);
     }
     ctx.log.info(
-      { block: ctx.cursor.block + 1, openJobs: ctx.cursor.jobs.size, host: settings.host, port: this.server?.port },
+      {
+        block: ctx.cursor.block + 1,
+        openJobs: ctx.cursor.jobs.size,
+        host: settings.host,
+        port: this.server?.port,
+        keccak: this.keccak,
+      },
       "service started",
     );
     this.running = this.loop();
