@@ -39,6 +39,13 @@ describe("worker service across a chain reorganisation", function () {
     });
   });
 
+  afterEach(function () {
+    // A failure here is a timing question: the worker's own account of it is the first thing to read.
+    if (this.currentTest?.state === "failed") {
+      process.stderr.write(`worker log:\n${(bench.logs.worker ?? []).slice(-60).join("")}\n`);
+    }
+  });
+
   after(async function () {
     await bench?.close();
   });
@@ -74,7 +81,12 @@ describe("worker service across a chain reorganisation", function () {
     expect(await ethers.provider.getBlockNumber()).to.be.greaterThan(droppedHead);
 
     const final = [again, ...fresh];
-    await waitFor("the final chain's jobs settled", async () => (await Promise.all(final.map(settled))).every(Boolean));
+    // Seconds on an idle machine; the bound is for a loaded one (without the rewind they never settle).
+    await waitFor(
+      "the final chain's jobs settled",
+      async () => (await Promise.all(final.map(settled))).every(Boolean),
+      45_000,
+    );
     await waitFor("the records caught up", () => !openJobs().includes(String(open)));
 
     // Detected, counted and logged.

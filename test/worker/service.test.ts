@@ -428,7 +428,10 @@ describe("worker service (in-process)", function () {
     await waitFor("the committee drawn", async () => (await status(id)) === JobStatus.Voting);
     const [drawn] = await drawsOf(id);
     expect(await senderOf(drawn.transactionHash)).to.equal(worker.address);
-    expect(await handle.metrics.value(handle.metrics.draws, { result: "committee" })).to.be.at.least(1);
+    // Counted once the worker has read the draw's receipt, a poll after its block.
+    await waitFor("the draw counted", async () => {
+      return (await handle.metrics.value(handle.metrics.draws, { result: "committee" })) >= 1;
+    });
     for (let i = 0; i < 3; i++) await start(`v${i}`, verifiers[i], "verifier");
     await waitFor("the job settled", async () => (await status(id)) === JobStatus.Settled);
     expect(await outcomeOf(id)).to.equal(JobOutcome.Accepted);

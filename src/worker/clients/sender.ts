@@ -322,6 +322,8 @@ interface Broadcast {
   nonce: number;
   hash: string;
   fees: Fees;
+  /** The sender's epoch when the nonce was counted: a reset since means the nonce may be stale. */
+  epoch: number;
 }
 
 /** Why a send ended unmined: its nonce is left to the node (see TxSender). */
@@ -513,13 +515,15 @@ export class TxSender {
     return withRetry(
       async () => {
         const provider = this.provider();
+        const epoch = this.epoch;
         this.nextNonce ??= await provider.getTransactionCount(this.address!, "pending");
         const nonce = this.nextNonce;
         const fees = await this.fees();
         try {
           const sent = await this.signer.sendTransaction({ ...q.tx, nonce, ...fees });
-          this.nextNonce = nonce + 1;
-          return { nonce, hash: sent.hash, fees };
+          // A reset while this was sent leaves the count to the node.
+          if (this.epoch === epoch) this.nextNonce = nonce + 1;
+          return { nonce, hash: sent.hash, fees, epoch };
         } catch (e) {
           // The node may or may not hold this nonce now: read the count again rather than leave a gap.
           this.nextNonce = undefined;
@@ -591,11 +595,10 @@ export class TxSender {
     let since = Date.now();
     let urgency = this.urgency(first.nonce);
     let due = since + (await this.timeoutMs(first.nonce, 0));
-    const epoch = this.epoch;
     for (;;) {
       const mined = await this.minedAmong(hashes);
       if (mined) return mined;
-      if (this.epoch !== epoch) {
+      if (this.epoch !== first.epoch) {
         throw new NotMined(
           `the chain reorganised while nonce ${first.nonce} was in flight: not waited for`,
           false,
