@@ -6,6 +6,7 @@ import { JsonRpcProvider, Network } from "ethers";
 import { JobEscrow__factory } from "../factories";
 import { summarize, type Summary } from "./stats";
 import { directProvider } from "./requests";
+import { PROVIDER_OPTIONS } from "../worker/loop/service";
 
 export interface RoundTrips {
   calls: number;
@@ -40,7 +41,7 @@ export async function measureRoundTrips(
   calls = 200,
 ): Promise<RoundTrips> {
   const direct = directProvider(url, chainId);
-  const worker = new JsonRpcProvider(url, Network.from(chainId), { staticNetwork: true, pollingInterval: 500 });
+  const worker = new JsonRpcProvider(url, Network.from(chainId), PROVIDER_OPTIONS);
   try {
     await timeCalls(direct, escrow, jobIds, 20);
     await timeCalls(worker, escrow, jobIds, 20);

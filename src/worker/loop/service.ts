@@ -303,6 +303,9 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
   return service;
 }
 
+/** How the service's JSON-RPC provider is made (the benchmark makes its "worker's provider" the same way). */
+export const PROVIDER_OPTIONS = { staticNetwork: true, pollingInterval: 500, batchStallTime: 2 } as const;
+
 /** Starts the service from a validated configuration: JSON-RPC provider, wallet, deployment record. */
 export async function startServiceFromConfig(
   config: WorkerConfig,
@@ -314,11 +317,7 @@ export async function startServiceFromConfig(
   // one round trip. ethers holds each call batchStallTime ms to collect a batch, 10 ms by default, which every
   // sequential call pays; the reads a tick batches are issued within the same turn of the event loop, so 2 ms
   // collects them all (measured: 50 open jobs, 1 HTTP request at 1 ms as at 10 ms).
-  const provider = new JsonRpcProvider(rpcUrl, undefined, {
-    staticNetwork: true,
-    pollingInterval: 500,
-    batchStallTime: 2,
-  });
+  const provider = new JsonRpcProvider(rpcUrl, undefined, PROVIDER_OPTIONS);
   const network = await withRetry(() => provider.getNetwork(), {
     retries: config.retries,
     baseDelayMs: config.retryBaseMs,
