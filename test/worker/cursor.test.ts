@@ -58,6 +58,19 @@ describe("worker cursor and salts", function () {
       expect(c.seen("0xcc:0", 101)).to.equal(false, "the events above are read again");
     });
 
+    it("undoes changes in the reverse of the order made, when a state read at the head came before events below it", function () {
+      const c = Cursor.open<{ n: number }>(path.join(dir, "c.json"), 1n, ESCROW, 100);
+      c.apply(100, "1", { n: 1 }); // requested in 100
+      c.advance(100, [[100, hash(100)]]);
+      c.apply(104, "1", undefined); // a tick read it Settled at head 104 before reading the events of 101
+      c.apply(101, "1", undefined); // its ResultSubmitted of 101: no record left to change
+      c.apply(101, "1", undefined); // its JobSettled of 101
+      c.advance(101, [[101, hash(101)]]);
+      // Block 101 and up dropped: the job is back as it was after 100 (block order alone would leave it gone).
+      expect(c.rewind(100)).to.deep.include({ depth: 1, dropped: [], restored: ["1"] });
+      expect([...c.jobs]).to.deep.equal([["1", { n: 1 }]]);
+    });
+
     it("persists hashes and journal, so a restarted service can still rewind", function () {
       const file = path.join(dir, "c.json");
       const c = Cursor.open<{ n: number }>(file, 1n, ESCROW, 10);

@@ -110,7 +110,12 @@ export function sealedOf(votes: readonly VoteRecord[]): string[] {
 
 /** The latest block's timestamp: the chain's clock, which decides every window. */
 export async function chainTime(provider: Provider): Promise<number> {
+  return (await chainHead(provider)).timestamp;
+}
+
+/** The latest block's number and timestamp. */
+export async function chainHead(provider: Provider): Promise<{ number: number; timestamp: number }> {
   const block = await provider.getBlock("latest");
   if (!block) throw new Error("the node returned no latest block");
-  return block.timestamp;
+  return { number: block.number, timestamp: block.timestamp };
 }

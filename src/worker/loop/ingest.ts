@@ -6,7 +6,7 @@
  */
 import type { IJobEscrow } from "../../../typechain-types";
 import { JobOutcome, JobStatus } from "../../../packages/sdk/src/params";
-import { chainTime } from "../clients/chain";
+import { chainHead } from "../clients/chain";
 import type { EventReader } from "../clients/events";
 import { classifyError, withRetry } from "../clients/sender";
 import { eventKey } from "../state/cursor";
@@ -127,11 +127,11 @@ export async function viewOf(ctx: RoleContext): Promise<TickView> {
   const { cursor, contracts, salts } = ctx;
   // Issued together, so that a JSON-RPC provider sends them as one batch: one round trip per tick, not one per job.
   const open = [...cursor.jobs];
-  const [now, states] = await Promise.all([
-    withRetry(() => chainTime(ctx.provider), ctx.retry),
+  const [head, states] = await Promise.all([
+    withRetry(() => chainHead(ctx.provider), ctx.retry),
     Promise.all(open.map(([, rec]) => jobStateOf(ctx, rec.job.id))),
   ]);
-  const view: TickView = { now, states: new Map() };
+  const view: TickView = { now: head.timestamp, states: new Map() };
   for (const [i, [id, rec]] of open.entries()) {
     const state = states[i];
     if (state === undefined) continue;
@@ -139,8 +139,9 @@ export async function viewOf(ctx: RoleContext): Promise<TickView> {
       Number(state.status) === JobStatus.Requested && view.now > Number(rec.job.deadline) && !ctx.settleAll;
     if (TERMINAL.has(Number(state.status)) || expired) {
       // Settled (its JobSettled event may be below the confirmation depth), or expired unclaimed: nothing
-      // left for this account to do (the requester's refund path applies).
-      cursor.jobs.delete(id);
+      // left for this account to do (the requester's refund path applies). Journalled as of the head it was read
+      // at, so that a reorganisation below it puts the record back.
+      cursor.apply(head.number, id, undefined);
       salts.delete(id);
     } else view.states.set(id, state);
   }

@@ -56,8 +56,11 @@ interface CursorFile<J> {
   jobs: Record<string, J>;
   /** [number, hash] of recent blocks applied, in ascending order: what a reorganisation is checked against. */
   hashes: [number, string][];
-  /** By block: the records of the jobs the block's events changed, as they were before it (null: not followed). */
-  undo: Record<string, Record<string, J | null>>;
+  /**
+   * The undo journal, in the order the changes were made: each change's block, job id and the record the job had
+   * before it (null: none).
+   */
+  undo: [number, string, J | null][];
 }
 
 type CursorFileV1<J> = Omit<CursorFile<J>, "version" | "hashes" | "undo"> & { version: 1 };
@@ -89,7 +92,8 @@ export class Cursor<J> {
   private processed: Set<string>;
   readonly jobs: Map<string, J>;
   private readonly hashes: Map<number, string>;
-  private readonly undo: Map<number, Map<string, J | null>>;
+  /** Every change to a record within the history, in the order made: [block, job id, record before]. */
+  private undo: [number, string, J | null][];
 
   private constructor(
     readonly file: string,
@@ -106,9 +110,7 @@ export class Cursor<J> {
     const v2 = data?.version === VERSION ? data : undefined;
     this.migratedFrom = data && !v2 ? data.version : undefined;
     this.hashes = new Map(v2?.hashes ?? []);
-    this.undo = new Map(
-      Object.entries(v2?.undo ?? {}).map(([block, jobs]) => [Number(block), new Map(Object.entries(jobs))]),
-    );
+    this.undo = Array.isArray(v2?.undo) ? [...v2.undo] : [];
   }
 
   /**
@@ -148,13 +150,13 @@ export class Cursor<J> {
   }
 
   /**
-   * Sets (or with undefined, removes) a job's record after an event of `block`, journalling the record it had
-   * before the block's first change to it.
+   * Sets (or with undefined, removes) a job's record after what the chain showed at `block` (an event of that
+   * block, or a state read at that head), journalling the record it had before. Changes need not come in block
+   * order (a state read at the head comes before the events below it are read); a rewind undoes them in the
+   * reverse of the order they were made.
    */
   apply(block: number, id: string, record: J | undefined): void {
-    let journal = this.undo.get(block);
-    if (!journal) this.undo.set(block, (journal = new Map()));
-    if (!journal.has(id)) journal.set(id, this.jobs.get(id) ?? null);
+    this.undo.push([block, id, this.jobs.get(id) ?? null]);
     if (record === undefined) this.jobs.delete(id);
     else this.jobs.set(id, record);
   }
@@ -171,7 +173,7 @@ export class Cursor<J> {
     for (const [n, hash] of hashes) if (n <= this.block) this.hashes.set(n, hash);
     const oldest = this.block - this.history;
     for (const n of this.hashes.keys()) if (n < oldest) this.hashes.delete(n);
-    for (const n of this.undo.keys()) if (n <= oldest) this.undo.delete(n);
+    this.undo = this.undo.filter(([n]) => n > oldest);
   }
 
   /** The cursor's block and its hash, when known (not for a fresh cursor or one read from a version 1 file). */
@@ -195,13 +197,12 @@ export class Cursor<J> {
       throw new Error(`cannot rewind to block ${block}: the journal covers blocks above ${this.block - this.history}`);
     }
     const before = new Map(this.jobs);
-    for (const n of [...this.undo.keys()].filter((n) => n > block).sort((a, b) => b - a)) {
-      for (const [id, record] of this.undo.get(n)!) {
-        if (record === null) this.jobs.delete(id);
-        else this.jobs.set(id, record);
-      }
-      this.undo.delete(n);
+    for (const [n, id, record] of [...this.undo].reverse()) {
+      if (n <= block) continue;
+      if (record === null) this.jobs.delete(id);
+      else this.jobs.set(id, record);
     }
+    this.undo = this.undo.filter(([n]) => n <= block);
     for (const n of this.hashes.keys()) if (n > block) this.hashes.delete(n);
     const depth = this.block - block;
     this.block = block;
@@ -219,7 +220,7 @@ export class Cursor<J> {
     this.jobs.clear();
     this.processed.clear();
     this.hashes.clear();
-    this.undo.clear();
+    this.undo = [];
     return { depth, dropped, restored: [] };
   }
 
@@ -232,7 +233,7 @@ export class Cursor<J> {
       processed: [...this.processed],
       jobs: Object.fromEntries(this.jobs),
       hashes: [...this.hashes].sort((a, b) => a[0] - b[0]),
-      undo: Object.fromEntries([...this.undo].map(([n, jobs]) => [String(n), Object.fromEntries(jobs)])),
+      undo: this.undo,
     };
     writeJsonAtomic(this.file, data);
   }
