@@ -180,7 +180,12 @@ export async function verifyJob(jobIdArg: bigint | string | number, deps: Verify
     rec.output = output;
   }
 
-  const execDeps: ExecuteDeps = { registry: contracts.registry, models: deps.models, fetch: deps.fetch };
+  const execDeps: ExecuteDeps = {
+    registry: contracts.registry,
+    models: deps.models,
+    fetch: deps.fetch,
+    logs: { reader: reader.logs, fromBlock: deps.addresses.startBlock },
+  };
   if (Number(rec.job.mode) === VerificationMode.Proven) {
     const proven: ProvenState = {
       checked: false,

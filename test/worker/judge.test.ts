@@ -20,6 +20,8 @@ import { verifyJob, type Verdict } from "../../src/worker/verify-job";
 import { loadModel, runModel } from "../../packages/sdk/src/onnx";
 import { deployServiceBench, type ServiceBench } from "../fixtures/services";
 import { underCoverage } from "../fixtures/coverage";
+import { LogReader } from "../../packages/sdk/src/events";
+import { ethers } from "hardhat";
 
 /**
  * Input "x" float32 [N] reshaped to [2, 2]: it loads, takes any vector by its declared shape, and fails in ONNX
@@ -143,7 +145,12 @@ describe("one judgement for the live verifier and verify-job", function () {
     const { store, deps } = bench.verifyDeps();
     const ctx = {
       address: bench.verifiers[0].address,
-      deps: { registry: bench.registry, models: store, fetch: deps.fetch },
+      deps: {
+        registry: bench.registry,
+        models: store,
+        fetch: deps.fetch,
+        logs: { reader: new LogReader(ethers.provider), fromBlock: 0 },
+      },
       metrics: new Metrics(),
       log: pino({ level: "silent" }),
       limit: pLimit(1),

@@ -11,6 +11,7 @@ import { CodecError, decodeTensors, type Tensor } from "../../../packages/sdk/sr
 import { ProfileError } from "../../proven/check";
 import { findFirstFraud, type Fraud, type PostedResult } from "../../proven/judge";
 import { computeTrace, readProvenInput, TraceMismatchError, type Trace } from "../../proven/trace";
+import type { LogReader } from "../../../packages/sdk/src/events";
 import type { JobRecord } from "../clients/chain";
 import {
   FetchError,
@@ -81,6 +82,8 @@ export interface ExecuteDeps {
   registry: ModelRegistry;
   models: ModelStore;
   fetch: FetchOptions;
+  /** The reader of the registry's VersionPublished events, and the first block with protocol events. */
+  logs: { reader: LogReader; fromBlock: number };
 }
 
 /** Published versions by registry, model and version: a version never changes once published. */
@@ -177,14 +180,19 @@ const signatures = new Map<string, Promise<IoSignature>>();
  * The signature a version declares (null for none), from its VersionPublished event, checked against the stored
  * hash. Throws JobFailure "model-signature-mismatch" when the event is missing or does not match.
  */
-export async function versionSignature(registry: ModelRegistry, ref: ModelRef): Promise<IoSignature | null> {
+export async function versionSignature(
+  registry: ModelRegistry,
+  ref: ModelRef,
+  logs: ExecuteDeps["logs"],
+): Promise<IoSignature | null> {
   const hash = ref.ioSignatureHash;
   if (hash === undefined || hash === ZeroHash) return null;
   const key = `${await registry.getAddress()}:${ref.modelId}:${ref.version}`;
   let found = signatures.get(key);
   if (found === undefined) {
     found = (async () => {
-      const events = await registry.queryFilter(registry.filters.VersionPublished(ref.modelId, ref.version));
+      const filter = registry.filters.VersionPublished(ref.modelId, ref.version);
+      const events = await logs.reader.events(registry, filter, logs.fromBlock);
       const event = events.find((e) => e instanceof EventLog);
       if (event === undefined) {
         throw new JobFailure(
@@ -216,7 +224,7 @@ export async function checkDeclared(
   model: { inputs: LoadedModel["inputs"]; outputs: LoadedModel["outputs"] } | null,
   input: Tensor[],
 ): Promise<void> {
-  const signature = await versionSignature(deps.registry, ref);
+  const signature = await versionSignature(deps.registry, ref, deps.logs);
   if (signature === null) return;
   if (model !== null) {
     try {

@@ -156,7 +156,12 @@ export class Service implements ServiceHandle {
       address,
       contracts,
       sender,
-      deps: { registry: contracts.registry, models, fetch },
+      deps: {
+        registry: contracts.registry,
+        models,
+        fetch,
+        logs: { reader: reader.logs, fromBlock: addresses.startBlock },
+      },
       metrics,
       log,
       retry,
