@@ -10,7 +10,7 @@ import { parseEther } from "ethers";
 import { encodeTensors, type Tensor } from "../packages/sdk/src/codec";
 import { jobFromTx } from "../packages/sdk/src/job";
 import { currentTerms } from "../packages/sdk/src/terms";
-import { JobOutcome, JobStatus, VerificationMode } from "../packages/sdk/src/params";
+import { JobOutcome, JobStatus } from "../packages/sdk/src/params";
 import { buildMlpClassifier } from "../src/models/build";
 import {
   isTerminal,
@@ -24,6 +24,7 @@ import {
   type ServiceProcess,
 } from "../src/network";
 import { underCoverage } from "./fixtures/coverage";
+import { TERMS } from "./fixtures/registry";
 
 const JOBS = 6;
 
@@ -86,14 +87,7 @@ describe("SIGKILL mid-send: a worker and a verifier killed and restarted lose an
       owner: modelOwner,
       name: "mlp",
       bytes: buildMlpClassifier(),
-      terms: {
-        price: parseEther("2"),
-        mode: VerificationMode.Committee,
-        committeeSize: 3,
-        royaltyBps: 500,
-        relTolerance: 10_000,
-        absTolerance: 1000,
-      },
+      terms: TERMS, // a committee of three, as every fixture model
     });
     await Promise.all([worker, ...verifiers].map((s) => s.ready(90_000)));
 
