@@ -292,7 +292,7 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
         worker
           .logLines()
           .filter((l) => l.msg === "job left unclaimed: cannot run it")
-          .map((l) => [String(l.jobId), l]),
+          .map((l) => [String(BigInt(String(l.jobId))), l]), // logged in hex
       );
     await waitFor("the worker to log why it leaves each job", () => cases.every(([id]) => reasons().has(String(id))), {
       timeoutMs: SETTLE_TIMEOUT_MS,

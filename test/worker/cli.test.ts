@@ -203,7 +203,7 @@ describe("worker configuration and command line", function () {
         .split("\n")
         .map((l) => JSON.parse(l));
       const submitted = lines.find((l) => l.msg === "result submitted");
-      expect(submitted).to.include({ jobId: String(jobId) });
+      expect(submitted).to.include({ jobId: ethers.toBeHex(jobId, 32) }); // as the tools print it
       expect(submitted.txHash).to.match(/^0x[0-9a-f]{64}$/);
       expect(lines.at(-1).msg).to.equal("service stopped");
 

@@ -21,6 +21,7 @@ import { serveJsonRpc, type RpcServer } from "../fixtures/rpc";
 import { startFlakyFileServer, startRpcProxy, type FlakyFileServer, type RpcProxy } from "../fixtures/outage";
 import { deployServiceBench, PRICE, waitFor, type ServiceBench } from "../fixtures/services";
 import { underCoverage } from "../fixtures/coverage";
+import { formatJobId } from "../../packages/sdk/src/job";
 
 /** Requests answered 503 before a flaky model is served: more than one fetch's attempts (retries 2). */
 const FAIL_FIRST = 5;
@@ -170,7 +171,7 @@ describe("worker service under faults (in-process)", function () {
     await waitFor("the job on the flaky model settled", async () => (await bench.status(flaky)) === JobStatus.Settled);
     const lines = bench.lines("fetch-worker");
     const later = lines.filter((l) => l.msg.startsWith("cannot fetch the job's model or input now"));
-    expect(later.map((l) => l.jobId)).to.include(String(flaky));
+    expect(later.map((l) => l.jobId)).to.include(formatJobId(flaky));
     expect(lines.filter((l) => l.msg === "fetch failed: retrying").length).to.be.at.least(2);
     // Every 503, then the one success; the model is cached from then on.
     expect(files.requests["/flaky.onnx"]).to.equal(FAIL_FIRST + 1);
@@ -180,7 +181,7 @@ describe("worker service under faults (in-process)", function () {
     await waitFor("the 404 logged as final", () =>
       bench
         .lines("fetch-worker")
-        .some((l) => l.msg === "job left unclaimed: cannot run it" && l.jobId === String(gone)),
+        .some((l) => l.msg === "job left unclaimed: cannot run it" && l.jobId === formatJobId(gone)),
     );
     const ticks = bench.running.get("fetch-worker")!.ticks;
     await waitFor("ten more ticks", () => bench.running.get("fetch-worker")!.ticks >= ticks + 10);
@@ -198,7 +199,7 @@ describe("worker service under faults (in-process)", function () {
     expect(challenged.args.challenger).to.equal(bench.verifiers[0].address);
     expect(files.requests["/flaky-optimistic.onnx"]).to.equal(FAIL_FIRST + 1);
     const later = bench.lines("fetch-verifier").filter((l) => l.msg.startsWith("cannot fetch the model or input now"));
-    expect(later.map((l) => l.jobId)).to.include(String(id));
+    expect(later.map((l) => l.jobId)).to.include(formatJobId(id));
     await bench.stop("fetch-verifier");
   });
 
@@ -225,7 +226,7 @@ describe("worker service under faults (in-process)", function () {
     expect(proxy.stats.failedByMethod.eth_sendRawTransaction).to.equal(2);
     const lines = bench.lines("rpc-verifier");
     expect(
-      lines.some((l) => l.msg === "challenge not mined: trying on the next tick" && l.jobId === String(id)),
+      lines.some((l) => l.msg === "challenge not mined: trying on the next tick" && l.jobId === formatJobId(id)),
     ).to.equal(true);
     expect(await handle.metrics.value(handle.metrics.challenges)).to.equal(1);
     await bench.stop("rpc-verifier");

@@ -35,6 +35,7 @@ import {
   seededRandom,
 } from "../fixtures/proven";
 import { deployServiceBench, waitFor, type LogLine, type ServiceBench } from "../fixtures/services";
+import { formatJobId } from "../../packages/sdk/src/job";
 
 /** The golden file, read as committed: the honest trace of GOLDEN_INPUT, independent of the code under test. */
 const GOLDEN = JSON.parse(readFileSync(GOLDEN_FILE, "utf8")) as {
@@ -85,7 +86,7 @@ describe("worker service: Proven mode (in-process)", function () {
   const logged = (label: string, id: bigint, msg: string | RegExp): LogLine | undefined =>
     bench
       .lines(label)
-      .find((l) => l.jobId === String(id) && (typeof msg === "string" ? l.msg === msg : msg.test(l.msg)));
+      .find((l) => l.jobId === formatJobId(id) && (typeof msg === "string" ? l.msg === msg : msg.test(l.msg)));
   const proofs = async (label: string, result: string) => {
     const m = bench.running.get(label)!.metrics;
     return m.value(m.fraudProofs, { result });

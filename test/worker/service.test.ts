@@ -191,7 +191,10 @@ describe("worker service (in-process)", function () {
     const misdeclared = await request(models.misdeclared, matrix("not-x", [2, 3]), 600);
     const reasons = () => bench.lines("worker").filter((l) => l.msg?.startsWith("job left unclaimed"));
     await waitFor("six logged reasons", () => reasons().length >= 6);
-    const byJob = new Map(reasons().map((l) => [l.jobId, l as LogLine & { reason: string; detail: string }]));
+    // Logged as the tools print ids (0x and 64 hex digits); keyed here by the decimal the lookups below use.
+    const byJob = new Map(
+      reasons().map((l) => [String(BigInt(String(l.jobId))), l as LogLine & { reason: string; detail: string }]),
+    );
     expect(byJob.get(String(badHash))!.reason).to.equal("model-hash-mismatch");
     expect(byJob.get(String(badHash))!.detail).to.include(sha256Hex(Buffer.from("other")));
     expect(byJob.get(String(notOnnx))!.reason).to.equal("model-not-onnx");

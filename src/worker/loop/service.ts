@@ -12,6 +12,7 @@ import { JsonRpcProvider, parseUnits, Wallet, type Provider, type Signer } from 
 import pino, { type Logger } from "pino";
 import pLimit from "p-limit";
 import { loadDeployment } from "../../../packages/sdk/src/deployment";
+import { formatJobId } from "../../../packages/sdk/src/job";
 import { addressesOf, connect, type JobRecord, type ProtocolAddresses } from "../clients/chain";
 import { EventReader } from "../clients/events";
 import { useNativeKeccak } from "../clients/keccak";
@@ -55,6 +56,22 @@ export interface ServiceHandle {
 /** The longest wait between failed ticks (unless the poll interval is longer). */
 const MAX_TICK_BACKOFF_MS = 30_000;
 
+/** A job id as every tool prints it (0x and 64 hex digits); anything else as it is. */
+function hexJobId(id: unknown): unknown {
+  if (typeof id !== "string" && typeof id !== "bigint" && typeof id !== "number") return id;
+  try {
+    return formatJobId(BigInt(id));
+  } catch {
+    return id;
+  }
+}
+
+/** Log fields that hold job ids, written as the tasks and verify-job print them, so an id can be searched for. */
+const JOB_ID_SERIALIZERS = {
+  jobId: hexJobId,
+  jobIds: (ids: unknown) => (Array.isArray(ids) ? ids.map(hexJobId) : ids),
+};
+
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -96,7 +113,10 @@ export class Service implements ServiceHandle {
     const settings = serviceSettings(given);
     const keccak = useNativeKeccak();
     const address = await signer.getAddress();
-    const log = (logger ?? pino({ level: settings.logLevel })).child({ role: settings.role, account: address });
+    const log = (logger ?? pino({ level: settings.logLevel })).child(
+      { role: settings.role, account: address },
+      { serializers: JOB_ID_SERIALIZERS },
+    );
     const metrics = new Metrics({ role: settings.role, account: address });
     const retry: RetryOptions = {
       retries: settings.retries,
