@@ -9,7 +9,14 @@ import { toJob, toSettlement, type Job, type Settlement } from "../packages/sdk/
 import { getBytes, hexlify, keccak256 } from "ethers";
 import { task, types } from "hardhat/config";
 import { decodeTensors, encodeTensors, type NamedTensors } from "../packages/sdk/src/codec";
-import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../packages/sdk/src/params";
+import {
+  isTerminalStatus,
+  JobOutcome,
+  JobStatus,
+  nameOf,
+  VerificationMode,
+  VoteState,
+} from "../packages/sdk/src/params";
 import { tensorsFromJson, tensorsToJson, type TensorJson } from "../packages/sdk/src/tensor-json";
 import { describeError, findRevertData } from "../packages/sdk/src/errors";
 import { checkInputs, SignatureMismatchError } from "../packages/sdk/src/signature";
@@ -38,8 +45,8 @@ import {
 import { MODE_NAMES, formatTerms, termsView, versionSignature } from "./model";
 import { toJobTerms } from "../packages/sdk/src/terms";
 
-const nameOf = (table: Record<string, number>, value: bigint | number): string =>
-  Object.keys(table).find((k) => table[k] === Number(value)) ?? `unknown(${value})`;
+const nameOrUnknown = (table: Record<string, number>, value: bigint | number): string =>
+  nameOf(table, value) ?? `unknown(${value})`;
 
 export interface RequestedJob {
   jobId: bigint;
@@ -311,7 +318,7 @@ export async function showJob(p: Protocol, jobId: bigint): Promise<JobView> {
   const view: JobView = {
     jobId,
     nonce: job.nonce,
-    status: nameOf(JobStatus, state.status),
+    status: nameOrUnknown(JobStatus, state.status),
     requester: job.requester,
     modelId: job.modelId,
     version: job.version,
@@ -352,12 +359,12 @@ export async function showJob(p: Protocol, jobId: bigint): Promise<JobView> {
   view.votes = (await escrow.committee(jobId)).map((seat, index) => ({
     seat: index,
     verifier: seat.verifier,
-    vote: nameOf(VoteState, seat.vote),
+    vote: nameOrUnknown(VoteState, seat.vote),
   }));
   const [settled] = await queryEvents(escrow, escrow.filters.JobSettled(jobId), from, p.hre);
   if (settled !== undefined) {
     view.settlement = {
-      outcome: nameOf(JobOutcome, settled.args.outcome),
+      outcome: nameOrUnknown(JobOutcome, settled.args.outcome),
       ...toSettlement(settled.args.settlement),
       transactionHash: settled.transactionHash,
     };
@@ -449,7 +456,7 @@ task(
     const state = await jobStateOf(p, jobId);
     const job = toJob((await requestedEvent(p, jobId)).args.job);
     const name = `job ${formatJobId(jobId)} (request #${job.nonce})`;
-    const status = nameOf(JobStatus, state.status);
+    const status = nameOrUnknown(JobStatus, state.status);
     if (Number(state.status) !== JobStatus.Drawing) {
       fail(
         `${name} is ${status}, not Drawing: nothing to draw${NOT_DRAWING[status] ? `; ${NOT_DRAWING[status]}` : ""}`,
@@ -468,7 +475,7 @@ task(
     const result: DrawnJob = {
       jobId,
       nonce: BigInt(job.nonce),
-      status: nameOf(JobStatus, (await p.escrow.jobState(jobId)).status),
+      status: nameOrUnknown(JobStatus, (await p.escrow.jobState(jobId)).status),
       committee: [],
       commitEnd: 0,
       revealEnd: 0,
@@ -521,7 +528,7 @@ task("job:list", "Lists the jobs requested (from JobRequested events) with their
           modelId: e.args.modelId,
           requester: e.args.requester,
           fee: e.args.job.fee,
-          status: nameOf(JobStatus, state.status),
+          status: nameOrUnknown(JobStatus, state.status),
           block: e.blockNumber,
         });
       }
@@ -560,8 +567,6 @@ export interface SettleResult {
   waiting: WaitingJob[];
   transactionHash?: string;
 }
-
-const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStatus.Refunded]);
 
 /** What settling a job that is due does, by its status. */
 const WHEN_DUE: Record<string, string> = {
@@ -603,7 +608,7 @@ async function candidateOf(p: Protocol, jobId: bigint, status: bigint, job?: Job
     const [submitted] = await queryEvents(p.escrow, p.escrow.filters.ResultSubmitted(jobId), from, p.hre);
     if (submitted !== undefined) posted = submitted.args.output;
   }
-  return { job, output: posted, status: nameOf(JobStatus, status) };
+  return { job, output: posted, status: nameOrUnknown(JobStatus, status) };
 }
 
 task(
@@ -624,7 +629,7 @@ task(
       const state = await jobStateOf(p, jobId);
       const c = await candidateOf(p, jobId, state.status);
       const name = `job ${formatJobId(jobId)} (request #${c.job.nonce})`;
-      if (TERMINAL.has(Number(state.status))) fail(`${name} has ended already (${c.status}): nothing to settle`);
+      if (isTerminalStatus(state.status)) fail(`${name} has ended already (${c.status}): nothing to settle`);
       const readyAt = await notDueUntil(p, c);
       if (readyAt !== undefined) {
         fail(`${name} is ${c.status} and not due until ${formatTime(readyAt)}: ${WHEN_DUE[c.status]}`);
@@ -634,7 +639,7 @@ task(
       const filter = p.escrow.filters.JobRequested(undefined, address);
       for (const e of await queryEvents(p.escrow, filter, p.deployment.startBlock, hre)) {
         const { status } = await p.escrow.jobState(e.args.jobId);
-        if (TERMINAL.has(Number(status))) continue;
+        if (isTerminalStatus(status)) continue;
         const c = await candidateOf(p, e.args.jobId, status, toJob(e.args.job));
         const readyAt = await notDueUntil(p, c);
         if (readyAt === undefined) due.push(c);
@@ -657,13 +662,13 @@ task(
         const parsed = p.escrow.interface.parseLog(log);
         if (parsed?.name !== "JobSettled") continue;
         settlements.set(parsed.args.jobId, {
-          outcome: nameOf(JobOutcome, parsed.args.outcome),
+          outcome: nameOrUnknown(JobOutcome, parsed.args.outcome),
           settlement: toSettlement(parsed.args.settlement),
         });
       }
       for (const c of due) {
         const jobId = BigInt(c.job.id);
-        const status = nameOf(JobStatus, (await p.escrow.jobState(jobId)).status);
+        const status = nameOrUnknown(JobStatus, (await p.escrow.jobState(jobId)).status);
         result.settled.push({ jobId, nonce: BigInt(c.job.nonce), status, ...settlements.get(jobId) });
       }
     }
@@ -739,7 +744,7 @@ task(
       }
       const state = await jobStateOf(p, jobId);
       if (Number(state.status) !== JobStatus.Submitted) {
-        fail(`${name} is ${nameOf(JobStatus, state.status)}: only a submitted result can be proven wrong`);
+        fail(`${name} is ${nameOrUnknown(JobStatus, state.status)}: only a submitted result can be proven wrong`);
       }
       const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
       if (now >= Number(state.windowEnd)) {

@@ -8,7 +8,7 @@ import { LogReader } from "../../packages/sdk/src/events";
 import { toSettlement, type Settlement } from "../../packages/sdk/src/job";
 import type { JobEscrow, VerifierStaking } from "../../typechain-types";
 import { decodeTensors, type Tensor } from "../../packages/sdk/src/codec";
-import { JobOutcome, JobStatus, VerificationMode } from "../../packages/sdk/src/params";
+import { isTerminalStatus, JobOutcome, JobStatus, VerificationMode } from "../../packages/sdk/src/params";
 
 export const MODE_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VerificationMode).map(([name, n]) => [n, name]),
@@ -20,9 +20,7 @@ export const OUTCOME_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(JobOutcome).map(([name, n]) => [n, name]),
 );
 
-const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStatus.Refunded]);
-
-export const isTerminal = (status: number): boolean => TERMINAL.has(status);
+export const isTerminal = (status: number): boolean => isTerminalStatus(status);
 
 /** What a settlement credited (packages/sdk/src/job.ts). */
 export type { Settlement };

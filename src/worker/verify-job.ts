@@ -12,7 +12,7 @@
 import { getBytes, keccak256, toBeHex, zeroPadValue, type Provider } from "ethers";
 import { formatJobId, jobIdOf, toJob } from "../../packages/sdk/src/job";
 import { hasWeightsRoot } from "../models/weights-root";
-import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../../packages/sdk/src/params";
+import { JobOutcome, JobStatus, nameOf, VerificationMode, VoteState } from "../../packages/sdk/src/params";
 import { IRandomnessSource__factory } from "../factories";
 import { describeFraud, FRAUD_KINDS, type Fraud, type FraudKind } from "../proven/judge";
 import { chainTime, connect, jobToJson, type JobRecord, type ProtocolAddresses } from "./clients/chain";
@@ -30,8 +30,7 @@ import { judgeOutput } from "./compute/judge";
 import type { FetchOptions, ModelStore } from "./clients/models";
 import type { RetryOptions } from "./clients/sender";
 
-const name = <T extends Record<string, number>>(table: T, value: number): string =>
-  Object.keys(table).find((k) => table[k] === value) ?? String(value);
+const name = (table: Readonly<Record<string, number>>, value: number): string => nameOf(table, value) ?? String(value);
 
 export type Verdict = "correct" | "wrong" | "no-output" | "unverifiable";
 

@@ -29,7 +29,7 @@ import { loadDeployment, type Deployment } from "./deployment";
 import { describeError, findRevertData, type ErrorSource } from "./errors";
 import { LogReader, type LogReaderOptions } from "./events";
 import { formatJobId, jobFromTx, toJob, toSettlement, type Job, type Settlement } from "./job";
-import { JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "./params";
+import { isTerminalStatus, JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "./params";
 import {
   checkInputs,
   declaredSignature,
@@ -198,7 +198,6 @@ export interface VerifyOptions {
 
 const STATUS_NAMES = Object.keys(JobStatus) as (keyof typeof JobStatus)[];
 const OUTCOME_NAMES = Object.keys(JobOutcome) as (keyof typeof JobOutcome)[];
-const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStatus.Refunded]);
 const ZERO_HASH = "0x" + "00".repeat(32);
 /** How long `sendTx` waits for the signer's count of transactions to pass a mined one, and how often it asks. */
 const NONCE_WAIT_MS = 5000;
@@ -681,7 +680,7 @@ export class JobHandle {
         if (!(e instanceof CodecError)) throw e;
       }
     }
-    if (TERMINAL.has(status)) {
+    if (isTerminalStatus(status)) {
       const [settled] = await this.client.events(escrow, escrow.filters.JobSettled(this.id), block);
       if (settled !== undefined) {
         result.outcome = OUTCOME_NAMES[Number(settled.args.outcome)];
@@ -704,7 +703,7 @@ export class JobHandle {
     for (;;) {
       if (options.signal?.aborted) throw new TrustMLError("ABORTED", `stopped waiting for job ${this.hexId}`);
       const result = await this.result();
-      const ended = TERMINAL.has(JobStatus[result.status]);
+      const ended = isTerminalStatus(JobStatus[result.status]);
       if (ended || (until === "result" && result.output !== undefined)) return result;
       if (Date.now() - started >= timeout) {
         throw new TrustMLError(
@@ -725,7 +724,7 @@ export class JobHandle {
     this.client.signer();
     const state = await this.state();
     const status = Number(state.status);
-    if (TERMINAL.has(status)) {
+    if (isTerminalStatus(status)) {
       throw new TrustMLError("NOT_SETTLEABLE", `job ${this.hexId} already ended (${STATUS_NAMES[status]})`);
     }
     const output = (await this.result()).output;

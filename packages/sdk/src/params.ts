@@ -100,6 +100,17 @@ export const JobStatus = {
   Refunded: 8,
 } as const;
 
+/** Whether a job with this status is over (Settled, Rejected or Refunded): nothing more can happen to it. */
+export function isTerminalStatus(status: bigint | number): boolean {
+  const s = Number(status);
+  return s === JobStatus.Settled || s === JobStatus.Rejected || s === JobStatus.Refunded;
+}
+
+/** The name of `value` in one of these numbered tables (JobStatus, JobOutcome, …); undefined when none has it. */
+export function nameOf(table: Readonly<Record<string, number>>, value: bigint | number): string | undefined {
+  return Object.keys(table).find((k) => table[k] === Number(value));
+}
+
 /** Job outcomes as numbered by IJobEscrow.JobOutcome. */
 export const JobOutcome = { Accepted: 0, Rejected: 1, Inconclusive: 2, Expired: 3, Abandoned: 4 } as const;
 

@@ -5,18 +5,13 @@
  * the chain's time and the state of every open job at once, and drops the jobs that are over.
  */
 import type { IJobEscrow } from "../../../typechain-types";
-import { JobOutcome, JobStatus } from "../../../packages/sdk/src/params";
+import { isTerminalStatus, JobOutcome, JobStatus, nameOf } from "../../../packages/sdk/src/params";
 import { chainHead } from "../clients/chain";
 import type { EventReader } from "../clients/events";
 import { classifyError, withRetry } from "../clients/sender";
 import { eventKey } from "../state/cursor";
 import type { RoleContext, TickView } from "./context";
 import { jobKey, reduce } from "./reducer";
-
-const outcomeName = (outcome: number): string =>
-  Object.keys(JobOutcome).find((k) => JobOutcome[k as keyof typeof JobOutcome] === outcome) ?? String(outcome);
-
-const TERMINAL = new Set<number>([JobStatus.Settled, JobStatus.Rejected, JobStatus.Refunded]);
 
 /** The hash of block `n` on the chain now; undefined when the chain has no such block (it got shorter). */
 async function hashOf(ctx: RoleContext, n: number): Promise<string | undefined> {
@@ -95,7 +90,8 @@ export async function ingest(ctx: RoleContext, reader: EventReader, confirmation
       }
       if (before && !after) salts.delete(id);
       if (before && event.name === "JobSettled") {
-        metrics.jobsEnded.inc({ outcome: outcomeName(Number(event.args.outcome)) });
+        const outcome = event.args.outcome;
+        metrics.jobsEnded.inc({ outcome: nameOf(JobOutcome, outcome) ?? String(outcome) });
       }
       cursor.markProcessed(key);
       applied++;
@@ -137,7 +133,7 @@ export async function viewOf(ctx: RoleContext): Promise<TickView> {
     if (state === undefined) continue;
     const expired =
       Number(state.status) === JobStatus.Requested && view.now > Number(rec.job.deadline) && !ctx.settleAll;
-    if (TERMINAL.has(Number(state.status)) || expired) {
+    if (isTerminalStatus(state.status) || expired) {
       // Settled (its JobSettled event may be below the confirmation depth), or expired unclaimed: nothing
       // left for this account to do (the requester's refund path applies). Journalled as of the head it was read
       // at, so that a reorganisation below it puts the record back.
