@@ -8,6 +8,7 @@ import type { JobEscrow } from "../../typechain-types";
 import type { JobTerms } from "../../packages/sdk/src/terms";
 import { JobOutcome } from "../../packages/sdk/src/params";
 import { sleep } from "../network/processes";
+import pLimit from "p-limit";
 
 /**
  * A provider that sends every call at once: ethers' default holds requests 10 ms to batch them, which would put
@@ -117,20 +118,18 @@ export async function sendRequests(
 /** The job id each request created (from its receipt's JobRequested event), in the order given. */
 export async function jobIdsOf(provider: JsonRpcProvider, escrow: JobEscrow, sent: Sent[]): Promise<bigint[]> {
   const topic = escrow.interface.getEvent("JobRequested").topicHash;
-  const ids: bigint[] = new Array(sent.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let i = next++; i < sent.length; i = next++) {
-        const receipt = await provider.getTransactionReceipt(sent[i].hash);
-        if (!receipt || receipt.status !== 1) throw new Error(`request ${sent[i].hash} failed or is not mined`);
+  const limit = pLimit(8); // receipts read eight at a time
+  return Promise.all(
+    sent.map((s) =>
+      limit(async () => {
+        const receipt = await provider.getTransactionReceipt(s.hash);
+        if (!receipt || receipt.status !== 1) throw new Error(`request ${s.hash} failed or is not mined`);
         const log = receipt.logs.find((l) => l.topics[0] === topic);
-        if (!log) throw new Error(`request ${sent[i].hash} has no JobRequested event`);
-        ids[i] = BigInt(log.topics[1]);
-      }
-    }),
+        if (!log) throw new Error(`request ${s.hash} has no JobRequested event`);
+        return BigInt(log.topics[1]);
+      }),
+    ),
   );
-  return ids;
 }
 
 /**

@@ -22,6 +22,8 @@ export class Metrics {
   readonly transactions: Counter<"tx" | "result">;
   readonly replacements: Counter<"tx">;
   readonly inFlight: Gauge;
+  /** Where `inFlight` is read from: the sender, once the service has one (`countInFlight`). */
+  private inFlightOf: () => number = () => 0;
   readonly rpcErrors: Counter<"kind">;
   readonly reorgs: Counter;
   readonly reorgDepth: Gauge;
@@ -120,10 +122,15 @@ export class Metrics {
       labelNames: ["tx"],
       registers,
     });
+    const inFlight = () => this.inFlightOf();
     this.inFlight = new Gauge({
       name: "trustml_transactions_in_flight",
       help: "Transactions sent and not yet mined",
       registers,
+      // Read from the sender whenever the metrics are collected: never a stale copy.
+      collect() {
+        this.set(inFlight());
+      },
     });
     this.rpcErrors = new Counter({
       name: "trustml_rpc_errors_total",
@@ -153,6 +160,11 @@ export class Metrics {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
       registers,
     });
+  }
+
+  /** Makes `trustml_transactions_in_flight` read `count` whenever the metrics are collected. */
+  countInFlight(count: () => number): void {
+    this.inFlightOf = count;
   }
 
   /** The current value of a counter (for tests and the progress line). */

@@ -163,12 +163,10 @@ export class Service implements ServiceHandle {
       maxReplacements: settings.maxReplacements,
       maxFeePerGas: settings.maxFeeGwei === undefined ? undefined : parseUnits(String(settings.maxFeeGwei), "gwei"),
       onSent: (s, label) => metrics.submitSeconds.observe({ tx: label }, s),
-      onOutcome: (label, result) => {
-        metrics.transactions.inc({ tx: label, result });
-        metrics.inFlight.set(sender.inFlight);
-      },
+      onOutcome: (label, result) => metrics.transactions.inc({ tx: label, result }),
       onReplaced: (label) => metrics.replacements.inc({ tx: label }),
     });
+    metrics.countInFlight(() => sender.inFlight);
     const controller = new AbortController();
     const reader = new EventReader(provider, contracts.escrow, addresses.escrow, settings.maxBlockRange, retry);
     const ctx: RoleContext = {
@@ -248,7 +246,6 @@ export class Service implements ServiceHandle {
     const view = await viewOf(ctx);
     for (const role of this.roles) await role.tick(view);
     ctx.cursor.save();
-    ctx.metrics.inFlight.set(ctx.sender.inFlight);
     end();
   }
 
