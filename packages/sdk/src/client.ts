@@ -26,7 +26,9 @@ import {
 } from "ethers";
 import { compareOutputs, decodeTensors, encodeTensors, CodecError, type Comparison, type NamedTensors } from "./codec";
 import { loadDeployment, type Deployment } from "./deployment";
-import { describeError, findRevertData, type ErrorSource } from "./errors";
+import { describeError, findRevertData, TrustMLError, type ErrorSource, type TrustMLErrorCode } from "./errors";
+
+export { TrustMLError, type TrustMLErrorCode } from "./errors";
 import { LogReader, type LogReaderOptions } from "./events";
 import { formatJobId, jobFromTx, toJob, toSettlement, type Job, type Settlement } from "./job";
 import { isTerminalStatus, JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "./params";
@@ -50,35 +52,6 @@ import {
   testTokenAbi,
   verifierStakingAbi,
 } from "./abi";
-
-/** What went wrong, by name. */
-export type TrustMLErrorCode =
-  | "BAD_ARGUMENT" // an argument of the wrong type or out of range
-  | "WRONG_CHAIN" // the deployment record is for another chain, or no contract is at an address
-  | "UNKNOWN_MODEL"
-  | "MODEL_DEPRECATED"
-  | "TERMS_CHANGED" // the terms given are no longer the model's current ones
-  | "INPUT_MISMATCH" // the input does not conform to the version's signature (or is not a tensor list)
-  | "INSUFFICIENT_DEPOSIT" // paying from the deposit was asked for, and the deposit does not cover the fee
-  | "INSUFFICIENT_FUNDS" // the account holds fewer tokens than it must pay
-  | "NO_SIGNER" // a transaction needs a signer and the client has only a provider
-  | "UNKNOWN_JOB"
-  | "NOT_SETTLEABLE" // the job cannot be settled or refunded yet
-  | "MODEL_MISMATCH" // the model bytes given are not the version's (sha256)
-  | "TIMEOUT"
-  | "ABORTED"
-  | "REVERTED"; // a transaction or call reverted: `message` holds the decoded error
-
-/** A failure of a client call; `code` says what kind, `message` says exactly what. */
-export class TrustMLError extends Error {
-  readonly code: TrustMLErrorCode;
-
-  constructor(code: TrustMLErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "TrustMLError";
-    this.code = code;
-  }
-}
 
 /** The contracts a client talks to: from a deployment record, or given one by one. */
 export interface ProtocolAddresses {
