@@ -10,6 +10,7 @@ import { layerSteps, neuronSteps, type NeuronSteps } from "./reference";
 import { decodeNeuronLeaf, LeafError, verifyNeuronProof, WeightsTree, type NeuronLeaf } from "./leaves";
 import { checkLayers, MAX_MULTIPLIER, MAX_SHIFT, MIN_SHIFT, widths, type DenseLayer } from "./profile";
 import { postedVectors, readPostedOutput, readProvenInput } from "./trace";
+import { FRAUD_KINDS } from "../../packages/sdk/src/params";
 
 /** Neuron j of a leaf recomputed from x(ℓ-1); RangeError when x(ℓ-1) does not have the leaf's nIn values. */
 export function recomputeNeuron(xPrev: Int8Array, leaf: NeuronLeaf | Uint8Array): NeuronSteps {
@@ -38,8 +39,7 @@ export function checkPostedNeuron(
   return { expected, wrong: expected !== posted };
 }
 
-/** ProvenJudge.Fraud: how a judge convicts, in the order of the Solidity enum. */
-export const FRAUD_KINDS = ["output-encoding", "input-encoding", "length", "neuron"] as const;
+export { FRAUD_KINDS };
 export type FraudKind = (typeof FRAUD_KINDS)[number];
 
 /** What is wrong with a posted result, as a judge can be shown it. */

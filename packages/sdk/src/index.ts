@@ -23,3 +23,4 @@ export * from "./deployment";
 export * from "./libraries";
 export * from "./abi";
 export * from "./client";
+export * from "./history";

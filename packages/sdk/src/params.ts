@@ -116,3 +116,6 @@ export const JobOutcome = { Accepted: 0, Rejected: 1, Inconclusive: 2, Expired: 
 
 /** Committee vote states as numbered by IJobEscrow.VoteState. */
 export const VoteState = { Drawn: 0, Committed: 1, Agreed: 2, Disagreed: 3 } as const;
+
+/** ProvenJudge.Fraud: how a judge convicts a Proven job's trace, in the order of the Solidity enum. */
+export const FRAUD_KINDS = ["output-encoding", "input-encoding", "length", "neuron"] as const;
