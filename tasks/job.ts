@@ -6,22 +6,15 @@
  */
 import { readFileSync } from "node:fs";
 import { toJob, toSettlement, type Job, type Settlement } from "../packages/sdk/src/job";
-import { getBytes, hexlify, keccak256 } from "ethers";
+import { getBytes, keccak256 } from "ethers";
 import { task, types } from "hardhat/config";
-import { decodeTensors, encodeTensors, type NamedTensors } from "../packages/sdk/src/codec";
-import {
-  isTerminalStatus,
-  JobOutcome,
-  JobStatus,
-  nameOf,
-  VerificationMode,
-  VoteState,
-} from "../packages/sdk/src/params";
-import { tensorsFromJson, tensorsToJson, type TensorJson } from "../packages/sdk/src/tensor-json";
+import { encodeTensors, type NamedTensors } from "../packages/sdk/src/codec";
+import { isTerminalStatus, JobOutcome, JobStatus, VerificationMode } from "../packages/sdk/src/params";
+import { tensorsFromJson, type TensorJson } from "../packages/sdk/src/tensor-json";
 import { describeError, findRevertData } from "../packages/sdk/src/errors";
 import { checkInputs, SignatureMismatchError } from "../packages/sdk/src/signature";
 import { requestDeadline, spendableBalance } from "../packages/sdk/src/client";
-import { FRAUD_KINDS } from "../src/proven/judge";
+import { nameOrUnknown, ProtocolHistory } from "../packages/sdk/src/history";
 import {
   DEPLOYMENT_HELP,
   FROM_HELP,
@@ -44,9 +37,6 @@ import {
 } from "./common";
 import { MODE_NAMES, formatTerms, termsView, versionSignature } from "./model";
 import { toJobTerms } from "../packages/sdk/src/terms";
-
-const nameOrUnknown = (table: Record<string, number>, value: bigint | number): string =>
-  nameOf(table, value) ?? `unknown(${value})`;
 
 export interface RequestedJob {
   jobId: bigint;
@@ -237,14 +227,6 @@ task("job:request", "Requests an inference on a model's latest version, with the
     return result;
   });
 
-function decodedOrHex(bytes: string): { tensors?: TensorJson[]; hex?: string } {
-  try {
-    return { tensors: tensorsToJson(decodeTensors(getBytes(bytes))) };
-  } catch {
-    return { hex: hexlify(bytes) };
-  }
-}
-
 /** The escrow's state of `jobId`; an id no request has fails saying so. */
 async function jobStateOf(p: Protocol, jobId: bigint) {
   try {
@@ -307,66 +289,55 @@ export async function requestedEvent(p: Protocol, jobId: bigint) {
   return requested;
 }
 
-/** A job's record, state, output, votes and settlement, from events and views. */
+/**
+ * A job's record, state, output, votes and settlement: the SDK's ProtocolHistory record (the explorer's), in the
+ * shape `job:show --json` prints.
+ */
 export async function showJob(p: Protocol, jobId: bigint): Promise<JobView> {
-  const { escrow, deployment } = p;
-  const state = await jobStateOf(p, jobId);
-  const from = deployment.startBlock;
-
-  const requested = await requestedEvent(p, jobId);
-  const job = requested.args.job;
+  const state = await jobStateOf(p, jobId); // fails naming an id no request has
+  const history = await ProtocolHistory.connect(p.hre.ethers.provider, p.deployment);
+  await history.sync();
+  const r = await history.job(jobId);
+  if (r === undefined) {
+    fail(
+      `job ${formatJobId(jobId)} exists but its JobRequested event was not found from block ${p.deployment.startBlock}`,
+    );
+  }
   const view: JobView = {
     jobId,
-    nonce: job.nonce,
-    status: nameOrUnknown(JobStatus, state.status),
-    requester: job.requester,
-    modelId: job.modelId,
-    version: job.version,
-    mode: MODE_NAMES[Number(job.mode)] ?? `unknown(${job.mode})`,
-    fee: job.fee,
-    collateral: job.collateral,
-    deadline: Number(job.deadline),
-    inputHash: job.inputHash,
-    windowEnd: Number(state.windowEnd),
-    revealEnd: Number(state.revealEnd),
-    votes: [],
+    nonce: r.nonce,
+    status: r.status,
+    requester: r.requester,
+    modelId: r.modelId,
+    version: r.version,
+    mode: MODE_NAMES[Number(r.job.mode)] ?? `unknown(${r.job.mode})`,
+    fee: r.fee,
+    collateral: r.collateral,
+    deadline: r.deadline,
+    inputHash: r.input.hash,
+    windowEnd: r.windowEnd,
+    revealEnd: r.revealEnd,
+    votes: r.committee.map((s) => ({ seat: s.seat, verifier: s.verifier, vote: s.vote })),
   };
   if (Number(state.status) === JobStatus.Drawing) view.draw = await drawViewOf(p, state);
-  if (requested.args.inputUri !== "") view.inputUri = requested.args.inputUri;
-  else view.input = decodedOrHex(requested.args.input).tensors;
-  if (state.worker !== "0x0000000000000000000000000000000000000000") view.worker = state.worker;
-
-  const [submitted] = await queryEvents(escrow, escrow.filters.ResultSubmitted(jobId), from, p.hre);
-  if (submitted !== undefined) {
-    view.worker = submitted.args.worker;
-    view.outputHash = submitted.args.outputHash;
-    const decoded = decodedOrHex(submitted.args.output);
-    view.output = decoded.tensors;
-    view.outputHex = decoded.hex;
+  if (r.input.uri !== undefined) view.inputUri = r.input.uri;
+  else view.input = r.input.tensors;
+  if (r.worker) view.worker = r.worker;
+  if (r.output) {
+    view.outputHash = r.output.hash;
+    view.output = r.output.tensors;
+    view.outputHex = r.output.hex;
   }
-  const challenge = await escrow.challengeOf(jobId);
-  if (challenge.challenger !== "0x0000000000000000000000000000000000000000") view.challenger = challenge.challenger;
-  const [proven] = await queryEvents(escrow, escrow.filters.FraudProven(jobId), from, p.hre);
-  if (proven !== undefined) {
-    view.fraudProof = {
-      prover: proven.args.prover,
-      fraud: FRAUD_KINDS[Number(proven.args.fraud)] ?? `unknown(${proven.args.fraud})`,
-      layer: Number(proven.args.layer),
-      index: Number(proven.args.index),
-      transactionHash: proven.transactionHash,
-    };
+  if (r.challenge) view.challenger = r.challenge.challenger;
+  if (r.fraudProof) {
+    const { prover, fraud, layer, index, transactionHash } = r.fraudProof;
+    view.fraudProof = { prover, fraud, layer, index, transactionHash };
   }
-  view.votes = (await escrow.committee(jobId)).map((seat, index) => ({
-    seat: index,
-    verifier: seat.verifier,
-    vote: nameOrUnknown(VoteState, seat.vote),
-  }));
-  const [settled] = await queryEvents(escrow, escrow.filters.JobSettled(jobId), from, p.hre);
-  if (settled !== undefined) {
+  if (r.settlement) {
     view.settlement = {
-      outcome: nameOrUnknown(JobOutcome, settled.args.outcome),
-      ...toSettlement(settled.args.settlement),
-      transactionHash: settled.transactionHash,
+      outcome: r.settlement.outcome,
+      ...toSettlement(r.settlement),
+      transactionHash: r.settlement.transactionHash,
     };
   }
   return view;
