@@ -323,7 +323,7 @@ async function main(): Promise<void> {
     );
 
     // The report, from chain data alone.
-    const { jobs, slashes } = await readJobs(n.provider, n.escrow, n.staking, n.deployment.startBlock);
+    const { jobs, slashes } = await readJobs(n.provider, n.deployment);
     const byId = new Map(jobs.map((j) => [j.id, j]));
     const problems: string[] = [];
     const rows: string[][] = [];
@@ -443,7 +443,7 @@ async function fraudProofs(n: LocalNetwork, jobs: JobReport[]): Promise<FraudPro
   const found: FraudProofReport[] = [];
   for (const j of jobs) {
     for (const e of j.events.filter((x) => x.name === "FraudProven")) {
-      const receipt = (await n.provider.getTransactionReceipt(e.log.transactionHash))!;
+      const receipt = (await n.provider.getTransactionReceipt(e.transactionHash))!;
       found.push({
         jobId: j.id,
         label: `#${j.nonce}`,
@@ -467,7 +467,7 @@ async function drawers(
   const counts = { worker: 0, dishonest: 0, verifiers: 0, others: 0 };
   for (const j of jobs) {
     for (const e of j.events.filter((x) => x.name === "CommitteeDrawn")) {
-      const from = (await n.provider.getTransaction(e.log.transactionHash))!.from.toLowerCase();
+      const from = (await n.provider.getTransaction(e.transactionHash))!.from.toLowerCase();
       if (from === who.worker.toLowerCase()) counts.worker++;
       else if (from === who.dishonest.toLowerCase()) counts.dishonest++;
       else if (who.verifiers.some((v) => v.toLowerCase() === from)) counts.verifiers++;

@@ -151,7 +151,7 @@ describe("SIGKILL mid-send: a worker and a verifier killed and restarted lose an
       },
     });
 
-    const { jobs } = await readJobs(n().provider, n().escrow, n().staking, n().deployment.startBlock);
+    const { jobs } = await readJobs(n().provider, n().deployment);
     for (const id of ids) {
       const j = jobs.find((r) => r.id === id)!;
       const named = (name: string) => j.events.filter((e) => e.name === name);

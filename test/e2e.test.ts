@@ -103,7 +103,7 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
 
   /** The reports of `ids`, each settled once, accepted, with an output equal to ONNX Runtime's here. */
   async function checkAccepted(ids: bigint[]): Promise<JobReport[]> {
-    const { jobs } = await readJobs(n().provider, n().escrow, n().staking, n().deployment.startBlock);
+    const { jobs } = await readJobs(n().provider, n().deployment);
     const reports = ids.map((id) => jobs.find((j) => j.id === id)!);
     for (const j of reports) {
       const count = (name: string) => j.events.filter((e) => e.name === name).length;
@@ -129,7 +129,7 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
   const accounts = () => Array.from({ length: 10 }, (_, i) => n().wallet(i).address);
 
   async function checkConservation(): Promise<void> {
-    const { jobs } = await readJobs(n().provider, n().escrow, n().staking, n().deployment.startBlock);
+    const { jobs } = await readJobs(n().provider, n().deployment);
     const c = await conservation(n().escrow, n().token, jobs, [...accounts(), n().deployment.treasury]);
     expect(c.ok, `escrow holds ${c.held}, open ${c.openFees} + bonds ${c.bonds} + credited ${c.credited}`).to.equal(
       true,
@@ -190,7 +190,7 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
     expect(reports.map((j) => j.mode)).to.deep.equal([2, 2, 0, 0, 1, 1, 2, 2]);
     // The escrow numbers requests 1, 2, 3, …; readJobs lists jobs in that order, whatever their hashed ids.
     expect(reports.map((j) => j.nonce)).to.deep.equal([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n]);
-    const { jobs } = await readJobs(n().provider, n().escrow, n().staking, n().deployment.startBlock);
+    const { jobs } = await readJobs(n().provider, n().deployment);
     expect(jobs.map((j) => j.id)).to.deep.equal(ids);
     for (const j of reports.filter((r) => r.mode === VerificationMode.Committee)) {
       const reveals = j.events.filter((e) => e.name === "VoteRevealed");
@@ -201,7 +201,7 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
       // Drawn after the submission, from the hash of the block after it (readable from the block after that).
       const drawnEvent = j.events.find((e) => e.name === "CommitteeDrawn")!;
       const submitted = j.events.find((e) => e.name === "ResultSubmitted")!;
-      expect(drawnEvent.log.blockNumber, `job ${j.id} drawn`).to.be.greaterThan(submitted.log.blockNumber + 1);
+      expect(drawnEvent.block, `job ${j.id} drawn`).to.be.greaterThan(submitted.block + 1);
       // Each verifier committed from its own seat of the drawn committee.
       const drawn = drawnEvent.args.committee as string[];
       const commits = j.events.filter((e) => e.name === "VoteCommitted");
@@ -247,7 +247,7 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
     const reports = await checkAccepted(all); // JobSettled once, ResultSubmitted once, outputs right
 
     // No payment twice: the worker's credited balance is exactly the sum of its settlements (it never withdraws).
-    const { jobs } = await readJobs(n().provider, n().escrow, n().staking, n().deployment.startBlock);
+    const { jobs } = await readJobs(n().provider, n().deployment);
     const owed = jobs
       .filter((j) => j.worker === workerWallet().address)
       .reduce((a, j) => a + (j.settlement?.workerPayment ?? 0n), 0n);
@@ -317,7 +317,7 @@ describe("end to end over JSON-RPC: hardhat node, deploy script, worker and veri
       const tx = await n().escrow.connect(requester()).settle(jobToJson(ev.args.job), "0x");
       await tx.wait();
     }
-    const { jobs } = await readJobs(n().provider, n().escrow, n().staking, n().deployment.startBlock);
+    const { jobs } = await readJobs(n().provider, n().deployment);
     for (const [id] of cases) {
       const j = jobs.find((r) => r.id === id)!;
       expect(j.status, `job ${id}`).to.equal(JobStatus.Refunded);

@@ -3,10 +3,11 @@
  * transaction that touched it, the time from request to settlement, the payouts and slashes; and the escrow's
  * conservation check. Used by the demo's table and summary and by the end-to-end test.
  */
-import { getBytes, type Log, type LogDescription, type Provider } from "ethers";
-import { LogReader } from "../../packages/sdk/src/events";
+import { getBytes, type Provider } from "ethers";
+import type { Deployment } from "../../packages/sdk/src/deployment-record";
+import { ProtocolHistory, type HistoryEvent, type SlashView } from "../../packages/sdk/src/history";
 import { toSettlement, type Settlement } from "../../packages/sdk/src/job";
-import type { JobEscrow, VerifierStaking } from "../../typechain-types";
+import type { JobEscrow } from "../../typechain-types";
 import { decodeTensors, type Tensor } from "../../packages/sdk/src/codec";
 import { isTerminalStatus, JobOutcome, JobStatus, VerificationMode } from "../../packages/sdk/src/params";
 
@@ -25,11 +26,8 @@ export const isTerminal = (status: number): boolean => isTerminalStatus(status);
 /** What a settlement credited (packages/sdk/src/job.ts). */
 export type { Settlement };
 
-export interface JobEvent {
-  name: string;
-  args: LogDescription["args"];
-  log: Log;
-}
+/** One of a job's events, decoded (packages/sdk/src/history.ts). */
+export type JobEvent = HistoryEvent;
 
 export interface JobReport {
   /** The job's id: the hash of its record (`jobIdOf`), a 256-bit number. */
@@ -56,15 +54,10 @@ export interface JobReport {
   /** Transactions that touched the job. */
   transactions: number;
   /** The job's events in chain order. */
-  events: JobEvent[];
+  events: readonly JobEvent[];
 }
 
-export interface Slash {
-  account: string;
-  recipient: string;
-  amount: bigint;
-  transactionHash: string;
-}
+export type Slash = SlashView;
 
 export interface ChainReport {
   jobs: JobReport[];
@@ -72,88 +65,40 @@ export interface ChainReport {
   slashes: Slash[];
 }
 
-async function allLogs(provider: Provider, address: string, fromBlock: number): Promise<Log[]> {
-  return new LogReader(provider).logs({ address }, fromBlock);
-}
-
-/** Every job of the escrow requested from `fromBlock` on, in request order, with its events, gas and times. */
-export async function readJobs(
-  provider: Provider,
-  escrow: JobEscrow,
-  staking: VerifierStaking,
-  fromBlock: number,
-): Promise<ChainReport> {
-  const escrowAddress = await escrow.getAddress();
-  const byJob = new Map<bigint, JobEvent[]>();
-  const jobsOfTx = new Map<string, Set<bigint>>();
-  for (const log of await allLogs(provider, escrowAddress, fromBlock)) {
-    const parsed = escrow.interface.parseLog(log);
-    if (!parsed || !parsed.fragment.inputs.length || parsed.fragment.inputs[0].name !== "jobId") continue;
-    const id = parsed.args[0] as bigint;
-    if (!byJob.has(id)) byJob.set(id, []);
-    byJob.get(id)!.push({ name: parsed.name, args: parsed.args, log });
-    if (!jobsOfTx.has(log.transactionHash)) jobsOfTx.set(log.transactionHash, new Set());
-    jobsOfTx.get(log.transactionHash)!.add(id);
-  }
-  const gasOf = new Map<string, bigint>();
-  await Promise.all(
-    [...jobsOfTx.keys()].map(async (hash) => {
-      const receipt = await provider.getTransactionReceipt(hash);
-      gasOf.set(hash, receipt?.gasUsed ?? 0n);
-    }),
-  );
-  const timeOf = new Map<number, number>();
-  const blockTime = async (n: number) => {
-    if (!timeOf.has(n)) timeOf.set(n, (await provider.getBlock(n))!.timestamp);
-    return timeOf.get(n)!;
-  };
-
-  const jobs: JobReport[] = [];
-  for (const [id, events] of byJob) {
-    const requested = events.find((e) => e.name === "JobRequested");
-    if (!requested) continue; // requested before fromBlock
-    const job = requested.args.job;
+/**
+ * Every job of the deployment, in request order, with its events, gas and times: read through the SDK's
+ * ProtocolHistory, as the explorer and `job:show` read them.
+ */
+export async function readJobs(provider: Provider, deployment: Deployment): Promise<ChainReport> {
+  const history = await ProtocolHistory.connect(provider, deployment);
+  await history.sync();
+  const summaries = (await history.jobs()).reverse(); // request order (ids are hashes)
+  const gas = await history.gasOf(summaries.map((j) => j.id));
+  const jobs = summaries.map((j): JobReport => {
+    const events = history.eventsOf(j.id);
     const submitted = events.find((e) => e.name === "ResultSubmitted");
     const settled = events.find((e) => e.name === "JobSettled");
-    const hashes = new Set(events.map((e) => e.log.transactionHash));
-    let gas = 0n;
-    for (const h of hashes) gas += gasOf.get(h)! / BigInt(jobsOfTx.get(h)!.size);
-    const s = settled?.args.settlement;
-    jobs.push({
-      id,
-      nonce: job.nonce as bigint,
-      modelId: job.modelId as bigint,
-      mode: Number(job.mode),
-      requester: String(job.requester),
-      fee: job.fee as bigint,
-      status: Number((await escrow.jobState(id)).status),
+    return {
+      id: j.id,
+      nonce: j.nonce,
+      modelId: j.modelId,
+      mode: VerificationMode[j.mode as keyof typeof VerificationMode],
+      requester: j.requester,
+      fee: j.fee,
+      status: JobStatus[j.status as keyof typeof JobStatus],
       outcome: settled ? Number(settled.args.outcome) : undefined,
       worker: submitted ? String(submitted.args.worker) : undefined,
       output: submitted ? String(submitted.args.output) : undefined,
-      challenged: events.some((e) => e.name === "ResultChallenged"),
-      settlement: s && toSettlement(s),
-      requestedAt: await blockTime(requested.log.blockNumber),
-      settledAt: settled ? await blockTime(settled.log.blockNumber) : undefined,
-      gas,
-      transactions: hashes.size,
+      challenged: j.challenged,
+      settlement: settled && toSettlement(settled.args.settlement),
+      requestedAt: j.requestedAt,
+      settledAt: j.settledAt,
+      gas: gas.get(j.id)!.gas,
+      transactions: gas.get(j.id)!.transactions,
       events,
-    });
-  }
-
-  jobs.sort((a, b) => (a.nonce < b.nonce ? -1 : 1)); // request order (ids are hashes)
-
-  const slashes: Slash[] = [];
-  for (const log of await allLogs(provider, await staking.getAddress(), fromBlock)) {
-    const parsed = staking.interface.parseLog(log);
-    if (parsed?.name !== "StakeSlashed") continue;
-    slashes.push({
-      account: String(parsed.args.account),
-      recipient: String(parsed.args.recipient),
-      amount: parsed.args.amount as bigint,
-      transactionHash: log.transactionHash,
-    });
-  }
-  return { jobs, slashes };
+    };
+  });
+  return { jobs, slashes: history.slashes() };
 }
 
 /** The job's posted output decoded, or undefined when there is none (or it does not decode). */

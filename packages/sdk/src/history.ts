@@ -305,6 +305,15 @@ function refOf(e: HistoryEvent): ChainRef {
   return { transactionHash: e.transactionHash, block: e.block, time: e.time, logIndex: e.logIndex };
 }
 
+function slashOf(e: HistoryEvent): SlashView {
+  return {
+    account: e.args.account as string,
+    recipient: e.args.recipient as string,
+    amount: e.args.amount as bigint,
+    ...refOf(e),
+  };
+}
+
 /** `bytes` as a tensor list, or as hex with the reason it is not one. */
 export function tensorsView(hex: string, hash: string): TensorsView {
   const bytes = getBytes(hex);
@@ -548,6 +557,35 @@ export class ProtocolHistory {
     return this.jobsById.has(id);
   }
 
+  /** The escrow's events of a job, in chain order (empty when no such job was read). */
+  eventsOf(id: bigint): readonly HistoryEvent[] {
+    return this.jobsById.get(id)?.events ?? [];
+  }
+
+  /** Every StakeSlashed read, in chain order. */
+  slashes(): SlashView[] {
+    return this.events.filter((e) => e.name === "StakeSlashed").map(slashOf);
+  }
+
+  /**
+   * The gas of each job's transactions, a transaction that served several jobs split evenly between them, and how
+   * many transactions touched it.
+   */
+  async gasOf(ids: readonly bigint[]): Promise<Map<bigint, { gas: bigint; transactions: number }>> {
+    const entries = ids.map((id) => this.jobsById.get(id)).filter((e): e is JobEntry => e !== undefined);
+    await this.receiptsOf(entries.flatMap((e) => e.events.map((x) => x.transactionHash)));
+    const out = new Map<bigint, { gas: bigint; transactions: number }>();
+    for (const e of entries) {
+      const hashes = new Set(e.events.map((x) => x.transactionHash));
+      let gas = 0n;
+      for (const hash of hashes) {
+        gas += (this.receipts.get(hash)?.gasUsed ?? 0n) / BigInt(this.jobsOfTx.get(hash)?.size ?? 1);
+      }
+      out.set(e.id, { gas, transactions: hashes.size });
+    }
+    return out;
+  }
+
   /** Resolves a search string against what was read: a `#nonce` becomes its job; unknown ids say so. */
   async search(query: string): Promise<SearchResult> {
     const parsed = parseSearch(query);
@@ -745,12 +783,7 @@ export class ProtocolHistory {
     record.slashes = this.events
       .filter((e) => e.name === "StakeSlashed" && hashes.includes(e.transactionHash))
       .filter((e) => parties.has(lower(e.args.account as string)))
-      .map((e) => ({
-        account: e.args.account as string,
-        recipient: e.args.recipient as string,
-        amount: e.args.amount as bigint,
-        ...refOf(e),
-      }));
+      .map(slashOf);
     await this.receiptsOf(hashes);
     record.transactions = hashes.map((hash) => {
       const first = events.find((e) => e.transactionHash === hash)!;
@@ -922,14 +955,7 @@ export class ProtocolHistory {
       seats: mine
         .filter((e) => e.name === "CommitteeDrawn")
         .reduce((n, e) => n + (e.args.committee as string[]).filter((m) => lower(m) === lower(a)).length, 0),
-      slashes: mine
-        .filter((e) => e.name === "StakeSlashed" && is(e, "account"))
-        .map((e) => ({
-          account: e.args.account as string,
-          recipient: e.args.recipient as string,
-          amount: e.args.amount as bigint,
-          ...refOf(e),
-        })),
+      slashes: mine.filter((e) => e.name === "StakeSlashed" && is(e, "account")).map(slashOf),
       penalties: mine
         .filter((e) => e.name === "VerifierPenalized" && is(e, "verifier"))
         .map((e) => ({ jobId: e.args.jobId as bigint, amount: e.args.amount as bigint, ...refOf(e) })),
@@ -968,18 +994,13 @@ export class ProtocolHistory {
   /** Figures over every job read so far, for charts. */
   async network(): Promise<NetworkStats> {
     const jobs = await this.jobs();
-    const entries = [...this.jobsById.values()];
-    const settledEntries = entries.filter((e) => e.events.some((x) => x.name === "JobSettled"));
-    await this.receiptsOf(settledEntries.flatMap((e) => e.events.map((x) => x.transactionHash)));
+    const settled = [...this.jobsById.values()].filter((e) => e.events.some((x) => x.name === "JobSettled"));
+    const gasOfJob = await this.gasOf(settled.map((e) => e.id));
     const gas = new Map<string, { jobs: number; total: bigint }>();
-    for (const e of settledEntries) {
-      let total = 0n;
-      for (const hash of new Set(e.events.map((x) => x.transactionHash))) {
-        total += (this.receipts.get(hash)?.gasUsed ?? 0n) / BigInt(this.jobsOfTx.get(hash)?.size ?? 1);
-      }
+    for (const e of settled) {
       const mode = MODE_OF(e.job.mode);
       const g = gas.get(mode) ?? { jobs: 0, total: 0n };
-      gas.set(mode, { jobs: g.jobs + 1, total: g.total + total });
+      gas.set(mode, { jobs: g.jobs + 1, total: g.total + gasOfJob.get(e.id)!.gas });
     }
     const times = jobs.flatMap((j) => [j.requestedAt, ...(j.settledAt ? [j.settledAt] : [])]);
     const first = times.length ? Math.min(...times) : 0;
@@ -1016,9 +1037,7 @@ export class ProtocolHistory {
         .filter((j) => j.settledAt !== undefined)
         .reverse()
         .map((j) => ({ nonce: j.nonce, mode: j.mode, outcome: j.outcome!, seconds: j.settledAt! - j.requestedAt })),
-      slashed: this.events
-        .filter((e) => e.name === "StakeSlashed")
-        .reduce((sum, e) => sum + (e.args.amount as bigint), 0n),
+      slashed: this.slashes().reduce((sum, s) => sum + s.amount, 0n),
       head: this.synced?.block ?? 0,
     };
   }
