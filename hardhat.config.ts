@@ -110,6 +110,8 @@ const SLOW_TEST_FILES = [
   "test/crash.test.ts",
   "test/CommitteeDraw.test.ts", // 25
   "test/fuzz.test.ts", // 28 (one test; 24 s of it the run, Proven jobs included)
+  // 13 with headless Chromium (15 s of wall time): the explorer's chain, an Ignition deployment and 11 jobs, is 8 s.
+  "test/explorer/fixture.test.ts",
   "test/economics.test.ts", // 13
   "test/gas.test.ts", // 10
   "test/JobEscrow.core.test.ts", // 10
