@@ -13,6 +13,7 @@ import type { Browser } from "puppeteer-core";
 import { decodeTensors, encodeTensors } from "../../packages/sdk/src/codec";
 import { DeploymentSchema } from "../../packages/sdk/src/deployment-record";
 import { LogReader } from "../../packages/sdk/src/events";
+import { ProtocolHistory } from "../../packages/sdk/src/history";
 import { jobDomainOf, jobIdOf, toSettlement } from "../../packages/sdk/src/job";
 import { loadModel, runModel } from "../../packages/sdk/src/onnx";
 import { JobOutcome, JobStatus, VerificationMode, VoteState } from "../../packages/sdk/src/params";
@@ -335,6 +336,59 @@ describe("explorerChainFixture", function () {
       expect(job.fraudProof!.kind).to.equal(3); // a neuron's value
       const settled = (await events("JobSettled")).find((e) => e.args.jobId === job.id)!;
       expect(settled.transactionHash).to.equal(proof.transactionHash);
+    });
+  });
+
+  describe("read through the SDK's ProtocolHistory (the explorer's and job:show's reader)", function () {
+    let history: ProtocolHistory;
+    before(async function () {
+      const provider = new JsonRpcProvider(chain.rpcUrl, undefined, { staticNetwork: true });
+      history = await ProtocolHistory.connect(provider, chain.deployment);
+      await history.sync();
+    });
+    after(() => (history.provider as JsonRpcProvider).destroy());
+
+    it("gives every job's record as the fixture promises: status, outcome, worker, tensors and hashes", async function () {
+      for (const key of JOB_KEYS) {
+        const j = chain.jobs[key];
+        const r = (await history.job(j.id))!;
+        expect([r.nonce, r.status, r.outcome, r.mode, r.worker], key).to.deep.equal([
+          j.nonce,
+          j.status,
+          j.outcome,
+          j.mode,
+          j.output ? j.worker : r.worker, // a claim without a submission names the claimer too
+        ]);
+        expect([r.input.hash, r.input.tensors], `${key} input`).to.deep.equal([j.input.hash, j.input.tensors]);
+        expect(r.output && [r.output.hash, r.output.tensors], `${key} output`).to.deep.equal(
+          j.output && [j.output.hash, j.output.tensors],
+        );
+        expect(r.model!.contentHash, key).to.equal(chain.models[j.model].contentHash);
+      }
+    });
+
+    it("gives each committee's seats and revealed votes, the challenges, the slashes and the fraud proof", async function () {
+      for (const key of JOB_KEYS) {
+        const j = chain.jobs[key];
+        const r = (await history.job(j.id))!;
+        expect(
+          r.committee.map((s) => ({ seat: s.seat, verifier: s.verifier, agree: s.agree })),
+          key,
+        ).to.deep.equal(j.committee);
+        expect(r.challenge?.challenger, key).to.equal(j.challenger);
+        expect(
+          r.slashes.map((s) => ({ account: s.account, recipient: s.recipient, amount: s.amount })),
+          key,
+        ).to.deep.equal(j.slashes);
+        expect(
+          r.fraudProof && { prover: r.fraudProof.prover, layer: r.fraudProof.layer, index: r.fraudProof.index },
+          key,
+        ).to.deep.equal(
+          j.fraudProof && { prover: j.fraudProof.prover, layer: j.fraudProof.layer, index: j.fraudProof.index },
+        );
+        if (j.settlement) expect(toSettlement(r.settlement!), key).to.deep.equal(j.settlement);
+      }
+      expect(history.jobIdOfNonce(chain.jobs.committeeCheat.nonce)).to.equal(chain.jobs.committeeCheat.id);
     });
   });
 
