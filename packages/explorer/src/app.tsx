@@ -6,7 +6,15 @@
 import { useQuery } from "@tanstack/react-query";
 import { useMemo } from "react";
 import { Outlet } from "react-router";
-import { ChainProvider, describeError, isWrongChain, makeProvider, useConnect } from "./chain";
+import {
+  ChainProvider,
+  describeError,
+  isWrongChain,
+  knownAddresses,
+  makeProvider,
+  sharedSync,
+  useConnect,
+} from "./chain";
 import { Problem } from "./components/common";
 import { Header, RpcBanner } from "./components/header";
 import { loadConfig, type ExplorerConfig } from "./config";
@@ -33,7 +41,16 @@ export function Root() {
 function Connected({ config }: { config: ExplorerConfig }) {
   const provider = useMemo(() => makeProvider(config), [config]);
   const connect = useConnect(config, provider);
-  const chain = useMemo(() => connect.data && { config, history: connect.data }, [config, connect.data]);
+  const chain = useMemo(
+    () =>
+      connect.data && {
+        config,
+        history: connect.data,
+        known: knownAddresses(config),
+        sync: sharedSync(connect.data),
+      },
+    [config, connect.data],
+  );
   if (!chain) {
     const problem = connect.failureReason;
     return (

@@ -19,12 +19,57 @@ export const WRONG_CHAIN_RETRY_MS = 5000;
 export interface Chain {
   config: ExplorerConfig;
   history: ProtocolHistory;
+  /** The deployment's own addresses by lower-case address: "escrow", "treasury", … */
+  known: ReadonlyMap<string, string>;
+  /** `history.sync()`, shared by every view that asks within SYNC_SHARED_MS of the last one. */
+  sync(): Promise<number>;
 }
 
 const ChainContext = createContext<Chain | undefined>(undefined);
 
 export function ChainProvider({ chain, children }: { chain: Chain; children: ReactNode }) {
   return <ChainContext.Provider value={chain}>{children}</ChainContext.Provider>;
+}
+
+/** The connected chain, or undefined before it is (for pieces drawn both before and after). */
+export const useChainIfConnected = (): Chain | undefined => useContext(ChainContext);
+
+/** The names of the deployment's own addresses, for labels: the contracts, governance and the treasury. */
+export function knownAddresses(config: ExplorerConfig): Map<string, string> {
+  const d = config.deployment;
+  const names = new Map<string, string[]>();
+  const add = (address: string, name: string) => {
+    const key = address.toLowerCase();
+    names.set(key, [...(names.get(key) ?? []), name]);
+  };
+  for (const name of ["escrow", "registry", "staking", "token", "randomness"] as const) {
+    add(d.contracts[name].address, name);
+  }
+  add(d.governance, "governance");
+  add(d.treasury, "treasury");
+  return new Map([...names].map(([a, n]) => [a, n.join(", ")]));
+}
+
+/** Views read every REFRESH_MS; those that ask within this of the last sync share it instead of reading again. */
+const SYNC_SHARED_MS = 500;
+
+/**
+ * One sync for the views of a page that refresh at nearly the same time, so that a page of four views costs the
+ * node one read of the head, not four.
+ */
+export function sharedSync(history: ProtocolHistory): () => Promise<number> {
+  let last: { at: number; result: Promise<number> } | undefined;
+  return () => {
+    if (last && Date.now() - last.at < SYNC_SHARED_MS) return last.result;
+    const entry = { at: Date.now(), result: history.sync() };
+    last = entry;
+    entry.result.then(
+      () => (entry.at = Date.now()),
+      // A failed sync is not shared: the next view tries again.
+      () => last === entry && (last = undefined),
+    );
+    return entry.result;
+  };
 }
 
 export function useChain(): Chain {
@@ -60,8 +105,8 @@ export function useConnect(config: ExplorerConfig, provider: JsonRpcProvider): U
 
 /** The chain read up to its head, again every REFRESH_MS: the header's head block and the RPC banner. */
 export function useHead(): UseQueryResult<number> {
-  const { history } = useChain();
-  return useQuery({ queryKey: ["head"], queryFn: () => history.sync(), refetchInterval: REFRESH_MS });
+  const { sync } = useChain();
+  return useQuery({ queryKey: ["head"], queryFn: sync, refetchInterval: REFRESH_MS });
 }
 
 /**
@@ -69,11 +114,11 @@ export function useHead(): UseQueryResult<number> {
  * hashed as JSON, which has no bigint).
  */
 export function useView<T>(key: readonly string[], view: (history: ProtocolHistory) => Promise<T>): UseQueryResult<T> {
-  const { history } = useChain();
+  const { history, sync } = useChain();
   return useQuery({
     queryKey: ["view", ...key],
     queryFn: async () => {
-      await history.sync();
+      await sync();
       return view(history);
     },
     refetchInterval: REFRESH_MS,

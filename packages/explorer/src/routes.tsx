@@ -27,6 +27,7 @@ export const routes: RouteObject[] = [
     errorElement: <RouteError />,
     children: [
       { index: true, element: <NetworkPage /> },
+      { path: "job", element: <JobPage /> },
       { path: "job/nonce/:nonce", element: <JobPage /> },
       { path: "job/:id", element: <JobPage /> },
       { path: "model/:id", element: <ModelPage /> },

@@ -1,17 +1,21 @@
 /** The small pieces every page is made of: links to addresses, jobs and models, hashes, times, amounts, messages. */
 import { useState, type ReactNode } from "react";
 import { Link } from "react-router";
-import { describeError, useNow } from "../chain";
+import { describeError, useChainIfConnected, useHead, useNow } from "../chain";
 import { ago, dateTime, shortHex, tml } from "../format";
 import { formatJobId } from "../sdk";
 
 /** An address, shortened, with the full value in its title, linking to its operator page. */
 export function AddressLink({ address, testId }: { address: string | undefined; testId?: string }) {
+  const known = useChainIfConnected()?.known.get(address?.toLowerCase() ?? "");
   if (!address) return <span className="muted">none</span>;
   return (
-    <Link to={`/address/${address}`} title={address} className="mono" data-testid={testId}>
-      {shortHex(address, 4)}
-    </Link>
+    <>
+      <Link to={`/address/${address}`} title={address} className="mono" data-testid={testId} data-address={address}>
+        {shortHex(address, 4)}
+      </Link>
+      {known && <span className="muted small"> ({known})</span>}
+    </>
   );
 }
 
@@ -181,7 +185,14 @@ export function Loaded<T>({
   what: string;
   children: (data: T) => ReactNode;
 }) {
-  if (query.data !== undefined) return <>{children(query.data)}</>;
+  if (query.data !== undefined) {
+    return (
+      <>
+        {query.isError && <StaleWarning error={query.error} />}
+        {children(query.data)}
+      </>
+    );
+  }
   if (query.isError) {
     return (
       <p className="problem-inline" data-testid="error-message" role="alert">
@@ -190,4 +201,15 @@ export function Loaded<T>({
     );
   }
   return <Loading what={what} />;
+}
+
+/** A view that failed to refresh while the node answers (the banner covers an outage): say the data may be old. */
+function StaleWarning({ error }: { error: unknown }) {
+  const head = useHead();
+  if (head.isError) return null;
+  return (
+    <p className="problem-inline small" data-testid="stale-warning" role="status">
+      Showing the last data read: reading it again failed ({describeError(error)}).
+    </p>
+  );
 }

@@ -2,9 +2,9 @@
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, NavLink, useNavigate } from "react-router";
-import { describeError, useChain, useHead } from "../chain";
+import { describeError, useChain, useHead, type Chain } from "../chain";
 import type { ExplorerConfig } from "../config";
-import { formatJobId, type ProtocolHistory, type SearchResult } from "../sdk";
+import { formatJobId, type SearchResult } from "../sdk";
 
 /** The header before the chain is connected: the network the page was told about, no search. */
 export function Header({ config, connected }: { config: ExplorerConfig; connected?: boolean }) {
@@ -93,18 +93,18 @@ function pathOf(result: Exclude<SearchResult, { kind: "none" }>): string {
   }
 }
 
-async function searchFor(history: ProtocolHistory, query: string): Promise<SearchResult> {
+async function searchFor(chain: Chain, query: string): Promise<SearchResult> {
   // Read on first, so that a job requested a moment ago is found; search what was read if the node is down.
-  await history.sync().catch(() => undefined);
-  return history.search(query);
+  await chain.sync().catch(() => undefined);
+  return chain.history.search(query);
 }
 
 function SearchBox() {
-  const { history } = useChain();
+  const chain = useChain();
   const navigate = useNavigate();
   const [query, setQuery] = useState("");
   const search = useMutation({
-    mutationFn: (q: string) => searchFor(history, q),
+    mutationFn: (q: string) => searchFor(chain, q),
     onSuccess: (result) => {
       if (result.kind === "none") return;
       setQuery("");

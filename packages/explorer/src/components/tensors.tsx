@@ -37,8 +37,8 @@ export function Tensors({ view, kind }: { view: TensorsView; kind: "input" | "ou
             {view.tensors.map((t, i) => (
               <tr key={i} data-testid={`${kind}-tensor`} data-tensor={t.name}>
                 <td className="mono">{t.name}</td>
-                <td className="mono">{t.type}</td>
-                <td className="mono">[{t.shape.join(", ")}]</td>
+                <td className="mono nowrap">{t.type}</td>
+                <td className="mono nowrap">[{t.shape.join(", ")}]</td>
                 <td>
                   <Values tensor={t} testId={`${kind}-values`} />
                 </td>

@@ -3,7 +3,7 @@
  * every 2 s so the page follows the job through its states.
  */
 import type { ReactNode } from "react";
-import { useParams } from "react-router";
+import { useLocation, useParams } from "react-router";
 import { useChain, useView } from "../chain";
 import {
   AddressLink,
@@ -44,7 +44,12 @@ async function readJob(history: ProtocolHistory, ref: Exclude<JobRef, { kind: "b
 
 export function JobPage() {
   const params = useParams();
-  const ref = params.nonce !== undefined ? parseNonce(params.nonce) : parseJobRef(params.id ?? "");
+  // `/job/#12` typed in the address bar reaches the page as /job/ with the fragment #12.
+  const { hash } = useLocation();
+  const ref =
+    params.nonce !== undefined
+      ? parseNonce(params.nonce)
+      : parseJobRef(params.id ?? (hash ? decodeURIComponent(hash) : ""));
   if (ref.kind === "bad") {
     return (
       <Problem title="Not a job id" kind="bad-job-id">
@@ -105,11 +110,16 @@ function JobRecordView({ record: r }: { record: JobRecord }) {
   const { config } = useChain();
   return (
     <div className="page" data-testid="job-page" data-job={r.idHex}>
+      <title>{`Job #${r.nonce} · TrustML explorer`}</title>
       <h1>
-        Job #{r.nonce.toString()} <StatusBadge status={r.status} testId="job-status" />{" "}
+        Job #{r.nonce.toString()} <StatusBadge status={r.status} testId="job-status" />
         {r.outcome && (
-          <span className={`badge outcome-${r.outcome.toLowerCase()}`} data-testid="job-outcome">
-            {r.outcome}
+          <span className="small muted">
+            {" "}
+            outcome{" "}
+            <span className={`badge outcome-${r.outcome.toLowerCase()}`} data-testid="job-outcome">
+              {r.outcome}
+            </span>
           </span>
         )}
       </h1>

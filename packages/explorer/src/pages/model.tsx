@@ -62,6 +62,7 @@ function ModelRecordView({ record: m }: { record: ModelRecord }) {
   const outcomes = Object.entries(m.outcomes);
   return (
     <div className="page" data-testid="model-page" data-model={m.id.toString()}>
+      <title>{`Model ${m.id} · TrustML explorer`}</title>
       <h1>
         Model {m.id.toString()}{" "}
         {m.deprecated && (

@@ -17,6 +17,7 @@ export function NetworkPage() {
   const [allJobs, setAllJobs] = useState(false);
   return (
     <div className="page" data-testid="network-page">
+      <title>Network · TrustML explorer</title>
       <h1>Network</h1>
       <Loaded query={stats} what="the network's figures">
         {(s) => (

@@ -21,6 +21,7 @@ export function OperatorsPage() {
   const operators = useView(["operators"], (h) => h.operators());
   return (
     <div className="page" data-testid="operators-page">
+      <title>Operators · TrustML explorer</title>
       <h1>Operators</h1>
       <p className="muted">Every account that ever staked: workers and verifiers.</p>
       <Loaded query={operators} what="the operators">
@@ -94,6 +95,7 @@ function OperatorRecordView({ record: o }: { record: OperatorRecord }) {
   const idle = !o.stake && o.activity.length === 0 && o.modelsOwned.length === 0;
   return (
     <div className="page" data-testid="operator-page" data-address={o.address}>
+      <title>{`Address ${o.address} · TrustML explorer`}</title>
       <h1>Address</h1>
       <p className="mono wrap" data-testid="operator-address">
         {o.address}
@@ -260,8 +262,9 @@ function OperatorRecordView({ record: o }: { record: OperatorRecord }) {
           <table className="list">
             <tbody>
               {o.activity.map((e) => (
-                <tr key={`${e.transactionHash}:${e.logIndex}`}>
+                <tr key={`${e.transactionHash}:${e.logIndex}`} data-testid="activity-row">
                   <td>{e.name}</td>
+                  <td>{typeof e.args.jobId === "bigint" ? <JobLink id={e.args.jobId} /> : null}</td>
                   <td className="muted">{e.contract}</td>
                   <td>
                     <At at={e} />
