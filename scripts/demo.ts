@@ -402,7 +402,7 @@ async function main(): Promise<void> {
       say(`  job ${cheatJob.label}, the wrong output its committee rejected: ${jobUrl(cheatJob)}`);
       say(`  job ${traceJob.label}, the wrong trace proven in one transaction: ${jobUrl(traceJob)}`);
       say(
-        `the node (${n.url}), the worker and the verifiers keep running` +
+        `the node (${n.url}, record ${n.deploymentFile}), the worker and the verifiers keep running` +
           `${KEEP ? ` (logs in ${n.dir}/logs)` : ""}; Ctrl-C stops everything`,
       );
       // Until Ctrl-C: the signal handler stops the explorer and the network, and exits.

@@ -86,7 +86,9 @@ async function main(): Promise<void> {
       log: (line) => console.log(line),
     });
   } catch (e) {
-    process.stderr.write(`cannot start the explorer: ${(e as Error).message}\n`);
+    const message = (e as Error).message;
+    const hint = /in use/.test(message) ? " (choose another with --port <n>; --port 0 takes any free port)" : "";
+    process.stderr.write(`cannot start the explorer: ${message}${hint}\n`);
     process.exit(1);
   }
   console.log(

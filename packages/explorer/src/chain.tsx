@@ -138,6 +138,10 @@ export function useNow(): number {
 /** One line for an error from a read: ethers' short message when it has one, without its JSON payload. */
 export function describeError(e: unknown): string {
   if (e === null || typeof e !== "object") return String(e);
+  const { code, value } = e as { code?: unknown; value?: unknown };
+  if (code === "BAD_DATA" && value === "0x") {
+    return "a call to the deployment's contracts returned nothing: they are not on this chain (was the node restarted?)";
+  }
   const { shortMessage, message } = e as { shortMessage?: unknown; message?: unknown };
   const text = typeof shortMessage === "string" ? shortMessage : typeof message === "string" ? message : String(e);
   return text.split("\n")[0].slice(0, 300);

@@ -323,6 +323,12 @@ function JobRecordView({ record: r }: { record: JobRecord }) {
           <code data-testid="verify-command">{r.verifyCommand}</code>{" "}
           <CopyButton text={r.verifyCommand} testId="copy-verify" />
         </p>
+        <p className="muted small">
+          Run it in a clone of TrustML. It reads the node and the record of the worker's configuration:{" "}
+          <span className="mono">TRUSTML_RPC_URL</span> or <span className="mono">--rpc-url {config.rpcUrl}</span>, and{" "}
+          <span className="mono">TRUSTML_DEPLOYMENT</span> or <span className="mono">--deployment &lt;file&gt;</span>{" "}
+          (the record of {config.deployment.network}).
+        </p>
       </Section>
     </div>
   );

@@ -48,7 +48,7 @@ export function NetworkPage() {
                 </ChartBox>
               </Section>
             </div>
-            <p className="muted small">
+            <p className="muted small" hidden={s.jobs === 0}>
               Time buckets of {duration(s.bucketSeconds)}. Gas counts every transaction of a settled job, a transaction
               serving several jobs split evenly between them.
             </p>
