@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { build, preview, type Plugin } from "vite";
+import type { Plugin } from "vite";
 import { loadDeployment, type Deployment } from "../../packages/sdk/src/deployment";
 
 export const EXPLORER_DIR = path.join(__dirname, "..", "..", "packages", "explorer");
@@ -54,6 +54,26 @@ export interface RunningExplorer {
   close(): Promise<void>;
 }
 
+/**
+ * Vite, loaded when a build or a server is wanted: it is an ES module, which Node 20 requires from CommonJS only
+ * from 20.19 on, and the demo imports this module whether it explores or not.
+ */
+async function loadVite(): Promise<typeof import("vite")> {
+  try {
+    return await import("vite");
+  } catch (e) {
+    if ((e as { code?: string }).code === "ERR_REQUIRE_ESM") {
+      throw new Error(
+        `the explorer needs Node 20.19 or later (to load Vite from CommonJS); this is ${process.version}`,
+        {
+          cause: e,
+        },
+      );
+    }
+    throw e;
+  }
+}
+
 function filesUnder(entry: string): string[] {
   if (!existsSync(entry)) return [];
   if (!statSync(entry).isDirectory()) return [entry];
@@ -85,6 +105,7 @@ export async function buildExplorer(
   if (existsSync(path.join(dir, MARKER))) return { dir, built: false, ms: Date.now() - started };
   opts.log?.(`building the explorer (packages/explorer) into ${path.relative(process.cwd(), dir) || dir}`);
   const tmp = path.join(cacheDir, `.tmp-${hash}-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const { build } = await loadVite();
   try {
     await build({
       root: EXPLORER_DIR,
@@ -139,6 +160,7 @@ export async function startExplorer(opts: ExplorerOptions): Promise<RunningExplo
   if (!/^https?:\/\//.test(opts.rpcUrl)) throw new Error(`--rpc must be an http(s) URL, got ${opts.rpcUrl}`);
   const { dir } = await buildExplorer({ cacheDir: opts.cacheDir, log: opts.log });
   const host = opts.host ?? DEFAULT_HOST;
+  const { preview } = await loadVite();
   const server = await preview({
     root: EXPLORER_DIR,
     configFile: false,
