@@ -12,7 +12,8 @@
  * summary, checks every accepted output against ONNX Runtime run here (a Proven output, trace included, against the
  * reference executor bit for bit), stops everything and exits 0; on any failure or after 150 s it exits 1.
  *
- * Options: --keep (keep the working directory with the logs), --budget <seconds> (default 150).
+ * Options: --keep (keep the working directory with the logs), --budget <seconds> (default 150), --explore (after
+ * the summary, keep the network running and serve the provenance explorer for it until Ctrl-C).
  */
 import { rmSync } from "node:fs";
 import { formatUnits, parseEther } from "ethers";
@@ -45,9 +46,12 @@ import {
 import { ESCROW_MODES, JobOutcome, JobStatus, VerificationMode, type ModelTerms } from "../packages/sdk/src/params";
 import { loadModel, runModel, type LoadedModel } from "../packages/sdk/src/onnx";
 import { deriveSignature, formatSignature } from "../packages/sdk/src/signature";
+import { formatJobId } from "../packages/sdk/src/job";
+import { DEFAULT_PORT, startExplorer, type RunningExplorer } from "../src/explorer/serve";
 
 const args = process.argv.slice(2);
 const KEEP = args.includes("--keep");
+const EXPLORE = args.includes("--explore");
 const budgetArg = args.indexOf("--budget");
 const BUDGET_S = budgetArg >= 0 ? Number(args[budgetArg + 1]) : 150;
 if (!(BUDGET_S > 0)) {
@@ -128,10 +132,15 @@ interface Planned {
 
 async function main(): Promise<void> {
   let net: LocalNetwork | undefined;
+  let explorer: RunningExplorer | undefined;
   installSignalHandlers(async () => {
+    await explorer?.close();
     if (!net) return;
     await net.stop({ graceMs: 3000 });
-    console.error(`logs: ${net.dir}/logs`);
+    if (explorer && !KEEP) {
+      rmSync(net.dir, { recursive: true, force: true });
+      console.error("stopped the explorer, the node, the worker and the verifiers");
+    } else console.error(`logs: ${net.dir}/logs`);
   });
   const deadline = started + BUDGET_S * 1000;
   // Waits end 5 s before the budget, so that a timeout says what it waited for.
@@ -384,6 +393,21 @@ async function main(): Promise<void> {
     });
 
     clearTimeout(budgetTimer);
+    if (EXPLORE) {
+      if (problems.length > 0) console.error(`\nFAILED:\n  ${problems.join("\n  ")}\nlogs: ${n.dir}/logs`);
+      else say("demo OK");
+      explorer = await serveExplorer(n);
+      const jobUrl = (p: Planned) => `${explorer!.url}job/${formatJobId(p.id)}`;
+      say(`the provenance explorer is at ${explorer.url}`);
+      say(`  job ${cheatJob.label}, the wrong output its committee rejected: ${jobUrl(cheatJob)}`);
+      say(`  job ${traceJob.label}, the wrong trace proven in one transaction: ${jobUrl(traceJob)}`);
+      say(
+        `the node (${n.url}, record ${n.deploymentFile}), the worker and the verifiers keep running` +
+          `${KEEP ? ` (logs in ${n.dir}/logs)` : ""}; Ctrl-C stops everything`,
+      );
+      // Until Ctrl-C: the signal handler stops the explorer and the network, and exits.
+      await new Promise<never>(() => {});
+    }
     const dir = n.dir;
     await n.stop({ graceMs: 5000 });
     if (problems.length > 0) {
@@ -405,6 +429,17 @@ async function main(): Promise<void> {
       await net.stop({ graceMs: 3000 });
     }
     process.exit(1);
+  }
+}
+
+/** The explorer for the demo's network, on its usual port or, when that is taken, on any free one. */
+async function serveExplorer(n: LocalNetwork): Promise<RunningExplorer> {
+  const options = { rpcUrl: n.url, deployment: n.deploymentFile, log: say };
+  try {
+    return await startExplorer({ ...options, port: DEFAULT_PORT });
+  } catch (e) {
+    if (!/in use|EADDRINUSE/i.test((e as Error).message)) throw e;
+    return startExplorer({ ...options, port: 0 });
   }
 }
 

@@ -1,0 +1,89 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Deployment } from "../packages/sdk/src/deployment";
+import { escrowLibraryEntries } from "../packages/sdk/src/libraries";
+import { startExplorer, type RunningExplorer } from "../src/explorer/serve";
+
+/** A record that validates; the server never reads the chain (the page does). */
+const at = (n: number) => ({ address: "0x" + n.toString(16).padStart(40, "0") });
+const DEPLOYMENT: Deployment = {
+  network: "localhost",
+  chainId: 31337,
+  compiler: "0.8.28",
+  deployer: at(1).address,
+  governance: at(1).address,
+  treasury: at(2).address,
+  startBlock: 0,
+  testToken: true,
+  contracts: {
+    token: at(3),
+    registry: at(4),
+    staking: at(5),
+    escrow: at(6),
+    randomness: at(7),
+    ...escrowLibraryEntries(() => at(8)),
+  },
+  params: {},
+  minVerifierStake: "0",
+  unbondingPeriod: 1,
+  deployedAt: new Date(0).toISOString(),
+};
+const RPC_URL = "http://127.0.0.1:1";
+
+describe("startExplorer", function () {
+  let dir: string;
+  let explorer: RunningExplorer | undefined;
+
+  before(function () {
+    dir = mkdtempSync(path.join(os.tmpdir(), "trustml-explorer-test-"));
+  });
+  after(async function () {
+    await explorer?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe("with a valid record file", function () {
+    before(async function () {
+      const file = path.join(dir, "localhost.json");
+      writeFileSync(file, JSON.stringify(DEPLOYMENT));
+      explorer = await startExplorer({ rpcUrl: RPC_URL, deployment: file, port: 0 });
+    });
+
+    it("serves the app on a free port", async function () {
+      expect(explorer!.url).to.equal(`http://127.0.0.1:${explorer!.port}/`);
+      const res = await fetch(explorer!.url);
+      expect(res.status).to.equal(200);
+      const html = await res.text();
+      expect(html).to.contain('<div id="root"></div>');
+      expect(html).to.match(/<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js"><\/script>/);
+    });
+
+    it("answers /trustml.json with the node and the record, uncached", async function () {
+      const res = await fetch(`${explorer!.url}trustml.json`);
+      expect(res.headers.get("cache-control")).to.equal("no-store");
+      expect(await res.json()).to.deep.equal({ rpcUrl: RPC_URL, deployment: DEPLOYMENT });
+    });
+
+    it("serves the app for deep links (job by #request-number, address)", async function () {
+      for (const link of ["job/%2312", "job/nonce/3", `address/${at(6).address}`, "model/2"]) {
+        const res = await fetch(`${explorer!.url}${link}`);
+        expect(res.status, link).to.equal(200);
+        expect(await res.text(), link).to.contain('<div id="root"></div>');
+      }
+    });
+  });
+
+  describe("with a record that does not validate", function () {
+    it("throws naming the file and the field", async function () {
+      const file = path.join(dir, "bad.json");
+      writeFileSync(file, JSON.stringify({ ...DEPLOYMENT, chainId: "31337" }));
+      let error: Error | undefined;
+      await startExplorer({ rpcUrl: RPC_URL, deployment: file, port: 0 }).catch((e: Error) => (error = e));
+      expect(error?.message).to.equal(
+        `deployment record ${file}: chainId: Invalid input: expected number, received string`,
+      );
+    });
+  });
+});
