@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Deployment } from "../packages/sdk/src/deployment";
-import { escrowLibraryEntries } from "../packages/sdk/src/libraries";
-import { startExplorer, type RunningExplorer } from "../src/explorer/serve";
+import type { Deployment } from "../../packages/sdk/src/deployment";
+import { escrowLibraryEntries } from "../../packages/sdk/src/libraries";
+import { startExplorer, type RunningExplorer } from "../../src/explorer/serve";
 
 /** A record that validates; the server never reads the chain (the page does). */
 const at = (n: number) => ({ address: "0x" + n.toString(16).padStart(40, "0") });
