@@ -108,6 +108,9 @@ const SLOW_TEST_FILES = [
   // Two worker processes SIGKILLed and restarted on a hardhat node it mines by hand: 33 s of wall time, most of it
   // waiting for the processes to start.
   "test/crash.test.ts",
+  // Headless Chromium on the explorer's chain (its fixture 8 s, a Vite build of the app on a clean clone 3.5 s): 34 s
+  // of wall time, about 7 s of it waiting for a job to move and an outage to end.
+  "test/explorer/browser.test.ts",
   "test/CommitteeDraw.test.ts", // 25
   "test/fuzz.test.ts", // 28 (one test; 24 s of it the run, Proven jobs included)
   // 13 with headless Chromium (15 s of wall time): the explorer's chain, an Ignition deployment and 11 jobs, is 8 s.
