@@ -125,14 +125,18 @@ export function useView<T>(key: readonly string[], view: (history: ProtocolHisto
   });
 }
 
-/** The wall clock in unix seconds, ticking every second (for "12 s ago"). */
+/**
+ * Now in unix seconds, ticking every second (for "12 s ago"): the wall clock, or the latest block's time when the
+ * chain runs ahead of it (a test chain moved forward), so that no block reads as "in 40 s".
+ */
 export function useNow(): number {
+  const chain = useChainIfConnected();
   const [now, setNow] = useState(() => Math.floor(Date.now() / 1000));
   useEffect(() => {
     const timer = setInterval(() => setNow(Math.floor(Date.now() / 1000)), 1000);
     return () => clearInterval(timer);
   }, []);
-  return now;
+  return Math.max(now, chain?.history.syncedTime ?? 0);
 }
 
 /** One line for an error from a read: ethers' short message when it has one, without its JSON payload. */

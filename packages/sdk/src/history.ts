@@ -390,7 +390,7 @@ export class ProtocolHistory {
   private terminal = new Map<bigint, bigint>();
   private receipts = new Map<string, { from: string; gasUsed: bigint }>();
   /** The last block read, and its hash (to notice a reorganisation). */
-  private synced: { block: number; hash: string } | undefined;
+  private synced: { block: number; hash: string; time: number } | undefined;
   private syncing: Promise<number> | undefined;
 
   private constructor(
@@ -440,6 +440,11 @@ export class ProtocolHistory {
     return this.synced?.block;
   }
 
+  /** The timestamp of the last block read (undefined before the first sync). */
+  get syncedTime(): number | undefined {
+    return this.synced?.time;
+  }
+
   /**
    * Reads the logs from where the last sync stopped up to the latest block, and returns that block. After a
    * reorganisation (the last block read is no longer on the chain) it reads everything again. Concurrent calls share
@@ -465,7 +470,7 @@ export class ProtocolHistory {
     }
     const last = from <= to ? to : (this.synced?.block ?? to);
     const block = await this.provider.getBlock(last);
-    if (block) this.synced = { block: last, hash: block.hash! };
+    if (block) this.synced = { block: last, hash: block.hash!, time: block.timestamp };
     return last;
   }
 
