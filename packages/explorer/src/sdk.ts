@@ -20,6 +20,15 @@ export {
   type TransactionView,
   type VersionView,
 } from "../../sdk/src/history";
+export {
+  parseAddressRef,
+  parseJobRef,
+  parseModelRef,
+  parseNonce,
+  type AddressRef,
+  type JobRef,
+  type ModelRef,
+} from "../../sdk/src/refs";
 export { parseDeployment, type Deployment } from "../../sdk/src/deployment-record";
 export { TrustMLError } from "../../sdk/src/errors";
 export { formatJobId } from "../../sdk/src/job";

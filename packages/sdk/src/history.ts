@@ -35,6 +35,7 @@ import {
   VoteState,
   type ModelTerms,
 } from "./params";
+import { parseAddressRef, parseJobRef } from "./refs";
 import { decodeSignature, formatSignature, type IoSignature } from "./signature";
 import { tensorsToJson, type TensorJson } from "./tensor-json";
 import { toModelTerms } from "./terms";
@@ -344,28 +345,20 @@ async function mapLimited<T, R>(items: readonly T[], f: (item: T) => Promise<R>)
 export function parseSearch(query: string): SearchResult | { kind: "nonce"; nonce: bigint } {
   const q = query.trim();
   if (q === "") return { kind: "none", message: "type a job id, #request-number, model id or address" };
-  let m = /^#\s*(\d{1,20})$/.exec(q);
-  if (m) return { kind: "nonce", nonce: BigInt(m[1]) };
-  m = /^model\s*#?\s*(\d{1,20})$/i.exec(q);
-  if (m) return { kind: "model", id: BigInt(m[1]) };
-  if (/^0x[0-9a-fA-F]{64}$/.test(q)) return { kind: "job", id: BigInt(q) };
+  const model = /^model\s*#?\s*(\d{1,20})$/i.exec(q);
+  if (model) return { kind: "model", id: BigInt(model[1]) };
   if (/^0x[0-9a-fA-F]{40}$/.test(q)) {
-    if (!isAddress(q))
-      return { kind: "none", message: `${q} is not a valid address: its checksum (mixed case) is wrong` };
-    return { kind: "address", address: getAddress(q) };
-  }
-  if (/^\d{21,78}$/.test(q)) {
-    const id = BigInt(q);
-    if (id < 2n ** 256n) return { kind: "job", id };
+    const address = parseAddressRef(q);
+    return address.kind === "bad" ? { kind: "none", message: address.message } : address;
   }
   if (/^\d{1,20}$/.test(q)) return { kind: "model", id: BigInt(q) };
-  if (/^0x[0-9a-fA-F]*$/.test(q)) {
-    const digits = q.length - 2;
-    return {
-      kind: "none",
-      message: `${q} has ${digits} hex digits: a job id has 64, an address 40`,
-    };
+  if (/^#|^0x[0-9a-fA-F]{64}$|^\d+$/.test(q)) {
+    const job = parseJobRef(q);
+    if (job.kind === "bad") return { kind: "none", message: job.message };
+    return job.kind === "nonce" ? job : { kind: "job", id: job.id };
   }
+  const hex = /^0x([0-9a-fA-F]*)$/.exec(q);
+  if (hex) return { kind: "none", message: `${q} has ${hex[1].length} hex digits: a job id has 64, an address 40` };
   return {
     kind: "none",
     message: `"${q}" is not a job id (0x and 64 hex digits, or #request-number), a model id or an address`,

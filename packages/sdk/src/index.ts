@@ -24,3 +24,4 @@ export * from "./libraries";
 export * from "./abi";
 export * from "./client";
 export * from "./history";
+export * from "./refs";

@@ -21,7 +21,7 @@ import {
 } from "../components/common";
 import { Tensors } from "../components/tensors";
 import { bps, ppb } from "../format";
-import { parseJobRef, parseNonce, type JobRef } from "../params";
+import { parseJobRef, parseNonce, type JobRef } from "../sdk";
 import { formatJobId, type JobRecord, type ProtocolHistory, type SeatView } from "../sdk";
 
 type JobRead = { record: JobRecord } | { missing: string; hint?: string };

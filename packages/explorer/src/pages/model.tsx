@@ -5,7 +5,7 @@ import { useView } from "../chain";
 import { AddressLink, Amount, At, Fields, Hash, Loaded, Problem, Section } from "../components/common";
 import { JobsTable } from "../components/jobs-table";
 import { bps, ppb } from "../format";
-import { parseModelRef } from "../params";
+import { parseModelRef } from "../sdk";
 import { nameOf, VerificationMode, type ModelRecord, type ModelTerms, type ProtocolHistory } from "../sdk";
 
 type ModelRead = { record: ModelRecord } | { missing: string };

@@ -14,7 +14,7 @@ import {
   Time,
 } from "../components/common";
 import { JobsTable } from "../components/jobs-table";
-import { parseAddressRef } from "../params";
+import { parseAddressRef } from "../sdk";
 import type { OperatorRecord } from "../sdk";
 
 export function OperatorsPage() {

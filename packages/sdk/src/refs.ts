@@ -1,6 +1,7 @@
 /**
- * What a URL names, parsed before anything is read: a job (by id or request number), a model, an address. A malformed
- * value gets a message that names the problem; whether the thing exists is for the page to find out.
+ * What a person writes to name a job (by id or request number), a model or an address, parsed before anything is
+ * read: by the explorer's URLs and its search (ProtocolHistory.search). A malformed value gets a message that names
+ * the problem; whether the thing exists is for the reader to find out.
  */
 import { getAddress, isAddress } from "ethers";
 
