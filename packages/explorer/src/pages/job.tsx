@@ -19,10 +19,18 @@ import {
   StatusBadge,
   Time,
 } from "../components/common";
+import { SlashesTable } from "../components/slashes";
 import { Tensors } from "../components/tensors";
 import { bps, ppb } from "../format";
-import { parseJobRef, parseNonce, type JobRef } from "../sdk";
-import { formatJobId, type JobRecord, type ProtocolHistory, type SeatView } from "../sdk";
+import {
+  formatJobId,
+  parseJobRef,
+  parseNonce,
+  type JobRecord,
+  type JobRef,
+  type ProtocolHistory,
+  type SeatView,
+} from "../sdk";
 
 type JobRead = { record: JobRecord } | { missing: string; hint?: string };
 
@@ -244,34 +252,7 @@ function JobRecordView({ record: r }: { record: JobRecord }) {
             Nobody was slashed for this job.
           </p>
         ) : (
-          <table className="list" data-testid="slashes">
-            <thead>
-              <tr>
-                <th>account</th>
-                <th className="num">amount</th>
-                <th>to</th>
-                <th>transaction</th>
-              </tr>
-            </thead>
-            <tbody>
-              {r.slashes.map((s) => (
-                <tr key={`${s.transactionHash}:${s.logIndex}`} data-testid="slash-row" data-account={s.account}>
-                  <td>
-                    <AddressLink address={s.account} />
-                  </td>
-                  <td className="num">
-                    <Amount value={s.amount} testId="slash-amount" />
-                  </td>
-                  <td>
-                    <AddressLink address={s.recipient} />
-                  </td>
-                  <td>
-                    <At at={s} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <SlashesTable slashes={r.slashes} showAccount />
         )}
         {r.callback && (
           <p data-testid="callback">

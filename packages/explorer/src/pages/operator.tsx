@@ -14,8 +14,8 @@ import {
   Time,
 } from "../components/common";
 import { JobsTable } from "../components/jobs-table";
-import { parseAddressRef } from "../sdk";
-import type { OperatorRecord } from "../sdk";
+import { SlashesTable } from "../components/slashes";
+import { parseAddressRef, type OperatorRecord } from "../sdk";
 
 export function OperatorsPage() {
   const operators = useView(["operators"], (h) => h.operators());
@@ -190,30 +190,7 @@ function OperatorRecordView({ record: o }: { record: OperatorRecord }) {
         {o.slashes.length === 0 ? (
           <p className="muted">Never slashed.</p>
         ) : (
-          <table className="list">
-            <thead>
-              <tr>
-                <th className="num">amount</th>
-                <th>to</th>
-                <th>when</th>
-              </tr>
-            </thead>
-            <tbody>
-              {o.slashes.map((s) => (
-                <tr key={`${s.transactionHash}:${s.logIndex}`} data-testid="slash-row" data-account={s.account}>
-                  <td className="num">
-                    <Amount value={s.amount} testId="slash-amount" />
-                  </td>
-                  <td>
-                    <AddressLink address={s.recipient} />
-                  </td>
-                  <td>
-                    <At at={s} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <SlashesTable slashes={o.slashes} showAccount={false} />
         )}
         {o.penalties.length > 0 && (
           <table className="list">
