@@ -214,6 +214,10 @@ describe("LogReader", function () {
       expect(isRangeRefused(new Error("execution reverted"))).to.equal(false);
       expect(isTransientRpcError(new Error("rate limit exceeded"))).to.equal(true);
       expect(isTransientRpcError({ code: "TIMEOUT", message: "request timeout" })).to.equal(true);
+      // What a browser's fetch throws when the node does not answer: Chromium, Firefox, Safari.
+      for (const m of ["Failed to fetch", "NetworkError when attempting to fetch resource.", "Load failed"]) {
+        expect(isTransientRpcError(new TypeError(m)), m).to.equal(true);
+      }
       expect(isTransientRpcError(new Error("invalid argument"))).to.equal(false);
     });
   });

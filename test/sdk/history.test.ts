@@ -15,7 +15,7 @@ import { encodeTensors } from "../../packages/sdk/src/codec";
 import { VerificationMode } from "../../packages/sdk/src/params";
 import { deploymentOf } from "../fixtures/client";
 import { OUTPUT, termsFor, WRONG_OUTPUT } from "../fixtures/protocol";
-import { serveJsonRpc, type RpcServer } from "../fixtures/rpc";
+import { serveJsonRpc, type RpcCall, type RpcServer } from "../fixtures/rpc";
 import { drawCommittee, verificationFixture, voteAll, votingJob } from "../fixtures/verification";
 
 const TENSOR_OUTPUT = encodeTensors([
@@ -271,7 +271,18 @@ describe("ProtocolHistory", function () {
 
   describe("#sync", function () {
     let rpc: RpcServer;
-    before(async () => (rpc = await serveJsonRpc()));
+    /** Stands in for the node while set: answers a call, or undefined to let the network answer. */
+    let fake: ((call: RpcCall) => unknown) | undefined;
+    before(
+      async () =>
+        (rpc = await serveJsonRpc({
+          handle: async (call, next) => {
+            const answer = fake?.(call);
+            return answer === undefined ? next() : answer;
+          },
+        })),
+    );
+    afterEach(() => (fake = undefined));
     after(async () => rpc.close());
 
     it("reads only the blocks after the last sync, and nothing when none came", async function () {
@@ -296,6 +307,47 @@ describe("ProtocolHistory", function () {
         ]);
         expect(h.hasJob(BigInt(job.id))).to.equal(true);
         expect(h.jobIdOfNonce(5n)).to.equal(BigInt(job.id));
+      } finally {
+        provider.destroy();
+      }
+    });
+
+    it("reads an ended job's record once, and a job still open again each time", async function () {
+      const f = await loadFixture(historyFixture);
+      const provider = new JsonRpcProvider(rpc.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+      try {
+        const h = await ProtocolHistory.connect(provider, f.deployment);
+        await h.sync();
+        const first = await h.job(BigInt(f.cheat.id));
+        rpc.reset();
+        expect(await h.job(BigInt(f.cheat.id))).to.equal(first);
+        expect(rpc.stats.calls).to.equal(0);
+        await h.job(BigInt(f.open.id));
+        expect(rpc.stats.log.flat().filter((c) => c.method === "eth_call")).to.have.length(2); // jobState, committee
+      } finally {
+        provider.destroy();
+      }
+    });
+
+    it("says the contracts are gone when the chain was replaced under it (a local node restarted)", async function () {
+      const f = await loadFixture(historyFixture);
+      const provider = new JsonRpcProvider(rpc.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+      try {
+        const h = await ProtocolHistory.connect(provider, f.deployment);
+        await h.sync();
+        // A new chain: the block last read is not there any more, and neither is any code.
+        fake = (call) => {
+          if (call.method === "eth_getBlockByNumber") return null;
+          if (call.method === "eth_getCode") return "0x";
+          return undefined;
+        };
+        await expect(h.sync())
+          .to.be.rejectedWith(
+            TrustMLError,
+            `the escrow ${f.deployment.contracts.escrow.address} is no longer on this chain`,
+          )
+          .and.eventually.have.property("code", "WRONG_CHAIN");
+        expect(h.hasJob(BigInt(f.cheat.id))).to.equal(false);
       } finally {
         provider.destroy();
       }

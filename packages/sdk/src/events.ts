@@ -60,7 +60,7 @@ const RANGE_REFUSED =
   /more than \d[\d,]* results|exceeds? (the )?max(imum)? (results|block range|range)|(block )?range (is )?too (large|wide|big)|too many (results|blocks|logs)|(response size|log limit|results limit|block limit|limit) exceeded|limited to (a )?[\d,]+ (block )?range|max(imum)? block range|block range (limit|exceeded)/i;
 const TRANSIENT_CODES = new Set(["NETWORK_ERROR", "SERVER_ERROR", "TIMEOUT", "UNKNOWN_ERROR"]);
 const TRANSIENT_TEXT =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|socket hang up|fetch failed|timeout|timed out|\b50[234]\b|header not found|missing trie node|network changed/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|socket hang up|fetch failed|failed to fetch|NetworkError when attempting to fetch|load failed|timeout|timed out|\b50[234]\b|header not found|missing trie node|network changed/i;
 
 /** Whether a node refused an eth_getLogs for its range or result count (not a rate limit): read a smaller range. */
 export function isRangeRefused(e: unknown): boolean {

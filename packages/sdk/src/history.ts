@@ -381,6 +381,8 @@ export class ProtocolHistory {
   private jobsOfTx = new Map<string, Set<bigint>>();
   private times = new Map<number, number>();
   private terminal = new Map<bigint, bigint>();
+  /** Records of jobs that ended: nothing more can happen to them. */
+  private ended = new Map<bigint, JobRecord>();
   private receipts = new Map<string, { from: string; gasUsed: bigint }>();
   /** The last block read, and its hash (to notice a reorganisation). */
   private synced: { block: number; hash: string; time: number } | undefined;
@@ -451,7 +453,16 @@ export class ProtocolHistory {
   private async read(): Promise<number> {
     if (this.synced) {
       const block = await this.provider.getBlock(this.synced.block);
-      if (block?.hash !== this.synced.hash) this.reset();
+      if (block?.hash !== this.synced.hash) {
+        this.reset();
+        const escrow = this.deployment.contracts.escrow.address;
+        if ((await this.provider.getCode(escrow)) === "0x") {
+          throw new TrustMLError(
+            "WRONG_CHAIN",
+            `the escrow ${escrow} is no longer on this chain: the chain was replaced under the reader (a local node restarted?)`,
+          );
+        }
+      }
     }
     const head = await this.provider.getBlockNumber();
     const from = this.synced ? this.synced.block + 1 : this.deployment.startBlock;
@@ -475,6 +486,7 @@ export class ProtocolHistory {
     this.byModel.clear();
     this.jobsOfTx.clear();
     this.terminal.clear();
+    this.ended.clear();
     this.synced = undefined;
   }
 
@@ -656,6 +668,8 @@ export class ProtocolHistory {
   async job(id: bigint): Promise<JobRecord | undefined> {
     const entry = this.jobsById.get(id);
     if (!entry) return undefined;
+    const ended = this.ended.get(id);
+    if (ended) return ended;
     const { job, requested, events } = entry;
     const [state, seats] = await Promise.all([
       this.escrow.jobState(id) as Promise<{ status: bigint; worker: string; windowEnd: bigint; revealEnd: bigint }>,
@@ -795,6 +809,7 @@ export class ProtocolHistory {
         events: events.filter((e) => e.transactionHash === hash).map((e) => e.name),
       };
     });
+    if (isTerminalStatus(state.status)) this.ended.set(id, record);
     return record;
   }
 

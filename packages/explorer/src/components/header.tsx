@@ -2,7 +2,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link, NavLink, useNavigate } from "react-router";
-import { describeError, useChain, useHead, type Chain } from "../chain";
+import { describeError, isWrongChain, useChain, useHead, type Chain } from "../chain";
 import type { ExplorerConfig } from "../config";
 import { formatJobId, type SearchResult } from "../sdk";
 
@@ -74,8 +74,16 @@ export function RpcBanner() {
   const { config } = useChain();
   const head = useHead();
   if (!head.isError) return null;
+  if (isWrongChain(head.error)) {
+    return (
+      <div className="banner" role="status" data-testid="rpc-banner" data-kind="wrong-chain">
+        The node at <span className="mono">{config.rpcUrl}</span> no longer holds this deployment:{" "}
+        {describeError(head.error)}. Showing what was read before; retrying…
+      </div>
+    );
+  }
   return (
-    <div className="banner" role="status" data-testid="rpc-banner">
+    <div className="banner" role="status" data-testid="rpc-banner" data-kind="rpc">
       The RPC node at <span className="mono">{config.rpcUrl}</span> is not answering: retrying…{" "}
       <span className="muted">({describeError(head.error)})</span>
     </div>
