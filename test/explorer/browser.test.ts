@@ -273,6 +273,12 @@ describe("explorer in headless Chromium", function () {
       expect(
         await attributes(page, `${testId("operator-slashes")} ${testId("slash-amount")}`, "data-value"),
       ).to.have.members(slashes.map((s) => s.amount.toString()));
+      // Every job it claimed, the one it abandoned included.
+      const claimed = Object.values(chain.jobs).filter((j) => j.worker === cheater);
+      expect(claimed.map((j) => j.key)).to.include("abandoned");
+      expect(await attributes(page, `${testId("worked-jobs")} ${testId("job-row")}`, "data-nonce")).to.have.members(
+        claimed.map((j) => String(j.nonce)),
+      );
       const staked = await chain.staking.accountOf(cheater);
       expect(await attribute(page, testId("stake-active"), "data-value")).to.equal(staked.active.toString());
       await screenshot(page, "address");

@@ -237,7 +237,7 @@ export interface OperatorRecord {
   /** Credited in the escrow (payouts, refunds, deposits), withdrawable. */
   escrowBalance: bigint;
   tokenBalance: bigint;
-  /** Jobs whose result it submitted. */
+  /** Jobs it claimed as their worker (a submission claims too), including those it abandoned. */
   worked: JobSummary[];
   requested: JobSummary[];
   votes: VoteCast[];
@@ -934,7 +934,7 @@ export class ProtocolHistory {
     const staked = account.active > 0n || account.unbonding > 0n || account.verifier;
     const is = (e: HistoryEvent, key: string) => typeof e.args[key] === "string" && lower(e.args[key]) === lower(a);
     const worked = new Set(
-      mine.filter((e) => e.name === "ResultSubmitted" && is(e, "worker")).map((e) => e.args.jobId as bigint),
+      mine.filter((e) => e.name === "JobClaimed" && is(e, "worker")).map((e) => e.args.jobId as bigint),
     );
     const requested = new Set(
       mine.filter((e) => e.name === "JobRequested" && is(e, "requester")).map((e) => e.args.jobId as bigint),
@@ -993,7 +993,7 @@ export class ProtocolHistory {
         active: account.active,
         locked: account.locked,
         verifier: account.verifier,
-        worked: mine.filter((e) => e.name === "ResultSubmitted" && is(e, "worker")).length,
+        worked: mine.filter((e) => e.name === "JobClaimed" && is(e, "worker")).length,
         votes: mine.filter((e) => e.name === "VoteRevealed" && is(e, "verifier")).length,
         slashed: mine
           .filter((e) => e.name === "StakeSlashed" && is(e, "account"))

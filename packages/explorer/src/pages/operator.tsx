@@ -149,7 +149,7 @@ function OperatorRecordView({ record: o }: { record: OperatorRecord }) {
         </Section>
       )}
       <Section title={`Jobs worked (${o.worked.length})`} testId="operator-worked">
-        <JobsTable jobs={o.worked} testId="worked-jobs" empty="No result posted." />
+        <JobsTable jobs={o.worked} testId="worked-jobs" empty="No job claimed." />
       </Section>
       <Section title={`Jobs requested (${o.requested.length})`} testId="operator-requested">
         <JobsTable jobs={o.requested} testId="requested-jobs" empty="No job requested." />
