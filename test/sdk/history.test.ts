@@ -243,6 +243,13 @@ describe("ProtocolHistory", function () {
       const nobody = await h.operator(ethers.Wallet.createRandom().address);
       expect([nobody.stake, nobody.worked.length, nobody.activity.length]).to.deep.equal([undefined, 0, 0]);
       await expect(h.operator("0x1234")).to.be.rejectedWith(TrustMLError, "0x1234 is not an address");
+
+      const operators = await h.operators();
+      expect(operators.map((o) => o.address)).to.have.members([f.worker.address, ...f.verifiers.map((x) => x.address)]);
+      const stakes = operators.map((o) => o.active);
+      expect(stakes).to.deep.equal([...stakes].sort((x, y) => (x > y ? -1 : x < y ? 1 : 0)));
+      const w = operators.find((o) => o.address === f.worker.address)!;
+      expect([w.worked, w.slashed]).to.deep.equal([3, worker.slashes[0].amount]);
     });
 
     it("counts jobs by mode and outcome, gas per job by mode and the time to settle", async function () {

@@ -979,12 +979,12 @@ export class ProtocolHistory {
     };
   }
 
-  /** Every account that ever staked, with its stake now and its record. */
+  /** Every account that ever staked, with its stake now and its record: the largest active stake first. */
   async operators(): Promise<OperatorSummary[]> {
     const stakers = new Set<string>();
     for (const e of this.events)
       if (e.contract === "staking" && e.name === "Staked") stakers.add(getAddress(e.args.account as string));
-    return mapLimited([...stakers], async (address) => {
+    const summaries = await mapLimited([...stakers], async (address) => {
       const account = (await this.staking.accountOf(address)) as { active: bigint; locked: bigint; verifier: boolean };
       const mine = this.byAccount.get(lower(address)) ?? [];
       const is = (e: HistoryEvent, key: string) => lower(String(e.args[key])) === lower(address);
@@ -1000,6 +1000,9 @@ export class ProtocolHistory {
           .reduce((sum, e) => sum + (e.args.amount as bigint), 0n),
       };
     });
+    return summaries.sort((x, y) =>
+      x.active === y.active ? x.address.localeCompare(y.address) : x.active > y.active ? -1 : 1,
+    );
   }
 
   // ------------------------------------------------------------------ network
