@@ -4,7 +4,6 @@ import { Problem } from "./components/common";
 import { RouteError } from "./components/errors";
 import { JobPage } from "./pages/job";
 import { ModelPage } from "./pages/model";
-import { NetworkPage } from "./pages/network";
 import { OperatorPage, OperatorsPage } from "./pages/operator";
 
 function NoSuchPage() {
@@ -26,7 +25,8 @@ export const routes: RouteObject[] = [
     // Errors of a page are shown in place of the page, under the header.
     errorElement: <RouteError />,
     children: [
-      { index: true, element: <NetworkPage /> },
+      // The network page alone draws charts: Chart.js comes in its own chunk, loaded when it is first opened.
+      { index: true, lazy: async () => ({ Component: (await import("./pages/network")).NetworkPage }) },
       { path: "job", element: <JobPage /> },
       { path: "job/nonce/:nonce", element: <JobPage /> },
       { path: "job/:id", element: <JobPage /> },
