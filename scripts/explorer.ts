@@ -1,7 +1,7 @@
 /**
  * `npm run explorer`: the provenance explorer for a deployment, in the browser, read straight from the chain.
  *
- *   npm run explorer -- [--rpc <url>] [--deployment <file>] [--port <n>] [--host <address>]
+ *   npm run explorer -- [--rpc <url>] [--deployment <file>] [--port <n>] [--host <address>] [--max-block-range <n>]
  *
  * Validates the deployment record, builds the browser app once per version of its sources (packages/explorer,
  * about 3 s; cached in packages/explorer/dist/builds), serves it and prints its address; Ctrl-C stops it. The browser
@@ -19,6 +19,12 @@ function portOf(value: string): number {
   if (!/^\d+$/.test(value) || port > 65535)
     throw new InvalidArgumentError("a port number from 0 to 65535 (0: any free port)");
   return port;
+}
+
+function blocksOf(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError("a positive whole number of blocks");
+  return n;
 }
 
 function urlOf(value: string): string {
@@ -50,8 +56,13 @@ async function main(): Promise<void> {
     .option("--deployment <file>", "the deployment record", DEFAULT_DEPLOYMENT)
     .option("--port <n>", "the port to serve on (0: any free port)", portOf, DEFAULT_PORT)
     .option("--host <address>", "the address to listen on", DEFAULT_HOST)
+    .option(
+      "--max-block-range <n>",
+      "the largest block range of one eth_getLogs the page asks for (default 10000; a range the node refuses is halved)",
+      blocksOf,
+    )
     .parse()
-    .opts<{ rpc: string; deployment: string; port: number; host: string }>();
+    .opts<{ rpc: string; deployment: string; port: number; host: string; maxBlockRange?: number }>();
 
   let deployment: Deployment;
   try {
@@ -83,6 +94,7 @@ async function main(): Promise<void> {
       deployment,
       port: opts.port,
       host: opts.host,
+      maxBlockRange: opts.maxBlockRange,
       log: (line) => console.log(line),
     });
   } catch (e) {

@@ -1,7 +1,7 @@
 /**
  * The explorer's server: builds the browser app (packages/explorer) with Vite's JS API once per version of its
  * sources, into a cache directory, and serves the build with Vite's preview server, plus `/trustml.json` — the node
- * to read and the deployment record — which the page fetches at start. Deep links (/job/…, /model/…) get the app's
+ * to read, the deployment record and how many blocks one log read may span — which the page fetches at start. Deep links (/job/…, /model/…) get the app's
  * index.html. Used by `npm run explorer` (scripts/explorer.ts), `npm run demo -- --explore` and the browser tests.
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -39,6 +39,12 @@ export interface ExplorerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /**
+   * The largest block range of one eth_getLogs the page asks for (default: the SDK's LogReader default, 10,000; the
+   * reader halves a range the node refuses in any case). A smaller one makes a long first read show its progress in
+   * finer steps.
+   */
+  maxBlockRange?: number;
   /** Where builds are kept (default packages/explorer/dist/builds). */
   cacheDir?: string;
   /** Progress lines (the build, when one is needed). */
@@ -158,6 +164,9 @@ function configPlugin(body: string): Plugin {
 export async function startExplorer(opts: ExplorerOptions): Promise<RunningExplorer> {
   const deployment = typeof opts.deployment === "string" ? loadDeployment(opts.deployment) : opts.deployment;
   if (!/^https?:\/\//.test(opts.rpcUrl)) throw new Error(`--rpc must be an http(s) URL, got ${opts.rpcUrl}`);
+  if (opts.maxBlockRange !== undefined && !(Number.isInteger(opts.maxBlockRange) && opts.maxBlockRange > 0)) {
+    throw new Error(`--max-block-range must be a positive whole number of blocks, got ${opts.maxBlockRange}`);
+  }
   const { dir } = await buildExplorer({ cacheDir: opts.cacheDir, log: opts.log });
   const host = opts.host ?? DEFAULT_HOST;
   const { preview } = await loadVite();
@@ -168,7 +177,7 @@ export async function startExplorer(opts: ExplorerOptions): Promise<RunningExplo
     logLevel: "warn",
     clearScreen: false,
     build: { outDir: dir },
-    plugins: [configPlugin(JSON.stringify({ rpcUrl: opts.rpcUrl, deployment }))],
+    plugins: [configPlugin(JSON.stringify({ rpcUrl: opts.rpcUrl, deployment, maxBlockRange: opts.maxBlockRange }))],
     preview: {
       port: opts.port ?? DEFAULT_PORT,
       host,

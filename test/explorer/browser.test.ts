@@ -400,6 +400,28 @@ describe("explorer in headless Chromium", function () {
       await proxy?.close();
     });
 
+    it("shows how far a long first read got (a slow node, log reads of 10 blocks)", async function () {
+      const slow = await startExplorer({ rpcUrl: proxy.url, deployment: chain.deployment, port: 0, maxBlockRange: 10 });
+      proxy.latencyMs = 100;
+      try {
+        const page = await visit("/", testId("sync-progress"), { base: slow.url });
+        const shown = await page.$eval(testId("sync-progress"), (e) => ({
+          readTo: Number(e.getAttribute("data-read-to")),
+          toBlock: Number(e.getAttribute("data-to-block")),
+          text: (e as HTMLElement).innerText,
+        }));
+        expect(shown.toBlock).to.be.at.least(chain.headBlock);
+        expect(shown.readTo).to.be.lessThan(shown.toBlock);
+        expect(shown.text).to.match(/events up to block [\d,]+ of [\d,]+ \(\d+ %\)/);
+        await screenshot(page, "first-read-progress");
+        await page.waitForSelector(testId("total-jobs"), { timeout: 60_000 });
+        expect(await page.$(testId("sync-progress"))).to.equal(null);
+      } finally {
+        proxy.latencyMs = 0;
+        await slow.close();
+      }
+    });
+
     it("shows a banner while the node does not answer, keeps the page, and recovers by itself", async function () {
       const j = chain.jobs.committeeCheat;
       const page = await visit(`/job/${formatJobId(j.id)}`, `${testId("job-status")}[data-status]`, {

@@ -8,14 +8,14 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { JsonRpcProvider, keccak256 } from "ethers";
-import { parseSearch, ProtocolHistory } from "../../packages/sdk/src/history";
+import { parseSearch, ProtocolHistory, type SyncProgress } from "../../packages/sdk/src/history";
 import { formatJobId } from "../../packages/sdk/src/job";
 import { TrustMLError } from "../../packages/sdk/src/errors";
 import { encodeTensors } from "../../packages/sdk/src/codec";
 import { VerificationMode } from "../../packages/sdk/src/params";
 import { deploymentOf } from "../fixtures/client";
 import { OUTPUT, termsFor, WRONG_OUTPUT } from "../fixtures/protocol";
-import { serveJsonRpc, type RpcCall, type RpcServer } from "../fixtures/rpc";
+import { RpcError, serveJsonRpc, type RpcCall, type RpcServer } from "../fixtures/rpc";
 import { drawCommittee, verificationFixture, voteAll, votingJob } from "../fixtures/verification";
 
 const TENSOR_OUTPUT = encodeTensors([
@@ -314,6 +314,39 @@ describe("ProtocolHistory", function () {
         ]);
         expect(h.hasJob(BigInt(job.id))).to.equal(true);
         expect(h.jobIdOfNonce(5n)).to.equal(BigInt(job.id));
+      } finally {
+        provider.destroy();
+      }
+    });
+
+    it("reads a long history in windows, telling how far it got, and goes on from the last window after a failure", async function () {
+      const f = await loadFixture(historyFixture);
+      const provider = new JsonRpcProvider(rpc.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+      try {
+        const h = await ProtocolHistory.connect(provider, f.deployment, { logs: { maxBlockRange: 5, retries: 0 } });
+        const head = await ethers.provider.getBlockNumber();
+        const seen: SyncProgress[] = [];
+        let failAt: number | undefined = 3; // the third window's read fails
+        let reads = 0;
+        fake = (call) => {
+          if (call.method !== "eth_getLogs") return undefined;
+          seen.push(h.progress!);
+          if (++reads === failAt) throw new RpcError(-32000, "the node fell over");
+          return undefined;
+        };
+        await expect(h.sync()).to.be.rejectedWith("the node fell over");
+        expect(h.syncedBlock).to.equal(9); // two windows of 5 blocks kept
+        expect(h.progress).to.equal(undefined);
+        expect(seen).to.deep.equal([0, 5, 10].map((a) => ({ fromBlock: 0, toBlock: head, readTo: a - 1 })));
+
+        failAt = undefined;
+        seen.length = 0;
+        expect(await h.sync()).to.equal(head);
+        expect(seen[0]).to.deep.equal({ fromBlock: 10, toBlock: head, readTo: 9 });
+        expect(seen.map((p) => p.readTo)).to.deep.equal(seen.map((_, i) => 9 + 5 * i));
+        expect(seen.at(-1)!.readTo).to.be.greaterThan(head - 6);
+        expect(h.progress).to.equal(undefined);
+        expect((await h.jobs()).map((j) => j.nonce)).to.deep.equal([4n, 3n, 2n, 1n]); // each once
       } finally {
         provider.destroy();
       }

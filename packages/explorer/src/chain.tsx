@@ -95,7 +95,8 @@ export const isWrongChain = (e: unknown): boolean => (e as { code?: unknown } | 
 export function useConnect(config: ExplorerConfig, provider: JsonRpcProvider): UseQueryResult<ProtocolHistory> {
   return useQuery({
     queryKey: ["connect"],
-    queryFn: () => ProtocolHistory.connect(provider, config.deployment),
+    queryFn: () =>
+      ProtocolHistory.connect(provider, config.deployment, { logs: { maxBlockRange: config.maxBlockRange } }),
     retry: true,
     retryDelay: (_count, error) => (isWrongChain(error) ? WRONG_CHAIN_RETRY_MS : CONNECT_RETRY_MS),
     staleTime: Infinity,

@@ -283,6 +283,13 @@ export type SearchResult =
   | { kind: "address"; address: string }
   | { kind: "none"; message: string };
 
+/** How far a sync got: it reads [fromBlock, toBlock] and has read up to readTo. */
+export interface SyncProgress {
+  fromBlock: number;
+  toBlock: number;
+  readTo: number;
+}
+
 export interface HistoryOptions {
   logs?: LogReaderOptions;
   /** Blocks read per sync at most (default: everything up to the head). */
@@ -387,6 +394,8 @@ export class ProtocolHistory {
   /** The last block read, and its hash (to notice a reorganisation). */
   private synced: { block: number; hash: string; time: number } | undefined;
   private syncing: Promise<number> | undefined;
+  /** The read under way, if any. */
+  private current: SyncProgress | undefined;
 
   private constructor(
     readonly provider: Provider,
@@ -435,6 +444,11 @@ export class ProtocolHistory {
     return this.synced?.block;
   }
 
+  /** Where the sync under way is (undefined when none is): for a long first read, to show how far it got. */
+  get progress(): SyncProgress | undefined {
+    return this.current && { ...this.current };
+  }
+
   /** The timestamp of the last block read (undefined before the first sync). */
   get syncedTime(): number | undefined {
     return this.synced?.time;
@@ -467,15 +481,32 @@ export class ProtocolHistory {
     const head = await this.provider.getBlockNumber();
     const from = this.synced ? this.synced.block + 1 : this.deployment.startBlock;
     const to = this.options.maxBlocksPerSync ? Math.min(head, from + this.options.maxBlocksPerSync - 1) : head;
-    if (from <= to) {
-      const logs = await this.reader.logs({ address: this.sources.map((s) => s.address) }, from, to);
-      await this.timesOf([...new Set(logs.map((l) => l.blockNumber))]);
-      for (const log of logs) this.add(log);
+    if (from > to) {
+      if (!this.synced) await this.markSynced(to);
+      return this.synced?.block ?? to;
     }
-    const last = from <= to ? to : (this.synced?.block ?? to);
-    const block = await this.provider.getBlock(last);
-    if (block) this.synced = { block: last, hash: block.hash!, time: block.timestamp };
-    return last;
+    // In windows of the reader's range, each one kept once read: a long first read shows its progress, and a read
+    // that fails half way goes on from the last window next time.
+    const filter = { address: this.sources.map((s) => s.address) };
+    try {
+      for (let a = from; a <= to; a += this.reader.maxBlockRange) {
+        const b = Math.min(to, a + this.reader.maxBlockRange - 1);
+        this.current = { fromBlock: from, toBlock: to, readTo: a - 1 };
+        const logs = await this.reader.logs(filter, a, b);
+        await this.timesOf([...new Set(logs.map((l) => l.blockNumber))]);
+        for (const log of logs) this.add(log);
+        await this.markSynced(b);
+      }
+    } finally {
+      this.current = undefined;
+    }
+    return to;
+  }
+
+  /** Records `block` as the last one read, with its hash (to notice a reorganisation) and time. */
+  private async markSynced(block: number): Promise<void> {
+    const b = await this.provider.getBlock(block);
+    if (b) this.synced = { block, hash: b.hash!, time: b.timestamp };
   }
 
   private reset(): void {

@@ -1,5 +1,5 @@
 /** The small pieces every page is made of: links to addresses, jobs and models, hashes, times, amounts, messages. */
-import { useState, type ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { describeError, useChainIfConnected, useHead, useNow } from "../chain";
 import { ago, dateTime, shortHex, tml } from "../format";
@@ -117,11 +117,34 @@ export function Problem({
 }
 
 export function Loading({ what }: { what: string }) {
+  const progress = useSyncProgress();
   return (
     <p className="muted" data-testid="loading">
       Reading {what} from the chain…
+      {progress && (
+        <span data-testid="sync-progress" data-read-to={progress.readTo} data-to-block={progress.toBlock}>
+          {" "}
+          the deployment's events up to block {progress.readTo.toLocaleString("en-US")} of{" "}
+          {progress.toBlock.toLocaleString("en-US")} (
+          {Math.floor(
+            (100 * (progress.readTo - progress.fromBlock + 1)) / Math.max(1, progress.toBlock - progress.fromBlock + 1),
+          )}{" "}
+          %)
+        </span>
+      )}
     </p>
   );
+}
+
+/** How far the history's sync under way got, looked at twice a second (undefined when none is under way). */
+function useSyncProgress() {
+  const chain = useChainIfConnected();
+  const [, tick] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => tick((n) => n + 1), 500);
+    return () => clearInterval(timer);
+  }, []);
+  return chain?.history.progress;
 }
 
 /** A button that copies `text` to the clipboard and says so. */
