@@ -98,7 +98,7 @@ export async function readJobs(provider: Provider, deployment: Deployment): Prom
       events,
     };
   });
-  return { jobs, slashes: history.slashes() };
+  return { jobs, slashes: await history.slashes() };
 }
 
 /** The job's posted output decoded, or undefined when there is none (or it does not decode). */

@@ -352,6 +352,26 @@ describe("ProtocolHistory", function () {
       }
     });
 
+    it("reads a block's time only when a view shows an event of it", async function () {
+      const f = await loadFixture(historyFixture);
+      const provider = new JsonRpcProvider(rpc.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+      const blockReads = () => rpc.stats.log.flat().filter((c) => c.method === "eth_getBlockByNumber");
+      try {
+        const h = await ProtocolHistory.connect(provider, f.deployment);
+        rpc.reset();
+        await h.sync();
+        expect(blockReads()).to.have.length(1); // the last block read: its hash and time
+        rpc.reset();
+        const r = (await h.job(BigInt(f.none.id)))!;
+        const blocks = new Set([...r.transactions.map((t) => t.block), r.model!.block]);
+        expect(blockReads()).to.have.length(blocks.size);
+        const mined = (await ethers.provider.getBlock(r.transactions[0].block))!;
+        expect(r.transactions[0].time).to.equal(mined.timestamp);
+      } finally {
+        provider.destroy();
+      }
+    });
+
     it("reads an ended job's record once, and a job still open again each time", async function () {
       const f = await loadFixture(historyFixture);
       const provider = new JsonRpcProvider(rpc.url, undefined, { staticNetwork: true, cacheTimeout: -1 });

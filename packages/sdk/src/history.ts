@@ -493,7 +493,6 @@ export class ProtocolHistory {
         const b = Math.min(to, a + this.reader.maxBlockRange - 1);
         this.current = { fromBlock: from, toBlock: to, readTo: a - 1 };
         const logs = await this.reader.logs(filter, a, b);
-        await this.timesOf([...new Set(logs.map((l) => l.blockNumber))]);
         for (const log of logs) this.add(log);
         await this.markSynced(b);
       }
@@ -570,12 +569,17 @@ export class ProtocolHistory {
     }
   }
 
-  private async timesOf(blocks: number[]): Promise<void> {
-    const missing = blocks.filter((b) => !this.times.has(b));
+  /**
+   * Sets the time of `events` from their blocks' timestamps, read once per block and only when a view shows them: a
+   * one-job view (`job:show`) of a long history reads a few blocks, not one per block with a log.
+   */
+  private async timed(events: readonly HistoryEvent[]): Promise<void> {
+    const missing = [...new Set(events.map((e) => e.block))].filter((b) => !this.times.has(b));
     await mapLimited(missing, async (n) => {
       const block = await this.provider.getBlock(n);
       if (block) this.times.set(n, block.timestamp);
     });
+    for (const e of events) e.time = this.times.get(e.block) ?? 0;
   }
 
   private async receiptsOf(hashes: string[]): Promise<void> {
@@ -604,8 +608,10 @@ export class ProtocolHistory {
   }
 
   /** Every StakeSlashed read, in chain order. */
-  slashes(): SlashView[] {
-    return this.events.filter((e) => e.name === "StakeSlashed").map(slashOf);
+  async slashes(): Promise<SlashView[]> {
+    const slashes = this.events.filter((e) => e.name === "StakeSlashed");
+    await this.timed(slashes);
+    return slashes.map(slashOf);
   }
 
   /**
@@ -691,6 +697,9 @@ export class ProtocolHistory {
     filter: (s: { job: Job; events: readonly HistoryEvent[] }) => boolean = () => true,
   ): Promise<JobSummary[]> {
     const entries = [...this.jobsById.values()].filter((e) => filter(e)).reverse();
+    await this.timed(
+      entries.flatMap((e) => e.events.filter((x) => x.name === "JobRequested" || x.name === "JobSettled")),
+    );
     const statuses = await this.statusesOf(entries);
     return entries.map((e, i) => this.summaryOf(e, statuses[i]));
   }
@@ -702,6 +711,7 @@ export class ProtocolHistory {
     const ended = this.ended.get(id);
     if (ended) return ended;
     const { job, requested, events } = entry;
+    await this.timed([...events, ...(this.byModel.get(job.modelId) ?? [])]);
     const [state, seats] = await Promise.all([
       this.escrow.jobState(id) as Promise<{ status: bigint; worker: string; windowEnd: bigint; revealEnd: bigint }>,
       this.escrow.committee(id) as Promise<{ verifier: string; vote: bigint }[]>,
@@ -823,10 +833,11 @@ export class ProtocolHistory {
     const hashes = [...new Set(events.map((e) => e.transactionHash))];
     // Slashes in this job's transactions, of the accounts that stood behind it (a transaction may settle several jobs).
     const parties = new Set([record.worker, ...seats.map((s) => s.verifier)].filter(Boolean).map((a) => lower(a!)));
-    record.slashes = this.events
+    const slashes = this.events
       .filter((e) => e.name === "StakeSlashed" && hashes.includes(e.transactionHash))
-      .filter((e) => parties.has(lower(e.args.account as string)))
-      .map(slashOf);
+      .filter((e) => parties.has(lower(e.args.account as string)));
+    await this.timed(slashes);
+    record.slashes = slashes.map(slashOf);
     await this.receiptsOf(hashes);
     record.transactions = hashes.map((hash) => {
       const first = events.find((e) => e.transactionHash === hash)!;
@@ -886,6 +897,7 @@ export class ProtocolHistory {
       terms: Parameters<typeof toModelTerms>[0];
     };
     const events = this.byModel.get(id) ?? [];
+    await this.timed(events);
     const registered = events.find((e) => e.name === "ModelRegistered");
     const deprecated = events.find((e) => e.name === "ModelDeprecated");
     const terms = toModelTerms(m.terms);
@@ -948,6 +960,7 @@ export class ProtocolHistory {
     if (!isAddress(address)) throw new TrustMLError("BAD_ARGUMENT", `${address} is not an address`);
     const a = getAddress(address);
     const mine = this.byAccount.get(lower(a)) ?? [];
+    await this.timed(mine);
     const [account, free, escrowBalance, tokenBalance] = await Promise.all([
       this.staking.accountOf(a) as Promise<{
         active: bigint;
@@ -1084,7 +1097,9 @@ export class ProtocolHistory {
         .filter((j) => j.settledAt !== undefined)
         .reverse()
         .map((j) => ({ nonce: j.nonce, mode: j.mode, outcome: j.outcome!, seconds: j.settledAt! - j.requestedAt })),
-      slashed: this.slashes().reduce((sum, s) => sum + s.amount, 0n),
+      slashed: this.events
+        .filter((e) => e.name === "StakeSlashed")
+        .reduce((sum, e) => sum + (e.args.amount as bigint), 0n),
       head: this.synced?.block ?? 0,
     };
   }
