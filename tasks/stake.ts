@@ -26,19 +26,11 @@ import {
   send,
   type Protocol,
 } from "./common";
+import type { StakeView as AccountStake } from "../packages/sdk/src/history";
 
-export interface StakeView {
+/** What stake:show prints: the account's stake as the explorer shows it (the SDK's StakeView), and more. */
+export interface StakeView extends AccountStake {
   account: string;
-  active: bigint;
-  locked: bigint;
-  free: bigint;
-  unbonding: bigint;
-  /** Unix seconds when `unbonding` becomes withdrawable (0 when nothing unbonds). */
-  unbondingEnd: number;
-  verifier: boolean;
-  /** Opted out, still drawn for committees until `exitAt` (Unix seconds) and stake:complete-exit. */
-  leaving: boolean;
-  exitAt: number;
   verifierWeight: bigint;
   minVerifierStake: bigint;
   unbondingPeriod: number;
