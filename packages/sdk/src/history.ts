@@ -482,8 +482,8 @@ export class ProtocolHistory {
     const from = this.synced ? this.synced.block + 1 : this.deployment.startBlock;
     const to = this.options.maxBlocksPerSync ? Math.min(head, from + this.options.maxBlocksPerSync - 1) : head;
     if (from > to) {
-      if (!this.synced) await this.markSynced(to);
-      return this.synced?.block ?? to;
+      this.synced ??= await this.blockAt(to);
+      return this.synced.block;
     }
     // In windows of the reader's range, each one kept once read: a long first read shows its progress, and a read
     // that fails half way goes on from the last window next time.
@@ -493,8 +493,9 @@ export class ProtocolHistory {
         const b = Math.min(to, a + this.reader.maxBlockRange - 1);
         this.current = { fromBlock: from, toBlock: to, readTo: a - 1 };
         const logs = await this.reader.logs(filter, a, b);
+        const last = await this.blockAt(b); // before any log is kept: a window is kept whole or not at all
         for (const log of logs) this.add(log);
-        await this.markSynced(b);
+        this.synced = last;
       }
     } finally {
       this.current = undefined;
@@ -502,10 +503,11 @@ export class ProtocolHistory {
     return to;
   }
 
-  /** Records `block` as the last one read, with its hash (to notice a reorganisation) and time. */
-  private async markSynced(block: number): Promise<void> {
-    const b = await this.provider.getBlock(block);
-    if (b) this.synced = { block, hash: b.hash!, time: b.timestamp };
+  /** Block `n` as the last one read: its number, hash (to notice a reorganisation) and time. */
+  private async blockAt(n: number): Promise<{ block: number; hash: string; time: number }> {
+    const b = await this.provider.getBlock(n);
+    if (!b?.hash) throw new Error(`the node has no block ${n}, though its head is past it: read again later`);
+    return { block: n, hash: b.hash, time: b.timestamp };
   }
 
   private reset(): void {
