@@ -255,6 +255,11 @@ describe("explorer in headless Chromium", function () {
         expected[key] = String(Number(expected[key] ?? 0) + 1);
       }
       expect(outcomes).to.deep.equal(expected);
+      const royalties = Object.values(chain.jobs)
+        .filter((x) => x.model === "iris" && x.settlement)
+        .reduce((sum, x) => sum + x.settlement!.royalty, 0n);
+      expect(royalties > 0n).to.equal(true);
+      expect(await attribute(page, testId("model-royalties"), "data-value")).to.equal(royalties.toString());
       await screenshot(page, "model");
     });
 

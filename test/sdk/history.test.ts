@@ -224,6 +224,11 @@ describe("ProtocolHistory", function () {
       expect(m.terms.price).to.equal(ethers.parseEther("3"));
       expect(m.versions.map((v) => v.version)).to.deep.equal([1n]);
       expect(m.outcomes).to.deep.equal({ Rejected: 1 });
+      expect(m.royalties).to.equal(0n); // its one job was rejected
+      const settled = await f.escrow.queryFilter(f.escrow.filters.JobSettled(f.none.id));
+      const none = (await h.model(f.models.none))!;
+      expect(none.royalties).to.equal(settled[0].args.settlement.royalty);
+      expect(none.royalties > 0n).to.equal(true);
       expect(await h.model(4n)).to.equal(undefined);
     });
 

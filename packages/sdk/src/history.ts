@@ -208,6 +208,8 @@ export interface ModelRecord {
   jobs: JobSummary[];
   /** Jobs by outcome name, and "open" for those not over. */
   outcomes: Record<string, number>;
+  /** Royalties its settled jobs credited to the model owner at the time. */
+  royalties: bigint;
 }
 
 export interface StakeView {
@@ -909,6 +911,11 @@ export class ProtocolHistory {
       const key = j.outcome ?? "open";
       outcomes[key] = (outcomes[key] ?? 0) + 1;
     }
+    let royalties = 0n;
+    for (const j of jobs) {
+      const settled = this.jobsById.get(j.id)!.events.find((e) => e.name === "JobSettled");
+      if (settled) royalties += toSettlement(settled.args.settlement).royalty;
+    }
     return {
       id,
       owner: m.owner,
@@ -924,6 +931,7 @@ export class ProtocolHistory {
       deprecatedAt: deprecated && refOf(deprecated),
       jobs,
       outcomes,
+      royalties,
     };
   }
 

@@ -79,6 +79,7 @@ function ModelRecordView({ record: m }: { record: ModelRecord }) {
               ? ([["pending owner", <AddressLink address={m.pendingOwner} />]] as [string, ReactNode][])
               : []),
             ["registered", <At at={m.registered} />],
+            ["royalties earned", <Amount value={m.royalties} testId="model-royalties" />],
             ...(m.deprecatedAt ? ([["deprecated", <At at={m.deprecatedAt} />]] as [string, ReactNode][]) : []),
             ...termsRows(m.terms),
           ]}
