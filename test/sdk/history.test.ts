@@ -357,6 +357,25 @@ describe("ProtocolHistory", function () {
       }
     });
 
+    it("shares one read between calls that ask within maxAgeMs of the last one", async function () {
+      const f = await loadFixture(historyFixture);
+      const provider = new JsonRpcProvider(rpc.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+      try {
+        const h = await ProtocolHistory.connect(provider, f.deployment);
+        const head = await h.sync();
+        rpc.reset();
+        expect(await Promise.all([h.sync({ maxAgeMs: 60_000 }), h.sync({ maxAgeMs: 60_000 })])).to.deep.equal([
+          head,
+          head,
+        ]);
+        expect(rpc.stats.calls).to.equal(0);
+        await h.sync(); // no maxAgeMs: reads again
+        expect(rpc.stats.calls).to.be.greaterThan(0);
+      } finally {
+        provider.destroy();
+      }
+    });
+
     it("reads a block's time only when a view shows an event of it", async function () {
       const f = await loadFixture(historyFixture);
       const provider = new JsonRpcProvider(rpc.url, undefined, { staticNetwork: true, cacheTimeout: -1 });

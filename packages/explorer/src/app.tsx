@@ -12,7 +12,7 @@ import {
   isWrongChain,
   knownAddresses,
   makeProvider,
-  sharedSync,
+  SYNC_SHARED_MS,
   useConnect,
 } from "./chain";
 import { Problem } from "./components/common";
@@ -47,7 +47,7 @@ function Connected({ config }: { config: ExplorerConfig }) {
         config,
         history: connect.data,
         known: knownAddresses(config),
-        sync: sharedSync(connect.data),
+        sync: () => connect.data.sync({ maxAgeMs: SYNC_SHARED_MS }),
       },
     [config, connect.data],
   );

@@ -51,26 +51,7 @@ export function knownAddresses(config: ExplorerConfig): Map<string, string> {
 }
 
 /** Views read every REFRESH_MS; those that ask within this of the last sync share it instead of reading again. */
-const SYNC_SHARED_MS = 500;
-
-/**
- * One sync for the views of a page that refresh at nearly the same time, so that a page of four views costs the
- * node one read of the head, not four.
- */
-export function sharedSync(history: ProtocolHistory): () => Promise<number> {
-  let last: { at: number; result: Promise<number> } | undefined;
-  return () => {
-    if (last && Date.now() - last.at < SYNC_SHARED_MS) return last.result;
-    const entry = { at: Date.now(), result: history.sync() };
-    last = entry;
-    entry.result.then(
-      () => (entry.at = Date.now()),
-      // A failed sync is not shared: the next view tries again.
-      () => last === entry && (last = undefined),
-    );
-    return entry.result;
-  };
-}
+export const SYNC_SHARED_MS = 500;
 
 export function useChain(): Chain {
   const chain = useContext(ChainContext);

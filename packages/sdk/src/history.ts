@@ -396,6 +396,8 @@ export class ProtocolHistory {
   /** The last block read, and its hash (to notice a reorganisation). */
   private synced: { block: number; hash: string; time: number } | undefined;
   private syncing: Promise<number> | undefined;
+  /** When the last successful sync ended, and the block it read up to. */
+  private lastRead: { at: number; block: number } | undefined;
   /** The read under way, if any. */
   private current: SyncProgress | undefined;
 
@@ -459,10 +461,18 @@ export class ProtocolHistory {
   /**
    * Reads the logs from where the last sync stopped up to the latest block, and returns that block. After a
    * reorganisation (the last block read is no longer on the chain) it reads everything again. Concurrent calls share
-   * one read.
+   * one read, and with `maxAgeMs` a call within that long of the last successful read returns its block instead of
+   * reading again (the views of a page that refresh together cost one read).
    */
-  sync(): Promise<number> {
-    this.syncing ??= this.read().finally(() => (this.syncing = undefined));
+  sync(options: { maxAgeMs?: number } = {}): Promise<number> {
+    const fresh = this.lastRead && Date.now() - this.lastRead.at < (options.maxAgeMs ?? 0);
+    if (fresh && !this.syncing) return Promise.resolve(this.lastRead!.block);
+    this.syncing ??= this.read()
+      .then((block) => {
+        this.lastRead = { at: Date.now(), block };
+        return block;
+      })
+      .finally(() => (this.syncing = undefined));
     return this.syncing;
   }
 
@@ -522,6 +532,7 @@ export class ProtocolHistory {
     this.terminal.clear();
     this.ended.clear();
     this.synced = undefined;
+    this.lastRead = undefined;
   }
 
   private add(log: Log): void {
