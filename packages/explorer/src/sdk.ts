@@ -3,6 +3,7 @@
  * client.ts or deployment.ts, which read files).
  */
 export {
+  nameOrUnknown,
   parseSearch,
   ProtocolHistory,
   type ChainRef,
@@ -32,5 +33,5 @@ export {
 export { parseDeployment, type Deployment } from "../../sdk/src/deployment-record";
 export { TrustMLError } from "../../sdk/src/errors";
 export { formatJobId } from "../../sdk/src/job";
-export { nameOf, VerificationMode, type ModelTerms } from "../../sdk/src/params";
+export { VerificationMode, type ModelTerms } from "../../sdk/src/params";
 export type { TensorJson } from "../../sdk/src/tensor-json";

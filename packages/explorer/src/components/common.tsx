@@ -116,6 +116,15 @@ export function Problem({
   );
 }
 
+/** The page for a URL whose id or address is malformed: what it should have been and why it is not. */
+export function BadReference({ title, kind, message }: { title: string; kind: string; message: string }) {
+  return (
+    <Problem title={title} kind={kind}>
+      <p data-testid="error-reason">{message}</p>
+    </Problem>
+  );
+}
+
 export function Loading({ what }: { what: string }) {
   const progress = useSyncProgress();
   return (

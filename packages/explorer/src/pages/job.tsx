@@ -18,6 +18,7 @@ import {
   Section,
   StatusBadge,
   Time,
+  BadReference,
 } from "../components/common";
 import { SlashesTable } from "../components/slashes";
 import { Tensors } from "../components/tensors";
@@ -59,11 +60,7 @@ export function JobPage() {
       ? parseNonce(params.nonce)
       : parseJobRef(params.id ?? (hash ? decodeURIComponent(hash) : ""));
   if (ref.kind === "bad") {
-    return (
-      <Problem title="Not a job id" kind="bad-job-id">
-        <p data-testid="error-reason">{ref.message}</p>
-      </Problem>
-    );
+    return <BadReference title="Not a job id" kind="bad-job-id" message={ref.message} />;
   }
   return <JobView ref_={ref} />;
 }

@@ -2,11 +2,17 @@
 import type { ReactNode } from "react";
 import { useParams } from "react-router";
 import { useView } from "../chain";
-import { AddressLink, Amount, At, Fields, Hash, Loaded, Problem, Section } from "../components/common";
+import { AddressLink, Amount, At, Fields, Hash, Loaded, Problem, Section, BadReference } from "../components/common";
 import { JobsTable } from "../components/jobs-table";
 import { bps, ppb } from "../format";
-import { parseModelRef } from "../sdk";
-import { nameOf, VerificationMode, type ModelRecord, type ModelTerms, type ProtocolHistory } from "../sdk";
+import {
+  nameOrUnknown,
+  parseModelRef,
+  VerificationMode,
+  type ModelRecord,
+  type ModelTerms,
+  type ProtocolHistory,
+} from "../sdk";
 
 type ModelRead = { record: ModelRecord } | { missing: string };
 
@@ -20,11 +26,7 @@ async function readModel(history: ProtocolHistory, id: bigint): Promise<ModelRea
 export function ModelPage() {
   const ref = parseModelRef(useParams().id ?? "");
   if (ref.kind === "bad") {
-    return (
-      <Problem title="Not a model id" kind="bad-model-id">
-        <p data-testid="error-reason">{ref.message}</p>
-      </Problem>
-    );
+    return <BadReference title="Not a model id" kind="bad-model-id" message={ref.message} />;
   }
   return <ModelView id={ref.id} />;
 }
@@ -46,7 +48,7 @@ function ModelView({ id }: { id: bigint }) {
   );
 }
 
-const modeName = (mode: number) => nameOf(VerificationMode, mode) ?? `unknown(${mode})`;
+const modeName = (mode: number) => nameOrUnknown(VerificationMode, mode);
 
 function termsRows(t: ModelTerms): [string, ReactNode][] {
   return [

@@ -9,9 +9,9 @@ import {
   JobLink,
   Loaded,
   ModelLink,
-  Problem,
   Section,
   Time,
+  BadReference,
 } from "../components/common";
 import { JobsTable } from "../components/jobs-table";
 import { SlashesTable } from "../components/slashes";
@@ -73,11 +73,7 @@ export function OperatorsPage() {
 export function OperatorPage() {
   const ref = parseAddressRef(useParams().address ?? "");
   if (ref.kind === "bad") {
-    return (
-      <Problem title="Not an address" kind="bad-address">
-        <p data-testid="error-reason">{ref.message}</p>
-      </Problem>
-    );
+    return <BadReference title="Not an address" kind="bad-address" message={ref.message} />;
   }
   return <OperatorView address={ref.address} />;
 }
